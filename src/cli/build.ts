@@ -1,0 +1,85 @@
+import { readFile, stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { EdgelakeError } from '../errors.js';
+import { buildIdx } from '../format/build/build-idx.js';
+import type { Committed } from '../format/build/commit.js';
+import { FolderSink } from '../format/folder-sink.node.js';
+import { formatBytes, progressBar, type CliIo } from './io.js';
+
+export const buildIdxUsage =
+  'edgelake build idx --train-images F --train-labels F [--test-images F --test-labels F] [--class-names a,b,...] ' +
+  '[--name N] [--chunk-kib K] [--chunk-compression deflate|none] [--embedding-dims D] [--created ISO] --out DIR';
+
+/** `edgelake build idx ...`: a dataset from MNIST-style IDX files (gzipped or not). */
+export async function buildIdxCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'train-images': { type: 'string' }, 'train-labels': { type: 'string' },
+      'test-images': { type: 'string' }, 'test-labels': { type: 'string' },
+      'class-names': { type: 'string' }, name: { type: 'string' }, 'chunk-kib': { type: 'string' },
+      'chunk-compression': { type: 'string' }, 'embedding-dims': { type: 'string' },
+      created: { type: 'string' }, ref: { type: 'string' }, out: { type: 'string' },
+    },
+  });
+  const need = (key: keyof typeof values): string => {
+    const v = values[key];
+    if (typeof v !== 'string') throw new EdgelakeError('invalid-input', `--${key} is required\nusage: ${buildIdxUsage}`);
+    return v;
+  };
+  const out = need('out');
+  const files = [need('train-images'), need('train-labels')];
+  if ((values['test-images'] === undefined) !== (values['test-labels'] === undefined)) {
+    throw new EdgelakeError('invalid-input', '--test-images and --test-labels go together');
+  }
+  if (values['test-images']) files.push(need('test-images'), need('test-labels'));
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(files.map(readInput));
+  const compression = values['chunk-compression'] ?? 'deflate';
+  if (compression !== 'deflate' && compression !== 'none') {
+    throw new EdgelakeError('invalid-input', `--chunk-compression must be deflate or none, not "${compression}"`);
+  }
+
+  const result = await buildIdx(new FolderSink(out), {
+    train: { images: trainImages, labels: trainLabels, imagesName: files[0], labelsName: files[1] },
+    test: testImages ? { images: testImages, labels: testLabels, imagesName: files[2], labelsName: files[3] } : undefined,
+    name: values.name,
+    classNames: values['class-names']?.split(',').map((s) => s.trim()),
+    chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024,
+    chunkCompression: compression,
+    embeddingDims: values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0),
+    created: values.created ?? (await newestModification(files)),
+    ref: values.ref,
+    onProgress: progressBar(io, 'building'),
+  });
+  io.stdout(describeBuild(out, result));
+  return 0;
+}
+
+export function describeBuild(out: string, r: Committed): string {
+  const lines = [`${r.changed ? 'wrote' : 'unchanged:'} ${out} version ${r.versionId} (${r.manifest.length} samples)`];
+  for (const [name, t] of Object.entries(r.manifest.tensors)) {
+    lines.push(`  ${name}: ${t.chunks.length} chunks, ${formatBytes(t.chunks.reduce((a, c) => a + c.bytes, 0))}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function readInput(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new EdgelakeError('invalid-input', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The inputs' newest mtime, to the second: rebuilding the same files gives the same version id. */
+export async function newestModification(paths: string[]): Promise<string> {
+  const times = await Promise.all(paths.map(async (p) => (await stat(p)).mtimeMs));
+  return new Date(Math.floor(Math.max(...times) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EdgelakeError('invalid-input', `${flag} must be a positive integer, not "${value}"`);
+  return n;
+}

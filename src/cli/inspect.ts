@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { EdgelakeError } from '../errors.js';
+import type { Manifest } from '../format/manifest.js';
+import { openVersion, type OpenedVersion } from '../runtime/versions.js';
+import { openSourceNode } from '../source/open.node.js';
+import { formatBytes, type CliIo } from './io.js';
+
+export const inspectUsage = 'edgelake inspect ROOT [--ref R] [--json]';
+
+/** `edgelake inspect`: refs, version, splits and per-tensor layout of a dataset root. */
+export async function inspectCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ref: { type: 'string' }, json: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${inspectUsage}`);
+  const opened = await openVersion(openSourceNode(positionals[0]), { ref: values.ref });
+  const summary = summarize(opened);
+  if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
+  else io.stdout(renderText(summary));
+  return 0;
+}
+
+export interface TensorSummary {
+  htype: string;
+  dtype: string;
+  shape: (number | null)[];
+  sampleCompression: string;
+  chunkCompression: string;
+  chunks: number;
+  bytes: number;
+  classNames?: string[];
+}
+
+export function summarize(v: OpenedVersion) {
+  const m: Manifest = v.manifest;
+  const tensors: Record<string, TensorSummary> = {};
+  for (const [name, t] of Object.entries(m.tensors)) {
+    tensors[name] = {
+      htype: t.htype, dtype: t.dtype, shape: t.shape,
+      sampleCompression: t.sampleCompression, chunkCompression: t.chunkCompression,
+      chunks: t.chunks.length, bytes: t.chunks.reduce((a, c) => a + c.bytes, 0),
+      ...(t.classNames ? { classNames: t.classNames } : {}),
+    };
+  }
+  return {
+    name: v.refs.name, location: v.source.location, head: v.refs.head, refs: v.refs.refs,
+    ref: v.ref ?? null, version: v.versionId, parent: m.parent, created: m.created, message: m.message,
+    length: m.length, splits: m.splits, tensors,
+  };
+}
+
+function renderText(s: ReturnType<typeof summarize>): string {
+  const lines = [
+    `dataset ${s.name}  (${s.location})`,
+    `refs    ${Object.entries(s.refs).map(([r, id]) => `${r}${r === s.head ? ' (head)' : ''} -> ${id.slice(0, 12)}`).join(', ')}`,
+    `version ${s.version}${s.ref ? ` (${s.ref})` : ''}`,
+    `parent  ${s.parent ?? 'none'}`,
+    `created ${s.created}  "${s.message}"`,
+    `length  ${s.length}`,
+    `splits  ${Object.entries(s.splits).map(([n, rs]) => `${n} ${rs.map(([a, b]) => `[${a}, ${b})`).join(' ')}`).join(', ')}`,
+    '',
+  ];
+  const rows = [['tensor', 'htype', 'dtype', 'shape', 'compression', 'chunks', 'stored']];
+  for (const [name, t] of Object.entries(s.tensors)) {
+    const compression = t.sampleCompression !== 'none' ? `sample ${t.sampleCompression}` : t.chunkCompression !== 'none' ? `chunk ${t.chunkCompression}` : 'none';
+    rows.push([name, t.htype, t.dtype, `[${t.shape.map((d) => d ?? '?').join(', ')}]`, compression, String(t.chunks), formatBytes(t.bytes)]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) lines.push(r.map((cell, c) => (c >= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  return lines.join('\n') + '\n';
+}

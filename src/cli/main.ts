@@ -1,0 +1,37 @@
+import { isEdgelakeError } from '../errors.js';
+import { buildIdxCommand, buildIdxUsage } from './build.js';
+import { inspectCommand, inspectUsage } from './inspect.js';
+import { processIo, type CliIo } from './io.js';
+
+type Command = (args: string[], io: CliIo) => Promise<number>;
+
+const commands: Record<string, { run: Command; usage: string }> = {
+  'build idx': { run: buildIdxCommand, usage: buildIdxUsage },
+  inspect: { run: inspectCommand, usage: inspectUsage },
+};
+
+function usage(): string {
+  return `edgelake: stream, cache and learn from datasets larger than the device\n\nusage:\n${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}\n`;
+}
+
+/** Runs one CLI command; returns the exit code (0 ok, 1 failed, 2 bad usage). */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const key = [argv.slice(0, 2).join(' '), argv[0]].find((k) => k !== undefined && k in commands);
+  if (!key) {
+    (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? io.stdout : io.stderr)(usage());
+    return argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? 0 : 2;
+  }
+  try {
+    return await commands[key].run(argv.slice(key.split(' ').length), io);
+  } catch (e) {
+    if (isEdgelakeError(e)) {
+      io.stderr(`edgelake ${key}: ${e.message}\n`);
+      return e.code === 'invalid-input' ? 2 : 1;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`edgelake ${key}: ${(e as Error).message}\nusage: ${commands[key].usage}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,59 @@
+import { EdgelakeError } from '../../errors.js';
+import { encodeChunk } from '../chunk.js';
+import { deflate } from '../inflate.js';
+import { chunkPath, type TensorMeta } from '../manifest.js';
+import type { Sink } from '../sink.js';
+import { fixedSampleBytes } from '../validate.js';
+
+export type TensorSpec = Omit<TensorMeta, 'chunks'>;
+
+/**
+ * Appends one tensor's samples and cuts them into chunks of about `targetChunkBytes` (before
+ * compression), writing each chunk to the sink as soon as it is full, so memory stays at one chunk.
+ */
+export class TensorWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private readonly chunks: TensorMeta['chunks'] = [];
+  private readonly sampleBytes: number | undefined;
+
+  constructor(
+    private readonly sink: Sink,
+    readonly name: string,
+    readonly spec: TensorSpec,
+    private readonly targetChunkBytes: number,
+  ) {
+    this.sampleBytes = fixedSampleBytes(spec);
+  }
+
+  /** Adds one sample's raw payload (for jpeg/png: the encoded file; for deflate: raw, compressed here). */
+  async append(payload: Uint8Array): Promise<void> {
+    if (this.sampleBytes !== undefined && payload.length !== this.sampleBytes) {
+      throw new EdgelakeError('invalid-input', `tensor ${this.name}: sample ${this.count} has ${payload.length} bytes, shape and dtype need ${this.sampleBytes}`);
+    }
+    // Copy: callers may reuse their buffer for the next sample.
+    const stored = this.spec.sampleCompression === 'deflate' ? deflate(payload) : payload.slice();
+    this.pending.push(stored);
+    this.pendingBytes += stored.length;
+    if (this.pendingBytes >= this.targetChunkBytes) await this.flush();
+  }
+
+  /** Samples appended so far. */
+  get count(): number {
+    return this.chunks.reduce((a, c) => a + c.samples, 0) + this.pending.length;
+  }
+
+  async finish(): Promise<TensorMeta> {
+    await this.flush();
+    return { ...this.spec, chunks: this.chunks };
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const { stored, ref } = await encodeChunk(this.pending, this.spec.chunkCompression);
+    await this.sink.write(chunkPath(ref.hash), stored);
+    this.chunks.push(ref);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}

@@ -1,0 +1,143 @@
+import { EdgelakeError } from '../errors.js';
+import { crc32, sha256Hex } from './hash.js';
+import { deflate, inflateBounded } from './inflate.js';
+import { describeWhere, type ReadLimits, type Where } from './limits.js';
+import type { ChunkCompression, ChunkRef, TensorMeta } from './manifest.js';
+import { chunkHeaderBytes, fixedSampleBytes } from './validate.js';
+
+const MAGIC = 0x31434c45; // "ELC1" read as a little-endian u32
+
+/** The parsed header of a chunk body: where each sample's payload lies and its crc32. */
+export interface ChunkHeader {
+  samples: number;
+  /** offsets[i]..offsets[i+1] is sample i's payload, relative to `payloadStart`. */
+  offsets: Uint32Array;
+  crcs: Uint32Array;
+  /** P in FORMAT.md: the byte where the payload area starts. */
+  payloadStart: number;
+}
+
+/** Encodes sample payloads into a chunk; returns the stored bytes and the manifest entry. */
+export async function encodeChunk(payloads: Uint8Array[], compression: ChunkCompression): Promise<{ stored: Uint8Array; ref: ChunkRef }> {
+  const n = payloads.length;
+  const P = chunkHeaderBytes(n);
+  const total = payloads.reduce((a, p) => a + p.length, P);
+  if (total > 0xffffffff) throw new EdgelakeError('invalid-input', `a chunk of ${total} bytes does not fit u32 offsets`);
+  const body = new Uint8Array(total);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, n, true);
+  view.setUint32(8, 0, true);
+  let at = 0;
+  payloads.forEach((p, i) => {
+    view.setUint32(12 + 4 * i, at, true);
+    view.setUint32(12 + 4 * (n + 1) + 4 * i, crc32(p), true);
+    body.set(p, P + at);
+    at += p.length;
+  });
+  view.setUint32(12 + 4 * n, at, true);
+  const stored = compression === 'deflate' ? deflate(body) : body;
+  const [hash, headerHash] = await Promise.all([sha256Hex(stored), sha256Hex(body.subarray(0, P))]);
+  return { stored, ref: { hash, bytes: stored.length, samples: n, headerHash } };
+}
+
+/**
+ * Parses and checks a chunk header from the first P bytes of a body (or the whole body). With
+ * `bodyLength`, the offsets must end exactly at the end of the body.
+ */
+export function parseChunkHeader(bytes: Uint8Array, ref: ChunkRef, where: Where, bodyLength?: number): ChunkHeader {
+  const fail = (problem: string): never => {
+    throw new EdgelakeError('invalid-chunk', `${describeWhere(where)}: ${problem}`);
+  };
+  if (bytes.length < 12) fail(`is ${bytes.length} bytes, too short for a chunk header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) fail('does not start with the magic "ELC1"');
+  const n = view.getUint32(4, true);
+  if (n !== ref.samples) fail(`holds ${n} samples, but the manifest says ${ref.samples}`);
+  if (view.getUint32(8, true) !== 0) fail(`has flags ${view.getUint32(8, true)}; version 1 allows only 0`);
+  const P = chunkHeaderBytes(n);
+  if (bytes.length < P) fail(`is truncated: the header needs ${P} bytes, only ${bytes.length} are there`);
+  const offsets = new Uint32Array(n + 1);
+  const crcs = new Uint32Array(n);
+  for (let i = 0; i <= n; i++) offsets[i] = view.getUint32(12 + 4 * i, true);
+  for (let i = 0; i < n; i++) crcs[i] = view.getUint32(12 + 4 * (n + 1) + 4 * i, true);
+  if (offsets[0] !== 0) fail('has a first offset other than 0');
+  for (let i = 0; i < n; i++) if (offsets[i + 1] < offsets[i]) fail(`has offsets that go backwards at sample ${i}`);
+  if (bodyLength !== undefined && P + offsets[n] !== bodyLength) {
+    fail(`has offsets ending at byte ${P + offsets[n]}, but the body is ${bodyLength} bytes (truncated or padded)`);
+  }
+  return { samples: n, offsets, crcs, payloadStart: P };
+}
+
+/** Checks a header fetched on its own against the manifest's headerHash, then parses it. */
+export async function verifyChunkHeader(bytes: Uint8Array, ref: ChunkRef, where: Where): Promise<ChunkHeader> {
+  const P = chunkHeaderBytes(ref.samples);
+  if (bytes.length < P) {
+    throw new EdgelakeError('invalid-chunk', `${describeWhere(where)}: header is truncated (${bytes.length} of ${P} bytes)`);
+  }
+  if ((await sha256Hex(bytes.subarray(0, P))) !== ref.headerHash) {
+    throw new EdgelakeError('integrity', `${describeWhere(where)}: header does not match its headerHash`);
+  }
+  return parseChunkHeader(bytes.subarray(0, P), ref, where);
+}
+
+/** Checks sample i's payload against its crc32; `payload` may come from a range read. */
+export function verifySamplePayload(header: ChunkHeader, i: number, payload: Uint8Array, where: Where): Uint8Array {
+  const expected = header.offsets[i + 1] - header.offsets[i];
+  if (payload.length !== expected || crc32(payload) !== header.crcs[i]) {
+    throw new EdgelakeError('integrity', `${describeWhere(where)}: sample ${i} of the chunk fails its crc32 check`);
+  }
+  return payload;
+}
+
+/** A verified chunk body: every byte checked against hash, headerHash and crc32. */
+export interface DecodedChunk {
+  header: ChunkHeader;
+  body: Uint8Array;
+  /** Sample i's payload (still sample-compressed if the tensor says so); a view, not a copy. */
+  payload(i: number): Uint8Array;
+}
+
+/**
+ * Verifies and decodes a chunk's stored bytes: length and SHA-256 against the manifest, bounded
+ * inflate, header structure and headerHash, every sample's crc32 and, for fixed-size samples,
+ * every payload's length. Throws an EdgelakeError naming `where`; never returns wrong data.
+ */
+export async function decodeChunk(stored: Uint8Array, ref: ChunkRef, tensor: TensorMeta, limits: ReadLimits, where: Where): Promise<DecodedChunk> {
+  const w = describeWhere(where);
+  if (stored.length !== ref.bytes) {
+    throw new EdgelakeError('integrity', `${w}: ${stored.length} bytes, but the manifest says ${ref.bytes} (truncated or altered)`);
+  }
+  if ((await sha256Hex(stored)) !== ref.hash) {
+    throw new EdgelakeError('integrity', `${w}: bytes do not match the chunk's SHA-256 name`);
+  }
+  const sampleBytes = fixedSampleBytes(tensor);
+  const exact = sampleBytes === undefined ? undefined : chunkHeaderBytes(ref.samples) + ref.samples * sampleBytes;
+  const body = tensor.chunkCompression === 'deflate'
+    ? inflateBounded(stored, Math.min(exact ?? Infinity, limits.maxInflatedBytes), w)
+    : stored;
+  const header = parseChunkHeader(body, ref, where, body.length);
+  if ((await sha256Hex(body.subarray(0, header.payloadStart))) !== ref.headerHash) {
+    throw new EdgelakeError('integrity', `${w}: header does not match its headerHash`);
+  }
+  const { offsets, payloadStart: P } = header;
+  const payload = (i: number) => body.subarray(P + offsets[i], P + offsets[i + 1]);
+  for (let i = 0; i < header.samples; i++) {
+    if (sampleBytes !== undefined && offsets[i + 1] - offsets[i] !== sampleBytes) {
+      throw new EdgelakeError('invalid-chunk', `${w}: sample ${i} has ${offsets[i + 1] - offsets[i]} bytes; shape and dtype say ${sampleBytes}`);
+    }
+    verifySamplePayload(header, i, payload(i), where);
+  }
+  return { header, body, payload };
+}
+
+/** Inflates one sample's payload when the tensor uses sampleCompression 'deflate'. */
+export function decodeSamplePayload(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where): Uint8Array {
+  if (tensor.sampleCompression !== 'deflate') return payload;
+  const exact = fixedSampleBytes({ ...tensor, sampleCompression: 'none' });
+  const out = inflateBounded(payload, Math.min(exact ?? Infinity, limits.maxInflatedBytes), describeWhere(where));
+  if (exact !== undefined && out.length !== exact) {
+    throw new EdgelakeError('invalid-chunk', `${describeWhere(where)}: a sample inflates to ${out.length} bytes; shape and dtype say ${exact}`);
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+import { Inflate, deflateSync } from 'fflate';
+import { EdgelakeError } from '../errors.js';
+
+const STEP = 64 << 10;
+
+/**
+ * Raw DEFLATE (RFC 1951) inflate that never produces more than `maxBytes`: input is fed in
+ * small steps and inflation stops as soon as the output passes the bound, so a bomb costs at
+ * most `maxBytes` of memory and the time to make it. `what` names the data for the error.
+ */
+export function inflateBounded(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let done = false;
+  const inflater = new Inflate((chunk, final) => {
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new EdgelakeError('limit', `${what}: inflates to more than ${maxBytes} bytes (the limit)`);
+    }
+    parts.push(chunk);
+    if (final) done = true;
+  });
+  try {
+    for (let i = 0; i < data.length && !done; i += STEP) {
+      inflater.push(data.subarray(i, Math.min(i + STEP, data.length)), i + STEP >= data.length);
+    }
+  } catch (e) {
+    if (e instanceof EdgelakeError) throw e;
+    throw new EdgelakeError('invalid-chunk', `${what}: corrupt DEFLATE stream (${(e as Error).message})`, { cause: e });
+  }
+  if (!done) throw new EdgelakeError('invalid-chunk', `${what}: DEFLATE stream is truncated`);
+  return concat(parts, total);
+}
+
+/** Raw DEFLATE; fflate's output is deterministic for a level, so rebuilds give the same hashes. */
+export function deflate(data: Uint8Array, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 6): Uint8Array {
+  return deflateSync(data, { level });
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+/** Upper bounds a reader enforces before it allocates; every one is configurable. */
+export interface ReadLimits {
+  /** Largest manifest or refs file read, in bytes. */
+  maxManifestBytes: number;
+  /** Largest stored chunk accepted, in bytes (a manifest declaring more is refused). */
+  maxChunkBytes: number;
+  /** Largest chunk body after inflating; a deflate bomb stops here. */
+  maxInflatedBytes: number;
+  /** Most samples a dataset may declare. */
+  maxSamples: number;
+}
+
+export const DEFAULT_LIMITS: ReadLimits = {
+  maxManifestBytes: 64 << 20,
+  maxChunkBytes: 256 << 20,
+  maxInflatedBytes: 512 << 20,
+  maxSamples: 2 ** 32 - 1,
+};
+
+export function withDefaults(limits?: Partial<ReadLimits>): ReadLimits {
+  return { ...DEFAULT_LIMITS, ...limits };
+}
+
+/** Names the file (and tensor, chunk) an error is about: "fashion-mnist@1a2b3c4d tensor image chunk 9f8e...". */
+export interface Where {
+  dataset?: string;
+  version?: string;
+  tensor?: string;
+  chunk?: string;
+  file?: string;
+}
+
+export function describeWhere(w: Where): string {
+  const parts: string[] = [];
+  if (w.dataset !== undefined) parts.push(`dataset ${w.dataset}`);
+  if (w.version !== undefined) parts.push(`version ${w.version.slice(0, 12)}`);
+  if (w.tensor !== undefined) parts.push(`tensor ${w.tensor}`);
+  if (w.chunk !== undefined) parts.push(`chunk ${w.chunk}`);
+  if (w.file !== undefined) parts.push(`file ${w.file}`);
+  return parts.join(', ') || 'dataset';
+}

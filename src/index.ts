@@ -1,0 +1,44 @@
+// edgelake: the platform-neutral entry (browsers, workers, Node). Node-only pieces are in 'edgelake/node'.
+
+export { EdgelakeError, isEdgelakeError, type ErrorCode } from './errors.js';
+
+// format: the dataset format of docs/FORMAT.md
+export {
+  FORMAT_VERSION, DTYPE_BYTES, REFS_PATH, chunkPath, versionPath,
+  type Refs, type Manifest, type TensorMeta, type ChunkRef, type Quant,
+  type Dtype, type Htype, type SampleCompression, type ChunkCompression,
+} from './format/manifest.js';
+export { validateManifest, validateRefs, parseJson, fixedSampleBytes, chunkHeaderBytes } from './format/validate.js';
+export {
+  encodeChunk, decodeChunk, decodeSamplePayload, parseChunkHeader, verifyChunkHeader, verifySamplePayload,
+  type ChunkHeader, type DecodedChunk,
+} from './format/chunk.js';
+export { sha256Hex, crc32 } from './format/hash.js';
+export { inflateBounded, deflate } from './format/inflate.js';
+export { DEFAULT_LIMITS, type ReadLimits, type Where } from './format/limits.js';
+export { MemorySink, type Sink } from './format/sink.js';
+export { TensorWriter, type TensorSpec } from './format/build/tensor-writer.js';
+export { commitVersion, type CommitOptions, type Committed } from './format/build/commit.js';
+export { buildIdx, type BuildIdxOptions, type IdxSplit } from './format/build/build-idx.js';
+export { parseIdx, type IdxArray } from './format/build/idx.js';
+
+// source: bytes by path and range
+export type { Source, ReadOptions } from './source/source.js';
+export { MemorySource } from './source/memory.js';
+export { HttpSource, type HttpSourceOptions } from './source/http.js';
+export { S3Source, parseS3Url, type S3SourceOptions } from './source/s3.js';
+export { withRetry, RetryLaterError, type RetryOptions } from './source/retry.js';
+export { withConcurrency } from './source/limit.js';
+export { openSource, type OpenSourceOptions } from './source/open.js';
+
+// runtime: versions, GPU devices
+export { openVersion, readChunk, type OpenedVersion } from './runtime/versions.js';
+export {
+  getDevice, describeAdapter, formatAdapter,
+  type Gpu, type GpuProvider, type AdapterDescription, type GetDeviceOptions,
+} from './runtime/device.js';
+
+// kernels: WGSL with CPU references
+export { encodeNormalizeU8, type NormalizeU8Args } from './kernels/normalize/normalize.js';
+export { normalizeU8 } from './kernels/normalize/normalize.ref.js';
+export { Transients, readBuffer, uploadBuffer } from './kernels/pipelines.js';

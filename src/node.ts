@@ -1,0 +1,7 @@
+// edgelake/node: what needs Node (filesystem, dawn-node). Re-exports nothing of 'edgelake' itself.
+
+export { FileSource } from './source/file.node.js';
+export { openSourceNode, s3FromEnvironment } from './source/open.node.js';
+export { FolderSink } from './format/folder-sink.node.js';
+export { getNodeDevice, nodeGpuProvider } from './runtime/device.node.js';
+export { runCli } from './cli/main.js';

@@ -1,0 +1,38 @@
+import { getDevice, type GetDeviceOptions, type Gpu, type GpuProvider } from './device.js';
+
+// The native module loads on first use, once; a process that never asks for a GPU never loads it.
+let loading: Promise<GPU> | undefined;
+
+async function loadDawn(): Promise<GPU> {
+  try {
+    const { create, globals } = await import('webgpu');
+    // GPUBufferUsage, GPUMapMode, GPUShaderStage...: set only those that are absent.
+    const target = globalThis as Record<string, unknown>;
+    for (const [name, value] of Object.entries(globals)) {
+      if (!(name in target)) target[name] = value;
+    }
+    return create([]);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot load the 'webgpu' native module: ${reason}`, { cause: error });
+  }
+}
+
+/** Adapters from the `webgpu` npm package (Dawn): Vulkan on Linux, Metal on macOS, D3D12 on Windows. */
+export const nodeGpuProvider: GpuProvider = {
+  name: "the 'webgpu' package (dawn-node)",
+  help:
+    'on Linux install a Vulkan driver, e.g. Mesa lavapipe: apt-get install mesa-vulkan-drivers ' +
+    'libvulkan1 (or run scripts/setup-debian.sh)',
+  async requestAdapter(options) {
+    return (await (loading ??= loadDawn())).requestAdapter(options);
+  },
+};
+
+/**
+ * getDevice() with the dawn-node provider: null without an adapter, or an EdgelakeError
+ * 'gpu-unavailable' when `required` or EDGELAKE_REQUIRE_GPU=1.
+ */
+export function getNodeDevice(options: GetDeviceOptions = {}): Promise<Gpu | null> {
+  return getDevice({ ...options, provider: options.provider ?? nodeGpuProvider });
+}

@@ -1,0 +1,244 @@
+import { EdgelakeError } from '../errors.js';
+import { readBody, RequestTimer } from './body.js';
+import { checkRange, checkRelativePath, encodePath } from './path.js';
+import { RetryLaterError } from './retry.js';
+import type { ReadOptions, Source } from './source.js';
+
+export interface HttpSourceOptions {
+  /** Sent with every request (tokens go here); never shown in `location`, messages or logs. */
+  headers?: Record<string, string>;
+  /** Signs each request just before it is sent; S3Source uses it for SigV4. */
+  sign?: (request: Request) => Promise<Request>;
+  fetch?: (request: Request, init?: RequestInit) => Promise<Response>;
+  /** Longest wait for the response, and then for each next piece of its body. */
+  timeoutMs?: number;
+  /** Files that may change: read with If-None-Match and served from memory on 304. */
+  mutablePaths?: readonly string[];
+  /** Largest body accepted from a server that ignores Range, when the read gives no maxBytes. */
+  maxIgnoredRangeBytes?: number;
+  /** Shown in messages instead of the URL prefix (S3Source shows s3://bucket/prefix/). */
+  location?: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_IGNORED_RANGE_BYTES = 16 * 1024 * 1024;
+
+/** Reads files under an http(s):// prefix with fetch. */
+export class HttpSource implements Source {
+  readonly location: string;
+  readonly #prefix: string;
+  readonly #query: string;
+  readonly #headers: Headers;
+  readonly #sign: HttpSourceOptions['sign'];
+  readonly #fetch: NonNullable<HttpSourceOptions['fetch']>;
+  readonly #timeoutMs: number;
+  readonly #mutable: ReadonlySet<string>;
+  readonly #maxIgnoredRangeBytes: number;
+  readonly #remembered = new Map<string, { etag: string; body: Uint8Array }>();
+
+  constructor(urlPrefix: string, options: HttpSourceOptions = {}) {
+    const url = parseHttpPrefix(urlPrefix);
+    this.#headers = new Headers(options.headers);
+    if (url.username || url.password) {
+      // fetch refuses URLs with credentials; they become a Basic header and leave the location.
+      const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      const utf8 = String.fromCharCode(...new TextEncoder().encode(user));
+      this.#headers.set('authorization', `Basic ${btoa(utf8)}`);
+    }
+    this.#prefix = `${url.origin}${url.pathname}`;
+    this.#query = url.search;
+    this.location = options.location ?? this.#prefix;
+    this.#sign = options.sign;
+    this.#fetch = options.fetch ?? ((request, init) => fetch(request, init));
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#mutable = new Set(options.mutablePaths ?? ['edgelake.json']);
+    this.#maxIgnoredRangeBytes = options.maxIgnoredRangeBytes ?? DEFAULT_MAX_IGNORED_RANGE_BYTES;
+  }
+
+  async read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    const where = this.#where(path);
+    const max = options.maxBytes ?? Infinity;
+    const remembered = this.#mutable.has(path) ? this.#remembered.get(path) : undefined;
+    const headers: Record<string, string> = remembered ? { 'if-none-match': remembered.etag } : {};
+    return this.#request(path, headers, options.signal, async (response, timer) => {
+      if (response.status === 304 && remembered) {
+        if (remembered.body.length > max) throw tooLarge(where, remembered.body.length, max);
+        return remembered.body.slice();
+      }
+      if (response.status !== 200) throw statusError(response, where);
+      const declared = declaredLength(response);
+      if (declared !== undefined && declared > max) {
+        throw abandon(response, tooLarge(where, declared, max));
+      }
+      const window = { start: 0, end: Infinity, max, hint: declared };
+      const body = await readBody(response, timer, window, () => tooLarge(where, `more than ${max}`, max));
+      if (declared !== undefined && body.length !== declared) throw truncated(where, body.length, declared);
+      if (this.#mutable.has(path)) this.#remember(path, response.headers.get('etag'), body);
+      return body;
+    });
+  }
+
+  async readRange(path: string, offset: number, length: number, options: ReadOptions = {}): Promise<Uint8Array> {
+    checkRange(offset, length, this.#where(path));
+    const where = `${this.#where(path)} [${offset}, ${offset + length})`;
+    if (options.maxBytes !== undefined && length > options.maxBytes) {
+      throw tooLarge(where, length, options.maxBytes);
+    }
+    if (length === 0) return new Uint8Array(0);
+    const end = offset + length;
+    const headers = { range: `bytes=${offset}-${end - 1}` };
+    return this.#request(path, headers, options.signal, async (response, timer) => {
+      if (response.status === 206) {
+        const range = parseContentRange(response.headers.get('content-range'));
+        if (!range || range.start !== offset) {
+          const got = response.headers.get('content-range') ?? 'none';
+          throw abandon(response, new EdgelakeError('source', `${where}: unexpected Content-Range: ${got}`));
+        }
+        if (range.end + 1 < end) throw abandon(response, shortFile(where, range.total, end));
+        const window = { start: 0, end: length, max: length };
+        const body = await readBody(response, timer, window, () => tooLarge(where, 'more', length));
+        if (body.length < length) throw truncated(where, body.length, length);
+        return body;
+      }
+      if (response.status === 416) {
+        const total = parseContentRange(response.headers.get('content-range'))?.total;
+        throw abandon(response, shortFile(where, total, end));
+      }
+      if (response.status !== 200) throw statusError(response, where);
+      // The server ignored Range: read the start of the whole file, within a limit.
+      const max = options.maxBytes ?? this.#maxIgnoredRangeBytes;
+      const declared = declaredLength(response);
+      if (declared !== undefined && declared < end) throw abandon(response, shortFile(where, declared, end));
+      if (end > max) {
+        const size = declared ?? `at least ${end}`;
+        throw abandon(response, tooLarge(`${where} (server ignored Range)`, size, max));
+      }
+      const body = await readBody(response, timer, { start: offset, end, max }, () => tooLarge(where, 'more', max));
+      if (body.length < length) throw shortFile(where, offset + body.length, end);
+      return body;
+    });
+  }
+
+  #remember(path: string, etag: string | null, body: Uint8Array): void {
+    if (etag) this.#remembered.set(path, { etag, body: body.slice() });
+    else this.#remembered.delete(path);
+  }
+
+  #where(path: string): string {
+    checkRelativePath(path, this.location);
+    return `${this.location}${path}`;
+  }
+
+  async #request<T>(
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    handle: (response: Response, timer: RequestTimer) => Promise<T>,
+  ): Promise<T> {
+    const where = this.#where(path);
+    const timer = new RequestTimer(this.#timeoutMs, signal);
+    try {
+      const url = `${this.#prefix}${encodePath(path)}${this.#query}`;
+      const all = new Headers(this.#headers);
+      for (const [name, value] of Object.entries(headers)) all.set(name, value);
+      let request = new Request(url, { headers: all });
+      if (this.#sign) request = await this.#sign(request).catch((e: unknown) => {
+        throw new EdgelakeError('source', `${where}: could not sign the request`, { cause: e });
+      });
+      const response = await this.#fetch(request, { signal: timer.signal });
+      timer.touch();
+      return await handle(response, timer);
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      if (e instanceof EdgelakeError) throw e;
+      if (timer.timedOut) {
+        throw new EdgelakeError('unreachable', `${where}: no answer within ${this.#timeoutMs} ms`);
+      }
+      throw new EdgelakeError('unreachable', `${where}: ${describeNetworkError(e)}`, { cause: e });
+    } finally {
+      timer.dispose();
+    }
+  }
+}
+
+/** Retry-After as milliseconds from `now`: delay-seconds or an HTTP date; undefined if unparsable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function parseHttpPrefix(urlPrefix: string): URL {
+  let url: URL;
+  try {
+    url = new URL(urlPrefix);
+  } catch {
+    throw new EdgelakeError('invalid-input', `not a URL: ${JSON.stringify(redactUrl(urlPrefix))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new EdgelakeError('invalid-input', `HttpSource needs an http(s):// URL, not ${url.protocol}`);
+  }
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  url.hash = '';
+  return url;
+}
+
+/** For messages about a URL we could not parse: drop anything that may be a credential. */
+function redactUrl(text: string): string {
+  return text.replace(/\/\/[^/@]*@/, '//…@').replace(/\?.*$/, '?…');
+}
+
+function parseContentRange(value: string | null) {
+  const match = value && /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(value.trim());
+  if (!match) return undefined;
+  const total = match[3] === '*' ? undefined : Number(match[3]);
+  return { start: Number(match[1] ?? NaN), end: Number(match[2] ?? NaN), total };
+}
+
+/** Content-Length when it counts the bytes we will see (not when the body is re-encoded). */
+function declaredLength(response: Response): number | undefined {
+  const value = response.headers.get('content-length');
+  const encoding = response.headers.get('content-encoding');
+  if (value === null || (encoding && encoding !== 'identity') || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function statusError(response: Response, where: string): EdgelakeError {
+  const { status } = response;
+  response.body?.cancel().catch(() => {});
+  if (status === 404 || status === 410) {
+    return new EdgelakeError('not-found', `${where} does not exist (HTTP ${status})`);
+  }
+  if (status === 408 || status === 429 || status >= 500) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    return new RetryLaterError(`${where}: HTTP ${status}`, retryAfterMs);
+  }
+  return new EdgelakeError('source', `${where}: HTTP ${status} ${response.statusText}`.trimEnd());
+}
+
+/** Frees the connection of a response whose body we will not read. */
+function abandon(response: Response, error: EdgelakeError): EdgelakeError {
+  response.body?.cancel().catch(() => {});
+  return error;
+}
+
+function tooLarge(where: string, size: number | string, max: number): EdgelakeError {
+  return new EdgelakeError('limit', `${where} is ${size} bytes, over the limit of ${max}`);
+}
+
+function shortFile(where: string, size: number | undefined, needed: number): EdgelakeError {
+  const has = size === undefined ? 'shorter' : `${size} bytes`;
+  return new EdgelakeError('source', `${where}: file is ${has}, the range needs ${needed} bytes`);
+}
+
+function truncated(where: string, got: number, expected: number): EdgelakeError {
+  return new EdgelakeError('unreachable', `${where}: connection ended after ${got} of ${expected} bytes`);
+}
+
+function describeNetworkError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause as { code?: string; message?: string } | undefined;
+  return cause ? `${e.message} (${cause.code ?? cause.message})` : e.message;
+}

@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import { FileSource } from './file.node.js';
+import { openSource, schemeOf, withDefaults, type OpenSourceOptions } from './open.js';
+import type { S3SourceOptions } from './s3.js';
+import type { Source } from './source.js';
+
+/**
+ * openSource, plus local folders (plain paths and file:// URLs) and S3 settings from the usual
+ * AWS_* environment variables when `options.s3` gives no credentials.
+ */
+export function openSourceNode(location: string, options: OpenSourceOptions = {}): Source {
+  const scheme = schemeOf(location);
+  if (scheme === undefined) return withDefaults(new FileSource(location), options);
+  if (scheme === 'file') return withDefaults(new FileSource(fileURLToPath(location)), options);
+  if (scheme === 's3' && options.s3?.accessKeyId === undefined) {
+    return openSource(location, { ...options, s3: { ...s3FromEnvironment(process.env), ...options.s3 } });
+  }
+  return openSource(location, options);
+}
+
+export function s3FromEnvironment(env: NodeJS.ProcessEnv): S3SourceOptions {
+  const options: S3SourceOptions = {};
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (endpoint) options.endpoint = endpoint;
+  if (region) options.region = region;
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    options.accessKeyId = env.AWS_ACCESS_KEY_ID;
+    options.secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+    if (env.AWS_SESSION_TOKEN) options.sessionToken = env.AWS_SESSION_TOKEN;
+  }
+  return options;
+}

@@ -1,0 +1,87 @@
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
+import type { ReadOptions, Source } from './source.js';
+
+/**
+ * An 'unreachable' error that says when the server wants to be asked again (HTTP 429 or 503
+ * with Retry-After). Any Source may throw it; `withRetry` waits exactly that long.
+ */
+export class RetryLaterError extends EdgelakeError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined, options?: { cause?: unknown }) {
+    super('unreachable', message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface RetryOptions {
+  /** Attempts after the first one. */
+  retries?: number;
+  /** Backoff before retry k is random() * min(maxDelayMs, baseDelayMs * 2^k): "full jitter". */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A server asking for a longer pause than this gets the error instead of a hung reader. */
+  maxRetryAfterMs?: number;
+  random?: () => number;
+  /** Waits `ms` or rejects with the signal's reason; tests pass one that records delays. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export const DEFAULT_RETRY = {
+  retries: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 60_000,
+} as const;
+
+/** Retries reads that failed with code 'unreachable'; every other failure is final. */
+export function withRetry(source: Source, options: RetryOptions = {}): Source {
+  const retries = options.retries ?? DEFAULT_RETRY.retries;
+  const baseDelayMs = options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
+  const maxDelayMs = options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? abortableSleep;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new EdgelakeError('invalid-input', `retries must be a whole number >= 0, not ${retries}`);
+  }
+
+  async function attempt<T>(read: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    for (let k = 0; ; k++) {
+      try {
+        return await read();
+      } catch (e) {
+        if (!isEdgelakeError(e, 'unreachable') || signal?.aborted) throw e;
+        const asked = e instanceof RetryLaterError ? e.retryAfterMs : undefined;
+        if (k >= retries || (asked !== undefined && asked > maxRetryAfterMs)) {
+          throw new EdgelakeError('unreachable', `${e.message} (gave up after ${k + 1} attempts)`, {
+            cause: e,
+          });
+        }
+        await sleep(asked ?? random() * Math.min(maxDelayMs, baseDelayMs * 2 ** k), signal);
+      }
+    }
+  }
+
+  return {
+    location: source.location,
+    read: (path: string, opts?: ReadOptions) => attempt(() => source.read(path, opts), opts?.signal),
+    readRange: (path: string, offset: number, length: number, opts?: ReadOptions) =>
+      attempt(() => source.readRange(path, offset, length, opts), opts?.signal),
+  };
+}
+
+/** setTimeout as a promise that an AbortSignal can cut short. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,93 @@
+import { AwsClient } from 'aws4fetch';
+import { EdgelakeError } from '../errors.js';
+import { HttpSource, type HttpSourceOptions } from './http.js';
+import { encodePath } from './path.js';
+import type { ReadOptions, Source } from './source.js';
+
+export interface S3SourceOptions extends Omit<HttpSourceOptions, 'sign' | 'location'> {
+  /** Defaults to AWS: https://s3.<region>.amazonaws.com. */
+  endpoint?: string;
+  region?: string;
+  /** Both or neither: without them requests go unsigned (public buckets). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** endpoint/bucket/key instead of bucket.endpoint/key; the default with a custom endpoint. */
+  forcePathStyle?: boolean;
+}
+
+export interface S3Location {
+  bucket: string;
+  /** '' or a key prefix ending in '/'. */
+  prefix: string;
+}
+
+/** Reads objects under s3://bucket/prefix: an HttpSource whose requests are signed with SigV4. */
+export class S3Source implements Source {
+  readonly location: string;
+  readonly #http: HttpSource;
+
+  constructor(url: string, options: S3SourceOptions = {}) {
+    const { bucket, prefix } = parseS3Url(url);
+    const { endpoint, region = 'us-east-1', accessKeyId, secretAccessKey, sessionToken, forcePathStyle, ...http } = options;
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      throw new EdgelakeError('invalid-input', `s3://${bucket}/${prefix}: give both accessKeyId and secretAccessKey, or neither`);
+    }
+    const base = parseEndpoint(endpoint ?? `https://s3.${region}.amazonaws.com`);
+    // Buckets with dots break TLS certificates of virtual-hosted URLs, so they go path-style.
+    const pathStyle = forcePathStyle ?? (endpoint !== undefined || bucket.includes('.'));
+    const keys = encodePath(prefix);
+    const root = pathStyle
+      ? `${base.origin}${base.pathname}${bucket}/${keys}`
+      : `${base.protocol}//${bucket}.${base.host}${base.pathname}${keys}`;
+    this.location = `s3://${bucket}/${prefix}`;
+    const client =
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: 's3', region })
+        : undefined;
+    this.#http = new HttpSource(root, {
+      ...http,
+      location: this.location,
+      sign: client && ((request) => client.sign(request)),
+    });
+  }
+
+  read(path: string, options?: ReadOptions): Promise<Uint8Array> {
+    return this.#http.read(path, options);
+  }
+
+  readRange(path: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
+    return this.#http.readRange(path, offset, length, options);
+  }
+}
+
+const BUCKET = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** s3://bucket or s3://bucket/some/prefix[/]; nothing else (no user, port, query, '..'). */
+export function parseS3Url(url: string): S3Location {
+  const match = /^s3:\/\/([^/?#]*)(?:\/([^?#]*))?$/.exec(url);
+  const bucket = match?.[1] ?? '';
+  if (!match || !BUCKET.test(bucket)) {
+    throw new EdgelakeError('invalid-input', `not an s3://bucket/prefix URL: ${JSON.stringify(url.replace(/[?#].*$/, ''))}`);
+  }
+  const path = match[2] ?? '';
+  const segments = path.split('/');
+  if (segments.at(-1) === '') segments.pop();
+  const bad = segments.some((s) => s === '' || s === '.' || s === '..' || /[\\\0]/.test(s));
+  if (bad) throw new EdgelakeError('invalid-input', `${url}: the key prefix has an empty, '.' or '..' segment`);
+  return { bucket, prefix: segments.map((s) => `${s}/`).join('') };
+}
+
+function parseEndpoint(endpoint: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.search) {
+    throw new EdgelakeError('invalid-input', `S3 endpoint must be a plain http(s)://host[:port] URL: ${endpoint}`);
+  }
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}

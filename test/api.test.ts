@@ -1,0 +1,84 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as edgelake from '../src/index.js';
+import * as edgelakeNode from '../src/node.js';
+
+describe('public API', () => {
+  it('edgelake exports exactly this list (a change here is a change to the public API)', () => {
+    expect(Object.keys(edgelake).sort()).toMatchInlineSnapshot(`
+      [
+        "DEFAULT_LIMITS",
+        "DTYPE_BYTES",
+        "EdgelakeError",
+        "FORMAT_VERSION",
+        "HttpSource",
+        "MemorySink",
+        "MemorySource",
+        "REFS_PATH",
+        "RetryLaterError",
+        "S3Source",
+        "TensorWriter",
+        "Transients",
+        "buildIdx",
+        "chunkHeaderBytes",
+        "chunkPath",
+        "commitVersion",
+        "crc32",
+        "decodeChunk",
+        "decodeSamplePayload",
+        "deflate",
+        "describeAdapter",
+        "encodeChunk",
+        "encodeNormalizeU8",
+        "fixedSampleBytes",
+        "formatAdapter",
+        "getDevice",
+        "inflateBounded",
+        "isEdgelakeError",
+        "normalizeU8",
+        "openSource",
+        "openVersion",
+        "parseChunkHeader",
+        "parseIdx",
+        "parseJson",
+        "parseS3Url",
+        "readBuffer",
+        "readChunk",
+        "sha256Hex",
+        "uploadBuffer",
+        "validateManifest",
+        "validateRefs",
+        "verifyChunkHeader",
+        "verifySamplePayload",
+        "versionPath",
+        "withConcurrency",
+        "withRetry",
+      ]
+    `);
+  });
+
+  it('edgelake/node exports exactly this list', () => {
+    expect(Object.keys(edgelakeNode).sort()).toMatchInlineSnapshot(`
+      [
+        "FileSource",
+        "FolderSink",
+        "getNodeDevice",
+        "nodeGpuProvider",
+        "openSourceNode",
+        "runCli",
+        "s3FromEnvironment",
+      ]
+    `);
+  });
+
+  it('platform-neutral modules never import node:* or a *.node.ts module (browser builds must not)', () => {
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? files(p) : [p];
+    });
+    const neutral = files('src').filter((f) => f.endsWith('.ts') && !f.endsWith('.node.ts') && f !== join('src', 'node.ts') && !f.startsWith(join('src', 'cli')));
+    const offenders = neutral.filter((f) => /from ['"](node:|[^'"]*\.node\.js['"])|import\(['"]node:/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});

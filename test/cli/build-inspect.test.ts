@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildSubsetArgs, cli } from '../support/cli.js';
+
+const out = mkdtempSync(join(tmpdir(), 'edgelake-cli-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('edgelake build idx + inspect', () => {
+  it('builds the bundled subset with an embedding probe and inspects it as JSON', async () => {
+    const built = await cli(...buildSubsetArgs(join(out, 'ds'), '--chunk-kib', '256', '--embedding-dims', '16'));
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/^wrote .* version [0-9a-f]{64} \(6000 samples\)/);
+    expect(built.stderr).toMatch(/building 100% \(6000\/6000\)/);
+
+    const inspected = await cli('inspect', join(out, 'ds'), '--json');
+    expect(inspected.code).toBe(0);
+    const info = JSON.parse(inspected.stdout);
+    expect(info.length).toBe(6000);
+    expect(info.splits).toEqual({ train: [[0, 5000]], test: [[5000, 6000]] });
+    expect(info.tensors.image).toMatchObject({ dtype: 'uint8', shape: [28, 28, 1], chunkCompression: 'deflate' });
+    // 5000+1000 images of 784 bytes in chunks of about 256 KiB before compression: 18 chunks.
+    expect(info.tensors.image.chunks).toBe(Math.ceil((6000 * 784) / (256 * 1024 + 784)));
+    expect(info.tensors.label).toMatchObject({ dtype: 'int32', shape: [], chunks: 1 });
+    expect(info.tensors.label.classNames[0]).toBe('T-shirt/top');
+    expect(info.tensors.embedding).toMatchObject({ dtype: 'int8', shape: [16] });
+    expect(info.tensors.embedding.bytes).toBeGreaterThan(6000 * 16);
+  });
+
+  it('prints a readable table without --json', async () => {
+    const { code, stdout } = await cli('inspect', join(out, 'ds'));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/dataset fashion-mnist-subset/);
+    expect(stdout).toMatch(/splits\s+train \[0, 5000\), test \[5000, 6000\)/);
+    expect(stdout).toMatch(/image\s+image\s+uint8\s+\[28, 28, 1\]\s+chunk deflate/);
+  });
+
+  it('rebuilding the same inputs changes nothing', async () => {
+    const again = await cli(...buildSubsetArgs(join(out, 'ds'), '--chunk-kib', '256', '--embedding-dims', '16'));
+    expect(again.stdout).toMatch(/^unchanged:/);
+  });
+
+  it('bad input is a clear error with exit code 2, naming what was wrong', async () => {
+    expect(await cli('build', 'idx', '--out', out)).toMatchObject({ code: 2, stderr: expect.stringMatching(/--train-images is required/) });
+    expect(await cli(...buildSubsetArgs(join(out, 'x'), '--chunk-kib', 'lots'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--chunk-kib must be a positive integer, not "lots"/) });
+    const wrongPair = buildSubsetArgs(join(out, 'y')).map((a) => (a.endsWith('.gz') ? a.replace('train-labels', 't10k-labels') : a));
+    expect(await cli(...wrongPair)).toMatchObject({ code: 2, stderr: expect.stringMatching(/has 5000 images but .*t10k-labels.* has 1000 labels/) });
+    expect(await cli('inspect', join(out, 'missing'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/edgelake\.json/) });
+    expect(await cli('frobnicate')).toMatchObject({ code: 2, stderr: expect.stringMatching(/usage:/) });
+  });
+
+  it('runs as the `edgelake` bin', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'inspect', join(out, 'ds'), '--json']);
+    expect(JSON.parse(stdout).length).toBe(6000);
+  });
+});

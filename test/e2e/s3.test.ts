@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSource, type Source } from '../../src/source/index.js';
+import { datasetLikeTree, S3RVER_CREDENTIALS, sha256hex, startS3rver } from './servers.js';
+
+const tree = datasetLikeTree();
+const bucket = 'edgelake-e2e';
+const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
+
+describe('a dataset in an S3-compatible bucket (s3rver)', () => {
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let source: Source;
+  const statuses: number[] = [];
+
+  beforeAll(async () => {
+    s3 = await startS3rver(bucket);
+    for (const [path, bytes] of tree.files) await s3.put(`datasets/demo/${path}`, bytes);
+    // Record statuses to see the 304s; the request itself goes out unchanged.
+    const recording = async (request: Request, init?: RequestInit) => {
+      const response = await fetch(request, init);
+      statuses.push(response.status);
+      return response;
+    };
+    source = openSource(`s3://${bucket}/datasets/demo`, {
+      s3: { endpoint: s3.url, region: 'us-east-1', ...S3RVER_CREDENTIALS, fetch: recording, timeoutMs: 10_000 },
+    });
+  }, 30_000);
+
+  afterAll(() => s3?.stop());
+
+  it('follows edgelake.json to the manifest and its chunks, every byte verified', { timeout: 30_000 }, async () => {
+    const refs = decode(await source.read('edgelake.json'));
+    const manifestBytes = await source.read(`versions/${refs.refs.main}.json`);
+    expect(sha256hex(manifestBytes)).toBe(tree.versionId);
+    for (const { hash, bytes } of decode(manifestBytes).tensors.blob.chunks) {
+      const chunk = await source.read(`chunks/${hash.slice(0, 2)}/${hash}`, { maxBytes: bytes });
+      expect(sha256hex(chunk)).toBe(hash);
+    }
+  });
+
+  it('reads byte ranges of a multi-megabyte object', { timeout: 30_000 }, async () => {
+    const path = tree.chunkPaths[2]!;
+    const whole = tree.files.get(path)!;
+    const ranges = [[0, 1], [12_345, 100_000], [whole.length - 4096, 4096], [1_000_000, 1_500_000]] as const;
+    const pieces = await Promise.all(ranges.map(([offset, length]) => source.readRange(path, offset, length)));
+    pieces.forEach((piece, i) => {
+      const [offset, length] = ranges[i]!;
+      expect(sha256hex(piece)).toBe(sha256hex(whole.subarray(offset, offset + length)));
+    });
+  });
+
+  it('revalidates edgelake.json with its ETag, and sees a new version once it is uploaded', async () => {
+    const first = await source.read('edgelake.json');
+    statuses.length = 0;
+    expect(await source.read('edgelake.json')).toEqual(first);
+    expect(statuses).toEqual([304]);
+    await s3.put('datasets/demo/edgelake.json', new TextEncoder().encode(JSON.stringify({ ...decode(first), head: 'v2' })));
+    expect(decode(await source.read('edgelake.json')).head).toBe('v2');
+  });
+
+  it('says not-found for a missing key, and source for an unknown access key', async () => {
+    await expect(source.read(`chunks/00/${'0'.repeat(64)}`)).rejects.toMatchObject({ code: 'not-found' });
+    const stranger = openSource(`s3://${bucket}/datasets/demo`, {
+      s3: { endpoint: s3.url, accessKeyId: 'NOBODY', secretAccessKey: 'nothing-here' },
+    });
+    const error = (await stranger.read('edgelake.json').catch((e: Error) => e)) as Error;
+    expect(error).toMatchObject({ code: 'source' });
+    expect(error.message).toContain(`s3://${bucket}/datasets/demo/edgelake.json`);
+    expect(error.message).not.toContain('nothing-here');
+  });
+});

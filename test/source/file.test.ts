@@ -1,0 +1,65 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileSource } from '../../src/source/file.node.js';
+import { seededBytes } from './test-server.js';
+
+const chunk = seededBytes(70_000, 11);
+let outside: string;
+let root: string;
+
+beforeAll(async () => {
+  outside = await mkdtemp(join(tmpdir(), 'edgelake-file-'));
+  root = join(outside, 'dataset');
+  await mkdir(join(root, 'chunks', 'ef'), { recursive: true });
+  await writeFile(join(root, 'chunks', 'ef', 'ef01'), chunk);
+  await writeFile(join(outside, 'secret.txt'), 'not part of the dataset');
+});
+afterAll(() => rm(outside, { recursive: true, force: true }));
+
+describe('FileSource', () => {
+  it('reads whole files and exact byte ranges', async () => {
+    const source = new FileSource(root);
+    expect(source.location).toBe(root);
+    expect(await source.read('chunks/ef/ef01')).toEqual(chunk);
+    expect(await source.readRange('chunks/ef/ef01', 65_536, 4464)).toEqual(chunk.subarray(65_536));
+    expect(await source.readRange('chunks/ef/ef01', 5, 0)).toEqual(new Uint8Array(0));
+  });
+
+  it('says not-found for a missing file', async () => {
+    const source = new FileSource(root);
+    await expect(source.read('chunks/ef/missing')).rejects.toMatchObject({ code: 'not-found' });
+    await expect(source.read('chunks/ef/ef01/below-a-file')).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('names the path and both sizes when a range runs past the end', async () => {
+    const error = await new FileSource(root).readRange('chunks/ef/ef01', 69_990, 20).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'source' });
+    expect((error as Error).message).toContain(join(root, 'chunks/ef/ef01'));
+    expect((error as Error).message).toMatch(/70000 bytes, the read needs 70010/);
+  });
+
+  it('refuses, from its size alone, a file over maxBytes', async () => {
+    const source = new FileSource(root);
+    await expect(source.read('chunks/ef/ef01', { maxBytes: 69_999 })).rejects.toMatchObject({ code: 'limit' });
+    expect(await source.read('chunks/ef/ef01', { maxBytes: 70_000 })).toHaveLength(70_000);
+  });
+
+  it('refuses paths that could leave the root', async () => {
+    const source = new FileSource(root);
+    const hostile = ['../secret.txt', 'chunks/../../secret.txt', join(outside, 'secret.txt'), '..\\secret.txt',
+      'C:/Windows/win.ini', '', 'chunks//ef01', './chunks/ef/ef01', 'chunks/ef/ef01\0'];
+    for (const path of hostile) {
+      await expect(source.read(path), path).rejects.toMatchObject({ code: 'invalid-input' });
+    }
+  });
+
+  it('refuses nonsense ranges and honours an aborted signal', async () => {
+    const source = new FileSource(root);
+    await expect(source.readRange('chunks/ef/ef01', -1, 4)).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(source.readRange('chunks/ef/ef01', 0, 1.5)).rejects.toMatchObject({ code: 'invalid-input' });
+    const aborted = AbortSignal.abort(new Error('cancelled'));
+    await expect(source.read('chunks/ef/ef01', { signal: aborted })).rejects.toThrow('cancelled');
+  });
+});

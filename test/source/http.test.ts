@@ -1,0 +1,177 @@
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isEdgelakeError } from '../../src/errors.js';
+import { HttpSource, parseRetryAfter, RetryLaterError } from '../../src/source/index.js';
+import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
+
+const chunk = seededBytes(100_000, 7);
+const refs = new TextEncoder().encode('{"format":"edgelake/1","head":"main","refs":{}}');
+const files = new Map([
+  ['chunks/ab/abcd', chunk],
+  ['edgelake.json', refs],
+]);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  server.requests.length = 0;
+  server.handler = serveFiles(files);
+});
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the read to fail');
+}
+
+describe('HttpSource', () => {
+  it('reads whole files and byte ranges', async () => {
+    const source = new HttpSource(server.url);
+    expect(await source.read('chunks/ab/abcd')).toEqual(chunk);
+    expect(await source.readRange('chunks/ab/abcd', 1000, 5000)).toEqual(chunk.subarray(1000, 6000));
+    expect(server.requests[1]!.headers.range).toBe('bytes=1000-5999');
+  });
+
+  it('slices the body when the server ignores Range, within a limit', async () => {
+    server.handler = serveFiles(files, { ignoreRange: true });
+    const source = new HttpSource(server.url, { maxIgnoredRangeBytes: 50_000 });
+    expect(await source.readRange('chunks/ab/abcd', 10, 20)).toEqual(chunk.subarray(10, 30));
+    const error = await failure(source.readRange('chunks/ab/abcd', 90_000, 10));
+    expect(isEdgelakeError(error, 'limit')).toBe(true);
+    expect(error.message).toMatch(/ignored Range/);
+  });
+
+  it('names the path and sizes when a range runs past the end of the file', async () => {
+    const source = new HttpSource(server.url);
+    const past = await failure(source.readRange('chunks/ab/abcd', 99_990, 20));
+    expect(isEdgelakeError(past, 'source')).toBe(true);
+    expect(past.message).toContain('chunks/ab/abcd');
+    expect(past.message).toContain('100000 bytes');
+    const beyond = await failure(source.readRange('chunks/ab/abcd', 200_000, 1));
+    expect(isEdgelakeError(beyond, 'source')).toBe(true);
+  });
+
+  it('maps statuses to error codes: 404 not-found, 403 source, 5xx and 429 unreachable', async () => {
+    const source = new HttpSource(server.url);
+    expect(isEdgelakeError(await failure(source.read('missing.bin')), 'not-found')).toBe(true);
+    server.handler = (_q, r) => r.writeHead(403).end();
+    expect(isEdgelakeError(await failure(source.read('edgelake.json')), 'source')).toBe(true);
+    server.handler = (_q, r) => r.writeHead(502).end();
+    expect(isEdgelakeError(await failure(source.read('edgelake.json')), 'unreachable')).toBe(true);
+    server.handler = (_q, r) => r.writeHead(429, { 'retry-after': '3' }).end();
+    const throttled = await failure(source.read('edgelake.json'));
+    expect(throttled).toBeInstanceOf(RetryLaterError);
+    expect((throttled as RetryLaterError).retryAfterMs).toBe(3000);
+  });
+
+  it('parses Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:28:05 GMT', now)).toBe(5000);
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:27:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+  });
+
+  it('revalidates edgelake.json with its ETag and serves the remembered body on 304', async () => {
+    const source = new HttpSource(server.url);
+    expect(await source.read('edgelake.json')).toEqual(refs);
+    expect(await source.read('edgelake.json')).toEqual(refs);
+    expect(server.requests.map((r) => r.status)).toEqual([200, 304]);
+    expect(server.requests[1]!.headers['if-none-match']).toMatch(/^"\d+-\d+"$/);
+    // Immutable files are never revalidated.
+    await source.read('chunks/ab/abcd');
+    await source.read('chunks/ab/abcd');
+    expect(server.requests.at(-1)!.headers['if-none-match']).toBeUndefined();
+  });
+
+  it('refuses a file over maxBytes from Content-Length, before reading its body', async () => {
+    const source = new HttpSource(server.url);
+    const error = await failure(source.read('chunks/ab/abcd', { maxBytes: 1000 }));
+    expect(isEdgelakeError(error, 'limit')).toBe(true);
+    expect(error.message).toContain('100000');
+  });
+
+  it('stops an endless chunked body at maxBytes', async () => {
+    let written = 0;
+    server.handler = (_request, response) => {
+      response.writeHead(200); // no Content-Length: chunked
+      const timer = setInterval(() => {
+        written += 16_384;
+        if (!response.write(new Uint8Array(16_384))) return;
+      }, 1);
+      response.on('close', () => clearInterval(timer));
+    };
+    const error = await failure(new HttpSource(server.url).read('endless.bin', { maxBytes: 100_000 }));
+    expect(isEdgelakeError(error, 'limit')).toBe(true);
+    expect(written).toBeLessThan(10_000_000);
+  });
+
+  it('reports a connection dropped mid-body as unreachable', async () => {
+    server.handler = (_request, response) => {
+      response.writeHead(200, { 'content-length': chunk.length });
+      response.write(chunk.subarray(0, 10_000), () => response.socket?.destroy());
+    };
+    const error = await failure(new HttpSource(server.url).read('chunks/ab/abcd'));
+    expect(isEdgelakeError(error, 'unreachable')).toBe(true);
+    expect(error.message).toContain('chunks/ab/abcd');
+  });
+
+  it('times out a server that does not answer, or stalls mid-body', async () => {
+    const source = new HttpSource(server.url, { timeoutMs: 200 });
+    server.handler = () => {}; // never answers
+    const silent = await failure(source.read('edgelake.json'));
+    expect(isEdgelakeError(silent, 'unreachable')).toBe(true);
+    expect(silent.message).toMatch(/no answer within 200 ms/);
+    server.handler = (_request, response) => {
+      response.writeHead(200, { 'content-length': 1000 });
+      response.write(new Uint8Array(10)); // and then nothing
+    };
+    expect(isEdgelakeError(await failure(source.read('edgelake.json')), 'unreachable')).toBe(true);
+  });
+
+  it("lets the caller abort, with the caller's reason rather than an EdgelakeError", async () => {
+    server.handler = () => {};
+    const controller = new AbortController();
+    const read = new HttpSource(server.url).read('edgelake.json', { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('user cancelled')), 50);
+    const error = await failure(read);
+    expect(error.message).toBe('user cancelled');
+    expect(isEdgelakeError(error)).toBe(false);
+  });
+
+  it('sends auth headers but never shows them in location, errors or logs', async () => {
+    const secret = 'Bearer s3cr3t-token-123';
+    const source = new HttpSource(server.url, { headers: { authorization: secret } });
+    await source.read('edgelake.json');
+    expect(server.requests[0]!.headers.authorization).toBe(secret);
+    server.handler = (_q, r) => r.writeHead(500).end(secret); // even an echoing server
+    const errors = [await failure(source.read('edgelake.json')), await failure(source.read('nope/../x'))];
+    server.handler = (request) => request.socket.destroy();
+    errors.push(await failure(source.read('edgelake.json')));
+    for (const text of [source.location, inspect(source), ...errors.map((e) => inspect(e, { depth: 9 }))]) {
+      expect(text).not.toContain('s3cr3t');
+    }
+  });
+
+  it('moves user:password from the URL into a Basic header', async () => {
+    const withUser = server.url.replace('http://', 'http://reader:pa55word@');
+    const source = new HttpSource(withUser);
+    await source.read('edgelake.json');
+    expect(server.requests[0]!.headers.authorization).toBe(`Basic ${btoa('reader:pa55word')}`);
+    expect(source.location).toBe(server.url);
+  });
+
+  it('refuses paths that would leave the prefix, without a request', async () => {
+    const source = new HttpSource(`${server.url}data/`);
+    for (const path of ['../secret', 'a/../../b', '/etc/passwd', 'a\\b', '', 'a//b', './a']) {
+      expect(isEdgelakeError(await failure(source.read(path)), 'invalid-input')).toBe(true);
+    }
+    expect(server.requests).toHaveLength(0);
+  });
+});
