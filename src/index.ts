@@ -21,6 +21,11 @@ export { TensorWriter, type TensorSpec } from './format/build/tensor-writer.js';
 export { commitVersion, type CommitOptions, type Committed } from './format/build/commit.js';
 export { buildIdx, type BuildIdxOptions, type IdxSplit } from './format/build/build-idx.js';
 export { parseIdx, type IdxArray } from './format/build/idx.js';
+export { buildImageFolder, type BuildImageFolderOptions, type ImageFile } from './format/build/build-imagefolder.js';
+export {
+  decodeImage, decodeJpeg, decodePng, sniffImageType, thumbnail, toRgb, resizeArea,
+  type DecodedImage, type DecodeOptions, type ImageType,
+} from './format/image/index.js';
 
 // source: bytes by path and range
 export type { Source, ReadOptions } from './source/source.js';

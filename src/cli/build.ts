@@ -1,7 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
 import { buildIdx } from '../format/build/build-idx.js';
+import { buildImageFolder, type ImageFile } from '../format/build/build-imagefolder.js';
 import type { Committed } from '../format/build/commit.js';
 import { FolderSink } from '../format/folder-sink.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
@@ -53,6 +55,56 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
   });
   io.stdout(describeBuild(out, result));
   return 0;
+}
+
+export const buildImageFolderUsage =
+  'edgelake build imagefolder SRC --out DIR [--name N] [--thumbnail S] [--test-fraction F] [--chunk-kib K] [--created ISO]';
+
+/** `edgelake build imagefolder SRC`: one subfolder per class of JPEG or PNG files (searched recursively). */
+export async function buildImageFolderCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: {
+      out: { type: 'string' }, name: { type: 'string' }, thumbnail: { type: 'string' }, 'test-fraction': { type: 'string' },
+      'chunk-kib': { type: 'string' }, created: { type: 'string' }, ref: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildImageFolderUsage}`);
+  const files = await listImageFolder(positionals[0]);
+  const testFraction = values['test-fraction'] === undefined ? 0 : Number(values['test-fraction']);
+  const result = await buildImageFolder(new FolderSink(values.out), files, {
+    name: values.name,
+    thumbnailSize: positiveInt(values.thumbnail, '--thumbnail', 32),
+    testFraction,
+    chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024,
+    created: values.created ?? (await newestModification(files.map((f) => f.path))),
+    ref: values.ref,
+    onProgress: progressBar(io, 'building'),
+  });
+  io.stdout(describeBuild(values.out, result));
+  return 0;
+}
+
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+async function listImageFolder(root: string): Promise<(ImageFile & { path: string })[]> {
+  let classes;
+  try {
+    classes = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.'));
+  } catch (e) {
+    throw new EdgelakeError('invalid-input', `cannot list ${root}: ${(e as Error).message}`, { cause: e });
+  }
+  const files = [];
+  for (const dir of classes) {
+    const classRoot = join(root, dir.name);
+    for (const entry of await readdir(classRoot, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !IMAGE_FILE.test(entry.name) || entry.name.startsWith('.')) continue;
+      const path = join(entry.parentPath ?? entry.path, entry.name);
+      files.push({ className: dir.name, name: relative(classRoot, path).split('\\').join('/'), path, read: () => readInput(path) });
+    }
+  }
+  if (files.length === 0) throw new EdgelakeError('invalid-input', `${root} holds no class subfolders with .jpg, .jpeg or .png files`);
+  return files;
 }
 
 export function describeBuild(out: string, r: Committed): string {

@@ -1,5 +1,5 @@
 import { isEdgelakeError } from '../errors.js';
-import { buildIdxCommand, buildIdxUsage } from './build.js';
+import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
 import { processIo, type CliIo } from './io.js';
 
@@ -7,6 +7,7 @@ type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string }> = {
   'build idx': { run: buildIdxCommand, usage: buildIdxUsage },
+  'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
 };
 

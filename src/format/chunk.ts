@@ -3,7 +3,7 @@ import { crc32, sha256Hex } from './hash.js';
 import { deflate, inflateBounded } from './inflate.js';
 import { describeWhere, type ReadLimits, type Where } from './limits.js';
 import type { ChunkCompression, ChunkRef, TensorMeta } from './manifest.js';
-import { chunkHeaderBytes, fixedSampleBytes } from './validate.js';
+import { chunkHeaderBytes, fixedSampleBytes, payloadRule } from './validate.js';
 
 const MAGIC = 0x31434c45; // "ELC1" read as a little-endian u32
 
@@ -69,7 +69,10 @@ export function parseChunkHeader(bytes: Uint8Array, ref: ChunkRef, where: Where,
   return { samples: n, offsets, crcs, payloadStart: P };
 }
 
-/** Checks a header fetched on its own against the manifest's headerHash, then parses it. */
+/**
+ * Checks a header fetched on its own against the manifest's headerHash, then parses it. Only for
+ * chunkCompression 'none', where the stored bytes are the body: the offsets must end at `ref.bytes`.
+ */
 export async function verifyChunkHeader(bytes: Uint8Array, ref: ChunkRef, where: Where): Promise<ChunkHeader> {
   const P = chunkHeaderBytes(ref.samples);
   if (bytes.length < P) {
@@ -78,7 +81,7 @@ export async function verifyChunkHeader(bytes: Uint8Array, ref: ChunkRef, where:
   if ((await sha256Hex(bytes.subarray(0, P))) !== ref.headerHash) {
     throw new EdgelakeError('integrity', `${describeWhere(where)}: header does not match its headerHash`);
   }
-  return parseChunkHeader(bytes.subarray(0, P), ref, where);
+  return parseChunkHeader(bytes.subarray(0, P), ref, where, ref.bytes);
 }
 
 /** Checks sample i's payload against its crc32; `payload` may come from a range read. */
@@ -122,22 +125,31 @@ export async function decodeChunk(stored: Uint8Array, ref: ChunkRef, tensor: Ten
   }
   const { offsets, payloadStart: P } = header;
   const payload = (i: number) => body.subarray(P + offsets[i], P + offsets[i + 1]);
+  // Sample-compressed payloads are sized after inflating, in decodeSamplePayload.
+  const rule = tensor.sampleCompression === 'none' ? payloadRule(tensor) : undefined;
   for (let i = 0; i < header.samples; i++) {
-    if (sampleBytes !== undefined && offsets[i + 1] - offsets[i] !== sampleBytes) {
-      throw new EdgelakeError('invalid-chunk', `${w}: sample ${i} has ${offsets[i + 1] - offsets[i]} bytes; shape and dtype say ${sampleBytes}`);
-    }
+    checkPayloadSize(offsets[i + 1] - offsets[i], rule, i, w);
     verifySamplePayload(header, i, payload(i), where);
   }
   return { header, body, payload };
 }
 
-/** Inflates one sample's payload when the tensor uses sampleCompression 'deflate'. */
-export function decodeSamplePayload(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where): Uint8Array {
-  if (tensor.sampleCompression !== 'deflate') return payload;
-  const exact = fixedSampleBytes({ ...tensor, sampleCompression: 'none' });
-  const out = inflateBounded(payload, Math.min(exact ?? Infinity, limits.maxInflatedBytes), describeWhere(where));
-  if (exact !== undefined && out.length !== exact) {
-    throw new EdgelakeError('invalid-chunk', `${describeWhere(where)}: a sample inflates to ${out.length} bytes; shape and dtype say ${exact}`);
+/** A decoded payload must have the size shape and dtype give it (FORMAT.md, "Sample payloads"). */
+function checkPayloadSize(size: number, rule: ReturnType<typeof payloadRule>, i: number, w: string): void {
+  if (rule === undefined) return;
+  if (rule.exact ? size !== rule.unit : rule.unit === 0 ? size !== 0 : size % rule.unit !== 0) {
+    const wanted = rule.exact ? `${rule.unit}` : `a multiple of ${rule.unit}`;
+    throw new EdgelakeError('invalid-chunk', `${w}: sample ${i} has ${size} bytes; shape and dtype say ${wanted}`);
   }
+}
+
+/** Inflates sample `i`'s payload when the tensor uses sampleCompression 'deflate', checking its size. */
+export function decodeSamplePayload(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i = 0): Uint8Array {
+  if (tensor.sampleCompression !== 'deflate') return payload;
+  const rule = payloadRule(tensor);
+  const bound = rule?.exact ? rule.unit : limits.maxInflatedBytes;
+  const w = describeWhere(where);
+  const out = inflateBounded(payload, Math.min(bound, limits.maxInflatedBytes), `${w}: sample ${i}`);
+  checkPayloadSize(out.length, rule, i, w);
   return out;
 }

@@ -1,12 +1,16 @@
 import { Inflate, deflateSync } from 'fflate';
 import { EdgelakeError } from '../errors.js';
 
-const STEP = 64 << 10;
+const MAX_STEP = 64 << 10;
+const MIN_STEP = 8 << 10;
+/** fflate inflates a whole pushed step before calling back, and DEFLATE expands at most 1032:1. */
+const stepFor = (budget: number): number => Math.max(MIN_STEP, Math.min(MAX_STEP, Math.ceil(budget / 1032)));
 
 /**
  * Raw DEFLATE (RFC 1951) inflate that never produces more than `maxBytes`: input is fed in
- * small steps and inflation stops as soon as the output passes the bound, so a bomb costs at
- * most `maxBytes` of memory and the time to make it. `what` names the data for the error.
+ * steps no larger than the remaining budget can need, and inflation stops as soon as the output
+ * passes the bound, so a bomb costs about `maxBytes` (at least ~1 MiB) of memory and the time to
+ * make it. `what` names the data for the error.
  */
 export function inflateBounded(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -21,8 +25,10 @@ export function inflateBounded(data: Uint8Array, maxBytes: number, what: string)
     if (final) done = true;
   });
   try {
-    for (let i = 0; i < data.length && !done; i += STEP) {
-      inflater.push(data.subarray(i, Math.min(i + STEP, data.length)), i + STEP >= data.length);
+    for (let i = 0; i < data.length && !done;) {
+      const end = Math.min(i + stepFor(maxBytes - total), data.length);
+      inflater.push(data.subarray(i, end), end === data.length);
+      i = end;
     }
   } catch (e) {
     if (e instanceof EdgelakeError) throw e;

@@ -4,7 +4,7 @@ export interface ReadLimits {
   maxManifestBytes: number;
   /** Largest stored chunk accepted, in bytes (a manifest declaring more is refused). */
   maxChunkBytes: number;
-  /** Largest chunk body after inflating; a deflate bomb stops here. */
+  /** Largest chunk body, and sample payload, after inflating; a deflate bomb stops here. */
   maxInflatedBytes: number;
   /** Most samples a dataset may declare. */
   maxSamples: number;
@@ -17,16 +17,20 @@ export const DEFAULT_LIMITS: ReadLimits = {
   maxSamples: 2 ** 32 - 1,
 };
 
-export function withDefaults(limits?: Partial<ReadLimits>): ReadLimits {
-  return { ...DEFAULT_LIMITS, ...limits };
+export function withDefaults(limits: Partial<ReadLimits> = {}): ReadLimits {
+  const out = { ...DEFAULT_LIMITS };
+  // Skip undefined: `{ maxInflatedBytes: undefined }` must not switch a limit off.
+  for (const k of Object.keys(out) as (keyof ReadLimits)[]) if (limits[k] !== undefined) out[k] = limits[k];
+  return out;
 }
 
-/** Names the file (and tensor, chunk) an error is about: "fashion-mnist@1a2b3c4d tensor image chunk 9f8e...". */
+/** Names what an error is about: "dataset fashion-mnist, version 1a2b3c4d5e6f, tensor image, chunk 3, file …". */
 export interface Where {
   dataset?: string;
   version?: string;
   tensor?: string;
-  chunk?: string;
+  /** The chunk's index in the tensor (or its hash). */
+  chunk?: number | string;
   file?: string;
 }
 

@@ -1,29 +1,55 @@
-import { EdgelakeError } from '../errors.js';
+import { EdgelakeError, type ErrorCode } from '../errors.js';
 import { SHA256_HEX } from './hash.js';
 import type { ReadLimits } from './limits.js';
 import {
   DTYPE_BYTES, FORMAT_VERSION,
-  type ChunkRef, type Dtype, type Manifest, type Refs, type TensorMeta,
+  type ChunkRef, type Dtype, type Manifest, type Quant, type Refs, type TensorMeta,
 } from './manifest.js';
 
 /** Ref, split and tensor names: safe in paths, URLs and UIs. */
 export const NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const DTYPES = new Set(['uint8', 'int8', 'uint16', 'int16', 'int32', 'uint32', 'float16', 'float32', 'bytes']);
+const DTYPES = new Set([...Object.keys(DTYPE_BYTES), 'bytes']);
 const HTYPES = new Set(['image', 'class_label', 'embedding', 'bbox', 'text', 'generic']);
 const SAMPLE_COMPRESSIONS = new Set(['none', 'deflate', 'jpeg', 'png']);
 const CHUNK_COMPRESSIONS = new Set(['none', 'deflate']);
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const CREATED = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$/;
 const MAX_RANK = 8;
+const MAX_EXTENT = 2 ** 31 - 1;
+const MAX_DATASET_NAME = 200;
+const ZERO_POINT_RANGE = { int8: [-128, 127], uint8: [0, 255] } as const;
 
-/** Collects the path to the field being checked, so an error says `tensors.image.chunks[3].bytes`. */
+const REFS_KEYS = ['format', 'name', 'head', 'refs'];
+const MANIFEST_KEYS = ['format', 'parent', 'message', 'created', 'length', 'splits', 'tensors'];
+const TENSOR_KEYS = ['htype', 'dtype', 'shape', 'sampleCompression', 'chunkCompression', 'chunks'];
+const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant'];
+const CHUNK_KEYS = ['hash', 'bytes', 'samples', 'headerHash'];
+
+/** A field path: `tensors.image.chunks[0]`; keys that are not plain names are quoted. */
+const at = (field: string, key: string): string =>
+  NAME.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
+
+/** Null-prototype records, so names like `__proto__` or `constructor` are plain keys. */
+const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
+/** Checks values against the rules of FORMAT.md; every error names the file and the field path. */
 class Checker {
   constructor(readonly file: string) {}
-  fail(field: string, problem: string): never {
-    throw new EdgelakeError('invalid-manifest', `${this.file}: ${field} ${problem}`);
+  fail(field: string, problem: string, code: ErrorCode = 'invalid-manifest'): never {
+    throw new EdgelakeError(code, `${this.file}: ${field || 'the file'} ${problem}`);
+  }
+  limit(field: string, problem: string): never {
+    return this.fail(field, problem, 'limit');
   }
   object(v: unknown, field: string): Record<string, unknown> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(field, 'must be an object');
     return v as Record<string, unknown>;
+  }
+  /** Version 1 refuses unknown keys: new meaning bumps `format` instead of being silently skipped. */
+  keys(o: Record<string, unknown>, field: string, required: string[], optional: string[] = []): void {
+    for (const k of required) if (!Object.hasOwn(o, k)) this.fail(at(field, k), 'is missing');
+    for (const k of Object.keys(o)) {
+      if (!required.includes(k) && !optional.includes(k)) this.fail(at(field, k), 'is not a key of format edgelake/1');
+    }
   }
   array(v: unknown, field: string): unknown[] {
     if (!Array.isArray(v)) this.fail(field, 'must be an array');
@@ -50,6 +76,11 @@ class Checker {
     if (typeof v !== 'string' || !NAME.test(v)) this.fail(field, `must match ${NAME.source}`);
     return v;
   }
+  /** Checks the key of a record entry (a ref, split or tensor name). */
+  key(k: string, field: string): string {
+    if (!NAME.test(k)) this.fail(at(field, k), `is named ${JSON.stringify(k)}, which does not match ${NAME.source}`);
+    return k;
+  }
 }
 
 export function parseJson(bytes: Uint8Array, file: string, limits: ReadLimits): unknown {
@@ -66,92 +97,105 @@ export function parseJson(bytes: Uint8Array, file: string, limits: ReadLimits): 
 /** Validates edgelake.json. */
 export function validateRefs(json: unknown, file = 'edgelake.json'): Refs {
   const c = new Checker(file);
-  const o = c.object(json, 'the file');
+  const o = c.object(json, '');
   if (o.format !== FORMAT_VERSION) c.fail('format', `must be "${FORMAT_VERSION}"`);
+  c.keys(o, '', REFS_KEYS);
   const name = c.string(o.name, 'name');
-  const refsObj = c.object(o.refs, 'refs');
-  const refs: Record<string, string> = {};
-  for (const [k, v] of Object.entries(refsObj)) refs[c.name(k, `refs key "${k}"`)] = c.hash(v, `refs.${k}`);
+  const chars = [...name].length; // code points, so every language counts the same
+  if (chars < 1 || chars > MAX_DATASET_NAME) c.fail('name', `has ${chars} characters; it needs 1 to ${MAX_DATASET_NAME}`);
+  const refs = dict<string>();
+  for (const [k, v] of Object.entries(c.object(o.refs, 'refs'))) refs[c.key(k, 'refs')] = c.hash(v, at('refs', k));
   const head = c.name(o.head, 'head');
-  if (!(head in refs)) c.fail('head', `names ref "${head}", which is not in refs`);
+  if (!Object.hasOwn(refs, head)) c.fail('head', `names ref "${head}", which is not in refs`);
   return { format: FORMAT_VERSION, name, head, refs };
 }
 
 /** Validates a version manifest against every rule of FORMAT.md and the reader's limits. */
 export function validateManifest(json: unknown, file: string, limits: ReadLimits): Manifest {
   const c = new Checker(file);
-  const o = c.object(json, 'the file');
+  const o = c.object(json, '');
   if (o.format !== FORMAT_VERSION) c.fail('format', `must be "${FORMAT_VERSION}"`);
+  c.keys(o, '', MANIFEST_KEYS);
   const parent = o.parent === null ? null : c.hash(o.parent, 'parent');
   const message = c.string(o.message, 'message');
   const created = c.string(o.created, 'created');
-  if (!ISO_DATE.test(created) || Number.isNaN(Date.parse(created))) c.fail('created', 'must be an ISO 8601 date-time');
-  const length = c.integer(o.length, 'length', 0, limits.maxSamples);
+  if (!isUtcDateTime(created)) c.fail('created', `is "${created}"; it must be an RFC 3339 date-time in UTC, like 2026-11-21T12:00:00Z`);
+  const length = c.integer(o.length, 'length', 0, Number.MAX_SAFE_INTEGER);
+  if (length > limits.maxSamples) c.limit('length', `is ${length}, more than the ${limits.maxSamples}-sample limit`);
 
-  const splits: Manifest['splits'] = {};
+  const splits = dict<[number, number][]>();
   for (const [name, ranges] of Object.entries(c.object(o.splits, 'splits'))) {
-    c.name(name, `splits key "${name}"`);
-    splits[name] = c.array(ranges, `splits.${name}`).map((r, i) => {
-      const f = `splits.${name}[${i}]`;
-      const pair = c.array(r, f);
-      if (pair.length !== 2) c.fail(f, 'must be [start, end]');
-      const start = c.integer(pair[0], `${f}[0]`, 0, length);
-      const end = c.integer(pair[1], `${f}[1]`, start, length);
+    const f = at('splits', c.key(name, 'splits'));
+    splits[name] = c.array(ranges, f).map((r, i) => {
+      const pair = c.array(r, `${f}[${i}]`);
+      if (pair.length !== 2) c.fail(`${f}[${i}]`, 'must be [start, end]');
+      const start = c.integer(pair[0], `${f}[${i}][0]`, 0, length);
+      const end = c.integer(pair[1], `${f}[${i}][1]`, start, length);
       return [start, end] as [number, number];
     });
   }
 
-  const tensors: Manifest['tensors'] = {};
+  const tensors = dict<TensorMeta>();
   for (const [name, t] of Object.entries(c.object(o.tensors, 'tensors'))) {
-    c.name(name, `tensors key "${name}"`);
-    tensors[name] = validateTensor(c, t, `tensors.${name}`, length, limits);
+    tensors[name] = validateTensor(c, t, at('tensors', c.key(name, 'tensors')), length, limits);
   }
   return { format: FORMAT_VERSION, parent, message, created, length, splits, tensors };
 }
 
 function validateTensor(c: Checker, v: unknown, f: string, length: number, limits: ReadLimits): TensorMeta {
   const o = c.object(v, f);
+  c.keys(o, f, TENSOR_KEYS, TENSOR_OPTIONAL);
   const htype = c.oneOf<TensorMeta['htype']>(o.htype, `${f}.htype`, HTYPES);
   const dtype = c.oneOf<Dtype>(o.dtype, `${f}.dtype`, DTYPES);
   const shapeArr = c.array(o.shape, `${f}.shape`);
   if (shapeArr.length > MAX_RANK) c.fail(`${f}.shape`, `has rank ${shapeArr.length}, more than ${MAX_RANK}`);
-  const shape = shapeArr.map((d, i) => (d === null ? null : c.integer(d, `${f}.shape[${i}]`, 0, 2 ** 31 - 1)));
+  const shape = shapeArr.map((d, i) => (d === null ? null : c.integer(d, `${f}.shape[${i}]`, 0, MAX_EXTENT)));
   const sampleCompression = c.oneOf<TensorMeta['sampleCompression']>(o.sampleCompression, `${f}.sampleCompression`, SAMPLE_COMPRESSIONS);
   const chunkCompression = c.oneOf<TensorMeta['chunkCompression']>(o.chunkCompression, `${f}.chunkCompression`, CHUNK_COMPRESSIONS);
   if (sampleCompression !== 'none' && chunkCompression !== 'none') {
-    c.fail(f, 'has both sampleCompression and chunkCompression; at most one may be other than "none"');
+    c.fail(`${f}.chunkCompression`, `is ${chunkCompression} and sampleCompression is ${sampleCompression}; at most one may be other than "none"`);
   }
   if ((sampleCompression === 'jpeg' || sampleCompression === 'png') && dtype !== 'uint8') {
-    c.fail(`${f}.sampleCompression`, `is ${sampleCompression}, which needs dtype uint8`);
+    c.fail(`${f}.sampleCompression`, `is ${sampleCompression}, which needs dtype uint8, not ${dtype}`);
   }
   const meta: TensorMeta = { htype, dtype, shape, sampleCompression, chunkCompression, chunks: [] };
-  if (o.layout !== undefined) meta.layout = c.string(o.layout, `${f}.layout`);
+  if (o.layout !== undefined) meta.layout = validateLayout(c, o.layout, `${f}.layout`, shape.length);
   if (o.classNames !== undefined) {
+    if (htype !== 'class_label') c.fail(`${f}.classNames`, `is only allowed on class_label tensors, not ${htype}`);
     meta.classNames = c.array(o.classNames, `${f}.classNames`).map((n, i) => c.string(n, `${f}.classNames[${i}]`));
   }
   if (o.quant !== undefined) meta.quant = validateQuant(c, o.quant, `${f}.quant`, dtype, shape);
 
-  const bytesPerSample = fixedSampleBytes(meta);
+  const decoded = decodedSampleBytes(meta);
+  if (decoded !== undefined && decoded > limits.maxInflatedBytes) {
+    c.limit(`${f}.shape`, `makes one sample ${decoded} bytes, more than the ${limits.maxInflatedBytes}-byte limit`);
+  }
+  const sampleBytes = fixedSampleBytes(meta);
   let total = 0;
   meta.chunks = c.array(o.chunks, `${f}.chunks`).map((ch, i): ChunkRef => {
     const cf = `${f}.chunks[${i}]`;
     const co = c.object(ch, cf);
+    c.keys(co, cf, CHUNK_KEYS);
     const ref: ChunkRef = {
       hash: c.hash(co.hash, `${cf}.hash`),
-      bytes: c.integer(co.bytes, `${cf}.bytes`, 1, limits.maxChunkBytes),
-      samples: c.integer(co.samples, `${cf}.samples`, 0, limits.maxSamples),
+      bytes: c.integer(co.bytes, `${cf}.bytes`, 1, Number.MAX_SAFE_INTEGER),
+      samples: c.integer(co.samples, `${cf}.samples`, 1, 2 ** 32 - 1),
       headerHash: c.hash(co.headerHash, `${cf}.headerHash`),
     };
-    const bodyBytes = bodyBytesFor(ref.samples, bytesPerSample);
-    if (bodyBytes !== undefined && bodyBytes > limits.maxInflatedBytes) {
-      c.fail(cf, `declares ${ref.samples} samples of ${bytesPerSample} bytes (${bodyBytes} bytes), more than the ${limits.maxInflatedBytes}-byte limit`);
+    if (ref.bytes > limits.maxChunkBytes) {
+      c.limit(`${cf}.bytes`, `is ${ref.bytes}, more than the ${limits.maxChunkBytes}-byte limit on a stored chunk`);
     }
-    if (chunkCompression === 'none' && bodyBytes !== undefined && ref.bytes !== bodyBytes) {
-      c.fail(`${cf}.bytes`, `is ${ref.bytes}, but ${ref.samples} samples of ${bytesPerSample} bytes make a ${bodyBytes}-byte chunk`);
+    // The smallest body these samples can have: the header, plus the payloads when their size is fixed.
+    const P = chunkHeaderBytes(ref.samples);
+    const body = sampleBytes === undefined ? P : P + ref.samples * sampleBytes;
+    if (body > limits.maxInflatedBytes) {
+      c.limit(`${cf}.samples`, `is ${ref.samples}, which makes a body of at least ${body} bytes, more than the ${limits.maxInflatedBytes}-byte limit`);
     }
-    const headerBytes = chunkHeaderBytes(ref.samples);
-    if (headerBytes > limits.maxInflatedBytes || (chunkCompression === 'none' && headerBytes > ref.bytes)) {
-      c.fail(cf, `declares ${ref.samples} samples, whose ${headerBytes}-byte header cannot fit the chunk`);
+    if (chunkCompression === 'none' && sampleBytes !== undefined && ref.bytes !== body) {
+      c.fail(`${cf}.bytes`, `is ${ref.bytes}, but ${ref.samples} samples of ${sampleBytes} bytes make a ${body}-byte chunk`);
+    }
+    if (chunkCompression === 'none' && ref.bytes < P) {
+      c.fail(`${cf}.bytes`, `is ${ref.bytes}, less than the ${P}-byte header of ${ref.samples} samples`);
     }
     total += ref.samples;
     return ref;
@@ -160,32 +204,64 @@ function validateTensor(c: Checker, v: unknown, f: string, length: number, limit
   return meta;
 }
 
-function validateQuant(c: Checker, v: unknown, f: string, dtype: Dtype, shape: (number | null)[]): TensorMeta['quant'] {
-  if (dtype !== 'int8' && dtype !== 'uint8') c.fail(f, `is only allowed for int8 or uint8 tensors, not ${dtype}`);
+/** One letter per dimension, none twice: it names the dimensions, it never reorders them. */
+function validateLayout(c: Checker, v: unknown, f: string, rank: number): string {
+  const layout = c.string(v, f);
+  if (!/^[A-Za-z]+$/.test(layout) || layout.length !== rank || new Set(layout).size !== rank) {
+    c.fail(f, `is "${layout}"; it needs one distinct letter per dimension of shape (${rank})`);
+  }
+  return layout;
+}
+
+function validateQuant(c: Checker, v: unknown, f: string, dtype: Dtype, shape: (number | null)[]): Quant {
+  if (dtype !== 'int8' && dtype !== 'uint8') c.fail(f, `is only allowed on int8 and uint8 tensors, not ${dtype}`);
   const o = c.object(v, f);
+  c.keys(o, f, ['scale', 'zeroPoint']);
   const scale = c.array(o.scale, `${f}.scale`).map((s, i) => {
     if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) c.fail(`${f}.scale[${i}]`, 'must be a positive finite number');
     return s;
   });
-  const zeroPoint = c.array(o.zeroPoint, `${f}.zeroPoint`).map((z, i) => c.integer(z, `${f}.zeroPoint[${i}]`, -128, 255));
-  const channels = shape.length > 0 ? shape[shape.length - 1] : 1;
+  const [lo, hi] = ZERO_POINT_RANGE[dtype];
+  const zeroPoint = c.array(o.zeroPoint, `${f}.zeroPoint`).map((z, i) => c.integer(z, `${f}.zeroPoint[${i}]`, lo, hi));
+  const channels = shape.length > 0 ? shape[shape.length - 1] : null;
   for (const [name, list] of [['scale', scale], ['zeroPoint', zeroPoint]] as const) {
     if (list.length !== 1 && list.length !== channels) {
-      c.fail(`${f}.${name}`, `has ${list.length} entries; it needs 1 or one per channel (${channels})`);
+      c.fail(`${f}.${name}`, `has ${list.length} entries; it needs 1, or one per channel (the last dimension of shape, ${channels})`);
     }
   }
   return { scale, zeroPoint };
 }
 
-/** Bytes of one sample's payload when every sample has the same size, else undefined. */
+/** `YYYY-MM-DDThh:mm:ss[.fff…]Z` with a real calendar date; second 60 is RFC 3339's leap second. */
+function isUtcDateTime(s: string): boolean {
+  const m = CREATED.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  return days !== undefined && d >= 1 && d <= days && h <= 23 && mi <= 59 && sec <= 60;
+}
+
+/** Bytes of one sample's payload as stored in the body, when every sample has the same size. */
 export function fixedSampleBytes(t: Pick<TensorMeta, 'dtype' | 'shape' | 'sampleCompression'>): number | undefined {
-  if (t.dtype === 'bytes' || t.sampleCompression !== 'none' || t.shape.some((d) => d === null)) return undefined;
-  return (t.shape as number[]).reduce((a, d) => a * d, DTYPE_BYTES[t.dtype]);
+  return t.sampleCompression === 'none' ? decodedSampleBytes(t) : undefined;
+}
+
+/** Bytes of one decoded sample (after sample DEFLATE) when shape and dtype fix it; jpeg/png are opaque files. */
+export function decodedSampleBytes(t: Pick<TensorMeta, 'dtype' | 'shape' | 'sampleCompression'>): number | undefined {
+  const rule = payloadRule(t);
+  return rule?.exact ? rule.unit : undefined;
+}
+
+/**
+ * What FORMAT.md says a decoded payload's length must be: exactly `unit` bytes (fixed shape), a
+ * multiple of `unit` (shape with null extents; 0 bytes if `unit` is 0), or anything (undefined).
+ */
+export function payloadRule(t: Pick<TensorMeta, 'dtype' | 'shape' | 'sampleCompression'>): { unit: number; exact: boolean } | undefined {
+  if (t.dtype === 'bytes' || t.sampleCompression === 'jpeg' || t.sampleCompression === 'png') return undefined;
+  const unit = t.shape.reduce<number>((a, d) => a * (d ?? 1), DTYPE_BYTES[t.dtype]);
+  return { unit, exact: !t.shape.includes(null) };
 }
 
 /** Chunk header length P for n samples: magic, n, flags, n+1 offsets, n crcs. */
 export const chunkHeaderBytes = (n: number): number => 12 + 4 * (n + 1) + 4 * n;
-
-function bodyBytesFor(samples: number, bytesPerSample: number | undefined): number | undefined {
-  return bytesPerSample === undefined ? undefined : chunkHeaderBytes(samples) + samples * bytesPerSample;
-}

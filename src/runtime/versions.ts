@@ -1,7 +1,7 @@
 import { EdgelakeError } from '../errors.js';
 import { decodeChunk, type DecodedChunk } from '../format/chunk.js';
 import { sha256Hex } from '../format/hash.js';
-import { withDefaults, type ReadLimits } from '../format/limits.js';
+import { describeWhere, withDefaults, type ReadLimits, type Where } from '../format/limits.js';
 import { chunkPath, REFS_PATH, versionPath, type Manifest, type Refs } from '../format/manifest.js';
 import { NAME, parseJson, validateManifest, validateRefs } from '../format/validate.js';
 import type { Source } from '../source/source.js';
@@ -26,28 +26,47 @@ export async function openVersion(source: Source, options: { ref?: string; limit
   const where = `${source.location}/${REFS_PATH}`;
   const refs = validateRefs(parseJson(await source.read(REFS_PATH, { maxBytes: limits.maxManifestBytes }), where, limits), where);
   const asked = options.ref ?? refs.head;
+  // FORMAT.md: a ref name first, else a 64-hex version id (hasOwn: "constructor" is no ref).
+  const isRef = Object.hasOwn(refs.refs, asked);
   let versionId: string;
-  if (asked in refs.refs) versionId = refs.refs[asked];
+  if (isRef) versionId = refs.refs[asked];
   else if (/^[0-9a-f]{64}$/.test(asked)) versionId = asked;
   else if (!NAME.test(asked)) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: "${asked}" is not a valid ref name`);
   else throw new EdgelakeError('not-found', `dataset ${refs.name}: no ref "${asked}" (refs: ${Object.keys(refs.refs).join(', ')})`);
 
-  const file = versionPath(versionId);
-  const bytes = await source.read(file, { maxBytes: limits.maxManifestBytes });
+  const file = `${source.location}/${versionPath(versionId)}`;
+  const named = isRef ? `ref "${asked}" names version ${versionId}` : `version ${versionId}`;
+  const bytes = await source.read(versionPath(versionId), { maxBytes: limits.maxManifestBytes }).catch((e: unknown) => {
+    throw explain(e, `dataset ${refs.name}: ${named}, but reading ${file} failed`);
+  });
   if ((await sha256Hex(bytes)) !== versionId) {
-    throw new EdgelakeError('integrity', `dataset ${refs.name}: ${source.location}/${file} does not match its SHA-256 name`);
+    throw new EdgelakeError('integrity', `dataset ${refs.name}: ${file} does not match its SHA-256 name`);
   }
-  const manifest = validateManifest(parseJson(bytes, `${source.location}/${file}`, limits), `${source.location}/${file}`, limits);
-  return { source, refs, ref: asked in refs.refs ? asked : undefined, versionId, manifest, limits };
+  const manifest = validateManifest(parseJson(bytes, file, limits), file, limits);
+  return { source, refs, ref: isRef ? asked : undefined, versionId, manifest, limits };
 }
 
 /** Fetches and verifies chunk `index` of `tensor` (every byte checked; see decodeChunk). */
 export async function readChunk(v: OpenedVersion, tensor: string, index: number): Promise<DecodedChunk> {
+  if (!Object.hasOwn(v.manifest.tensors, tensor)) throw new EdgelakeError('invalid-input', `dataset ${v.refs.name}: no tensor "${tensor}"`);
   const meta = v.manifest.tensors[tensor];
-  if (!meta) throw new EdgelakeError('invalid-input', `dataset ${v.refs.name}: no tensor "${tensor}"`);
+  if (!Number.isInteger(index) || index < 0 || index >= meta.chunks.length) {
+    throw new EdgelakeError('invalid-input', `dataset ${v.refs.name}: tensor ${tensor} has no chunk ${index}`);
+  }
   const ref = meta.chunks[index];
-  if (!ref) throw new EdgelakeError('invalid-input', `dataset ${v.refs.name}: tensor ${tensor} has no chunk ${index}`);
-  const where = { dataset: v.refs.name, version: v.versionId, tensor, chunk: ref.hash };
-  const stored = await v.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
+  const file = chunkPath(ref.hash);
+  const where: Where = { dataset: v.refs.name, version: v.versionId, tensor, chunk: index, file: `${v.source.location}/${file}` };
+  const stored = await v.source.read(file, { maxBytes: ref.bytes }).catch((e: unknown) => {
+    // A file longer than the manifest's `bytes` is altered data, not a configured limit.
+    if (e instanceof EdgelakeError && e.code === 'limit') {
+      throw new EdgelakeError('integrity', `${describeWhere(where)}: the file is larger than the ${ref.bytes} bytes the manifest says (padded or altered)`, { cause: e });
+    }
+    throw explain(e, describeWhere(where));
+  });
   return decodeChunk(stored, ref, meta, v.limits, where);
+}
+
+/** Keeps a source error's code and adds which dataset file it is about. */
+function explain(e: unknown, context: string): unknown {
+  return e instanceof EdgelakeError ? new EdgelakeError(e.code, `${context}: ${e.message}`, { cause: e }) : e;
 }

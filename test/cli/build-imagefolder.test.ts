@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { thumbnail, toRgb } from '../../src/format/image/index.js';
+import { openVersion, readChunk } from '../../src/runtime/versions.js';
+import { FileSource } from '../../src/source/file.node.js';
+import { encodePng } from '../format/image/png-encoder.js';
+import { cli } from '../support/cli.js';
+import { hasCommand, missing } from '../support/system.js';
+
+const MATE = '/usr/share/backgrounds/mate';
+const photos = { flowers: ['nature/FreshFlower.jpg', 'nature/YellowFlower.jpg', 'nature/LadyBird.jpg'], abstract: ['abstract/Elephants.jpg', 'nature/Dune.jpg'] };
+const noTools = missing('djpeg and cjpeg', 'apt-get install libjpeg-turbo-progs', hasCommand('djpeg') && hasCommand('cjpeg'))
+  || missing('the MATE photos', 'apt-get install mate-backgrounds', existsSync(join(MATE, 'nature/Dune.jpg')));
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-imagefolder-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Small real JPEGs: each MATE photo scaled down 1/8 by djpeg and re-encoded by cjpeg. */
+function makeJpegFolder(): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const [cls, list] of Object.entries(photos)) {
+    mkdirSync(join(root, 'jpegs', cls), { recursive: true });
+    for (const photo of list) {
+      const small = execFileSync('cjpeg', ['-quality', '90'], { input: execFileSync('djpeg', ['-pnm', '-scale', '1/8', join(MATE, photo)], { maxBuffer: 1 << 28 }) });
+      const name = photo.split('/')[1];
+      writeFileSync(join(root, 'jpegs', cls, name), small);
+      files.set(`${cls}/${name}`, small);
+    }
+  }
+  return files;
+}
+
+describe.skipIf(noTools)('edgelake build imagefolder', () => {
+  let jpegs: Map<string, Buffer>;
+  beforeAll(() => void (jpegs = makeJpegFolder()));
+
+  it('stores each JPEG as it is, its class, and an RGB thumbnail probe', async () => {
+    const out = join(root, 'ds');
+    const built = await cli('build', 'imagefolder', join(root, 'jpegs'), '--out', out, '--thumbnail', '16', '--name', 'mate');
+    expect(built).toMatchObject({ code: 0, stdout: expect.stringMatching(/\(5 samples\)/) });
+    const v = await openVersion(new FileSource(out));
+    const { image, label, thumbnail: thumb } = v.manifest.tensors;
+    expect(image).toMatchObject({ sampleCompression: 'jpeg', dtype: 'uint8', shape: [null, null, 3] });
+    expect(label.classNames).toEqual(['abstract', 'flowers']);
+    expect(thumb).toMatchObject({ shape: [16, 16, 3], chunkCompression: 'none' });
+
+    // Sorted by class then name: abstract/Dune, abstract/Elephants, flowers/FreshFlower, LadyBird, YellowFlower.
+    const expected = ['abstract/Dune.jpg', 'abstract/Elephants.jpg', 'flowers/FreshFlower.jpg', 'flowers/LadyBird.jpg', 'flowers/YellowFlower.jpg'];
+    const payloads = await allPayloads(v, 'image');
+    const labels = (await allPayloads(v, 'label')).map((p) => new DataView(p.buffer, p.byteOffset).getInt32(0, true));
+    const thumbs = await allPayloads(v, 'thumbnail');
+    expected.forEach((file, i) => {
+      expect(Buffer.compare(Buffer.from(payloads[i]), jpegs.get(file)!), file).toBe(0);
+      expect(label.classNames![labels[i]]).toBe(file.split('/')[0]);
+      // The thumbnail against one made from djpeg's decode of the same file: within IDCT rounding.
+      const reference = thumbnail(toRgb(readPpm(execFileSync('djpeg', ['-pnm', '-nosmooth'], { input: jpegs.get(file)! }))), 16).data;
+      const meanDiff = reference.reduce((a, r, k) => a + Math.abs(r - thumbs[i][k]), 0) / reference.length;
+      expect(meanDiff, file).toBeLessThan(1.5);
+    });
+  });
+
+  it('splits a share of the files into test, by a hash of the path, the same on every build', async () => {
+    const a = await cli('build', 'imagefolder', join(root, 'jpegs'), '--out', join(root, 'split-a'), '--test-fraction', '0.4', '--created', '2026-01-01T00:00:00Z');
+    const b = await cli('build', 'imagefolder', join(root, 'jpegs'), '--out', join(root, 'split-b'), '--test-fraction', '0.4', '--created', '2026-01-01T00:00:00Z');
+    expect(a.code).toBe(0);
+    expect(a.stdout.match(/version (\w+)/)![1]).toBe(b.stdout.match(/version (\w+)/)![1]);
+    const { splits } = (await openVersion(new FileSource(join(root, 'split-a')))).manifest;
+    expect(splits.train[0][0]).toBe(0);
+    expect(splits.test[0][1]).toBe(5);
+    expect(splits.train[0][1]).toBe(splits.test[0][0]);
+  });
+
+  it('builds PNG folders, recording the common size', async () => {
+    const pixels = (seed: number) => Uint16Array.from({ length: 9 * 7 * 3 }, (_, i) => (i * 31 + seed * 17) & 255);
+    for (const [cls, n] of [['a', 2], ['b', 1]] as const) {
+      mkdirSync(join(root, 'pngs', cls, 'nested'), { recursive: true });
+      for (let i = 0; i < n; i++) writeFileSync(join(root, 'pngs', cls, i === 0 ? 'x.png' : 'nested/y.png'), encodePng({ width: 9, height: 7, colorType: 2, bitDepth: 8, samples: pixels(i) }));
+    }
+    expect((await cli('build', 'imagefolder', join(root, 'pngs'), '--out', join(root, 'png-ds'))).code).toBe(0);
+    const v = await openVersion(new FileSource(join(root, 'png-ds')));
+    expect(v.manifest.tensors.image).toMatchObject({ sampleCompression: 'png', shape: [7, 9, 3] });
+    expect(v.manifest.length).toBe(3);
+  });
+
+  it('refuses a folder that mixes JPEG and PNG, naming the files', async () => {
+    mkdirSync(join(root, 'mixed', 'c'), { recursive: true });
+    writeFileSync(join(root, 'mixed', 'c', 'a.jpg'), jpegs.get('flowers/LadyBird.jpg')!);
+    writeFileSync(join(root, 'mixed', 'c', 'b.png'), readFileSync(join(MATE, 'abstract/Spring.png')));
+    const r = await cli('build', 'imagefolder', join(root, 'mixed'), '--out', join(root, 'mixed-ds'));
+    expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(/c\/b\.png is png but c\/a\.jpg is jpeg/) });
+    expect(await cli('build', 'imagefolder', join(root, 'nothing-here'), '--out', join(root, 'x'))).toMatchObject({ code: 2 });
+  });
+});
+
+async function allPayloads(v: Awaited<ReturnType<typeof openVersion>>, tensor: string): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let c = 0; c < v.manifest.tensors[tensor].chunks.length; c++) {
+    const chunk = await readChunk(v, tensor, c);
+    for (let i = 0; i < chunk.header.samples; i++) out.push(chunk.payload(i));
+  }
+  return out;
+}
+
+/** The binary PPM that `djpeg -pnm` writes for colour JPEGs. */
+function readPpm(b: Buffer) {
+  const header = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(b.subarray(0, 64).toString('latin1'))!;
+  return { width: +header[1], height: +header[2], channels: 3 as const, data: new Uint8Array(b.subarray(header[0].length)) };
+}

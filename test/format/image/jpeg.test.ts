@@ -1,0 +1,147 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isEdgelakeError } from '../../../src/errors.js';
+import { decodeJpeg, type DecodedImage } from '../../../src/format/image/index.js';
+import { hasCommand, missing } from '../../support/system.js';
+
+/** Reads the binary PGM (P5) or PPM (P6) that `djpeg -pnm` writes. */
+function readPnm(b: Buffer): DecodedImage {
+  const fields: string[] = [];
+  let pos = 0;
+  while (fields.length < 4) {
+    while (/\s/.test(String.fromCharCode(b[pos]))) pos++;
+    const start = pos;
+    while (!/\s/.test(String.fromCharCode(b[pos]))) pos++;
+    fields.push(b.toString('latin1', start, pos));
+  }
+  const [magic, width, height, maxval] = fields;
+  if ((magic !== 'P5' && magic !== 'P6') || maxval !== '255') throw new Error(`unexpected PNM header ${fields.join(' ')}`);
+  return { width: +width, height: +height, channels: magic === 'P5' ? 1 : 3, data: b.subarray(pos + 1) };
+}
+
+const djpeg = (args: string[], input: Uint8Array) => readPnm(execFileSync('djpeg', ['-pnm', ...args], { input, maxBuffer: 1 << 30 }));
+
+/** Per-channel mean absolute difference, and the largest difference. */
+function difference(a: DecodedImage, b: DecodedImage): { mean: number[]; max: number } {
+  const sums = new Array<number>(a.channels).fill(0);
+  let max = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const d = Math.abs(a.data[i] - b.data[i]);
+    sums[i % a.channels] += d;
+    max = Math.max(max, d);
+  }
+  return { mean: sums.map((s) => s / (a.width * a.height)), max };
+}
+
+const shape = (img: DecodedImage) => ({ width: img.width, height: img.height, channels: img.channels });
+
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (isEdgelakeError(e)) return `${e.code}: ${e.message}`;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+const MATE = '/usr/share/backgrounds/mate';
+const PHOTOS = [
+  'desktop/GreenTraditional.jpg', // baseline
+  'nature/Dune.jpg', // baseline
+  'nature/GreenMeadow.jpg', // progressive
+  'nature/FreshFlower.jpg', // progressive
+  'abstract/Elephants.jpg', // progressive
+];
+const noReference =
+  missing('djpeg', 'apt-get install libjpeg-turbo-progs', hasCommand('djpeg') && hasCommand('cjpeg')) ||
+  missing('JPEG photos', 'apt-get install mate-backgrounds', PHOTOS.every((p) => existsSync(join(MATE, p))));
+
+describe.skipIf(noReference)('decodeJpeg against djpeg (libjpeg-turbo)', () => {
+  it.each(PHOTOS)('%s: same size, samples within IDCT rounding', (photo) => {
+    const bytes = readFileSync(join(MATE, photo));
+    const ours = decodeJpeg(bytes, { name: photo });
+    // jpeg-js upsamples chroma by replication, as djpeg -nosmooth does; plain djpeg interpolates.
+    const same = djpeg(['-nosmooth'], bytes);
+    const fancy = djpeg([], bytes);
+    expect(shape(ours)).toEqual(shape(same));
+    const near = difference(ours, same);
+    const far = difference(ours, fancy);
+    const f = (d: { mean: number[]; max: number }) => `mean |diff| ${d.mean.map((m) => m.toFixed(2)).join('/')} max ${d.max}`;
+    console.info(`${photo} ${ours.width}x${ours.height}: vs djpeg -nosmooth ${f(near)}; vs djpeg ${f(far)}`);
+    for (const m of near.mean) expect(m).toBeLessThan(1);
+    expect(near.max).toBeLessThanOrEqual(8);
+    for (const m of far.mean) expect(m).toBeLessThan(2);
+  });
+
+  // Small JPEGs made by cjpeg from the photo scaled by djpeg, one per encoder setting.
+  const VARIANTS: Array<[string, string, string[]]> = [
+    ['4:2:0 baseline', '1/4', []],
+    ['4:2:2', '1/4', ['-sample', '2x1']],
+    ['4:4:4', '1/4', ['-sample', '1x1']],
+    ['progressive', '1/4', ['-progressive']],
+    ['restart markers every row', '1/4', ['-restart', '1']],
+    ['optimized Huffman tables', '1/4', ['-optimize']],
+    ['630x394, not a whole number of MCUs', '3/8', ['-quality', '95']],
+  ];
+  it.each(VARIANTS)('%s', (_label, scale, args) => {
+    const ppm = execFileSync('djpeg', ['-pnm', '-scale', scale, join(MATE, 'nature/Dune.jpg')], { maxBuffer: 1 << 28 });
+    const bytes = execFileSync('cjpeg', args, { input: ppm });
+    const ours = decodeJpeg(bytes);
+    const ref = djpeg(['-nosmooth'], bytes);
+    expect(shape(ours)).toEqual(shape(ref));
+    const d = difference(ours, ref);
+    for (const m of d.mean) expect(m).toBeLessThan(1);
+    expect(d.max).toBeLessThanOrEqual(8);
+  });
+
+  it('decodes a one-component JPEG to one gray channel', () => {
+    const ppm = execFileSync('djpeg', ['-pnm', '-scale', '1/4', join(MATE, 'nature/Dune.jpg')], { maxBuffer: 1 << 28 });
+    const bytes = execFileSync('cjpeg', ['-grayscale'], { input: ppm });
+    const ours = decodeJpeg(bytes);
+    const ref = djpeg([], bytes);
+    expect(shape(ours)).toEqual({ width: 420, height: 263, channels: 1 });
+    expect(shape(ref)).toEqual(shape(ours));
+    expect(difference(ours, ref).mean[0]).toBeLessThan(1);
+  });
+
+  it('refuses an arithmetic-coded JPEG, which jpeg-js cannot decode, saying so', () => {
+    const ppm = execFileSync('djpeg', ['-pnm', '-scale', '1/8', join(MATE, 'nature/Dune.jpg')], { maxBuffer: 1 << 28 });
+    const bytes = execFileSync('cjpeg', ['-arithmetic'], { input: ppm });
+    expect(failure(() => decodeJpeg(bytes, { name: 'a.jpg' }))).toMatch(/^invalid-input: a\.jpg: arithmetic-coded JPEG is not supported/);
+  });
+
+  it('refuses a file cut anywhere, as invalid input naming it', () => {
+    const ppm = execFileSync('djpeg', ['-pnm', '-scale', '1/8', join(MATE, 'nature/Dune.jpg')], { maxBuffer: 1 << 28 });
+    const bytes = execFileSync('cjpeg', ['-progressive'], { input: ppm });
+    for (let cut = 0; cut < bytes.length; cut += Math.ceil(bytes.length / 40)) {
+      expect(failure(() => decodeJpeg(bytes.subarray(0, cut), { name: 'cut.jpg' }))).toMatch(/^invalid-input: cut\.jpg: /);
+    }
+  });
+
+  it('honours maxPixels before decoding', () => {
+    const bytes = readFileSync(join(MATE, 'nature/Dune.jpg'));
+    expect(failure(() => decodeJpeg(bytes, { maxPixels: 1_000_000 }))).toMatch(/^limit: JPEG: 1680x1050 is 1764000 pixels, over the limit of 1000000/);
+  });
+});
+
+describe('decodeJpeg on hostile headers', () => {
+  /** SOI, a baseline frame header of the given size with 3 components, then EOI. */
+  const frame = (width: number, height: number, precision = 8) =>
+    Uint8Array.of(0xff, 0xd8, 0xff, 0xc0, 0, 17, precision, height >> 8, height & 255, width >> 8, width & 255, 3,
+      1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9);
+
+  it('refuses a 65535x65535 frame as a limit, without decoding', () => {
+    expect(failure(() => decodeJpeg(frame(65535, 65535)))).toMatch(/^limit: .*65535x65535/);
+  });
+
+  it('names what is wrong with a malformed header', () => {
+    expect(failure(() => decodeJpeg(frame(10, 10, 12)))).toMatch(/12-bit JPEG samples are not supported/);
+    expect(failure(() => decodeJpeg(frame(10, 0)))).toMatch(/frame size 10x0/);
+    expect(failure(() => decodeJpeg(Uint8Array.of(0xff, 0xd8, 0xff, 0xda, 0, 2)))).toMatch(/scan or end of image before any frame header/);
+    expect(failure(() => decodeJpeg(Uint8Array.of(0x89, 0x50)))).toMatch(/no SOI marker/);
+    expect(failure(() => decodeJpeg(frame(8, 8)))).toMatch(/^invalid-input: JPEG: not a decodable JPEG/);
+  });
+});
