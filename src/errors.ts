@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'unreachable' // the source could not be reached (network, timeouts, 5xx after retries)
   | 'source' // the source answered with an error that retrying will not fix
   | 'invalid-input' // a builder or CLI argument is wrong
+  | 'storage-full' // the disk or the browser's quota has no room; nothing already stored is lost
   | 'gpu-unavailable'; // no WebGPU adapter, and the caller required one
 
 export class EdgelakeError extends Error {

@@ -36,8 +36,16 @@ export { withRetry, RetryLaterError, type RetryOptions } from './source/retry.js
 export { withConcurrency } from './source/limit.js';
 export { openSource, type OpenSourceOptions } from './source/open.js';
 
+// cache: persistent content-addressed chunk stores, and the budget/LRU/pinning/integrity around them
+export { ChunkCache, type ChunkCacheOptions, type CacheStats, type GetOptions, type VerifyReport } from './cache/cache.js';
+export { withCache } from './cache/cached-source.js';
+export { MemoryChunkStore } from './cache/memory-store.js';
+export { IdbChunkStore, type IdbStoreOptions } from './cache/idb-store.js';
+export type { ChunkStore, StoreEntry } from './cache/store.js';
+
 // runtime: versions, GPU devices
 export { openVersion, readChunk, type OpenedVersion } from './runtime/versions.js';
+export { chunkStarts, chunksCovering, locateSample } from './runtime/chunk-index.js';
 export {
   getDevice, describeAdapter, formatAdapter,
   type Gpu, type GpuProvider, type AdapterDescription, type GetDeviceOptions,

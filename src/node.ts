@@ -3,5 +3,6 @@
 export { FileSource } from './source/file.node.js';
 export { openSourceNode, s3FromEnvironment } from './source/open.node.js';
 export { FolderSink } from './format/folder-sink.node.js';
+export { FsChunkStore } from './cache/fs-store.node.js';
 export { getNodeDevice, nodeGpuProvider } from './runtime/device.node.js';
 export { runCli } from './cli/main.js';

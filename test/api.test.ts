@@ -8,11 +8,14 @@ describe('public API', () => {
   it('edgelake exports exactly this list (a change here is a change to the public API)', () => {
     expect(Object.keys(edgelake).sort()).toMatchInlineSnapshot(`
       [
+        "ChunkCache",
         "DEFAULT_LIMITS",
         "DTYPE_BYTES",
         "EdgelakeError",
         "FORMAT_VERSION",
         "HttpSource",
+        "IdbChunkStore",
+        "MemoryChunkStore",
         "MemorySink",
         "MemorySource",
         "REFS_PATH",
@@ -24,6 +27,8 @@ describe('public API', () => {
         "buildImageFolder",
         "chunkHeaderBytes",
         "chunkPath",
+        "chunkStarts",
+        "chunksCovering",
         "commitVersion",
         "crc32",
         "decodeChunk",
@@ -40,6 +45,7 @@ describe('public API', () => {
         "getDevice",
         "inflateBounded",
         "isEdgelakeError",
+        "locateSample",
         "normalizeU8",
         "openSource",
         "openVersion",
@@ -60,6 +66,7 @@ describe('public API', () => {
         "verifyChunkHeader",
         "verifySamplePayload",
         "versionPath",
+        "withCache",
         "withConcurrency",
         "withRetry",
       ]
@@ -71,6 +78,7 @@ describe('public API', () => {
       [
         "FileSource",
         "FolderSink",
+        "FsChunkStore",
         "getNodeDevice",
         "nodeGpuProvider",
         "openSourceNode",

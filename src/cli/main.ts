@@ -1,5 +1,6 @@
 import { isEdgelakeError } from '../errors.js';
 import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
+import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
 import { processIo, type CliIo } from './io.js';
 
@@ -9,6 +10,8 @@ const commands: Record<string, { run: Command; usage: string }> = {
   'build idx': { run: buildIdxCommand, usage: buildIdxUsage },
   'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
+  fetch: { run: fetchCommand, usage: fetchUsage },
+  cache: { run: cacheCommand, usage: cacheUsage },
 };
 
 function usage(): string {

@@ -103,8 +103,8 @@ export interface DecodedChunk {
 
 /**
  * Verifies and decodes a chunk's stored bytes: length and SHA-256 against the manifest, bounded
- * inflate, header structure and headerHash, every sample's crc32 and, for fixed-size samples,
- * every payload's length. Throws an EdgelakeError naming `where`; never returns wrong data.
+ * inflate, header structure and headerHash, every sample's crc32 and every payload's size as
+ * shape and dtype require (sample-compressed ones when decodeSamplePayload inflates them). Throws an EdgelakeError naming `where`; never returns wrong data.
  */
 export async function decodeChunk(stored: Uint8Array, ref: ChunkRef, tensor: TensorMeta, limits: ReadLimits, where: Where): Promise<DecodedChunk> {
   const w = describeWhere(where);
@@ -147,9 +147,8 @@ function checkPayloadSize(size: number, rule: ReturnType<typeof payloadRule>, i:
 export function decodeSamplePayload(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i = 0): Uint8Array {
   if (tensor.sampleCompression !== 'deflate') return payload;
   const rule = payloadRule(tensor);
-  const bound = rule?.exact ? rule.unit : limits.maxInflatedBytes;
   const w = describeWhere(where);
-  const out = inflateBounded(payload, Math.min(bound, limits.maxInflatedBytes), `${w}: sample ${i}`);
+  const out = inflateBounded(payload, Math.min(rule?.exact ? rule.unit : Infinity, limits.maxInflatedBytes), `${w}: sample ${i}`);
   checkPayloadSize(out.length, rule, i, w);
   return out;
 }

@@ -2,15 +2,18 @@ import { Inflate, deflateSync } from 'fflate';
 import { EdgelakeError } from '../errors.js';
 
 const MAX_STEP = 64 << 10;
-const MIN_STEP = 8 << 10;
-/** fflate inflates a whole pushed step before calling back, and DEFLATE expands at most 1032:1. */
+const MIN_STEP = 16 << 10;
+/**
+ * fflate inflates a whole pushed step before calling back, and DEFLATE expands at most 1032:1, so
+ * a step is sized to the remaining budget; below 16 KiB, fflate's per-push copying costs too much.
+ */
 const stepFor = (budget: number): number => Math.max(MIN_STEP, Math.min(MAX_STEP, Math.ceil(budget / 1032)));
 
 /**
  * Raw DEFLATE (RFC 1951) inflate that never produces more than `maxBytes`: input is fed in
  * steps no larger than the remaining budget can need, and inflation stops as soon as the output
- * passes the bound, so a bomb costs about `maxBytes` (at least ~1 MiB) of memory and the time to
- * make it. `what` names the data for the error.
+ * passes the bound, so a bomb costs about `maxBytes` + max(`maxBytes`, 17 MiB) of memory at
+ * most, and the time to make it. `what` names the data for the error.
  */
 export function inflateBounded(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
   const parts: Uint8Array[] = [];

@@ -24,9 +24,22 @@ const TENSOR_KEYS = ['htype', 'dtype', 'shape', 'sampleCompression', 'chunkCompr
 const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant'];
 const CHUNK_KEYS = ['hash', 'bytes', 'samples', 'headerHash'];
 
+/** A value for an error message, cut short: it may be hostile and huge. */
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
+  return Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v);
+};
+
 /** A field path: `tensors.image.chunks[0]`; keys that are not plain names are quoted. */
 const at = (field: string, key: string): string =>
-  NAME.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
+  NAME.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${show(key)}]`;
+
+/** Code points in `s`, counting no further than `max + 1`: a name may be a 64 MiB string. */
+function codePoints(s: string, max: number): number {
+  let n = 0;
+  for (const _ of s) if (++n > max) break;
+  return n;
+}
 
 /** Null-prototype records, so names like `__proto__` or `constructor` are plain keys. */
 const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
@@ -69,7 +82,7 @@ class Checker {
     return v as T;
   }
   hash(v: unknown, field: string): string {
-    if (typeof v !== 'string' || !SHA256_HEX.test(v)) this.fail(field, 'must be 64 lowercase hex characters (a SHA-256)');
+    if (typeof v !== 'string' || !SHA256_HEX.test(v)) this.fail(field, `is ${show(v)}; it must be 64 lowercase hex characters (a SHA-256)`);
     return v;
   }
   name(v: unknown, field: string): string {
@@ -78,7 +91,7 @@ class Checker {
   }
   /** Checks the key of a record entry (a ref, split or tensor name). */
   key(k: string, field: string): string {
-    if (!NAME.test(k)) this.fail(at(field, k), `is named ${JSON.stringify(k)}, which does not match ${NAME.source}`);
+    if (!NAME.test(k)) this.fail(at(field, k), `has a name that does not match ${NAME.source}`);
     return k;
   }
 }
@@ -101,8 +114,8 @@ export function validateRefs(json: unknown, file = 'edgelake.json'): Refs {
   if (o.format !== FORMAT_VERSION) c.fail('format', `must be "${FORMAT_VERSION}"`);
   c.keys(o, '', REFS_KEYS);
   const name = c.string(o.name, 'name');
-  const chars = [...name].length; // code points, so every language counts the same
-  if (chars < 1 || chars > MAX_DATASET_NAME) c.fail('name', `has ${chars} characters; it needs 1 to ${MAX_DATASET_NAME}`);
+  // Characters are code points, so a name has the same length in every language.
+  if (name === '' || codePoints(name, MAX_DATASET_NAME) > MAX_DATASET_NAME) c.fail('name', `must have 1 to ${MAX_DATASET_NAME} characters`);
   const refs = dict<string>();
   for (const [k, v] of Object.entries(c.object(o.refs, 'refs'))) refs[c.key(k, 'refs')] = c.hash(v, at('refs', k));
   const head = c.name(o.head, 'head');
@@ -119,7 +132,7 @@ export function validateManifest(json: unknown, file: string, limits: ReadLimits
   const parent = o.parent === null ? null : c.hash(o.parent, 'parent');
   const message = c.string(o.message, 'message');
   const created = c.string(o.created, 'created');
-  if (!isUtcDateTime(created)) c.fail('created', `is "${created}"; it must be an RFC 3339 date-time in UTC, like 2026-11-21T12:00:00Z`);
+  if (!isUtcDateTime(created)) c.fail('created', `is ${show(created)}; it must be an RFC 3339 date-time in UTC, like 2026-11-21T12:00:00Z`);
   const length = c.integer(o.length, 'length', 0, Number.MAX_SAFE_INTEGER);
   if (length > limits.maxSamples) c.limit('length', `is ${length}, more than the ${limits.maxSamples}-sample limit`);
 
@@ -208,7 +221,7 @@ function validateTensor(c: Checker, v: unknown, f: string, length: number, limit
 function validateLayout(c: Checker, v: unknown, f: string, rank: number): string {
   const layout = c.string(v, f);
   if (!/^[A-Za-z]+$/.test(layout) || layout.length !== rank || new Set(layout).size !== rank) {
-    c.fail(f, `is "${layout}"; it needs one distinct letter per dimension of shape (${rank})`);
+    c.fail(f, `is ${show(layout)}; it needs one distinct letter per dimension of shape (${rank})`);
   }
   return layout;
 }
@@ -224,10 +237,9 @@ function validateQuant(c: Checker, v: unknown, f: string, dtype: Dtype, shape: (
   const [lo, hi] = ZERO_POINT_RANGE[dtype];
   const zeroPoint = c.array(o.zeroPoint, `${f}.zeroPoint`).map((z, i) => c.integer(z, `${f}.zeroPoint[${i}]`, lo, hi));
   const channels = shape.length > 0 ? shape[shape.length - 1] : null;
+  const perChannel = channels === null ? 'the last dimension of shape is not fixed' : `or ${channels}, one per channel of the last dimension`;
   for (const [name, list] of [['scale', scale], ['zeroPoint', zeroPoint]] as const) {
-    if (list.length !== 1 && list.length !== channels) {
-      c.fail(`${f}.${name}`, `has ${list.length} entries; it needs 1, or one per channel (the last dimension of shape, ${channels})`);
-    }
+    if (list.length !== 1 && list.length !== channels) c.fail(`${f}.${name}`, `has ${list.length} entries; it needs 1 (${perChannel})`);
   }
   return { scale, zeroPoint };
 }

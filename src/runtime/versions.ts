@@ -37,7 +37,7 @@ export async function openVersion(source: Source, options: { ref?: string; limit
   const file = `${source.location}/${versionPath(versionId)}`;
   const named = isRef ? `ref "${asked}" names version ${versionId}` : `version ${versionId}`;
   const bytes = await source.read(versionPath(versionId), { maxBytes: limits.maxManifestBytes }).catch((e: unknown) => {
-    throw explain(e, `dataset ${refs.name}: ${named}, but reading ${file} failed`);
+    throw explain(e, `dataset ${refs.name}: ${named}`);
   });
   if ((await sha256Hex(bytes)) !== versionId) {
     throw new EdgelakeError('integrity', `dataset ${refs.name}: ${file} does not match its SHA-256 name`);

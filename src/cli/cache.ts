@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { ChunkCache } from '../cache/cache.js';
+import { withCache } from '../cache/cached-source.js';
+import { FsChunkStore } from '../cache/fs-store.node.js';
+import { EdgelakeError } from '../errors.js';
+import { chunkPath } from '../format/manifest.js';
+import { chunksCovering } from '../runtime/chunk-index.js';
+import { openVersion } from '../runtime/versions.js';
+import { openSourceNode } from '../source/open.node.js';
+import { formatBytes, progressBar, type CliIo } from './io.js';
+
+export const DEFAULT_BUDGET = 4 * 2 ** 30;
+const CONFIG_NOTE = 'config';
+
+export const fetchUsage = 'edgelake fetch ROOT --cache DIR [--ref R] [--split S] [--tensor T ...] [--budget SIZE]';
+export const cacheUsage = 'edgelake cache stats|verify|clear --cache DIR [--json] [--budget SIZE]';
+
+/**
+ * Opens the cache folder with its budget: --budget if given (then remembered in the folder for
+ * later commands), else the remembered one, else 4 GiB.
+ */
+export async function openCacheFolder(dir: string, budget?: string): Promise<ChunkCache> {
+  const store = await FsChunkStore.open(dir);
+  let budgetBytes = DEFAULT_BUDGET;
+  if (budget !== undefined) {
+    budgetBytes = parseSize(budget, '--budget');
+    await store.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
+  } else {
+    const note = await store.getNote(CONFIG_NOTE);
+    if (note) budgetBytes = (JSON.parse(new TextDecoder().decode(note)) as { budgetBytes: number }).budgetBytes;
+  }
+  return new ChunkCache(store, { budgetBytes });
+}
+
+/** `edgelake fetch`: prefetch a split's chunks (all tensors, or the named ones) into the cache. */
+export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { cache: { type: 'string' }, ref: { type: 'string' }, split: { type: 'string' }, tensor: { type: 'string', multiple: true }, budget: { type: 'string' } },
+  });
+  if (positionals.length !== 1 || !values.cache) throw new EdgelakeError('invalid-input', `usage: ${fetchUsage}`);
+  const cache = await openCacheFolder(values.cache, values.budget);
+  try {
+    const version = await openVersion(withCache(openSourceNode(positionals[0]), cache), { ref: values.ref });
+    const { manifest } = version;
+    const ranges = values.split === undefined ? [[0, manifest.length] as [number, number]] : manifest.splits[values.split];
+    if (!ranges) throw new EdgelakeError('invalid-input', `dataset ${version.refs.name} has no split "${values.split}" (splits: ${Object.keys(manifest.splits).join(', ')})`);
+    const names = values.tensor ?? Object.keys(manifest.tensors);
+    const wanted = names.flatMap((name) => {
+      const tensor = manifest.tensors[name];
+      if (!tensor) throw new EdgelakeError('invalid-input', `dataset ${version.refs.name} has no tensor "${name}"`);
+      return chunksCovering(tensor, ranges).map((c) => tensor.chunks[c]);
+    });
+    const total = wanted.reduce((a, c) => a + c.bytes, 0);
+    const before = { ...cache.stats };
+    const show = progressBar(io, 'fetching');
+    let done = 0;
+    show(0, total);
+    // A few reads in flight: the source's own concurrency cap and retries apply beneath.
+    const queue = [...wanted];
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        await version.source.read(chunkPath(c.hash), { maxBytes: c.bytes });
+        show((done += c.bytes), total);
+      }
+    }));
+    const s = cache.stats;
+    const [hits, misses, notStored] = [s.hits - before.hits, s.misses - before.misses, s.notStored - before.notStored];
+    io.stdout(`${wanted.length} chunks, ${formatBytes(total)}: ${hits} already cached, ${misses} fetched (${formatBytes(s.bytesFetched - before.bytesFetched)})` +
+      `${notStored ? `, ${notStored} not stored (budget too small)` : ''}\n`);
+    return 0;
+  } finally {
+    await cache.store.close();
+  }
+}
+
+/** `edgelake cache stats|verify|clear --cache DIR`. */
+export async function cacheCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, options: { cache: { type: 'string' }, json: { type: 'boolean' }, budget: { type: 'string' } },
+  });
+  const action = positionals[0];
+  if (positionals.length !== 1 || !values.cache || !['stats', 'verify', 'clear'].includes(action)) {
+    throw new EdgelakeError('invalid-input', `usage: ${cacheUsage}`);
+  }
+  const cache = await openCacheFolder(values.cache, values.budget);
+  const print = (json: object, text: string) => io.stdout(values.json ? JSON.stringify(json) + '\n' : text + '\n');
+  try {
+    if (action === 'stats') {
+      const entries = await cache.store.entries();
+      const bytes = entries.reduce((a, e) => a + e.bytes, 0);
+      const lastUsed = entries.length ? new Date(Math.max(...entries.map((e) => e.lastUsed))).toISOString() : null;
+      print({ location: cache.store.location, entries: entries.length, bytes, budgetBytes: cache.budgetBytes, lastUsed },
+        `${cache.store.location}: ${entries.length} chunks, ${formatBytes(bytes)} of ${formatBytes(cache.budgetBytes)} budget` +
+        `${lastUsed ? `, last used ${lastUsed}` : ''}`);
+    } else if (action === 'verify') {
+      const report = await cache.verify(progressBar(io, 'verifying'));
+      print({ entries: report.entries, bytes: report.bytes, corrupt: report.corrupt, removed: report.removed },
+        `${report.entries} chunks (${formatBytes(report.bytes)}) verified; ${report.corrupt} corrupt${report.corrupt ? ' (removed)' : ''}`);
+      return report.corrupt ? 1 : 0;
+    } else {
+      const removed = await cache.clear();
+      print({ removed }, `removed ${removed} chunks from ${cache.store.location}`);
+    }
+    return 0;
+  } finally {
+    await cache.store.close();
+  }
+}
+
+/** "500M", "2G", "1.5GiB", "1048576" -> bytes. */
+export function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?$/i.exec(text.trim());
+  if (!m) throw new EdgelakeError('invalid-input', `${flag} must be a size such as 500M or 2G, not "${text}"`);
+  return Math.floor(Number(m[1]) * 1024 ** ' KMGT'.indexOf(m[2].toUpperCase() || ' '));
+}

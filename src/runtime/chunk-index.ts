@@ -1,0 +1,33 @@
+import type { TensorMeta } from '../format/manifest.js';
+
+/** First sample of each chunk, plus the total at the end: starts[c] .. starts[c+1] is chunk c. */
+export function chunkStarts(tensor: Pick<TensorMeta, 'chunks'>): number[] {
+  const starts = [0];
+  for (const c of tensor.chunks) starts.push(starts[starts.length - 1] + c.samples);
+  return starts;
+}
+
+/** The chunk holding sample `i` and its position within it (binary search). */
+export function locateSample(starts: number[], i: number): { chunk: number; index: number } {
+  let lo = 0;
+  let hi = starts.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid] <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return { chunk: lo, index: i - starts[lo] };
+}
+
+/** Indices of the chunks that hold any sample of the half-open ranges, in order, once each. */
+export function chunksCovering(tensor: Pick<TensorMeta, 'chunks'>, ranges: [number, number][]): number[] {
+  const starts = chunkStarts(tensor);
+  const out = new Set<number>();
+  for (const [start, end] of ranges) {
+    if (end <= start) continue;
+    const first = locateSample(starts, start).chunk;
+    const last = locateSample(starts, end - 1).chunk;
+    for (let c = first; c <= last; c++) out.add(c);
+  }
+  return [...out].sort((a, b) => a - b);
+}

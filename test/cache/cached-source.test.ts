@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ChunkCache } from '../../src/cache/cache.js';
+import { withCache } from '../../src/cache/cached-source.js';
+import { MemoryChunkStore } from '../../src/cache/memory-store.js';
+import { EdgelakeError } from '../../src/errors.js';
+import { commitVersion } from '../../src/format/build/commit.js';
+import { TensorWriter } from '../../src/format/build/tensor-writer.js';
+import { chunkPath } from '../../src/format/manifest.js';
+import { MemorySink } from '../../src/format/sink.js';
+import { readChunk, openVersion } from '../../src/runtime/versions.js';
+import { MemorySource } from '../../src/source/memory.js';
+import type { Source } from '../../src/source/source.js';
+
+/** A dataset of 10 samples of 4 bytes in 3 uncompressed chunks, held in memory. */
+async function dataset() {
+  const sink = new MemorySink();
+  const writer = new TensorWriter(sink, 'x', { htype: 'generic', dtype: 'uint8', shape: [4], sampleCompression: 'none', chunkCompression: 'none' }, 16);
+  for (let i = 0; i < 10; i++) await writer.append(Uint8Array.of(i, i, i, i));
+  await commitVersion(sink, { length: 10, splits: { train: [[0, 10]] }, tensors: { x: await writer.finish() } }, { name: 'ten', message: 'm', created: '2026-01-01T00:00:00Z' });
+  return sink;
+}
+
+/** A source whose link can be cut; counts the reads that reach it. */
+function cuttable(inner: Source) {
+  const state = { down: false, reads: 0 };
+  const guard = () => {
+    state.reads++;
+    if (state.down) throw new EdgelakeError('unreachable', `${inner.location}: network is down`);
+  };
+  const source: Source = {
+    location: 'http://127.0.0.1:1/ten',
+    read: async (p, o) => (guard(), inner.read(p, o)),
+    readRange: async (p, off, len, o) => (guard(), inner.readRange(p, off, len, o)),
+  };
+  return { source, state };
+}
+
+describe('withCache', () => {
+  it('a second pass reads nothing from the remote; offline the dataset still opens and reads', async () => {
+    const { source, state } = cuttable(new MemorySource((await dataset()).files));
+    const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 });
+    const cached = withCache(source, cache);
+    const v = await openVersion(cached);
+    for (let c = 0; c < v.manifest.tensors.x.chunks.length; c++) await readChunk(v, 'x', c);
+    const before = state.reads;
+    for (let c = 0; c < v.manifest.tensors.x.chunks.length; c++) await readChunk(v, 'x', c);
+    expect(state.reads).toBe(before);
+
+    state.down = true;
+    const offline = await openVersion(cached);
+    expect(offline.versionId).toBe(v.versionId);
+    const last = await readChunk(offline, 'x', 2);
+    expect([...last.payload(last.header.samples - 1)]).toEqual([9, 9, 9, 9]);
+  });
+
+  it('offline, a chunk that is not cached fails saying so', async () => {
+    const { source, state } = cuttable(new MemorySource((await dataset()).files));
+    const cached = withCache(source, new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 }));
+    const v = await openVersion(cached);
+    state.down = true;
+    await expect(readChunk(v, 'x', 0)).rejects.toMatchObject({ code: 'unreachable', message: expect.stringMatching(/chunks\/.* is not cached in memory and the remote is unreachable/) });
+  });
+
+  it('a dataset never opened online cannot open offline, and the error says why', async () => {
+    const { source, state } = cuttable(new MemorySource((await dataset()).files));
+    state.down = true;
+    const cached = withCache(source, new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 }));
+    await expect(openVersion(cached)).rejects.toMatchObject({ code: 'unreachable', message: expect.stringMatching(/edgelake\.json is not cached/) });
+  });
+
+  it('serves range reads from a cached chunk, and passes them through otherwise', async () => {
+    const { source, state } = cuttable(new MemorySource((await dataset()).files));
+    const cached = withCache(source, new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 }));
+    const v = await openVersion(cached);
+    const path = chunkPath(v.manifest.tensors.x.chunks[0].hash);
+    const remote = await cached.readRange(path, 0, 12);
+    await cached.read(path);
+    const reads = state.reads;
+    expect(await cached.readRange(path, 0, 12)).toEqual(remote);
+    expect(state.reads).toBe(reads);
+  });
+});
