@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
 import { FsChunkStore } from '../../src/cache/fs-store.node.js';
 import { sha256Hex } from '../../src/format/hash.js';
 import { mulberry32 } from './random-chunks.js';
@@ -75,6 +76,8 @@ describe('FsChunkStore across processes', () => {
     for (const hash of reported) expect(found.has(hash), `${hash} was reported stored, then lost`).toBe(true);
     expect((await store.usage()).entries).toBe(found.size);
     await store.close();
+    const verify = await cli('cache', 'verify', '--cache', dir, '--json');
+    expect(JSON.parse(verify.stdout)).toMatchObject({ entries: found.size, corrupt: 0 });
 
     // The next run, left alone, completes and adds its chunks.
     const last = child('fill', dir, '99', '8');
