@@ -46,6 +46,14 @@ export type { ChunkStore, StoreEntry } from './cache/store.js';
 // runtime: versions, GPU devices
 export { openVersion, readChunk, type OpenedVersion } from './runtime/versions.js';
 export { chunkStarts, chunksCovering, locateSample } from './runtime/chunk-index.js';
+export { openDataset, Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset.js';
+export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader.js';
+export { EpochOrder, type ShuffleOptions } from './runtime/order.js';
+export { pcgHash, hash4, uniform } from './runtime/random.js';
+export { inlinePool, WorkerPool, type DecodePool } from './runtime/workers/pool.js';
+export { decodeSamples, decodeSample, type DecodeTask, type DecodedSamples } from './runtime/decode.js';
+export { browserWorkerPool } from './runtime/workers/pool.browser.js';
+export { withMetrics, type SourceMetrics } from './source/metrics.js';
 export {
   getDevice, describeAdapter, formatAdapter,
   type Gpu, type GpuProvider, type AdapterDescription, type GetDeviceOptions,

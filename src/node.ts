@@ -6,3 +6,5 @@ export { FolderSink } from './format/folder-sink.node.js';
 export { FsChunkStore } from './cache/fs-store.node.js';
 export { getNodeDevice, nodeGpuProvider } from './runtime/device.node.js';
 export { runCli } from './cli/main.js';
+export { openDataset } from './runtime/dataset.node.js';
+export { nodeWorkerPool } from './runtime/workers/pool.node.js';

@@ -13,18 +13,18 @@ export const processIo: CliIo = {
 };
 
 /** A progress bar on stderr: redrawn in place on a terminal, a line every 10% otherwise. */
-export function progressBar(io: CliIo, label: string): (done: number, total: number) => void {
+export function progressBar(io: CliIo, label: string): (done: number, total: number, detail?: string) => void {
   let lastDecile = -1;
-  return (done, total) => {
+  return (done, total, detail = '') => {
     const share = total > 0 ? done / total : 1;
     if (io.isTTY) {
       const width = 30;
       const filled = Math.round(share * width);
-      io.stderr(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${done}/${total}`);
+      io.stderr(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${done}/${total}${detail ? `  ${detail}` : ''}`);
       if (done >= total) io.stderr('\n');
     } else if (Math.floor(share * 10) > lastDecile) {
       lastDecile = Math.floor(share * 10);
-      io.stderr(`${label} ${(share * 100).toFixed(0)}% (${done}/${total})\n`);
+      io.stderr(`${label} ${(share * 100).toFixed(0)}% (${done}/${total})${detail ? `  ${detail}` : ''}\n`);
     }
   };
 }

@@ -2,6 +2,7 @@ import { isEdgelakeError } from '../errors.js';
 import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
 import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
+import { streamCommand, streamUsage } from './stream.js';
 import { processIo, type CliIo } from './io.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -12,6 +13,7 @@ const commands: Record<string, { run: Command; usage: string }> = {
   inspect: { run: inspectCommand, usage: inspectUsage },
   fetch: { run: fetchCommand, usage: fetchUsage },
   cache: { run: cacheCommand, usage: cacheUsage },
+  stream: { run: streamCommand, usage: streamUsage },
 };
 
 function usage(): string {

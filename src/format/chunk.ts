@@ -105,13 +105,17 @@ export interface DecodedChunk {
  * Verifies and decodes a chunk's stored bytes: length and SHA-256 against the manifest, bounded
  * inflate, header structure and headerHash, every sample's crc32 and every payload's size as
  * shape and dtype require (sample-compressed ones when decodeSamplePayload inflates them). Throws an EdgelakeError naming `where`; never returns wrong data.
+ * With `{ verified: true }` the caller vouches that `stored` already matched `ref.hash`, and only that check is skipped.
  */
-export async function decodeChunk(stored: Uint8Array, ref: ChunkRef, tensor: TensorMeta, limits: ReadLimits, where: Where): Promise<DecodedChunk> {
+export async function decodeChunk(
+  stored: Uint8Array, ref: ChunkRef, tensor: TensorMeta, limits: ReadLimits, where: Where, options: { verified?: boolean } = {},
+): Promise<DecodedChunk> {
   const w = describeWhere(where);
   if (stored.length !== ref.bytes) {
     throw new EdgelakeError('integrity', `${w}: ${stored.length} bytes, but the manifest says ${ref.bytes} (truncated or altered)`);
   }
-  if ((await sha256Hex(stored)) !== ref.hash) {
+  // `verified`: the cache already checked these stored bytes against ref.hash; hashing twice costs a pass over the chunk.
+  if (!options.verified && (await sha256Hex(stored)) !== ref.hash) {
     throw new EdgelakeError('integrity', `${w}: bytes do not match the chunk's SHA-256 name`);
   }
   const sampleBytes = fixedSampleBytes(tensor);

@@ -1,0 +1,214 @@
+/**
+ * What the loader benchmarks share: the Fashion-MNIST dataset they stream (built once, cached
+ * under os.tmpdir()), nginx serving it behind the throttle proxy (a slow link), empty or warm
+ * chunk caches in temp folders, and a hard deadline so that no run, and no server it started,
+ * outlives its time.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChunkCache } from '../src/cache/cache.js';
+import { FsChunkStore } from '../src/cache/fs-store.node.js';
+import { buildIdx } from '../src/format/build/build-idx.js';
+import { FolderSink } from '../src/format/folder-sink.node.js';
+import type { ChunkCompression, Manifest } from '../src/format/manifest.js';
+import { startThrottleProxyProcess, type ThrottleProxyProcess } from './throttle-proxy.js';
+
+export const MB = 1_000_000;
+export const MiB = 1 << 20;
+
+/** Exits the process (status 3) after `seconds`, whatever it is doing; children die with it. */
+export function deadline(seconds: number, what: string): void {
+  setTimeout(() => {
+    console.error(`${what}: still running after ${seconds} s; giving up (raise --max-seconds)`);
+    process.exit(3);
+  }, seconds * 1000).unref();
+}
+
+export const FMNIST_FULL = '/usr/share/datasets/fashion-mnist';
+export const FMNIST_SUBSET = 'data/fashion-mnist-subset';
+
+export interface BenchDataset {
+  /** Folder holding edgelake.json, versions/, chunks/. */
+  root: string;
+  /** For the report: which data, how chunked. */
+  description: string;
+  versionId: string;
+  manifest: Manifest;
+}
+
+/**
+ * Fashion-MNIST as an edgelake dataset (image + label, train and test splits), built with
+ * buildIdx from the Debian package's files when installed, else from the bundled subset.
+ * Built once per (data, chunk size, compression) under os.tmpdir()/edgelake-bench-fmnist/.
+ */
+export async function fashionMnist(options: { chunkKiB: number; compression: ChunkCompression; data?: 'auto' | 'full' | 'subset' }): Promise<BenchDataset> {
+  const wantFull = options.data === 'full' || (options.data !== 'subset' && existsSync(join(FMNIST_FULL, 'train-images-idx3-ubyte.gz')));
+  const dir = wantFull ? FMNIST_FULL : FMNIST_SUBSET;
+  const label = wantFull ? 'full' : 'subset';
+  const root = join(tmpdir(), 'edgelake-bench-fmnist', `${label}-${options.chunkKiB}k-${options.compression}`);
+  if (!existsSync(join(root, 'edgelake.json'))) {
+    const building = `${root}.${process.pid}.tmp`;
+    rmSync(building, { recursive: true, force: true });
+    const file = (name: string) => readFileSync(join(dir, name));
+    await buildIdx(new FolderSink(building), {
+      train: { images: file('train-images-idx3-ubyte.gz'), labels: file('train-labels-idx1-ubyte.gz') },
+      test: { images: file('t10k-images-idx3-ubyte.gz'), labels: file('t10k-labels-idx1-ubyte.gz') },
+      name: `fashion-mnist-${label}`,
+      classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+      chunkBytes: options.chunkKiB * 1024,
+      chunkCompression: options.compression,
+      created: '2017-08-25T00:00:00Z',
+    });
+    rmSync(root, { recursive: true, force: true });
+    renameSync(building, root);
+  }
+  const refs = JSON.parse(readFileSync(join(root, 'edgelake.json'), 'utf8')) as { head: string; refs: Record<string, string> };
+  const versionId = refs.refs[refs.head]!;
+  const manifest = JSON.parse(readFileSync(join(root, 'versions', `${versionId}.json`), 'utf8')) as Manifest;
+  const image = manifest.tensors.image!;
+  const stored = image.chunks.reduce((a, c) => a + c.bytes, 0);
+  const description = `Fashion-MNIST ${label} (${manifest.length} samples; image: ${image.chunks.length} chunks of ~${options.chunkKiB} KiB raw, ` +
+    `${options.compression}, ${(stored / MB).toFixed(1)} MB stored)`;
+  return { root, description, versionId, manifest };
+}
+
+/** Stored bytes of the chunks that hold samples [start, end) of each tensor. */
+export function chunksFor(manifest: Manifest, tensors: string[], ranges: [number, number][]): { tensor: string; index: number; hash: string; bytes: number }[] {
+  const out: { tensor: string; index: number; hash: string; bytes: number }[] = [];
+  for (const tensor of tensors) {
+    let first = 0;
+    manifest.tensors[tensor]!.chunks.forEach((c, index) => {
+      const last = first + c.samples;
+      if (ranges.some(([s, e]) => s < last && e > first)) out.push({ tensor, index, hash: c.hash, bytes: c.bytes });
+      first = last;
+    });
+  }
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const accepts = (port: number) => new Promise<boolean>((resolve) => {
+  const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+  socket.on('error', () => resolve(false));
+});
+
+/**
+ * Debian's nginx serving `root` on 127.0.0.1, configured as test/e2e/servers.ts's startNginx
+ * (one foreground process, all files in a temp folder) plus sendfile, and run under coreutils'
+ * `timeout`, so it ends after `maxSeconds` even if this process is killed.
+ */
+export async function startNginxBounded(root: string, maxSeconds: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgelake-bench-nginx-'));
+  const port = await freePort();
+  await writeFile(join(dir, 'nginx.conf'), `daemon off; master_process off; worker_processes 1;
+pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000; keepalive_timeout 60s;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  default_type application/octet-stream;
+  server { listen 127.0.0.1:${port}; root ${root}; }
+}
+`);
+  const nginx = spawn('timeout', ['-k', '5', String(Math.ceil(maxSeconds)), 'nginx', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+    stdio: 'ignore',
+    env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/bin:${process.env.PATH ?? ''}` },
+  });
+  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
+  const kill = () => nginx.kill('SIGTERM');
+  process.once('exit', kill);
+  const stop = async () => {
+    process.off('exit', kill);
+    if (nginx.exitCode === null && nginx.signalCode === null) nginx.kill('SIGTERM');
+    const killer = setTimeout(() => nginx.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (const started = Date.now(); !(await accepts(port));) {
+    if (nginx.exitCode !== null || Date.now() - started > 10_000) {
+      const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
+      await stop();
+      throw new Error(`nginx did not start on 127.0.0.1:${port} (is it installed? apt-get install nginx): ${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url: `http://127.0.0.1:${port}/`, stop };
+}
+
+export interface Link {
+  /** The dataset root as the loader sees it: through the throttle proxy. */
+  url: string;
+  /** nginx itself, no throttling. */
+  originUrl: string;
+  proxy: ThrottleProxyProcess;
+  latencyMs: number;
+  bytesPerSecond: number;
+  stop(): Promise<void>;
+}
+
+/** nginx serving `root`, behind the throttle proxy (in its own process). */
+export async function startLink(root: string, options: { latencyMs: number; bytesPerSecond: number; maxSeconds: number }): Promise<Link> {
+  const nginx = await startNginxBounded(root, options.maxSeconds);
+  try {
+    const proxy = await startThrottleProxyProcess({
+      target: nginx.url, latencyMs: options.latencyMs, bytesPerSecond: options.bytesPerSecond, maxLifetimeMs: options.maxSeconds * 1000,
+    });
+    return {
+      url: proxy.url, originUrl: nginx.url, proxy, latencyMs: options.latencyMs, bytesPerSecond: options.bytesPerSecond,
+      async stop() {
+        await proxy.stop();
+        await nginx.stop();
+      },
+    };
+  } catch (e) {
+    await nginx.stop();
+    throw e;
+  }
+}
+
+/** A ChunkCache over an FsChunkStore in a fresh temp folder, removed by close(). */
+export async function tempCache(budgetBytes: number): Promise<{ cache: ChunkCache; dir: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelake-bench-cache-'));
+  const store = await FsChunkStore.open(dir);
+  return {
+    cache: new ChunkCache(store, { budgetBytes }),
+    dir,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `f` over `items` with at most `concurrency` in flight. */
+export async function inParallel<T>(items: T[], concurrency: number, f: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await f(items[next++]!);
+  }));
+}
+
+/** The loader API the benchmarks use (src/runtime/loader.ts), structurally, for helpers. */
+export interface LoaderStatsLike {
+  samples: number;
+  bytesFetched: number;
+  chunksFetched: number;
+  cacheHits: number;
+  cacheMisses: number;
+  timeToFirstBatchMs: number | null;
+}
+
+export const fmt = (n: number, digits = 1) => n.toFixed(digits);

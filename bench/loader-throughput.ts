@@ -1,0 +1,120 @@
+/**
+ * (b) Streaming an epoch from nginx over a link with added latency and a bandwidth cap, as a
+ * share of the cap. Target: 0.9 or better.
+ *
+ * Fashion-MNIST served by nginx behind the throttle proxy. Side by side in every round, on the
+ * same link: a plain parallel download of exactly the chunks the epoch needs (HttpSource, same
+ * concurrency, nothing decoded: what the link gives a trivial client), and one loader epoch with
+ * a cold filesystem cache (shuffled, decoded, batched). Bytes on the wire are counted by the
+ * proxy. "Epoch" time runs from openDataset to the last batch; "streaming" from the first batch
+ * to the last (the part that is not start-up latency).
+ *
+ *   npx tsx bench/loader-throughput.ts [--latency 20] [--cap 20] [--rounds 3] [--batch 256]
+ *     [--window 4] [--workers 1] [--concurrency 4] [--prefetch-mib 64] [--chunk-kib 1024]
+ *     [--compression deflate] [--data auto|full|subset] [--max-seconds 600]
+ */
+import { parseArgs } from 'node:util';
+import type { ChunkCompression } from '../src/format/manifest.js';
+import { chunkPath } from '../src/format/manifest.js';
+import { HttpSource } from '../src/source/http.js';
+import { openDataset } from '../src/node.js';
+import { chunksFor, deadline, fashionMnist, inParallel, MB, startLink, tempCache } from './link.js';
+import { median, report } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    latency: { type: 'string', default: '20' }, cap: { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '256' }, window: { type: 'string', default: '4' }, workers: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '4' }, 'prefetch-mib': { type: 'string', default: '64' },
+    'chunk-kib': { type: 'string', default: '1024' }, compression: { type: 'string', default: 'deflate' },
+    data: { type: 'string', default: 'auto' }, 'max-seconds': { type: 'string', default: '600' },
+  },
+});
+const latencyMs = Number(values.latency);
+const bytesPerSecond = Number(values.cap) * MB;
+const rounds = Number(values.rounds);
+const concurrency = Number(values.concurrency);
+const maxSeconds = Number(values['max-seconds']);
+deadline(maxSeconds, 'loader-throughput');
+
+const data = await fashionMnist({
+  chunkKiB: Number(values['chunk-kib']), compression: values.compression as ChunkCompression, data: values.data as 'auto' | 'full' | 'subset',
+});
+const split = data.manifest.splits.train!;
+const needed = chunksFor(data.manifest, ['image', 'label'], split);
+const neededBytes = needed.reduce((a, c) => a + c.bytes, 0);
+const splitLength = split.reduce((a, [s, e]) => a + e - s, 0);
+const link = await startLink(data.root, { latencyMs, bytesPerSecond, maxSeconds });
+
+try {
+  const wire = async () => (await link.proxy.stats()).responseBytes;
+
+  const plainDownload = async () => {
+    const source = new HttpSource(link.url, { timeoutMs: 30_000 });
+    const before = await wire();
+    const t0 = performance.now();
+    await inParallel(needed, concurrency, async (c) => void (await source.read(chunkPath(c.hash), { maxBytes: c.bytes })));
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, bytes: (await wire()) - before };
+  };
+
+  const loaderEpoch = async () => {
+    const cache = await tempCache(1 << 30);
+    try {
+      const before = await wire();
+      const t0 = performance.now();
+      const ds = await openDataset(link.url, { cache: cache.cache, http: { timeoutMs: 30_000 } });
+      const loader = ds.view({ split: 'train' }).loader({
+        batchSize: Number(values.batch), tensors: ['image', 'label'],
+        shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
+        prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency, workers: Number(values.workers),
+      });
+      let samples = 0;
+      let first: { t: number; bytes: number } | undefined;
+      for await (const batch of loader) {
+        samples += batch.ids.length;
+        first ??= { t: performance.now(), bytes: await wire() };
+      }
+      const t1 = performance.now();
+      const bytes = (await wire()) - before;
+      if (samples !== splitLength) throw new Error(`the epoch gave ${samples} samples, the split has ${splitLength}`);
+      await loader.close?.();
+      return {
+        seconds: (t1 - t0) / 1000, bytes, fetched: loader.stats().bytesFetched,
+        streamingRate: (before + bytes - first!.bytes) / ((t1 - first!.t) / 1000),
+      };
+    } finally {
+      await cache.close();
+    }
+  };
+
+  await plainDownload(); // warm-up (connections, page cache, JIT)
+  const plain: Awaited<ReturnType<typeof plainDownload>>[] = [];
+  const epochs: Awaited<ReturnType<typeof loaderEpoch>>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    plain.push(await plainDownload());
+    epochs.push(await loaderEpoch());
+  }
+  const plainRate = median(plain.map((p) => p.bytes / p.seconds));
+  const epochRate = median(epochs.map((e) => e.bytes / e.seconds));
+  const streamingRate = median(epochs.map((e) => e.streamingRate));
+  report('loader-throughput', 'Streaming an epoch over a capped link, as a share of the cap', [
+    { measure: 'link cap', value: bytesPerSecond / MB, unit: 'MB/s' },
+    { measure: `plain parallel download of the epoch's chunks (concurrency ${concurrency})`, value: plainRate / MB, unit: 'MB/s' },
+    { measure: 'loader epoch, cold cache (openDataset -> last batch)', value: epochRate / MB, unit: 'MB/s' },
+    { measure: 'loader epoch time', value: median(epochs.map((e) => e.seconds)), unit: 's' },
+    { measure: 'share of the cap: plain download', value: plainRate / bytesPerSecond, unit: '' },
+    { measure: 'share of the cap: loader epoch (target >= 0.9)', value: epochRate / bytesPerSecond, unit: '' },
+    { measure: 'share of the cap: loader, first batch -> last batch', value: streamingRate / bytesPerSecond, unit: '' },
+    { measure: 'ratio loader / plain download', value: epochRate / plainRate, unit: '' },
+    { measure: "bytes on the wire / the epoch's chunks (1 = each fetched once)", value: median(epochs.map((e) => e.bytes)) / neededBytes, unit: '' },
+  ], [
+    `${data.description}; split train: ${splitLength} samples, ${needed.length} chunks (image + label), ${(neededBytes / MB).toFixed(1)} MB stored`,
+    `link: nginx behind the throttle proxy (its own process), ${latencyMs} ms each way, cap ${values.cap} MB/s shared by all connections`,
+    `loader: batch ${values.batch}, shuffle window ${values.window} chunks, workers ${values.workers}, concurrency ${concurrency}, prefetch ${values['prefetch-mib']} MiB; empty filesystem cache each round`,
+    `median of ${rounds} rounds, plain download and loader epoch alternating, after a warm-up download; wire bytes counted by the proxy ` +
+      `(loader's own bytesFetched: ${(median(epochs.map((e) => e.fetched)) / MB).toFixed(2)} MB)`,
+  ]);
+} finally {
+  await link.stop();
+}

@@ -1,0 +1,105 @@
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
+import { decodeChunk, decodeSamplePayload } from '../format/chunk.js';
+import { DEFAULT_MAX_PIXELS, decodeImage, toRgb } from '../format/image/index.js';
+import { describeWhere, type ReadLimits, type Where } from '../format/limits.js';
+import type { ChunkRef, TensorMeta } from '../format/manifest.js';
+
+/** One chunk's CPU work: what a decode worker receives. Plain data, so it crosses postMessage. */
+export interface DecodeTask {
+  stored: Uint8Array;
+  ref: ChunkRef;
+  tensor: TensorMeta;
+  limits: ReadLimits;
+  where: Where;
+  /** The stored bytes were already checked against ref.hash (by the cache): skip that SHA-256. */
+  verified?: boolean;
+}
+
+/** A chunk's samples, decoded, in one buffer that transfers as a whole. */
+export interface DecodedSamples {
+  /** Samples back to back. */
+  data: Uint8Array;
+  /** n+1 entries; sample i is data[offsets[i], offsets[i+1]). */
+  offsets: Uint32Array;
+  /** For decoded jpeg/png: [h, w, c] per sample (c is always 3, RGB). */
+  shapes?: Uint32Array;
+}
+
+/**
+ * Verifies a chunk (decodeChunk) and decodes its samples: sample DEFLATE is inflated, jpeg and
+ * png are decoded to RGB. The decoded samples of one chunk together stay within
+ * `limits.maxInflatedBytes`, so a chunk of many small bombs is refused like one big one.
+ */
+export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
+  const { stored, ref, tensor, limits, where } = task;
+  const chunk = await decodeChunk(stored, ref, tensor, limits, where, { verified: task.verified });
+  const { offsets, payloadStart: P, samples: n } = chunk.header;
+  if (tensor.sampleCompression === 'none') return { data: chunk.body.subarray(P), offsets };
+
+  const parts: Uint8Array[] = [];
+  const out = new Uint32Array(n + 1);
+  const images = tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png';
+  const shapes = images ? new Uint32Array(3 * n) : undefined;
+  let budget = limits.maxInflatedBytes;
+  for (let i = 0; i < n; i++) {
+    const sample = decodeSample(chunk.payload(i), tensor, { ...limits, maxInflatedBytes: budget }, where, i);
+    budget -= sample.data.length;
+    parts.push(sample.data);
+    if (sample.shape) shapes!.set(sample.shape, 3 * i);
+    out[i + 1] = out[i] + sample.data.length;
+  }
+  return { data: concat(parts, out[n]), offsets: out, ...(shapes ? { shapes } : {}) };
+}
+
+/** One sample's payload as raw elements: inflated (sample DEFLATE), or decoded to RGB (jpeg/png), else as it is. */
+export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number): { data: Uint8Array; shape?: number[] } {
+  if (tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png') return decodeRgb(payload, tensor, limits, where, i);
+  if (tensor.sampleCompression === 'deflate') return { data: decodeSamplePayload(payload, tensor, limits, where, i) };
+  return { data: payload };
+}
+
+/** Decodes sample i's jpeg/png to RGB, within `limits.maxInflatedBytes`, and checks it against the tensor's shape. */
+function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number): { data: Uint8Array; shape: number[] } {
+  const name = `${describeWhere(where)}: sample ${i}`;
+  let img;
+  try {
+    img = toRgb(decodeImage(payload, { name, maxPixels: Math.min(DEFAULT_MAX_PIXELS, Math.floor(limits.maxInflatedBytes / 3)) }));
+  } catch (e) {
+    // The decoders say 'invalid-input' (a builder's word); here the bad file is part of a chunk.
+    if (isEdgelakeError(e, 'invalid-input')) throw new EdgelakeError('invalid-chunk', e.message, { cause: e });
+    throw e;
+  }
+  const got = [img.height, img.width, 3];
+  if (tensor.shape.length === 3 && tensor.shape.some((d, k) => d !== null && d !== got[k])) {
+    const want = tensor.shape.map((d) => d ?? 'any').join('x');
+    throw new EdgelakeError('invalid-chunk', `${name} decodes to ${got.join('x')}, but the tensor's shape says ${want}`);
+  }
+  return { data: img.data, shape: got };
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A view's bytes in a buffer of their own: transferring then ships and detaches nothing else. */
+function owned<T extends Uint8Array | Uint32Array>(a: T): T {
+  const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+  return whole ? a : (a.slice() as T);
+}
+
+/**
+ * The buffers to transfer for `d`. Views into a larger (or shared) buffer are first copied into
+ * buffers of their own, in place on `d`, so `d` must be what is then posted.
+ */
+export function transferables(d: DecodedSamples): ArrayBuffer[] {
+  d.data = owned(d.data);
+  d.offsets = owned(d.offsets);
+  if (d.shapes) d.shapes = owned(d.shapes);
+  return [d.data, d.offsets, ...(d.shapes ? [d.shapes] : [])].map((a) => a.buffer as ArrayBuffer);
+}

@@ -1,0 +1,249 @@
+import { EdgelakeError } from '../errors.js';
+import { chunkPath, type TensorMeta } from '../format/manifest.js';
+import { fixedSampleBytes } from '../format/validate.js';
+import { withConcurrency } from '../source/limit.js';
+import type { Source } from '../source/source.js';
+import { stack, type TypedArray } from './batch.js';
+import { chunkStarts, locateSample } from './chunk-index.js';
+import type { View } from './dataset.js';
+import type { DecodedSamples } from './decode.js';
+import { EpochOrder, groupByChunk, type ShuffleOptions } from './order.js';
+import { Residency } from './residency.js';
+import type { DecodePool } from './workers/pool.js';
+
+export interface LoaderOptions {
+  batchSize: number;
+  /** Tensors to load (default: all). */
+  tensors?: string[];
+  /** Chunk-aware shuffling, deterministic for (seed, epoch); without it, dataset order. */
+  shuffle?: ShuffleOptions;
+  /** Drop the last batch if it is smaller than batchSize. */
+  dropLast?: boolean;
+  /** Memory for decoded chunks, in use and ahead (default 64 MiB); it never depends on the dataset's size. */
+  prefetchBytes?: number;
+  /** Chunk reads in flight at once (default 4). */
+  concurrency?: number;
+  /** Decode worker threads (default 0: decode on this thread). */
+  workers?: number;
+  /** A decode pool to share between loaders (instead of `workers`); the loader does not close it. */
+  pool?: DecodePool;
+  epoch?: number;
+  /** A state() from an interrupted loader: yields exactly the samples it had not yet yielded. */
+  resume?: LoaderState;
+}
+
+export interface Batch {
+  /** Dataset sample indices, in the order of the batch. */
+  ids: Uint32Array;
+  /** Per tensor: batch x sample elements, or a list of samples when their sizes differ. */
+  tensors: Record<string, TypedArray | Uint8Array[]>;
+}
+
+/** Small and JSON-able: enough to continue an epoch exactly where it stopped. */
+export interface LoaderState {
+  format: 'edgelake-loader/1';
+  version: string;
+  /** Fingerprint of the view's sample ids. */
+  view: string;
+  primary: string;
+  epoch: number;
+  /** Samples of the epoch already yielded. */
+  position: number;
+  shuffle: ShuffleOptions | null;
+}
+
+export interface LoaderStats {
+  samples: number;
+  samplesPerSecond: number;
+  /** Bytes that came from the remote (cache hits excluded). */
+  bytesFetched: number;
+  chunksFetched: number;
+  cacheHits: number;
+  cacheMisses: number;
+  cacheHitRatio: number;
+  timeToFirstBatchMs: number | null;
+}
+
+/**
+ * Batches over a view, streaming: decoded chunks are fetched window by window ahead of use,
+ * within a memory budget, so training starts after the first chunks arrive and the rest stream
+ * while it runs. Iterate with `for await`; `state()` and `resume` continue an epoch exactly.
+ */
+export class Loader extends EventTarget implements AsyncIterable<Batch> {
+  private readonly tensors: string[];
+  private readonly primary: string;
+  private readonly order: EpochOrder;
+  private readonly source: Source;
+  private position: number;
+  private closed = false;
+  private started = 0;
+  private firstBatchAt: number | null = null;
+  private samples = 0;
+  private chunksFetched = 0;
+  private readonly baseline: { bytes: number; hits: number; misses: number };
+
+  constructor(private readonly view: View, private readonly options: LoaderOptions) {
+    super();
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new EdgelakeError('invalid-input', `batchSize must be a positive integer, got ${options.batchSize}`);
+    }
+    const ds = view.dataset;
+    this.tensors = options.tensors ?? Object.keys(ds.tensors);
+    if (this.tensors.length === 0) throw new EdgelakeError('invalid-input', 'a loader needs at least one tensor');
+    // Chunk locality follows the tensor with the most bytes (usually the images).
+    const bytesOf = (t: TensorMeta) => t.chunks.reduce((a, c) => a + c.bytes, 0);
+    this.primary = options.resume?.primary ?? [...this.tensors].sort((a, b) => bytesOf(ds.tensor(b)) - bytesOf(ds.tensor(a)) || (a < b ? -1 : 1))[0];
+    const epoch = options.resume?.epoch ?? options.epoch ?? 0;
+    const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
+    this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
+    this.position = options.resume ? this.checkResume(options.resume) : 0;
+    this.source = withConcurrency(ds.source, options.concurrency ?? 4);
+    this.baseline = { bytes: ds.network.bytes, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
+  }
+
+  state(): LoaderState {
+    return {
+      format: 'edgelake-loader/1', version: this.view.dataset.version, view: fingerprint(this.view.ids), primary: this.primary,
+      epoch: this.order.epoch, position: this.position, shuffle: this.order.shuffle ?? null,
+    };
+  }
+
+  stats(): LoaderStats {
+    const ds = this.view.dataset;
+    const hits = (ds.cache?.stats.hits ?? 0) - this.baseline.hits;
+    const misses = (ds.cache?.stats.misses ?? 0) - this.baseline.misses;
+    const seconds = this.started ? (performance.now() - this.started) / 1000 : 0;
+    return {
+      samples: this.samples, samplesPerSecond: seconds > 0 ? this.samples / seconds : 0,
+      bytesFetched: ds.network.bytes - this.baseline.bytes, chunksFetched: this.chunksFetched,
+      cacheHits: hits, cacheMisses: misses, cacheHitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
+      timeToFirstBatchMs: this.firstBatchAt === null ? null : this.firstBatchAt - this.started,
+    };
+  }
+
+  /** Stops the iteration at the next batch boundary. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const ds = this.view.dataset;
+    const budget = this.options.prefetchBytes ?? 64 << 20;
+    const pool = this.options.pool ?? ds.createPool(this.options.workers ?? 0);
+    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool), Math.floor(budget / 4));
+    const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
+    const windows = new Map<number, Window>();
+    const schedule = (w: number): Window => {
+      const samples = this.order.windowSamples(w);
+      const keys = new Set<string>();
+      for (const t of this.tensors) for (const id of samples) keys.add(`${t}/${locateSample(starts.get(t)!, id).chunk}`);
+      const chunks = new Map([...keys].map((k) => [k, residency.acquire(k, this.estimate(k))]));
+      // Awaited in order below; a rejection here must not count as unhandled meanwhile.
+      for (const p of chunks.values()) p.catch(() => {});
+      const win = { samples, chunks };
+      windows.set(w, win);
+      return win;
+    };
+    this.started = performance.now();
+    const first = this.position < this.order.length ? this.order.windowAt(this.position) : this.order.windowCount;
+    let next = first;
+    let pending: { ids: number[]; parts: Map<string, Uint8Array[]> } = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
+    try {
+      for (let w = first; w < this.order.windowCount && !this.closed; w++) {
+        const win = windows.get(w) ?? schedule(w);
+        // Prefetch the windows after this one while they fit in the memory budget.
+        for (next = Math.max(next, w + 1); next < this.order.windowCount && !windows.has(next) && residency.bytes < budget; next++) schedule(next);
+        const decoded = new Map<string, DecodedSamples>();
+        for (const [k, p] of win.chunks) decoded.set(k, await p);
+        // On resume, the first window's samples before the saved position were already yielded.
+        for (let i = w === first ? this.position - this.order.windowStart(w) : 0; i < win.samples.length; i++) {
+          const id = win.samples[i];
+          pending.ids.push(id);
+          for (const t of this.tensors) {
+            const { chunk, index } = locateSample(starts.get(t)!, id);
+            const d = decoded.get(`${t}/${chunk}`)!;
+            pending.parts.get(t)!.push(d.data.subarray(d.offsets[index], d.offsets[index + 1]));
+          }
+          if (pending.ids.length === this.options.batchSize) {
+            yield this.emit(pending);
+            pending = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
+            if (this.closed) break;
+          }
+        }
+        for (const k of win.chunks.keys()) residency.release(k);
+        windows.delete(w);
+      }
+      if (!this.closed && pending.ids.length > 0) {
+        if (this.options.dropLast) this.position += pending.ids.length;
+        else yield this.emit(pending);
+      }
+    } finally {
+      for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
+      residency.clear();
+      if (!this.options.pool) await pool.close();
+      this.dispatchEvent(new CustomEvent('end', { detail: this.stats() }));
+    }
+  }
+
+  private emit(pending: { ids: number[]; parts: Map<string, Uint8Array[]> }): Batch {
+    const tensors: Batch['tensors'] = {};
+    for (const t of this.tensors) tensors[t] = stack(this.view.dataset.tensor(t).dtype, pending.parts.get(t)!);
+    this.position += pending.ids.length;
+    this.samples += pending.ids.length;
+    this.firstBatchAt ??= performance.now();
+    this.dispatchEvent(new CustomEvent('progress', { detail: this.stats() }));
+    return { ids: Uint32Array.from(pending.ids), tensors };
+  }
+
+  private async load(key: string, pool: DecodePool): Promise<DecodedSamples> {
+    const [tensor, c] = splitKey(key);
+    const ds = this.view.dataset;
+    const meta = ds.tensor(tensor);
+    const ref = meta.chunks[c];
+    const stored = await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
+    const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(c) };
+    const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });
+    this.chunksFetched++;
+    return decoded;
+  }
+
+  /** Decoded size of a chunk, for the memory budget, before it is loaded. */
+  private estimate(key: string): number {
+    const [tensor, c] = splitKey(key);
+    const meta = this.view.dataset.tensor(tensor);
+    const ref = meta.chunks[c];
+    const fixed = fixedSampleBytes({ ...meta, sampleCompression: meta.sampleCompression === 'deflate' ? 'none' : meta.sampleCompression });
+    if (fixed !== undefined) return fixed * ref.samples;
+    const shape = meta.shape;
+    if (meta.sampleCompression !== 'none' && shape.every((d) => d !== null)) return (shape as number[]).reduce((a, d) => a * d, ref.samples);
+    return ref.bytes * 4;
+  }
+
+  private checkResume(state: LoaderState): number {
+    const ds = this.view.dataset;
+    const problem = state.format !== 'edgelake-loader/1' ? `format ${state.format}`
+      : state.version !== ds.version ? `version ${state.version.slice(0, 12)}, but the dataset is at ${ds.version.slice(0, 12)}`
+      : state.view !== fingerprint(this.view.ids) ? 'another view (different samples)'
+      : !(Number.isInteger(state.position) && state.position >= 0 && state.position <= this.order.length) ? `position ${state.position}`
+      : undefined;
+    if (problem) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: cannot resume from a loader state for ${problem}`);
+    return state.position;
+  }
+}
+
+interface Window {
+  samples: Uint32Array;
+  chunks: Map<string, Promise<DecodedSamples>>;
+}
+
+function splitKey(key: string): [string, number] {
+  const slash = key.lastIndexOf('/');
+  return [key.slice(0, slash), Number(key.slice(slash + 1))];
+}
+
+/** FNV-1a over the ids, as hex: tells two views apart in a saved state. */
+function fingerprint(ids: Uint32Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ids.length; i++) h = Math.imul(h ^ ids[i], 0x01000193) >>> 0;
+  return `${ids.length}:${h.toString(16)}`;
+}

@@ -1,0 +1,27 @@
+import { wrap } from 'comlink';
+import { EdgelakeError } from '../../errors.js';
+import { WorkerPool, type DecodeApi, type DecodePool, type PoolWorker } from './pool.js';
+
+/**
+ * A pool of `size` module Web Workers decoding chunks. Bundlers (Vite, esbuild, webpack) see the
+ * default `new URL(…, import.meta.url)` and emit the worker; pass `workerUrl` when the worker
+ * entry is bundled on its own.
+ */
+export function browserWorkerPool(size: number, workerUrl?: string | URL): DecodePool {
+  if (!Number.isInteger(size) || size < 1) throw new EdgelakeError('invalid-input', `a worker pool needs a whole number of workers >= 1, got ${size}`);
+  const workers = Array.from({ length: size }, (_, i): PoolWorker => {
+    const worker = workerUrl === undefined
+      ? new Worker(new URL('./decode-worker.browser.js', import.meta.url), { type: 'module', name: `edgelake-decode-${i}` })
+      : new Worker(workerUrl, { type: 'module', name: `edgelake-decode-${i}` });
+    return {
+      remote: wrap<DecodeApi>(worker),
+      terminate: () => worker.terminate(),
+      onError(listener) {
+        // A worker that fails to load or throws at top level reports only here.
+        worker.addEventListener('error', (e) => listener(new Error(e.message || 'the worker script failed to load or run')));
+        worker.addEventListener('messageerror', () => listener(new Error('a message could not be deserialized')));
+      },
+    };
+  });
+  return new WorkerPool(workers);
+}

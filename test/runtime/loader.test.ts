@@ -1,0 +1,153 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChunkCache } from '../../src/cache/cache.js';
+import { MemoryChunkStore } from '../../src/cache/memory-store.js';
+import { parseIdx } from '../../src/format/build/idx.js';
+import { openDataset } from '../../src/node.js';
+import { chunkStarts, chunksCovering, locateSample } from '../../src/runtime/chunk-index.js';
+import type { Batch, Loader } from '../../src/runtime/loader.js';
+import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-loader-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// The bundled subset as the loader must return it: images then labels, train (5000) then test (1000).
+const idx = (file: string) => parseIdx(readFileSync(join(SUBSET, file)), file).data;
+const images = Buffer.concat([idx('train-images-idx3-ubyte.gz'), idx('t10k-images-idx3-ubyte.gz')]);
+const labels = Buffer.concat([idx('train-labels-idx1-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')]);
+
+async function collect(loader: Loader): Promise<Batch[]> {
+  const out: Batch[] = [];
+  for await (const b of loader) out.push(b);
+  return out;
+}
+const idsOf = (batches: Batch[]) => batches.flatMap((b) => [...b.ids]);
+
+describe('Loader over the bundled Fashion-MNIST subset', () => {
+  let dir: string;
+  let flat: string;
+  beforeAll(async () => {
+    dir = join(root, 'deflate');
+    flat = join(root, 'flat');
+    expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '32'))).code).toBe(0);
+    expect((await cli(...buildSubsetArgs(flat, '--chunk-kib', '32', '--chunk-compression', 'none'))).code).toBe(0);
+  });
+
+  it('an epoch of the train split yields every sample exactly once, byte-identical to the IDX files', async () => {
+    const ds = await openDataset(dir);
+    const batches = await collect(ds.view({ split: 'train' }).loader({ batchSize: 64, tensors: ['image', 'label'], shuffle: { seed: 7, windowChunks: 3 } }));
+    const ids = idsOf(batches);
+    expect(ids).toHaveLength(5000);
+    expect(new Set(ids).size).toBe(5000);
+    expect(Math.max(...ids)).toBe(4999);
+    for (const b of batches) {
+      const img = b.tensors.image as Uint8Array;
+      const lab = b.tensors.label as Int32Array;
+      expect(img).toBeInstanceOf(Uint8Array);
+      expect(lab).toBeInstanceOf(Int32Array);
+      b.ids.forEach((id, k) => {
+        expect(Buffer.compare(img.subarray(k * 784, (k + 1) * 784), images.subarray(id * 784, (id + 1) * 784))).toBe(0);
+        expect(lab[k]).toBe(labels[id]);
+      });
+    }
+    expect(batches.at(-1)!.ids.length).toBe(5000 % 64);
+  });
+
+  it('the same seed gives the same order; another seed or epoch a different one; no shuffle is dataset order', async () => {
+    const view = (await openDataset(dir)).view({ split: 'train' });
+    const order = async (o: object) => idsOf(await collect(view.loader({ batchSize: 100, tensors: ['label'], ...o })));
+    const a = await order({ shuffle: { seed: 1 } });
+    expect(await order({ shuffle: { seed: 1 } })).toEqual(a);
+    expect(await order({ shuffle: { seed: 2 } })).not.toEqual(a);
+    expect(await order({ shuffle: { seed: 1 }, epoch: 1 })).not.toEqual(a);
+    expect(await order({})).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+
+  it('keeps chunk locality: with windowChunks 1, each chunk\'s samples arrive together', async () => {
+    const ds = await openDataset(dir);
+    const ids = idsOf(await collect(ds.view({ split: 'train' }).loader({ batchSize: 50, tensors: ['image'], shuffle: { seed: 3, windowChunks: 1 } })));
+    const starts = chunkStarts(ds.tensor('image'));
+    const chunkOf = ids.map((id) => locateSample(starts, id).chunk);
+    const switches = chunkOf.filter((c, i) => i > 0 && c !== chunkOf[i - 1]).length;
+    expect(switches).toBe(chunksCovering(ds.tensor('image'), [[0, 5000]]).length - 1);
+  });
+
+  it('resume after an interruption at a random batch yields exactly the rest, in the same order', async () => {
+    const ds = await openDataset(dir);
+    const options = { batchSize: 32, tensors: ['image', 'label'], shuffle: { seed: 11, windowChunks: 2 } };
+    const full = idsOf(await collect(ds.view({ split: 'train' }).loader(options)));
+    const stopAt = 1 + Math.floor(Math.random() * 150);
+    const first = ds.view({ split: 'train' }).loader(options);
+    const seen: number[] = [];
+    let n = 0;
+    for await (const b of first) {
+      seen.push(...b.ids);
+      if (++n === stopAt) break;
+    }
+    const state = JSON.parse(JSON.stringify(first.state()));
+    expect(state.position).toBe(stopAt * 32);
+    const rest = idsOf(await collect((await openDataset(dir)).view({ split: 'train' }).loader({ batchSize: 32, tensors: ['image', 'label'], resume: state })));
+    expect([...seen, ...rest], `stopped after batch ${stopAt}`).toEqual(full);
+  });
+
+  it('refuses a state from another view or version, saying which', async () => {
+    const ds = await openDataset(dir);
+    const loader = ds.view({ split: 'train' }).loader({ batchSize: 10 });
+    const state = loader.state();
+    expect(() => ds.view({ split: 'test' }).loader({ batchSize: 10, resume: state })).toThrow(/cannot resume from a loader state for another view/);
+    expect(() => ds.view({ split: 'train' }).loader({ batchSize: 10, resume: { ...state, version: 'f'.repeat(64) } })).toThrow(/for version ffffffffffff/);
+  });
+
+  it('decoding on 2 worker threads gives the same batches as on this thread', async () => {
+    const view = (await openDataset(dir)).view({ split: 'test' });
+    const options = { batchSize: 100, tensors: ['image', 'label'], shuffle: { seed: 5 } };
+    const inline = await collect(view.loader({ ...options, workers: 0 }));
+    const threaded = await collect(view.loader({ ...options, workers: 2 }));
+    expect(threaded.map((b) => [b.ids, b.tensors.image, b.tensors.label])).toEqual(inline.map((b) => [b.ids, b.tensors.image, b.tensors.label]));
+  });
+
+  it('dropLast drops the short last batch; indices and filter views select samples', async () => {
+    const ds = await openDataset(dir);
+    expect(idsOf(await collect(ds.view({ split: 'test' }).loader({ batchSize: 300, dropLast: true, tensors: ['label'] })))).toHaveLength(900);
+    const picked = await collect(ds.view({ indices: [5999, 3, 42, 3] }).loader({ batchSize: 10, tensors: ['label'] }));
+    expect(idsOf(picked)).toEqual([3, 42, 5999]);
+    const sandals = ds.view({ split: 'train', filter: (i) => labels[i] === 5 });
+    expect(sandals.length).toBe(500);
+  });
+
+  it('view.get reads one sample by byte ranges where that is cheaper than the whole chunk', async () => {
+    const ds = await openDataset(flat);
+    const view = ds.view({ split: 'test' });
+    const id = view.ids[123];
+    const opened = ds.network.bytes; // refs and manifest
+    const { image } = await view.get(123, ['image']);
+    expect(Buffer.compare(image as Uint8Array, images.subarray(id * 784, (id + 1) * 784))).toBe(0);
+    // The image chunk's header (12 + 8n + 4 bytes for n = 42 samples) and the 784-byte sample, not its 32 KiB.
+    const { chunk } = locateSample(chunkStarts(ds.tensor('image')), id);
+    expect(ds.network.bytes - opened).toBe(12 + 8 * ds.tensor('image').chunks[chunk].samples + 4 + 784);
+    // Labels are 4 bytes: their chunk's header would outweigh the data, so the chunk is read whole.
+    expect(((await view.get(123, ['label'])).label as Int32Array)[0]).toBe(labels[id]);
+    const deflated = await (await openDataset(dir)).view({ split: 'test' }).get(123);
+    expect(deflated.image).toEqual(image);
+    expect((deflated.label as Int32Array)[0]).toBe(labels[id]);
+  });
+
+  it('reports stats, and a second epoch through a cache fetches nothing', async () => {
+    const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 64 << 20 });
+    const ds = await openDataset(dir, { cache });
+    const first = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'] });
+    let progress = 0;
+    first.addEventListener('progress', () => progress++);
+    await collect(first);
+    const s1 = first.stats();
+    expect(progress).toBe(Math.ceil(5000 / 256));
+    expect(s1).toMatchObject({ samples: 5000, cacheHits: 0 });
+    expect(s1.bytesFetched).toBeGreaterThan(1_000_000);
+    expect(s1.timeToFirstBatchMs).toBeGreaterThan(0);
+    const second = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], epoch: 1, shuffle: { seed: 1 } });
+    await collect(second);
+    expect(second.stats()).toMatchObject({ samples: 5000, bytesFetched: 0, cacheMisses: 0, cacheHitRatio: 1 });
+  });
+});
