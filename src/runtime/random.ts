@@ -19,6 +19,14 @@ export function uniform(seed: number, a: number, b: number, c: number): number {
   return hash4(seed, a, b, c) / 4294967296;
 }
 
+/**
+ * A float in [0, 1) from the top 24 bits, exactly representable in float32: the same value the
+ * WGSL `uniform24` gives, so GPU and CPU augmentations draw identical parameters.
+ */
+export function uniform24(seed: number, a: number, b: number, c: number): number {
+  return (hash4(seed, a, b, c) >>> 8) / 16777216;
+}
+
 /** Fisher-Yates shuffle in place, each swap drawn from the key (seed, a, b, position). */
 export function shuffleInPlace<T extends { length: number; [i: number]: unknown }>(items: T, seed: number, a: number, b: number): T {
   for (let i = items.length - 1; i > 0; i--) {
