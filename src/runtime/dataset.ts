@@ -78,23 +78,27 @@ export class Dataset {
 
   /** A lazy selection of samples: a split, explicit indices and/or a filter. */
   view(options: ViewOptions = {}): View {
-    let ids: number[] | undefined;
+    let ids: Uint32Array;
     if (options.split !== undefined) {
       const ranges = Object.hasOwn(this.splits, options.split) ? this.splits[options.split] : undefined;
       if (!ranges) throw new EdgelakeError('invalid-input', `dataset ${this.name} has no split "${options.split}" (splits: ${Object.keys(this.splits).join(', ')})`);
-      ids = ranges.flatMap(([a, b]) => Array.from({ length: b - a }, (_, k) => a + k));
+      ids = new Uint32Array(ranges.reduce((a, [lo, hi]) => a + hi - lo, 0));
+      let at = 0;
+      for (const [lo, hi] of ranges) for (let i = lo; i < hi; i++) ids[at++] = i;
+    } else {
+      ids = new Uint32Array(this.length);
+      for (let i = 0; i < ids.length; i++) ids[i] = i;
     }
     if (options.indices !== undefined) {
-      const wanted = [...options.indices];
-      for (const i of wanted) {
+      const wanted = Uint32Array.from(options.indices, (i) => {
         if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new EdgelakeError('invalid-input', `dataset ${this.name}: index ${i} is outside [0, ${this.length})`);
-      }
-      const inSplit = ids ? new Set(ids) : undefined;
-      ids = inSplit ? wanted.filter((i) => inSplit.has(i)) : wanted;
+        return i;
+      });
+      const allowed = options.split === undefined ? undefined : new Set(ids);
+      ids = allowed ? wanted.filter((i) => allowed.has(i)) : wanted;
     }
-    ids ??= Array.from({ length: this.length }, (_, i) => i);
-    if (options.filter) ids = ids.filter(options.filter);
-    return new View(this, Uint32Array.from(new Set(ids)).sort());
+    if (options.filter) ids = ids.filter((i) => options.filter!(i));
+    return new View(this, sortedUnique(ids));
   }
 
   /** A decode pool of `size` workers (0, or no workers on this platform: on this thread). */
@@ -174,4 +178,12 @@ export class View {
   loader(options: LoaderOptions): Loader {
     return new Loader(this, options);
   }
+}
+
+/** Ascending, each id once (splits may overlap; indices may repeat). */
+function sortedUnique(ids: Uint32Array): Uint32Array {
+  ids.sort();
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) ids[n++] = ids[i];
+  return ids.subarray(0, n);
 }
