@@ -49,7 +49,8 @@ export { chunkStarts, chunksCovering, locateSample } from './runtime/chunk-index
 export { openDataset, Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset.js';
 export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader.js';
 export { EpochOrder, type ShuffleOptions } from './runtime/order.js';
-export { pcgHash, hash4, uniform } from './runtime/random.js';
+export { pcgHash, hash4, uniform, uniform24 } from './runtime/random.js';
+export { CpuBatchTransform, GpuBatchTransform, type BatchTransform, type TensorTransform, type BatchTensor } from './runtime/transform.js';
 export { inlinePool, WorkerPool, type DecodePool } from './runtime/workers/pool.js';
 export { decodeSamples, decodeSample, type DecodeTask, type DecodedSamples } from './runtime/decode.js';
 export { browserWorkerPool } from './runtime/workers/pool.browser.js';
@@ -60,6 +61,16 @@ export {
 } from './runtime/device.js';
 
 // kernels: WGSL with CPU references
-export { encodeNormalizeU8, type NormalizeU8Args } from './kernels/normalize/normalize.js';
-export { normalizeU8 } from './kernels/normalize/normalize.ref.js';
+export { encodeDecode, type DecodeArgs } from './kernels/decode/decode.js';
+export { decodeRef, halfToFloat, type DecodeDtype, type DecodeKernelOptions } from './kernels/decode/decode.ref.js';
 export { Transients, readBuffer, uploadBuffer } from './kernels/pipelines.js';
+export {
+  acquireBuffer, releaseBuffer, bufferPool, BufferPool, type BufferPoolOptions, type BufferPoolStats,
+} from './kernels/buffer-pool.js';
+export { BatchUploader, type BatchUploaderOptions } from './kernels/staging.js';
+export { GpuTimer, type GpuTimerOptions } from './kernels/timing.js';
+export {
+  compileAugment, augmentParams, augmentMix, encodeAugment, encodeMixLabels, augmentRef, mixLabels,
+  type AugmentOp, type AugmentPlan, type AugmentMix,
+} from './kernels/augment/index.js';
+export { randomWgsl } from './kernels/random/random.wgsl.js';

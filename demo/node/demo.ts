@@ -1,10 +1,11 @@
 /**
  * npm run demo: builds the bundled Fashion-MNIST subset into .cache/demo, inspects it, reads the
- * first chunk back (every hash verified) and normalizes it on the GPU (or the CPU reference).
+ * first chunk back (every hash verified) and decodes it to normalized float32 on the GPU (or the
+ * CPU reference).
  * Later issues turn this into the active-learning loop.
  */
 import { getNodeDevice, runCli, FileSource } from '../../src/node.js';
-import { encodeNormalizeU8, formatAdapter, normalizeU8, openVersion, readChunk, readBuffer, uploadBuffer } from '../../src/index.js';
+import { decodeRef, encodeDecode, formatAdapter, GpuTimer, openVersion, readChunk, readBuffer, uploadBuffer, type DecodeKernelOptions } from '../../src/index.js';
 import { buildSubsetArgs } from '../../scripts/make-subset.js';
 
 const out = '.cache/demo/fashion-mnist-subset';
@@ -26,28 +27,34 @@ for (let y = 0; y < 28; y += 2) {
   console.log(line);
 }
 
-// Normalize the whole first chunk to float32 with mean/std: on the GPU when there is one.
+// Decode the whole first chunk to float32 with mean/std: on the GPU when there is one.
 const pixels = chunk.body.subarray(chunk.header.payloadStart);
-const stats = { mean: [0.2860], std: [0.3530], scale: 1 / 255 };
+const decode: DecodeKernelOptions = { samples: chunk.header.samples, shape: [28, 28, 1], dtype: 'uint8', scale: 1 / 255, mean: [0.2860], std: [0.3530] };
 const gpu = await getNodeDevice();
 let normalized: Float32Array;
+let timing = '';
 if (gpu) {
   const { device } = gpu;
+  const timer = new GpuTimer(device, { label: 'demo' });
   const input = uploadBuffer(device, 'demo pixels', GPUBufferUsage.STORAGE, pixels);
   const output = device.createBuffer({ label: 'demo normalized', size: pixels.length * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const encoder = device.createCommandEncoder({ label: 'demo' });
-  const pass = encoder.beginComputePass();
-  const transients = encodeNormalizeU8(device, pass, { input, output, count: pixels.length, channels: 1, ...stats });
+  const pass = encoder.beginComputePass(timer.pass('decode'));
+  const transients = encodeDecode(device, pass, { ...decode, input, output });
   pass.end();
+  timer.resolve(encoder);
   device.queue.submit([encoder.finish()]);
   normalized = new Float32Array(await readBuffer(device, output, pixels.length * 4));
+  const ms = (await timer.read()).decode;
+  if (ms !== undefined) timing = ` in ${ms.toFixed(3)} ms of GPU time`;
+  timer.destroy();
   transients.destroy();
   input.destroy();
   output.destroy();
   device.destroy();
 } else {
-  normalized = normalizeU8(pixels, 1, stats.mean, stats.std, stats.scale);
+  normalized = decodeRef(pixels, decode);
 }
-const reference = normalizeU8(pixels, 1, stats.mean, stats.std, stats.scale);
+const reference = decodeRef(pixels, decode);
 const maxDiff = normalized.reduce((m, v, i) => Math.max(m, Math.abs(v - reference[i])), 0);
-console.log(`\nnormalized ${pixels.length} pixels on ${gpu ? `the GPU: ${formatAdapter(gpu.adapter)}` : 'the CPU (no WebGPU adapter)'}; max difference from the CPU reference ${maxDiff}`);
+console.log(`\ndecoded ${pixels.length} pixels on ${gpu ? `the GPU${timing}: ${formatAdapter(gpu.adapter)}` : 'the CPU (no WebGPU adapter)'}; max difference from the CPU reference ${maxDiff}`);

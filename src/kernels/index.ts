@@ -1,6 +1,14 @@
-export { computePipeline, readBuffer, Transients, uploadBuffer, workgroupGrid } from './pipelines.js';
+export {
+  assertDeviceAlive, cachedBindGroup, computePipeline, readBuffer, Transients, uploadBuffer, watchDevice, workgroupGrid,
+} from './pipelines.js';
 export type { KernelSource } from './pipelines.js';
-export { encodeNormalizeU8 } from './normalize/normalize.js';
-export type { NormalizeU8Args } from './normalize/normalize.js';
-export { normalizeStats, normalizeU8 } from './normalize/normalize.ref.js';
-export { normalizeU8Wgsl } from './normalize/normalize.wgsl.js';
+export { acquireBuffer, BufferPool, bufferPool, releaseBuffer, sizeClass } from './buffer-pool.js';
+export type { BufferPoolOptions, BufferPoolStats } from './buffer-pool.js';
+export { BatchUploader, type BatchUploaderOptions } from './staging.js';
+export { GpuTimer, type GpuTimerOptions } from './timing.js';
+export { encodeDecode, type DecodeArgs } from './decode/decode.js';
+export { DECODE_ITEM_BYTES, decodePlan, decodeRef, halfToFloat } from './decode/decode.ref.js';
+export type { DecodeDtype, DecodeKernelOptions, DecodePlan } from './decode/decode.ref.js';
+export { decodeWgsl } from './decode/decode.wgsl.js';
+export * from './augment/index.js';
+export { randomWgsl } from './random/random.wgsl.js';

@@ -1,6 +1,9 @@
+import { EdgelakeError } from '../errors.js';
+
 /**
- * What every kernel family shares: a per-device pipeline cache, uploads, read-back, and the
- * transient buffers a recorded dispatch needs until its command buffer is submitted.
+ * What every kernel family shares: per-device pipeline and bind-group caches, device-lost
+ * tracking, uploads, read-back, and the transient buffers a recorded dispatch needs until its
+ * command buffer is submitted.
  */
 
 /** A WGSL module, specialised by `override` constants rather than by string templating. */
@@ -17,6 +20,7 @@ const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 /** The compute pipeline for `source` on `device`, built on first use. */
 export function computePipeline(device: GPUDevice, source: KernelSource): GPUComputePipeline {
+  assertDeviceAlive(device, source.label);
   let byKey = pipelines.get(device);
   if (!byKey) pipelines.set(device, (byKey = new Map()));
   const key = source.constants ? `${source.label} ${JSON.stringify(source.constants)}` : source.label;
@@ -31,6 +35,75 @@ export function computePipeline(device: GPUDevice, source: KernelSource): GPUCom
     byKey.set(key, pipeline);
   }
   return pipeline;
+}
+
+// Why each device we have seen was lost; a device is watched from its first use by a kernel.
+const lostReasons = new WeakMap<GPUDevice, string>();
+const watched = new WeakSet<GPUDevice>();
+
+/** Starts tracking `device.lost` (idempotent); `onLost` runs once the device is lost. */
+export function watchDevice(device: GPUDevice, onLost?: (reason: string) => void): void {
+  if (!watched.has(device)) {
+    watched.add(device);
+    void device.lost.then((info) => {
+      lostReasons.set(device, info.message ? `${info.reason} (${info.message})` : info.reason);
+      pipelines.delete(device); // a later device starts with empty caches
+    });
+  }
+  if (onLost) void device.lost.then(() => onLost(lostReasons.get(device) ?? 'unknown'));
+}
+
+/**
+ * Throws EdgelakeError 'gpu-unavailable' once `device.lost` has resolved. Every encode function
+ * calls it first; a device lost before its first use is noticed one call later (`lost` is a promise).
+ */
+export function assertDeviceAlive(device: GPUDevice, kernel: string): void {
+  watchDevice(device);
+  const reason = lostReasons.get(device);
+  if (reason !== undefined) {
+    throw new EdgelakeError('gpu-unavailable', `${kernel}: the GPU device was lost: ${reason}`);
+  }
+}
+
+// Bind groups are keyed by pipeline (so by device) and by the identity of each bound buffer.
+const bindGroups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+const BIND_GROUPS_PER_PIPELINE = 64;
+
+/**
+ * The bind group of `group` binding these buffers (binding i = buffers[i]), reused while the
+ * same buffers come back, as with pooled outputs and the slots of a BatchUploader.
+ */
+export function cachedBindGroup(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  group: number,
+  label: string,
+  buffers: readonly GPUBufferBinding[],
+): GPUBindGroup {
+  let byKey = bindGroups.get(pipeline);
+  if (!byKey) bindGroups.set(pipeline, (byKey = new Map()));
+  const key = `${group}|${buffers.map((b) => `${bufferId(b.buffer)}@${b.offset ?? 0}+${b.size ?? 'all'}`).join(',')}`;
+  let bindGroup = byKey.get(key);
+  if (bindGroup) {
+    byKey.delete(key); // re-inserted below: Map order is recency order
+  } else {
+    bindGroup = device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(group),
+      entries: buffers.map((resource, binding) => ({ binding, resource })),
+    });
+    if (byKey.size >= BIND_GROUPS_PER_PIPELINE) byKey.delete(byKey.keys().next().value!);
+  }
+  byKey.set(key, bindGroup);
+  return bindGroup;
+}
+
+function bufferId(buffer: GPUBuffer): number {
+  let id = bufferIds.get(buffer);
+  if (id === undefined) bufferIds.set(buffer, (id = nextBufferId++));
+  return id;
 }
 
 /**

@@ -4,6 +4,7 @@ import { fixedSampleBytes } from '../format/validate.js';
 import { withConcurrency } from '../source/limit.js';
 import type { Source } from '../source/source.js';
 import { stack, type TypedArray } from './batch.js';
+import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
 import { chunkStarts, locateSample } from './chunk-index.js';
 import type { View } from './dataset.js';
 import type { DecodedSamples } from './decode.js';
@@ -30,13 +31,21 @@ export interface LoaderOptions {
   epoch?: number;
   /** A state() from an interrupted loader: yields exactly the samples it had not yet yielded. */
   resume?: LoaderState;
+  /** Batches go to this GPU device: every tensor is a GPUBuffer, transformed ones float32 from the kernels. */
+  device?: GPUDevice;
+  /** Per tensor: to float32 with scale, per-channel mean/std and layout (on the device, or by the CPU references). */
+  transform?: Record<string, TensorTransform>;
 }
 
 export interface Batch {
   /** Dataset sample indices, in the order of the batch. */
   ids: Uint32Array;
-  /** Per tensor: batch x sample elements, or a list of samples when their sizes differ. */
-  tensors: Record<string, TypedArray | Uint8Array[]>;
+  /**
+   * Per tensor: batch x sample elements (a typed array, float32 when transformed), a list of
+   * samples when their sizes differ, or a GPUBuffer when the loader has a device (valid until
+   * the next batch is asked for).
+   */
+  tensors: Record<string, BatchTensor>;
 }
 
 /** Small and JSON-able: enough to continue an epoch exactly where it stopped. */
@@ -132,6 +141,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const pool = this.options.pool ?? ds.createPool(this.options.workers ?? 0);
     const residency = new Residency<DecodedSamples>((key) => this.load(key, pool), Math.floor(budget / 4));
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
+    const transform = this.makeTransform();
     const windows = new Map<number, Window>();
     const schedule = (w: number): Window => {
       const samples = this.order.windowSamples(w);
@@ -165,7 +175,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
             pending.parts.get(t)!.push(d.data.subarray(d.offsets[index], d.offsets[index + 1]));
           }
           if (pending.ids.length === this.options.batchSize) {
-            yield this.emit(pending);
+            yield await this.emit(pending, transform);
             pending = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
             if (this.closed) break;
           }
@@ -175,24 +185,39 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       }
       if (!this.closed && pending.ids.length > 0) {
         if (this.options.dropLast) this.position += pending.ids.length;
-        else yield this.emit(pending);
+        else yield await this.emit(pending, transform);
       }
     } finally {
       for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
       residency.clear();
+      transform?.close();
       if (!this.options.pool) await pool.close();
       this.dispatchEvent(new CustomEvent('end', { detail: this.stats() }));
     }
   }
 
-  private emit(pending: { ids: number[]; parts: Map<string, Uint8Array[]> }): Batch {
-    const tensors: Batch['tensors'] = {};
-    for (const t of this.tensors) tensors[t] = stack(this.view.dataset.tensor(t).dtype, pending.parts.get(t)!);
+  private async emit(pending: { ids: number[]; parts: Map<string, Uint8Array[]> }, transform: BatchTransform | undefined): Promise<Batch> {
+    const stacked: Record<string, TypedArray | Uint8Array[]> = {};
+    for (const t of this.tensors) stacked[t] = stack(this.view.dataset.tensor(t).dtype, pending.parts.get(t)!);
+    const ids = Uint32Array.from(pending.ids);
+    const tensors = transform ? await transform.apply(stacked, ids) : stacked;
     this.position += pending.ids.length;
     this.samples += pending.ids.length;
     this.firstBatchAt ??= performance.now();
     this.dispatchEvent(new CustomEvent('progress', { detail: this.stats() }));
-    return { ids: Uint32Array.from(pending.ids), tensors };
+    return { ids, tensors };
+  }
+
+  /** GPU kernels when there is a device, their CPU references when there are only transforms. */
+  private makeTransform(): BatchTransform | undefined {
+    const { device, transform = {} } = this.options;
+    const metas = Object.fromEntries(this.tensors.map((t) => [t, this.view.dataset.tensor(t)]));
+    for (const name of Object.keys(transform)) {
+      if (!this.tensors.includes(name)) throw new EdgelakeError('invalid-input', `a transform names tensor "${name}", which the loader does not load (${this.tensors.join(', ')})`);
+    }
+    const seed = this.order.shuffle?.seed ?? 0;
+    if (device) return new GpuBatchTransform(device, metas, transform, this.order.epoch, seed);
+    return Object.keys(transform).length > 0 ? new CpuBatchTransform(metas, transform, this.order.epoch, seed) : undefined;
   }
 
   private async load(key: string, pool: DecodePool): Promise<DecodedSamples> {

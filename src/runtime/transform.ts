@@ -1,0 +1,179 @@
+import { EdgelakeError } from '../errors.js';
+import type { TensorMeta } from '../format/manifest.js';
+import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan } from '../kernels/augment/index.js';
+import { acquireBuffer, releaseBuffer } from '../kernels/buffer-pool.js';
+import { encodeDecode } from '../kernels/decode/decode.js';
+import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../kernels/decode/decode.ref.js';
+import { Transients } from '../kernels/pipelines.js';
+import { BatchUploader } from '../kernels/staging.js';
+import type { TypedArray } from './batch.js';
+
+/** How a tensor becomes float32 for a model: scale, per-channel normalization, layout, augmentation. */
+export interface TensorTransform {
+  /** Multiplies each (dequantized) element first, e.g. 1 / 255. */
+  scale?: number;
+  /** Per channel (the last dimension), or one for all. */
+  mean?: number[];
+  std?: number[];
+  /** [H, W, C] samples become [C, H, W] (implied by `augment`). */
+  toCHW?: boolean;
+  /** Per-sample random augmentation of [H, W, C] images, fused into as few passes as possible. */
+  augment?: AugmentOp[];
+  /** Keys the augmentation's random draws with (seed, epoch, sample id); default: the shuffle seed, else 0. */
+  seed?: number;
+}
+
+export type BatchTensor = TypedArray | Uint8Array[] | GPUBuffer;
+
+/**
+ * Turns a batch's stacked tensors into what the consumer reads. Two implementations, chosen once
+ * by the loader: on the GPU (kernels; batch tensors are GPU buffers) and on the CPU (the kernels'
+ * references; typed arrays). They give the same values. With mixup, class labels become soft labels.
+ */
+export interface BatchTransform {
+  apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>>;
+  close(): void;
+}
+
+/** What a transform needs to know about each tensor, resolved once per loader. */
+interface Prepared {
+  decode: (samples: number) => DecodeKernelOptions;
+  plan?: AugmentPlan;
+  seed: number;
+}
+
+const DECODABLE = new Set(['uint8', 'int8', 'uint16', 'int16', 'float16', 'float32']);
+
+function prepare(name: string, meta: TensorMeta, t: TensorTransform, defaultSeed: number): Prepared {
+  const shape = meta.shape.length === 0 ? [1] : meta.shape;
+  if (!DECODABLE.has(meta.dtype) || shape.some((d) => d === null)) {
+    throw new EdgelakeError('invalid-input', `tensor ${name}: a transform needs a fixed shape and a numeric dtype (${meta.dtype} [${meta.shape.join(', ')}])`);
+  }
+  const dims = shape as number[];
+  if (t.augment && dims.length !== 3) throw new EdgelakeError('invalid-input', `tensor ${name}: augment needs [H, W, C] images, not [${dims.join(', ')}]`);
+  const plan = t.augment ? compileAugment(t.augment, [dims[2], dims[0], dims[1]]) : undefined;
+  return {
+    decode: (samples) => ({
+      samples, shape: dims, dtype: meta.dtype as DecodeDtype, scale: t.scale, mean: t.mean, std: t.std, toCHW: t.toCHW || !!plan,
+      ...(meta.quant ? { quant: meta.quant } : {}),
+    }),
+    plan,
+    seed: t.seed ?? defaultSeed,
+  };
+}
+
+/** Loaded class_label tensors: with mixup they become soft labels over their classes. */
+function labelTensors(metas: Record<string, TensorMeta>): [string, number][] {
+  return Object.entries(metas).filter(([, m]) => m.htype === 'class_label' && m.classNames?.length).map(([n, m]) => [n, m.classNames!.length]);
+}
+
+abstract class Transform implements BatchTransform {
+  protected readonly prepared: Map<string, Prepared>;
+  protected readonly labels: [string, number][];
+
+  constructor(protected readonly metas: Record<string, TensorMeta>, transforms: Record<string, TensorTransform>, protected readonly epoch: number, seed: number) {
+    this.prepared = new Map(Object.entries(transforms).map(([n, t]) => [n, prepare(n, metas[n], t, seed)]));
+    this.labels = labelTensors(metas);
+  }
+  abstract apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>>;
+  abstract close(): void;
+}
+
+/** The CPU path: the kernels' references, on this thread. */
+export class CpuBatchTransform extends Transform {
+  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>> {
+    const out: Record<string, BatchTensor> = { ...tensors };
+    let mix: AugmentMix | undefined;
+    for (const [name, p] of this.prepared) {
+      const raw = tensors[name] as TypedArray;
+      let values = decodeRef(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), p.decode(ids.length));
+      if (p.plan) {
+        const augmented = augmentRef(p.plan, values, { n: ids.length, ids, seed: p.seed, epoch: this.epoch });
+        values = augmented.output;
+        mix ??= augmented.mix;
+      }
+      out[name] = values;
+    }
+    if (mix) for (const [name, classes] of this.labels) out[name] = mixLabels(tensors[name] as Int32Array, classes, mix);
+    return out;
+  }
+
+  close(): void {}
+}
+
+/**
+ * The GPU path: every tensor is uploaded (double-buffered, so batch i+1 uploads while batch i
+ * computes), then decoded and augmented by the kernels into pooled float32 buffers, all in one
+ * pass. A batch's buffers stay valid until the next batch is asked for.
+ */
+export class GpuBatchTransform extends Transform {
+  private readonly uploaders = new Map<string, BatchUploader>();
+  private held: GPUBuffer[] = [];
+
+  constructor(private readonly device: GPUDevice, metas: Record<string, TensorMeta>, transforms: Record<string, TensorTransform>, epoch: number, seed: number) {
+    super(metas, transforms, epoch, seed);
+  }
+
+  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>> {
+    for (const b of this.held.splice(0)) releaseBuffer(b);
+    const n = ids.length;
+    const out: Record<string, BatchTensor> = {};
+    const encoder = this.device.createCommandEncoder({ label: 'edgelake batch' });
+    const pass = encoder.beginComputePass({ label: 'edgelake batch transform' });
+    const transients = new Transients();
+    let mix: AugmentMix | undefined;
+    for (const [name, raw] of Object.entries(tensors)) {
+      if (Array.isArray(raw)) throw new EdgelakeError('invalid-input', `tensor ${name}: samples of different sizes cannot go to the GPU as one buffer`);
+      const input = this.uploader(name).upload(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+      const p = this.prepared.get(name);
+      if (!p) {
+        out[name] = input;
+        continue;
+      }
+      // One float32 per element: the stacked typed array holds one element per value.
+      const decoded = this.buffer(raw.length * 4, `edgelake batch ${name}`);
+      encodeDecode(this.device, pass, { ...p.decode(n), input, output: decoded }, transients);
+      out[name] = decoded;
+      if (p.plan) {
+        const [c, h, w] = p.plan.outputShape;
+        const augmented = this.buffer(n * c * h * w * 4, `edgelake batch ${name} augmented`);
+        const params = augmentParams(p.plan, ids, p.seed, this.epoch);
+        encodeAugment(this.device, pass, p.plan, { input: decoded, output: augmented, n, ids, seed: p.seed, epoch: this.epoch, params }, transients);
+        mix ??= augmentMix(p.plan, params);
+        out[name] = augmented;
+      }
+    }
+    if (mix) {
+      for (const [name, classes] of this.labels) {
+        const soft = this.buffer(n * classes * 4, `edgelake batch ${name} soft labels`);
+        encodeMixLabels(this.device, pass, { labels: out[name] as GPUBuffer, output: soft, classes, mix }, transients);
+        out[name] = soft;
+      }
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    transients.destroy();
+    return out;
+  }
+
+  close(): void {
+    for (const b of this.held.splice(0)) releaseBuffer(b);
+    for (const u of this.uploaders.values()) u.destroy();
+    this.uploaders.clear();
+  }
+
+  private buffer(size: number, label: string): GPUBuffer {
+    const b = acquireBuffer(this.device, Math.max(4, size), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label);
+    this.held.push(b);
+    return b;
+  }
+
+  private uploader(name: string): BatchUploader {
+    let u = this.uploaders.get(name);
+    if (!u) {
+      u = new BatchUploader(this.device, { label: `edgelake batch ${name} upload`, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      this.uploaders.set(name, u);
+    }
+    return u;
+  }
+}
