@@ -159,6 +159,28 @@ export interface Link {
   stop(): Promise<void>;
 }
 
+/**
+ * Resolves once the link has carried no body bytes for `quietMs` and no response is in flight:
+ * what a run leaves behind (prefetches still running after close) must not slow the next one.
+ * Returns the body bytes that went over the link meanwhile.
+ */
+export async function waitIdle(link: Link, quietMs = 150, timeoutMs = 60_000): Promise<number> {
+  const start = (await link.proxy.stats()).responseBytes;
+  let last = start;
+  let quietSince = performance.now();
+  for (const t0 = performance.now(); performance.now() - t0 < timeoutMs;) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const s = await link.proxy.stats();
+    if (s.responseBytes !== last || s.activeResponses > 0) {
+      last = s.responseBytes;
+      quietSince = performance.now();
+    } else if (performance.now() - quietSince >= quietMs) {
+      return last - start;
+    }
+  }
+  throw new Error(`the link was still busy after ${timeoutMs} ms`);
+}
+
 /** nginx serving `root`, behind the throttle proxy (in its own process). */
 export async function startLink(root: string, options: { latencyMs: number; bytesPerSecond: number; maxSeconds: number }): Promise<Link> {
   const nginx = await startNginxBounded(root, options.maxSeconds);

@@ -22,7 +22,7 @@ import { chunkPath } from '../src/format/manifest.js';
 import { HttpSource } from '../src/source/http.js';
 import { openVersion, readChunk } from '../src/runtime/versions.js';
 import { openDataset } from '../src/node.js';
-import { deadline, fashionMnist, MB, startLink, tempCache } from './link.js';
+import { deadline, fashionMnist, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
 
 const { values } = parseArgs({
@@ -72,9 +72,13 @@ try {
       const t2 = performance.now();
       if (first.done || first.value.ids.length !== Math.min(batchSize, ds.length)) throw new Error('the loader gave no full first batch');
       const own = loader.stats().timeToFirstBatchMs ?? NaN;
-      await it.return?.(undefined);
+      const atFirst = (await link.proxy.stats()).responseBytes;
       await loader.close?.();
-      return { fromOpen: t2 - t0, fromLoader: t2 - t1, own };
+      await it.return?.(undefined);
+      // Whatever the loader still fetches after close() must not slow the next measurement.
+      await waitIdle(link);
+      const after = (await link.proxy.stats()).responseBytes - atFirst;
+      return { fromOpen: t2 - t0, fromLoader: t2 - t1, own, after };
     } finally {
       await cache.close();
     }
@@ -117,6 +121,7 @@ try {
     { measure: 'ratio openDataset -> first batch / by hand (no shuffle; ideal 1)', value: plainOpen / byHand, unit: '' },
   );
   if (windowChunks > 0) rows.push({ measure: `ratio loader() -> first batch / one chunk (shuffle window ${windowChunks})`, value: median(r.shuffled.map((x) => x.fromLoader)) / chunk, unit: '' });
+  rows.push({ measure: 'bytes fetched after the first batch and close() (no shuffle; ideally ~0)', value: median(r.plain.map((x) => x.after)) / MB, unit: 'MB' });
   report('loader-first-batch', 'Time to first batch, cold cache, over a slow link', rows, [
     `${data.description}; split train; batch ${batchSize}, workers ${values.workers}, concurrency ${values.concurrency}`,
     `link: nginx behind the throttle proxy, ${latencyMs} ms each way (round trip +${2 * latencyMs} ms), cap ${values.cap} MB/s shared; empty filesystem cache each round`,

@@ -1,7 +1,13 @@
 /** npm run bench: every benchmark in bench/, one after another; results land in bench/results/. */
 import { execFileSync } from 'node:child_process';
 
-const benches = ['bench/cache-read.ts'];
+const benches = [
+  'bench/cache-read.ts',
+  'bench/loader-first-batch.ts',
+  'bench/loader-throughput.ts',
+  'bench/loader-vs-download.ts',
+  'bench/loader-memory.ts',
+];
 for (const bench of benches) {
   console.log(`\n# ${bench}`);
   execFileSync(process.execPath, ['--import', 'tsx', bench, ...process.argv.slice(2)], { stdio: 'inherit' });

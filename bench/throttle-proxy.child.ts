@@ -14,6 +14,7 @@ try {
   setTimeout(exit, options.maxLifetimeMs ?? 30 * 60_000).unref();
   process.on('message', (m: { id: number; type: string }) => {
     if (m.type === 'stats') send({ id: m.id, result: proxy.stats() });
+    else if (m.type === 'resetTimes') send({ id: m.id, result: proxy.resetTimes() });
     else send({ id: m.id, error: `unknown request ${m.type}` });
   });
   send({ type: 'ready', url: proxy.url });

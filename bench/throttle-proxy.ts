@@ -61,6 +61,8 @@ export interface ThrottleProxyStats {
 export interface ThrottleProxy {
   url: string;
   stats(): ThrottleProxyStats;
+  /** Forgets firstByteAt and lastByteAt, so the next stats() time one phase of a run. */
+  resetTimes(): void;
   stop(): Promise<void>;
 }
 
@@ -188,7 +190,11 @@ export async function startThrottleProxy(options: ThrottleProxyOptions): Promise
   const lifetime = setTimeout(() => void stop(), options.maxLifetimeMs ?? 30 * 60_000);
   lifetime.unref();
 
-  return { url: `http://127.0.0.1:${port}/`, stats: () => ({ ...stats }), stop };
+  const resetTimes = () => {
+    stats.firstByteAt = null;
+    stats.lastByteAt = null;
+  };
+  return { url: `http://127.0.0.1:${port}/`, stats: () => ({ ...stats }), resetTimes, stop };
 }
 
 function drained(res: http.ServerResponse): Promise<void> {
@@ -205,8 +211,9 @@ function drained(res: http.ServerResponse): Promise<void> {
 
 export interface ThrottleProxyProcess {
   url: string;
-  /** The proxy's counters, asked of the child process. */
+  /** The proxy's counters, asked of the child process (its times are on the child's clock). */
   stats(): Promise<ThrottleProxyStats>;
+  resetTimes(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -216,7 +223,7 @@ export async function startThrottleProxyProcess(options: ThrottleProxyOptions): 
   const child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { request, ready, stop } = childChannel(child, 'throttle proxy');
   const { url } = (await ready) as { url: string };
-  return { url, stats: () => request('stats') as Promise<ThrottleProxyStats>, stop };
+  return { url, stats: () => request('stats') as Promise<ThrottleProxyStats>, resetTimes: async () => void (await request('resetTimes')), stop };
 }
 
 /**

@@ -85,6 +85,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private readonly source: Source;
   private position: number;
   private closed = false;
+  /** Aborts the reads still in flight when iteration ends (a break, close(), an error). */
+  private readonly abort = new AbortController();
   private started = 0;
   private firstBatchAt: number | null = null;
   private samples = 0;
@@ -189,6 +191,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
         else yield await this.emit(pending, transform);
       }
     } finally {
+      this.abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
       for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
       residency.clear();
       transform?.close();
@@ -226,7 +229,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const ds = this.view.dataset;
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
-    const stored = await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
+    const stored = await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes, signal: this.abort.signal });
+    this.abort.signal.throwIfAborted();
     const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(c) };
     const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });
     this.chunksFetched++;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { MemoryChunkStore } from '../../src/cache/memory-store.js';
 import { parseIdx } from '../../src/format/build/idx.js';
-import { openDataset } from '../../src/node.js';
+import { FileSource, openDataset } from '../../src/node.js';
+import type { Source } from '../../src/source/source.js';
 import { chunkStarts, chunksCovering, locateSample } from '../../src/runtime/chunk-index.js';
 import type { Batch, Loader } from '../../src/runtime/loader.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
@@ -150,4 +151,30 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     await collect(second);
     expect(second.stats()).toMatchObject({ samples: 5000, bytesFetched: 0, cacheMisses: 0, cacheHitRatio: 1 });
   });
+
+  it('breaking out of the loop aborts the reads still in flight and schedules no more', async () => {
+    const files = new FileSource(dir);
+    const served: string[] = [];
+    // A slow link: every read takes 30 ms, and honours its abort signal.
+    const slow: Source = {
+      location: files.location,
+      read: async (path, options) => {
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 30);
+          options?.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(options.signal!.reason)), { once: true });
+        });
+        served.push(path);
+        return files.read(path, options);
+      },
+      readRange: (path, offset, length, options) => files.read(path, options).then((b) => b.subarray(offset, offset + length)),
+    };
+    const ds = await openDataset(slow);
+    const loader = ds.view({ split: 'train' }).loader({ batchSize: 64, tensors: ['image', 'label'], concurrency: 2 });
+    for await (const _ of loader) break;
+    const atBreak = served.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(served.length - atBreak).toBe(0);
+    expect(atBreak).toBeLessThan(ds.tensor('image').chunks.length);
+  });
 });
+
