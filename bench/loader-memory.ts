@@ -31,7 +31,7 @@ import { childChannel } from './throttle-proxy.js';
 
 const options = {
   gb: { type: 'string', default: '10' }, 'sample-kib': { type: 'string', default: '32' }, 'chunk-mib': { type: 'string', default: '8' },
-  batch: { type: 'string', default: '256' }, window: { type: 'string', default: '4' }, workers: { type: 'string', default: '2' },
+  batch: { type: 'string', default: '256' }, window: { type: 'string', default: '4' }, workers: { type: 'string', default: '0' },
   concurrency: { type: 'string', default: '4' }, 'prefetch-mib': { type: 'string', default: '64' },
   cache: { type: 'string', default: 'fs' }, 'cache-mib': { type: 'string', default: '1024' }, seed: { type: 'string', default: '1' },
   'interval-ms': { type: 'string', default: '50' }, 'max-seconds': { type: 'string', default: '1800' },

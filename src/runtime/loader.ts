@@ -163,11 +163,15 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     try {
       for (let w = first; w < this.order.windowCount && !this.closed; w++) {
         const win = windows.get(w) ?? schedule(w);
+        // Prefetch the windows after this one while they fit in the memory budget; for the first
+        // window only once it is in, so on a slow link it does not share the bandwidth.
+        const prefetch = () => {
+          for (next = Math.max(next, w + 1); next < this.order.windowCount && !windows.has(next) && residency.bytes < budget; next++) schedule(next);
+        };
+        if (w !== first) prefetch();
         const decoded = new Map<string, DecodedSamples>();
         for (const [k, p] of win.chunks) decoded.set(k, await p);
-        // Then prefetch the windows after this one while they fit in the memory budget. Not
-        // before: on a slow link, the first window would share the bandwidth and arrive later.
-        for (next = Math.max(next, w + 1); next < this.order.windowCount && !windows.has(next) && residency.bytes < budget; next++) schedule(next);
+        if (w === first) prefetch();
         // On resume, the first window's samples before the saved position were already yielded.
         for (let i = w === first ? this.position - this.order.windowStart(w) : 0; i < win.samples.length; i++) {
           const id = win.samples[i];
