@@ -4,14 +4,12 @@
  * chunk caches in temp folders, and a hard deadline so that no run, and no server it started,
  * outlives its time.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkCache } from '../src/cache/cache.js';
 import { FsChunkStore } from '../src/cache/fs-store.node.js';
+import { startNginx } from '../test/support/nginx.js';
 import { buildIdx } from '../src/format/build/build-idx.js';
 import { FolderSink } from '../src/format/folder-sink.node.js';
 import type { ChunkCompression, Manifest } from '../src/format/manifest.js';
@@ -90,62 +88,9 @@ export function chunksFor(manifest: Manifest, tensors: string[], ranges: [number
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const accepts = (port: number) => new Promise<boolean>((resolve) => {
-  const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
-  socket.on('error', () => resolve(false));
-});
-
-/**
- * Debian's nginx serving `root` on 127.0.0.1, configured as test/e2e/servers.ts's startNginx
- * (one foreground process, all files in a temp folder) plus sendfile, and run under coreutils'
- * `timeout`, so it ends after `maxSeconds` even if this process is killed.
- */
-export async function startNginxBounded(root: string, maxSeconds: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'edgelake-bench-nginx-'));
-  const port = await freePort();
-  await writeFile(join(dir, 'nginx.conf'), `daemon off; master_process off; worker_processes 1;
-pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000; keepalive_timeout 60s;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}
-`);
-  const nginx = spawn('timeout', ['-k', '5', String(Math.ceil(maxSeconds)), 'nginx', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
-    stdio: 'ignore',
-    env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/bin:${process.env.PATH ?? ''}` },
-  });
-  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
-  const kill = () => nginx.kill('SIGTERM');
-  process.once('exit', kill);
-  const stop = async () => {
-    process.off('exit', kill);
-    if (nginx.exitCode === null && nginx.signalCode === null) nginx.kill('SIGTERM');
-    const killer = setTimeout(() => nginx.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(killer);
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (const started = Date.now(); !(await accepts(port));) {
-    if (nginx.exitCode !== null || Date.now() - started > 10_000) {
-      const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
-      await stop();
-      throw new Error(`nginx did not start on 127.0.0.1:${port} (is it installed? apt-get install nginx): ${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url: `http://127.0.0.1:${port}/`, stop };
+/** nginx for benchmarks: the tests' starter, no access log, ending by itself after `maxSeconds`. */
+export function startNginxBounded(root: string, maxSeconds: number) {
+  return startNginx(root, { maxSeconds, accessLog: false });
 }
 
 export interface Link {

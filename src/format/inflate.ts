@@ -38,7 +38,7 @@ export function inflateBounded(data: Uint8Array, maxBytes: number, what: string)
     throw new EdgelakeError('invalid-chunk', `${what}: corrupt DEFLATE stream (${(e as Error).message})`, { cause: e });
   }
   if (!done) throw new EdgelakeError('invalid-chunk', `${what}: DEFLATE stream is truncated`);
-  return concat(parts, total);
+  return concatBytes(parts, total);
 }
 
 /** Raw DEFLATE; fflate's output is deterministic for a level, so rebuilds give the same hashes. */
@@ -46,7 +46,8 @@ export function deflate(data: Uint8Array, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 |
   return deflateSync(data, { level });
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
+/** The parts back to back in one array (`total` is their summed length). */
+export function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let at = 0;

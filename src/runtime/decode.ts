@@ -1,5 +1,6 @@
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { decodeChunk, decodeSamplePayload } from '../format/chunk.js';
+import { concatBytes } from '../format/inflate.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, toRgb } from '../format/image/index.js';
 import { describeWhere, type ReadLimits, type Where } from '../format/limits.js';
 import type { ChunkRef, TensorMeta } from '../format/manifest.js';
@@ -48,7 +49,7 @@ export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
     if (sample.shape) shapes!.set(sample.shape, 3 * i);
     out[i + 1] = out[i] + sample.data.length;
   }
-  return { data: concat(parts, out[n]), offsets: out, ...(shapes ? { shapes } : {}) };
+  return { data: concatBytes(parts, out[n]), offsets: out, ...(shapes ? { shapes } : {}) };
 }
 
 /** One sample's payload as raw elements: inflated (sample DEFLATE), or decoded to RGB (jpeg/png), else as it is. */
@@ -75,16 +76,6 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
     throw new EdgelakeError('invalid-chunk', `${name} decodes to ${got.join('x')}, but the tensor's shape says ${want}`);
   }
   return { data: img.data, shape: got };
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A view's bytes in a buffer of their own: transferring then ships and detaches nothing else. */

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AwsClient } from 'aws4fetch';
@@ -48,59 +47,7 @@ export async function writeTree(root: string, files: Map<string, Uint8Array>): P
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
-}
-
-/** Debian's nginx in the foreground, one process, every file it writes inside a temp folder. */
-export async function startNginx(root: string): Promise<RunningServer & { accessLog(): Promise<string> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'edgelake-nginx-'));
-  const port = await freePort();
-  const conf = `daemon off; master_process off; worker_processes 1;
-pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}
-`;
-  await writeFile(join(dir, 'nginx.conf'), conf);
-  const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
-    stdio: 'ignore',
-    env: { ...process.env, PATH: `/usr/sbin:/usr/bin:${process.env.PATH ?? ''}` },
-  });
-  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
-  const stop = async () => {
-    if (nginx.exitCode === null && nginx.signalCode === null) nginx.kill('SIGTERM');
-    const killer = setTimeout(() => nginx.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(killer);
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (const started = Date.now(); !(await accepts(port)); ) {
-    if (nginx.exitCode !== null || Date.now() - started > 10_000) {
-      const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
-      await stop();
-      throw new Error(`nginx did not start on 127.0.0.1:${port}: ${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url: `http://127.0.0.1:${port}/`, stop, accessLog: () => readFile(join(dir, 'access.log'), 'utf8') };
-}
+export { startNginx } from '../support/nginx.js';
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
