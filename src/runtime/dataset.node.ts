@@ -3,7 +3,7 @@ import type { Source } from '../source/source.js';
 import { openDataset as openDatasetWith, type Dataset, type OpenDatasetOptions } from './dataset.js';
 import { nodeWorkerPool } from './workers/pool.node.js';
 
-/** openDataset for Node: local folders and file:// too, and loaders fetch and decode on worker_threads. */
+/** openDataset for Node: local folders and file:// too, and loaders decode on worker_threads. */
 export function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  return openDatasetWith(root, { createPool: nodeWorkerPool, openSource: openSourceNode, ...options });
+  return openDatasetWith(typeof root === 'string' ? openSourceNode(root, options) : root, { createPool: nodeWorkerPool, ...options });
 }

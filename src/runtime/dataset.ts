@@ -24,14 +24,6 @@ export interface OpenDatasetOptions extends OpenSourceOptions {
   limits?: Partial<ReadLimits>;
   /** Makes decode worker pools for loaders (chosen by the entry point: worker_threads or Web Workers). */
   createPool?: (size: number) => DecodePool;
-  /** Opens a root string (chosen by the entry point: Node adds local folders). */
-  openSource?: (root: string, options: OpenSourceOptions) => Source;
-}
-
-/** A root the decode workers can open themselves, to fetch chunks off the training thread. */
-export interface RemoteRoot {
-  root: string;
-  options: unknown;
 }
 
 export interface ViewOptions {
@@ -43,22 +35,11 @@ export interface ViewOptions {
 
 /** Opens a dataset root (http(s):// or s3://, or any Source) at a version; fetches only refs and the manifest. */
 export async function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  const raw = typeof root === 'string' ? (options.openSource ?? openSource)(root, options) : root;
+  const raw = typeof root === 'string' ? openSource(root, options) : root;
   const counted = withMetrics(raw);
   const source = options.cache ? withCache(counted.source, options.cache) : counted.source;
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
-  const remote = typeof root === 'string' ? remoteRoot(root, options) : undefined;
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, counted.metrics, options, remote);
-}
-
-/** The root and its source options, if they can cross to a worker (no functions such as a custom fetch). */
-function remoteRoot(root: string, options: OpenSourceOptions): RemoteRoot | undefined {
-  const { http, s3, retry, concurrency } = options;
-  try {
-    return { root, options: structuredClone({ http, s3, retry, concurrency }) };
-  } catch {
-    return undefined;
-  }
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, counted.metrics, options);
 }
 
 /** One version of a dataset. Nothing is fetched until a view is read. */
@@ -74,8 +55,6 @@ export class Dataset {
     /** Requests and bytes that reached the remote (beneath the cache). */
     readonly network: SourceMetrics,
     private readonly options: OpenDatasetOptions,
-    /** Set when opened from a root string: decode workers can then fetch chunks themselves. */
-    readonly remote?: RemoteRoot,
   ) {}
 
   get length(): number {

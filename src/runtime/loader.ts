@@ -1,7 +1,8 @@
 import { EdgelakeError } from '../errors.js';
 import { chunkPath, type TensorMeta } from '../format/manifest.js';
 import { fixedSampleBytes } from '../format/validate.js';
-import { concurrencyLimit, type Limit } from '../source/limit.js';
+import { withConcurrency } from '../source/limit.js';
+import type { Source } from '../source/source.js';
 import { stack, type TypedArray } from './batch.js';
 import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
 import { chunkStarts, locateSample } from './chunk-index.js';
@@ -81,8 +82,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private readonly tensors: string[];
   private readonly primary: string;
   private readonly order: EpochOrder;
-  /** Caps the chunk reads in flight, on this thread and in the workers together. */
-  private readonly limit: Limit;
+  private readonly source: Source;
   private position: number;
   private closed = false;
   /** Aborts the reads still in flight when iteration ends (a break, close(), an error). */
@@ -108,7 +108,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
     this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
     this.position = options.resume ? this.checkResume(options.resume) : 0;
-    this.limit = concurrencyLimit(options.concurrency ?? 4);
+    this.source = withConcurrency(ds.source, options.concurrency ?? 4);
     this.baseline = { bytes: ds.network.bytes, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
   }
 
@@ -228,31 +228,14 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return Object.keys(transform).length > 0 ? new CpuBatchTransform(metas, transform, this.order.epoch, seed) : undefined;
   }
 
-  /**
-   * Fetches and decodes one chunk. A chunk that is not cached, with decode workers at hand, is
-   * fetched by the worker itself, so network I/O stays off the training thread; its bytes come
-   * back with the samples and go into the cache here, where one owner keeps budget and pins exact.
-   */
   private async load(key: string, pool: DecodePool): Promise<DecodedSamples> {
     const [tensor, c] = splitKey(key);
     const ds = this.view.dataset;
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
-    const path = chunkPath(ref.hash);
+    const stored = await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes, signal: this.abort.signal });
+    this.abort.signal.throwIfAborted();
     const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(c) };
-    const signal = this.abort.signal;
-    const remote = ds.remote;
-    if (remote && pool.size > 0 && !(await ds.cache?.store.has(ref.hash))) {
-      const { stored, ...decoded } = await this.limit(() => pool.decode({ fetch: { root: remote.root, path, options: remote.options }, ref, tensor: meta, limits: ds.limits, where }), signal);
-      signal.throwIfAborted();
-      ds.network.requests++;
-      ds.network.bytes += stored!.length;
-      if (ds.cache) await ds.cache.get(ref.hash, { fetch: async () => stored!, where: `${ds.name}: ${path}` });
-      this.chunksFetched++;
-      return decoded;
-    }
-    const stored = await this.limit(() => ds.source.read(path, { maxBytes: ref.bytes, signal }), signal);
-    signal.throwIfAborted();
     const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });
     this.chunksFetched++;
     return decoded;

@@ -1,11 +1,8 @@
 import { EdgelakeError } from '../errors.js';
 import type { ReadOptions, Source } from './source.js';
 
-/** Runs `work` when a slot is free; waits in arrival order and leaves the queue if `signal` aborts. */
-export type Limit = <T>(work: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
-
-/** At most `n` pieces of work in flight at once. */
-export function concurrencyLimit(n: number): Limit {
+/** At most `n` reads in flight; the rest wait in arrival order, and leave the queue if aborted. */
+export function withConcurrency(source: Source, n: number): Source {
   if (!Number.isInteger(n) || n < 1) {
     throw new EdgelakeError('invalid-input', `concurrency must be a whole number >= 1, not ${n}`);
   }
@@ -39,19 +36,15 @@ export function concurrencyLimit(n: number): Limit {
     else active--;
   }
 
-  return async (work, signal) => {
+  async function limited<T>(read: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     await acquire(signal);
     try {
-      return await work();
+      return await read();
     } finally {
       release();
     }
-  };
-}
+  }
 
-/** At most `n` reads of `source` in flight; the rest wait in arrival order, and leave the queue if aborted. */
-export function withConcurrency(source: Source, n: number): Source {
-  const limited = concurrencyLimit(n);
   return {
     location: source.location,
     read: (path: string, options?: ReadOptions) => limited(() => source.read(path, options), options?.signal),

@@ -1,6 +1,5 @@
-// The browser decode worker (a module Web Worker): decodeApi over comlink; fetches open http(s):// and s3:// roots.
+// The browser decode worker (a module Web Worker): decodeApi over comlink on the worker's global scope.
 import { expose } from 'comlink';
-import { openSource, type OpenSourceOptions } from '../../source/open.js';
-import { createDecodeApi } from './pool.js';
+import { decodeApi } from './pool.js';
 
-expose(createDecodeApi((root, options) => openSource(root, options as OpenSourceOptions)));
+expose(decodeApi);

@@ -1,10 +1,8 @@
-// The Node decode worker: decodeApi over comlink on this thread's parentPort; fetches open folders and URLs.
+// The Node decode worker: decodeApi over comlink on this thread's parentPort.
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { parentPort } from 'node:worker_threads';
-import { openSourceNode } from '../../source/open.node.js';
-import type { OpenSourceOptions } from '../../source/open.js';
-import { createDecodeApi } from './pool.js';
+import { decodeApi } from './pool.js';
 
 if (!parentPort) throw new Error('decode-worker.node.js runs only as a worker_threads Worker');
-expose(createDecodeApi((root, options) => openSourceNode(root, options as OpenSourceOptions)), nodeEndpoint(parentPort));
+expose(decodeApi, nodeEndpoint(parentPort));

@@ -1,30 +1,12 @@
 import { transfer, type Remote } from 'comlink';
 import { EdgelakeError, isEdgelakeError, type ErrorCode } from '../../errors.js';
-import type { Source } from '../../source/source.js';
 import { decodeSamples, transferables, type DecodedSamples, type DecodeTask } from '../decode.js';
-
-/** A chunk for a worker to read itself: the dataset root as a string, so the worker opens its own Source. */
-export interface RemoteRead {
-  root: string;
-  path: string;
-  /** Source options (structured-cloneable: no functions). */
-  options?: unknown;
-}
-
-/** Bytes to decode, or a chunk to fetch, verify against its hash, and decode, all in the worker. */
-export type PoolTask = DecodeTask | (Omit<DecodeTask, 'stored' | 'verified'> & { fetch: RemoteRead });
-
-/** Decoded samples, plus the stored bytes when the worker fetched them (so the caller can cache them). */
-export type PoolResult = DecodedSamples & { stored?: Uint8Array };
-
-/** Opens a Source for a root string: the platform's opener (folders and URLs in Node, URLs in browsers). */
-export type SourceOpener = (root: string, options: unknown) => Source;
 
 /** Where chunks are decoded: on this thread (inlinePool) or on N workers. */
 export interface DecodePool {
   /** Number of workers; 0 when decoding runs on the calling thread. */
   readonly size: number;
-  decode(task: PoolTask): Promise<PoolResult>;
+  decode(task: DecodeTask): Promise<DecodedSamples>;
   /** Stops the workers; decodes still running reject. */
   close(): Promise<void>;
 }
@@ -34,53 +16,29 @@ export interface DecodePool {
  * name/message/stack of an Error, and replacing its 'throw' handler would change error transport
  * for every other comlink user in the realm (it is one global map, needed on both sides).
  */
-export type DecodeOutcome = { ok: true; value: PoolResult } | { ok: false; code: ErrorCode; message: string };
+export type DecodeOutcome = { ok: true; value: DecodedSamples } | { ok: false; code: ErrorCode; message: string };
 
 /** The API a decode worker exposes over comlink. */
 export interface DecodeApi {
-  decode(task: PoolTask): Promise<DecodeOutcome>;
+  decode(task: DecodeTask): Promise<DecodeOutcome>;
 }
 
-/**
- * The worker side: fetches when asked (with one Source per root, opened by `open`), decodes, and
- * transfers the result's buffers back; other errors throw as usual.
- */
-export function createDecodeApi(open?: SourceOpener): DecodeApi {
-  const sources = new Map<string, Source>();
-  return {
-    async decode(task) {
-      try {
-        if ('stored' in task) {
-          const value = await decodeSamples(task);
-          return transfer({ ok: true, value } as DecodeOutcome, transferables(value));
-        }
-        if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no source opener');
-        const { root, path, options } = task.fetch;
-        let source = sources.get(root);
-        if (!source) sources.set(root, (source = open(root, options)));
-        const stored = await source.read(path, { maxBytes: task.ref.bytes });
-        const value: PoolResult = await decodeSamples({ ...task, stored, verified: false });
-        value.stored = stored;
-        const buffers = new Set([...transferables(value), stored.buffer as ArrayBuffer]);
-        return transfer({ ok: true, value } as DecodeOutcome, [...buffers]);
-      } catch (e) {
-        if (isEdgelakeError(e)) return { ok: false, code: e.code, message: e.message };
-        throw e;
-      }
-    },
-  };
-}
+/** The worker side: decodes and transfers the result's buffers back; other errors throw as usual. */
+export const decodeApi: DecodeApi = {
+  async decode(task) {
+    try {
+      const value = await decodeSamples(task);
+      return transfer({ ok: true, value } as DecodeOutcome, transferables(value));
+    } catch (e) {
+      if (isEdgelakeError(e)) return { ok: false, code: e.code, message: e.message };
+      throw e;
+    }
+  },
+};
 
-/** Decodes on the calling thread: no workers, nothing transferred, no fetching. */
+/** Decodes on the calling thread: no workers, nothing transferred. */
 export function inlinePool(): DecodePool {
-  return {
-    size: 0,
-    decode: async (task) => {
-      if (!('stored' in task)) throw new EdgelakeError('invalid-input', 'an inline decode pool does not fetch; pass the stored bytes');
-      return decodeSamples(task);
-    },
-    close: async () => {},
-  };
+  return { size: 0, decode: decodeSamples, close: async () => {} };
 }
 
 /** One worker as the platform adapter hands it over. */
@@ -116,7 +74,7 @@ export class WorkerPool implements DecodePool {
     });
   }
 
-  async decode(task: PoolTask): Promise<PoolResult> {
+  async decode(task: DecodeTask): Promise<DecodedSamples> {
     if (this.closed) throw new Error('the decode pool is closed');
     const slot = this.pick();
     if (!slot) throw new Error(`every decode worker has failed (${this.slots[0]?.dead?.message ?? 'no workers'})`);
@@ -146,11 +104,11 @@ export class WorkerPool implements DecodePool {
     return best;
   }
 
-  private run(slot: Slot, task: PoolTask): Promise<DecodeOutcome> {
-    const stored = 'stored' in task ? ownBuffer(task.stored) : undefined;
+  private run(slot: Slot, task: DecodeTask): Promise<DecodeOutcome> {
+    const stored = ownBuffer(task.stored);
     // Only what decoding reads: a tensor's full chunk list would be cloned for every task.
-    const message: PoolTask = { ...task, ...(stored ? { stored } : {}), tensor: { ...task.tensor, chunks: [] } };
-    const moved = stored && stored.buffer instanceof ArrayBuffer ? [stored.buffer] : [];
+    const message: DecodeTask = { ...task, stored, tensor: { ...task.tensor, chunks: [] } };
+    const moved = stored.buffer instanceof ArrayBuffer ? [stored.buffer] : [];
     return new Promise<DecodeOutcome>((resolve, reject) => {
       if (slot.running.size === 0) slot.worker.busy?.(true);
       slot.running.add(reject);
