@@ -7,7 +7,7 @@ import { getNodeDevice } from '../../src/runtime/device.node.js';
  * The one way GPU tests get a device: opened once per test file with dawn-node, or null
  * (the tests skip with a line saying why; under EDGELAKE_REQUIRE_GPU=1 the file fails instead).
  *
- *   gpuDescribe('normalize', (gpu) => { test('...', async () => { gpu.device... }) })
+ *   gpuDescribe('decode', (gpu) => { test('...', async () => { gpu.device... }) })
  *
  * Each test runs inside a validation error scope and must destroy every buffer it creates.
  */
