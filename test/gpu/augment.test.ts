@@ -13,19 +13,11 @@ import {
 } from '../../src/kernels/augment/index.js';
 import { readBuffer, uploadBuffer } from '../../src/kernels/pipelines.js';
 import { gpuDescribe } from './gpu.js';
+import { mulberry32 } from '../support/random.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 const SENTINEL = -7777; // fills the output past the batch: the kernel must not write there
-
-function mulberry32(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Odd batch sizes and odd image sizes; 1000 samples get small images. */
 const batches: { n: number; shape: SampleShape; out: [number, number] }[] = [

@@ -3,20 +3,12 @@ import {
   DECODE_ITEM_BYTES, decodeRef, encodeDecode, readBuffer, uploadBuffer, type DecodeArgs, type DecodeDtype, type DecodeKernelOptions,
 } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
+import { mulberry32 } from '../support/random.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 const SENTINEL = -7777; // fills the output past the batch: the kernel must not write there
 const dtypes: DecodeDtype[] = ['uint8', 'int8', 'uint16', 'int16', 'float16', 'float32'];
-
-function mulberry32(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Random raw bytes for `count` elements: every bit pattern for integers and float16 (NaN, inf and

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isEdgelakeError } from '../../../src/errors.js';
 import { decodeJpeg, type DecodedImage } from '../../../src/format/image/index.js';
 import { hasCommand, missing } from '../../support/system.js';
+import { failure } from '../../support/errors.js';
 
 /** Reads the binary PGM (P5) or PPM (P6) that `djpeg -pnm` writes. */
 function readPnm(b: Buffer): DecodedImage {
@@ -36,16 +36,6 @@ function difference(a: DecodedImage, b: DecodedImage): { mean: number[]; max: nu
 }
 
 const shape = (img: DecodedImage) => ({ width: img.width, height: img.height, channels: img.channels });
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isEdgelakeError(e)) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 const MATE = '/usr/share/backgrounds/mate';
 const PHOTOS = [

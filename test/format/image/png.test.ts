@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { isEdgelakeError } from '../../../src/errors.js';
 import { decodePng } from '../../../src/format/image/index.js';
 import { missing } from '../../support/system.js';
 import { chunk, encodePng, ihdr, png, random, SAMPLES_PER_PIXEL, type PngSpec } from './png-encoder.js';
+import { failure } from '../../support/errors.js';
 
 /** What a decoder must output for `spec`: 8-bit samples, palette and tRNS resolved. */
 function expected(spec: PngSpec): { channels: number; data: Uint8Array } {
@@ -91,17 +91,6 @@ describe('decodePng against an independent encoder', () => {
     expect(Buffer.from(decodePng(withText).data).equals(expected(spec).data)).toBe(true);
   });
 });
-
-/** The EdgelakeError code `fn` throws, with its message. */
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isEdgelakeError(e)) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 /** A PNG with IHDR `header` and one IDAT holding `raw` (filter bytes included), zlib-compressed. */
 const withRaw = (header: Uint8Array, raw: Uint8Array) => png([header, chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
