@@ -11,11 +11,13 @@
  *   clients keep connections alive, so this models request round trips, not handshakes.
  * - Bandwidth: response bodies, of all connections together, leave through one shared token
  *   bucket filled at `bytesPerSecond` and holding at most `burstBytes` (default: 5 ms of the cap,
- *   at least 64 KiB, so late timers do not cost throughput): a link
- *   cap, not a per-connection cap. Bodies are cut into `sliceBytes` (default 16 KiB) pieces, each
+ *   at least 64 KiB): a link cap, not a per-connection cap. A body whose next piece was ready
+ *   on time keeps its place on the link's clock even when this process wakes late (on a busy
+ *   machine the proxy competes for the CPU with the client it measures; a real link's pacing
+ *   does not), so only a link that truly had nothing to send loses capacity. Bodies are cut into `sliceBytes` (default 16 KiB) pieces, each
  *   sent once the bucket holds enough for it, in the order they asked (FIFO), so parallel
  *   connections share the link evenly and the rate is smooth. Over any interval of T seconds at
- *   most burstBytes + T x bytesPerSecond body bytes leave. Request bodies and headers are not
+ *   most burstBytes + T x bytesPerSecond body bytes leave (on the link's clock). Request bodies and headers are not
  *   throttled (downloads are what a loader is limited by).
  * - Everything else passes through: methods, headers (minus hop-by-hop ones; Host is set to the
  *   origin's), Range requests and 206/416 answers, conditional requests and 304s, status codes.
@@ -72,10 +74,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * The shared token bucket. `take(n)` resolves when n bytes may leave: reservations are made in
- * call order against one clock (`tail`: when the link has sent everything reserved so far), so
- * a late timer does not lose capacity (its deadline was absolute) and cannot gain more than the
- * bucket's depth.
+ * The shared token bucket. `take(n)` waits until n bytes may leave and returns the time they
+ * leave on the link's clock: reservations are made in call order against one clock (`tail`:
+ * when the link has sent everything reserved so far), so a late timer does not lose capacity
+ * (its deadline was absolute) and an idle link cannot gain more than the bucket's depth.
+ * `readySince`, the previous piece's departure for a body that had its next piece waiting,
+ * lets that piece keep its place even if this process woke late: the link was not idle.
  */
 export class LinkPacer {
   private tail = 0;
@@ -88,11 +92,13 @@ export class LinkPacer {
     this.burstMs = burstBytes / this.bytesPerMs;
   }
 
-  take(bytes: number): Promise<void> | undefined {
+  async take(bytes: number, readySince?: number): Promise<number> {
     const now = performance.now();
-    this.tail = Math.max(this.tail, now - this.burstMs) + bytes / this.bytesPerMs;
-    const wait = this.tail - now;
-    return wait > 0 ? sleep(wait) : undefined;
+    const earliest = Math.min(now, readySince ?? now) - this.burstMs;
+    this.tail = Math.max(this.tail, earliest) + bytes / this.bytesPerMs;
+    const departure = this.tail;
+    if (departure > now) await sleep(departure - now);
+    return departure;
   }
 }
 
@@ -155,15 +161,21 @@ export async function startThrottleProxy(options: ThrottleProxyOptions): Promise
     stats.activeResponses++;
     try {
       for await (const data of upRes as AsyncIterable<Buffer>) {
+        // The pieces of one upstream buffer are ready back to back, unless the client pushes back.
+        let readySince: number | undefined;
         for (let at = 0; at < data.length; at += sliceBytes) {
           const piece = data.subarray(at, at + sliceBytes);
-          await pacer.take(piece.length);
+          const departure = await pacer.take(piece.length, readySince);
           if (stopped || res.destroyed) return void upRes.destroy();
           const now = performance.now();
           stats.firstByteAt ??= now;
           stats.lastByteAt = now;
           stats.responseBytes += piece.length;
-          if (!res.write(piece)) await drained(res);
+          readySince = departure;
+          if (!res.write(piece)) {
+            await drained(res);
+            readySince = undefined; // the client was not reading: the link may have idled
+          }
         }
       }
       res.end();

@@ -5,6 +5,7 @@ import { verifyChunkHeader, verifySamplePayload, type ChunkHeader } from '../for
 import type { ReadLimits } from '../format/limits.js';
 import { chunkPath, type Manifest, type TensorMeta } from '../format/manifest.js';
 import { chunkHeaderBytes } from '../format/validate.js';
+import { withConcurrency } from '../source/limit.js';
 import { withMetrics, type SourceMetrics } from '../source/metrics.js';
 import { openSource, type OpenSourceOptions } from '../source/open.js';
 import type { Source } from '../source/source.js';
@@ -39,7 +40,7 @@ export async function openDataset(root: string | Source, options: OpenDatasetOpt
   const counted = withMetrics(raw);
   const source = options.cache ? withCache(counted.source, options.cache) : counted.source;
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, counted.metrics, options);
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, counted, options);
 }
 
 /** One version of a dataset. Nothing is fetched until a view is read. */
@@ -52,10 +53,25 @@ export class Dataset {
     readonly version: string,
     readonly manifest: Manifest,
     readonly limits: ReadLimits,
-    /** Requests and bytes that reached the remote (beneath the cache). */
-    readonly network: SourceMetrics,
+    /** The remote beneath the cache, and the requests and bytes that reached it. */
+    private readonly remote: { source: Source; metrics: SourceMetrics },
     private readonly options: OpenDatasetOptions,
   ) {}
+
+  /** Requests and bytes that reached the remote (beneath the cache). */
+  get network(): SourceMetrics {
+    return this.remote.metrics;
+  }
+
+  /**
+   * This dataset's source with at most `concurrency` requests to the remote in flight. The
+   * limit sits beneath the cache, so a slot is free again once the bytes arrive, not once
+   * they are verified and stored.
+   */
+  limitedSource(concurrency: number): Source {
+    const limited = withConcurrency(this.remote.source, concurrency);
+    return this.options.cache ? withCache(limited, this.options.cache) : limited;
+  }
 
   get length(): number {
     return this.manifest.length;

@@ -1,7 +1,6 @@
 import { EdgelakeError } from '../errors.js';
 import { chunkPath, type TensorMeta } from '../format/manifest.js';
 import { fixedSampleBytes } from '../format/validate.js';
-import { withConcurrency } from '../source/limit.js';
 import type { Source } from '../source/source.js';
 import { stack, type TypedArray } from './batch.js';
 import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
@@ -108,7 +107,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
     this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
     this.position = options.resume ? this.checkResume(options.resume) : 0;
-    this.source = withConcurrency(ds.source, options.concurrency ?? 4);
+    this.source = ds.limitedSource(options.concurrency ?? 4);
     this.baseline = { bytes: ds.network.bytes, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
   }
 
@@ -141,7 +140,14 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const ds = this.view.dataset;
     const budget = this.options.prefetchBytes ?? 64 << 20;
     const pool = this.options.pool ?? ds.createPool(this.options.workers ?? 0);
-    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool), Math.floor(budget / 4));
+    // Prefetching waits until the first window's bytes are in (not decoded): the first batch gets the link to itself.
+    const firstReads = new Set<string>();
+    let firstArrived!: () => void;
+    const firstIn = new Promise<void>((resolve) => (firstArrived = resolve));
+    const fetched = (key: string) => {
+      if (firstReads.delete(key) && firstReads.size === 0) firstArrived();
+    };
+    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched), Math.floor(budget / 4));
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
     const transform = this.makeTransform();
     const windows = new Map<number, Window>();
@@ -163,15 +169,17 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     try {
       for (let w = first; w < this.order.windowCount && !this.closed; w++) {
         const win = windows.get(w) ?? schedule(w);
-        // Prefetch the windows after this one while they fit in the memory budget; for the first
-        // window only once it is in, so on a slow link it does not share the bandwidth.
+        // Prefetch the windows after this one while they fit in the memory budget.
         const prefetch = () => {
           for (next = Math.max(next, w + 1); next < this.order.windowCount && !windows.has(next) && residency.bytes < budget; next++) schedule(next);
         };
-        if (w !== first) prefetch();
+        if (w === first) {
+          for (const k of win.chunks.keys()) firstReads.add(k);
+          await Promise.race([firstIn, Promise.allSettled(win.chunks.values())]);
+        }
+        prefetch();
         const decoded = new Map<string, DecodedSamples>();
         for (const [k, p] of win.chunks) decoded.set(k, await p);
-        if (w === first) prefetch();
         // On resume, the first window's samples before the saved position were already yielded.
         for (let i = w === first ? this.position - this.order.windowStart(w) : 0; i < win.samples.length; i++) {
           const id = win.samples[i];
@@ -228,13 +236,14 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return Object.keys(transform).length > 0 ? new CpuBatchTransform(metas, transform, this.order.epoch, seed) : undefined;
   }
 
-  private async load(key: string, pool: DecodePool): Promise<DecodedSamples> {
+  private async load(key: string, pool: DecodePool, fetched: (key: string) => void): Promise<DecodedSamples> {
     const [tensor, c] = splitKey(key);
     const ds = this.view.dataset;
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
     const stored = await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes, signal: this.abort.signal });
     this.abort.signal.throwIfAborted();
+    fetched(key);
     const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(c) };
     const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });
     this.chunksFetched++;

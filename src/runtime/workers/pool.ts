@@ -23,11 +23,27 @@ export interface DecodeApi {
   decode(task: DecodeTask): Promise<DecodeOutcome>;
 }
 
+/**
+ * `decodeSamples`, one chunk at a time in the order asked. Decoding awaits (hashing), and
+ * interleaved decodes would all finish late together: the chunk the loader needs next would
+ * wait for every chunk prefetched after it.
+ */
+function serialDecoder(): (task: DecodeTask) => Promise<DecodedSamples> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = queue.then(() => decodeSamples(task));
+    queue = run.catch(() => {});
+    return run;
+  };
+}
+
+const decodeInOrder = serialDecoder();
+
 /** The worker side: decodes and transfers the result's buffers back; other errors throw as usual. */
 export const decodeApi: DecodeApi = {
   async decode(task) {
     try {
-      const value = await decodeSamples(task);
+      const value = await decodeInOrder(task);
       return transfer({ ok: true, value } as DecodeOutcome, transferables(value));
     } catch (e) {
       if (isEdgelakeError(e)) return { ok: false, code: e.code, message: e.message };
@@ -36,9 +52,9 @@ export const decodeApi: DecodeApi = {
   },
 };
 
-/** Decodes on the calling thread: no workers, nothing transferred. */
+/** Decodes on the calling thread, in the order asked: no workers, nothing transferred. */
 export function inlinePool(): DecodePool {
-  return { size: 0, decode: decodeSamples, close: async () => {} };
+  return { size: 0, decode: serialDecoder(), close: async () => {} };
 }
 
 /** One worker as the platform adapter hands it over. */

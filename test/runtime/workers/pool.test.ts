@@ -36,6 +36,26 @@ describe('nodeWorkerPool', () => {
     for (const [i, t] of tasks.entries()) expect(plain(got[i])).toEqual(plain(await decodeSamples(fresh(t))));
   });
 
+  it('a worker finishes its chunks in the order they were asked for, as does inlinePool', async () => {
+    // Decoding awaits (hashing): interleaved, the first chunk would come back after the last.
+    const one = nodeWorkerPool(1);
+    try {
+      const biggest = all.reduce((a, b) => (b.task.stored.length > a.task.stored.length ? b : a)).task;
+      for (const decoder of [one, inlinePool()]) {
+        await decoder.decode(fresh(biggest)); // the worker is up
+        const finished: { i: number; ms: number }[] = [];
+        const start = performance.now();
+        await Promise.all(Array.from({ length: 16 }, (_, i) => decoder.decode(fresh(biggest)).then(() => finished.push({ i, ms: performance.now() - start }))));
+        const name = `${decoder.size} worker(s)`;
+        expect(finished.map((f) => f.i), name).toEqual([...finished.keys()]);
+        // Served one by one, the first of 16 equal chunks is back long before the last.
+        expect(finished[0].ms, name).toBeLessThan(finished[15].ms / 2);
+      }
+    } finally {
+      await one.close();
+    }
+  });
+
   it("transfers the task's stored buffer into the worker (detached here), and only it", async () => {
     const task = fresh(all[0].task);
     const buffer = task.stored.buffer;
