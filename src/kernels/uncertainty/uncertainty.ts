@@ -1,0 +1,87 @@
+import { EdgelakeError } from '../../errors.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { checkUncertainty, type UncertaintyArgs, type UncertaintyMeasure } from './uncertainty.ref.js';
+import { uncertaintyWgsl } from './uncertainty.wgsl.js';
+
+export interface UncertaintyGpuArgs extends UncertaintyArgs<GPUBuffer> {
+  /** Invocations per workgroup (WGSL override constant); 64 unless tuning. variation-ratio may use fewer. */
+  workgroupSize?: number;
+}
+
+const MEASURE_CODES: Record<UncertaintyMeasure, number> = {
+  'least-confidence': 0, margin: 1, entropy: 2, bald: 3, 'variation-ratio': 4,
+};
+
+/**
+ * Records the scoring of n samples into `pass` (the caller submits): one float32 score per
+ * sample in `scores`, higher = more uncertain. See uncertaintyRef for the CPU twin. The
+ * parameter buffer goes to `transients`: destroy it after submitting.
+ */
+export function encodeUncertainty(
+  device: GPUDevice,
+  pass: GPUComputePassEncoder,
+  args: UncertaintyGpuArgs,
+  transients: Transients = new Transients(),
+): Transients {
+  assertDeviceAlive(device, 'uncertainty');
+  const floats = checkUncertainty(args);
+  const { probs, scores, n, classes, passes, measure } = args;
+  const name = `uncertainty ${measure}`;
+  let workgroupSize = args.workgroupSize ?? 64;
+  const maxSize = device.limits.maxComputeInvocationsPerWorkgroup;
+  if (!Number.isInteger(workgroupSize) || workgroupSize < 1 || workgroupSize > maxSize) {
+    throw new EdgelakeError('invalid-input', `${name}: workgroupSize must be an integer in 1..${maxSize}, got ${workgroupSize}`);
+  }
+  let voteSlots = 1;
+  if (measure === 'variation-ratio') {
+    // Each invocation keeps one u32 argmax per pass in workgroup memory: fewer invocations if need be.
+    const perInvocation = passes * 4;
+    const storage = device.limits.maxComputeWorkgroupStorageSize;
+    if (perInvocation > storage) {
+      throw new EdgelakeError('limit', `${name}: ${passes} passes need ${perInvocation} bytes of workgroup memory, this device has ${storage}`);
+    }
+    workgroupSize = Math.min(workgroupSize, Math.floor(storage / perInvocation));
+    voteSlots = workgroupSize * passes;
+  }
+  if (n === 0) return transients;
+  if (probs === scores) throw new EdgelakeError('invalid-input', `${name}: probs and scores are the same buffer '${probs.label}'`);
+  checkBuffer(device, name, probs, floats * 4, `${passes} x ${n} x ${classes} probabilities`);
+  checkBuffer(device, name, scores, n * 4, `${n} scores`);
+
+  const pipeline = computePipeline(device, {
+    label: `uncertainty-${measure}`,
+    code: uncertaintyWgsl,
+    constants: { WORKGROUP_SIZE: workgroupSize, MEASURE: MEASURE_CODES[measure], VOTE_SLOTS: voteSlots },
+  });
+  const paramsData = Uint32Array.of(n, classes, passes, n * classes);
+  const params = transients.add(uploadBuffer(device, `${name} params`, GPUBufferUsage.UNIFORM, paramsData));
+  const parameters = device.createBindGroup({
+    label: `${name} parameters`,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: params } }],
+  });
+  // Model outputs and score buffers repeat from batch to batch (pooled): cached.
+  const data = cachedBindGroup(device, pipeline, 1, `${name} ${probs.label} -> ${scores.label}`, [
+    { buffer: probs, size: floats * 4 },
+    { buffer: scores, size: n * 4 },
+  ]);
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, parameters);
+  pass.setBindGroup(1, data);
+  pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(n / workgroupSize)));
+  return transients;
+}
+
+function checkBuffer(device: GPUDevice, kernel: string, buffer: GPUBuffer, bytes: number, what: string): void {
+  const name = `${kernel}: buffer '${buffer.label}'`;
+  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
+    throw new EdgelakeError('invalid-input', `${name} needs GPUBufferUsage.STORAGE`);
+  }
+  if (buffer.size < bytes) {
+    throw new EdgelakeError('invalid-input', `${name} holds ${buffer.size} bytes, ${what} need ${bytes}`);
+  }
+  const limit = device.limits.maxStorageBufferBindingSize;
+  if (bytes > limit) {
+    throw new EdgelakeError('limit', `${name}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
+  }
+}
