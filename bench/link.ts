@@ -43,11 +43,12 @@ export interface BenchDataset {
  * buildIdx from the Debian package's files when installed, else from the bundled subset.
  * Built once per (data, chunk size, compression) under os.tmpdir()/edgelake-bench-fmnist/.
  */
-export async function fashionMnist(options: { chunkKiB: number; compression: ChunkCompression; data?: 'auto' | 'full' | 'subset' }): Promise<BenchDataset> {
+export async function fashionMnist(options: { chunkKiB: number; compression: ChunkCompression; data?: 'auto' | 'full' | 'subset'; embeddingDims?: number }): Promise<BenchDataset> {
   const wantFull = options.data === 'full' || (options.data !== 'subset' && existsSync(join(FMNIST_FULL, 'train-images-idx3-ubyte.gz')));
   const dir = wantFull ? FMNIST_FULL : FMNIST_SUBSET;
   const label = wantFull ? 'full' : 'subset';
-  const root = join(tmpdir(), 'edgelake-bench-fmnist', `${label}-${options.chunkKiB}k-${options.compression}`);
+  const probe = options.embeddingDims ? `-pca${options.embeddingDims}` : '';
+  const root = join(tmpdir(), 'edgelake-bench-fmnist', `${label}-${options.chunkKiB}k-${options.compression}${probe}`);
   if (!existsSync(join(root, 'edgelake.json'))) {
     const building = `${root}.${process.pid}.tmp`;
     rmSync(building, { recursive: true, force: true });
@@ -59,6 +60,7 @@ export async function fashionMnist(options: { chunkKiB: number; compression: Chu
       classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
       chunkBytes: options.chunkKiB * 1024,
       chunkCompression: options.compression,
+      embeddingDims: options.embeddingDims,
       created: '2017-08-25T00:00:00Z',
     });
     rmSync(root, { recursive: true, force: true });
@@ -70,7 +72,7 @@ export async function fashionMnist(options: { chunkKiB: number; compression: Chu
   const image = manifest.tensors.image!;
   const stored = image.chunks.reduce((a, c) => a + c.bytes, 0);
   const description = `Fashion-MNIST ${label} (${manifest.length} samples; image: ${image.chunks.length} chunks of ~${options.chunkKiB} KiB raw, ` +
-    `${options.compression}, ${(stored / MB).toFixed(1)} MB stored)`;
+    `${options.compression}, ${(stored / MB).toFixed(1)} MB stored${options.embeddingDims ? `; int8 PCA probe of ${options.embeddingDims} dims` : ''})`;
   return { root, description, versionId, manifest };
 }
 

@@ -74,3 +74,39 @@ export {
   type AugmentOp, type AugmentPlan, type AugmentMix,
 } from './kernels/augment/index.js';
 export { randomWgsl } from './kernels/random/random.wgsl.js';
+export {
+  encodeMatmul, matmulRef, encodeReluBackward, encodeColumnSum, reluBackwardRef, columnSumRef,
+  encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight, conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef, convOutputSize,
+  encodeMaxPool, encodeMaxPoolBackward, maxPoolRef, maxPoolBackwardRef, poolOutputSize,
+  encodeSoftmax, encodeSoftmaxCrossEntropy, softmaxRef, softmaxCrossEntropyRef, encodeSum, sumRef,
+  encodeDropout, encodeDropoutBackward, dropoutRef, dropoutBackwardRef, encodeSgd, encodeAdam, sgdRef, adamRef,
+  encodeUncertainty, uncertaintyRef,
+  type MatmulArgs, type Activation, type ReluBackwardArgs, type ColumnSumArgs, type ConvShape, type Conv2dArgs, type Conv2dBackwardInputArgs,
+  type Conv2dBackwardWeightArgs, type PoolShape, type MaxPoolArgs, type MaxPoolBackwardArgs, type SoftmaxArgs, type SoftmaxCrossEntropyArgs,
+  type LabelKind, type SumArgs, type DropoutArgs, type DropoutBackwardArgs, type DropoutKey, type SgdArgs, type AdamArgs,
+  type UncertaintyArgs, type UncertaintyMeasure,
+} from './kernels/index.js';
+
+// models: trained on the GPU kernels or their CPU references
+export { Model, type ModelSpec, type FitOptions, type DataOptions, type EpochStats, type ProgressDetail, type BatchSource } from './runtime/model/model.js';
+export { mlp, cnn, head, createModel, backendFor, type ModelOptions } from './runtime/model/zoo.js';
+export { saveModel, loadModel } from './runtime/model/model-io.js';
+export { Optimizer, type OptimizerSpec } from './runtime/model/optimizer.js';
+export type { Backend, Tensor, Ops, OpName } from './runtime/model/backend.js';
+export { CpuBackend } from './runtime/model/backend.cpu.js';
+export { GpuBackend } from './runtime/model/backend.gpu.js';
+export type { LayerSpec, Param } from './runtime/model/layers.js';
+export {
+  decodeSafetensors, encodeSafetensors, float32Tensor, tensorFloat32, type NamedTensor, type SafetensorsDtype,
+} from './runtime/model/safetensors.js';
+
+// active learning
+export {
+  Pool, randomSelect, topK, kCenterGreedy, hybridSelect, coldStart, strategyNeeds, planFetch, fetchBytes,
+  type PoolJSON, type Strategy, type CostModel, type FetchPlan, type FetchUnit,
+} from './sampler/index.js';
+export { ActiveLearner, type ActiveLearnerOptions, type RoundResult } from './runtime/active-learner.js';
+export { learningCurvesSvg, type CurveSeries } from './runtime/plot.js';
+
+// browser demo needs
+export { STRATEGIES } from './sampler/index.js';

@@ -3,6 +3,8 @@ import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFold
 import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
 import { streamCommand, streamUsage } from './stream.js';
+import { trainCommand, trainUsage } from './train.js';
+import { learnCommand, learnUsage } from './learn.js';
 import { processIo, type CliIo } from './io.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -14,6 +16,8 @@ const commands: Record<string, { run: Command; usage: string }> = {
   fetch: { run: fetchCommand, usage: fetchUsage },
   cache: { run: cacheCommand, usage: cacheUsage },
   stream: { run: streamCommand, usage: streamUsage },
+  train: { run: trainCommand, usage: trainUsage },
+  learn: { run: learnCommand, usage: learnUsage },
 };
 
 function usage(): string {

@@ -12,3 +12,12 @@ export type { DecodeDtype, DecodeKernelOptions, DecodePlan } from './decode/deco
 export { decodeWgsl } from './decode/decode.wgsl.js';
 export * from './augment/index.js';
 export { randomWgsl } from './random/random.wgsl.js';
+export * from './matmul/index.js';
+export * from './dense/index.js';
+export * from './conv/index.js';
+export * from './pool/index.js';
+export * from './loss/index.js';
+export * from './reduce/index.js';
+export * from './dropout/index.js';
+export * from './optimizer/index.js';
+export * from './uncertainty/index.js';

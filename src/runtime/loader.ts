@@ -131,6 +131,17 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     };
   }
 
+  /** A new loader over the same view with the same options, for epoch `epoch` (its own shuffle). */
+  forEpoch(epoch: number): Loader {
+    const { resume: _resumed, ...options } = this.options;
+    return new Loader(this.view, { ...options, epoch });
+  }
+
+  /** The epoch this loader yields. */
+  get epoch(): number {
+    return this.order.epoch;
+  }
+
   /** Stops the iteration at the next batch boundary. */
   async close(): Promise<void> {
     this.closed = true;

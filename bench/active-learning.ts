@@ -1,0 +1,112 @@
+/**
+ * Issue 7's must-holds, in one run, on Fashion-MNIST built with a PCA embedding probe and
+ * whole-chunk DEFLATE (so a fetch is a whole chunk):
+ * - labels: averaged over seeds, the labels margin (and hybrid) sampling needs to reach the test
+ *   accuracy random sampling has at `--random-labels` (4000), as a ratio (target <= 0.5);
+ * - bytes: cost-aware margin against cost-blind margin at equal labels: bytes fetched as a ratio
+ *   (target <= 0.5) and the accuracy difference (target: within 1 point).
+ * Every run starts from an empty cache; bytes include the probe's. Curves go to
+ * bench/results/active-learning.svg.
+ *
+ *   npx tsx bench/active-learning.ts [--seeds 3] [--round 500] [--random-labels 4000] [--labels 4000] [--epochs 8] [--dims 64] [--device gpu|cpu] [--data full|subset]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ChunkCache } from '../src/cache/cache.js';
+import { MemoryChunkStore } from '../src/cache/memory-store.js';
+import { ActiveLearner, type RoundResult } from '../src/runtime/active-learner.js';
+import { openDataset } from '../src/runtime/dataset.node.js';
+import { formatAdapter } from '../src/runtime/device.js';
+import { getNodeDevice } from '../src/runtime/device.node.js';
+import { mlp } from '../src/runtime/model/zoo.js';
+import { learningCurvesSvg } from '../src/runtime/plot.js';
+import type { Strategy } from '../src/sampler/strategies.js';
+import { fashionMnist } from './link.js';
+import { report } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '3' }, round: { type: 'string', default: '500' }, 'random-labels': { type: 'string', default: '4000' },
+    labels: { type: 'string', default: '4000' }, epochs: { type: 'string', default: '8' }, dims: { type: 'string', default: '64' },
+    device: { type: 'string', default: 'gpu' }, data: { type: 'string', default: 'full' }, strategies: { type: 'string', default: 'margin,hybrid' },
+  },
+});
+const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i);
+const roundSize = Number(values.round);
+const randomLabels = Number(values['random-labels']);
+const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: true });
+const data = await fashionMnist({ chunkKiB: 256, compression: 'deflate', embeddingDims: Number(values.dims), data: values.data as 'full' | 'subset' });
+
+async function run(strategy: Strategy, seed: number, costAware: boolean, maxLabels: number): Promise<RoundResult[]> {
+  const ds = await openDataset(data.root, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 40 }) });
+  const learner = mlp({ layers: [784, 256, 128, 10], seed, device: gpu?.device });
+  const al = new ActiveLearner({ dataset: ds, strategy, roundSize, maxLabels, learner, costAware, seed, epochs: Number(values.epochs), device: gpu?.device });
+  try {
+    const rounds = await al.run();
+    console.error(`${strategy}${costAware ? ' cost-aware' : ''} seed ${seed}: ${rounds.map((r) => `${r.labels}:${r.accuracy.toFixed(3)}/${(r.bytesFetched / 1e6).toFixed(1)}MB`).join(' ')}`);
+    return rounds;
+  } finally {
+    learner.dispose();
+  }
+}
+
+/** Mean over seeds, round by round. */
+function mean(runs: RoundResult[][]): { labels: number; bytesFetched: number; accuracy: number }[] {
+  return runs[0].map((r, i) => ({
+    labels: r.labels,
+    bytesFetched: runs.reduce((a, run) => a + run[i].bytesFetched, 0) / runs.length,
+    accuracy: runs.reduce((a, run) => a + run[i].accuracy, 0) / runs.length,
+  }));
+}
+
+/** Labels at which a curve first reaches `accuracy` (linear between rounds), or Infinity. */
+function labelsToReach(curve: { labels: number; accuracy: number }[], accuracy: number): number {
+  for (const [i, p] of curve.entries()) {
+    if (p.accuracy < accuracy) continue;
+    if (i === 0) return p.labels;
+    const q = curve[i - 1];
+    return q.labels + ((accuracy - q.accuracy) / (p.accuracy - q.accuracy)) * (p.labels - q.labels);
+  }
+  return Infinity;
+}
+
+const random = mean(await sequential(seeds, (s) => run('random', s, false, randomLabels)));
+const target = random.at(-1)!.accuracy;
+const rows = [{ measure: `random: test accuracy at ${randomLabels} labels (mean of ${seeds.length} seeds)`, value: target, unit: '' }];
+const series = [{ name: 'random', points: random }];
+let blindMargin: ReturnType<typeof mean> | undefined;
+for (const strategy of values.strategies!.split(',') as Strategy[]) {
+  const curve = mean(await sequential(seeds, (s) => run(strategy, s, false, Number(values.labels))));
+  if (strategy === 'margin') blindMargin = curve;
+  series.push({ name: strategy, points: curve });
+  const needed = labelsToReach(curve, target);
+  rows.push(
+    { measure: `${strategy}: labels to reach random's accuracy at ${randomLabels}`, value: needed, unit: 'labels' },
+    { measure: `${strategy}: labels ratio vs random (target <= 0.5)`, value: needed / randomLabels, unit: '' },
+  );
+}
+if (blindMargin) {
+  const aware = mean(await sequential(seeds, (s) => run('margin', s, true, Number(values.labels))));
+  series.push({ name: 'margin (cost-aware)', points: aware });
+  const [b, a] = [blindMargin.at(-1)!, aware.at(-1)!];
+  rows.push(
+    { measure: `cost-aware margin: bytes fetched / cost-blind margin's at ${a.labels} labels (target <= 0.5)`, value: a.bytesFetched / b.bytesFetched, unit: '' },
+    { measure: `cost-aware margin: accuracy minus cost-blind margin's at ${a.labels} labels (target >= -0.01)`, value: a.accuracy - b.accuracy, unit: '' },
+    { measure: 'cost-blind margin: bytes fetched', value: b.bytesFetched / 1e6, unit: 'MB' },
+    { measure: 'cost-aware margin: bytes fetched', value: a.bytesFetched / 1e6, unit: 'MB' },
+  );
+}
+mkdirSync(join('bench', 'results'), { recursive: true });
+writeFileSync(join('bench', 'results', 'active-learning.svg'), learningCurvesSvg(series, 'Fashion-MNIST active learning'));
+report('active-learning', 'Active learning: labels and bytes against random and cost-blind sampling', rows, [
+  `${data.description}; learner MLP 784-256-128-10 (${values.epochs} epochs per round, warm-started), scorer an MLP head over the probe; rounds of ${roundSize}`,
+  `device: ${gpu ? formatAdapter(gpu.adapter) : 'cpu'}; seeds ${seeds.join(', ')}; every run from an empty cache, bytes include the probe`,
+  'curves: bench/results/active-learning.svg',
+]);
+
+async function sequential<T>(items: number[], f: (item: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const item of items) out.push(await f(item));
+  return out;
+}

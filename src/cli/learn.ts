@@ -1,0 +1,85 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ChunkCache } from '../cache/cache.js';
+import { MemoryChunkStore } from '../cache/memory-store.js';
+import { EdgelakeError } from '../errors.js';
+import { ActiveLearner, type RoundResult } from '../runtime/active-learner.js';
+import { openDataset } from '../runtime/dataset.node.js';
+import { formatAdapter } from '../runtime/device.js';
+import { getNodeDevice } from '../runtime/device.node.js';
+import { mlp } from '../runtime/model/zoo.js';
+import { learningCurvesSvg, type CurveSeries } from '../runtime/plot.js';
+import type { Strategy } from '../sampler/strategies.js';
+import { positiveInt } from './build.js';
+import { openCacheFolder, parseSize } from './cache.js';
+import { formatBytes, progressBar, type CliIo } from './io.js';
+
+export const learnUsage =
+  'edgelake learn ROOT --strategy random|least-confidence|margin|entropy|bald|k-center|hybrid --labels N --round K [--cost-aware] [--byte-budget B] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg]';
+
+const STRATEGIES: Strategy[] = ['random', 'least-confidence', 'margin', 'entropy', 'bald', 'k-center', 'hybrid'];
+
+/** `edgelake learn`: active learning on the train split, evaluated on the test split after every round. */
+export async function learnCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: {
+      strategy: { type: 'string', default: 'margin' }, labels: { type: 'string' }, round: { type: 'string' }, 'cost-aware': { type: 'boolean' },
+      'byte-budget': { type: 'string' }, seed: { type: 'string' }, epochs: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' },
+      json: { type: 'boolean' }, plot: { type: 'string' }, ref: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${learnUsage}`);
+  const strategy = values.strategy as Strategy;
+  if (!STRATEGIES.includes(strategy)) throw new EdgelakeError('invalid-input', `--strategy must be one of ${STRATEGIES.join(', ')}, not "${values.strategy}"`);
+  if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
+  const maxLabels = positiveInt(values.labels, '--labels', 1000);
+  const roundSize = positiveInt(values.round, '--round', 100);
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  const byteBudget = values['byte-budget'] === undefined ? undefined : parseSize(values['byte-budget'], '--byte-budget');
+  const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
+  const device = gpu?.device ?? null;
+  const epochs = positiveInt(values.epochs, '--epochs', 8);
+
+  /** One run from an empty cache (its own, unless --cache is given for the main run). */
+  const runOne = async (which: Strategy, costAware: boolean, cache: ChunkCache, label: string): Promise<RoundResult[]> => {
+    const ds = await openDataset(positionals[0], { cache, ref: values.ref });
+    const shape = ds.tensor('image').shape.map((d) => d ?? 0);
+    const classes = ds.tensor('label').classNames?.length ?? 10;
+    const learner = mlp({ layers: [shape.reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
+    const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device });
+    const show = progressBar(io, label);
+    al.addEventListener('round', (e) => {
+      const r = (e as CustomEvent<RoundResult>).detail;
+      show(r.labels, maxLabels, `accuracy ${r.accuracy.toFixed(4)}, ${formatBytes(r.bytesFetched)} fetched`);
+    });
+    try {
+      return await al.run();
+    } finally {
+      learner.dispose();
+    }
+  };
+  const memoryCache = () => new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 40 });
+  const mainCache = values.cache ? await openCacheFolder(values.cache) : memoryCache();
+  try {
+    const costAware = Boolean(values['cost-aware']);
+    const name = `${strategy}${costAware ? ' (cost-aware)' : ''}`;
+    const rounds = await runOne(strategy, costAware, mainCache, name);
+    const series: CurveSeries[] = [{ name, points: rounds }];
+    if (values.plot) {
+      if (strategy !== 'random' || costAware) series.push({ name: 'random', points: await runOne('random', false, memoryCache(), 'random baseline') });
+      await writeFile(values.plot, learningCurvesSvg(series, `edgelake learn ${strategy}`));
+    }
+    const result = {
+      strategy, costAware, seed, device: device ? 'gpu' : 'cpu', adapter: gpu ? formatAdapter(gpu.adapter) : 'cpu', roundSize, maxLabels,
+      rounds: rounds.map((r) => ({ round: r.round, labels: r.labels, bytesFetched: r.bytesFetched, probeBytes: r.probeBytes, accuracy: r.accuracy, seconds: r.seconds })),
+      ...(series.length > 1 ? { baseline: series[1].points.map((r) => ({ labels: r.labels, bytesFetched: r.bytesFetched, accuracy: r.accuracy })) } : {}),
+    };
+    const last = rounds.at(-1)!;
+    io.stdout(values.json ? JSON.stringify(result) + '\n'
+      : `${name}: test accuracy ${last.accuracy.toFixed(4)} with ${last.labels} labels and ${formatBytes(last.bytesFetched)} fetched (probe ${formatBytes(last.probeBytes)})${values.plot ? `; curves in ${values.plot}` : ''}\n`);
+    return 0;
+  } finally {
+    await mainCache.store.close();
+  }
+}

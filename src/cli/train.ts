@@ -1,0 +1,98 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { EdgelakeError } from '../errors.js';
+import { openDataset } from '../runtime/dataset.node.js';
+import type { Dataset } from '../runtime/dataset.js';
+import { formatAdapter } from '../runtime/device.js';
+import { getNodeDevice } from '../runtime/device.node.js';
+import type { Model, EpochStats, ProgressDetail } from '../runtime/model/model.js';
+import { loadModel, saveModel } from '../runtime/model/model-io.js';
+import { cnn, head, mlp } from '../runtime/model/zoo.js';
+import { openCacheFolder } from './cache.js';
+import { positiveInt } from './build.js';
+import { progressBar, type CliIo } from './io.js';
+
+export const trainUsage =
+  'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--json]';
+
+/** `edgelake train`: fits a model on the train split, streaming, then evaluates it on the test split. */
+export async function trainCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: {
+      model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, input: { type: 'string' }, 'batch-size': { type: 'string' },
+      lr: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' }, save: { type: 'string' },
+      resume: { type: 'string' }, json: { type: 'boolean' }, ref: { type: 'string' }, workers: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${trainUsage}`);
+  if (!['mlp', 'cnn', 'head'].includes(values.model!)) throw new EdgelakeError('invalid-input', `--model must be mlp, cnn or head, not "${values.model}"`);
+  if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
+  const epochs = positiveInt(values.epochs, '--epochs', 1);
+  const batchSize = positiveInt(values['batch-size'], '--batch-size', 128);
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  const lr = values.lr === undefined ? undefined : Number(values.lr);
+  if (lr !== undefined && !(lr > 0)) throw new EdgelakeError('invalid-input', `--lr must be a positive number, not "${values.lr}"`);
+  // --device gpu demands one; without --device the GPU is used when there is one.
+  const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
+  const cache = values.cache ? await openCacheFolder(values.cache) : undefined;
+  try {
+    const ds = await openDataset(positionals[0], { cache, ref: values.ref });
+    const input = values.input ?? (values.model === 'head' ? 'embedding' : 'image');
+    const classes = ds.tensor('label').classNames?.length;
+    if (!classes) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: tensor label has no classNames, so the number of classes is unknown`);
+    const shape = ds.tensor(input).shape.map((d) => d ?? 0);
+    const device = gpu?.device ?? null;
+    const model = values.resume
+      ? loadModel(new Uint8Array(await readFile(values.resume)), { device, name: values.resume })
+      : makeModel(values.model!, shape, classes, { device, seed });
+    const image = values.model === 'cnn';
+    const loader = (split: string, shuffle: boolean) => ds.view({ split }).loader({
+      batchSize, tensors: [input, 'label'], device: device ?? undefined,
+      shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
+      transform: { [input]: { scale: scaleFor(ds, input), toCHW: image } },
+      workers: values.workers === undefined ? 1 : Number(values.workers),
+    });
+    const trainLength = ds.view({ split: 'train' }).length;
+    const show = progressBar(io, 'training');
+    model.addEventListener('batch', (e) => {
+      const d = (e as CustomEvent<ProgressDetail>).detail;
+      show(d.epoch * trainLength + d.samples, epochs * trainLength, `epoch ${d.epoch + 1}/${epochs}`);
+    });
+    model.addEventListener('epoch', (e) => {
+      const s = (e as CustomEvent<EpochStats>).detail;
+      if (!values.json) io.stderr(`epoch ${s.epoch + 1}: loss ${s.loss.toFixed(4)}, train accuracy ${s.accuracy.toFixed(4)}, ${s.samplesPerSecond.toFixed(0)} samples/s\n`);
+    });
+    const started = performance.now();
+    const history = await model.fit(loader('train', true), { epochs, lr, input });
+    const test = await model.evaluate(loader('test', false), { input });
+    const seconds = (performance.now() - started) / 1000;
+    if (values.save) await writeFile(values.save, await saveModel(model));
+    const result = {
+      dataset: ds.name, version: ds.version, model: values.model, device: device ? 'gpu' : 'cpu', adapter: gpu ? formatAdapter(gpu.adapter) : 'cpu',
+      epochs, batchSize, seed, trainSamples: trainLength, testSamples: test.samples, testAccuracy: test.accuracy, testLoss: test.loss,
+      samplesPerSecond: history.reduce((a, h) => a + h.samples, 0) / history.reduce((a, h) => a + h.seconds, 0), seconds, history,
+    };
+    model.dispose();
+    io.stdout(values.json ? JSON.stringify(result) + '\n' : `test accuracy ${test.accuracy.toFixed(4)} (${test.samples} samples) after ${epochs} epoch(s), ${seconds.toFixed(1)} s on ${result.adapter}\n`);
+    return 0;
+  } finally {
+    await cache?.store.close();
+  }
+}
+
+function makeModel(kind: string, shape: number[], classes: number, options: { device: GPUDevice | null; seed: number }): Model {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (kind === 'cnn') {
+    if (shape.length !== 3) throw new EdgelakeError('invalid-input', `--model cnn needs [height, width, channels] images, the input is [${shape.join(', ')}]`);
+    return cnn({ ...options, input: [shape[2], shape[0], shape[1]], classes });
+  }
+  if (kind === 'head') return head({ ...options, dims: size, classes, hidden: [128] });
+  return mlp({ ...options, layers: [size, 256, 128, classes] });
+}
+
+/** 1/255 for 8-bit images, else 1 (quantized embeddings are dequantized by the decode kernel). */
+function scaleFor(ds: Dataset, input: string): number {
+  const t = ds.tensor(input);
+  return t.dtype === 'uint8' && !t.quant ? 1 / 255 : 1;
+}

@@ -1,0 +1,268 @@
+import { EdgelakeError } from '../errors.js';
+import { fixedSampleBytes } from '../format/validate.js';
+import { planFetch, type CostModel, type FetchUnit } from '../sampler/cost.js';
+import { Pool } from '../sampler/pool.js';
+import { coldStart, hybridSelect, kCenterGreedy, randomSelect, strategyNeeds, topK, type Strategy } from '../sampler/strategies.js';
+import { chunkStarts, locateSample } from './chunk-index.js';
+import type { Dataset } from './dataset.js';
+import type { Batch } from './loader.js';
+import type { Model } from './model/model.js';
+import { head } from './model/zoo.js';
+
+export interface ActiveLearnerOptions {
+  /** The remote dataset, opened with a cache: every strategy fetches through the same loader and cache. */
+  dataset: Dataset;
+  strategy: Strategy;
+  /** Labels bought per round. */
+  roundSize: number;
+  /** Stop once this many samples are labelled. */
+  maxLabels: number;
+  /** The model that learns from the fetched samples; warm-started from round to round. */
+  learner: Model;
+  /** Plan each round's fetch by information per byte (value of a shortlist per chunk bytes); default false. */
+  costAware?: boolean;
+  /** Bytes a round may fetch (cost-aware plans only). */
+  byteBudget?: number;
+  seed?: number;
+  /** Pool split (default 'train'), evaluation split (default 'test'; its bytes are not counted). */
+  split?: string;
+  testSplit?: string;
+  /** Tensor names: the learner's input (default 'image'), the labels ('label'), the cheap probe ('embedding'). */
+  input?: string;
+  target?: string;
+  probe?: string;
+  /** Labels for `ids` (a person, say); default: the dataset's label tensor, fetched like the rest. */
+  oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>;
+  /** Learner epochs per round over the labelled set (default 8), batch size (default 64). */
+  epochs?: number;
+  batchSize?: number;
+  /** The probe model scoring the pool: default an MLP head over the probe, trained on the labelled probes each round. */
+  device?: GPUDevice | null;
+  /** Shortlist of the best `factor x roundSize` candidates a cost-aware plan picks from (default 4). */
+  shortlistFactor?: number;
+  coldStart?: 'k-center' | 'random';
+  /** MC-dropout passes for BALD (default 10). */
+  passes?: number;
+  /** A saved run's pool (Pool.fromJSON), to go on from its labels; with the learner loaded from its saved weights. */
+  pool?: Pool;
+}
+
+export interface RoundResult {
+  round: number;
+  labels: number;
+  /** Bytes from the remote so far (probe, samples, labels; not the evaluation's). */
+  bytesFetched: number;
+  probeBytes: number;
+  accuracy: number;
+  loss: number;
+  selected: Uint32Array;
+  seconds: number;
+}
+
+/**
+ * Rounds of score -> select -> fetch -> label -> train -> evaluate. The pool is scored from the
+ * probe tensor alone (a proxy model over the embeddings: selection via proxy, Coleman et al.
+ * 2020); only the selected samples' chunks are fetched, through the dataset's loader and cache.
+ * Emits 'round' (RoundResult) and 'phase' ({ round, phase }) events.
+ */
+export class ActiveLearner extends EventTarget {
+  readonly pool: Pool;
+  private probes: Float32Array | undefined;
+  /** Row of each pool sample in `probes`. */
+  private rowIndex = new Map<number, number>();
+  private dims = 0;
+  private probeBytes = 0;
+  private evaluationBytes = 0;
+  private round = 0;
+  private readonly startBytes: number;
+
+  constructor(private readonly options: ActiveLearnerOptions) {
+    super();
+    const { roundSize, maxLabels } = options;
+    if (!(Number.isInteger(roundSize) && roundSize > 0)) throw new EdgelakeError('invalid-input', `roundSize must be a positive integer, got ${roundSize}`);
+    if (!(Number.isInteger(maxLabels) && maxLabels > 0)) throw new EdgelakeError('invalid-input', `maxLabels must be a positive integer, got ${maxLabels}`);
+    this.pool = options.pool ?? new Pool(options.dataset.view({ split: options.split ?? 'train' }).ids);
+    this.round = Math.ceil(this.pool.labelledCount / roundSize);
+    this.startBytes = options.dataset.network.bytes;
+  }
+
+  async run(): Promise<RoundResult[]> {
+    const results: RoundResult[] = [];
+    for await (const r of this.rounds()) results.push(r);
+    return results;
+  }
+
+  async *rounds(): AsyncGenerator<RoundResult> {
+    while (this.pool.labelledCount < Math.min(this.options.maxLabels, this.pool.size)) yield await this.step();
+  }
+
+  /** One round. */
+  async step(): Promise<RoundResult> {
+    const started = performance.now();
+    const o = this.options;
+    const round = this.round++;
+    const k = Math.min(o.roundSize, o.maxLabels - this.pool.labelledCount, this.pool.size - this.pool.labelledCount);
+    this.phase(round, 'scoring');
+    const selected = await this.select(k, round);
+    this.phase(round, 'labelling');
+    const labels = await (o.oracle ?? ((ids) => this.datasetLabels(ids)))(selected);
+    this.pool.label(selected, labels);
+    this.phase(round, 'training');
+    await o.learner.fit(() => this.labelledBatches(), { epochs: o.epochs ?? 8, input: o.input ?? 'image', target: o.target ?? 'label' });
+    this.phase(round, 'evaluating');
+    const before = o.dataset.network.bytes;
+    const test = await o.learner.evaluate(this.loader(o.dataset.view({ split: o.testSplit ?? 'test' }).ids, [o.input ?? 'image', o.target ?? 'label']), { input: o.input, target: o.target });
+    this.evaluationBytes += o.dataset.network.bytes - before;
+    const result: RoundResult = {
+      round, labels: this.pool.labelledCount, bytesFetched: o.dataset.network.bytes - this.startBytes - this.evaluationBytes, probeBytes: this.probeBytes,
+      accuracy: test.accuracy, loss: test.loss, selected, seconds: (performance.now() - started) / 1000,
+    };
+    this.dispatchEvent(new CustomEvent<RoundResult>('round', { detail: result }));
+    return result;
+  }
+
+  private async select(k: number, round: number): Promise<Uint32Array> {
+    const o = this.options;
+    const seed = o.seed ?? 0;
+    const unlabelled = this.pool.unlabelled();
+    const needs = strategyNeeds(o.strategy);
+    // Every strategy pays for the probes, random included: the runs compare like for like.
+    await this.loadProbes();
+    if (o.strategy === 'random' && !o.costAware) return randomSelect(unlabelled, k, seed, round);
+    const rows = this.rows(unlabelled);
+    // A shortlist with a value per candidate: the cost-aware plan picks k from it per byte.
+    const wanted = o.costAware ? Math.min(unlabelled.length, k * (o.shortlistFactor ?? 4)) : k;
+    let shortlist: Uint32Array;
+    let values: ArrayLike<number>;
+    if (this.pool.labelledCount === 0) {
+      shortlist = coldStart(unlabelled, wanted, { method: o.coldStart ?? (o.strategy === 'random' ? 'random' : 'k-center'), embeddings: rows, dims: this.dims, seed });
+      values = Array.from(shortlist, (_, i) => 1 - i / (2 * shortlist.length));
+    } else if (needs.scores) {
+      const scores = await this.score(unlabelled, needs.measure!);
+      shortlist = o.strategy === 'hybrid'
+        ? hybridSelect(unlabelled, scores, rows, this.dims, wanted, { labelledEmbeddings: this.rows(this.pool.labelled()) })
+        : topK(unlabelled, scores, wanted);
+      const byId = new Map(Array.from(unlabelled, (id, i) => [id, scores[i]]));
+      values = Array.from(shortlist, (id) => byId.get(id)!);
+    } else {
+      shortlist = o.strategy === 'k-center'
+        ? kCenterGreedy(unlabelled, rows, this.dims, wanted, this.rows(this.pool.labelled()))
+        : randomSelect(unlabelled, wanted, seed, round);
+      values = Array.from(shortlist, (_, i) => 1 - i / (2 * shortlist.length)); // earlier picks are worth more
+    }
+    if (!o.costAware) return shortlist.slice(0, k);
+    return planFetch(shortlist, values, k, await this.costModel(shortlist), { budgetBytes: o.byteBudget }).ids;
+  }
+
+  /** Uncertainty of each unlabelled sample from a probe model trained on the labelled probes. */
+  private async score(ids: Uint32Array, measure: NonNullable<ReturnType<typeof strategyNeeds>['measure']>): Promise<Float32Array> {
+    const o = this.options;
+    const classes = o.learner.classes;
+    const scorer = head({ dims: this.dims, classes, hidden: [128], dropout: 0.3, seed: (o.seed ?? 0) + this.round, device: o.device });
+    try {
+      const labelled = this.pool.labelled();
+      const x = this.rows(labelled);
+      const y = Int32Array.from(labelled, (id) => this.pool.labelOf(id)!);
+      await scorer.fit((epoch) => arrayBatches(x, y, this.dims, 64, (o.seed ?? 0) + epoch), { epochs: 30, lr: 3e-3, input: 'probe', target: 'label' });
+      return await scorer.uncertainty(this.rows(ids), ids.length, measure, { passes: measure === 'bald' ? o.passes ?? 10 : 1, batchSize: 4096 });
+    } finally {
+      scorer.dispose();
+    }
+  }
+
+  /** Every pool sample's probe (dequantized), fetched once: the only bytes scoring costs. */
+  private async loadProbes(): Promise<Float32Array> {
+    if (this.probes) return this.probes;
+    const o = this.options;
+    const probe = o.probe ?? 'embedding';
+    const ds = o.dataset;
+    const shape = ds.tensor(probe).shape;
+    this.dims = shape.reduce<number>((a, d) => a * (d ?? NaN), 1);
+    if (!Number.isInteger(this.dims)) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: the probe tensor ${probe} needs a fixed shape, not [${shape.join(', ')}]`);
+    const before = ds.network.bytes;
+    const ids = Uint32Array.from([...this.pool.labelled(), ...this.pool.unlabelled()]);
+    const at = new Map(Array.from(ids, (id, i) => [id, i]));
+    const probes = new Float32Array(ids.length * this.dims);
+    const loader = ds.view({ indices: ids }).loader({ batchSize: 4096, tensors: [probe], transform: { [probe]: {} } });
+    for await (const b of loader) {
+      const rows = b.tensors[probe] as Float32Array;
+      b.ids.forEach((id, r) => probes.set(rows.subarray(r * this.dims, (r + 1) * this.dims), at.get(id)! * this.dims));
+    }
+    this.probeBytes = ds.network.bytes - before;
+    this.rowIndex = at;
+    return (this.probes = probes);
+  }
+
+  private rows(ids: ArrayLike<number>): Float32Array {
+    const out = new Float32Array(ids.length * this.dims);
+    for (let i = 0; i < ids.length; i++) {
+      const r = this.rowIndex.get(ids[i])!;
+      out.set(this.probes!.subarray(r * this.dims, (r + 1) * this.dims), i * this.dims);
+    }
+    return out;
+  }
+
+  /** What fetching each candidate costs now: its chunks (or byte ranges) of the learner's tensors and the labels. */
+  private async costModel(ids: Uint32Array): Promise<CostModel> {
+    const o = this.options;
+    const ds = o.dataset;
+    const tensors = [o.input ?? 'image', ...(o.oracle ? [] : [o.target ?? 'label'])];
+    const cached = new Map<string, boolean>();
+    const units = new Map<number, FetchUnit[]>();
+    for (const id of ids) {
+      const list: FetchUnit[] = [];
+      for (const t of tensors) {
+        const meta = ds.tensor(t);
+        const { chunk } = locateSample(chunkStarts(meta), id);
+        const ref = meta.chunks[chunk];
+        if (!cached.has(ref.hash)) cached.set(ref.hash, (await ds.cache?.store.has(ref.hash)) ?? false);
+        const range = ds.preferRange(t, chunk) ? fixedSampleBytes(meta) : undefined;
+        list.push(range === undefined
+          ? { key: `${t}/${chunk}`, bytes: ref.bytes, cached: cached.get(ref.hash)! }
+          : { key: `${t}/${chunk}#${id}`, bytes: range, cached: cached.get(ref.hash)! });
+      }
+      units.set(id, list);
+    }
+    return { units: (id) => units.get(id)!, requestOverheadBytes: 4096 };
+  }
+
+  private async datasetLabels(ids: Uint32Array): Promise<Int32Array> {
+    const target = this.options.target ?? 'label';
+    const out = new Map<number, number>();
+    for await (const b of this.loader(ids, [target], undefined, false)) b.ids.forEach((id, i) => out.set(id, (b.tensors[target] as Int32Array)[i]));
+    return Int32Array.from(ids, (id) => out.get(id)!);
+  }
+
+  /** The labelled samples' inputs, with the pool's labels (the oracle's word, not the dataset's). */
+  private async *labelledBatches(): AsyncGenerator<Batch> {
+    const o = this.options;
+    const input = o.input ?? 'image';
+    const target = o.target ?? 'label';
+    const loader = this.loader(this.pool.labelled(), [input], { seed: (o.seed ?? 0) + this.round, windowChunks: 8 });
+    for await (const b of loader) yield { ids: b.ids, tensors: { [input]: b.tensors[input], [target]: Int32Array.from(b.ids, (id) => this.pool.labelOf(id)!) } };
+  }
+
+  /** A loader over `ids`; on the device when there is one and `onDevice` (labels read on the CPU stay typed arrays). */
+  private loader(ids: Uint32Array, tensors: string[], shuffle?: { seed: number; windowChunks: number }, onDevice = true) {
+    const o = this.options;
+    const input = o.input ?? 'image';
+    const meta = o.dataset.tensor(input);
+    const transform = tensors.includes(input) ? { [input]: { scale: meta.dtype === 'uint8' && !meta.quant ? 1 / 255 : 1 } } : {};
+    return o.dataset.view({ indices: ids }).loader({ batchSize: o.batchSize ?? 64, tensors, shuffle, transform, device: onDevice ? o.device ?? undefined : undefined });
+  }
+
+  private phase(round: number, phase: string): void {
+    this.dispatchEvent(new CustomEvent('phase', { detail: { round, phase } }));
+  }
+}
+
+/** Shuffled batches over rows held in memory (the labelled probes), as a loader would give them. */
+async function* arrayBatches(x: Float32Array, y: Int32Array, dims: number, batchSize: number, seed: number): AsyncGenerator<Batch> {
+  const order = randomSelect(Uint32Array.from(y.keys()), y.length, seed);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const ids = order.subarray(start, start + batchSize);
+    const rows = new Float32Array(ids.length * dims);
+    ids.forEach((i, r) => rows.set(x.subarray(i * dims, (i + 1) * dims), r * dims));
+    yield { ids, tensors: { probe: rows, label: Int32Array.from(ids, (i) => y[i]) } };
+  }
+}

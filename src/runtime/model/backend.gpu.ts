@@ -1,0 +1,103 @@
+import { encodeColumnSum, encodeReluBackward } from '../../kernels/dense/dense.js';
+import { encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight } from '../../kernels/conv/conv.js';
+import { encodeDropout, encodeDropoutBackward } from '../../kernels/dropout/dropout.js';
+import { encodeSoftmax, encodeSoftmaxCrossEntropy } from '../../kernels/loss/loss.js';
+import { encodeMatmul } from '../../kernels/matmul/matmul.js';
+import { encodeAdam, encodeSgd } from '../../kernels/optimizer/optimizer.js';
+import { readBuffer, Transients } from '../../kernels/pipelines.js';
+import { encodeMaxPool, encodeMaxPoolBackward } from '../../kernels/pool/pool.js';
+import { encodeSum } from '../../kernels/reduce/reduce.js';
+import { encodeUncertainty } from '../../kernels/uncertainty/uncertainty.js';
+import { resolveTensors, TENSOR, type Backend, type OpName, type Ops, type Tensor } from './backend.js';
+
+interface GpuTensor extends Tensor {
+  [TENSOR]: true;
+  buffer: GPUBuffer;
+  /** False for wrapped buffers (a loader's batch): not ours to destroy. */
+  owned: boolean;
+}
+
+type Encode = (device: GPUDevice, pass: GPUComputePassEncoder, args: never, transients: Transients) => Transients;
+const KERNELS: { [K in OpName]: Encode } = {
+  matmul: encodeMatmul, reluBackward: encodeReluBackward, columnSum: encodeColumnSum,
+  conv2d: encodeConv2d, conv2dBackwardInput: encodeConv2dBackwardInput, conv2dBackwardWeight: encodeConv2dBackwardWeight,
+  maxPool: encodeMaxPool, maxPoolBackward: encodeMaxPoolBackward, softmax: encodeSoftmax, softmaxCrossEntropy: encodeSoftmaxCrossEntropy,
+  sum: encodeSum, dropout: encodeDropout, dropoutBackward: encodeDropoutBackward, sgd: encodeSgd, adam: encodeAdam, uncertainty: encodeUncertainty,
+};
+
+/**
+ * Records ops as kernel dispatches into one compute pass, submitted by flush() (once per training
+ * step): the step's dozens of dispatches cost one submit, and nothing waits for the GPU until a
+ * value is read.
+ */
+export class GpuBackend implements Backend {
+  readonly kind = 'gpu';
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private transients = new Transients();
+
+  constructor(readonly device: GPUDevice, readonly adapter: string) {}
+
+  create(size: number, label: string, data?: Float32Array | Int32Array): Tensor {
+    // GPUBufferUsage is read at call time: it exists only once a WebGPU implementation is loaded.
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const buffer = this.device.createBuffer({ label, size: Math.max(4, size * 4), usage });
+    const t: GpuTensor = { [TENSOR]: true, size, label, buffer, owned: true };
+    if (data) this.write(t, data);
+    return t;
+  }
+
+  wrap(data: GPUBuffer | Float32Array | Int32Array, size: number, label: string): Tensor {
+    if (ArrayBuffer.isView(data)) return this.create(size, label, data.subarray(0, size)); // owned: destroy() it
+    return { [TENSOR]: true, size, label, buffer: data, owned: false } as GpuTensor;
+  }
+
+  write(t: Tensor, data: Float32Array | Int32Array): void {
+    this.flush(); // recorded ops must see the old contents: queue writes run before unsubmitted work
+    this.device.queue.writeBuffer((t as GpuTensor).buffer, 0, data.buffer, data.byteOffset, Math.min(data.byteLength, t.size * 4));
+  }
+
+  fill(t: Tensor, value: number): void {
+    this.write(t, new Float32Array(t.size).fill(value));
+  }
+
+  async read(t: Tensor, size = t.size): Promise<Float32Array> {
+    this.flush();
+    return new Float32Array(await readBuffer(this.device, (t as GpuTensor).buffer, size * 4));
+  }
+
+  destroy(t: Tensor): void {
+    const g = t as GpuTensor;
+    if (!g.owned) return;
+    // Recorded work may still use it: then it goes once that work is submitted.
+    if (this.encoder) this.transients.add(g.buffer);
+    else g.buffer.destroy();
+  }
+
+  copy(src: Tensor, srcOffset: number, dst: Tensor, dstOffset: number, count: number): void {
+    // Copies go between passes: end the open one; the next op begins another.
+    this.pass?.end();
+    this.pass = undefined;
+    this.encoder ??= this.device.createCommandEncoder({ label: 'edgelake model' });
+    this.encoder.copyBufferToBuffer((src as GpuTensor).buffer, srcOffset * 4, (dst as GpuTensor).buffer, dstOffset * 4, count * 4);
+  }
+
+  run<K extends OpName>(op: K, args: Ops<Tensor>[K]): void {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'edgelake model' });
+    this.pass ??= this.encoder.beginComputePass({ label: 'edgelake model' });
+    const resolved = resolveTensors(args, (t) => (t as GpuTensor).buffer);
+    (KERNELS[op] as (d: GPUDevice, p: GPUComputePassEncoder, a: unknown, t: Transients) => Transients)(this.device, this.pass, resolved, this.transients);
+  }
+
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.transients.destroy();
+    this.pass = this.encoder = undefined;
+  }
+
+  close(): void {
+    this.flush();
+  }
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChunkCache } from '../../src/cache/cache.js';
+import { MemoryChunkStore } from '../../src/cache/memory-store.js';
+import { ActiveLearner, type RoundResult } from '../../src/runtime/active-learner.js';
+import { openDataset } from '../../src/runtime/dataset.node.js';
+import { mlp } from '../../src/runtime/model/zoo.js';
+import type { Strategy } from '../../src/sampler/strategies.js';
+import { buildSubsetArgs, cli } from '../support/cli.js';
+
+// The CPU path, on the bundled subset: 5000 train images in 64 KiB deflate chunks, a 32-dim probe.
+const root = mkdtempSync(join(tmpdir(), 'edgelake-al-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const dir = join(root, 'ds');
+beforeAll(async () => {
+  expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64', '--embedding-dims', '32'))).code).toBe(0);
+});
+
+async function learn(strategy: Strategy, options: { costAware?: boolean; oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>; maxLabels?: number } = {}) {
+  const ds = await openDataset(dir, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
+  const learner = mlp({ layers: [784, 64, 10], seed: 1 });
+  const al = new ActiveLearner({ dataset: ds, strategy, roundSize: 100, maxLabels: options.maxLabels ?? 300, learner, epochs: 4, seed: 2, ...options });
+  const events: RoundResult[] = [];
+  al.addEventListener('round', (e) => events.push((e as CustomEvent<RoundResult>).detail));
+  const rounds = await al.run();
+  learner.dispose();
+  return { rounds, events, al, ds };
+}
+
+describe('ActiveLearner', () => {
+  it('rounds of score, select, fetch, label, train, evaluate: labels grow, bytes include the probe, accuracy is measured', async () => {
+    const { rounds, events, al } = await learn('margin');
+    expect(rounds.map((r) => r.labels)).toEqual([100, 200, 300]);
+    expect(events).toEqual(rounds);
+    expect(al.pool.labelledCount).toBe(300);
+    const probe = rounds[0].probeBytes;
+    expect(probe).toBeGreaterThan(5000 * 32 * 0.5); // the int8 embedding of every pool sample, deflated
+    for (const [i, r] of rounds.entries()) {
+      expect(r.selected).toHaveLength(100);
+      expect(r.bytesFetched).toBeGreaterThan(probe);
+      if (i > 0) expect(r.bytesFetched).toBeGreaterThanOrEqual(rounds[i - 1].bytesFetched);
+    }
+    expect(new Set(rounds.flatMap((r) => [...r.selected])).size).toBe(300);
+    expect(rounds[2].accuracy).toBeGreaterThan(0.55);
+  });
+
+  it('random pays for the probe too, and cost-aware selection fetches fewer bytes than cost-blind selection', async () => {
+    const random = await learn('random');
+    expect(random.rounds[0].probeBytes).toBeGreaterThan(0);
+    const [blind, aware] = [await learn('margin', { maxLabels: 200 }), await learn('margin', { maxLabels: 200, costAware: true })];
+    console.log(`bytes for 200 labels: margin ${blind.rounds[1].bytesFetched}, cost-aware margin ${aware.rounds[1].bytesFetched}`);
+    expect(aware.rounds[1].bytesFetched).toBeLessThan(0.5 * blind.rounds[1].bytesFetched);
+  });
+
+  it('labels come from the oracle (a person), not from the dataset', async () => {
+    const asked: number[] = [];
+    const { al } = await learn('entropy', { maxLabels: 100, oracle: async (ids) => (asked.push(...ids), Array.from(ids, () => 7)) });
+    expect(asked).toHaveLength(100);
+    expect(al.pool.labelled().every((id) => al.pool.labelOf(id) === 7)).toBe(true);
+  });
+});
+
+describe('edgelake learn', () => {
+  it('--json prints rounds of labels, bytes and accuracy; --plot draws the curves against random', async () => {
+    const plot = join(root, 'curves.svg');
+    const { code, stdout, stderr } = await cli('learn', dir, '--strategy', 'hybrid', '--labels', '200', '--round', '100', '--epochs', '3', '--device', 'cpu', '--json', '--plot', plot);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { rounds: { labels: number; bytesFetched: number; accuracy: number }[]; baseline: unknown[] };
+    expect(result.rounds.map((r) => r.labels)).toEqual([100, 200]);
+    expect(result.rounds.every((r) => r.bytesFetched > 0 && r.accuracy > 0.2)).toBe(true);
+    expect(result.baseline).toHaveLength(2);
+    const svg = readFileSync(plot, 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('>random<');
+    expect(svg).toContain('>hybrid<');
+    expect((await cli('learn', dir, '--strategy', 'nope')).stderr).toMatch(/--strategy must be one of random/);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { fetchBytes, planFetch, type CostModel } from '../../src/sampler/cost.js';
+import { failure } from '../support/errors.js';
+
+/** Samples 0-9 in chunk A, 10-19 in B, 20-29 in C (C cached); every chunk 1000 bytes; labels in one 50-byte chunk L. */
+const chunks: CostModel = {
+  units: (id) => [
+    { key: `image/${'ABC'[Math.floor(id / 10)]}`, bytes: 1000, cached: id >= 20 },
+    { key: 'label/L', bytes: 50, cached: false },
+  ],
+};
+
+describe('planFetch', () => {
+  it('takes what is already cached first, then the chunk with the most value per byte', () => {
+    // Values: B holds the single best sample, A two good ones: A's sum per byte wins for k = 3.
+    const candidates = [1, 2, 15, 25];
+    const values = [0.9, 0.8, 0.95, 0.3];
+    const plan = planFetch(candidates, values, 3, chunks);
+    // 25 (chunk C cached, only the label chunk missing: 50 bytes) first, then A's two: 1, 2.
+    expect([...plan.ids]).toEqual([25, 1, 2]);
+    expect(plan.units).toEqual(['label/L', 'image/A']);
+    expect(plan.bytes).toBe(1050);
+  });
+
+  it('one sample each from many chunks is dear; many from one chunk are cheap', () => {
+    const candidates = [0, 1, 2, 3, 10, 11];
+    const values = [0.5, 0.5, 0.5, 0.5, 0.6, 0.6];
+    // Cost-blind top-4 would take 10, 11 (B) and two of A: 2050 bytes. Per byte, all four from A: 1050.
+    const plan = planFetch(candidates, values, 4, chunks);
+    expect([...plan.ids].sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+    expect(plan.bytes).toBe(1050);
+    expect(fetchBytes([10, 11, 0, 1], chunks)).toBe(2050);
+  });
+
+  it('a byte budget stops the plan before it overspends', () => {
+    const plan = planFetch([1, 15], [0.9, 0.95], 2, chunks, { budgetBytes: 1100 });
+    expect([...plan.ids]).toEqual([15]);
+    expect(plan.bytes).toBe(1050);
+    expect(planFetch([1], [1], 1, chunks, { budgetBytes: 10 }).ids).toHaveLength(0);
+  });
+
+  it('with range reads each sample is its own unit, and the request overhead counts', () => {
+    const ranges: CostModel = { units: (id) => [{ key: `image/A#${id}`, bytes: id === 1 ? 10 : 100, cached: false }], requestOverheadBytes: 90 };
+    // Value per byte: sample 1: 0.5 / (10 + 90) = 0.005; sample 2: 0.9 / 190 = 0.0047: 1 first.
+    const plan = planFetch([1, 2], [0.5, 0.9], 1, ranges);
+    expect([...plan.ids]).toEqual([1]);
+    expect(plan.bytes).toBe(10);
+  });
+
+  it('refuses bad arguments', () => {
+    expect(failure(() => planFetch([1, 2], [1], 1, chunks))).toBe('invalid-input: planFetch: 1 values for 2 candidates');
+    expect(failure(() => planFetch([1], [1], -1, chunks))).toBe('invalid-input: planFetch: k must be a non-negative integer, got -1');
+  });
+});
