@@ -1,0 +1,213 @@
+import {
+  ActiveLearner, ChunkCache, IdbChunkStore, Pool, loadModel, mlp, openDataset, saveModel,
+  type Dataset, type Model, type PoolJSON, type RoundResult, type Strategy,
+} from '../../../src/index.js';
+
+/** What the page's form sets. */
+export interface Settings {
+  url: string;
+  strategy: Strategy;
+  roundSize: number;
+  epochs: number;
+  /** Rounds per press of Start; 0: until `maxLabels`. */
+  rounds: number;
+  maxLabels: number;
+  /** Bytes one round may fetch: cost-aware selection; undefined: cost-blind. */
+  byteBudget: number | undefined;
+  auto: boolean;
+  baseline: boolean;
+  hidden: number;
+  seed: number;
+}
+
+/** One point of a learning curve. */
+export interface Point {
+  round: number;
+  labels: number;
+  bytesFetched: number;
+  accuracy: number;
+  seconds: number;
+}
+
+interface SavedRun {
+  format: 'edgelake-demo/1';
+  url: string;
+  version: string;
+  pool: PoolJSON;
+  points: Point[];
+}
+
+const RUN_NOTE = 'edgelake-demo:run';
+const MODEL_NOTE = 'edgelake-demo:model';
+/** The bundled dataset is 3.3 MB; this leaves room for a bigger one without filling a laptop. */
+const CACHE_BUDGET = 1 << 30;
+
+/**
+ * One active-learning run: a dataset read through its own IndexedDB cache, a learner, its pool of
+ * labels and its curve. After every round the model (safetensors) and the pool are saved as notes
+ * in that cache's database, so a reload goes on from there.
+ */
+export class Run {
+  private constructor(
+    readonly name: string,
+    readonly store: IdbChunkStore,
+    readonly cache: ChunkCache,
+    readonly dataset: Dataset,
+    readonly url: string,
+    private readonly device: GPUDevice | null,
+    public learner: Model,
+    public pool: Pool | undefined,
+    readonly points: Point[],
+  ) {}
+
+  /** Opens `url` through the IndexedDB database `db`; picks up the run saved there for the same dataset version. */
+  static async open(name: string, db: string, url: string, device: GPUDevice | null, settings: Settings): Promise<Run> {
+    const store = await IdbChunkStore.open(db);
+    const cache = new ChunkCache(store, { budgetBytes: CACHE_BUDGET });
+    // The header tells the runs' requests apart in the server's log; same-origin, so no preflight.
+    const dataset = await openDataset(url, { cache, http: { headers: { 'x-edgelake-run': name } } });
+    const saved = await readSaved(store, url, dataset.version);
+    const modelBytes = saved && (await store.getNote(MODEL_NOTE));
+    if (saved && modelBytes?.length) {
+      return new Run(name, store, cache, dataset, url, device, loadModel(modelBytes, { device, name: `${db}/${MODEL_NOTE}` }), Pool.fromJSON(saved.pool), saved.points);
+    }
+    return new Run(name, store, cache, dataset, url, device, newLearner(dataset, device, settings), undefined, []);
+  }
+
+  get labels(): number {
+    return this.pool?.labelledCount ?? 0;
+  }
+
+  get bytesFetched(): number {
+    return this.points.at(-1)?.bytesFetched ?? 0;
+  }
+
+  get classNames(): string[] {
+    return this.dataset.tensor('label').classNames ?? Array.from({ length: this.learner.classes }, (_, i) => String(i));
+  }
+
+  /** An ActiveLearner going on from this run's labels with `settings`; `oracle` undefined: the dataset's labels. */
+  learnerFor(settings: Settings, strategy: Strategy, oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>): ActiveLearner {
+    const al = new ActiveLearner({
+      dataset: this.dataset, strategy, roundSize: settings.roundSize, maxLabels: settings.maxLabels, learner: this.learner,
+      costAware: settings.byteBudget !== undefined, byteBudget: settings.byteBudget, seed: settings.seed, epochs: settings.epochs,
+      device: this.device, oracle, pool: this.pool,
+    });
+    this.pool = al.pool;
+    return al;
+  }
+
+  /** One round; its point carries the bytes fetched over the whole run, reloads included. */
+  async step(al: ActiveLearner): Promise<Point> {
+    const r: RoundResult = await al.step();
+    // r.bytesFetched counts from the learner's creation (evaluation excluded): add this round's share.
+    const round = r.bytesFetched - (this.counted.get(al) ?? 0);
+    this.counted.set(al, r.bytesFetched);
+    const point: Point = { round: this.points.length + 1, labels: r.labels, bytesFetched: this.bytesFetched + round, accuracy: r.accuracy, seconds: r.seconds };
+    this.points.push(point);
+    await this.save();
+    return point;
+  }
+
+  private readonly counted = new WeakMap<ActiveLearner, number>();
+
+  async save(): Promise<void> {
+    await this.store.putNote(MODEL_NOTE, await saveModel(this.learner));
+    const saved: SavedRun = { format: 'edgelake-demo/1', url: this.url, version: this.dataset.version, pool: this.pool!.toJSON(), points: this.points };
+    await this.store.putNote(RUN_NOTE, new TextEncoder().encode(JSON.stringify(saved)));
+  }
+
+  /** Starts over with no labels and a fresh model; `clearCache` also empties the cache (a baseline counts bytes from empty). */
+  async reset(settings: Settings, clearCache: boolean): Promise<void> {
+    this.learner.dispose();
+    this.learner = newLearner(this.dataset, this.device, settings);
+    this.pool = undefined;
+    this.points.length = 0;
+    await this.store.putNote(RUN_NOTE, new Uint8Array());
+    await this.store.putNote(MODEL_NOTE, new Uint8Array());
+    if (clearCache) await this.cache.clear();
+  }
+
+  async close(): Promise<void> {
+    this.learner.dispose();
+    await this.store.close();
+  }
+}
+
+/** An MLP from the images to the classes, with one hidden layer. */
+function newLearner(ds: Dataset, device: GPUDevice | null, settings: Settings): Model {
+  const inputs = ds.tensor('image').shape.reduce<number>((a, d) => a * (d ?? 1), 1);
+  const classes = ds.tensor('label').classNames?.length ?? 10;
+  return mlp({ layers: [inputs, settings.hidden, classes], seed: settings.seed, device });
+}
+
+async function readSaved(store: IdbChunkStore, url: string, version: string): Promise<SavedRun | undefined> {
+  const bytes = await store.getNote(RUN_NOTE);
+  if (!bytes?.length) return undefined;
+  try {
+    const saved = JSON.parse(new TextDecoder().decode(bytes)) as SavedRun;
+    if (saved.format !== 'edgelake-demo/1' || saved.url !== url || saved.version !== version) return undefined;
+    return saved;
+  } catch {
+    return undefined; // a damaged note: start over rather than fail to load
+  }
+}
+
+/**
+ * The dataset's labels for `ids`, read on the CPU. (ActiveLearner's default oracle reads them
+ * through a loader on the learner's device, where labels arrive as a GPUBuffer; see the report.)
+ */
+export async function datasetLabels(run: Run, ids: Uint32Array): Promise<Int32Array> {
+  const labels = new Map<number, number>();
+  for await (const b of run.dataset.view({ indices: ids }).loader({ batchSize: 1024, tensors: ['label'] })) {
+    b.ids.forEach((id, i) => labels.set(id, (b.tensors.label as Int32Array)[i]));
+  }
+  return Int32Array.from(ids, (id) => labels.get(id)!);
+}
+
+/** A sample the sampler picked, with what the learner makes of it now. */
+export interface Pick {
+  id: number;
+  /** Pixels in [0, 1], height x width. */
+  pixels: Float32Array;
+  width: number;
+  guess: number;
+  /** Normalized entropy of the learner's prediction: 0 sure, 1 uniform. */
+  uncertainty: number;
+  /** The dataset's label, when fetched (auto-labelling). */
+  truth?: number;
+}
+
+/**
+ * The picked samples' images (and labels, when `withLabels`) through the run's dataset and cache
+ * (the chunks training needs next anyway), and the learner's prediction for each, in `ids` order.
+ */
+export async function preview(run: Run, ids: Uint32Array, withLabels: boolean): Promise<Pick[]> {
+  const ds = run.dataset;
+  const [height, width] = ds.tensor('image').shape.map((d) => d ?? 1);
+  const size = height * width;
+  const loader = ds.view({ indices: ids }).loader({ batchSize: 256, tensors: withLabels ? ['image', 'label'] : ['image'], transform: { image: { scale: 1 / 255 } } });
+  const images = new Map<number, Float32Array>();
+  const truth = new Map<number, number>();
+  for await (const b of loader) {
+    const x = b.tensors.image as Float32Array;
+    b.ids.forEach((id, i) => {
+      images.set(id, x.slice(i * size, (i + 1) * size));
+      if (withLabels) truth.set(id, (b.tensors.label as Int32Array)[i]);
+    });
+  }
+  const input = new Float32Array(ids.length * size);
+  ids.forEach((id, i) => input.set(images.get(id)!, i * size));
+  const classes = run.learner.classes;
+  const probs = await run.learner.predictProba(input, ids.length);
+  return Array.from(ids, (id, i) => {
+    const p = probs.subarray(i * classes, (i + 1) * classes);
+    let guess = 0;
+    let entropy = 0;
+    for (let c = 0; c < classes; c++) {
+      if (p[c] > p[guess]) guess = c;
+      if (p[c] > 0) entropy -= p[c] * Math.log(p[c]);
+    }
+    return { id, pixels: images.get(id)!, width, guess, uncertainty: entropy / Math.log(classes), truth: truth.get(id) };
+  });
+}
