@@ -7,6 +7,10 @@ const benches = [
   'bench/loader-throughput.ts',
   'bench/loader-vs-download.ts',
   'bench/loader-memory.ts',
+  'bench/kernels.ts',
+  'bench/train-vs-tfjs.ts',
+  'bench/train-fashion-mnist.ts',
+  'bench/active-learning.ts',
 ];
 for (const bench of benches) {
   console.log(`\n# ${bench}`);

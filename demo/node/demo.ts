@@ -1,60 +1,46 @@
 /**
- * npm run demo: builds the bundled Fashion-MNIST subset into .cache/demo, inspects it, reads the
- * first chunk back (every hash verified) and decodes it to normalized float32 on the GPU (or the
- * CPU reference).
- * Later issues turn this into the active-learning loop.
+ * npm run demo: active learning on the bundled Fashion-MNIST subset. Builds it into .cache/demo
+ * (with an int8 PCA probe), inspects it, then runs rounds of score -> select -> fetch -> label ->
+ * train -> evaluate with cost-aware margin sampling, and random sampling beside it, each from an
+ * empty cache, on the GPU when there is one (the CPU references otherwise). Prints the curves and
+ * draws them into .cache/demo/learning-curves.svg.
  */
-import { getNodeDevice, runCli, FileSource } from '../../src/node.js';
-import { decodeRef, encodeDecode, formatAdapter, GpuTimer, openVersion, readChunk, readBuffer, uploadBuffer, type DecodeKernelOptions } from '../../src/index.js';
+import { writeFileSync } from 'node:fs';
+import { ActiveLearner, ChunkCache, formatAdapter, learningCurvesSvg, MemoryChunkStore, mlp, type RoundResult, type Strategy } from '../../src/index.js';
+import { getNodeDevice, openDataset, runCli } from '../../src/node.js';
 import { buildSubsetArgs } from '../../scripts/make-subset.js';
 
 const out = '.cache/demo/fashion-mnist-subset';
-if ((await runCli(buildSubsetArgs(out, '--chunk-kib', '256', '--embedding-dims', '32'))) !== 0) process.exit(1);
+if ((await runCli(buildSubsetArgs(out, '--chunk-kib', '64', '--embedding-dims', '32'))) !== 0) process.exit(1);
 await runCli(['inspect', out]);
 
-const version = await openVersion(new FileSource(out));
-const chunk = await readChunk(version, 'image', 0);
-const labels = await readChunk(version, 'label', 0);
-const classNames = version.manifest.tensors.label.classNames ?? [];
-console.log(`\nfirst image chunk: ${chunk.header.samples} samples, sha256 ${version.manifest.tensors.image.chunks[0].hash.slice(0, 16)}… verified`);
-const first = chunk.payload(0);
-const label = new DataView(labels.payload(0).slice().buffer).getInt32(0, true);
-console.log(`sample 0 is a "${classNames[label]}":`);
-const shades = ' .:-=+*#%@';
-for (let y = 0; y < 28; y += 2) {
-  let line = '  ';
-  for (let x = 0; x < 28; x++) line += shades[Math.floor((first[y * 28 + x] / 256) * shades.length)];
-  console.log(line);
+const gpu = await getNodeDevice();
+const device = gpu?.device ?? null;
+console.log(`\nactive learning on ${gpu ? formatAdapter(gpu.adapter) : 'the CPU (no WebGPU adapter: the kernels\' CPU references)'}`);
+console.log('each round: score the pool from the 32-dim probe, pick 100, fetch their chunks, label, train the MLP, evaluate on 1000 test images\n');
+
+async function run(strategy: Strategy, costAware: boolean): Promise<RoundResult[]> {
+  // Its own empty cache: the bytes each run fetches are its own.
+  const dataset = await openDataset(out, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
+  const learner = mlp({ layers: [784, 128, 10], seed: 1, device });
+  const name = `${strategy}${costAware ? ' (cost-aware)' : ''}`;
+  const learning = new ActiveLearner({ dataset, strategy, costAware, roundSize: 100, maxLabels: 600, learner, epochs: 6, seed: 1, device });
+  learning.addEventListener('round', (e) => {
+    const r = (e as CustomEvent<RoundResult>).detail;
+    console.log(`  ${name.padEnd(20)} round ${r.round + 1}: ${String(r.labels).padStart(4)} labels, ${(r.bytesFetched / 1e6).toFixed(2).padStart(5)} MB fetched, test accuracy ${r.accuracy.toFixed(3)}`);
+  });
+  try {
+    return await learning.run();
+  } finally {
+    learner.dispose();
+  }
 }
 
-// Decode the whole first chunk to float32 with mean/std: on the GPU when there is one.
-const pixels = chunk.body.subarray(chunk.header.payloadStart);
-const decode: DecodeKernelOptions = { samples: chunk.header.samples, shape: [28, 28, 1], dtype: 'uint8', scale: 1 / 255, mean: [0.2860], std: [0.3530] };
-const gpu = await getNodeDevice();
-let normalized: Float32Array;
-let timing = '';
-if (gpu) {
-  const { device } = gpu;
-  const timer = new GpuTimer(device, { label: 'demo' });
-  const input = uploadBuffer(device, 'demo pixels', GPUBufferUsage.STORAGE, pixels);
-  const output = device.createBuffer({ label: 'demo normalized', size: pixels.length * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const encoder = device.createCommandEncoder({ label: 'demo' });
-  const pass = encoder.beginComputePass(timer.pass('decode'));
-  const transients = encodeDecode(device, pass, { ...decode, input, output });
-  pass.end();
-  timer.resolve(encoder);
-  device.queue.submit([encoder.finish()]);
-  normalized = new Float32Array(await readBuffer(device, output, pixels.length * 4));
-  const ms = (await timer.read()).decode;
-  if (ms !== undefined) timing = ` in ${ms.toFixed(3)} ms of GPU time`;
-  timer.destroy();
-  transients.destroy();
-  input.destroy();
-  output.destroy();
-  device.destroy();
-} else {
-  normalized = decodeRef(pixels, decode);
-}
-const reference = decodeRef(pixels, decode);
-const maxDiff = normalized.reduce((m, v, i) => Math.max(m, Math.abs(v - reference[i])), 0);
-console.log(`\ndecoded ${pixels.length} pixels on ${gpu ? `the GPU${timing}: ${formatAdapter(gpu.adapter)}` : 'the CPU (no WebGPU adapter)'}; max difference from the CPU reference ${maxDiff}`);
+const margin = await run('margin', true);
+const random = await run('random', false);
+const svg = '.cache/demo/learning-curves.svg';
+writeFileSync(svg, learningCurvesSvg([{ name: 'margin (cost-aware)', points: margin }, { name: 'random', points: random }], 'Fashion-MNIST subset'));
+const [m, r] = [margin.at(-1)!, random.at(-1)!];
+console.log(`\nwith ${m.labels} labels: margin (cost-aware) ${m.accuracy.toFixed(3)} accuracy from ${(m.bytesFetched / 1e6).toFixed(2)} MB; ` +
+  `random ${r.accuracy.toFixed(3)} from ${(r.bytesFetched / 1e6).toFixed(2)} MB (probe included in both). Curves: ${svg}`);
+device?.destroy();

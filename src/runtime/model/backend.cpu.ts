@@ -74,6 +74,7 @@ export class CpuBackend implements Backend {
   }
 
   flush(): void {}
+  async settle(): Promise<void> {}
   close(): void {}
 }
 

@@ -97,6 +97,11 @@ export class GpuBackend implements Backend {
     this.pass = this.encoder = undefined;
   }
 
+  async settle(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
   close(): void {
     this.flush();
   }

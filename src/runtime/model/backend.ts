@@ -63,6 +63,8 @@ export interface Backend {
   run<K extends OpName>(op: K, args: Ops<Tensor>[K]): void;
   /** Submits what was recorded; the loader's batch buffers may be reused after this. */
   flush(): void;
+  /** Resolves once submitted work is done (GPU); training waits on it every few steps so the queue stays short. */
+  settle(): Promise<void>;
   close(): void;
 }
 

@@ -50,6 +50,8 @@ export interface ProgressDetail {
   accuracy?: number;
 }
 
+const IN_FLIGHT_STEPS = 4;
+
 /** Batches for one epoch: a Loader (made anew per epoch with forEpoch) or a function of the epoch. */
 export type BatchSource = AsyncIterable<Batch> & { forEpoch?(epoch: number): AsyncIterable<Batch> } | ((epoch: number) => AsyncIterable<Batch>);
 
@@ -125,6 +127,8 @@ export class Model extends EventTarget {
         this.trainStep(x, labels, n, labelKind);
         this.release(x, labels);
         this.backend.flush(); // the loader may reuse the batch's buffers once asked for the next
+        // A few steps in flight at most: progress is real, and queued uploads stay bounded.
+        if (steps % IN_FLIGHT_STEPS === IN_FLIGHT_STEPS - 1) await this.backend.settle();
         samples += n;
         since += n;
         steps++;
