@@ -1,48 +1,63 @@
 /**
- * 2-D convolution as an implicit GEMM with a register tile per invocation: PX output pixels
- * of one row times CO4 * 4 output channels, so each source value loaded feeds up to
- * KW * CO4 * 4 multiply-adds and each weight PX of them. Weight addresses are the same in a
- * whole workgroup (the channel group is per workgroup), so they are scalar loads broadcast to
- * every invocation on CPU drivers (lavapipe) and broadcasts from cache on GPUs. Each invocation
- * loads a row segment of the source once per (channel, kernel row) and reuses it for every kx.
- *
- * The same kernel computes the forward pass and the gradient of the input: both are a
- * correlation of a (virtually dilated, padded) source with a (possibly flipped, transposed)
- * kernel; the weight index is wBase + src * wSrc + dst * wDst + ky * wRow + kx * wCol.
- * Loops run to override constants, so the compiler unrolls them and keeps acc and seg in registers.
+ * 2-D convolution as an implicit GEMM with a register tile per invocation. On lavapipe (and
+ * GPUs) loads cost far more than multiply-adds, so each loaded value feeds many of them: a
+ * source row segment is gathered once per (channel, kernel row) and reused for every kx and
+ * output channel of the tile, and the weights are packed channels-last first (conv2dPackWgsl) so
+ * four output channels are one uniform vec4 load. Loops run to override constants, so the
+ * compiler unrolls them and the register arrays stay in registers; the kernel-height loop stays
+ * rolled (a runtime count) because lavapipe's compile time grows with the unrolled code.
+ */
+
+/**
+ * `count` values of a source row from x0 on, zeros outside 0..width-1 or where the row is
+ * padding (valid false); `src` is the shader's array<f32>. One gather per value: gathering the
+ * aligned vec4s that cover the row and picking per invocation measured 3x slower on lavapipe.
+ */
+const loadRowWgsl = /* wgsl */ `
+const MAX_ROW = 48u;
+
+fn loadRow(first: i32, valid: bool, x0: i32, width: i32, count: u32) -> array<f32, MAX_ROW> {
+  var row: array<f32, MAX_ROW>;
+  for (var j = 0u; j < count; j++) {
+    let x = x0 + i32(j);
+    let ok = valid && x >= 0 && x < width;
+    row[j] = select(0.0, src[u32(max(first + x, 0))], ok);
+  }
+  return row;
+}
+`;
+
+/**
+ * The forward pass and the gradient of the input, both a correlation of a padded source with a
+ * packed kernel: dst[b, o, oy, ox] = sum over (i, ky, kx) of
+ * packed[i, ky, kx, o] * src[b, i, oy * STRIDE + ky - padH, ox * STRIDE + kx - padW].
+ * An invocation computes PX outputs along a row for CO4 * 4 channels; a workgroup shares the
+ * channels, so the packed weights are uniform loads.
  */
 export const conv2dWgsl = /* wgsl */ `
 override WORKGROUP_SIZE: u32 = 64u;
 override KW: u32 = 3u;
-override STRIDE: u32 = 1u;   // output stride over the virtual source
-override DILATION: u32 = 1u; // the source has DILATION - 1 zeros between values (gradient of a strided conv)
-override PX: u32 = 14u;      // output pixels along a row per invocation
-override CO4: u32 = 1u;      // output channels per invocation, in fours
+override STRIDE: u32 = 1u;
+override PX: u32 = 16u; // output pixels along a row: (PX - 1) * STRIDE + KW <= MAX_ROW
+override CO4: u32 = 1u; // output channels in fours: PX * CO4 <= MAX_ACC
 override RELU: bool = false;
 override BIAS: bool = false;
 
-const MAX_ACC = 16u; // PX * CO4 <= MAX_ACC
-const MAX_SEG = 32u; // (PX - 1) * STRIDE + KW <= MAX_SEG
+const MAX_ACC = 64u;
 
 struct Params {
   n: u32, cSrc: u32, srcH: u32, srcW: u32,
   cDst: u32, dstH: u32, dstW: u32, rowBlocks: u32,
-  padH: i32, padW: i32, virtH: i32, virtW: i32, // virt = (src - 1) * DILATION + 1
-  wBase: i32, wSrc: i32, wDst: i32, wRow: i32,
-  wCol: i32, blockGroups: u32, dstGroups: u32, kh: u32, // a loop kept rolled: compile time grows with unrolled code
+  padH: i32, padW: i32, kh: u32, blockGroups: u32, // kh stays a runtime loop: unrolled code costs compile time
+  dstGroups: u32, packedStride: u32, unused0: u32, unused1: u32, // packedStride: vec4s per tap
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> packed: array<vec4f>;
 @group(1) @binding(0) var<storage, read> src: array<f32>;
-@group(1) @binding(1) var<storage, read> weight: array<f32>;
-@group(1) @binding(2) var<storage, read> bias: array<f32>;
-@group(1) @binding(3) var<storage, read_write> dst: array<f32>;
-
-// Channels past cDst read the last channel's weights; their sums are never stored.
-fn weightOffset(o: u32) -> i32 {
-  return i32(min(o, params.cDst - 1u)) * params.wDst;
-}
-
+@group(1) @binding(1) var<storage, read> bias: array<f32>;
+@group(1) @binding(2) var<storage, read_write> dst: array<f32>;
+${loadRowWgsl}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wid = wg.x + wg.y * groups.x;
@@ -54,38 +69,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
   let slot = (wid % params.blockGroups) * WORKGROUP_SIZE + lid;
   // Invocations past the end compute the last block again rather than diverge in the loops.
   let block = min(slot, blocks - 1u);
-  let bx = block % params.rowBlocks;
-  let row = block / params.rowBlocks;
-  let oy = row % params.dstH;
-  let b = row / params.dstH;
-  let ox0 = bx * PX;
+  let ox0 = (block % params.rowBlocks) * PX;
+  let oy = (block / params.rowBlocks) % params.dstH;
+  let b = block / params.rowBlocks / params.dstH;
   let y0 = i32(oy * STRIDE) - params.padH;
   let x0 = i32(ox0 * STRIDE) - params.padW;
-  let o0 = group * CO4 * 4u;
+  let count = (PX - 1u) * STRIDE + KW;
 
   var acc: array<vec4f, MAX_ACC>;
-  var seg: array<f32, MAX_SEG>;
-  let segLength = (PX - 1u) * STRIDE + KW;
   for (var i = 0u; i < params.cSrc; i++) {
     let plane = (b * params.cSrc + i) * params.srcH;
     for (var ky = 0u; ky < params.kh; ky++) {
-      let vy = y0 + i32(ky);
-      let rowOk = vy >= 0 && vy < params.virtH && vy % i32(DILATION) == 0;
-      let srcRow = (plane + u32(max(vy, 0)) / DILATION) * params.srcW;
-      for (var j = 0u; j < segLength; j++) {
-        let vx = x0 + i32(j);
-        let ok = rowOk && vx >= 0 && vx < params.virtW && vx % i32(DILATION) == 0;
-        seg[j] = select(0.0, src[srcRow + u32(max(vx, 0)) / DILATION], ok);
-      }
-      let wRow = params.wBase + i32(i) * params.wSrc + i32(ky) * params.wRow;
+      let y = y0 + i32(ky);
+      let valid = y >= 0 && y < i32(params.srcH);
+      let row = loadRow(i32((plane + u32(max(y, 0))) * params.srcW), valid, x0, i32(params.srcW), count);
+      let tap = (i * params.kh + ky) * KW * params.packedStride + group * CO4;
       for (var kx = 0u; kx < KW; kx++) {
-        let wk = wRow + i32(kx) * params.wCol;
         for (var c = 0u; c < CO4; c++) {
-          let o = o0 + c * 4u;
-          let w = vec4f(weight[wk + weightOffset(o)], weight[wk + weightOffset(o + 1u)],
-                        weight[wk + weightOffset(o + 2u)], weight[wk + weightOffset(o + 3u)]);
+          let w = packed[tap + kx * params.packedStride + c];
           for (var p = 0u; p < PX; p++) {
-            acc[p * CO4 + c] = fma(vec4f(seg[p * STRIDE + kx]), w, acc[p * CO4 + c]);
+            acc[p * CO4 + c] = fma(vec4f(row[p * STRIDE + kx]), w, acc[p * CO4 + c]);
           }
         }
       }
@@ -98,11 +101,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
   let plane = params.dstH * params.dstW;
   let out0 = b * params.cDst * plane + oy * params.dstW;
   for (var p = 0u; p < PX; p++) {
-    let ox = ox0 + p;
     for (var c = 0u; c < CO4; c++) {
       for (var j = 0u; j < 4u; j++) {
-        let o = o0 + c * 4u + j;
-        if (ox < params.dstW && o < params.cDst) {
+        let o = group * CO4 * 4u + c * 4u + j;
+        if (ox0 + p < params.dstW && o < params.cDst) {
           var v = acc[p * CO4 + c][j];
           if (BIAS) {
             v += bias[o];
@@ -110,7 +112,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
           if (RELU) {
             v = max(v, 0.0);
           }
-          dst[out0 + o * plane + ox] = v;
+          dst[out0 + o * plane + ox0 + p] = v;
         }
       }
     }
@@ -119,31 +121,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
 `;
 
 /**
+ * Packs the kernel channels-last for conv2dWgsl: packed[i, ky, kx, o] (o padded with zeros to a
+ * multiple of 4 * CO4) = weight[base + i * wSrc + o * wDst + ky * wRow + kx * wCol]; the strides
+ * transpose and flip it for the gradient of the input.
+ */
+export const conv2dPackWgsl = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  kh: u32, kw: u32, cDst: u32, cDstPadded: u32,
+  total: u32, base: i32, wSrc: i32, wDst: i32,
+  wRow: i32, wCol: i32, unused0: u32, unused1: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> packed: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (e >= params.total) {
+    return;
+  }
+  let o = e % params.cDstPadded;
+  let tap = e / params.cDstPadded;
+  let kx = tap % params.kw;
+  let ky = tap / params.kw % params.kh;
+  let i = tap / params.kw / params.kh;
+  let k = params.base + i32(i) * params.wSrc + i32(min(o, params.cDst - 1u)) * params.wDst + i32(ky) * params.wRow + i32(kx) * params.wCol;
+  packed[e] = select(0.0, weight[k], o < params.cDst);
+}
+`;
+
+/**
+ * Spreads planes of srcH x srcW into dstH x dstW with DILATION - 1 zeros between values: the
+ * gradient of a strided convolution is a stride-1 correlation of the dilated gradOutput.
+ */
+export const conv2dDilateWgsl = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+override DILATION: u32 = 1u;
+
+struct Params {
+  srcH: u32, srcW: u32, dstH: u32, dstW: u32,
+  total: u32, unused0: u32, unused1: u32, unused2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  if (e >= params.total) {
+    return;
+  }
+  let x = e % params.dstW;
+  let y = e / params.dstW % params.dstH;
+  let plane = e / params.dstW / params.dstH;
+  let inside = x % DILATION == 0u && y % DILATION == 0u;
+  dst[e] = select(0.0, src[(plane * params.srcH + y / DILATION) * params.srcW + x / DILATION], inside);
+}
+`;
+
+/**
  * The weight gradient, first pass: gW[o, i, ky, kx] = sum over (b, oy, ox) of
  * gradOutput[b, o, oy, ox] * input[b, i, oy * STRIDE + ky - pad, ox * STRIDE + kx - pad].
- * An invocation owns one ky and CI input channels, a tile of CI x KW x CO4 * 4 sums; a workgroup
- * owns CO4 * 4 output channels and a chunk of the (b, oy) rows, so gradOutput loads are uniform
- * (scalar) and each feeds CI * KW multiply-adds. Each chunk writes its own partial sums (WGSL has
- * no float atomics); conv2dWeightReduceWgsl adds them up. The last invocation sees a source of
- * ones instead of input channels: its (ci, kx) = (0, 0) sum is the bias gradient.
+ * An invocation owns one ky and CI input channels, a tile of CI x KW x CO4 * 4 sums, and every
+ * SPLIT-th row of its workgroup's chunk of (b, oy) rows; a workgroup owns CO4 * 4 output
+ * channels. Each gradOutput value loaded feeds CI * KW multiply-adds, each input value KW * CO4 * 4.
+ * Each (chunk, split) writes its own partial sums (WGSL has no float atomics);
+ * conv2dWeightReduceWgsl adds them up. The last lane sees a source of ones: its (ci, kx) = (0, 0)
+ * sum is the bias gradient.
  */
 export const conv2dWeightGradWgsl = /* wgsl */ `
 override WORKGROUP_SIZE: u32 = 64u;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override STRIDE: u32 = 1u;
-override CI: u32 = 1u;  // input channels per invocation
-override CO4: u32 = 4u; // output channels per invocation, in fours: CI * KW * CO4 <= MAX_ACC
-override PX: u32 = 8u;  // output columns per row segment: CI * ((PX - 1) * STRIDE + KW) <= MAX_SEG
+override CI: u32 = 2u;  // input channels per invocation
+override CO4: u32 = 8u; // output channels per invocation, in fours: CI * KW * CO4 <= MAX_ACC
+override PX: u32 = 14u; // output columns per row segment: CI * ((PX - 1) * STRIDE + KW) <= MAX_SEG
 
-const MAX_ACC = 16u;
-const MAX_SEG = 32u;
+const MAX_ACC = 48u;
+const MAX_SEG = 64u;
 
 struct Params {
   n: u32, cIn: u32, h: u32, w: u32,
   cOut: u32, oh: u32, ow: u32, lanes: u32, // lanes = ceil(cIn / CI) * KH + 1
   pad: i32, rowsPerChunk: u32, chunks: u32, laneGroups: u32,
-  outGroups: u32, chunkStride: u32, laneStride: u32, unused: u32,
+  outGroups: u32, chunkStride: u32, laneStride: u32, split: u32, // split: invocations sharing a lane's taps (small cIn fills the SIMD width)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -161,23 +229,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
     return; // the tail of a 2-D grid
   }
   let slot = laneGroup * WORKGROUP_SIZE + lid;
-  let lane = min(slot, params.lanes - 1u);
+  let sub = min(slot / params.lanes, params.split - 1u);
+  let lane = min(slot - sub * params.lanes, params.lanes - 1u);
   let isBias = lane == params.lanes - 1u;
   let i0 = lane / KH * CI;
   let ky = lane % KH;
   let o0 = outGroup * CO4 * 4u;
   let planeIn = params.h * params.w;
   let planeOut = params.oh * params.ow;
-  var oOffset: array<u32, 16>;
-  for (var c = 0u; c < CO4 * 4u; c++) {
-    oOffset[c] = min(o0 + c, params.cOut - 1u) * planeOut;
-  }
 
   var acc: array<vec4f, MAX_ACC>;
   var seg: array<f32, MAX_SEG>;
   let segLength = (PX - 1u) * STRIDE + KW;
   let rowEnd = min((chunk + 1u) * params.rowsPerChunk, params.n * params.oh);
-  for (var r = chunk * params.rowsPerChunk; r < rowEnd; r++) {
+  for (var r = chunk * params.rowsPerChunk + sub; r < rowEnd; r += params.split) {
     let b = r / params.oh;
     let oy = r % params.oh;
     let iy = i32(oy * STRIDE + ky) - params.pad;
@@ -198,8 +263,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
         let ox = ox0 + p;
         let g0 = outRow + min(ox, params.ow - 1u);
         for (var c = 0u; c < CO4; c++) {
-          var g = vec4f(gradOutput[g0 + oOffset[c * 4u]], gradOutput[g0 + oOffset[c * 4u + 1u]],
-                        gradOutput[g0 + oOffset[c * 4u + 2u]], gradOutput[g0 + oOffset[c * 4u + 3u]]);
+          let o = o0 + c * 4u;
+          var g = vec4f(gradOutput[g0 + min(o, params.cOut - 1u) * planeOut], gradOutput[g0 + min(o + 1u, params.cOut - 1u) * planeOut],
+                        gradOutput[g0 + min(o + 2u, params.cOut - 1u) * planeOut], gradOutput[g0 + min(o + 3u, params.cOut - 1u) * planeOut]);
           g = select(vec4f(0.0), g, ox < params.ow); // columns past the row end count nothing
           for (var ci = 0u; ci < CI; ci++) {
             for (var kx = 0u; kx < KW; kx++) {
@@ -212,10 +278,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
     }
   }
 
-  if (slot >= params.lanes) {
+  if (slot >= params.lanes * params.split) {
     return;
   }
-  // partial[chunk][o][tap] with gW's own tap order (i, ky, kx), the bias after the last tap.
+  // partial[chunk * split + sub][o][tap] with gW's own tap order (i, ky, kx), the bias after the last tap.
+  let base = (chunk * params.split + sub) * params.chunkStride;
   for (var ci = 0u; ci < CI; ci++) {
     let i = i0 + ci;
     if (isBias || i < params.cIn) {
@@ -225,7 +292,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
           let o = o0 + c * 4u + j;
           if (o < params.cOut && (!isBias || ci == 0u)) {
             for (var kx = 0u; kx < KW; kx++) {
-              partial[chunk * params.chunkStride + o * params.laneStride + tap + kx] = acc[(ci * KW + kx) * CO4 + c][j];
+              partial[base + o * params.laneStride + tap + kx] = acc[(ci * KW + kx) * CO4 + c][j];
             }
           }
         }
@@ -242,7 +309,7 @@ override ACCUMULATE: bool = false;
 override BIAS: bool = false;
 
 struct Params {
-  chunks: u32, chunkStride: u32, laneStride: u32, weightStride: u32, // per output channel: lanes * KW, cIn * KH * KW
+  chunks: u32, chunkStride: u32, laneStride: u32, weightStride: u32, // per output channel: cIn * kh * kw + kw, cIn * kh * kw
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
