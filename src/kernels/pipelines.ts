@@ -176,3 +176,20 @@ export function workgroupGrid(device: GPUDevice, groups: number): [number, numbe
 export function align4(bytes: number): number {
   return Math.ceil(bytes / 4) * 4;
 }
+
+/**
+ * The binding of `count` 4-byte values of `buffer`, after checking it is a STORAGE buffer large
+ * enough and within the device's binding limit; errors name the kernel and the argument.
+ */
+export function storageBinding(device: GPUDevice, kernel: string, name: string, buffer: GPUBuffer, count: number): GPUBufferBinding {
+  if (!buffer || typeof buffer.size !== 'number') throw new EdgelakeError('invalid-input', `${kernel}: ${name} must be a GPUBuffer`);
+  const what = `${kernel}: ${name} '${buffer.label}'`;
+  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
+  const bytes = count * 4;
+  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, the shape needs ${bytes}`);
+  const limit = device.limits.maxStorageBufferBindingSize;
+  if (bytes > limit) {
+    throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
+  }
+  return { buffer, size: bytes };
+}

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
 import {
   convPlan, type Conv2dArgs, type Conv2dBackwardInputArgs, type Conv2dBackwardWeightArgs, type ConvPlan,
 } from './conv.ref.js';
@@ -51,10 +51,10 @@ export function encodeConv2d(
   if (args.activation !== undefined && args.activation !== 'none' && args.activation !== 'relu') {
     throw new EdgelakeError('invalid-input', `${kernel}: activation must be 'none' or 'relu', got '${String(args.activation)}'`);
   }
-  const input = checkBuffer(device, kernel, 'input', args.input, p.inputSize);
-  const weight = checkBuffer(device, kernel, 'weight', args.weight, p.weightSize);
-  const bias = args.bias ? checkBuffer(device, kernel, 'bias', args.bias, p.cOut) : undefined;
-  const output = checkBuffer(device, kernel, 'output', args.output, p.outputSize);
+  const input = storageBinding(device, kernel, 'input', args.input, p.inputSize);
+  const weight = storageBinding(device, kernel, 'weight', args.weight, p.weightSize);
+  const bias = args.bias ? storageBinding(device, kernel, 'bias', args.bias, p.cOut) : undefined;
+  const output = storageBinding(device, kernel, 'output', args.output, p.outputSize);
   checkDistinct(kernel, [output], bias ? [input, weight, bias] : [input, weight]);
   const { n, cIn, h, w, cOut, kh, kw } = p;
   return correlate(device, pass, transients, {
@@ -74,9 +74,9 @@ export function encodeConv2dBackwardInput(
   const kernel = 'conv2d backward input';
   assertDeviceAlive(device, kernel);
   const p = plan(args, kernel);
-  const gradOutput = checkBuffer(device, kernel, 'gradOutput', args.gradOutput, p.outputSize);
-  const weight = checkBuffer(device, kernel, 'weight', args.weight, p.weightSize);
-  const gradInput = checkBuffer(device, kernel, 'gradInput', args.gradInput, p.inputSize);
+  const gradOutput = storageBinding(device, kernel, 'gradOutput', args.gradOutput, p.outputSize);
+  const weight = storageBinding(device, kernel, 'weight', args.weight, p.weightSize);
+  const gradInput = storageBinding(device, kernel, 'gradInput', args.gradInput, p.inputSize);
   checkDistinct(kernel, [gradInput], [gradOutput, weight]);
   const { n, cIn, cOut, kh, kw, stride, oh, ow } = p;
   // A stride-1 correlation of gradOutput, dilated by the stride, with the flipped, transposed kernel.
@@ -160,10 +160,10 @@ export function encodeConv2dBackwardWeight(
   const kernel = 'conv2d backward weight';
   assertDeviceAlive(device, kernel);
   const p = plan(args, kernel);
-  const input = checkBuffer(device, kernel, 'input', args.input, p.inputSize);
-  const gradOutput = checkBuffer(device, kernel, 'gradOutput', args.gradOutput, p.outputSize);
-  const gradWeight = checkBuffer(device, kernel, 'gradWeight', args.gradWeight, p.weightSize);
-  const gradBias = args.gradBias ? checkBuffer(device, kernel, 'gradBias', args.gradBias, p.cOut) : undefined;
+  const input = storageBinding(device, kernel, 'input', args.input, p.inputSize);
+  const gradOutput = storageBinding(device, kernel, 'gradOutput', args.gradOutput, p.outputSize);
+  const gradWeight = storageBinding(device, kernel, 'gradWeight', args.gradWeight, p.weightSize);
+  const gradBias = args.gradBias ? storageBinding(device, kernel, 'gradBias', args.gradBias, p.cOut) : undefined;
   checkDistinct(kernel, gradBias ? [gradWeight, gradBias] : [gradWeight], [input, gradOutput]);
 
   const { n, cIn, h, w, cOut, oh, ow, kh, kw, stride, pad } = p;
@@ -254,19 +254,6 @@ function plan(shape: Parameters<typeof convPlan>[0], kernel: string): ConvPlan {
   return p;
 }
 
-/** The binding of `count` floats of `buffer`, after checking its usage, size and the binding limit. */
-function checkBuffer(device: GPUDevice, kernel: string, name: string, buffer: GPUBuffer, count: number): GPUBufferBinding {
-  if (!buffer || typeof buffer.size !== 'number') throw new EdgelakeError('invalid-input', `${kernel}: ${name} must be a GPUBuffer`);
-  const what = `${kernel}: ${name} '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
-  const bytes = count * 4;
-  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, the shape needs ${bytes}`);
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
-  }
-  return { buffer, size: bytes };
-}
 
 /** Written buffers may not be read or written by another binding of the same dispatch. */
 function checkDistinct(kernel: string, written: GPUBufferBinding[], read: GPUBufferBinding[]): void {

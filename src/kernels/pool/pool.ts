@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
 import { poolPlan, type MaxPoolArgs, type MaxPoolBackwardArgs, type PoolPlan } from './pool.ref.js';
 import { maxPoolBackwardWgsl, maxPoolWgsl } from './pool.wgsl.js';
 
@@ -19,9 +19,9 @@ export function encodeMaxPool(
   assertDeviceAlive(device, kernel);
   const p = poolPlan(args, kernel);
   checkIndexable(kernel, p);
-  const input = checkBuffer(device, kernel, 'input', args.input, p.inputSize);
-  const output = checkBuffer(device, kernel, 'output', args.output, p.outputSize);
-  const argmax = checkBuffer(device, kernel, 'argmax', args.argmax, p.outputSize);
+  const input = storageBinding(device, kernel, 'input', args.input, p.inputSize);
+  const output = storageBinding(device, kernel, 'output', args.output, p.outputSize);
+  const argmax = storageBinding(device, kernel, 'argmax', args.argmax, p.outputSize);
   checkDistinct(kernel, [input, output, argmax]);
   const pipeline = computePipeline(device, {
     label: kernel,
@@ -46,9 +46,9 @@ export function encodeMaxPoolBackward(
   assertDeviceAlive(device, kernel);
   const p = poolPlan(args, kernel);
   checkIndexable(kernel, p);
-  const gradOutput = checkBuffer(device, kernel, 'gradOutput', args.gradOutput, p.outputSize);
-  const argmax = checkBuffer(device, kernel, 'argmax', args.argmax, p.outputSize);
-  const gradInput = checkBuffer(device, kernel, 'gradInput', args.gradInput, p.inputSize);
+  const gradOutput = storageBinding(device, kernel, 'gradOutput', args.gradOutput, p.outputSize);
+  const argmax = storageBinding(device, kernel, 'argmax', args.argmax, p.outputSize);
+  const gradInput = storageBinding(device, kernel, 'gradInput', args.gradInput, p.inputSize);
   checkDistinct(kernel, [gradOutput, argmax, gradInput]);
   // Disjoint windows: one invocation per output writes its cell; overlapping ones gather per input.
   const cells = p.stride >= p.size;
@@ -93,19 +93,6 @@ function checkIndexable(kernel: string, p: PoolPlan): void {
   }
 }
 
-/** The binding of `count` 4-byte values of `buffer`, after checking its usage, size and the binding limit. */
-function checkBuffer(device: GPUDevice, kernel: string, name: string, buffer: GPUBuffer, count: number): GPUBufferBinding {
-  if (!buffer || typeof buffer.size !== 'number') throw new EdgelakeError('invalid-input', `${kernel}: ${name} must be a GPUBuffer`);
-  const what = `${kernel}: ${name} '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
-  const bytes = count * 4;
-  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, the shape needs ${bytes}`);
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
-  }
-  return { buffer, size: bytes };
-}
 
 /** A buffer written by a dispatch may not be bound to it twice. */
 function checkDistinct(kernel: string, bindings: GPUBufferBinding[]): void {
