@@ -1,7 +1,7 @@
 import { STRATEGIES, formatAdapter, getDevice, type Strategy } from '../../../src/index.js';
 import { drawCharts, formatBytes } from './chart.js';
 import { showPicks } from './labeller.js';
-import { datasetLabels, preview, Run, type Point, type Settings } from './run.js';
+import { preview, Run, type Point, type Settings } from './run.js';
 
 // Every setting can come from the URL (?round=50&epochs=2&auto=1&start=1...), so a link reproduces a run.
 const params = new URLSearchParams(location.search);
@@ -107,7 +107,7 @@ async function start(): Promise<void> {
       phase(current);
     });
     const other = settings.auto && settings.baseline ? baseline : undefined;
-    const base = other?.learnerFor(settings, 'random', (ids) => datasetLabels(other, ids));
+    const base = other?.learnerFor(settings, 'random'); // labelled by the dataset's own labels
     let rounds = 0;
     while (!stopAfterRound && run.labels < settings.maxLabels && (settings.rounds === 0 || rounds < settings.rounds)) {
       status(`round ${run.points.length + 1}: ${settings.strategy}, ${settings.roundSize} labels${settings.byteBudget ? `, at most ${formatBytes(settings.byteBudget)}` : ''}`);

@@ -153,18 +153,6 @@ async function readSaved(store: IdbChunkStore, url: string, version: string): Pr
   }
 }
 
-/**
- * The dataset's labels for `ids`, read on the CPU. (ActiveLearner's default oracle reads them
- * through a loader on the learner's device, where labels arrive as a GPUBuffer; see the report.)
- */
-export async function datasetLabels(run: Run, ids: Uint32Array): Promise<Int32Array> {
-  const labels = new Map<number, number>();
-  for await (const b of run.dataset.view({ indices: ids }).loader({ batchSize: 1024, tensors: ['label'] })) {
-    b.ids.forEach((id, i) => labels.set(id, (b.tensors.label as Int32Array)[i]));
-  }
-  return Int32Array.from(ids, (id) => labels.get(id)!);
-}
-
 /** A sample the sampler picked, with what the learner makes of it now. */
 export interface Pick {
   id: number;

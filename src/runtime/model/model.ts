@@ -208,12 +208,14 @@ export class Model extends EventTarget {
     const b = this.backend;
     const all = b.wrap(input, n * this.inputSize, 'model input');
     const probs = b.create(passes * n * this.classes, 'model probabilities');
-    const slice = b.create(Math.min(n, batchSize) * this.inputSize, 'model input slice');
+    // One slice: the input itself; else a buffer each slice is copied into.
+    const whole = n <= batchSize;
+    const slice = whole ? all : b.create(batchSize * this.inputSize, 'model input slice');
     const sliceProbs = b.create(Math.min(n, batchSize) * this.classes, 'model probabilities slice');
     try {
       for (let start = 0; start < n; start += batchSize) {
         const m = Math.min(batchSize, n - start);
-        b.copy(all, start * this.inputSize, slice, 0, m * this.inputSize);
+        if (!whole) b.copy(all, start * this.inputSize, slice, 0, m * this.inputSize);
         for (let pass = 0; pass < passes; pass++) {
           // One pass: dropout off; several: each MC pass draws its own masks.
           const ctx: PassContext = { backend: b, dropout: passes > 1, seed: this.seed, step: 0x7fffffff, pass: pass + 1 };
@@ -224,7 +226,7 @@ export class Model extends EventTarget {
       }
       return probs;
     } finally {
-      for (const t of [all, slice, sliceProbs]) b.destroy(t);
+      for (const t of whole ? [all, sliceProbs] : [all, slice, sliceProbs]) b.destroy(t);
     }
   }
 
