@@ -73,6 +73,14 @@ export class ChunkCache {
     return this.readVerified(hash);
   }
 
+  /**
+   * Whether chunk `hash` was in the store when this cache last listed it, or entered through it
+   * since: a hint that needs no read of the store (another process may have added it meanwhile).
+   */
+  async listed(hash: string): Promise<boolean> {
+    return (await this.loadIndex()).has(hash);
+  }
+
   /** Keeps chunks from eviction until the returned function is called (pins nest). */
   pin(hashes: Iterable<string>): () => void {
     const list = [...hashes];

@@ -10,12 +10,31 @@ const MIN_STEP = 16 << 10;
 const stepFor = (budget: number): number => Math.max(MIN_STEP, Math.min(MAX_STEP, Math.ceil(budget / 1032)));
 
 /**
- * Raw DEFLATE (RFC 1951) inflate that never produces more than `maxBytes`: input is fed in
- * steps no larger than the remaining budget can need, and inflation stops as soon as the output
- * passes the bound, so a bomb costs about `maxBytes` + max(`maxBytes`, 17 MiB) of memory at
- * most, and the time to make it. `what` names the data for the error.
+ * Raw DEFLATE (RFC 1951) inflate that never produces more than `maxBytes`, or throws an
+ * EdgelakeError naming `what`: 'limit' past the bound, 'invalid-chunk' for a corrupt or
+ * truncated stream.
  */
+export type BoundedInflate = (data: Uint8Array, maxBytes: number, what: string) => Uint8Array;
+
+let platformInflate: BoundedInflate = inflateBoundedJs;
+
+/** Installs the platform's inflate (the Node entry and Node workers install native zlib's). */
+export function useInflate(inflate: BoundedInflate): void {
+  platformInflate = inflate;
+}
+
+/** Raw DEFLATE inflate within `maxBytes` (see BoundedInflate), by the platform's inflate. */
 export function inflateBounded(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
+  return platformInflate(data, maxBytes, what);
+}
+
+/**
+ * BoundedInflate in JavaScript (fflate), for every platform: input is fed in steps no larger
+ * than the remaining budget can need, and inflation stops as soon as the output passes the
+ * bound, so a bomb costs about `maxBytes` + max(`maxBytes`, 17 MiB) of memory at most, and the
+ * time to make it.
+ */
+export function inflateBoundedJs(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
   let done = false;

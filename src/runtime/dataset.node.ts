@@ -1,9 +1,14 @@
+import { useInflate } from '../format/inflate.js';
+import { inflateBoundedNode } from '../format/inflate.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import type { Source } from '../source/source.js';
 import { openDataset as openDatasetWith, type Dataset, type OpenDatasetOptions } from './dataset.js';
 import { nodeWorkerPool } from './workers/pool.node.js';
 
-/** openDataset for Node: local folders and file:// too, and loaders decode on worker_threads. */
+// Native zlib for every chunk this process inflates (the decode workers install it for theirs).
+useInflate(inflateBoundedNode);
+
+/** openDataset for Node: local folders and file:// too, and loaders fetch and decode on worker_threads. */
 export function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  return openDatasetWith(typeof root === 'string' ? openSourceNode(root, options) : root, { createPool: nodeWorkerPool, ...options });
+  return openDatasetWith(root, { createPool: nodeWorkerPool, openSource: openSourceNode, ...options });
 }

@@ -15,7 +15,7 @@ import { decodeSample, decodeSamples } from './decode.js';
 import { Loader, type LoaderOptions } from './loader.js';
 import { openVersion } from './versions.js';
 import { browserWorkerPool } from './workers/pool.browser.js';
-import { inlinePool, type DecodePool } from './workers/pool.js';
+import { inlinePool, type DecodePool, type RemoteRoot } from './workers/pool.js';
 
 export interface OpenDatasetOptions extends OpenSourceOptions {
   /** A persistent chunk cache; without one every epoch fetches again. */
@@ -25,6 +25,8 @@ export interface OpenDatasetOptions extends OpenSourceOptions {
   limits?: Partial<ReadLimits>;
   /** Makes decode worker pools for loaders (chosen by the entry point: worker_threads or Web Workers). */
   createPool?: (size: number) => DecodePool;
+  /** Opens a root string (chosen by the entry point: Node adds local folders). */
+  openSource?: (root: string, options: OpenSourceOptions) => Source;
 }
 
 export interface ViewOptions {
@@ -36,11 +38,21 @@ export interface ViewOptions {
 
 /** Opens a dataset root (http(s):// or s3://, or any Source) at a version; fetches only refs and the manifest. */
 export async function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  const raw = typeof root === 'string' ? openSource(root, options) : root;
+  const raw = typeof root === 'string' ? (options.openSource ?? openSource)(root, options) : root;
   const counted = withMetrics(raw);
   const source = options.cache ? withCache(counted.source, options.cache) : counted.source;
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, counted, options);
+  const remote = { ...counted, root: typeof root === 'string' ? workerRoot(root, options) : undefined };
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, remote, options);
+}
+
+/** The root and its source options, when they can cross to a worker (a custom fetch function cannot). */
+function workerRoot(root: string, { http, s3, retry }: OpenSourceOptions): RemoteRoot | undefined {
+  try {
+    return { root, options: structuredClone({ http, s3, retry }) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One version of a dataset. Nothing is fetched until a view is read. */
@@ -53,8 +65,8 @@ export class Dataset {
     readonly version: string,
     readonly manifest: Manifest,
     readonly limits: ReadLimits,
-    /** The remote beneath the cache, and the requests and bytes that reached it. */
-    private readonly remote: { source: Source; metrics: SourceMetrics },
+    /** The remote beneath the cache, the requests and bytes that reached it, and its root if workers can open it. */
+    private readonly remote: { source: Source; metrics: SourceMetrics; root?: RemoteRoot },
     private readonly options: OpenDatasetOptions,
   ) {}
 
@@ -71,6 +83,17 @@ export class Dataset {
   limitedSource(concurrency: number): Source {
     const limited = withConcurrency(this.remote.source, concurrency);
     return this.options.cache ? withCache(limited, this.options.cache) : limited;
+  }
+
+  /** The root for decode workers to fetch from themselves, when the dataset was opened from a root string. */
+  get workerRoot(): RemoteRoot | undefined {
+    return this.remote.root;
+  }
+
+  /** Counts a read of the remote made elsewhere (by a decode worker), so `network` stays whole. */
+  countRemoteRead(bytes: number): void {
+    this.remote.metrics.requests++;
+    this.remote.metrics.bytes += bytes;
   }
 
   get length(): number {

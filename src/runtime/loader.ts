@@ -158,7 +158,9 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const fetched = (key: string) => {
       if (firstReads.delete(key) && firstReads.size === 0) firstArrived();
     };
-    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched), Math.floor(budget / 4));
+    // The first window is read on this thread: nothing trains yet, and the workers are still starting.
+    let readHere = true;
+    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere), Math.floor(budget / 4));
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
     const transform = this.makeTransform();
     const windows = new Map<number, Window>();
@@ -186,6 +188,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
         };
         if (w === first) {
           for (const k of win.chunks.keys()) firstReads.add(k);
+          readHere = false;
           await Promise.race([firstIn, Promise.allSettled(win.chunks.values())]);
         }
         prefetch();
@@ -247,15 +250,35 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return Object.keys(transform).length > 0 ? new CpuBatchTransform(metas, transform, this.order.epoch, seed) : undefined;
   }
 
-  private async load(key: string, pool: DecodePool, fetched: (key: string) => void): Promise<DecodedSamples> {
+  /**
+   * Fetches (or reads from the cache) and decodes one chunk. With workers that can open the
+   * dataset's root, a chunk that is not cached is fetched by a worker, so network I/O stays off
+   * the training thread; its bytes come back with the samples and enter the cache here.
+   */
+  private async load(key: string, pool: DecodePool, fetched: (key: string) => void, readHere: boolean): Promise<DecodedSamples> {
     const [tensor, c] = splitKey(key);
     const ds = this.view.dataset;
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
-    const stored = await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes, signal: this.abort.signal });
-    this.abort.signal.throwIfAborted();
-    fetched(key);
+    const path = chunkPath(ref.hash);
     const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(c) };
+    const signal = this.abort.signal;
+    const root = ds.workerRoot;
+    // The cache's listing, not a read of the store: a miss must reach the worker without waiting
+    // for this thread's event loop, which a training step may hold for a while.
+    if (!readHere && pool.fetch && root && pool.size > 0 && !(await ds.cache?.listed(ref.hash))) {
+      // Each worker caps its own reads: together they keep `concurrency` in flight.
+      const options = { ...root.options, concurrency: Math.max(1, Math.ceil((this.options.concurrency ?? 4) / pool.size)) };
+      const { stored, ...decoded } = await pool.fetch({ fetch: { ...root, options, path }, ref, tensor: meta, limits: ds.limits, where });
+      ds.countRemoteRead(stored.length);
+      await ds.cache?.get(ref.hash, { fetch: async () => stored, where: `${ds.name}: ${path}` });
+      signal.throwIfAborted();
+      this.chunksFetched++;
+      return decoded;
+    }
+    const stored = await this.source.read(path, { maxBytes: ref.bytes, signal });
+    signal.throwIfAborted();
+    fetched(key);
     const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });
     this.chunksFetched++;
     return decoded;

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { FsChunkStore } from '../../src/cache/fs-store.node.js';
 import { parseIdx } from '../../src/format/build/idx.js';
-import { openDataset } from '../../src/node.js';
+import { openDataset, openSourceNode } from '../../src/node.js';
+import type { OpenSourceOptions } from '../../src/source/open.js';
+import type { Source } from '../../src/source/source.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { hasCommand, missing } from '../support/system.js';
 import { startNginx } from './servers.js';
@@ -42,6 +44,44 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     expect(seen).toHaveLength(5000);
     expect(new Set(seen).size).toBe(5000);
     expect(first.stats().bytesFetched).toBeGreaterThan(0);
+    await cache.store.close();
+  });
+
+  it('with workers, the chunks after the first window are fetched on the worker threads, and still enter the cache', async () => {
+    const cache = new ChunkCache(await FsChunkStore.open(join(root, 'worker-fetch-cache')), { budgetBytes: 64 << 20 });
+    // Counts the chunk reads made through this thread's source (openSource opens only this thread's).
+    const here: string[] = [];
+    const openSource = (location: string, options: OpenSourceOptions): Source => {
+      const source = openSourceNode(location, options);
+      return { ...source, read: (path, o) => (path.startsWith('chunks/') && here.push(path), source.read(path, o)) };
+    };
+    const ds = await openDataset(nginx.url, { cache, openSource });
+    const loader = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3, windowChunks: 2 }, workers: 2 });
+    let samples = 0;
+    for await (const b of loader) {
+      b.ids.forEach((id, k) => expect(Buffer.compare((b.tensors.image as Uint8Array).subarray(k * 784, (k + 1) * 784), images.subarray(id * 784, (id + 1) * 784))).toBe(0));
+      samples += b.ids.length;
+    }
+    expect(samples).toBe(5000);
+    const { chunksFetched, cacheMisses, bytesFetched } = loader.stats();
+    // The first window (2 image chunks and the label chunk) on this thread, every other chunk in a worker.
+    expect(here).toHaveLength(3);
+    expect(chunksFetched).toBeGreaterThan(10);
+    expect(cacheMisses).toBe(chunksFetched);
+    // Bytes are counted on both paths: every chunk holding a train sample, once.
+    const [lo, hi] = ds.splits.train[0];
+    let wanted = 0;
+    for (const t of ['image', 'label']) {
+      let start = 0;
+      for (const c of ds.tensor(t).chunks) {
+        if (start < hi && start + c.samples > lo) wanted += c.bytes;
+        start += c.samples;
+      }
+    }
+    expect(bytesFetched).toBe(wanted);
+    const warm = (await openDataset(nginx.url, { cache })).view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], workers: 2 });
+    for await (const _ of warm);
+    expect(warm.stats()).toMatchObject({ cacheHitRatio: 1, bytesFetched: 0, samples: 5000 });
     await cache.store.close();
   });
 

@@ -1,8 +1,12 @@
-// The Node decode worker: decodeApi over comlink on this thread's parentPort.
+// The Node decode worker: decodeApi over comlink on this thread's parentPort; fetches open folders and URLs.
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { parentPort } from 'node:worker_threads';
-import { decodeApi } from './pool.js';
+import { useInflate } from '../../format/inflate.js';
+import { inflateBoundedNode } from '../../format/inflate.node.js';
+import { openSourceNode } from '../../source/open.node.js';
+import { createDecodeApi } from './pool.js';
 
 if (!parentPort) throw new Error('decode-worker.node.js runs only as a worker_threads Worker');
-expose(decodeApi, nodeEndpoint(parentPort));
+useInflate(inflateBoundedNode);
+expose(createDecodeApi(openSourceNode), nodeEndpoint(parentPort));

@@ -1,12 +1,31 @@
 import { transfer, type Remote } from 'comlink';
 import { EdgelakeError, isEdgelakeError, type ErrorCode } from '../../errors.js';
+import type { Source } from '../../source/source.js';
 import { decodeSamples, transferables, type DecodedSamples, type DecodeTask } from '../decode.js';
 
-/** Where chunks are decoded: on this thread (inlinePool) or on N workers. */
+/** A dataset root a worker can open itself: a root string and structured-cloneable source options. */
+export interface RemoteRoot {
+  root: string;
+  /** OpenSourceOptions without functions; `concurrency` caps this worker's reads of the root. */
+  options: Record<string, unknown>;
+}
+
+/** A chunk for a worker to fetch, verify against its hash and decode, so network I/O stays off the calling thread. */
+export type FetchTask = Omit<DecodeTask, 'stored' | 'verified'> & { fetch: RemoteRoot & { path: string } };
+
+/** Decoded samples and the stored bytes the worker fetched (the caller caches them). */
+export type FetchedSamples = DecodedSamples & { stored: Uint8Array };
+
+/** Opens a Source for a root string: the platform's opener (folders and URLs in Node, URLs in browsers). */
+export type SourceOpener = (root: string, options: Record<string, unknown>) => Source;
+
+/** Where chunks are decoded: on this thread (inlinePool) or on N workers, which can also fetch them. */
 export interface DecodePool {
   /** Number of workers; 0 when decoding runs on the calling thread. */
   readonly size: number;
   decode(task: DecodeTask): Promise<DecodedSamples>;
+  /** Fetches and decodes in a worker; only pools of workers with a source opener (size > 0). */
+  fetch?(task: FetchTask): Promise<FetchedSamples>;
   /** Stops the workers; decodes still running reject. */
   close(): Promise<void>;
 }
@@ -16,45 +35,71 @@ export interface DecodePool {
  * name/message/stack of an Error, and replacing its 'throw' handler would change error transport
  * for every other comlink user in the realm (it is one global map, needed on both sides).
  */
-export type DecodeOutcome = { ok: true; value: DecodedSamples } | { ok: false; code: ErrorCode; message: string };
+export type DecodeOutcome<T = DecodedSamples> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
 /** The API a decode worker exposes over comlink. */
 export interface DecodeApi {
   decode(task: DecodeTask): Promise<DecodeOutcome>;
+  fetch(task: FetchTask): Promise<DecodeOutcome<FetchedSamples>>;
 }
 
 /**
- * `decodeSamples`, one chunk at a time in the order asked. Decoding awaits (hashing), and
- * interleaved decodes would all finish late together: the chunk the loader needs next would
- * wait for every chunk prefetched after it.
+ * Runs work one piece at a time in the order asked. Decoding awaits (hashing), and interleaved
+ * decodes would all finish late together: the chunk the loader needs next would wait for every
+ * chunk prefetched after it.
  */
-function serialDecoder(): (task: DecodeTask) => Promise<DecodedSamples> {
+function inOrder(): <T>(work: () => Promise<T>) => Promise<T> {
   let queue: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const run = queue.then(() => decodeSamples(task));
+  return (work) => {
+    const run = queue.then(work);
     queue = run.catch(() => {});
     return run;
   };
 }
 
-const decodeInOrder = serialDecoder();
+/** Errors the caller can act on travel as data (see DecodeOutcome); others throw as usual. */
+async function outcome<T extends DecodedSamples>(work: () => Promise<T>, extra: (value: T) => ArrayBuffer[] = () => []): Promise<DecodeOutcome<T>> {
+  try {
+    const value = await work();
+    return transfer({ ok: true, value } as DecodeOutcome<T>, [...new Set([...transferables(value), ...extra(value)])]);
+  } catch (e) {
+    if (isEdgelakeError(e)) return { ok: false, code: e.code, message: e.message };
+    throw e;
+  }
+}
 
-/** The worker side: decodes and transfers the result's buffers back; other errors throw as usual. */
-export const decodeApi: DecodeApi = {
-  async decode(task) {
-    try {
-      const value = await decodeInOrder(task);
-      return transfer({ ok: true, value } as DecodeOutcome, transferables(value));
-    } catch (e) {
-      if (isEdgelakeError(e)) return { ok: false, code: e.code, message: e.message };
-      throw e;
-    }
-  },
-};
+/**
+ * The worker side: decodes, or fetches (through one Source per root, opened by `open`, whose
+ * concurrency cap keeps the link busy whatever the calling thread is doing) and then decodes;
+ * decodes run in the order asked, fetches as soon as the cap allows.
+ */
+export function createDecodeApi(open?: SourceOpener): DecodeApi {
+  const serial = inOrder();
+  const sources = new Map<string, Source>();
+  const sourceFor = ({ root, options }: RemoteRoot) => {
+    const key = `${root}\n${JSON.stringify(options)}`;
+    let source = sources.get(key);
+    if (!source) sources.set(key, (source = open!(root, options)));
+    return source;
+  };
+  return {
+    decode: (task) => outcome(() => serial(() => decodeSamples(task))),
+    fetch: (task) => outcome(async () => {
+      if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no source opener');
+      const reading = sourceFor(task.fetch).read(task.fetch.path, { maxBytes: task.ref.bytes });
+      reading.catch(() => {}); // awaited in turn below
+      return serial(async () => {
+        const stored = ownBuffer(await reading);
+        return { ...(await decodeSamples({ ...task, stored, verified: false })), stored };
+      });
+    }, (value) => [value.stored.buffer as ArrayBuffer]),
+  };
+}
 
 /** Decodes on the calling thread, in the order asked: no workers, nothing transferred. */
 export function inlinePool(): DecodePool {
-  return { size: 0, decode: serialDecoder(), close: async () => {} };
+  const serial = inOrder();
+  return { size: 0, decode: (task) => serial(() => decodeSamples(task)), close: async () => {} };
 }
 
 /** One worker as the platform adapter hands it over. */
@@ -90,13 +135,15 @@ export class WorkerPool implements DecodePool {
     });
   }
 
-  async decode(task: DecodeTask): Promise<DecodedSamples> {
-    if (this.closed) throw new Error('the decode pool is closed');
-    const slot = this.pick();
-    if (!slot) throw new Error(`every decode worker has failed (${this.slots[0]?.dead?.message ?? 'no workers'})`);
-    const outcome = await this.run(slot, task);
-    if (!outcome.ok) throw new EdgelakeError(outcome.code, outcome.message);
-    return outcome.value;
+  decode(task: DecodeTask): Promise<DecodedSamples> {
+    const stored = ownBuffer(task.stored);
+    const moved = stored.buffer instanceof ArrayBuffer ? [stored.buffer] : [];
+    // Only what decoding reads: a tensor's full chunk list would be cloned for every task.
+    return this.run((remote) => remote.decode(transfer({ ...task, stored, tensor: { ...task.tensor, chunks: [] } }, moved)));
+  }
+
+  fetch(task: FetchTask): Promise<FetchedSamples> {
+    return this.run((remote) => remote.fetch({ ...task, tensor: { ...task.tensor, chunks: [] } }));
   }
 
   async close(): Promise<void> {
@@ -120,23 +167,25 @@ export class WorkerPool implements DecodePool {
     return best;
   }
 
-  private run(slot: Slot, task: DecodeTask): Promise<DecodeOutcome> {
-    const stored = ownBuffer(task.stored);
-    // Only what decoding reads: a tensor's full chunk list would be cloned for every task.
-    const message: DecodeTask = { ...task, stored, tensor: { ...task.tensor, chunks: [] } };
-    const moved = stored.buffer instanceof ArrayBuffer ? [stored.buffer] : [];
-    return new Promise<DecodeOutcome>((resolve, reject) => {
+  /** Runs a call on the least busy live worker; an outcome that failed throws its EdgelakeError here. */
+  private async run<T>(call: (remote: Remote<DecodeApi>) => Promise<DecodeOutcome<T>>): Promise<T> {
+    if (this.closed) throw new Error('the decode pool is closed');
+    const slot = this.pick();
+    if (!slot) throw new Error(`every decode worker has failed (${this.slots[0]?.dead?.message ?? 'no workers'})`);
+    const outcome = await new Promise<DecodeOutcome<T>>((resolve, reject) => {
       if (slot.running.size === 0) slot.worker.busy?.(true);
       slot.running.add(reject);
       const done = () => {
         slot.running.delete(reject);
         if (slot.running.size === 0 && !slot.dead) slot.worker.busy?.(false);
       };
-      slot.worker.remote.decode(transfer(message, moved)).then(
+      call(slot.worker.remote).then(
         (o) => (done(), resolve(o)),
         (e: unknown) => (done(), reject(e)),
       );
     });
+    if (!outcome.ok) throw new EdgelakeError(outcome.code, outcome.message);
+    return outcome.value;
   }
 
   /** Marks a worker dead and rejects what it was running: its comlink replies will never come. */

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgelakeError } from '../../../src/errors.js';
@@ -79,6 +82,30 @@ describe('nodeWorkerPool', () => {
     expect(remote).toBeInstanceOf(EdgelakeError);
     expect(remote).toMatchObject({ code: 'integrity', message: inline.message });
     expect(inline.message).toMatch(/^dataset test, tensor chunk-deflate, chunk 0: /);
+  });
+
+  it('fetches chunks from a root it opens itself, verifies and decodes them, and hands back the stored bytes', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'edgelake-pool-fetch-'));
+    try {
+      const path = (c: Case) => `chunks/${c.task.ref.hash}`;
+      await mkdir(join(root, 'chunks'));
+      for (const c of all) await writeFile(join(root, path(c)), c.task.stored);
+      const fetchTask = (c: Case) => ({ fetch: { root, options: { concurrency: 2 }, path: path(c) }, ref: c.task.ref, tensor: c.task.tensor, limits: c.task.limits, where: c.task.where });
+      const got = await Promise.all(all.map((c) => pool.fetch!(fetchTask(c))));
+      for (const [i, c] of all.entries()) {
+        const { stored, ...decoded } = got[i];
+        expect([...stored], c.name).toEqual([...c.task.stored]);
+        expect(plain(decoded), c.name).toEqual(plain(await decodeSamples(fresh(c.task))));
+      }
+      // The worker checks the bytes against the chunk's name, as the cache would.
+      const altered = fresh(all[0].task).stored;
+      altered[altered.length - 1] ^= 0xff;
+      await writeFile(join(root, path(all[0])), altered);
+      await expect(pool.fetch!(fetchTask(all[0]))).rejects.toMatchObject({ code: 'integrity', message: expect.stringMatching(/tensor raw, chunk 0: bytes do not match/) });
+      await expect(pool.fetch!({ ...fetchTask(all[1]), fetch: { root, options: {}, path: 'chunks/missing' } })).rejects.toMatchObject({ code: 'not-found' });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('close() lets the process exit, and so does a pool left open and idle', async () => {
