@@ -4,7 +4,8 @@
  * - labels: averaged over seeds, the labels margin (and hybrid) sampling needs to reach the test
  *   accuracy random sampling has at `--random-labels` (4000), as a ratio (target <= 0.5);
  * - bytes: cost-aware margin against cost-blind margin at equal labels: bytes fetched as a ratio
- *   (target <= 0.5) and the accuracy difference (target: within 1 point).
+ *   (target <= 0.5) and the accuracy difference (target: within 1 point). Cost-aware margin's
+ *   labels ratio too: there the proxy picks the chunks and the learner picks the samples in them.
  * Every run starts from an empty cache; bytes include the probe's. Curves go to
  * bench/results/active-learning.svg.
  *
@@ -90,7 +91,10 @@ if (blindMargin) {
   const aware = mean(await sequential(seeds, (s) => run('margin', s, true, Number(values.labels))));
   series.push({ name: 'margin (cost-aware)', points: aware });
   const [b, a] = [blindMargin.at(-1)!, aware.at(-1)!];
+  const needed = labelsToReach(aware, target);
   rows.push(
+    { measure: `cost-aware margin: labels to reach random's accuracy at ${randomLabels}`, value: needed, unit: 'labels' },
+    { measure: 'cost-aware margin: labels ratio vs random (target <= 0.5)', value: needed / randomLabels, unit: '' },
     { measure: `cost-aware margin: bytes fetched / cost-blind margin's at ${a.labels} labels (target <= 0.5)`, value: a.bytesFetched / b.bytesFetched, unit: '' },
     { measure: `cost-aware margin: accuracy minus cost-blind margin's at ${a.labels} labels (target >= -0.01)`, value: a.accuracy - b.accuracy, unit: '' },
     { measure: 'cost-blind margin: bytes fetched', value: b.bytesFetched / 1e6, unit: 'MB' },

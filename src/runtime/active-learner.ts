@@ -1,8 +1,8 @@
 import { EdgelakeError } from '../errors.js';
 import { fixedSampleBytes } from '../format/validate.js';
-import { planFetch, type CostModel, type FetchUnit } from '../sampler/cost.js';
+import { planFetch, type CostModel, type FetchPlan, type FetchUnit } from '../sampler/cost.js';
 import { Pool } from '../sampler/pool.js';
-import { coldStart, hybridSelect, kCenterGreedy, randomSelect, strategyNeeds, topK, type Strategy } from '../sampler/strategies.js';
+import { coldStart, hybridSelect, kCenterGreedy, randomSelect, strategyNeeds, topK, type ScoreMeasure, type Strategy } from '../sampler/strategies.js';
 import { chunkStarts, locateSample } from './chunk-index.js';
 import type { Dataset } from './dataset.js';
 import type { Batch } from './loader.js';
@@ -151,7 +151,36 @@ export class ActiveLearner extends EventTarget {
       values = Array.from(shortlist, (_, i) => 1 - i / (2 * shortlist.length)); // earlier picks are worth more
     }
     if (!o.costAware) return shortlist.slice(0, k);
-    return planFetch(shortlist, values, k, await this.costModel(shortlist), { budgetBytes: o.byteBudget }).ids;
+    const plan = planFetch(shortlist, values, k, await this.costModel(shortlist), { budgetBytes: o.byteBudget });
+    // BALD stays with the proxy: it needs MC-dropout, which the learner may not have.
+    const rerank = needs.scores && needs.measure !== 'bald' && this.pool.labelledCount > 0;
+    return rerank ? this.rerank(plan, unlabelled, k, needs.measure!) : plan.ids;
+  }
+
+  /**
+   * The proxy chose where to fetch; the learner chooses what to label there. Every unlabelled
+   * sample whose units the plan fetches (or the cache holds) comes at no extra byte, so the
+   * learner scores them all on their real inputs and the k it is least sure of (diverse ones,
+   * for hybrid) are labelled.
+   */
+  private async rerank(plan: FetchPlan, unlabelled: Uint32Array, k: number, measure: ScoreMeasure): Promise<Uint32Array> {
+    const o = this.options;
+    const fetched = new Set(plan.units);
+    const cost = await this.costModel(unlabelled);
+    const free = unlabelled.filter((id) => cost.units(id).every((u) => u.cached || fetched.has(u.key)));
+    if (free.length <= k) return plan.ids;
+    const input = o.input ?? 'image';
+    const dims = o.dataset.tensor(input).shape.reduce<number>((a, d) => a * (d ?? NaN), 1);
+    const x = new Float32Array(free.length * dims);
+    const row = new Map(Array.from(free, (id, i) => [id, i]));
+    for await (const b of this.loader(free, [input], undefined, false)) {
+      const rows = b.tensors[input] as Float32Array;
+      b.ids.forEach((id, r) => x.set(rows.subarray(r * dims, (r + 1) * dims), row.get(id)! * dims));
+    }
+    const scores = await o.learner.uncertainty(x, free.length, measure, { batchSize: 4096 });
+    return o.strategy === 'hybrid'
+      ? hybridSelect(free, scores, this.rows(free), this.dims, k, { labelledEmbeddings: this.rows(this.pool.labelled()) })
+      : topK(free, scores, k);
   }
 
   /** Uncertainty of each unlabelled sample from a probe model trained on the labelled probes. */
