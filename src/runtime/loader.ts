@@ -21,7 +21,7 @@ export interface LoaderOptions {
   dropLast?: boolean;
   /** Memory for decoded chunks, in use and ahead (default 64 MiB); it never depends on the dataset's size. */
   prefetchBytes?: number;
-  /** Chunk reads in flight at once (default 4). */
+  /** Chunk reads in flight at once (default 4), after the first window (whose reads go out together). */
   concurrency?: number;
   /** Decode worker threads (default 0: decode on this thread). */
   workers?: number;
@@ -276,7 +276,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       this.chunksFetched++;
       return decoded;
     }
-    const stored = await this.source.read(path, { maxBytes: ref.bytes, signal });
+    // The first window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
+    const stored = await (readHere ? ds.source : this.source).read(path, { maxBytes: ref.bytes, signal });
     signal.throwIfAborted();
     fetched(key);
     const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });

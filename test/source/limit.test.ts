@@ -57,6 +57,40 @@ describe('withConcurrency', () => {
     await last;
   });
 
+  it('listens once to a signal however many reads wait on it, and stops listening when none does', async () => {
+    const { source, started, finish } = controlledSource();
+    const limited = withConcurrency(source, 1);
+    const controller = new AbortController();
+    const listening: string[] = [];
+    const { addEventListener, removeEventListener } = controller.signal;
+    controller.signal.addEventListener = (...args: Parameters<AbortSignal['addEventListener']>) => (listening.push(`+${args[0]}`), addEventListener.apply(controller.signal, args));
+    controller.signal.removeEventListener = (...args: Parameters<AbortSignal['removeEventListener']>) => (listening.push(`-${args[0]}`), removeEventListener.apply(controller.signal, args));
+    const first = limited.read('first');
+    const queued = ['q1', 'q2', 'q3'].map((path) => limited.read(path, { signal: controller.signal }));
+    expect(listening).toEqual(['+abort']);
+    await tick();
+    for (const path of ['first', 'q1']) {
+      finish(path);
+      await tick();
+    }
+    expect(listening).toEqual(['+abort']); // q3 still waits
+    finish('q2');
+    await tick();
+    // q3 left the queue for its slot: nothing waits on the signal any more.
+    expect(listening).toEqual(['+abort', '-abort']);
+    finish('q3');
+    await Promise.all([first, ...queued]);
+    // And an abort fails every read still waiting on it.
+    const blocker = limited.read('blocker');
+    await tick();
+    const waiting = ['w1', 'w2'].map((path) => limited.read(path, { signal: controller.signal }));
+    controller.abort(new Error('stop'));
+    for (const w of waiting) await expect(w).rejects.toThrow('stop');
+    finish('blocker');
+    await blocker;
+    expect(started).toEqual(['first', 'q1', 'q2', 'q3', 'blocker']);
+  });
+
   it('refuses a read whose signal is already aborted, and a cap below 1', async () => {
     const { source, started } = controlledSource();
     const limited = withConcurrency(source, 1);

@@ -90,6 +90,8 @@ export function createDecodeApi(open?: SourceOpener): DecodeApi {
       reading.catch(() => {}); // awaited in turn below
       return serial(async () => {
         const stored = ownBuffer(await reading);
+        // A macrotask first, so the slot this read freed sends its next request before decoding holds the thread.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         return { ...(await decodeSamples({ ...task, stored, verified: false })), stored };
       });
     }, (value) => [value.stored.buffer as ArrayBuffer]),
