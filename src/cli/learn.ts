@@ -15,7 +15,7 @@ import { openCacheFolder, parseSize } from './cache.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const learnUsage =
-  'edgelake learn ROOT --strategy random|least-confidence|margin|entropy|bald|k-center|hybrid --labels N --round K [--cost-aware] [--byte-budget B] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg]';
+  'edgelake learn ROOT --strategy random|least-confidence|margin|entropy|bald|k-center|hybrid --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg]';
 
 const STRATEGIES: Strategy[] = ['random', 'least-confidence', 'margin', 'entropy', 'bald', 'k-center', 'hybrid'];
 
@@ -24,7 +24,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: {
-      strategy: { type: 'string', default: 'margin' }, labels: { type: 'string' }, round: { type: 'string' }, 'cost-aware': { type: 'boolean' },
+      strategy: { type: 'string', default: 'margin' }, labels: { type: 'string' }, round: { type: 'string' }, 'cost-aware': { type: 'boolean' }, 'cold-start': { type: 'string' },
       'byte-budget': { type: 'string' }, seed: { type: 'string' }, epochs: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' },
       json: { type: 'boolean' }, plot: { type: 'string' }, ref: { type: 'string' },
     },
@@ -32,6 +32,8 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${learnUsage}`);
   const strategy = values.strategy as Strategy;
   if (!STRATEGIES.includes(strategy)) throw new EdgelakeError('invalid-input', `--strategy must be one of ${STRATEGIES.join(', ')}, not "${values.strategy}"`);
+  const coldStart = values['cold-start'] as 'k-center' | 'random' | undefined;
+  if (coldStart !== undefined && !['k-center', 'random'].includes(coldStart)) throw new EdgelakeError('invalid-input', `--cold-start must be k-center or random, not "${coldStart}"`);
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
   const maxLabels = positiveInt(values.labels, '--labels', 1000);
   const roundSize = positiveInt(values.round, '--round', 100);
@@ -47,7 +49,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     const shape = ds.tensor('image').shape.map((d) => d ?? 0);
     const classes = ds.tensor('label').classNames?.length ?? 10;
     const learner = mlp({ layers: [shape.reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
-    const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device });
+    const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart });
     const show = progressBar(io, label);
     al.addEventListener('round', (e) => {
       const r = (e as CustomEvent<RoundResult>).detail;

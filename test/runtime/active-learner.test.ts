@@ -54,33 +54,35 @@ describe('ActiveLearner', () => {
     expect(aware.rounds[1].bytesFetched).toBeLessThan(0.5 * blind.rounds[1].bytesFetched);
   });
 
-  it('cost-aware: where the plan fetches, the learner itself ranks every unlabelled sample and labels those it is least sure of', async () => {
-    const ds = await openDataset(dir, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
-    const learner = mlp({ layers: [784, 64, 10], seed: 1 });
-    const asked: { x: Float32Array; scores: Float32Array }[] = [];
-    const uncertainty = learner.uncertainty.bind(learner);
-    learner.uncertainty = async (x, n, measure, options) => {
-      const scores = await uncertainty(x, n, measure, options);
-      asked.push({ x: (x as Float32Array).slice(), scores });
-      return scores;
-    };
-    const al = new ActiveLearner({ dataset: ds, strategy: 'margin', roundSize: 100, maxLabels: 200, learner, epochs: 4, seed: 2, costAware: true });
-    const [, second] = await al.run();
-    // Round 0 is a cold start (no learner yet); round 1 asks the learner about more than it labels.
-    expect(asked).toHaveLength(1);
-    const { x, scores } = asked[0];
-    expect(scores.length).toBeGreaterThan(100);
-    // The selected samples carry the 100 highest scores: find each one's row by its pixels.
-    const threshold = [...scores].sort((a, b) => b - a)[99];
-    const view = ds.view();
-    for (const id of second.selected) {
-      const image = (await view.get(id, ['image'])).image as Uint8Array;
-      const row = scores.findIndex((_, r) => image.every((v, p) => Math.abs(x[r * 784 + p] - v / 255) < 1e-6));
-      expect(row, `sample ${id} was scored`).toBeGreaterThanOrEqual(0);
-      expect(scores[row]).toBeGreaterThanOrEqual(threshold);
-    }
-    learner.dispose();
-  });
+  for (const costAware of [false, true]) {
+    it(`${costAware ? 'cost-aware' : 'cost-blind'}: where the proxy's choice fetches, the learner itself ranks every unlabelled sample and labels those it is least sure of`, async () => {
+      const ds = await openDataset(dir, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
+      const learner = mlp({ layers: [784, 64, 10], seed: 1 });
+      const asked: { x: Float32Array; scores: Float32Array }[] = [];
+      const uncertainty = learner.uncertainty.bind(learner);
+      learner.uncertainty = async (x, n, measure, options) => {
+        const scores = await uncertainty(x, n, measure, options);
+        asked.push({ x: (x as Float32Array).slice(), scores });
+        return scores;
+      };
+      const al = new ActiveLearner({ dataset: ds, strategy: 'margin', roundSize: 100, maxLabels: 200, learner, epochs: 4, seed: 2, costAware });
+      const [, second] = await al.run();
+      // Round 0 is a cold start (no learner yet); round 1 asks the learner about more than it labels.
+      expect(asked).toHaveLength(1);
+      const { x, scores } = asked[0];
+      expect(scores.length).toBeGreaterThan(100);
+      // The selected samples carry the 100 highest scores: find each one's row by its pixels.
+      const threshold = [...scores].sort((a, b) => b - a)[99];
+      const view = ds.view();
+      for (const id of second.selected) {
+        const image = (await view.get(id, ['image'])).image as Uint8Array;
+        const row = scores.findIndex((_, r) => image.every((v, p) => Math.abs(x[r * 784 + p] - v / 255) < 1e-6));
+        expect(row, `sample ${id} was scored`).toBeGreaterThanOrEqual(0);
+        expect(scores[row]).toBeGreaterThanOrEqual(threshold);
+      }
+      learner.dispose();
+    });
+  }
 
   it('labels come from the oracle (a person), not from the dataset', async () => {
     const asked: number[] = [];
@@ -104,5 +106,6 @@ describe('edgelake learn', () => {
     expect(svg).toContain('>random<');
     expect(svg).toContain('>hybrid<');
     expect((await cli('learn', dir, '--strategy', 'nope')).stderr).toMatch(/--strategy must be one of random/);
+    expect((await cli('learn', dir, '--cold-start', 'outliers')).stderr).toMatch(/--cold-start must be k-center or random, not "outliers"/);
   });
 });
