@@ -177,15 +177,14 @@ export class ActiveLearner extends EventTarget {
     const fetched = new Set(Array.from(chosen, (id) => cost.units(id).map((u) => u.key)).flat());
     const free = unlabelled.filter((id) => cost.units(id).every((u) => u.cached || fetched.has(u.key)));
     if (free.length <= k) return chosen;
+    // Batch by batch, on the device when there is one: memory holds scores, not the inputs.
     const input = o.input ?? 'image';
-    const dims = o.dataset.tensor(input).shape.reduce<number>((a, d) => a * (d ?? NaN), 1);
-    const x = new Float32Array(free.length * dims);
+    const scores = new Float32Array(free.length);
     const row = new Map(Array.from(free, (id, i) => [id, i]));
-    for await (const b of this.loader(free, [input], undefined, false)) {
-      const rows = b.tensors[input] as Float32Array;
-      b.ids.forEach((id, r) => x.set(rows.subarray(r * dims, (r + 1) * dims), row.get(id)! * dims));
+    for await (const b of this.loader(free, [input], { batchSize: 4096 })) {
+      const batch = await o.learner.uncertainty(b.tensors[input] as Float32Array | GPUBuffer, b.ids.length, measure);
+      b.ids.forEach((id, r) => (scores[row.get(id)!] = batch[r]));
     }
-    const scores = await o.learner.uncertainty(x, free.length, measure, { batchSize: 4096 });
     return o.strategy === 'hybrid'
       ? hybridSelect(free, scores, this.rows(free), this.dims, k, { labelledEmbeddings: this.rows(this.pool.labelled()) })
       : topK(free, scores, k);
@@ -266,7 +265,7 @@ export class ActiveLearner extends EventTarget {
   private async datasetLabels(ids: Uint32Array): Promise<Int32Array> {
     const target = this.options.target ?? 'label';
     const out = new Map<number, number>();
-    for await (const b of this.loader(ids, [target], undefined, false)) b.ids.forEach((id, i) => out.set(id, (b.tensors[target] as Int32Array)[i]));
+    for await (const b of this.loader(ids, [target], { onDevice: false })) b.ids.forEach((id, i) => out.set(id, (b.tensors[target] as Int32Array)[i]));
     return Int32Array.from(ids, (id) => out.get(id)!);
   }
 
@@ -275,17 +274,17 @@ export class ActiveLearner extends EventTarget {
     const o = this.options;
     const input = o.input ?? 'image';
     const target = o.target ?? 'label';
-    const loader = this.loader(this.pool.labelled(), [input], { seed: (o.seed ?? 0) + this.round, windowChunks: 8 });
+    const loader = this.loader(this.pool.labelled(), [input], { shuffle: { seed: (o.seed ?? 0) + this.round, windowChunks: 8 } });
     for await (const b of loader) yield { ids: b.ids, tensors: { [input]: b.tensors[input], [target]: Int32Array.from(b.ids, (id) => this.pool.labelOf(id)!) } };
   }
 
   /** A loader over `ids`; on the device when there is one and `onDevice` (labels read on the CPU stay typed arrays). */
-  private loader(ids: Uint32Array, tensors: string[], shuffle?: { seed: number; windowChunks: number }, onDevice = true) {
+  private loader(ids: Uint32Array, tensors: string[], { shuffle, onDevice = true, batchSize = this.options.batchSize ?? 64 }: { shuffle?: { seed: number; windowChunks: number }; onDevice?: boolean; batchSize?: number } = {}) {
     const o = this.options;
     const input = o.input ?? 'image';
     const meta = o.dataset.tensor(input);
     const transform = tensors.includes(input) ? { [input]: { scale: meta.dtype === 'uint8' && !meta.quant ? 1 / 255 : 1 } } : {};
-    return o.dataset.view({ indices: ids }).loader({ batchSize: o.batchSize ?? 64, tensors, shuffle, transform, device: onDevice ? o.device ?? undefined : undefined });
+    return o.dataset.view({ indices: ids }).loader({ batchSize, tensors, shuffle, transform, device: onDevice ? o.device ?? undefined : undefined });
   }
 
   private phase(round: number, phase: string): void {
