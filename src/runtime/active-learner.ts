@@ -156,12 +156,13 @@ export class ActiveLearner extends EventTarget {
         : randomSelect(unlabelled, wanted, seed, round);
       values = Array.from(shortlist, (_, i) => 1 - i / (2 * shortlist.length)); // earlier picks are worth more
     }
-    const chosen = o.costAware
-      ? planFetch(shortlist, values, k, await this.costModel(shortlist), { budgetBytes: o.byteBudget }).ids
-      : shortlist.slice(0, k);
     // BALD stays with the proxy: it needs MC-dropout, which the learner may not have.
     const rerank = needs.scores && needs.measure !== 'bald' && this.pool.labelledCount > 0;
-    return rerank ? this.rerank(chosen, unlabelled, needs.measure!) : chosen;
+    if (!o.costAware && !rerank) return shortlist.slice(0, k);
+    // One cost model for the plan and the rerank: it asks the cache about every chunk.
+    const cost = await this.costModel(rerank ? unlabelled : shortlist);
+    const chosen = o.costAware ? planFetch(shortlist, values, k, cost, { budgetBytes: o.byteBudget }).ids : shortlist.slice(0, k);
+    return rerank ? this.rerank(chosen, unlabelled, cost, needs.measure!) : chosen;
   }
 
   /**
@@ -170,10 +171,9 @@ export class ActiveLearner extends EventTarget {
    * so the learner scores them all on their real inputs and labels the k (as many as the proxy
    * chose) it is least sure of, or diverse ones among those for hybrid.
    */
-  private async rerank(chosen: Uint32Array, unlabelled: Uint32Array, measure: ScoreMeasure): Promise<Uint32Array> {
+  private async rerank(chosen: Uint32Array, unlabelled: Uint32Array, cost: CostModel, measure: ScoreMeasure): Promise<Uint32Array> {
     const o = this.options;
     const k = chosen.length;
-    const cost = await this.costModel(unlabelled);
     const fetched = new Set(Array.from(chosen, (id) => cost.units(id).map((u) => u.key)).flat());
     const free = unlabelled.filter((id) => cost.units(id).every((u) => u.cached || fetched.has(u.key)));
     if (free.length <= k) return chosen;

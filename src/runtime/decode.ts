@@ -79,18 +79,20 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
 }
 
 /** A view's bytes in a buffer of their own: transferring then ships and detaches nothing else. */
-function owned<T extends Uint8Array | Uint32Array>(a: T): T {
+function owned<T extends Uint8Array | Uint32Array>(a: T, moving: readonly ArrayBufferLike[]): T {
   const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
-  return whole ? a : (a.slice() as T);
+  return whole || moving.includes(a.buffer) ? a : (a.slice() as T);
 }
 
 /**
  * The buffers to transfer for `d`. Views into a larger (or shared) buffer are first copied into
- * buffers of their own, in place on `d`, so `d` must be what is then posted.
+ * buffers of their own, in place on `d`, so `d` must be what is then posted; a view into one of
+ * `moving` (buffers this thread owns whole and gives away anyway, like a chunk's stored bytes)
+ * keeps its place and that buffer goes with it.
  */
-export function transferables(d: DecodedSamples): ArrayBuffer[] {
-  d.data = owned(d.data);
-  d.offsets = owned(d.offsets);
-  if (d.shapes) d.shapes = owned(d.shapes);
-  return [d.data, d.offsets, ...(d.shapes ? [d.shapes] : [])].map((a) => a.buffer as ArrayBuffer);
+export function transferables(d: DecodedSamples, moving: readonly ArrayBufferLike[] = []): ArrayBuffer[] {
+  d.data = owned(d.data, moving);
+  d.offsets = owned(d.offsets, moving);
+  if (d.shapes) d.shapes = owned(d.shapes, moving);
+  return [...new Set([d.data, d.offsets, ...(d.shapes ? [d.shapes] : [])].map((a) => a.buffer as ArrayBuffer))];
 }

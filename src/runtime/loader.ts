@@ -271,7 +271,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       const options = { ...root.options, concurrency: Math.max(1, Math.ceil((this.options.concurrency ?? 4) / pool.size)) };
       const { stored, ...decoded } = await pool.fetch({ fetch: { ...root, options, path }, ref, tensor: meta, limits: ds.limits, where });
       ds.countRemoteRead(stored.length);
-      await ds.cache?.get(ref.hash, { fetch: async () => stored, where: `${ds.name}: ${path}` });
+      await ds.cache?.get(ref.hash, { fetch: async () => stored, verified: true, where: `${ds.name}: ${path}` });
       signal.throwIfAborted();
       this.chunksFetched++;
       return decoded;

@@ -57,11 +57,18 @@ function inOrder(): <T>(work: () => Promise<T>) => Promise<T> {
   };
 }
 
-/** Errors the caller can act on travel as data (see DecodeOutcome); others throw as usual. */
-async function outcome<T extends DecodedSamples>(work: () => Promise<T>, extra: (value: T) => ArrayBuffer[] = () => []): Promise<DecodeOutcome<T>> {
+/**
+ * Errors the caller can act on travel as data (see DecodeOutcome); others throw as usual.
+ * `stored` is the chunk's buffer, which this worker holds whole: samples that are views into it
+ * (an uncompressed chunk) move with it rather than being copied, and `always` sends it back even
+ * when they are not (a fetch, whose caller caches it).
+ */
+async function outcome<T extends DecodedSamples>(work: () => Promise<T>, stored: (value: T) => Uint8Array, always = false): Promise<DecodeOutcome<T>> {
   try {
     const value = await work();
-    return transfer({ ok: true, value } as DecodeOutcome<T>, [...new Set([...transferables(value), ...extra(value)])]);
+    const buffer = stored(value).buffer as ArrayBuffer;
+    const moved = transferables(value, [buffer]);
+    return transfer({ ok: true, value } as DecodeOutcome<T>, always && !moved.includes(buffer) ? [...moved, buffer] : moved);
   } catch (e) {
     if (isEdgelakeError(e)) return { ok: false, code: e.code, message: e.message };
     throw e;
@@ -83,7 +90,7 @@ export function createDecodeApi(open?: SourceOpener): DecodeApi {
     return source;
   };
   return {
-    decode: (task) => outcome(() => serial(() => decodeSamples(task))),
+    decode: (task) => outcome(() => serial(() => decodeSamples(task)), () => task.stored),
     fetch: (task) => outcome(async () => {
       if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no source opener');
       const reading = sourceFor(task.fetch).read(task.fetch.path, { maxBytes: task.ref.bytes });
@@ -94,7 +101,7 @@ export function createDecodeApi(open?: SourceOpener): DecodeApi {
         await new Promise((resolve) => setTimeout(resolve, 0));
         return { ...(await decodeSamples({ ...task, stored, verified: false })), stored };
       });
-    }, (value) => [value.stored.buffer as ArrayBuffer]),
+    }, (value) => value.stored, true),
   };
 }
 
