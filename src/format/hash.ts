@@ -8,10 +8,25 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-/** SHA-256 of `bytes` as 64 lowercase hex characters, via WebCrypto (Node 20 and browsers). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+/** SHA-256 of some bytes as 64 lowercase hex characters. */
+export type Sha256 = (bytes: Uint8Array) => Promise<string>;
+
+/** By WebCrypto, on every platform (it hashes a copy of the input, off the calling thread). */
+export const sha256HexWebCrypto: Sha256 = async (bytes) => {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
   return toHex(new Uint8Array(digest));
+};
+
+let platformSha256: Sha256 = sha256HexWebCrypto;
+
+/** Installs the platform's SHA-256 (the Node entry and Node workers install node:crypto's). */
+export function useSha256(sha256: Sha256): void {
+  platformSha256 = sha256;
+}
+
+/** SHA-256 of `bytes` as 64 lowercase hex characters, by the platform's SHA-256. */
+export function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return platformSha256(bytes);
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;

@@ -1,12 +1,11 @@
-import { useInflate } from '../format/inflate.js';
-import { inflateBoundedNode } from '../format/inflate.node.js';
+import { useNodeCodecs } from '../format/codecs.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import type { Source } from '../source/source.js';
 import { openDataset as openDatasetWith, type Dataset, type OpenDatasetOptions } from './dataset.js';
 import { nodeWorkerPool } from './workers/pool.node.js';
 
-// Native zlib for every chunk this process inflates (the decode workers install it for theirs).
-useInflate(inflateBoundedNode);
+// Native zlib and SHA-256 for every chunk this thread inflates and verifies (the decode workers install theirs).
+useNodeCodecs();
 
 /** openDataset for Node: local folders and file:// too, and loaders fetch and decode on worker_threads. */
 export function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {

@@ -160,38 +160,55 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     };
     // The first window is read on this thread: nothing trains yet, and the workers are still starting.
     let readHere = true;
-    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere), Math.floor(budget / 4));
+    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere), Math.floor(budget / 4), budget);
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
     const transform = this.makeTransform();
     const windows = new Map<number, Window>();
-    const schedule = (w: number): Window => {
+    const plan = (w: number): Window => {
+      let win = windows.get(w);
+      if (win) return win;
       const samples = this.order.windowSamples(w);
-      const keys = new Set<string>();
-      for (const t of this.tensors) for (const id of samples) keys.add(`${t}/${locateSample(starts.get(t)!, id).chunk}`);
-      const chunks = new Map([...keys].map((k) => [k, residency.acquire(k, this.estimate(k))]));
-      // Awaited in order below; a rejection here must not count as unhandled meanwhile.
-      for (const p of chunks.values()) p.catch(() => {});
-      const win = { samples, chunks };
-      windows.set(w, win);
+      const sizes = new Map<string, number>();
+      for (const t of this.tensors) {
+        for (const id of samples) {
+          const key = `${t}/${locateSample(starts.get(t)!, id).chunk}`;
+          if (!sizes.has(key)) sizes.set(key, this.estimate(key));
+        }
+      }
+      windows.set(w, (win = { samples, sizes, chunks: new Map() }));
       return win;
+    };
+    const acquire = (win: Window, key: string): void => {
+      if (win.chunks.has(key)) return;
+      const p = residency.acquire(key, win.sizes.get(key)!);
+      // Awaited in order below; a rejection here must not count as unhandled meanwhile.
+      p.catch(() => {});
+      win.chunks.set(key, p);
+    };
+    // Chunk by chunk, the windows after `w` while they fit in the memory budget with what is in use.
+    const prefetch = (w: number): void => {
+      for (let v = w + 1; v < this.order.windowCount; v++) {
+        const win = plan(v);
+        for (const [key, bytes] of win.sizes) {
+          if (win.chunks.has(key)) continue;
+          if (!residency.fits(key, bytes)) return;
+          acquire(win, key);
+        }
+      }
     };
     this.started = performance.now();
     const first = this.position < this.order.length ? this.order.windowAt(this.position) : this.order.windowCount;
-    let next = first;
     let pending: { ids: number[]; parts: Map<string, Uint8Array[]> } = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
     try {
       for (let w = first; w < this.order.windowCount && !this.closed; w++) {
-        const win = windows.get(w) ?? schedule(w);
-        // Prefetch the windows after this one while they fit in the memory budget.
-        const prefetch = () => {
-          for (next = Math.max(next, w + 1); next < this.order.windowCount && !windows.has(next) && residency.bytes < budget; next++) schedule(next);
-        };
+        const win = plan(w);
+        for (const key of win.sizes.keys()) acquire(win, key);
         if (w === first) {
           for (const k of win.chunks.keys()) firstReads.add(k);
           readHere = false;
           await Promise.race([firstIn, Promise.allSettled(win.chunks.values())]);
         }
-        prefetch();
+        prefetch(w);
         const decoded = new Map<string, DecodedSamples>();
         for (const [k, p] of win.chunks) decoded.set(k, await p);
         // On resume, the first window's samples before the saved position were already yielded.
@@ -207,6 +224,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
             yield await this.emit(pending, transform);
             pending = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
             if (this.closed) break;
+            prefetch(w);
           }
         }
         for (const k of win.chunks.keys()) residency.release(k);
@@ -311,6 +329,9 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
 
 interface Window {
   samples: Uint32Array;
+  /** Decoded size of each chunk the window reads. */
+  sizes: Map<string, number>;
+  /** The chunks acquired so far: all of them once the window is read. */
   chunks: Map<string, Promise<DecodedSamples>>;
 }
 

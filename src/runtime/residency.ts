@@ -1,7 +1,8 @@
 /**
  * Decoded chunks held in memory while the loader needs them. Each (tensor, chunk) is loaded once
  * while in use, however many windows ask for it; released chunks stay in a small LRU (up to
- * `keepBytes`) so a chunk shared by many windows, like a label chunk, is not decoded again.
+ * `keepBytes`, and only while everything held fits `budgetBytes`) so a chunk shared by many
+ * windows, like a label chunk, is not decoded again.
  */
 export class Residency<T> {
   private readonly entries = new Map<string, { value: Promise<T>; users: number; bytes: number }>();
@@ -12,11 +13,18 @@ export class Residency<T> {
   constructor(
     private readonly load: (key: string) => Promise<T>,
     private readonly keepBytes: number,
+    private readonly budgetBytes = Infinity,
   ) {}
 
   /** Bytes of every entry held, in use or idle. */
   get bytes(): number {
     return this.usedBytes + this.idleBytes;
+  }
+
+  /** Whether acquiring `key` (`bytes` when not held yet) keeps what is in use within the budget; idle entries make room. */
+  fits(key: string, bytes: number): boolean {
+    const entry = this.entries.get(key);
+    return this.usedBytes + (entry?.users ? 0 : entry?.bytes ?? bytes) <= this.budgetBytes;
   }
 
   acquire(key: string, bytes: number): Promise<T> {
@@ -30,6 +38,7 @@ export class Residency<T> {
     entry = { value, users: 1, bytes };
     this.entries.set(key, entry);
     this.usedBytes += bytes;
+    this.trimIdle();
     // A failed load is forgotten, so a later acquire retries it.
     value.catch(() => {
       if (this.entries.get(key)?.value === value) this.forget(key);
@@ -44,12 +53,7 @@ export class Residency<T> {
     this.usedBytes -= entry.bytes;
     this.idle.set(key, entry.bytes);
     this.idleBytes += entry.bytes;
-    for (const [k, b] of this.idle) {
-      if (this.idleBytes <= this.keepBytes) break;
-      this.idle.delete(k);
-      this.idleBytes -= b;
-      this.entries.delete(k);
-    }
+    this.trimIdle();
   }
 
   clear(): void {
@@ -57,6 +61,16 @@ export class Residency<T> {
     this.idle.clear();
     this.idleBytes = 0;
     this.usedBytes = 0;
+  }
+
+  /** Drops the least recently released entries past `keepBytes` or past the budget. */
+  private trimIdle(): void {
+    for (const [k, b] of this.idle) {
+      if (this.idleBytes <= this.keepBytes && this.usedBytes + this.idleBytes <= this.budgetBytes) break;
+      this.idle.delete(k);
+      this.idleBytes -= b;
+      this.entries.delete(k);
+    }
   }
 
   private takeFromIdle(key: string, bytes: number): void {

@@ -152,6 +152,25 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     expect(second.stats()).toMatchObject({ samples: 5000, bytesFetched: 0, cacheMisses: 0, cacheHitRatio: 1 });
   });
 
+  it('prefetches ahead only as far as prefetchBytes allows, counting the chunks in use', async () => {
+    const files = new FileSource(flat);
+    const read = async (prefetchBytes: number) => {
+      const chunks = new Set<string>();
+      const counting: Source = { ...files, read: (path, options) => (chunks.add(path), files.read(path, options)), readRange: files.readRange.bind(files) };
+      const ds = await openDataset(counting);
+      const image = ds.tensor('image');
+      const chunkBytes = image.chunks[0].samples * 784;
+      const loader = ds.view({ split: 'train' }).loader({ batchSize: 8, tensors: ['image'], shuffle: { seed: 5, windowChunks: 2 }, prefetchBytes: prefetchBytes * chunkBytes });
+      for await (const _ of loader) {
+        await new Promise((r) => setTimeout(r, 200)); // time for every prefetch the budget allows
+        break;
+      }
+      return [...chunks].filter((p) => image.chunks.some((c) => p.includes(c.hash))).length;
+    };
+    expect(await read(3)).toBe(3); // the window in use (2 chunks) and one chunk of the next
+    expect(await read(7)).toBe(7);
+  });
+
   it('breaking out of the loop aborts the reads still in flight and schedules no more', async () => {
     const files = new FileSource(dir);
     const served: string[] = [];

@@ -2,11 +2,10 @@
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { parentPort } from 'node:worker_threads';
-import { useInflate } from '../../format/inflate.js';
-import { inflateBoundedNode } from '../../format/inflate.node.js';
+import { useNodeCodecs } from '../../format/codecs.node.js';
 import { openSourceNode } from '../../source/open.node.js';
 import { createDecodeApi } from './pool.js';
 
 if (!parentPort) throw new Error('decode-worker.node.js runs only as a worker_threads Worker');
-useInflate(inflateBoundedNode);
+useNodeCodecs();
 expose(createDecodeApi(openSourceNode), nodeEndpoint(parentPort));
