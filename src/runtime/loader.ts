@@ -186,9 +186,10 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       win.chunks.set(key, p);
     };
     // Chunk by chunk, the windows after `w` while they fit in the memory budget with what is in use.
+    let ahead = 0; // windows before it have every chunk acquired
     const prefetch = (w: number): void => {
-      for (let v = w + 1; v < this.order.windowCount; v++) {
-        const win = plan(v);
+      for (ahead = Math.max(ahead, w + 1); ahead < this.order.windowCount; ahead++) {
+        const win = plan(ahead);
         for (const [key, bytes] of win.sizes) {
           if (win.chunks.has(key)) continue;
           if (!residency.fits(key, bytes)) return;
