@@ -9,7 +9,7 @@
  * Every run starts from an empty cache; bytes include the probe's. Curves go to
  * bench/results/active-learning.svg.
  *
- *   npx tsx bench/active-learning.ts [--seeds 3] [--round 500] [--random-labels 4000] [--labels 4000] [--epochs 8] [--dims 64] [--device gpu|cpu] [--data full|subset]
+ *   npx tsx bench/active-learning.ts [--seeds 3] [--round 250] [--random-labels 4000] [--labels 4000] [--epochs 15] [--dims 64] [--device gpu|cpu] [--data full|subset]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,8 +28,8 @@ import { report } from './report.js';
 
 const { values } = parseArgs({
   options: {
-    seeds: { type: 'string', default: '3' }, round: { type: 'string', default: '500' }, 'random-labels': { type: 'string', default: '4000' },
-    labels: { type: 'string', default: '4000' }, epochs: { type: 'string', default: '8' }, dims: { type: 'string', default: '64' },
+    seeds: { type: 'string', default: '3' }, round: { type: 'string', default: '250' }, 'random-labels': { type: 'string', default: '4000' },
+    labels: { type: 'string', default: '4000' }, epochs: { type: 'string', default: '15' }, dims: { type: 'string', default: '64' },
     device: { type: 'string', default: 'gpu' }, data: { type: 'string', default: 'full' }, strategies: { type: 'string', default: 'margin,hybrid' },
   },
 });
@@ -104,7 +104,7 @@ if (blindMargin) {
 mkdirSync(join('bench', 'results'), { recursive: true });
 writeFileSync(join('bench', 'results', 'active-learning.svg'), learningCurvesSvg(series, 'Fashion-MNIST active learning'));
 report('active-learning', 'Active learning: labels and bytes against random and cost-blind sampling', rows, [
-  `${data.description}; learner MLP 784-256-128-10 (${values.epochs} epochs per round, warm-started), scorer an MLP head over the probe; rounds of ${roundSize}`,
+  `${data.description}; learner MLP 784-256-128-10 (${values.epochs} epochs per round, warm-started, cosine learning rate), scorer an MLP head over the probe; rounds of ${roundSize}`,
   `device: ${gpu ? formatAdapter(gpu.adapter) : 'cpu'}; seeds ${seeds.join(', ')}; every run from an empty cache, bytes include the probe`,
   'curves: bench/results/active-learning.svg',
 ]);

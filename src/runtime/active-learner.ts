@@ -36,6 +36,8 @@ export interface ActiveLearnerOptions {
   /** Learner epochs per round over the labelled set (default 8), batch size (default 64). */
   epochs?: number;
   batchSize?: number;
+  /** The learner's learning rate over a round's epochs (FitOptions.schedule; default 'cosine'). */
+  schedule?: 'constant' | 'cosine';
   /** The probe model scoring the pool: default an MLP head over the probe, trained on the labelled probes each round. */
   device?: GPUDevice | null;
   /** Shortlist of the best `factor x roundSize` candidates a cost-aware plan picks from (default 4). */
@@ -114,7 +116,7 @@ export class ActiveLearner extends EventTarget {
     const labels = await (o.oracle ?? ((ids) => this.datasetLabels(ids)))(selected);
     this.pool.label(selected, labels);
     this.phase(round, 'training');
-    await o.learner.fit(() => this.labelledBatches(), { epochs: o.epochs ?? 8, input: o.input ?? 'image', target: o.target ?? 'label' });
+    await o.learner.fit(() => this.labelledBatches(), { epochs: o.epochs ?? 8, schedule: o.schedule ?? 'cosine', input: o.input ?? 'image', target: o.target ?? 'label' });
     this.phase(round, 'evaluating');
     const before = o.dataset.network.bytes;
     const test = await o.learner.evaluate(this.loader(o.dataset.view({ split: o.testSplit ?? 'test' }).ids, [o.input ?? 'image', o.target ?? 'label']), { input: o.input, target: o.target });

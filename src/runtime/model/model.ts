@@ -27,6 +27,12 @@ export interface FitOptions extends DataOptions {
   /** Learning rate (default 1e-3 for Adam, 0.05 for SGD); `optimizer` gives the rest. */
   lr?: number;
   optimizer?: Partial<OptimizerSpec> & { type?: OptimizerSpec['type'] };
+  /**
+   * The learning rate over the epochs: 'constant' (default), or 'cosine': epoch e trains at
+   * lr x (1 + cos(pi (e + 1/2) / epochs)) / 2, so a short fit ends near a minimum rather than
+   * wherever its last steps left it (warm-started rounds of active learning, fine-tuning).
+   */
+  schedule?: 'constant' | 'cosine';
   /** Reads the running loss every this many steps (a GPU sync) and emits 'progress'; default 0: per epoch only. */
   logEvery?: number;
   signal?: AbortSignal;
@@ -118,13 +124,14 @@ export class Model extends EventTarget {
     const history: EpochStats[] = [];
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const started = performance.now();
+      const lr = options.schedule === 'cosine' ? (spec.lr * (1 + Math.cos((Math.PI * (epoch + 0.5)) / options.epochs))) / 2 : spec.lr;
       let [samples, steps, since] = [0, 0, 0];
       this.backend.fill(this.stats, 0);
       const epochSums = [0, 0];
       for await (const batch of epochBatches(source, epoch)) {
         options.signal?.throwIfAborted();
         const { x, labels, n, labelKind } = this.inputs(batch, options);
-        this.trainStep(x, labels, n, labelKind);
+        this.trainStep(x, labels, n, labelKind, lr);
         this.release(x, labels);
         this.backend.flush(); // the loader may reuse the batch's buffers once asked for the next
         // A few steps in flight at most: progress is real, and queued uploads stay bounded.

@@ -57,6 +57,23 @@ describe('a model on the CPU path', () => {
     model.dispose();
   });
 
+  it("schedule 'cosine': epoch e of E trains at lr (1 + cos(pi (e + 1/2) / E)) / 2; by default every step at lr", async () => {
+    const rates = async (schedule?: 'cosine') => {
+      const model = head({ dims: 32, classes: 10, hidden: [16], seed: 1 });
+      const seen: number[] = [];
+      const step = model.trainStep.bind(model);
+      model.trainStep = (x, labels, n, kind, lr) => (seen.push(lr!), step(x, labels, n, kind, lr));
+      await model.fit(loader('train'), { epochs: 3, lr: 0.01, schedule, input: 'embedding' });
+      model.dispose();
+      return seen;
+    };
+    const steps = Math.ceil(5000 / 64);
+    const cosine = await rates('cosine');
+    expect(cosine).toHaveLength(3 * steps);
+    [0.00933, 0.005, 0.00067].forEach((lr, e) => cosine.slice(e * steps, (e + 1) * steps).forEach((r) => expect(r).toBeCloseTo(lr, 5)));
+    expect(new Set(await rates())).toEqual(new Set([0.01]));
+  });
+
   it('save, load and go on training gives exactly the weights of training without the break', async () => {
     const straight = mlp({ layers: [32, 16, 10], seed: 9 });
     await straight.fit(loader('train'), { epochs: 2, lr: 2e-3, input: 'embedding' });
