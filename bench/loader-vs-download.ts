@@ -130,10 +130,14 @@ try {
     let firstBatchMs = 0;
     let waitedMs = 0; // for batches after the first: where the link or the loader held training up
     let stepEnd = 0;
+    let bytes = 0;
+    let lastByteMs = 0; // when a batch first saw the epoch's bytes all in (to a batch's time)
     for await (const batch of loader) {
       const s = performance.now();
       if (samples === 0) firstBatchMs = s - t0;
       else waitedMs += s - stepEnd;
+      const fetchedNow = loader.stats().bytesFetched;
+      if (fetchedNow > bytes) [bytes, lastByteMs] = [fetchedNow, s - t0];
       step.run(batch.tensors.image as Uint8Array, batch.tensors.label as Int32Array);
       stepEnd = performance.now();
       computeMs += stepEnd - s;
@@ -141,7 +145,7 @@ try {
     }
     await loader.close?.();
     if (samples !== splitLength) throw new Error(`the epoch gave ${samples} samples, the split has ${splitLength}`);
-    return { seconds: (performance.now() - t0) / 1000, computeSeconds: computeMs / 1000, firstBatchSeconds: firstBatchMs / 1000, waitedSeconds: waitedMs / 1000 };
+    return { seconds: (performance.now() - t0) / 1000, computeSeconds: computeMs / 1000, firstBatchSeconds: firstBatchMs / 1000, waitedSeconds: waitedMs / 1000, lastByteSeconds: lastByteMs / 1000 };
   };
 
   const sequential = async (step: TrainingStep) => {
@@ -160,7 +164,7 @@ try {
     try {
       await waitIdle(link);
       const t = await train(cache.cache, step);
-      return { total: t.seconds, compute: t.computeSeconds, firstBatch: t.firstBatchSeconds, waited: t.waitedSeconds };
+      return { total: t.seconds, compute: t.computeSeconds, firstBatch: t.firstBatchSeconds, waited: t.waitedSeconds, lastByte: t.lastByteSeconds };
     } finally {
       await cache.close();
     }
@@ -216,6 +220,7 @@ try {
     { measure: 'compute in the streamed run (same work, sharing the CPU with fetching)', value: median(str.map((s) => s.compute)), unit: 's' },
     { measure: 'streamed: time to the first batch (refs, manifest, the first window)', value: median(str.map((s) => s.firstBatch)), unit: 's' },
     { measure: 'streamed: training waiting for batches after the first', value: median(str.map((s) => s.waited)), unit: 's' },
+    { measure: 'streamed: every byte of the epoch in (as the batches saw it)', value: median(str.map((s) => s.lastByte)), unit: 's' },
     { measure: 'sequential total', value: S, unit: 's' },
     { measure: 'streamed total (loader straight from the link, cold cache)', value: T, unit: 's' },
     { measure: 'compute / download (calibrated to ~1)', value: C / D, unit: '' },
