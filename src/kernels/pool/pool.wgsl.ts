@@ -1,8 +1,5 @@
-/**
- * Max pooling, one invocation per output element: the window's maximum and the flat input index
- * of its first occurrence in row-major window order (a strict > keeps the first of equal values).
- */
-export const maxPoolWgsl = /* wgsl */ `
+/** What the forward and backward kernels share: window constants, parameters, the flat invocation index. */
+const POOL_COMMON = /* wgsl */ `
 override WORKGROUP_SIZE: u32 = 64u;
 override SIZE: u32 = 2u;
 override STRIDE: u32 = 2u;
@@ -13,14 +10,26 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+
+// Rows of a 2-D grid continue the index where the previous row ended.
+fn index(id: vec3u, groups: vec3u) -> u32 {
+  return id.x + id.y * groups.x * WORKGROUP_SIZE;
+}
+`;
+
+/**
+ * Max pooling, one invocation per output element: the window's maximum and the flat input index
+ * of its first occurrence in row-major window order (a strict > keeps the first of equal values).
+ */
+export const maxPoolWgsl = /* wgsl */ `
+${POOL_COMMON}
 @group(1) @binding(0) var<storage, read> input: array<f32>;
 @group(1) @binding(1) var<storage, read_write> output: array<f32>;
 @group(1) @binding(2) var<storage, read_write> argmax: array<u32>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  // Rows of a 2-D grid continue the index where the previous row ended.
-  let o = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let o = index(id, groups);
   if (o >= params.total) {
     return;
   }
@@ -54,23 +63,10 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
  * invocation per input element adds the gradients of every window that picked it, in output order.
  */
 export const maxPoolBackwardWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
-override SIZE: u32 = 2u;
-override STRIDE: u32 = 2u;
-
-struct Params {
-  planes: u32, h: u32, w: u32, oh: u32,
-  ow: u32, total: u32, unused0: u32, unused1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+${POOL_COMMON}
 @group(1) @binding(0) var<storage, read> gradOutput: array<f32>;
 @group(1) @binding(1) var<storage, read> argmax: array<u32>;
 @group(1) @binding(2) var<storage, read_write> gradInput: array<f32>;
-
-fn index(id: vec3u, groups: vec3u) -> u32 {
-  return id.x + id.y * groups.x * WORKGROUP_SIZE;
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn cells(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
