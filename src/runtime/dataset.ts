@@ -75,14 +75,9 @@ export class Dataset {
     return this.remote.metrics;
   }
 
-  /**
-   * This dataset's source with at most `concurrency` requests to the remote in flight. The
-   * limit sits beneath the cache, so a slot is free again once the bytes arrive, not once
-   * they are verified and stored.
-   */
-  limitedSource(concurrency: number): Source {
-    const limited = withConcurrency(this.remote.source, concurrency);
-    return this.options.cache ? withCache(limited, this.options.cache) : limited;
+  /** The remote itself (no cache), counted in `network`; with `concurrency`, at most that many requests in flight. */
+  remoteSource(concurrency?: number): Source {
+    return concurrency === undefined ? this.remote.source : withConcurrency(this.remote.source, concurrency);
   }
 
   /** The root for decode workers to fetch from themselves, when the dataset was opened from a root string. */

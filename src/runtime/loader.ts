@@ -1,3 +1,4 @@
+import { withCache } from '../cache/cached-source.js';
 import { EdgelakeError } from '../errors.js';
 import { chunkPath, type TensorMeta } from '../format/manifest.js';
 import { fixedSampleBytes } from '../format/validate.js';
@@ -9,7 +10,7 @@ import type { View } from './dataset.js';
 import type { DecodedSamples } from './decode.js';
 import { EpochOrder, groupByChunk, type ShuffleOptions } from './order.js';
 import { Residency } from './residency.js';
-import type { DecodePool } from './workers/pool.js';
+import { inlinePool, type DecodePool } from './workers/pool.js';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -81,6 +82,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private readonly tensors: string[];
   private readonly primary: string;
   private readonly order: EpochOrder;
+  /** The remote within `concurrency`, and the same through the cache. */
+  private readonly remote: Source;
   private readonly source: Source;
   private position: number;
   private closed = false;
@@ -91,6 +94,11 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private samples = 0;
   private chunksFetched = 0;
   private readonly baseline: { bytes: number; hits: number; misses: number };
+  /** Cache writes still running, and the first that failed. */
+  private readonly writes = new Set<Promise<void>>();
+  private writeFailure: unknown;
+  /** Decodes the first window on this thread: in a worker it would queue behind the prefetches. */
+  private readonly here = inlinePool();
 
   constructor(private readonly view: View, private readonly options: LoaderOptions) {
     super();
@@ -107,7 +115,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
     this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
     this.position = options.resume ? this.checkResume(options.resume) : 0;
-    this.source = ds.limitedSource(options.concurrency ?? 4);
+    this.remote = ds.remoteSource(options.concurrency ?? 4);
+    this.source = ds.cache ? withCache(this.remote, ds.cache) : this.remote;
     this.baseline = { bytes: ds.network.bytes, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
   }
 
@@ -159,8 +168,11 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       if (firstReads.delete(key) && firstReads.size === 0) firstArrived();
     };
     // The first window is read on this thread: nothing trains yet, and the workers are still starting.
+    // Until they answer, so is the next window (and no further), so that the link does not wait for them.
     let readHere = true;
-    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere), Math.floor(budget / 4), budget);
+    let workersReady = pool.size === 0;
+    (pool.ready?.() ?? Promise.resolve()).then(() => (workersReady = true), () => (workersReady = true)); // a worker that failed fails its tasks
+    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere ? 'first' : workersReady ? 'pool' : 'here'), Math.floor(budget / 4), budget);
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
     const transform = this.makeTransform();
     const windows = new Map<number, Window>();
@@ -188,7 +200,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     // Chunk by chunk, the windows after `w` while they fit in the memory budget with what is in use.
     let ahead = 0; // windows before it have every chunk acquired
     const prefetch = (w: number): void => {
-      for (ahead = Math.max(ahead, w + 1); ahead < this.order.windowCount; ahead++) {
+      const end = workersReady ? this.order.windowCount : Math.min(this.order.windowCount, w + 2);
+      for (ahead = Math.max(ahead, w + 1); ahead < end; ahead++) {
         const win = plan(ahead);
         for (const [key, bytes] of win.sizes) {
           if (win.chunks.has(key)) continue;
@@ -230,15 +243,19 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
         }
         for (const k of win.chunks.keys()) residency.release(k);
         windows.delete(w);
+        if (this.writeFailure) throw this.writeFailure;
       }
       if (!this.closed && pending.ids.length > 0) {
         if (this.options.dropLast) this.position += pending.ids.length;
         else yield await this.emit(pending, transform);
       }
+      await Promise.all(this.writes);
+      if (this.writeFailure) throw this.writeFailure;
     } finally {
       this.abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
       for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
       residency.clear();
+      await Promise.all(this.writes);
       transform?.close();
       if (!this.options.pool) await pool.close();
       this.dispatchEvent(new CustomEvent('end', { detail: this.stats() }));
@@ -272,36 +289,57 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   /**
    * Fetches (or reads from the cache) and decodes one chunk. With workers that can open the
    * dataset's root, a chunk that is not cached is fetched by a worker, so network I/O stays off
-   * the training thread; its bytes come back with the samples and enter the cache here.
+   * the training thread. Fetched bytes decoded here or in a fetching worker enter the cache
+   * behind the batches: a batch never waits for a disk write.
    */
-  private async load(key: string, pool: DecodePool, fetched: (key: string) => void, readHere: boolean): Promise<DecodedSamples> {
+  private async load(key: string, pool: DecodePool, fetched: (key: string) => void, route: 'first' | 'here' | 'pool'): Promise<DecodedSamples> {
     const [tensor, c] = splitKey(key);
     const ds = this.view.dataset;
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
     const path = chunkPath(ref.hash);
-    const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(c) };
+    const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) } };
     const signal = this.abort.signal;
     const root = ds.workerRoot;
+    const decoder = route === 'pool' ? pool : this.here;
     // The cache's listing, not a read of the store: a miss must reach the worker without waiting
     // for this thread's event loop, which a training step may hold for a while.
-    if (!readHere && pool.fetch && root && pool.size > 0 && !(await ds.cache?.listed(ref.hash))) {
+    const cached = Boolean(await ds.cache?.listed(ref.hash));
+    let decoded: DecodedSamples;
+    if (!cached && route === 'pool' && pool.fetch && root && pool.size > 0) {
       // Each worker caps its own reads: together they keep `concurrency` in flight.
       const options = { ...root.options, concurrency: Math.max(1, Math.ceil((this.options.concurrency ?? 4) / pool.size)) };
-      const { stored, ...decoded } = await pool.fetch({ fetch: { ...root, options, path }, ref, tensor: meta, limits: ds.limits, where });
+      const { stored, ...samples } = await pool.fetch({ ...task, fetch: { ...root, options, path } });
       ds.countRemoteRead(stored.length);
-      await ds.cache?.get(ref.hash, { fetch: async () => stored, verified: true, where: `${ds.name}: ${path}` });
-      signal.throwIfAborted();
-      this.chunksFetched++;
-      return decoded;
+      this.cacheBehind(ref.hash, stored, path);
+      decoded = samples;
+    } else if (!cached && decoder.size === 0) {
+      // The first window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
+      const stored = await (route === 'first' ? ds.remoteSource() : this.remote).read(path, { maxBytes: ref.bytes, signal });
+      fetched(key);
+      decoded = await decoder.decode({ ...task, stored, verified: false });
+      this.cacheBehind(ref.hash, stored, path);
+    } else {
+      // A hit, or bytes that move into a worker to be decoded: through the cache, which verifies and keeps them first.
+      const stored = await (route === 'first' ? ds.source : this.source).read(path, { maxBytes: ref.bytes, signal });
+      fetched(key);
+      decoded = await decoder.decode({ ...task, stored, verified: Boolean(ds.cache) });
     }
-    // The first window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
-    const stored = await (readHere ? ds.source : this.source).read(path, { maxBytes: ref.bytes, signal });
     signal.throwIfAborted();
-    fetched(key);
-    const decoded = await pool.decode({ stored, ref, tensor: meta, limits: ds.limits, where, verified: Boolean(ds.cache) });
     this.chunksFetched++;
     return decoded;
+  }
+
+  /** Stores verified bytes in the cache in the background; a failed write fails the epoch at its next window. */
+  private cacheBehind(hash: string, stored: Uint8Array, path: string): void {
+    const cache = this.view.dataset.cache;
+    if (!cache || this.abort.signal.aborted) return; // once the loop has ended, the cache is the caller's again
+    const write = cache.get(hash, { fetch: async () => stored, verified: true, where: `${this.view.dataset.name}: ${path}` });
+    const done: Promise<void> = write.then(
+      () => void this.writes.delete(done),
+      (e: unknown) => void (this.writes.delete(done), (this.writeFailure ??= e)),
+    );
+    this.writes.add(done);
   }
 
   /** Decoded size of a chunk, for the memory budget, before it is loaded. */

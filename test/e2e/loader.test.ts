@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { FsChunkStore } from '../../src/cache/fs-store.node.js';
 import { parseIdx } from '../../src/format/build/idx.js';
-import { openDataset, openSourceNode } from '../../src/node.js';
+import { nodeWorkerPool, openDataset, openSourceNode } from '../../src/node.js';
 import type { OpenSourceOptions } from '../../src/source/open.js';
 import type { Source } from '../../src/source/source.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
@@ -56,12 +56,16 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
       return { ...source, read: (path, o) => (path.startsWith('chunks/') && here.push(path), source.read(path, o)) };
     };
     const ds = await openDataset(nginx.url, { cache, openSource });
-    const loader = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3, windowChunks: 2 }, workers: 2 });
+    // Workers that have loaded (until they answer, the loader reads the next window here too).
+    const pool = nodeWorkerPool(2);
+    await pool.ready!();
+    const loader = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3, windowChunks: 2 }, pool });
     let samples = 0;
     for await (const b of loader) {
       b.ids.forEach((id, k) => expect(Buffer.compare((b.tensors.image as Uint8Array).subarray(k * 784, (k + 1) * 784), images.subarray(id * 784, (id + 1) * 784))).toBe(0));
       samples += b.ids.length;
     }
+    await pool.close();
     expect(samples).toBe(5000);
     const { chunksFetched, cacheMisses, bytesFetched } = loader.stats();
     // The first window (2 image chunks and the label chunk) on this thread, every other chunk in a worker.

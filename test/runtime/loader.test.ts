@@ -9,6 +9,8 @@ import { FileSource, openDataset } from '../../src/node.js';
 import type { Source } from '../../src/source/source.js';
 import { chunkStarts, chunksCovering, locateSample } from '../../src/runtime/chunk-index.js';
 import type { Batch, Loader } from '../../src/runtime/loader.js';
+import { EpochOrder, groupByChunk } from '../../src/runtime/order.js';
+import type { DecodePool } from '../../src/runtime/workers/pool.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-loader-'));
@@ -150,6 +152,55 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     const second = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], epoch: 1, shuffle: { seed: 1 } });
     await collect(second);
     expect(second.stats()).toMatchObject({ samples: 5000, bytesFetched: 0, cacheMisses: 0, cacheHitRatio: 1 });
+  });
+
+  it('stores every chunk it fetched in the cache by the time the loop ends, on workers or on this thread', async () => {
+    for (const workers of [0, 1]) {
+      const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 64 << 20 });
+      const ds = await openDataset(dir, { cache });
+      await collect(ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3 }, workers }));
+      const needed = ['image', 'label'].flatMap((t) => chunksCovering(ds.tensor(t), [[0, 5000]]).map((c) => ds.tensor(t).chunks[c].hash));
+      const stored = await Promise.all(needed.map((hash) => cache.peek(hash)));
+      expect(stored.filter((bytes) => bytes === undefined), `workers: ${workers}`).toEqual([]);
+    }
+  });
+
+  it('a cache write that fails ends the epoch with its error, and what was stored before stays', async () => {
+    class FullStore extends MemoryChunkStore {
+      puts = 0;
+      override async put(hash: string, bytes: Uint8Array): Promise<void> {
+        if (++this.puts > 2) throw new Error('ENOSPC: no space left on device');
+        return super.put(hash, bytes);
+      }
+    }
+    const store = new FullStore();
+    const ds = await openDataset(dir, { cache: new ChunkCache(store, { budgetBytes: 64 << 20 }) });
+    await expect(collect(ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image'], shuffle: { seed: 3, windowChunks: 2 } }))).rejects.toThrow(/ENOSPC/);
+    expect((await store.usage()).entries).toBe(2);
+  });
+
+  it('reads and decodes the first window on this thread, and goes on here a window ahead until the workers answer', async () => {
+    const never = new Promise<never>(() => {});
+    const shuffle = { seed: 9, windowChunks: 2 };
+    const samplesBeforeStall = async (pool: DecodePool) => {
+      const ds = await openDataset(dir);
+      const order = new EpochOrder(groupByChunk(ds.view({ split: 'train' }).ids, chunkStarts(ds.tensor('image'))), shuffle, 0);
+      const it = ds.view({ split: 'train' }).loader({ batchSize: 50, tensors: ['image', 'label'], shuffle, pool })[Symbol.asyncIterator]();
+      let samples = 0;
+      for (;;) {
+        const next = await Promise.race([it.next(), new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 1500))]);
+        if (next === 'stalled' || next.done) break;
+        samples += next.value.ids.length;
+      }
+      void it.return(undefined);
+      return { samples, firstWindow: order.windowStart(1) };
+    };
+    // Workers that never load: the whole epoch is read here.
+    const silent = await samplesBeforeStall({ size: 1, decode: () => never, fetch: () => never, ready: () => never, close: async () => {} });
+    expect(silent.samples).toBe(5000);
+    // Workers that are ready but never finish a chunk: the first window still arrives whole (in batches of 50), then nothing.
+    const busy = await samplesBeforeStall({ size: 1, decode: () => never, fetch: () => never, ready: async () => {}, close: async () => {} });
+    expect(busy.samples).toBe(Math.floor(busy.firstWindow / 50) * 50);
   });
 
   it('prefetches ahead only as far as prefetchBytes allows, counting the chunks in use', async () => {

@@ -26,6 +26,8 @@ export interface DecodePool {
   decode(task: DecodeTask): Promise<DecodedSamples>;
   /** Fetches and decodes in a worker; only pools of workers with a source opener (size > 0). */
   fetch?(task: FetchTask): Promise<FetchedSamples>;
+  /** Resolves once every worker has loaded and answered (at once for a pool of none); rejects if one failed to. */
+  ready?(): Promise<void>;
   /** Stops the workers; decodes still running reject. */
   close(): Promise<void>;
 }
@@ -39,6 +41,8 @@ export type DecodeOutcome<T = DecodedSamples> = { ok: true; value: T } | { ok: f
 
 /** The API a decode worker exposes over comlink. */
 export interface DecodeApi {
+  /** Answers once the worker's modules have loaded. */
+  ready(): Promise<DecodeOutcome<true>>;
   decode(task: DecodeTask): Promise<DecodeOutcome>;
   fetch(task: FetchTask): Promise<DecodeOutcome<FetchedSamples>>;
 }
@@ -90,6 +94,7 @@ export function createDecodeApi(open?: SourceOpener): DecodeApi {
     return source;
   };
   return {
+    ready: async () => ({ ok: true, value: true }),
     decode: (task) => outcome(() => serial(() => decodeSamples(task)), () => task.stored),
     fetch: (task) => outcome(async () => {
       if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no source opener');
@@ -108,7 +113,7 @@ export function createDecodeApi(open?: SourceOpener): DecodeApi {
 /** Decodes on the calling thread, in the order asked: no workers, nothing transferred. */
 export function inlinePool(): DecodePool {
   const serial = inOrder();
-  return { size: 0, decode: (task) => serial(() => decodeSamples(task)), close: async () => {} };
+  return { size: 0, decode: (task) => serial(() => decodeSamples(task)), ready: async () => {}, close: async () => {} };
 }
 
 /** One worker as the platform adapter hands it over. */
@@ -133,6 +138,7 @@ export class WorkerPool implements DecodePool {
   private readonly slots: Slot[];
   private closed = false;
   private next = 0;
+  private loaded?: Promise<void>;
 
   constructor(workers: PoolWorker[]) {
     this.size = workers.length;
@@ -153,6 +159,11 @@ export class WorkerPool implements DecodePool {
 
   fetch(task: FetchTask): Promise<FetchedSamples> {
     return this.run((remote) => remote.fetch({ ...task, tensor: { ...task.tensor, chunks: [] } }));
+  }
+
+  ready(): Promise<void> {
+    this.loaded ??= Promise.all(this.slots.map((slot) => this.runOn(slot, (remote) => remote.ready()))).then(() => {});
+    return this.loaded;
   }
 
   async close(): Promise<void> {
@@ -181,6 +192,11 @@ export class WorkerPool implements DecodePool {
     if (this.closed) throw new Error('the decode pool is closed');
     const slot = this.pick();
     if (!slot) throw new Error(`every decode worker has failed (${this.slots[0]?.dead?.message ?? 'no workers'})`);
+    return this.runOn(slot, call);
+  }
+
+  private async runOn<T>(slot: Slot, call: (remote: Remote<DecodeApi>) => Promise<DecodeOutcome<T>>): Promise<T> {
+    if (slot.dead) throw slot.dead;
     const outcome = await new Promise<DecodeOutcome<T>>((resolve, reject) => {
       if (slot.running.size === 0) slot.worker.busy?.(true);
       slot.running.add(reject);

@@ -23,6 +23,7 @@ const plain = (d: DecodedSamples) => ({ data: [...d.data], offsets: [...d.offset
 describe('nodeWorkerPool', () => {
   it('decodes every kind of chunk exactly as inlinePool does', async () => {
     expect(pool.size).toBe(2);
+    await pool.ready!(); // both workers have loaded
     const inline = inlinePool();
     expect(inline.size).toBe(0);
     for (const c of all) {
@@ -146,9 +147,13 @@ function fakes(n: number) {
     const calls: ((o: DecodeOutcome) => void)[] = [];
     const busy: boolean[] = [];
     let crash: (e: Error) => void = () => {};
-    const remote = { decode: () => new Promise<DecodeOutcome>((r) => calls.push(r)) } as unknown as PoolWorker['remote'] & DecodeApi;
+    const readies: ((o: DecodeOutcome<true>) => void)[] = [];
+    const remote = {
+      decode: () => new Promise<DecodeOutcome>((r) => calls.push(r)),
+      ready: () => new Promise<DecodeOutcome<true>>((r) => readies.push(r)),
+    } as unknown as PoolWorker['remote'] & DecodeApi;
     const worker: PoolWorker = { remote, terminate: () => {}, onError: (l) => (crash = l), busy: (b) => busy.push(b) };
-    return { worker, calls, busy, crash: (e: Error) => crash(e) };
+    return { worker, calls, readies, busy, crash: (e: Error) => crash(e) };
   });
   return { workers, pool: new WorkerPool(workers.map((w) => w.worker)) };
 }
@@ -182,6 +187,23 @@ describe('WorkerPool scheduling', () => {
     await Promise.all([b, c]);
     workers[1].crash(new Error('out of memory'));
     await expect(pool.decode(task())).rejects.toThrow(/every decode worker has failed/);
+  });
+
+  it('ready() resolves once every worker has answered, and rejects if one dies first', async () => {
+    const { workers, pool } = fakes(2);
+    let ready = false;
+    const waiting = pool.ready().then(() => (ready = true));
+    expect(pool.ready()).toBe(pool.ready()); // asked once per worker, however often called
+    workers[0].readies[0]({ ok: true, value: true });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ready).toBe(false);
+    workers[1].readies[0]({ ok: true, value: true });
+    await waiting;
+    expect(workers.map((w) => w.readies.length)).toEqual([1, 1]);
+    const dying = fakes(1);
+    const never = dying.pool.ready();
+    dying.workers[0].crash(new Error('failed to load: SyntaxError'));
+    await expect(never).rejects.toThrow('decode worker 0 failed: failed to load: SyntaxError');
   });
 
   it('close() rejects tasks still running and refuses new ones', async () => {
