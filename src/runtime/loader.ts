@@ -12,6 +12,8 @@ import { EpochOrder, groupByChunk, type ShuffleOptions } from './order.js';
 import { Residency } from './residency.js';
 import { inlinePool, type DecodePool } from './workers/pool.js';
 
+const DEFAULT_PREFETCH_BYTES = 64 << 20;
+
 export interface LoaderOptions {
   batchSize: number;
   /** Tensors to load (default: all). */
@@ -94,8 +96,9 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private samples = 0;
   private chunksFetched = 0;
   private readonly baseline: { bytes: number; hits: number; misses: number };
-  /** Cache writes still running, and the first that failed. */
+  /** Cache writes still running, their bytes, and the first that failed. */
   private readonly writes = new Set<Promise<void>>();
+  private writingBytes = 0;
   private writeFailure: unknown;
   /** Decodes the first window on this thread: in a worker it would queue behind the prefetches. */
   private readonly here = inlinePool();
@@ -158,7 +161,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     const ds = this.view.dataset;
-    const budget = this.options.prefetchBytes ?? 64 << 20;
+    const budget = this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
     const pool = this.options.pool ?? ds.createPool(this.options.workers ?? 0);
     // Prefetching waits until the first window's bytes are in (not decoded): the first batch gets the link to itself.
     const firstReads = new Set<string>();
@@ -311,14 +314,14 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       const options = { ...root.options, concurrency: Math.max(1, Math.ceil((this.options.concurrency ?? 4) / pool.size)) };
       const { stored, ...samples } = await pool.fetch({ ...task, fetch: { ...root, options, path } });
       ds.countRemoteRead(stored.length);
-      this.cacheBehind(ref.hash, stored, path);
+      await this.cacheBehind(ref.hash, stored, path);
       decoded = samples;
     } else if (!cached && decoder.size === 0) {
       // The first window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
       const stored = await (route === 'first' ? ds.remoteSource() : this.remote).read(path, { maxBytes: ref.bytes, signal });
       fetched(key);
       decoded = await decoder.decode({ ...task, stored, verified: false });
-      this.cacheBehind(ref.hash, stored, path);
+      await this.cacheBehind(ref.hash, stored, path);
     } else {
       // A hit, or bytes that move into a worker to be decoded: through the cache, which verifies and keeps them first.
       const stored = await (route === 'first' ? ds.source : this.source).read(path, { maxBytes: ref.bytes, signal });
@@ -330,16 +333,23 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return decoded;
   }
 
-  /** Stores verified bytes in the cache in the background; a failed write fails the epoch at its next window. */
-  private cacheBehind(hash: string, stored: Uint8Array, path: string): void {
+  /**
+   * Stores verified bytes in the cache in the background; a failed write fails the epoch at its
+   * next window. Resolves at once, or, while more than a quarter of prefetchBytes is still on its
+   * way to a disk slower than the link, once this write is done: the chunk's load, and with it
+   * prefetching (which stays within the budget), waits for the disk.
+   */
+  private async cacheBehind(hash: string, stored: Uint8Array, path: string): Promise<void> {
     const cache = this.view.dataset.cache;
     if (!cache || this.abort.signal.aborted) return; // once the loop has ended, the cache is the caller's again
+    this.writingBytes += stored.length;
     const write = cache.get(hash, { fetch: async () => stored, verified: true, where: `${this.view.dataset.name}: ${path}` });
     const done: Promise<void> = write.then(
       () => void this.writes.delete(done),
       (e: unknown) => void (this.writes.delete(done), (this.writeFailure ??= e)),
-    );
+    ).finally(() => (this.writingBytes -= stored.length));
     this.writes.add(done);
+    if (this.writingBytes > (this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES) / 4) await done;
   }
 
   /** Decoded size of a chunk, for the memory budget, before it is loaded. */

@@ -179,6 +179,29 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     expect((await store.usage()).entries).toBe(2);
   });
 
+  it('while a slow disk has more than a quarter of prefetchBytes still to write, reading waits for it', async () => {
+    class SlowStore extends MemoryChunkStore {
+      writing = 0;
+      most = 0;
+      override async put(hash: string, bytes: Uint8Array): Promise<void> {
+        this.most = Math.max(this.most, (this.writing += bytes.length));
+        await new Promise((r) => setTimeout(r, 10));
+        await super.put(hash, bytes);
+        this.writing -= bytes.length;
+      }
+    }
+    const store = new SlowStore();
+    const ds = await openDataset(dir, { cache: new ChunkCache(store, { budgetBytes: 64 << 20 }) });
+    const image = ds.tensor('image');
+    const prefetchBytes = 8 * image.chunks[0].samples * 784;
+    await collect(ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image'], prefetchBytes, concurrency: 2 }));
+    const stored = await Promise.all(chunksCovering(image, [[0, 5000]]).map((c) => store.has(image.chunks[c].hash)));
+    expect(stored.every(Boolean)).toBe(true);
+    // A quarter of the budget, plus the chunks loading (within the budget; compressed, they are smaller stored),
+    // where without waiting the backlog would grow to most of the split's 2.5 MB.
+    expect(store.most).toBeLessThanOrEqual(prefetchBytes / 4 + prefetchBytes);
+  });
+
   it('reads and decodes the first window on this thread, and goes on here a window ahead until the workers answer', async () => {
     const never = new Promise<never>(() => {});
     const shuffle = { seed: 9, windowChunks: 2 };
