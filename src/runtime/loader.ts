@@ -208,7 +208,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
         const win = plan(ahead);
         for (const [key, bytes] of win.sizes) {
           if (win.chunks.has(key)) continue;
-          if (!residency.fits(key, bytes)) return;
+          if (!residency.fits(key, bytes, this.writingBytes)) return; // bytes on their way to the cache count too
           acquire(win, key);
         }
       }

@@ -21,10 +21,13 @@ export class Residency<T> {
     return this.usedBytes + this.idleBytes;
   }
 
-  /** Whether acquiring `key` (`bytes` when not held yet) keeps what is in use within the budget; idle entries make room. */
-  fits(key: string, bytes: number): boolean {
+  /**
+   * Whether acquiring `key` (`bytes` when not held yet) keeps what is in use, plus `heldElsewhere`
+   * (memory the caller holds outside this residency), within the budget; idle entries make room.
+   */
+  fits(key: string, bytes: number, heldElsewhere = 0): boolean {
     const entry = this.entries.get(key);
-    return this.usedBytes + (entry?.users ? 0 : entry?.bytes ?? bytes) <= this.budgetBytes;
+    return this.usedBytes + heldElsewhere + (entry?.users ? 0 : entry?.bytes ?? bytes) <= this.budgetBytes;
   }
 
   acquire(key: string, bytes: number): Promise<T> {

@@ -26,12 +26,13 @@ describe('Residency', () => {
     expect(loads).toEqual(['a', 'b', 'c', 'a']);
   });
 
-  it('fits: what is in use plus a new entry within the budget; idle entries make room', async () => {
+  it('fits: what is in use, held elsewhere, plus a new entry within the budget; idle entries make room', async () => {
     const r = make(100, 30);
     await r.acquire('a', 10);
     await r.acquire('b', 10);
     expect(r.fits('c', 10)).toBe(true);
     expect(r.fits('c', 11)).toBe(false);
+    expect(r.fits('c', 10, 1)).toBe(false); // with a byte held elsewhere (a chunk on its way to the cache)
     expect(r.fits('a', 1000)).toBe(true); // in use already: adds nothing
     r.release('a');
     r.release('b');
