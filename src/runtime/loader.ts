@@ -171,7 +171,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       if (firstReads.delete(key) && firstReads.size === 0) firstArrived();
     };
     // The first window is read on this thread: nothing trains yet, and the workers are still starting.
-    // Until they answer, so is the next window (and no further), so that the link does not wait for them.
+    // Until they answer, chunks are read here too, one window ahead, so that the link does not wait for them.
     let readHere = true;
     let workersReady = pool.size === 0;
     (pool.ready?.() ?? Promise.resolve()).then(() => (workersReady = true), () => (workersReady = true)); // a worker that failed fails its tasks
@@ -317,7 +317,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
       await this.cacheBehind(ref.hash, stored, path);
       decoded = samples;
     } else if (!cached && decoder.size === 0) {
-      // The first window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
+      // Read and decoded here (the first window, no workers, or workers still loading). The first
+      // window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
       const stored = await (route === 'first' ? ds.remoteSource() : this.remote).read(path, { maxBytes: ref.bytes, signal });
       fetched(key);
       decoded = await decoder.decode({ ...task, stored, verified: false });
