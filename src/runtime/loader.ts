@@ -22,7 +22,7 @@ export interface LoaderOptions {
   shuffle?: ShuffleOptions;
   /** Drop the last batch if it is smaller than batchSize. */
   dropLast?: boolean;
-  /** Memory for decoded chunks, in use and ahead (default 64 MiB); it never depends on the dataset's size. */
+  /** Memory for decoded chunks, in use and ahead, and fetched bytes not yet in the cache (default 64 MiB); it never depends on the dataset's size. */
   prefetchBytes?: number;
   /** Chunk reads in flight at once (default 4), after the first window (whose reads go out together). */
   concurrency?: number;
@@ -345,10 +345,10 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     if (!cache || this.abort.signal.aborted) return; // once the loop has ended, the cache is the caller's again
     this.writingBytes += stored.length;
     const write = cache.get(hash, { fetch: async () => stored, verified: true, where: `${this.view.dataset.name}: ${path}` });
-    const done: Promise<void> = write.then(
-      () => void this.writes.delete(done),
-      (e: unknown) => void (this.writes.delete(done), (this.writeFailure ??= e)),
-    ).finally(() => (this.writingBytes -= stored.length));
+    const done: Promise<void> = write.then(() => {}, (e: unknown) => void (this.writeFailure ??= e)).finally(() => {
+      this.writes.delete(done);
+      this.writingBytes -= stored.length;
+    });
     this.writes.add(done);
     if (this.writingBytes > (this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES) / 4) await done;
   }
