@@ -11,8 +11,8 @@
  * --sweep times candidate register tiles (how the defaults in conv.ts were chosen).
  */
 import { parseArgs } from 'node:util';
-import { formatAdapter } from '../src/runtime/device.js';
-import { getNodeDevice } from '../src/runtime/device.node.js';
+import { formatAdapter } from '../src/kernels/device.js';
+import { getNodeDevice } from '../src/kernels/device.node.js';
 import {
   encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight, type ConvShape, type ConvTiling,
 } from '../src/kernels/conv/index.js';

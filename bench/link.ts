@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ChunkCache } from '../src/cache/cache.js';
 import { FsChunkStore } from '../src/cache/fs-store.node.js';
 import { startNginx } from '../test/support/nginx.js';
-import { buildIdx } from '../src/format/build/build-idx.js';
+import { buildIdx } from '../src/format/builders/build-idx.js';
 import { FolderSink } from '../src/format/folder-sink.node.js';
 import type { ChunkCompression, Manifest } from '../src/format/manifest.js';
 import { startThrottleProxyProcess, type ThrottleProxyProcess } from './throttle-proxy.js';

@@ -7,7 +7,7 @@
  * - one chunk: a GET of the first image chunk (one round trip plus the chunk's transfer);
  * - by hand, the floor for any reader: edgelake.json, then the manifest, then the first image
  *   and label chunks in parallel, verified and decoded (three dependent round trips);
- * - the loader: openDataset (refs + manifest), then view.loader() until its first batch, without
+ * - the loader: openDataset (refs + manifest), then `new Loader(view, options)` until its first batch, without
  *   shuffling and with a shuffle window of `--window` chunks.
  * The headline ratio is loader-from-loader() (the manifest already open) / one chunk: ideally 1,
  * a round trip and a chunk. From openDataset, the floor is the by-hand time.
@@ -20,10 +20,11 @@ import { parseArgs } from 'node:util';
 import type { ChunkCompression } from '../src/format/manifest.js';
 import { chunkPath } from '../src/format/manifest.js';
 import { HttpSource } from '../src/source/http.js';
-import { openVersion, readChunk } from '../src/runtime/versions.js';
+import { openVersion, readChunk } from '../src/runtime/dataset/versions.js';
 import { openDataset } from '../src/node.js';
 import { deadline, fashionMnist, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
+import { Loader } from '../src/runtime/loader/loader.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +64,7 @@ try {
       const t0 = performance.now();
       const ds = await openDataset(link.url, { cache: cache.cache, http: { timeoutMs: 30_000 } });
       const t1 = performance.now();
-      const loader = ds.view({ split: 'train' }).loader({
+      const loader = new Loader(ds.view({ split: 'train' }), {
         batchSize, tensors: ['image', 'label'], shuffle: shuffle ? { seed: 1, windowChunks } : undefined,
         concurrency: Number(values.concurrency), workers: Number(values.workers),
       });

@@ -28,6 +28,7 @@ import { deadline, MB, tempCache } from './link.js';
 import { report } from './report.js';
 import { startSyntheticServer, syntheticDataset } from './synthetic.js';
 import { childChannel } from './throttle-proxy.js';
+import { Loader } from '../src/runtime/loader/loader.js';
 
 const options = {
   gb: { type: 'string', default: '10' }, 'sample-kib': { type: 'string', default: '32' }, 'chunk-mib': { type: 'string', default: '8' },
@@ -91,7 +92,7 @@ async function measure(url: string): Promise<Measured> {
   try {
     const t0 = performance.now();
     const ds = await openDataset(url, { cache, http: { timeoutMs: 60_000 } });
-    const loader = ds.view({ split: 'train' }).loader({
+    const loader = new Loader(ds.view({ split: 'train' }), {
       batchSize: Number(values.batch), tensors: ['data', 'label'],
       shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
       prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency: Number(values.concurrency), workers: Number(values.workers),

@@ -28,6 +28,7 @@ import { HttpSource } from '../src/source/http.js';
 import { openDataset } from '../src/node.js';
 import { chunksFor, deadline, fashionMnist, inParallel, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
+import { Loader } from '../src/runtime/loader/loader.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,7 +76,7 @@ try {
       const before = await wire();
       const t0 = performance.now();
       const ds = await openDataset(url, { cache: cache.cache, http: { timeoutMs: 30_000 } });
-      const loader = ds.view({ split: 'train' }).loader({
+      const loader = new Loader(ds.view({ split: 'train' }), {
         batchSize: Number(values.batch), tensors: ['image', 'label'],
         shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
         prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency, workers: Number(values.workers),

@@ -23,10 +23,11 @@ import { parseArgs } from 'node:util';
 import type { ChunkCompression } from '../src/format/manifest.js';
 import { chunkPath } from '../src/format/manifest.js';
 import { HttpSource } from '../src/source/http.js';
-import { openVersion } from '../src/runtime/versions.js';
+import { openVersion } from '../src/runtime/dataset/versions.js';
 import { openDataset } from '../src/node.js';
 import { chunksFor, deadline, fashionMnist, inParallel, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
+import { Loader } from '../src/runtime/loader/loader.js';
 
 const { values } = parseArgs({
   options: {
@@ -120,7 +121,7 @@ try {
   const train = async (cache: Awaited<ReturnType<typeof tempCache>>['cache'], step: TrainingStep) => {
     const t0 = performance.now();
     const ds = await openDataset(link.url, { cache, http: { timeoutMs: 30_000 } });
-    const loader = ds.view({ split: 'train' }).loader({
+    const loader = new Loader(ds.view({ split: 'train' }), {
       batchSize, tensors: ['image', 'label'],
       shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
       prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency, workers: Number(values.workers),

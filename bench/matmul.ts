@@ -10,8 +10,8 @@
  * --sweep times candidate tilings on every shape (how matmulTiling's choices were made).
  */
 import { parseArgs } from 'node:util';
-import { formatAdapter } from '../src/runtime/device.js';
-import { getNodeDevice } from '../src/runtime/device.node.js';
+import { formatAdapter } from '../src/kernels/device.js';
+import { getNodeDevice } from '../src/kernels/device.node.js';
 import { encodeMatmul, matmulTiling, STAGED_MATMUL_TILING, type MatmulArgs, type MatmulTiling } from '../src/kernels/matmul/index.js';
 import { median } from './report.js';
 

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { commitVersion } from '../src/format/build/commit.js';
+import { commitVersion } from '../src/format/builders/commit.js';
 import { REFS_PATH, versionPath, type ChunkRef, type Manifest, type TensorMeta } from '../src/format/manifest.js';
 import { MemorySink } from '../src/format/sink.js';
 import { chunkHeaderBytes } from '../src/format/validate.js';

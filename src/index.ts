@@ -17,11 +17,11 @@ export { sha256Hex, crc32 } from './format/hash.js';
 export { inflateBounded, deflate } from './format/inflate.js';
 export { DEFAULT_LIMITS, type ReadLimits, type Where } from './format/limits.js';
 export { MemorySink, type Sink } from './format/sink.js';
-export { TensorWriter, type TensorSpec } from './format/build/tensor-writer.js';
-export { commitVersion, type CommitOptions, type Committed } from './format/build/commit.js';
-export { buildIdx, type BuildIdxOptions, type IdxSplit } from './format/build/build-idx.js';
-export { parseIdx, type IdxArray } from './format/build/idx.js';
-export { buildImageFolder, type BuildImageFolderOptions, type ImageFile } from './format/build/build-imagefolder.js';
+export { TensorWriter, type TensorSpec } from './format/builders/tensor-writer.js';
+export { commitVersion, type CommitOptions, type Committed } from './format/builders/commit.js';
+export { buildIdx, type BuildIdxOptions, type IdxSplit } from './format/builders/build-idx.js';
+export { parseIdx, type IdxArray } from './format/builders/idx.js';
+export { buildImageFolder, type BuildImageFolderOptions, type ImageFile } from './format/builders/build-imagefolder.js';
 export {
   decodeImage, decodeJpeg, decodePng, sniffImageType, thumbnail, toRgb, resizeArea,
   type DecodedImage, type DecodeOptions, type ImageType,
@@ -44,21 +44,21 @@ export { IdbChunkStore, type IdbStoreOptions } from './cache/idb-store.js';
 export type { ChunkStore, StoreEntry } from './cache/store.js';
 
 // runtime: versions, GPU devices
-export { openVersion, readChunk, type OpenedVersion } from './runtime/versions.js';
-export { chunkStarts, chunksCovering, locateSample } from './runtime/chunk-index.js';
-export { openDataset, Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset.js';
-export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader.js';
-export { EpochOrder, type ShuffleOptions } from './runtime/order.js';
-export { pcgHash, hash4, uniform, uniform24 } from './runtime/random.js';
-export { CpuBatchTransform, GpuBatchTransform, type BatchTransform, type TensorTransform, type BatchTensor } from './runtime/transform.js';
-export { inlinePool, WorkerPool, type DecodePool } from './runtime/workers/pool.js';
-export { decodeSamples, decodeSample, type DecodeTask, type DecodedSamples } from './runtime/decode.js';
-export { browserWorkerPool } from './runtime/workers/pool.browser.js';
+export { openVersion, readChunk, type OpenedVersion } from './runtime/dataset/versions.js';
+export { chunkStarts, chunksCovering, locateSample } from './runtime/dataset/chunk-index.js';
+export { openDataset, Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset/dataset.js';
+export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader/loader.js';
+export { EpochOrder, type ShuffleOptions } from './runtime/loader/order.js';
+export { pcgHash, hash4, uniform, uniform24 } from './kernels/random/random.js';
+export { CpuBatchTransform, GpuBatchTransform, type BatchTransform, type TensorTransform, type BatchTensor } from './runtime/loader/transform.js';
+export { inlinePool, WorkerPool, type DecodePool } from './runtime/loader/workers/pool.js';
+export { decodeSamples, decodeSample, type DecodeTask, type DecodedSamples } from './runtime/dataset/decode.js';
+export { browserWorkerPool } from './runtime/loader/workers/pool.browser.js';
 export { withMetrics, type SourceMetrics } from './source/metrics.js';
 export {
   getDevice, describeAdapter, formatAdapter,
   type Gpu, type GpuProvider, type AdapterDescription, type GetDeviceOptions,
-} from './runtime/device.js';
+} from './kernels/device.js';
 
 // kernels: WGSL with CPU references
 export { encodeDecode, type DecodeArgs } from './kernels/decode/decode.js';
@@ -105,8 +105,8 @@ export {
   Pool, randomSelect, topK, kCenterGreedy, hybridSelect, coldStart, strategyNeeds, planFetch, fetchBytes,
   type PoolJSON, type Strategy, type CostModel, type FetchPlan, type FetchUnit,
 } from './sampler/index.js';
-export { ActiveLearner, type ActiveLearnerOptions, type RoundResult } from './runtime/active-learner.js';
-export { learningCurvesSvg, type CurveSeries } from './runtime/plot.js';
+export { ActiveLearner, type ActiveLearnerOptions, type RoundResult } from './runtime/learn/active-learner.js';
+export { learningCurvesSvg, type CurveSeries } from './cli/plot.js';
 
 // browser demo needs
 export { STRATEGIES } from './sampler/index.js';

@@ -2,9 +2,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
-import { buildIdx } from '../format/build/build-idx.js';
-import { buildImageFolder, type ImageFile } from '../format/build/build-imagefolder.js';
-import type { Committed } from '../format/build/commit.js';
+import { buildIdx } from '../format/builders/build-idx.js';
+import { buildImageFolder, type ImageFile } from '../format/builders/build-imagefolder.js';
+import type { Committed } from '../format/builders/commit.js';
 import { FolderSink } from '../format/folder-sink.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 

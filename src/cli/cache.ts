@@ -4,8 +4,8 @@ import { withCache } from '../cache/cached-source.js';
 import { FsChunkStore } from '../cache/fs-store.node.js';
 import { EdgelakeError } from '../errors.js';
 import { chunkPath } from '../format/manifest.js';
-import { chunksCovering } from '../runtime/chunk-index.js';
-import { openVersion } from '../runtime/versions.js';
+import { chunksCovering } from '../runtime/dataset/chunk-index.js';
+import { openVersion } from '../runtime/dataset/versions.js';
 import { openSourceNode } from '../source/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 

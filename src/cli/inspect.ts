@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
-import { openVersion, type OpenedVersion } from '../runtime/versions.js';
+import { openVersion, type OpenedVersion } from '../runtime/dataset/versions.js';
 import { openSourceNode } from '../source/open.node.js';
 import { formatBytes, type CliIo } from './io.js';
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
-import { openDataset } from '../runtime/dataset.node.js';
-import type { LoaderStats } from '../runtime/loader.js';
+import { openDataset } from '../runtime/open.node.js';
+import { Loader, type LoaderStats } from '../runtime/loader/loader.js';
 import { openCacheFolder } from './cache.js';
 import { positiveInt } from './build.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
@@ -22,7 +22,7 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     const view = ds.view({ split: values.split });
-    const loader = view.loader({
+    const loader = new Loader(view, {
       batchSize: positiveInt(values['batch-size'], '--batch-size', 256),
       tensors: values.tensor,
       shuffle: values.seed === undefined ? undefined : { seed: Number(values.seed), windowChunks: positiveInt(values['window-chunks'], '--window-chunks', 4) },

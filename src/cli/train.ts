@@ -1,16 +1,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
-import { openDataset } from '../runtime/dataset.node.js';
-import type { Dataset } from '../runtime/dataset.js';
-import { formatAdapter } from '../runtime/device.js';
-import { getNodeDevice } from '../runtime/device.node.js';
+import { openDataset } from '../runtime/open.node.js';
+import type { Dataset } from '../runtime/dataset/dataset.js';
+import { formatAdapter } from '../kernels/device.js';
+import { getNodeDevice } from '../kernels/device.node.js';
 import type { Model, EpochStats, ProgressDetail } from '../runtime/model/model.js';
 import { loadModel, saveModel } from '../runtime/model/model-io.js';
 import { cnn, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
 import { positiveInt } from './build.js';
 import { progressBar, type CliIo } from './io.js';
+import { Loader } from '../runtime/loader/loader.js';
 
 export const trainUsage =
   'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--json]';
@@ -47,7 +48,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       ? loadModel(new Uint8Array(await readFile(values.resume)), { device, name: values.resume })
       : makeModel(values.model!, shape, classes, { device, seed });
     const image = values.model === 'cnn';
-    const loader = (split: string, shuffle: boolean) => ds.view({ split }).loader({
+    const loader = (split: string, shuffle: boolean) => new Loader(ds.view({ split }), {
       batchSize, tensors: [input, 'label'], device: device ?? undefined,
       shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
       transform: { [input]: { scale: scaleFor(ds, input), toCHW: image } },

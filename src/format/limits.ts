@@ -17,6 +17,9 @@ export const DEFAULT_LIMITS: ReadLimits = {
   maxSamples: 2 ** 32 - 1,
 };
 
+/** 64 megapixels: an 8K frame fits, an image header claiming more is refused. */
+export const DEFAULT_MAX_PIXELS = 64_000_000;
+
 export function withDefaults(limits: Partial<ReadLimits> = {}): ReadLimits {
   const out = { ...DEFAULT_LIMITS };
   // Skip undefined: `{ maxInflatedBytes: undefined }` must not switch a limit off.

@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../errors.js';
 import type { UncertaintyMeasure } from '../kernels/uncertainty/uncertainty.ref.js';
-import { uniform } from '../runtime/random.js';
+import { uniform } from '../kernels/random/random.js';
 
 // Every selection returns min(k, candidates) distinct ids, in the order chosen. The pure-position
 // helpers below work on candidate positions; the exported functions check arguments and map to ids.

@@ -3,9 +3,9 @@
  * Tasks arrive and results leave as plain JSON (number arrays) across the page boundary.
  */
 import { EdgelakeError } from '../../src/errors.js';
-import type { DecodedSamples, DecodeTask } from '../../src/runtime/decode.js';
-import { browserWorkerPool } from '../../src/runtime/workers/pool.browser.js';
-import { inlinePool } from '../../src/runtime/workers/pool.js';
+import type { DecodedSamples, DecodeTask } from '../../src/runtime/dataset/decode.js';
+import { browserWorkerPool } from '../../src/runtime/loader/workers/pool.browser.js';
+import { inlinePool } from '../../src/runtime/loader/workers/pool.js';
 
 export type PlainTask = Omit<DecodeTask, 'stored'> & { stored: number[] };
 export interface Plain { data: number[]; offsets: number[]; shapes?: number[] }

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSamples } from '../../src/runtime/decode.js';
-import { cases, fresh, type Case } from '../runtime/workers/fixtures.js';
+import { decodeSamples } from '../../src/runtime/dataset/decode.js';
+import { cases, fresh, type Case } from '../runtime/loader/workers/fixtures.js';
 import { bundle, noChromium, openBrowser, type Browser } from './chromium.js';
 import type { PlainTask } from './decode-pool.entry.js';
 
 const ENTRY = fileURLToPath(new URL('./decode-pool.entry.ts', import.meta.url));
-const WORKER = fileURLToPath(new URL('../../src/runtime/workers/decode-worker.browser.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('../../src/runtime/loader/workers/decode-worker.browser.ts', import.meta.url));
 
 describe.skipIf(noChromium)('browserWorkerPool on module Web Workers in Chromium', () => {
   let browser: Browser;

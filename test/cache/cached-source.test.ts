@@ -3,11 +3,11 @@ import { ChunkCache } from '../../src/cache/cache.js';
 import { withCache } from '../../src/cache/cached-source.js';
 import { MemoryChunkStore } from '../../src/cache/memory-store.js';
 import { EdgelakeError } from '../../src/errors.js';
-import { commitVersion } from '../../src/format/build/commit.js';
-import { TensorWriter } from '../../src/format/build/tensor-writer.js';
+import { commitVersion } from '../../src/format/builders/commit.js';
+import { TensorWriter } from '../../src/format/builders/tensor-writer.js';
 import { chunkPath } from '../../src/format/manifest.js';
 import { MemorySink } from '../../src/format/sink.js';
-import { readChunk, openVersion } from '../../src/runtime/versions.js';
+import { readChunk, openVersion } from '../../src/runtime/dataset/versions.js';
 import { MemorySource } from '../../src/source/memory.js';
 import type { Source } from '../../src/source/source.js';
 

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { withCache } from '../../src/cache/cached-source.js';
 import { FsChunkStore } from '../../src/cache/fs-store.node.js';
-import { parseIdx } from '../../src/format/build/idx.js';
-import { openVersion, readChunk } from '../../src/runtime/versions.js';
+import { parseIdx } from '../../src/format/builders/idx.js';
+import { openVersion, readChunk } from '../../src/runtime/dataset/versions.js';
 import { FileSource } from '../../src/source/file.node.js';
 
 const [datasetDir, cacheDir, budget, seedText, subsetDir] = process.argv.slice(2);

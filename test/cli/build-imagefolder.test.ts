@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thumbnail, toRgb } from '../../src/format/image/index.js';
-import { openVersion, readChunk } from '../../src/runtime/versions.js';
+import { openVersion, readChunk } from '../../src/runtime/dataset/versions.js';
 import { FileSource } from '../../src/source/file.node.js';
 import { encodePng } from '../format/image/png-encoder.js';
 import { cli } from '../support/cli.js';

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { FsChunkStore } from '../../src/cache/fs-store.node.js';
-import { parseIdx } from '../../src/format/build/idx.js';
+import { parseIdx } from '../../src/format/builders/idx.js';
 import { nodeWorkerPool, openDataset, openSourceNode } from '../../src/node.js';
 import type { OpenSourceOptions } from '../../src/source/open.js';
 import type { Source } from '../../src/source/source.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { hasCommand, missing } from '../support/system.js';
 import { startNginx } from './servers.js';
+import { Loader } from '../../src/runtime/loader/loader.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-e2e-loader-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -30,7 +31,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     const ds = await openDataset(nginx.url, { cache });
     const options = { batchSize: 128, tensors: ['image', 'label'], shuffle: { seed: 42, windowChunks: 2 }, workers: 2 };
     const seen: number[] = [];
-    const first = ds.view({ split: 'train' }).loader(options);
+    const first = new Loader(ds.view({ split: 'train' }), options);
     for await (const b of first) {
       b.ids.forEach((id, k) => expect(Buffer.compare((b.tensors.image as Uint8Array).subarray(k * 784, (k + 1) * 784), images.subarray(id * 784, (id + 1) * 784))).toBe(0));
       seen.push(...b.ids);
@@ -39,7 +40,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     // A new process would reopen everything; the state is plain JSON.
     const state = JSON.stringify(first.state());
     const again = await openDataset(nginx.url, { cache });
-    const rest = again.view({ split: 'train' }).loader({ ...options, resume: JSON.parse(state) });
+    const rest = new Loader(again.view({ split: 'train' }), { ...options, resume: JSON.parse(state) });
     for await (const b of rest) seen.push(...b.ids);
     expect(seen).toHaveLength(5000);
     expect(new Set(seen).size).toBe(5000);
@@ -59,7 +60,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     // Workers that have loaded (until they answer, the loader reads the next window here too).
     const pool = nodeWorkerPool(2);
     await pool.ready!();
-    const loader = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3, windowChunks: 2 }, pool });
+    const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3, windowChunks: 2 }, pool });
     let samples = 0;
     for await (const b of loader) {
       b.ids.forEach((id, k) => expect(Buffer.compare((b.tensors.image as Uint8Array).subarray(k * 784, (k + 1) * 784), images.subarray(id * 784, (id + 1) * 784))).toBe(0));
@@ -83,7 +84,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
       }
     }
     expect(bytesFetched).toBe(wanted);
-    const warm = (await openDataset(nginx.url, { cache })).view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], workers: 2 });
+    const warm = new Loader((await openDataset(nginx.url, { cache })).view({ split: 'train' }), { batchSize: 256, tensors: ['image', 'label'], workers: 2 });
     for await (const _ of warm);
     expect(warm.stats()).toMatchObject({ cacheHitRatio: 1, bytesFetched: 0, samples: 5000 });
     await cache.store.close();

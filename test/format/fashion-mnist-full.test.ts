@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildIdx } from '../../src/format/build/build-idx.js';
+import { buildIdx } from '../../src/format/builders/build-idx.js';
 import { FolderSink } from '../../src/format/folder-sink.node.js';
 import { readDataset } from '../spec-reader/reader.js';
 import { FASHION_MNIST_DIR, missing } from '../support/system.js';

@@ -9,11 +9,11 @@ import { Readable } from 'node:stream';
 import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EdgelakeError, type ErrorCode } from '../../src/errors.js';
-import { commitVersion } from '../../src/format/build/commit.js';
-import { TensorWriter } from '../../src/format/build/tensor-writer.js';
+import { commitVersion } from '../../src/format/builders/commit.js';
+import { TensorWriter } from '../../src/format/builders/tensor-writer.js';
 import { FolderSink } from '../../src/format/folder-sink.node.js';
 import type { ReadLimits } from '../../src/format/limits.js';
-import { openVersion, readChunk } from '../../src/runtime/versions.js';
+import { openVersion, readChunk } from '../../src/runtime/dataset/versions.js';
 import { FileSource } from '../../src/source/file.node.js';
 import type { ReadOptions, Source } from '../../src/source/source.js';
 

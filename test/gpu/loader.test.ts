@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { parseIdx } from '../../src/format/build/idx.js';
+import { parseIdx } from '../../src/format/builders/idx.js';
 import { bufferPool, readBuffer } from '../../src/kernels/index.js';
 import { openDataset } from '../../src/node.js';
-import type { Batch, LoaderOptions } from '../../src/runtime/loader.js';
+import { Loader, type Batch, type LoaderOptions } from '../../src/runtime/loader/loader.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { gpuDescribe } from './gpu.js';
 
@@ -23,7 +23,7 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
   async function batches(options: Omit<LoaderOptions, 'batchSize'>) {
     const ds = await openDataset(join(root, 'ds'));
     const out: { ids: Uint32Array; tensors: Record<string, Float32Array | Int32Array | Int8Array | Uint8Array> }[] = [];
-    for await (const b of ds.view({ split: 'test' }).loader({ batchSize: 96, tensors: ['image', 'label', 'embedding'], ...options })) {
+    for await (const b of new Loader(ds.view({ split: 'test' }), { batchSize: 96, tensors: ['image', 'label', 'embedding'], ...options })) {
       out.push({ ids: b.ids, tensors: await readBack(b, !!options.device, options.transform ?? {}) });
     }
     bufferPool(device).trim(0);
@@ -74,7 +74,7 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
     const read = async (onGpu: boolean) => {
       const ds = await openDataset(join(root, 'ds'));
       const out: [Uint32Array, Float32Array, Float32Array][] = [];
-      for await (const b of ds.view({ split: 'test' }).loader({ batchSize: 100, ...options, ...(onGpu ? { device } : {}) })) {
+      for await (const b of new Loader(ds.view({ split: 'test' }), { batchSize: 100, ...options, ...(onGpu ? { device } : {}) })) {
         const n = b.ids.length;
         const get = async (name: string, floats: number) => (onGpu ? new Float32Array(await readBuffer(device, b.tensors[name] as GPUBuffer, floats * 4)) : (b.tensors[name] as Float32Array));
         out.push([b.ids, await get('image', n * 24 * 24), await get('label', n * 10)]);

@@ -3,16 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { bufferPool } from '../../src/kernels/index.js';
-import { openDataset } from '../../src/runtime/dataset.node.js';
-import type { Dataset } from '../../src/runtime/dataset.js';
+import { openDataset } from '../../src/runtime/open.node.js';
+import type { Dataset } from '../../src/runtime/dataset/dataset.js';
 import type { Model, ProgressDetail } from '../../src/runtime/model/model.js';
 import { loadModel, saveModel } from '../../src/runtime/model/model-io.js';
 import { cnn, mlp } from '../../src/runtime/model/zoo.js';
-import { ActiveLearner } from '../../src/runtime/active-learner.js';
+import { ActiveLearner } from '../../src/runtime/learn/active-learner.js';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { MemoryChunkStore } from '../../src/cache/memory-store.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
 import { gpuDescribe } from './gpu.js';
+import { Loader } from '../../src/runtime/loader/loader.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-gpu-model-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,7 +26,7 @@ gpuDescribe('models on the GPU', ({ device }) => {
   });
 
   /** The same shuffled batches of images in [0, 1], as GPU buffers (device) or typed arrays. */
-  const images = (split: string, onGpu: boolean, toCHW = false) => ds.view({ split }).loader({
+  const images = (split: string, onGpu: boolean, toCHW = false) => new Loader(ds.view({ split }), {
     batchSize: 64, tensors: ['image', 'label'], device: onGpu ? device : undefined,
     shuffle: split === 'train' ? { seed: 4, windowChunks: 4 } : undefined, transform: { image: { scale: 1 / 255, toCHW } },
   });
@@ -74,7 +75,7 @@ gpuDescribe('models on the GPU', ({ device }) => {
     const al = new ActiveLearner({ dataset: cached, strategy: 'margin', roundSize: 100, maxLabels: 200, learner, epochs: 3, device, costAware: true });
     const rounds = await al.run();
     const truth = new Map<number, number>();
-    for await (const b of cached.view({ indices: al.pool.labelled() }).loader({ batchSize: 100, tensors: ['label'] })) b.ids.forEach((id, i) => truth.set(id, (b.tensors.label as Int32Array)[i]));
+    for await (const b of new Loader(cached.view({ indices: al.pool.labelled() }), { batchSize: 100, tensors: ['label'] })) b.ids.forEach((id, i) => truth.set(id, (b.tensors.label as Int32Array)[i]));
     expect(al.pool.labelled().every((id) => al.pool.labelOf(id) === truth.get(id))).toBe(true);
     expect(new Set(al.pool.labelled().map((id) => al.pool.labelOf(id)!)).size).toBeGreaterThan(5);
     expect(rounds[1].accuracy).toBeGreaterThan(0.4);

@@ -3,7 +3,7 @@ import {
   BatchUploader, bufferPool, cachedBindGroup, computePipeline, decodeRef, encodeDecode, readBuffer, uploadBuffer,
   type DecodeKernelOptions,
 } from '../../src/kernels/index.js';
-import { nodeGpuProvider } from '../../src/runtime/device.node.js';
+import { nodeGpuProvider } from '../../src/kernels/device.node.js';
 import { gpuDescribe } from './gpu.js';
 
 const copyKernel = /* wgsl */ `

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { computePipeline, readBuffer, uploadBuffer } from '../../src/kernels/index.js';
 import { randomWgsl } from '../../src/kernels/random/random.wgsl.js';
-import { hash4, uniform24 } from '../../src/runtime/random.js';
+import { hash4, uniform24 } from '../../src/kernels/random/random.js';
 import { gpuDescribe } from './gpu.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

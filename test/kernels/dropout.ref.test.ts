@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { dropoutBackwardRef, dropoutRef, type DropoutKey } from '../../src/kernels/dropout/index.js';
-import { uniform24 } from '../../src/runtime/random.js';
+import { uniform24 } from '../../src/kernels/random/random.js';
 import { failure } from '../support/errors.js';
 import { mulberry32 } from '../support/random.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEdgelakeError } from '../../src/errors.js';
-import { uniform } from '../../src/runtime/random.js';
+import { uniform } from '../../src/kernels/random/random.js';
 import {
   coldStart, hybridSelect, kCenterGreedy, randomSelect, STRATEGIES, strategyNeeds, topK,
 } from '../../src/sampler/strategies.js';

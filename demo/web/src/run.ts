@@ -2,6 +2,7 @@ import {
   ActiveLearner, ChunkCache, IdbChunkStore, Pool, loadModel, mlp, openDataset, saveModel,
   type Dataset, type Model, type PoolJSON, type RoundResult, type Strategy,
 } from '../../../src/index.js';
+import { Loader } from '../../../src/runtime/loader/loader.js';
 
 /** What the page's form sets. */
 export interface Settings {
@@ -174,7 +175,7 @@ export async function preview(run: Run, ids: Uint32Array, withLabels: boolean): 
   const ds = run.dataset;
   const [height, width] = ds.tensor('image').shape.map((d) => d ?? 1);
   const size = height * width;
-  const loader = ds.view({ indices: ids }).loader({ batchSize: 256, tensors: withLabels ? ['image', 'label'] : ['image'], transform: { image: { scale: 1 / 255 } } });
+  const loader = new Loader(ds.view({ indices: ids }), { batchSize: 256, tensors: withLabels ? ['image', 'label'] : ['image'], transform: { image: { scale: 1 / 255 } } });
   const images = new Map<number, Float32Array>();
   const truth = new Map<number, number>();
   for await (const b of loader) {

@@ -1,25 +1,7 @@
 import { EdgelakeError } from '../../errors.js';
 import { decodeJpeg } from './jpeg.js';
 import { decodePng } from './png.js';
-
-/** A decoded image: 8-bit samples, rows top to bottom, channels interleaved (HWC). */
-export interface DecodedImage {
-  width: number;
-  height: number;
-  /** 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
-  channels: 1 | 2 | 3 | 4;
-  data: Uint8Array;
-}
-
-export interface DecodeOptions {
-  /** Largest width*height accepted, checked from the header before any pixel memory is taken. */
-  maxPixels?: number;
-  /** Names the file in error messages, e.g. its path in the source folder. */
-  name?: string;
-}
-
-/** 64 megapixels: an 8K frame fits, a header claiming more is refused. */
-export const DEFAULT_MAX_PIXELS = 64_000_000;
+import type { DecodedImage, DecodeOptions } from './decoded-image.js';
 
 export type ImageType = 'jpeg' | 'png';
 

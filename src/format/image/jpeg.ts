@@ -1,6 +1,7 @@
 import jpeg from 'jpeg-js';
 import { EdgelakeError, type ErrorCode } from '../../errors.js';
-import { DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions } from './image.js';
+import { DEFAULT_MAX_PIXELS } from '../limits.js';
+import type { DecodedImage, DecodeOptions } from './decoded-image.js';
 
 /**
  * JPEG decoding by jpeg-js (pure JavaScript, so it runs in browsers and workers), behind our

@@ -1,7 +1,8 @@
 import { Inflate } from 'fflate';
 import { EdgelakeError, type ErrorCode } from '../../errors.js';
 import { crc32 } from '../hash.js';
-import { DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions } from './image.js';
+import { DEFAULT_MAX_PIXELS } from '../limits.js';
+import type { DecodedImage, DecodeOptions } from './decoded-image.js';
 
 /**
  * A PNG decoder (ISO 15948) small enough to audit: every colour type and bit depth, Adam7,

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { hash4 } from '../../runtime/random.js';
+import { hash4 } from '../random/random.js';
 import { augmentMix, augmentParams, NOISE_DRAW, PARAM_STRIDE, type AugmentMix } from './params.js';
 import type { AugmentPlan } from './plan.js';
 

@@ -1,4 +1,4 @@
-import { uniform, uniform24 } from '../../runtime/random.js';
+import { uniform, uniform24 } from '../random/random.js';
 import { invalid } from './ops.js';
 import { DRAWS_PER_OP, type AugmentPlan } from './plan.js';
 

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { uniform24 } from '../../runtime/random.js';
+import { uniform24 } from '../random/random.js';
 
 /**
  * Keys one dropout mask: element i is kept iff uniform24(seed, stream, step, i) >= rate, so the

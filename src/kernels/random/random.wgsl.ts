@@ -1,5 +1,5 @@
 /**
- * The counter-based hash RNG of src/runtime/random.ts in WGSL, bit for bit: a random number is a
+ * The counter-based hash RNG of random.ts in WGSL, bit for bit: a random number is a
  * pure function of (seed, a, b, c), e.g. (seed, epoch, sample id, draw), so the GPU kernels and
  * their CPU references draw the same augmentation parameters. Include it in a shader's source.
  */

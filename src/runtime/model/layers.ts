@@ -1,7 +1,7 @@
 import { EdgelakeError } from '../../errors.js';
 import { convOutputSize } from '../../kernels/conv/conv.ref.js';
 import { poolOutputSize } from '../../kernels/pool/pool.ref.js';
-import { uniform24 } from '../random.js';
+import { uniform24 } from '../../kernels/random/random.js';
 import type { Backend, Tensor } from './backend.js';
 
 /** A layer as JSON: what a saved model records of its architecture. */

@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
-import type { Batch } from '../loader.js';
+import type { Batch } from '../loader/loader.js';
 import type { Backend, Tensor } from './backend.js';
 import { makeLayer, product, type Layer, type LayerSpec, type Param, type PassContext } from './layers.js';
 import { Optimizer, type OptimizerSpec } from './optimizer.js';

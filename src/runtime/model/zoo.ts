@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { formatAdapter, describeAdapter } from '../device.js';
+import { formatAdapter, describeAdapter } from '../../kernels/device.js';
 import type { Backend } from './backend.js';
 import { CpuBackend } from './backend.cpu.js';
 import { GpuBackend } from './backend.gpu.js';

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../../src/runtime/dataset.node.js';
-import type { Dataset } from '../../../src/runtime/dataset.js';
+import { openDataset } from '../../../src/runtime/open.node.js';
+import type { Dataset } from '../../../src/runtime/dataset/dataset.js';
 import { loadModel, saveModel } from '../../../src/runtime/model/model-io.js';
 import { head, mlp } from '../../../src/runtime/model/zoo.js';
 import { buildSubsetArgs, cli } from '../../support/cli.js';
 import { failure } from '../../support/errors.js';
+import { Loader } from '../../../src/runtime/loader/loader.js';
 
 // The CPU path (the kernels' references): what runs where there is no WebGPU adapter.
 const root = mkdtempSync(join(tmpdir(), 'edgelake-model-'));
@@ -20,7 +21,7 @@ beforeAll(async () => {
 });
 
 const loader = (split: string, input = 'embedding', seed = 1) =>
-  ds.view({ split }).loader({ batchSize: 64, tensors: [input, 'label'], shuffle: split === 'train' ? { seed, windowChunks: 4 } : undefined, transform: { [input]: input === 'image' ? { scale: 1 / 255 } : {} } });
+  new Loader(ds.view({ split }), { batchSize: 64, tensors: [input, 'label'], shuffle: split === 'train' ? { seed, windowChunks: 4 } : undefined, transform: { [input]: input === 'image' ? { scale: 1 / 255 } : {} } });
 
 describe('a model on the CPU path', () => {
   it('an MLP head over the 32-dim PCA embedding learns Fashion-MNIST classes (fit, evaluate, epoch events)', async () => {
@@ -92,7 +93,7 @@ describe('a model on the CPU path', () => {
 
   it('bad input is refused with a clear error', async () => {
     const model = mlp({ layers: [784, 10] });
-    const raw = ds.view({ split: 'train' }).loader({ batchSize: 8, tensors: ['image', 'label'] });
+    const raw = new Loader(ds.view({ split: 'train' }), { batchSize: 8, tensors: ['image', 'label'] });
     await expect(model.fit(raw, { epochs: 1 })).rejects.toThrow(/tensor image: the model needs 8 x 784 float32 values, the batch has Uint8Array values; give the loader a transform/);
     await expect(model.fit(loader('train', 'image'), { epochs: 1, input: 'nope' })).rejects.toThrow(/the batch has no tensor "nope"/);
     expect(failure(() => mlp({ layers: [784] }))).toMatch(/^invalid-input: mlp needs at least/);

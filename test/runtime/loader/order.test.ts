@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EpochOrder, groupByChunk } from '../../src/runtime/order.js';
+import { EpochOrder, groupByChunk } from '../../../src/runtime/loader/order.js';
 
 // 10 chunks of 10 samples: ids 0-99, chunk c holds 10c .. 10c + 9.
 const starts = Array.from({ length: 11 }, (_, c) => c * 10);

@@ -2,16 +2,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkCache } from '../../src/cache/cache.js';
-import { MemoryChunkStore } from '../../src/cache/memory-store.js';
-import { parseIdx } from '../../src/format/build/idx.js';
-import { FileSource, openDataset } from '../../src/node.js';
-import type { Source } from '../../src/source/source.js';
-import { chunkStarts, chunksCovering, locateSample } from '../../src/runtime/chunk-index.js';
-import type { Batch, Loader } from '../../src/runtime/loader.js';
-import { EpochOrder, groupByChunk } from '../../src/runtime/order.js';
-import type { DecodePool } from '../../src/runtime/workers/pool.js';
-import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
+import { ChunkCache } from '../../../src/cache/cache.js';
+import { MemoryChunkStore } from '../../../src/cache/memory-store.js';
+import { parseIdx } from '../../../src/format/builders/idx.js';
+import { FileSource, openDataset } from '../../../src/node.js';
+import type { Source } from '../../../src/source/source.js';
+import { chunkStarts, chunksCovering, locateSample } from '../../../src/runtime/dataset/chunk-index.js';
+import { Loader, type Batch } from '../../../src/runtime/loader/loader.js';
+import { EpochOrder, groupByChunk } from '../../../src/runtime/loader/order.js';
+import type { DecodePool } from '../../../src/runtime/loader/workers/pool.js';
+import { buildSubsetArgs, cli, SUBSET } from '../../support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-loader-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -40,7 +40,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
 
   it('an epoch of the train split yields every sample exactly once, byte-identical to the IDX files', async () => {
     const ds = await openDataset(dir);
-    const batches = await collect(ds.view({ split: 'train' }).loader({ batchSize: 64, tensors: ['image', 'label'], shuffle: { seed: 7, windowChunks: 3 } }));
+    const batches = await collect(new Loader(ds.view({ split: 'train' }), { batchSize: 64, tensors: ['image', 'label'], shuffle: { seed: 7, windowChunks: 3 } }));
     const ids = idsOf(batches);
     expect(ids).toHaveLength(5000);
     expect(new Set(ids).size).toBe(5000);
@@ -60,7 +60,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
 
   it('the same seed gives the same order; another seed or epoch a different one; no shuffle is dataset order', async () => {
     const view = (await openDataset(dir)).view({ split: 'train' });
-    const order = async (o: object) => idsOf(await collect(view.loader({ batchSize: 100, tensors: ['label'], ...o })));
+    const order = async (o: object) => idsOf(await collect(new Loader(view, { batchSize: 100, tensors: ['label'], ...o })));
     const a = await order({ shuffle: { seed: 1 } });
     expect(await order({ shuffle: { seed: 1 } })).toEqual(a);
     expect(await order({ shuffle: { seed: 2 } })).not.toEqual(a);
@@ -70,7 +70,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
 
   it('keeps chunk locality: with windowChunks 1, each chunk\'s samples arrive together', async () => {
     const ds = await openDataset(dir);
-    const ids = idsOf(await collect(ds.view({ split: 'train' }).loader({ batchSize: 50, tensors: ['image'], shuffle: { seed: 3, windowChunks: 1 } })));
+    const ids = idsOf(await collect(new Loader(ds.view({ split: 'train' }), { batchSize: 50, tensors: ['image'], shuffle: { seed: 3, windowChunks: 1 } })));
     const starts = chunkStarts(ds.tensor('image'));
     const chunkOf = ids.map((id) => locateSample(starts, id).chunk);
     const switches = chunkOf.filter((c, i) => i > 0 && c !== chunkOf[i - 1]).length;
@@ -80,9 +80,9 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
   it('resume after an interruption at a random batch yields exactly the rest, in the same order', async () => {
     const ds = await openDataset(dir);
     const options = { batchSize: 32, tensors: ['image', 'label'], shuffle: { seed: 11, windowChunks: 2 } };
-    const full = idsOf(await collect(ds.view({ split: 'train' }).loader(options)));
+    const full = idsOf(await collect(new Loader(ds.view({ split: 'train' }), options)));
     const stopAt = 1 + Math.floor(Math.random() * 150);
-    const first = ds.view({ split: 'train' }).loader(options);
+    const first = new Loader(ds.view({ split: 'train' }), options);
     const seen: number[] = [];
     let n = 0;
     for await (const b of first) {
@@ -91,30 +91,30 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     }
     const state = JSON.parse(JSON.stringify(first.state()));
     expect(state.position).toBe(stopAt * 32);
-    const rest = idsOf(await collect((await openDataset(dir)).view({ split: 'train' }).loader({ batchSize: 32, tensors: ['image', 'label'], resume: state })));
+    const rest = idsOf(await collect(new Loader((await openDataset(dir)).view({ split: 'train' }), { batchSize: 32, tensors: ['image', 'label'], resume: state })));
     expect([...seen, ...rest], `stopped after batch ${stopAt}`).toEqual(full);
   });
 
   it('refuses a state from another view or version, saying which', async () => {
     const ds = await openDataset(dir);
-    const loader = ds.view({ split: 'train' }).loader({ batchSize: 10 });
+    const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 10 });
     const state = loader.state();
-    expect(() => ds.view({ split: 'test' }).loader({ batchSize: 10, resume: state })).toThrow(/cannot resume from a loader state for another view/);
-    expect(() => ds.view({ split: 'train' }).loader({ batchSize: 10, resume: { ...state, version: 'f'.repeat(64) } })).toThrow(/for version ffffffffffff/);
+    expect(() => new Loader(ds.view({ split: 'test' }), { batchSize: 10, resume: state })).toThrow(/cannot resume from a loader state for another view/);
+    expect(() => new Loader(ds.view({ split: 'train' }), { batchSize: 10, resume: { ...state, version: 'f'.repeat(64) } })).toThrow(/for version ffffffffffff/);
   });
 
   it('decoding on 2 worker threads gives the same batches as on this thread', async () => {
     const view = (await openDataset(dir)).view({ split: 'test' });
     const options = { batchSize: 100, tensors: ['image', 'label'], shuffle: { seed: 5 } };
-    const inline = await collect(view.loader({ ...options, workers: 0 }));
-    const threaded = await collect(view.loader({ ...options, workers: 2 }));
+    const inline = await collect(new Loader(view, { ...options, workers: 0 }));
+    const threaded = await collect(new Loader(view, { ...options, workers: 2 }));
     expect(threaded.map((b) => [b.ids, b.tensors.image, b.tensors.label])).toEqual(inline.map((b) => [b.ids, b.tensors.image, b.tensors.label]));
   });
 
   it('dropLast drops the short last batch; indices and filter views select samples', async () => {
     const ds = await openDataset(dir);
-    expect(idsOf(await collect(ds.view({ split: 'test' }).loader({ batchSize: 300, dropLast: true, tensors: ['label'] })))).toHaveLength(900);
-    const picked = await collect(ds.view({ indices: [5999, 3, 42, 3] }).loader({ batchSize: 10, tensors: ['label'] }));
+    expect(idsOf(await collect(new Loader(ds.view({ split: 'test' }), { batchSize: 300, dropLast: true, tensors: ['label'] })))).toHaveLength(900);
+    const picked = await collect(new Loader(ds.view({ indices: [5999, 3, 42, 3] }), { batchSize: 10, tensors: ['label'] }));
     expect(idsOf(picked)).toEqual([3, 42, 5999]);
     const sandals = ds.view({ split: 'train', filter: (i) => labels[i] === 5 });
     expect(sandals.length).toBe(500);
@@ -140,7 +140,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
   it('reports stats, and a second epoch through a cache fetches nothing', async () => {
     const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 64 << 20 });
     const ds = await openDataset(dir, { cache });
-    const first = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'] });
+    const first = new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image', 'label'] });
     let progress = 0;
     first.addEventListener('progress', () => progress++);
     await collect(first);
@@ -149,7 +149,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     expect(s1).toMatchObject({ samples: 5000, cacheHits: 0 });
     expect(s1.bytesFetched).toBeGreaterThan(1_000_000);
     expect(s1.timeToFirstBatchMs).toBeGreaterThan(0);
-    const second = ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], epoch: 1, shuffle: { seed: 1 } });
+    const second = new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image', 'label'], epoch: 1, shuffle: { seed: 1 } });
     await collect(second);
     expect(second.stats()).toMatchObject({ samples: 5000, bytesFetched: 0, cacheMisses: 0, cacheHitRatio: 1 });
   });
@@ -158,7 +158,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     for (const workers of [0, 1]) {
       const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 64 << 20 });
       const ds = await openDataset(dir, { cache });
-      await collect(ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3 }, workers }));
+      await collect(new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image', 'label'], shuffle: { seed: 3 }, workers }));
       const needed = ['image', 'label'].flatMap((t) => chunksCovering(ds.tensor(t), [[0, 5000]]).map((c) => ds.tensor(t).chunks[c].hash));
       const stored = await Promise.all(needed.map((hash) => cache.peek(hash)));
       expect(stored.filter((bytes) => bytes === undefined), `workers: ${workers}`).toEqual([]);
@@ -175,7 +175,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     }
     const store = new FullStore();
     const ds = await openDataset(dir, { cache: new ChunkCache(store, { budgetBytes: 64 << 20 }) });
-    await expect(collect(ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image'], shuffle: { seed: 3, windowChunks: 2 } }))).rejects.toThrow(/ENOSPC/);
+    await expect(collect(new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image'], shuffle: { seed: 3, windowChunks: 2 } }))).rejects.toThrow(/ENOSPC/);
     expect((await store.usage()).entries).toBe(2);
   });
 
@@ -194,7 +194,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     const ds = await openDataset(dir, { cache: new ChunkCache(store, { budgetBytes: 64 << 20 }) });
     const image = ds.tensor('image');
     const prefetchBytes = 8 * image.chunks[0].samples * 784;
-    await collect(ds.view({ split: 'train' }).loader({ batchSize: 256, tensors: ['image'], prefetchBytes, concurrency: 2 }));
+    await collect(new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image'], prefetchBytes, concurrency: 2 }));
     const stored = await Promise.all(chunksCovering(image, [[0, 5000]]).map((c) => store.has(image.chunks[c].hash)));
     expect(stored.every(Boolean)).toBe(true);
     // A quarter of the budget, plus the chunks loading (within the budget; compressed, they are smaller stored),
@@ -208,7 +208,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     const samplesBeforeStall = async (pool: DecodePool) => {
       const ds = await openDataset(dir);
       const order = new EpochOrder(groupByChunk(ds.view({ split: 'train' }).ids, chunkStarts(ds.tensor('image'))), shuffle, 0);
-      const it = ds.view({ split: 'train' }).loader({ batchSize: 50, tensors: ['image', 'label'], shuffle, pool })[Symbol.asyncIterator]();
+      const it = new Loader(ds.view({ split: 'train' }), { batchSize: 50, tensors: ['image', 'label'], shuffle, pool })[Symbol.asyncIterator]();
       let samples = 0;
       for (;;) {
         const next = await Promise.race([it.next(), new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 1500))]);
@@ -234,7 +234,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
       const ds = await openDataset(counting);
       const image = ds.tensor('image');
       const chunkBytes = image.chunks[0].samples * 784;
-      const loader = ds.view({ split: 'train' }).loader({ batchSize: 8, tensors: ['image'], shuffle: { seed: 5, windowChunks: 2 }, prefetchBytes: prefetchBytes * chunkBytes });
+      const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 8, tensors: ['image'], shuffle: { seed: 5, windowChunks: 2 }, prefetchBytes: prefetchBytes * chunkBytes });
       for await (const _ of loader) {
         await new Promise((r) => setTimeout(r, 200)); // time for every prefetch the budget allows
         break;
@@ -262,7 +262,7 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
       readRange: (path, offset, length, options) => files.read(path, options).then((b) => b.subarray(offset, offset + length)),
     };
     const ds = await openDataset(slow);
-    const loader = ds.view({ split: 'train' }).loader({ batchSize: 64, tensors: ['image', 'label'], concurrency: 2 });
+    const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 64, tensors: ['image', 'label'], concurrency: 2 });
     for await (const _ of loader) break;
     const atBreak = served.length;
     await new Promise((r) => setTimeout(r, 300));

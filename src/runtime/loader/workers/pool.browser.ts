@@ -1,5 +1,5 @@
 import { wrap } from 'comlink';
-import { EdgelakeError } from '../../errors.js';
+import { EdgelakeError } from '../../../errors.js';
 import { WorkerPool, type DecodeApi, type DecodePool, type PoolWorker } from './pool.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { TensorMeta } from '../format/manifest.js';
+import type { TensorMeta } from '../../format/manifest.js';
 
 /** First sample of each chunk, plus the total at the end: starts[c] .. starts[c+1] is chunk c. */
 export function chunkStarts(tensor: Pick<TensorMeta, 'chunks'>): number[] {

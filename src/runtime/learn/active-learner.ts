@@ -1,13 +1,13 @@
-import { EdgelakeError } from '../errors.js';
-import { fixedSampleBytes } from '../format/validate.js';
-import { planFetch, type CostModel, type FetchUnit } from '../sampler/cost.js';
-import { Pool } from '../sampler/pool.js';
-import { coldStart, hybridSelect, kCenterGreedy, randomSelect, strategyNeeds, topK, type ScoreMeasure, type Strategy } from '../sampler/strategies.js';
-import { chunkStarts, locateSample } from './chunk-index.js';
-import type { Dataset } from './dataset.js';
-import type { Batch } from './loader.js';
-import type { Model } from './model/model.js';
-import { head } from './model/zoo.js';
+import { EdgelakeError } from '../../errors.js';
+import { fixedSampleBytes } from '../../format/validate.js';
+import { planFetch, type CostModel, type FetchUnit } from '../../sampler/cost.js';
+import { Pool } from '../../sampler/pool.js';
+import { coldStart, hybridSelect, kCenterGreedy, randomSelect, strategyNeeds, topK, type ScoreMeasure, type Strategy } from '../../sampler/strategies.js';
+import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
+import type { Dataset } from '../dataset/dataset.js';
+import { Loader, type Batch } from '../loader/loader.js';
+import type { Model } from '../model/model.js';
+import { head } from '../model/zoo.js';
 
 export interface ActiveLearnerOptions {
   /** The remote dataset, opened with a cache: every strategy fetches through the same loader and cache. */
@@ -221,7 +221,7 @@ export class ActiveLearner extends EventTarget {
     const ids = Uint32Array.from([...this.pool.labelled(), ...this.pool.unlabelled()]);
     const at = new Map(Array.from(ids, (id, i) => [id, i]));
     const probes = new Float32Array(ids.length * this.dims);
-    const loader = ds.view({ indices: ids }).loader({ batchSize: 4096, tensors: [probe], transform: { [probe]: {} } });
+    const loader = new Loader(ds.view({ indices: ids }), { batchSize: 4096, tensors: [probe], transform: { [probe]: {} } });
     for await (const b of loader) {
       const rows = b.tensors[probe] as Float32Array;
       b.ids.forEach((id, r) => probes.set(rows.subarray(r * this.dims, (r + 1) * this.dims), at.get(id)! * this.dims));
@@ -286,7 +286,7 @@ export class ActiveLearner extends EventTarget {
     const input = o.input ?? 'image';
     const meta = o.dataset.tensor(input);
     const transform = tensors.includes(input) ? { [input]: { scale: meta.dtype === 'uint8' && !meta.quant ? 1 / 255 : 1 } } : {};
-    return o.dataset.view({ indices: ids }).loader({ batchSize, tensors, shuffle, transform, device: onDevice ? o.device ?? undefined : undefined });
+    return new Loader(o.dataset.view({ indices: ids }), { batchSize, tensors, shuffle, transform, device: onDevice ? o.device ?? undefined : undefined });
   }
 
   private phase(round: number, phase: string): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Residency } from '../../src/runtime/residency.js';
+import { Residency } from '../../../src/runtime/loader/residency.js';
 
 describe('Residency', () => {
   const loads: string[] = [];

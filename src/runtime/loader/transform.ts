@@ -1,12 +1,12 @@
-import { EdgelakeError } from '../errors.js';
-import type { TensorMeta } from '../format/manifest.js';
-import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan } from '../kernels/augment/index.js';
-import { acquireBuffer, releaseBuffer } from '../kernels/buffer-pool.js';
-import { encodeDecode } from '../kernels/decode/decode.js';
-import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../kernels/decode/decode.ref.js';
-import { Transients } from '../kernels/pipelines.js';
-import { BatchUploader } from '../kernels/staging.js';
-import type { TypedArray } from './batch.js';
+import { EdgelakeError } from '../../errors.js';
+import type { TensorMeta } from '../../format/manifest.js';
+import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan } from '../../kernels/augment/index.js';
+import { acquireBuffer, releaseBuffer } from '../../kernels/buffer-pool.js';
+import { encodeDecode } from '../../kernels/decode/decode.js';
+import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../../kernels/decode/decode.ref.js';
+import { Transients } from '../../kernels/pipelines.js';
+import { BatchUploader } from '../../kernels/staging.js';
+import type { TypedArray } from '../dataset/batch.js';
 
 /** How a tensor becomes float32 for a model: scale, per-channel normalization, layout, augmentation. */
 export interface TensorTransform {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EdgelakeError } from '../../../src/errors.js';
-import { decodeSamples, type DecodedSamples, type DecodeTask } from '../../../src/runtime/decode.js';
-import { nodeWorkerPool } from '../../../src/runtime/workers/pool.node.js';
-import { inlinePool, WorkerPool, type DecodeApi, type DecodeOutcome, type DecodePool, type PoolWorker } from '../../../src/runtime/workers/pool.js';
+import { EdgelakeError } from '../../../../src/errors.js';
+import { decodeSamples, type DecodedSamples, type DecodeTask } from '../../../../src/runtime/dataset/decode.js';
+import { nodeWorkerPool } from '../../../../src/runtime/loader/workers/pool.node.js';
+import { inlinePool, WorkerPool, type DecodeApi, type DecodeOutcome, type DecodePool, type PoolWorker } from '../../../../src/runtime/loader/workers/pool.js';
 import { cases, fresh, type Case } from './fixtures.js';
 
 let all: Case[];
@@ -111,7 +111,7 @@ describe('nodeWorkerPool', () => {
 
   it('close() lets the process exit, and so does a pool left open and idle', async () => {
     const child = (close: boolean) => `
-      import { nodeWorkerPool } from ${JSON.stringify(fileURLToPath(new URL('../../../src/runtime/workers/pool.node.ts', import.meta.url)))};
+      import { nodeWorkerPool } from ${JSON.stringify(fileURLToPath(new URL('../../../../src/runtime/loader/workers/pool.node.ts', import.meta.url)))};
       import { cases } from ${JSON.stringify(fileURLToPath(new URL('./fixtures.ts', import.meta.url)))};
       const pool = nodeWorkerPool(2);
       const got = await Promise.all((await cases()).map((c) => pool.decode(c.task)));
@@ -131,7 +131,7 @@ describe('nodeWorkerPool', () => {
 /** Runs node with `args`; resolves with exit code and output, or a null code if it outlives `timeoutMs`. */
 function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, args, { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, args, { cwd: fileURLToPath(new URL('../../../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => (stdout += b));

@@ -1,7 +1,7 @@
 import { transfer, type Remote } from 'comlink';
-import { EdgelakeError, isEdgelakeError, type ErrorCode } from '../../errors.js';
-import type { Source } from '../../source/source.js';
-import { decodeSamples, transferables, type DecodedSamples, type DecodeTask } from '../decode.js';
+import { EdgelakeError, isEdgelakeError, type ErrorCode } from '../../../errors.js';
+import type { Source } from '../../../source/source.js';
+import { decodeSamples, transferables, type DecodedSamples, type DecodeTask } from '../../dataset/decode.js';
 
 /** A dataset root a worker can open itself: a root string and structured-cloneable source options. */
 export interface RemoteRoot {

@@ -1,4 +1,4 @@
-import { shuffleInPlace } from './random.js';
+import { shuffleInPlace } from '../../kernels/random/random.js';
 
 /** The samples of one chunk that a view holds, in ascending order. */
 export interface ChunkGroup {

@@ -3,7 +3,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { EdgelakeError } from '../../errors.js';
+import { EdgelakeError } from '../../../errors.js';
 import { WorkerPool, type DecodeApi, type DecodePool, type PoolWorker } from './pool.js';
 
 /**

@@ -1,21 +1,20 @@
-import type { ChunkCache } from '../cache/cache.js';
-import { withCache } from '../cache/cached-source.js';
-import { EdgelakeError } from '../errors.js';
-import { verifyChunkHeader, verifySamplePayload, type ChunkHeader } from '../format/chunk.js';
-import type { ReadLimits } from '../format/limits.js';
-import { chunkPath, type Manifest, type TensorMeta } from '../format/manifest.js';
-import { chunkHeaderBytes } from '../format/validate.js';
-import { withConcurrency } from '../source/limit.js';
-import { withMetrics, type SourceMetrics } from '../source/metrics.js';
-import { openSource, type OpenSourceOptions } from '../source/open.js';
-import type { Source } from '../source/source.js';
+import type { ChunkCache } from '../../cache/cache.js';
+import { withCache } from '../../cache/cached-source.js';
+import { EdgelakeError } from '../../errors.js';
+import { verifyChunkHeader, verifySamplePayload, type ChunkHeader } from '../../format/chunk.js';
+import type { ReadLimits } from '../../format/limits.js';
+import { chunkPath, type Manifest, type TensorMeta } from '../../format/manifest.js';
+import { chunkHeaderBytes } from '../../format/validate.js';
+import { withConcurrency } from '../../source/limit.js';
+import { withMetrics, type SourceMetrics } from '../../source/metrics.js';
+import { openSource, type OpenSourceOptions } from '../../source/open.js';
+import type { Source } from '../../source/source.js';
 import { typedArrayFor, type TypedArray } from './batch.js';
 import { chunkStarts, locateSample } from './chunk-index.js';
 import { decodeSample, decodeSamples } from './decode.js';
-import { Loader, type LoaderOptions } from './loader.js';
 import { openVersion } from './versions.js';
-import { browserWorkerPool } from './workers/pool.browser.js';
-import { inlinePool, type DecodePool, type RemoteRoot } from './workers/pool.js';
+import { browserWorkerPool } from '../loader/workers/pool.browser.js';
+import { inlinePool, type DecodePool, type RemoteRoot } from '../loader/workers/pool.js';
 
 export interface OpenDatasetOptions extends OpenSourceOptions {
   /** A persistent chunk cache; without one every epoch fetches again. */
@@ -206,11 +205,6 @@ export class View {
       out[name] = t.dtype === 'bytes' || t.sampleCompression !== 'none' ? sample.slice() : typedArrayFor(t.dtype, sample.slice().buffer);
     }));
     return out;
-  }
-
-  /** An async iterable of batches over this view; see LoaderOptions. */
-  loader(options: LoaderOptions): Loader {
-    return new Loader(this, options);
   }
 }
 

@@ -1,10 +1,10 @@
-import { EdgelakeError } from '../errors.js';
-import { decodeChunk, type DecodedChunk } from '../format/chunk.js';
-import { sha256Hex } from '../format/hash.js';
-import { describeWhere, withDefaults, type ReadLimits, type Where } from '../format/limits.js';
-import { chunkPath, REFS_PATH, versionPath, type Manifest, type Refs } from '../format/manifest.js';
-import { NAME, parseJson, validateManifest, validateRefs } from '../format/validate.js';
-import type { Source } from '../source/source.js';
+import { EdgelakeError } from '../../errors.js';
+import { decodeChunk, type DecodedChunk } from '../../format/chunk.js';
+import { sha256Hex } from '../../format/hash.js';
+import { describeWhere, withDefaults, type ReadLimits, type Where } from '../../format/limits.js';
+import { chunkPath, REFS_PATH, versionPath, type Manifest, type Refs } from '../../format/manifest.js';
+import { NAME, parseJson, validateManifest, validateRefs } from '../../format/validate.js';
+import type { Source } from '../../source/source.js';
 
 /** One version of a dataset, opened and verified: its refs, id and manifest. */
 export interface OpenedVersion {

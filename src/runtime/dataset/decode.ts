@@ -1,9 +1,9 @@
-import { EdgelakeError, isEdgelakeError } from '../errors.js';
-import { decodeChunk, decodeSamplePayload } from '../format/chunk.js';
-import { concatBytes } from '../format/inflate.js';
-import { DEFAULT_MAX_PIXELS, decodeImage, toRgb } from '../format/image/index.js';
-import { describeWhere, type ReadLimits, type Where } from '../format/limits.js';
-import type { ChunkRef, TensorMeta } from '../format/manifest.js';
+import { EdgelakeError, isEdgelakeError } from '../../errors.js';
+import { decodeChunk, decodeSamplePayload } from '../../format/chunk.js';
+import { concatBytes } from '../../format/inflate.js';
+import { decodeImage, toRgb } from '../../format/image/index.js';
+import { DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, type Where } from '../../format/limits.js';
+import type { ChunkRef, TensorMeta } from '../../format/manifest.js';
 
 /** One chunk's CPU work: what a decode worker receives. Plain data, so it crosses postMessage. */
 export interface DecodeTask {

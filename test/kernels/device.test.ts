@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
 import type { EdgelakeError } from '../../src/errors.js';
-import { describeAdapter, formatAdapter, getDevice, type GpuProvider } from '../../src/runtime/device.js';
-import { getNodeDevice } from '../../src/runtime/device.node.js';
+import { describeAdapter, formatAdapter, getDevice, type GpuProvider } from '../../src/kernels/device.js';
+import { getNodeDevice } from '../../src/kernels/device.node.js';
 import { missing } from '../support/system.js';
 
 const info = {
@@ -178,7 +178,7 @@ describe('getNodeDevice when the native module cannot load', () => {
       },
     }));
     try {
-      const { getNodeDevice: fresh } = await import('../../src/runtime/device.node.js');
+      const { getNodeDevice: fresh } = await import('../../src/kernels/device.node.js');
       expect(await fresh({ required: false })).toBeNull();
       const error = await errorOf(fresh({ required: true }));
       expect(error.code).toBe('gpu-unavailable');

@@ -1,5 +1,5 @@
-import { EdgelakeError } from '../errors.js';
-import type { Dtype } from '../format/manifest.js';
+import { EdgelakeError } from '../../errors.js';
+import type { Dtype } from '../../format/manifest.js';
 
 export type TypedArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | Uint32Array | Float32Array;
 
