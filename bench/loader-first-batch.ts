@@ -62,11 +62,11 @@ try {
     const cache = await tempCache(1 << 30);
     try {
       const t0 = performance.now();
-      const ds = await openDataset(link.url, { cache: cache.cache, http: { timeoutMs: 30_000 } });
+      const ds = await openDataset(link.url, { cache: cache.cache, http: { timeoutMs: 30_000 }, concurrency: Number(values.concurrency) });
       const t1 = performance.now();
       const loader = new Loader(ds.view({ split: 'train' }), {
         batchSize, tensors: ['image', 'label'], shuffle: shuffle ? { seed: 1, windowChunks } : undefined,
-        concurrency: Number(values.concurrency), workers: Number(values.workers),
+        workers: Number(values.workers),
       });
       const it = loader[Symbol.asyncIterator]();
       const first = await it.next();

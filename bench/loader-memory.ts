@@ -91,11 +91,11 @@ async function measure(url: string): Promise<Measured> {
   const timer = setInterval(sample, Number(values['interval-ms']));
   try {
     const t0 = performance.now();
-    const ds = await openDataset(url, { cache, http: { timeoutMs: 60_000 } });
+    const ds = await openDataset(url, { cache, http: { timeoutMs: 60_000 }, concurrency: Number(values.concurrency) });
     const loader = new Loader(ds.view({ split: 'train' }), {
       batchSize: Number(values.batch), tensors: ['data', 'label'],
       shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
-      prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency: Number(values.concurrency), workers: Number(values.workers),
+      prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, workers: Number(values.workers),
     });
     let samples = 0;
     let touched = 0;

@@ -75,11 +75,11 @@ try {
       await link.proxy.resetTimes();
       const before = await wire();
       const t0 = performance.now();
-      const ds = await openDataset(url, { cache: cache.cache, http: { timeoutMs: 30_000 } });
+      const ds = await openDataset(url, { cache: cache.cache, http: { timeoutMs: 30_000 }, concurrency });
       const loader = new Loader(ds.view({ split: 'train' }), {
         batchSize: Number(values.batch), tensors: ['image', 'label'],
         shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
-        prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency, workers: Number(values.workers),
+        prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, workers: Number(values.workers),
       });
       let samples = 0;
       for await (const batch of loader) samples += batch.ids.length;

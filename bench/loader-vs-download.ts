@@ -120,11 +120,11 @@ try {
   /** The loader over `cache` (warm or empty) feeding the training loop; seconds and compute seconds. */
   const train = async (cache: Awaited<ReturnType<typeof tempCache>>['cache'], step: TrainingStep) => {
     const t0 = performance.now();
-    const ds = await openDataset(link.url, { cache, http: { timeoutMs: 30_000 } });
+    const ds = await openDataset(link.url, { cache, http: { timeoutMs: 30_000 }, concurrency });
     const loader = new Loader(ds.view({ split: 'train' }), {
       batchSize, tensors: ['image', 'label'],
       shuffle: Number(values.window) > 0 ? { seed: 1, windowChunks: Number(values.window) } : undefined,
-      prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, concurrency, workers: Number(values.workers),
+      prefetchBytes: Number(values['prefetch-mib']) * 2 ** 20, workers: Number(values.workers),
     });
     let computeMs = 0;
     let samples = 0;

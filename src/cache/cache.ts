@@ -27,6 +27,12 @@ export interface GetOptions {
   verified?: boolean;
   /** Names the dataset, tensor or file in errors. */
   where?: string;
+  /**
+   * Store behind the caller: a miss is decided from the listing (no read of the store, which
+   * would wait for this thread's event loop), the fetched bytes come back before they are
+   * stored, and the write goes to this function. Gets of the chunk meanwhile share the bytes.
+   */
+  writeBehind?: (write: Promise<void>, bytes: number) => void;
 }
 
 export interface VerifyReport {
@@ -53,6 +59,8 @@ export class ChunkCache {
   readonly budgetBytes: number;
   private index: Promise<Map<string, IndexEntry>> | undefined;
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  /** Chunks fetched and verified whose write behind the caller has not ended yet. */
+  private readonly writing = new Map<string, Uint8Array>();
   private readonly pins = new Map<string, number>();
   private clock = 0;
 
@@ -63,6 +71,12 @@ export class ChunkCache {
 
   /** The verified bytes of chunk `hash`: from the store, else from `fetch` (then stored). */
   get(hash: string, options: GetOptions = {}): Promise<Uint8Array> {
+    const written = this.writing.get(hash);
+    if (written) {
+      this.stats.hits++;
+      this.stats.bytesFromCache += written.length;
+      return Promise.resolve(written);
+    }
     let pending = this.inflight.get(hash);
     if (!pending) {
       pending = this.load(hash, options).finally(() => this.inflight.delete(hash));
@@ -138,8 +152,8 @@ export class ChunkCache {
     return removed;
   }
 
-  private async load(hash: string, { fetch, where, verified }: GetOptions): Promise<Uint8Array> {
-    const cached = await this.readVerified(hash);
+  private async load(hash: string, { fetch, where, verified, writeBehind }: GetOptions): Promise<Uint8Array> {
+    const cached = writeBehind && !(await this.listed(hash)) ? undefined : await this.readVerified(hash);
     if (cached) {
       this.stats.hits++;
       this.stats.bytesFromCache += cached.length;
@@ -161,7 +175,13 @@ export class ChunkCache {
       throw new EdgelakeError('integrity', `${what}: fetched bytes do not match the SHA-256 name ${hash}; not cached`);
     }
     this.stats.bytesFetched += bytes.length;
-    await this.admit(hash, bytes);
+    if (!writeBehind) {
+      await this.admit(hash, bytes);
+      return bytes;
+    }
+    this.writing.set(hash, bytes);
+    const write = this.admit(hash, bytes).finally(() => this.writing.delete(hash));
+    writeBehind(write, bytes.length);
     return bytes;
   }
 

@@ -1,29 +1,33 @@
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
+import { contentHash } from '../format/content-address.js';
 import { REFS_PATH } from '../format/manifest.js';
 import type { ReadOptions, Source } from '../source/source.js';
 import type { ChunkCache } from './cache.js';
 
-const CHUNK = /^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})$/;
-const VERSION = /^versions\/([0-9a-f]{64})\.json$/;
+export interface CachedSourceOptions {
+  /** The source below already checks every content-addressed file against its name (a dataset's chain does): not hashed again. */
+  verified?: boolean;
+}
 
 /**
  * A Source that reads immutable files (chunks, version manifests: both named by their SHA-256)
  * through a ChunkCache, and remembers the last edgelake.json it read so a dataset opens offline.
  * Range reads are served from the cache when the whole chunk is there, else from the source.
+ * A read with `writeBehind` gets its bytes before they are stored (ReadOptions).
  */
-export function withCache(source: Source, cache: ChunkCache): Source {
+export function withCache(source: Source, cache: ChunkCache, { verified = false }: CachedSourceOptions = {}): Source {
   const refsNote = `refs:${source.location}`;
-  const immutable = (path: string) => CHUNK.exec(path)?.[1] ?? VERSION.exec(path)?.[1];
 
   return {
     location: source.location,
 
     async read(path: string, options?: ReadOptions): Promise<Uint8Array> {
-      const hash = immutable(path);
+      const hash = contentHash(path);
       if (hash) {
-        const bytes = await cache.get(hash, { fetch: () => source.read(path, options), where: `${source.location}/${path}` });
+        const where = `${source.location}/${path}`;
+        const bytes = await cache.get(hash, { fetch: () => source.read(path, options), where, verified, writeBehind: options?.writeBehind });
         if (options?.maxBytes !== undefined && bytes.length > options.maxBytes) {
-          throw new EdgelakeError('limit', `${source.location}/${path}: ${bytes.length} bytes, more than the ${options.maxBytes} expected`);
+          throw new EdgelakeError('limit', `${where}: ${bytes.length} bytes, more than the ${options.maxBytes} expected`);
         }
         return bytes;
       }
@@ -41,7 +45,7 @@ export function withCache(source: Source, cache: ChunkCache): Source {
     },
 
     async readRange(path: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
-      const hash = immutable(path);
+      const hash = contentHash(path);
       const whole = hash ? await cache.peek(hash) : undefined;
       if (!whole) return source.readRange(path, offset, length, options);
       if (offset < 0 || length < 0 || offset + length > whole.length) {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { FileSource } from './file.node.js';
-import { openSource, schemeOf, withDefaults, type OpenSourceOptions } from './open.js';
+import { openTransport, schemeOf, withDefaults, type OpenSourceOptions } from './open.js';
 import type { S3SourceOptions } from './s3.js';
 import type { Source } from './source.js';
 
@@ -9,13 +9,18 @@ import type { Source } from './source.js';
  * AWS_* environment variables when `options.s3` gives no credentials.
  */
 export function openSourceNode(location: string, options: OpenSourceOptions = {}): Source {
+  return withDefaults(openTransportNode(location, options), options);
+}
+
+/** openTransport, plus local folders and S3 settings from the environment (see openSourceNode). */
+export function openTransportNode(location: string, options: Pick<OpenSourceOptions, 'http' | 's3'> = {}): Source {
   const scheme = schemeOf(location);
-  if (scheme === undefined) return withDefaults(new FileSource(location), options);
-  if (scheme === 'file') return withDefaults(new FileSource(fileURLToPath(location)), options);
+  if (scheme === undefined) return new FileSource(location);
+  if (scheme === 'file') return new FileSource(fileURLToPath(location));
   if (scheme === 's3' && options.s3?.accessKeyId === undefined) {
-    return openSource(location, { ...options, s3: { ...s3FromEnvironment(process.env), ...options.s3 } });
+    return openTransport(location, { ...options, s3: { ...s3FromEnvironment(process.env), ...options.s3 } });
   }
-  return openSource(location, options);
+  return openTransport(location, options);
 }
 
 export function s3FromEnvironment(env: NodeJS.ProcessEnv): S3SourceOptions {

@@ -20,9 +20,14 @@ export const DEFAULT_CONCURRENCY = 8;
 
 /** Opens an http(s):// or s3:// dataset root, with retries and a concurrency cap. */
 export function openSource(location: string, options: OpenSourceOptions = {}): Source {
+  return withDefaults(openTransport(location, options), options);
+}
+
+/** The bare transport of an http(s):// or s3:// root: no retries, no cap (a chain adds them). */
+export function openTransport(location: string, options: Pick<OpenSourceOptions, 'http' | 's3'> = {}): Source {
   const scheme = schemeOf(location);
-  if (scheme === 'http' || scheme === 'https') return withDefaults(new HttpSource(location, options.http), options);
-  if (scheme === 's3') return withDefaults(new S3Source(location, options.s3), options);
+  if (scheme === 'http' || scheme === 'https') return new HttpSource(location, options.http);
+  if (scheme === 's3') return new S3Source(location, options.s3);
   const hint = scheme === undefined || scheme === 'file' ? `; local folders need openSourceNode from 'edgelake/node'` : '';
   const shown = location.replace(/\/\/[^/@]*@/, '//…@').replace(/[?#].*$/, '');
   throw new EdgelakeError('invalid-input', `cannot open ${JSON.stringify(shown)}: expected http://, https:// or s3://${hint}`);

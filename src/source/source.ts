@@ -1,7 +1,8 @@
 /**
  * A Source reads the files of one dataset root: a local folder, an http(s):// prefix or an
  * s3://bucket/prefix. Paths are relative to the root and use '/'. Wrappers (retry, concurrency
- * limits, metrics) are Sources around a Source.
+ * limits, verification, metrics, a cache) are Sources around a Source; a dataset composes them
+ * into one chain (src/runtime/dataset/chain.ts).
  */
 export interface Source {
   /** Where the root is, for error messages. Never contains credentials. */
@@ -16,4 +17,15 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Refuse (code 'limit') a file larger than this instead of reading it. */
   maxBytes?: number;
+  /**
+   * For a reader that must not wait on storage (a loader feeding a training loop): a cache in the
+   * chain decides a miss from what it has listed, returns the fetched bytes before they are stored,
+   * and hands the write to this function. Without it, a read returns once the bytes are stored.
+   */
+  writeBehind?: (write: Promise<void>, bytes: number) => void;
+  /**
+   * This read's remote step, run elsewhere: a decode worker reading the same root through the same
+   * remote chain. The layers above the remote (metrics, cache) see it as any other read.
+   */
+  via?: (path: string) => Promise<Uint8Array>;
 }

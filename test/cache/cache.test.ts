@@ -128,4 +128,41 @@ describe('ChunkCache', () => {
     await expect(cache.get(b.hash, remote(b.bytes))).rejects.toMatchObject({ code: 'storage-full', message: expect.stringMatching(/no room/) });
     expect(await cache.get(a.hash)).toEqual(a.bytes);
   });
+
+  it('writeBehind: the bytes come back before they are stored, the write goes to the caller, and gets meanwhile share the bytes', async () => {
+    const store = new MemoryChunkStore();
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    const put = store.put.bind(store);
+    store.put = async (hash, bytes) => (await stalled, put(hash, bytes));
+    const cache = new ChunkCache(store, { budgetBytes: 10_000 });
+    const c = await chunk(71);
+    const r = remote(c.bytes);
+    const writes: [Promise<void>, number][] = [];
+    expect(await cache.get(c.hash, { ...r, writeBehind: (write, bytes) => writes.push([write, bytes]) })).toEqual(c.bytes);
+    expect(writes.map(([, bytes]) => bytes)).toEqual([100]);
+    expect(await store.has(c.hash)).toBe(false); // still on its way
+    expect(await cache.get(c.hash, r)).toEqual(c.bytes); // from memory, not fetched again
+    expect(r.calls).toBe(1);
+    release();
+    await writes[0][0];
+    expect(await store.get(c.hash)).toEqual(c.bytes);
+    expect(cache.stats).toMatchObject({ misses: 1, hits: 1, bytesFetched: 100 });
+  });
+
+  it('writeBehind decides a miss from the listing, without a read of the store; a failed write rejects the handed-over promise', async () => {
+    const store = new MemoryChunkStore();
+    const cache = new ChunkCache(store, { budgetBytes: 10_000 });
+    const c = await chunk(72);
+    let reads = 0;
+    const get = store.get.bind(store);
+    store.get = (hash, options) => (reads++, get(hash, options));
+    store.put = async () => {
+      throw new EdgelakeError('storage-full', 'memory: no room');
+    };
+    let write: Promise<void> | undefined;
+    expect(await cache.get(c.hash, { ...remote(c.bytes), writeBehind: (w) => (write = w) })).toEqual(c.bytes);
+    expect(reads).toBe(0);
+    await expect(write).rejects.toMatchObject({ code: 'storage-full' });
+  });
 });

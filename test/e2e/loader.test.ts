@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkCache } from '../../src/cache/cache.js';
 import { FsChunkStore } from '../../src/cache/fs-store.node.js';
 import { parseIdx } from '../../src/format/builders/idx.js';
-import { nodeWorkerPool, openDataset, openSourceNode } from '../../src/node.js';
+import { nodeWorkerPool, openDataset, openTransportNode } from '../../src/node.js';
 import type { OpenSourceOptions } from '../../src/source/open.js';
 import type { Source } from '../../src/source/source.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
@@ -50,13 +50,13 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
 
   it('with workers, the chunks after the first window are fetched on the worker threads, and still enter the cache', async () => {
     const cache = new ChunkCache(await FsChunkStore.open(join(root, 'worker-fetch-cache')), { budgetBytes: 64 << 20 });
-    // Counts the chunk reads made through this thread's source (openSource opens only this thread's).
+    // Counts the chunk reads made through this thread's transport (openTransport opens only this thread's).
     const here: string[] = [];
-    const openSource = (location: string, options: OpenSourceOptions): Source => {
-      const source = openSourceNode(location, options);
+    const openTransport = (location: string, options: OpenSourceOptions): Source => {
+      const source = openTransportNode(location, options);
       return { ...source, read: (path, o) => (path.startsWith('chunks/') && here.push(path), source.read(path, o)) };
     };
-    const ds = await openDataset(nginx.url, { cache, openSource });
+    const ds = await openDataset(nginx.url, { cache, openTransport });
     // Workers that have loaded (until they answer, the loader reads the next window here too).
     const pool = nodeWorkerPool(2);
     await pool.ready!();

@@ -1,20 +1,18 @@
 import type { ChunkCache } from '../../cache/cache.js';
-import { withCache } from '../../cache/cached-source.js';
 import { EdgelakeError } from '../../errors.js';
-import { verifyChunkHeader, verifySamplePayload, type ChunkHeader } from '../../format/chunk.js';
+import { verifySamplePayload, verifyChunkHeader, type ChunkHeader } from '../../format/chunk.js';
 import type { ReadLimits } from '../../format/limits.js';
 import { chunkPath, type Manifest, type TensorMeta } from '../../format/manifest.js';
 import { chunkHeaderBytes } from '../../format/validate.js';
-import { withConcurrency } from '../../source/limit.js';
-import { withMetrics, type SourceMetrics } from '../../source/metrics.js';
-import { openSource, type OpenSourceOptions } from '../../source/open.js';
+import type { SourceMetrics } from '../../source/metrics.js';
+import { DEFAULT_CONCURRENCY, openTransport, type OpenSourceOptions } from '../../source/open.js';
 import type { Source } from '../../source/source.js';
 import { typedArrayFor, type TypedArray } from './batch.js';
+import { datasetChain, remoteChain, remoteRoot, type RemoteRoot } from './chain.js';
 import { chunkStarts, locateSample } from './chunk-index.js';
 import { decodeSample, decodeSamples } from './decode.js';
+import type { PoolFactory } from './decode-pool.js';
 import { openVersion } from './versions.js';
-import { browserWorkerPool } from '../loader/workers/pool.browser.js';
-import { inlinePool, type DecodePool, type RemoteRoot } from '../loader/workers/pool.js';
 
 export interface OpenDatasetOptions extends OpenSourceOptions {
   /** A persistent chunk cache; without one every epoch fetches again. */
@@ -23,9 +21,9 @@ export interface OpenDatasetOptions extends OpenSourceOptions {
   ref?: string;
   limits?: Partial<ReadLimits>;
   /** Makes decode worker pools for loaders (chosen by the entry point: worker_threads or Web Workers). */
-  createPool?: (size: number) => DecodePool;
-  /** Opens a root string (chosen by the entry point: Node adds local folders). */
-  openSource?: (root: string, options: OpenSourceOptions) => Source;
+  createPool?: PoolFactory;
+  /** Opens the bare transport of a root string (chosen by the entry point: Node adds local folders). */
+  openTransport?: (root: string, options: OpenSourceOptions) => Source;
 }
 
 export interface ViewOptions {
@@ -35,23 +33,19 @@ export interface ViewOptions {
   filter?: (index: number) => boolean;
 }
 
-/** Opens a dataset root (http(s):// or s3://, or any Source) at a version; fetches only refs and the manifest. */
+/**
+ * Opens a dataset root (http(s):// or s3://, or any Source) at a version; fetches only refs and
+ * the manifest. Every read goes through one chain of sources (chain.ts): a root string gets
+ * retries and a concurrency cap, a Source is used as it is; both are verified, counted and cached.
+ */
 export async function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  const raw = typeof root === 'string' ? (options.openSource ?? openSource)(root, options) : root;
-  const counted = withMetrics(raw);
-  const source = options.cache ? withCache(counted.source, options.cache) : counted.source;
+  const remote = typeof root === 'string'
+    ? remoteChain((options.openTransport ?? openTransport)(root, options), options)
+    : remoteChain(root, { retry: false, concurrency: false });
+  const { source, metrics } = datasetChain(remote, options.cache);
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
-  const remote = { ...counted, root: typeof root === 'string' ? workerRoot(root, options) : undefined };
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, remote, options);
-}
-
-/** The root and its source options, when they can cross to a worker (a custom fetch function cannot). */
-function workerRoot(root: string, { http, s3, retry }: OpenSourceOptions): RemoteRoot | undefined {
-  try {
-    return { root, options: structuredClone({ http, s3, retry }) };
-  } catch {
-    return undefined;
-  }
+  const forWorkers = typeof root === 'string' ? remoteRoot(root, options) : undefined;
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, forWorkers, options);
 }
 
 /** One version of a dataset. Nothing is fetched until a view is read. */
@@ -59,35 +53,33 @@ export class Dataset {
   private readonly headers = new Map<string, Promise<ChunkHeader>>();
 
   constructor(
+    /** Every read of the dataset goes through this chain (chain.ts): the remote, metrics, the cache. */
     readonly source: Source,
     readonly name: string,
     readonly version: string,
     readonly manifest: Manifest,
     readonly limits: ReadLimits,
-    /** The remote beneath the cache, the requests and bytes that reached it, and its root if workers can open it. */
-    private readonly remote: { source: Source; metrics: SourceMetrics; root?: RemoteRoot },
-    private readonly options: OpenDatasetOptions,
+    /** Requests and bytes that reached the remote (beneath the cache), counted by the chain. */
+    readonly network: SourceMetrics,
+    /** The root for decode workers to read from themselves, when the dataset was opened from a root string. */
+    private readonly root: RemoteRoot | undefined,
+    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'>,
   ) {}
 
-  /** Requests and bytes that reached the remote (beneath the cache). */
-  get network(): SourceMetrics {
-    return this.remote.metrics;
+  /**
+   * The root for `workers` decode workers to read through their own remote chains: they share
+   * the dataset's concurrency cap. Undefined when the dataset was not opened from a root string.
+   */
+  workerRemote(workers: number): RemoteRoot | undefined {
+    if (!this.root) return undefined;
+    const { concurrency } = this.root.options;
+    const share = concurrency === false ? false : Math.max(1, Math.ceil((concurrency ?? DEFAULT_CONCURRENCY) / Math.max(1, workers)));
+    return { root: this.root.root, options: { ...this.root.options, concurrency: share } };
   }
 
-  /** The remote itself (no cache), counted in `network`; with `concurrency`, at most that many requests in flight. */
-  remoteSource(concurrency?: number): Source {
-    return concurrency === undefined ? this.remote.source : withConcurrency(this.remote.source, concurrency);
-  }
-
-  /** The root for decode workers to fetch from themselves, when the dataset was opened from a root string. */
-  get workerRoot(): RemoteRoot | undefined {
-    return this.remote.root;
-  }
-
-  /** Counts a read of the remote made elsewhere (by a decode worker), so `network` stays whole. */
-  countRemoteRead(bytes: number): void {
-    this.remote.metrics.requests++;
-    this.remote.metrics.bytes += bytes;
+  /** The platform's decode worker pools, when the entry point gave one. */
+  get createPool(): PoolFactory | undefined {
+    return this.options.createPool;
   }
 
   get length(): number {
@@ -132,13 +124,6 @@ export class Dataset {
     }
     if (options.filter) ids = ids.filter((i) => options.filter!(i));
     return new View(this, sortedUnique(ids));
-  }
-
-  /** A decode pool of `size` workers (0, or no workers on this platform: on this thread). */
-  createPool(size: number): DecodePool {
-    // Web Workers where they exist (browsers); the Node entry passes worker_threads instead.
-    const create = this.options.createPool ?? (typeof Worker === 'function' ? browserWorkerPool : undefined);
-    return size > 0 && create ? create(size) : inlinePool();
   }
 
   /**
@@ -199,7 +184,7 @@ export class View {
         sample = decodeSample(verifySamplePayload(header, index, bytes, where), t, this.dataset.limits, where, index).data;
       } else {
         const stored = await this.dataset.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
-        const all = await decodeSamples({ stored, ref, tensor: t, limits: this.dataset.limits, where, verified: Boolean(this.dataset.cache) });
+        const all = await decodeSamples({ stored, ref, tensor: t, limits: this.dataset.limits, where, verified: true }); // the chain verified it
         sample = all.data.subarray(all.offsets[index], all.offsets[index + 1]);
       }
       out[name] = t.dtype === 'bytes' || t.sampleCompression !== 'none' ? sample.slice() : typedArrayFor(t.dtype, sample.slice().buffer);

@@ -1,8 +1,6 @@
-import { withCache } from '../../cache/cached-source.js';
 import { EdgelakeError } from '../../errors.js';
 import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes } from '../../format/validate.js';
-import type { Source } from '../../source/source.js';
 import { stack, type TypedArray } from '../dataset/batch.js';
 import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
@@ -24,9 +22,7 @@ export interface LoaderOptions {
   dropLast?: boolean;
   /** Memory for decoded chunks, in use and ahead, and fetched bytes not yet in the cache (default 64 MiB); it never depends on the dataset's size. */
   prefetchBytes?: number;
-  /** Chunk reads in flight at once (default 4), after the first window (whose reads go out together). */
-  concurrency?: number;
-  /** Decode worker threads (default 0: decode on this thread). */
+  /** Decode worker threads (default 0: decode on this thread); they also read the chunks (the dataset's concurrency cap is theirs to share). */
   workers?: number;
   /** A decode pool to share between loaders (instead of `workers`); the loader does not close it. */
   pool?: DecodePool;
@@ -84,9 +80,6 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private readonly tensors: string[];
   private readonly primary: string;
   private readonly order: EpochOrder;
-  /** The remote within `concurrency`, and the same through the cache. */
-  private readonly remote: Source;
-  private readonly source: Source;
   private position: number;
   private closed = false;
   /** Aborts the reads still in flight when iteration ends (a break, close(), an error). */
@@ -118,8 +111,6 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
     this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
     this.position = options.resume ? this.checkResume(options.resume) : 0;
-    this.remote = ds.remoteSource(options.concurrency ?? 4);
-    this.source = ds.cache ? withCache(this.remote, ds.cache) : this.remote;
     this.baseline = { bytes: ds.network.bytes, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
   }
 
@@ -162,7 +153,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     const ds = this.view.dataset;
     const budget = this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
-    const pool = this.options.pool ?? ds.createPool(this.options.workers ?? 0);
+    const pool = this.options.pool ?? this.createPool(this.options.workers ?? 0);
     // Prefetching waits until the first window's bytes are in (not decoded): the first batch gets the link to itself.
     const firstReads = new Set<string>();
     let firstArrived!: () => void;
@@ -289,11 +280,17 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return Object.keys(transform).length > 0 ? new CpuBatchTransform(metas, transform, this.order.epoch, seed) : undefined;
   }
 
+  /** A decode pool of `size` workers of the platform's kind (openDataset's entry point chose it), else this thread. */
+  private createPool(size: number): DecodePool {
+    const create = this.view.dataset.createPool;
+    return size > 0 && create ? create(size) : inlinePool();
+  }
+
   /**
-   * Fetches (or reads from the cache) and decodes one chunk. With workers that can open the
-   * dataset's root, a chunk that is not cached is fetched by a worker, so network I/O stays off
-   * the training thread. Fetched bytes decoded here or in a fetching worker enter the cache
-   * behind the batches: a batch never waits for a disk write.
+   * Reads one chunk through the dataset's chain (cache, metrics, remote) and decodes it. With
+   * workers that can open the dataset's root, the remote step of a miss runs in a worker, which
+   * decodes what it read, so network I/O stays off the training thread. Fetched bytes enter the
+   * cache behind the batches: a batch never waits for a disk write.
    */
   private async load(key: string, pool: DecodePool, fetched: (key: string) => void, route: 'first' | 'here' | 'pool'): Promise<DecodedSamples> {
     const [tensor, c] = splitKey(key);
@@ -303,54 +300,36 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const path = chunkPath(ref.hash);
     const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) } };
     const signal = this.abort.signal;
-    const root = ds.workerRoot;
     const decoder = route === 'pool' ? pool : this.here;
-    // The cache's listing, not a read of the store: a miss must reach the worker without waiting
-    // for this thread's event loop, which a training step may hold for a while.
-    const cached = Boolean(await ds.cache?.listed(ref.hash));
-    let decoded: DecodedSamples;
-    if (!cached && route === 'pool' && pool.fetch && root && pool.size > 0) {
-      // Each worker caps its own reads: together they keep `concurrency` in flight.
-      const options = { ...root.options, concurrency: Math.max(1, Math.ceil((this.options.concurrency ?? 4) / pool.size)) };
-      const { stored, ...samples } = await pool.fetch({ ...task, fetch: { ...root, options, path } });
-      ds.countRemoteRead(stored.length);
-      await this.cacheBehind(ref.hash, stored, path);
-      decoded = samples;
-    } else if (!cached && decoder.size === 0) {
-      // Read and decoded here (the first window, no workers, or workers still loading). The first
-      // window's chunks are all needed before any batch: they go out at once, within the dataset's own cap.
-      const stored = await (route === 'first' ? ds.remoteSource() : this.remote).read(path, { maxBytes: ref.bytes, signal });
-      fetched(key);
-      decoded = await decoder.decode({ ...task, stored, verified: false });
-      await this.cacheBehind(ref.hash, stored, path);
-    } else {
-      // A hit, or bytes that move into a worker to be decoded: through the cache, which verifies and keeps them first.
-      const stored = await (route === 'first' ? ds.source : this.source).read(path, { maxBytes: ref.bytes, signal });
-      fetched(key);
-      decoded = await decoder.decode({ ...task, stored, verified: Boolean(ds.cache) });
-    }
+    const remote = route === 'pool' && pool.fetch && pool.size > 0 ? ds.workerRemote(pool.size) : undefined;
+    let decodedThere: DecodedSamples | undefined;
+    const via = remote && (async () => {
+      const { stored, ...samples } = await pool.fetch!({ ...task, fetch: { ...remote, path } });
+      decodedThere = samples;
+      return stored;
+    });
+    let write: Promise<void> | undefined;
+    const stored = await ds.source.read(path, { maxBytes: ref.bytes, signal, via, writeBehind: (w, bytes) => (write = this.behind(w, bytes)) });
+    fetched(key);
+    // The chain verified the bytes (on the wire, or as the cache read them).
+    const decoded = decodedThere ?? (await decoder.decode({ ...task, stored, verified: true }));
+    // While more than a quarter of prefetchBytes is on its way to a disk slower than the link,
+    // the load (and with it prefetching, which stays within the budget) waits for the disk.
+    if (write && this.writingBytes > (this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES) / 4) await write;
     signal.throwIfAborted();
     this.chunksFetched++;
     return decoded;
   }
 
-  /**
-   * Stores verified bytes in the cache in the background; a failed write fails the epoch at its
-   * next window. Resolves at once, or, while more than a quarter of prefetchBytes is still on its
-   * way to a disk slower than the link, once this write is done: the chunk's load, and with it
-   * prefetching (which stays within the budget), waits for the disk.
-   */
-  private async cacheBehind(hash: string, stored: Uint8Array, path: string): Promise<void> {
-    const cache = this.view.dataset.cache;
-    if (!cache || this.abort.signal.aborted) return; // once the loop has ended, the cache is the caller's again
-    this.writingBytes += stored.length;
-    const write = cache.get(hash, { fetch: async () => stored, verified: true, where: `${this.view.dataset.name}: ${path}` });
+  /** Tracks a cache write behind the batches; one that fails fails the epoch at its next window. */
+  private behind(write: Promise<void>, bytes: number): Promise<void> {
+    this.writingBytes += bytes;
     const done: Promise<void> = write.then(() => {}, (e: unknown) => void (this.writeFailure ??= e)).finally(() => {
       this.writes.delete(done);
-      this.writingBytes -= stored.length;
+      this.writingBytes -= bytes;
     });
     this.writes.add(done);
-    if (this.writingBytes > (this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES) / 4) await done;
+    return done;
   }
 
   /** Decoded size of a chunk, for the memory budget, before it is loaded. */

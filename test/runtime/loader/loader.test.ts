@@ -7,6 +7,7 @@ import { MemoryChunkStore } from '../../../src/cache/memory-store.js';
 import { parseIdx } from '../../../src/format/builders/idx.js';
 import { FileSource, openDataset } from '../../../src/node.js';
 import type { Source } from '../../../src/source/source.js';
+import { withConcurrency } from '../../../src/source/limit.js';
 import { chunkStarts, chunksCovering, locateSample } from '../../../src/runtime/dataset/chunk-index.js';
 import { Loader, type Batch } from '../../../src/runtime/loader/loader.js';
 import { EpochOrder, groupByChunk } from '../../../src/runtime/loader/order.js';
@@ -191,10 +192,10 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
       }
     }
     const store = new SlowStore();
-    const ds = await openDataset(dir, { cache: new ChunkCache(store, { budgetBytes: 64 << 20 }) });
+    const ds = await openDataset(dir, { cache: new ChunkCache(store, { budgetBytes: 64 << 20 }), concurrency: 2 });
     const image = ds.tensor('image');
     const prefetchBytes = 8 * image.chunks[0].samples * 784;
-    await collect(new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image'], prefetchBytes, concurrency: 2 }));
+    await collect(new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image'], prefetchBytes }));
     const stored = await Promise.all(chunksCovering(image, [[0, 5000]]).map((c) => store.has(image.chunks[c].hash)));
     expect(stored.every(Boolean)).toBe(true);
     // A quarter of the budget, plus the chunks loading (within the budget; compressed, they are smaller stored),
@@ -261,8 +262,8 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
       },
       readRange: (path, offset, length, options) => files.read(path, options).then((b) => b.subarray(offset, offset + length)),
     };
-    const ds = await openDataset(slow);
-    const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 64, tensors: ['image', 'label'], concurrency: 2 });
+    const ds = await openDataset(withConcurrency(slow, 2));
+    const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 64, tensors: ['image', 'label'] });
     for await (const _ of loader) break;
     const atBreak = served.length;
     await new Promise((r) => setTimeout(r, 300));

@@ -1,6 +1,6 @@
-// The browser decode worker (a module Web Worker): decodeApi over comlink; fetches open http(s):// and s3:// roots.
+// The browser decode worker (a module Web Worker): decodeApi over comlink; reads open http(s):// and s3:// roots.
 import { expose } from 'comlink';
-import { openSource } from '../../../source/open.js';
+import { openTransport } from '../../../source/open.js';
 import { createDecodeApi } from './pool.js';
 
-expose(createDecodeApi(openSource));
+expose(createDecodeApi(openTransport));

@@ -1,36 +1,15 @@
 import { transfer, type Remote } from 'comlink';
 import { EdgelakeError, isEdgelakeError, type ErrorCode } from '../../../errors.js';
+import { describeWhere } from '../../../format/limits.js';
 import type { Source } from '../../../source/source.js';
+import { remoteChain, type RemoteRoot } from '../../dataset/chain.js';
 import { decodeSamples, transferables, type DecodedSamples, type DecodeTask } from '../../dataset/decode.js';
+import type { DecodePool, FetchedSamples, FetchTask } from '../../dataset/decode-pool.js';
 
-/** A dataset root a worker can open itself: a root string and structured-cloneable source options. */
-export interface RemoteRoot {
-  root: string;
-  /** OpenSourceOptions without functions; `concurrency` caps this worker's reads of the root. */
-  options: Record<string, unknown>;
-}
+export type { DecodePool, FetchedSamples, FetchTask } from '../../dataset/decode-pool.js';
 
-/** A chunk for a worker to fetch, verify against its hash and decode, so network I/O stays off the calling thread. */
-export type FetchTask = Omit<DecodeTask, 'stored' | 'verified'> & { fetch: RemoteRoot & { path: string } };
-
-/** Decoded samples and the stored bytes the worker fetched (the caller caches them). */
-export type FetchedSamples = DecodedSamples & { stored: Uint8Array };
-
-/** Opens a Source for a root string: the platform's opener (folders and URLs in Node, URLs in browsers). */
-export type SourceOpener = (root: string, options: Record<string, unknown>) => Source;
-
-/** Where chunks are decoded: on this thread (inlinePool) or on N workers, which can also fetch them. */
-export interface DecodePool {
-  /** Number of workers; 0 when decoding runs on the calling thread. */
-  readonly size: number;
-  decode(task: DecodeTask): Promise<DecodedSamples>;
-  /** Fetches and decodes in a worker; only pools of workers with a source opener (size > 0). */
-  fetch?(task: FetchTask): Promise<FetchedSamples>;
-  /** Resolves once every worker has loaded and answered (at once for a pool of none); rejects if one failed to. */
-  ready?(): Promise<void>;
-  /** Stops the workers; decodes still running reject. */
-  close(): Promise<void>;
-}
+/** Opens the bare transport of a root string: the platform's (folders and URLs in Node, URLs in browsers). */
+export type TransportOpener = (root: string, options: RemoteRoot['options']) => Source;
 
 /**
  * What a decode worker answers. Errors travel as data, not as comlink throws: comlink keeps only
@@ -80,31 +59,35 @@ async function outcome<T extends DecodedSamples>(work: () => Promise<T>, stored:
 }
 
 /**
- * The worker side: decodes, or fetches (through one Source per root, opened by `open`, whose
- * concurrency cap keeps the link busy whatever the calling thread is doing) and then decodes;
- * decodes run in the order asked, fetches as soon as the cap allows.
+ * The worker side: decodes, or reads through its own remote chain (remoteChain over the
+ * transport `open` gives, one per root: its concurrency cap keeps the link busy whatever the
+ * calling thread is doing) and then decodes; decodes run in the order asked, reads as soon as
+ * the cap allows.
  */
-export function createDecodeApi(open?: SourceOpener): DecodeApi {
+export function createDecodeApi(open?: TransportOpener): DecodeApi {
   const serial = inOrder();
   const sources = new Map<string, Source>();
   const sourceFor = ({ root, options }: RemoteRoot) => {
     const key = `${root}\n${JSON.stringify(options)}`;
     let source = sources.get(key);
-    if (!source) sources.set(key, (source = open!(root, options)));
+    if (!source) sources.set(key, (source = remoteChain(open!(root, options), options)));
     return source;
   };
   return {
     ready: async () => ({ ok: true, value: true }),
     decode: (task) => outcome(() => serial(() => decodeSamples(task)), () => task.stored),
     fetch: (task) => outcome(async () => {
-      if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no source opener');
-      const reading = sourceFor(task.fetch).read(task.fetch.path, { maxBytes: task.ref.bytes });
+      if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no transport opener');
+      const reading = sourceFor(task.fetch).read(task.fetch.path, { maxBytes: task.ref.bytes }).catch((e: unknown) => {
+        throw isEdgelakeError(e) ? new EdgelakeError(e.code, `${describeWhere(task.where)}: ${e.message}`, { cause: e }) : e;
+      });
       reading.catch(() => {}); // awaited in turn below
       return serial(async () => {
         const stored = ownBuffer(await reading);
         // A macrotask first, so the slot this read freed sends its next request before decoding holds the thread.
         await new Promise((resolve) => setTimeout(resolve, 0));
-        return { ...(await decodeSamples({ ...task, stored, verified: false })), stored };
+        // The remote chain verified the bytes against their name.
+        return { ...(await decodeSamples({ ...task, stored, verified: true })), stored };
       });
     }, (value) => value.stored, true),
   };

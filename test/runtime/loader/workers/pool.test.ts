@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgelakeError } from '../../../../src/errors.js';
+import { chunkPath } from '../../../../src/format/manifest.js';
 import { decodeSamples, type DecodedSamples, type DecodeTask } from '../../../../src/runtime/dataset/decode.js';
 import { nodeWorkerPool } from '../../../../src/runtime/loader/workers/pool.node.js';
 import { inlinePool, WorkerPool, type DecodeApi, type DecodeOutcome, type DecodePool, type PoolWorker } from '../../../../src/runtime/loader/workers/pool.js';
@@ -88,9 +89,11 @@ describe('nodeWorkerPool', () => {
   it('fetches chunks from a root it opens itself, verifies and decodes them, and hands back the stored bytes', async () => {
     const root = await mkdtemp(join(tmpdir(), 'edgelake-pool-fetch-'));
     try {
-      const path = (c: Case) => `chunks/${c.task.ref.hash}`;
-      await mkdir(join(root, 'chunks'));
-      for (const c of all) await writeFile(join(root, path(c)), c.task.stored);
+      const path = (c: Case) => chunkPath(c.task.ref.hash);
+      for (const c of all) {
+        await mkdir(join(root, dirname(path(c))), { recursive: true });
+        await writeFile(join(root, path(c)), c.task.stored);
+      }
       const fetchTask = (c: Case) => ({ fetch: { root, options: { concurrency: 2 }, path: path(c) }, ref: c.task.ref, tensor: c.task.tensor, limits: c.task.limits, where: c.task.where });
       const got = await Promise.all(all.map((c) => pool.fetch!(fetchTask(c))));
       for (const [i, c] of all.entries()) {
@@ -98,11 +101,11 @@ describe('nodeWorkerPool', () => {
         expect([...stored], c.name).toEqual([...c.task.stored]);
         expect(plain(decoded), c.name).toEqual(plain(await decodeSamples(fresh(c.task))));
       }
-      // The worker checks the bytes against the chunk's name, as the cache would.
+      // The worker's remote chain checks the bytes against the chunk's name, as on this thread.
       const altered = fresh(all[0].task).stored;
       altered[altered.length - 1] ^= 0xff;
       await writeFile(join(root, path(all[0])), altered);
-      await expect(pool.fetch!(fetchTask(all[0]))).rejects.toMatchObject({ code: 'integrity', message: expect.stringMatching(/tensor raw, chunk 0: bytes do not match/) });
+      await expect(pool.fetch!(fetchTask(all[0]))).rejects.toMatchObject({ code: 'integrity', message: expect.stringMatching(/^dataset test, tensor raw, chunk 0: .*do not match the SHA-256/) });
       await expect(pool.fetch!({ ...fetchTask(all[1]), fetch: { root, options: {}, path: 'chunks/missing' } })).rejects.toMatchObject({ code: 'not-found' });
     } finally {
       await rm(root, { recursive: true, force: true });
