@@ -1,7 +1,9 @@
 export {
-  assertDeviceAlive, cachedBindGroup, computePipeline, readBuffer, Transients, uploadBuffer, watchDevice, workgroupGrid,
+  assertDeviceAlive, cachedBindGroup, computePipeline, createBindGroup, paramsBindGroup, readBuffer, storageBinding, Transients,
+  uploadBuffer, watchDevice, workgroupGrid,
 } from './pipelines.js';
 export type { KernelSource } from './pipelines.js';
+export { shaderHeader, type ShaderHeader } from './shader.js';
 export { acquireBuffer, BufferPool, bufferPool, releaseBuffer, sizeClass } from './buffer-pool.js';
 export type { BufferPoolOptions, BufferPoolStats } from './buffer-pool.js';
 export { BatchUploader, type BatchUploaderOptions } from './staging.js';

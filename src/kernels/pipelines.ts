@@ -89,15 +89,22 @@ export function cachedBindGroup(
   if (bindGroup) {
     byKey.delete(key); // re-inserted below: Map order is recency order
   } else {
-    bindGroup = device.createBindGroup({
-      label,
-      layout: pipeline.getBindGroupLayout(group),
-      entries: buffers.map((resource, binding) => ({ binding, resource })),
-    });
+    bindGroup = createBindGroup(device, pipeline, group, label, buffers);
     if (byKey.size >= BIND_GROUPS_PER_PIPELINE) byKey.delete(byKey.keys().next().value!);
   }
   byKey.set(key, bindGroup);
   return bindGroup;
+}
+
+/** A new bind group of `group` binding these buffers (binding i = buffers[i]): for buffers used once, such as transients. */
+export function createBindGroup(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  group: number,
+  label: string,
+  buffers: readonly GPUBufferBinding[],
+): GPUBindGroup {
+  return device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(group), entries: buffers.map((resource, binding) => ({ binding, resource })) });
 }
 
 function bufferId(buffer: GPUBuffer): number {
@@ -178,18 +185,44 @@ export function align4(bytes: number): number {
 }
 
 /**
- * The binding of `count` 4-byte values of `buffer`, after checking it is a STORAGE buffer large
- * enough and within the device's binding limit; errors name the kernel and the argument.
+ * The binding of `count` 4-byte values of `buffer`, argument `name` of `kernel`, after checking it
+ * is a STORAGE buffer within the device's binding limit and large enough; `needs` says in errors
+ * what the bytes are for. WebGPU rejects empty bindings: callers that may have none ask for 1 value.
+ * Every kernel family validates its buffers here, so the errors read alike.
  */
-export function storageBinding(device: GPUDevice, kernel: string, name: string, buffer: GPUBuffer, count: number): GPUBufferBinding {
+export function storageBinding(
+  device: GPUDevice,
+  kernel: string,
+  name: string,
+  buffer: GPUBuffer,
+  count: number,
+  needs = `${count} values`,
+): GPUBufferBinding {
   if (!buffer || typeof buffer.size !== 'number') throw new EdgelakeError('invalid-input', `${kernel}: ${name} must be a GPUBuffer`);
   const what = `${kernel}: ${name} '${buffer.label}'`;
   if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
   const bytes = count * 4;
-  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, the shape needs ${bytes}`);
   const limit = device.limits.maxStorageBufferBindingSize;
+  // Before the size: no buffer could do, and the fix is a smaller batch.
   if (bytes > limit) {
     throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
   }
+  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, needs ${bytes} (${needs})`);
   return { buffer, size: bytes };
+}
+
+/**
+ * Bind group 0 of `pipeline`, the shaderHeader layout: `params` in a new uniform buffer (a
+ * transient) at binding 0, then `more` from binding 1 on.
+ */
+export function paramsBindGroup(
+  device: GPUDevice,
+  transients: Transients,
+  pipeline: GPUComputePipeline,
+  label: string,
+  params: ArrayBufferView,
+  more: readonly GPUBufferBinding[] = [],
+): GPUBindGroup {
+  const buffer = transients.add(uploadBuffer(device, `${label} params`, GPUBufferUsage.UNIFORM, params));
+  return createBindGroup(device, pipeline, 0, `${label} params`, [{ buffer }, ...more]);
 }

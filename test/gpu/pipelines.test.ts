@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import {
-  BatchUploader, bufferPool, cachedBindGroup, computePipeline, decodeRef, encodeDecode, readBuffer, uploadBuffer,
-  type DecodeKernelOptions,
+  BatchUploader, bufferPool, cachedBindGroup, computePipeline, createBindGroup, decodeRef, encodeDecode, paramsBindGroup, readBuffer,
+  shaderHeader, storageBinding, Transients, uploadBuffer, type DecodeKernelOptions,
 } from '../../src/kernels/index.js';
 import { nodeGpuProvider } from '../../src/kernels/device.node.js';
 import { gpuDescribe } from './gpu.js';
@@ -52,6 +52,61 @@ gpuDescribe('per-device pipeline and bind-group caches', ({ device }) => {
     expect(group(a, 256)).not.toBe(ac);
     expect(group(a)).toBe(ac);
     for (const buffer of [a, b, c]) buffer.destroy();
+  });
+});
+
+gpuDescribe('the shared shader header and buffer validator', ({ device }) => {
+  test('invocationIndex covers a 2-D grid once; Params and bindings sit where paramsBindGroup and createBindGroup put them', async () => {
+    const code = /* wgsl */ `
+${shaderHeader({ workgroupSize: 64, params: ['count: u32', 'scale: u32 // multiplies the index'], bindings: { 0: ['read offset: array<u32>'], 1: ['read_write out: array<u32>'] } })}
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = invocationIndex(id, groups);
+  if (i < params.count) {
+    out[i] = i * params.scale + offset[0];
+  }
+}
+`;
+    const count = 4 * 32 - 5; // a 2 x 2 grid of 32-wide workgroups, the last one partly idle
+    const pipeline = computePipeline(device, { label: 'header test', code, constants: { WORKGROUP_SIZE: 32 } });
+    const transients = new Transients();
+    const offset = transients.add(uploadBuffer(device, 'header test offset', GPUBufferUsage.STORAGE, Uint32Array.of(1000)));
+    const out = device.createBuffer({ label: 'header test out', size: 4 * 32 * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const encoder = device.createCommandEncoder({ label: 'header test' });
+    const pass = encoder.beginComputePass({ label: 'header test' });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, 'header test', Uint32Array.of(count, 3, 0, 0), [{ buffer: offset }]));
+    pass.setBindGroup(1, createBindGroup(device, pipeline, 1, 'header test', [storageBinding(device, 'header test', 'out', out, 4 * 32)]));
+    pass.dispatchWorkgroups(2, 2);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    transients.destroy();
+    const values = new Uint32Array(await readBuffer(device, out, 4 * 32 * 4));
+    out.destroy();
+    expect([...values]).toEqual(Array.from({ length: 4 * 32 }, (_, i) => (i < count ? 1000 + 3 * i : 0)));
+  });
+
+  test('storageBinding names the kernel, the argument and the buffer, and says what is held and needed', () => {
+    const { STORAGE, COPY_DST } = GPUBufferUsage;
+    const small = device.createBuffer({ label: 'small', size: 16, usage: STORAGE });
+    const mapped = device.createBuffer({ label: 'not storage', size: 64, usage: COPY_DST });
+    const fails = (f: () => unknown, code: string, message: RegExp) => expect(f).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+    expect(storageBinding(device, 'k', 'input', small, 4)).toEqual({ buffer: small, size: 16 });
+    fails(() => storageBinding(device, 'k', 'input', small, 5), 'invalid-input', /^k: input 'small' holds 16 bytes, needs 20 \(5 values\)$/);
+    fails(() => storageBinding(device, 'k', 'input', small, 8, '2 x 4 probabilities'), 'invalid-input', /needs 32 \(2 x 4 probabilities\)$/);
+    fails(() => storageBinding(device, 'k', 'output', mapped, 1), 'invalid-input', /^k: output 'not storage' needs GPUBufferUsage.STORAGE$/);
+    fails(() => storageBinding(device, 'k', 'output', undefined as unknown as GPUBuffer, 1), 'invalid-input', /^k: output must be a GPUBuffer$/);
+    const limit = device.limits.maxStorageBufferBindingSize;
+    fails(() => storageBinding(device, 'k', 'input', small, limit / 4 + 1), 'limit', /^k: input 'small': \d+ bytes exceed this device's \d+-byte storage binding; split the batch$/);
+    for (const buffer of [small, mapped]) buffer.destroy();
+  });
+
+  test('shaderHeader leaves WORKGROUP_SIZE and invocationIndex out for shaders that shape their own workgroups', () => {
+    const header = shaderHeader({ params: ['m: u32'] });
+    expect(header).not.toMatch(/WORKGROUP_SIZE|invocationIndex/);
+    expect(header).toMatch(/fn workgroupIndex/);
+    expect(header).toMatch(/@group\(0\) @binding\(0\) var<uniform> params: Params;/);
+    expect(() => shaderHeader({ bindings: { 1: ['write out: array<u32>'] } })).toThrow(/must start with read or read_write/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, computePipeline, paramsBindGroup, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
 import { GRAY, MEAN_WORKGROUP } from './augment.ref.js';
 import { augmentMeanWgsl, augmentWgsl, mixLabelsWgsl } from './augment.wgsl.js';
 import { augmentParams, checkU32, PARAM_STRIDE, type AugmentMix } from './params.js';
@@ -45,8 +45,8 @@ export function encodeAugment(
   if (n * outH * outW >= 2 ** 32) throw new EdgelakeError('limit', `augment: ${n} samples of ${outH}x${outW} pixels exceed 2^32 invocations; split the batch`);
   if (n === 0) return transients;
   if (input === output) throw new EdgelakeError('invalid-input', `augment: input and output are the same buffer '${input.label}'`);
-  checkBuffer(device, input, n * c * h * w * 4, 'augment');
-  checkBuffer(device, output, n * c * outH * outW * 4, 'augment');
+  const inputBinding = storageBinding(device, 'augment', 'input', input, n * c * h * w, `${n} samples of ${c}x${h}x${w}`);
+  const outputBinding = storageBinding(device, 'augment', 'output', output, n * c * outH * outW, `${n} samples of ${c}x${outH}x${outW}`);
   const params = args.params ?? augmentParams(plan, ids.subarray(0, n), seed, epoch);
   if (params.length !== n * PARAM_STRIDE) {
     throw new EdgelakeError('invalid-input', `augment: params hold ${params.length} floats, ${n} samples need ${n * PARAM_STRIDE}`);
@@ -60,7 +60,6 @@ export function encodeAugment(
   const table = transients.add(uploadBuffer(device, 'augment params', STORAGE, params));
   const idBuffer = transients.add(uploadBuffer(device, 'augment ids', STORAGE, ids.subarray(0, n)));
   const means = transients.add(device.createBuffer({ label: 'augment mean gray', size: plan.stages.contrast ? n * 4 : 4, usage: STORAGE }));
-  const inputBinding = { buffer: input, size: n * c * h * w * 4 };
 
   if (plan.stages.contrast) {
     const pipeline = computePipeline(device, {
@@ -102,7 +101,7 @@ export function encodeAugment(
       { binding: 2, resource: { buffer: table } },
       { binding: 3, resource: { buffer: idBuffer } },
       { binding: 4, resource: { buffer: means } },
-      { binding: 5, resource: { buffer: output, size: n * c * outH * outW * 4 } },
+      { binding: 5, resource: outputBinding },
     ],
   }));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil((n * outH * outW) / workgroupSize)));
@@ -138,8 +137,8 @@ export function encodeMixLabels(
     throw new EdgelakeError('invalid-input', `mixLabels: mix needs ${n} lambdas and partners in 0..${n - 1}`);
   }
   if (n === 0) return transients;
-  checkBuffer(device, labels, n * 4, 'mixLabels');
-  checkBuffer(device, output, n * classes * 4, 'mixLabels');
+  const labelsBinding = storageBinding(device, 'mixLabels', 'labels', labels, n, `${n} labels`);
+  const outputBinding = storageBinding(device, 'mixLabels', 'output', output, n * classes, `${n} x ${classes} soft labels`);
   const table = new Float32Array(n * 4);
   for (let s = 0; s < n; s++) table.set([mix.partner[s], mix.lambda[s], 1 - mix.lambda[s], 0], s * 4);
   const pipeline = computePipeline(device, {
@@ -147,19 +146,12 @@ export function encodeMixLabels(
     code: mixLabelsWgsl,
     constants: { WORKGROUP_SIZE: workgroupSize },
   });
-  const sizes = transients.add(uploadBuffer(device, 'mix-labels sizes', GPUBufferUsage.UNIFORM, Uint32Array.of(n * classes, classes, 0, 0)));
   const mixBuffer = transients.add(uploadBuffer(device, 'mix-labels table', GPUBufferUsage.STORAGE, table));
+  const sizes = Uint32Array.of(n * classes, classes, 0, 0);
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({
-    label: `mix-labels ${labels.label} -> ${output.label}`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: sizes } },
-      { binding: 1, resource: { buffer: labels, size: n * 4 } },
-      { binding: 2, resource: { buffer: mixBuffer } },
-      { binding: 3, resource: { buffer: output, size: n * classes * 4 } },
-    ],
-  }));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, `mix-labels ${labels.label} -> ${output.label}`, sizes, [
+    labelsBinding, { buffer: mixBuffer }, outputBinding,
+  ]));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil((n * classes) / workgroupSize)));
   return transients;
 }
@@ -208,14 +200,4 @@ function checkWorkgroupSize(device: GPUDevice, size: number, name: string): numb
     throw new EdgelakeError('invalid-input', `${name}: workgroupSize must be an integer in 1..${max}, got ${size}`);
   }
   return size;
-}
-
-function checkBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number, name: string): void {
-  const what = `${name}: buffer '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
-  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, the batch needs ${bytes}`);
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
-  }
 }

@@ -1,4 +1,5 @@
 import { randomWgsl } from '../random/random.wgsl.js';
+import { shaderHeader, type ShaderHeader } from '../shader.js';
 
 /**
  * Shared by the mean and the fused pass: the uniforms, and `fence`, which makes GPU and CPU
@@ -8,19 +9,19 @@ import { randomWgsl } from '../random/random.wgsl.js';
  * compiler, so each fenced product is rounded to float32 on its own, as Math.fround does in the
  * CPU reference (augment.ref.ts). It costs one integer op per product.
  */
-const header = /* wgsl */ `
+const common = (header: Pick<ShaderHeader, 'workgroupSize' | 'bindings'>) => /* wgsl */ `
+${shaderHeader({
+  ...header,
+  params: [
+    'n: u32', 'inH: u32', 'inW: u32', 'outH: u32',
+    'outW: u32', 'seed: u32', 'epoch: u32', 'zero: u32',
+    'inHf: f32', 'inWf: f32', 'fill: f32', 'noiseScale: f32',
+    'cutoutValue: f32', 'invArea: f32', 'pad0: f32', 'pad1: f32',
+    'gray: vec4f // rgb weights of the gray level',
+  ],
+  paramsName: 'g', // params is the per-sample table
+})}
 override CHANNELS: u32 = 3u;
-
-struct Globals {
-  n: u32, inH: u32, inW: u32, outH: u32,
-  outW: u32, seed: u32, epoch: u32, zero: u32,
-  inHf: f32, inWf: f32, fill: f32, noiseScale: f32,
-  cutoutValue: f32, invArea: f32, pad0: f32, pad1: f32,
-  gray: vec4f, // rgb weights of the gray level
-}
-
-@group(0) @binding(0) var<uniform> g: Globals;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
 
 fn fence(x: f32) -> f32 {
   return bitcast<f32>(bitcast<u32>(x) ^ g.zero);
@@ -40,10 +41,8 @@ fn grayOf(v: vec3f) -> f32 {
  * sample. Thread t sums values t, t + W, t + 2W... in order, then a halving tree adds the
  * partial sums: a fixed order that meanGrayRef replays, so the sums agree exactly.
  */
-export const augmentMeanWgsl = /* wgsl */ `${header}
+export const augmentMeanWgsl = /* wgsl */ `${common({ bindings: { 0: ['read input: array<f32>', 'read_write means: array<f32>'] } })}
 override MEAN_WORKGROUP: u32 = 64u; // a power of two
-
-@group(0) @binding(2) var<storage, read_write> means: array<f32>;
 
 var<workgroup> partial: array<vec3f, MEAN_WORKGROUP>;
 
@@ -53,7 +52,7 @@ fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  let s = group.x + group.y * groups.x;
+  let s = workgroupIndex(group, groups);
   if (s >= g.n) {
     return;
   }
@@ -95,9 +94,13 @@ fn main(
  * scaled to unit variance by sqrt(3): integer arithmetic and one multiplication, so it is exact
  * on both sides, with no log or cos per pixel. Its tails end at +-3.46 std.
  */
-export const augmentWgsl = /* wgsl */ `${header}
+export const augmentWgsl = /* wgsl */ `${common({
+  workgroupSize: 256,
+  bindings: {
+    0: ['read input: array<f32>', 'read params: array<f32>', 'read ids: array<u32>', 'read means: array<f32>', 'read_write output: array<f32>'],
+  },
+})}
 ${randomWgsl}
-override WORKGROUP_SIZE: u32 = 256u;
 override BRIGHTNESS: bool = false;
 override CONTRAST: bool = false;
 override SATURATION: bool = false;
@@ -105,11 +108,6 @@ override NOISE: bool = false;
 override CUTOUT: bool = false;
 override MIXUP: bool = false;
 const STRIDE = 16u; // PARAM_STRIDE in params.ts
-
-@group(0) @binding(2) var<storage, read> params: array<f32>;
-@group(0) @binding(3) var<storage, read> ids: array<u32>;
-@group(0) @binding(4) var<storage, read> means: array<f32>;
-@group(0) @binding(5) var<storage, read_write> output: array<f32>;
 
 fn tap(s: u32, x: i32, y: i32) -> vec3f {
   let plane = g.inH * g.inW;
@@ -187,7 +185,7 @@ fn augment(s: u32, x: u32, y: u32) -> vec3f {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let i = invocationIndex(id, groups);
   let plane = g.outH * g.outW;
   if (i >= g.n * plane) {
     return;
@@ -213,27 +211,21 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 
 /** Soft labels of a mixed batch: out[s, k] = l [label s = k] + (1 - l) [label partner = k]. */
 export const mixLabelsWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u;
-
-struct Sizes {
-  count: u32,
-  classes: u32,
-}
-
-@group(0) @binding(0) var<uniform> sizes: Sizes;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
-// Per sample: partner, lambda, 1 - lambda, unused.
-@group(0) @binding(2) var<storage, read> mix: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
-
+${shaderHeader({
+  workgroupSize: 256,
+  params: ['count: u32', 'classes: u32'],
+  bindings: {
+    0: ['read labels: array<i32>', 'read mix: array<vec4f> // per sample: partner, lambda, 1 - lambda, unused', 'read_write output: array<f32>'],
+  },
+})}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i >= sizes.count) {
+  let i = invocationIndex(id, groups);
+  if (i >= params.count) {
     return;
   }
-  let s = i / sizes.classes;
-  let k = i32(i - s * sizes.classes);
+  let s = i / params.classes;
+  let k = i32(i - s * params.classes);
   let m = mix[s];
   var v = 0.0;
   if (labels[s] == k) {

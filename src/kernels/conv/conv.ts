@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, createBindGroup, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import {
   convPlan, type Conv2dArgs, type Conv2dBackwardInputArgs, type Conv2dBackwardWeightArgs, type ConvPlan,
 } from './conv.ref.js';
@@ -131,17 +131,12 @@ function correlate(device: GPUDevice, pass: GPUComputePassEncoder, transients: T
     c.n, c.cSrc, c.srcH, c.srcW, c.cDst, c.dstH, c.dstW, rowBlocks,
     c.padH, c.padW, c.kh, blockGroups, dstGroups, cDstPadded / 4, 0, 0,
   ]);
-  const uniforms = transients.add(uploadBuffer(device, `${c.label} params`, GPUBufferUsage.UNIFORM, params));
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({
-    label: `${c.label} params`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ buffer: uniforms }, { buffer: packed }].map((resource, binding) => ({ binding, resource })),
-  }));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, c.label, params, [{ buffer: packed }]));
   // Without a bias the source stands in (read-only, never read). Caller's buffers repeat: cached.
   const data = [c.source.binding, c.bias ?? c.source.binding, c.dst];
   const label = `${c.label} ${data.map((b) => b.buffer.label).join(', ')}`;
-  pass.setBindGroup(1, c.source.transient ? bindGroup(device, pipeline, 1, label, data) : cachedBindGroup(device, pipeline, 1, label, data));
+  pass.setBindGroup(1, c.source.transient ? createBindGroup(device, pipeline, 1, label, data) : cachedBindGroup(device, pipeline, 1, label, data));
   pass.dispatchWorkgroups(...workgroupGrid(device, blockGroups * dstGroups));
   return transients;
 }
@@ -195,9 +190,9 @@ export function encodeConv2dBackwardWeight(
     constants: { WORKGROUP_SIZE: groupSize, KH: kh, KW: kw, STRIDE: stride, CI: ci, CO4: co4, PX: px },
   });
   pass.setPipeline(gradPipeline);
-  pass.setBindGroup(0, paramsGroup(device, transients, gradPipeline, `${kernel} partials params`,
+  pass.setBindGroup(0, paramsBindGroup(device, transients, gradPipeline, `${kernel} partials`,
     new Int32Array([n, cIn, h, w, cOut, oh, ow, lanes, pad, rowsPerChunk, chunks, laneGroups, outGroups, chunkStride, laneStride, split])));
-  pass.setBindGroup(1, bindGroup(device, gradPipeline, 1, `${kernel} partials`, [input, gradOutput, { buffer: partial }]));
+  pass.setBindGroup(1, createBindGroup(device, gradPipeline, 1, `${kernel} partials`, [input, gradOutput, { buffer: partial }]));
   pass.dispatchWorkgroups(...workgroupGrid(device, laneGroups * outGroups * chunks));
 
   const reducePipeline = computePipeline(device, {
@@ -208,8 +203,8 @@ export function encodeConv2dBackwardWeight(
   // Without a gradBias a 4-byte stand-in is bound: the shader never writes it.
   const bias = gradBias ?? { buffer: transients.add(device.createBuffer({ label: `${kernel} no bias`, size: 4, usage: GPUBufferUsage.STORAGE })) };
   pass.setPipeline(reducePipeline);
-  pass.setBindGroup(0, paramsGroup(device, transients, reducePipeline, `${kernel} reduce params`, new Int32Array([chunks * split, chunkStride, laneStride, cIn * kh * kw])));
-  pass.setBindGroup(1, bindGroup(device, reducePipeline, 1, `${kernel} reduce -> ${gradWeight.buffer.label}`, [{ buffer: partial }, gradWeight, bias]));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, reducePipeline, `${kernel} reduce`, new Int32Array([chunks * split, chunkStride, laneStride, cIn * kh * kw])));
+  pass.setBindGroup(1, createBindGroup(device, reducePipeline, 1, `${kernel} reduce -> ${gradWeight.buffer.label}`, [{ buffer: partial }, gradWeight, bias]));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(chunkStride / WORKGROUP_SIZE)));
   return transients;
 }
@@ -231,19 +226,9 @@ function dilate(device: GPUDevice, pass: GPUComputePassEncoder, transients: Tran
 function dispatch(device: GPUDevice, pass: GPUComputePassEncoder, transients: Transients, source: { label: string; code: string; constants?: Record<string, number> },
   count: number, params: Int32Array | Uint32Array, buffers: GPUBufferBinding[]): void {
   const pipeline = computePipeline(device, { constants: { WORKGROUP_SIZE }, ...source });
-  const uniforms = transients.add(uploadBuffer(device, `${source.label} params`, GPUBufferUsage.UNIFORM, params));
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup(device, pipeline, 0, source.label, [{ buffer: uniforms }, ...buffers]));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, source.label, params, buffers));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(count / WORKGROUP_SIZE)));
-}
-
-function paramsGroup(device: GPUDevice, transients: Transients, pipeline: GPUComputePipeline, label: string, data: Int32Array): GPUBindGroup {
-  const buffer = transients.add(uploadBuffer(device, label, GPUBufferUsage.UNIFORM, data));
-  return bindGroup(device, pipeline, 0, label, [{ buffer }]);
-}
-
-function bindGroup(device: GPUDevice, pipeline: GPUComputePipeline, group: number, label: string, buffers: GPUBufferBinding[]): GPUBindGroup {
-  return device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(group), entries: buffers.map((resource, binding) => ({ binding, resource })) });
 }
 
 function plan(shape: Parameters<typeof convPlan>[0], kernel: string): ConvPlan {
@@ -253,7 +238,6 @@ function plan(shape: Parameters<typeof convPlan>[0], kernel: string): ConvPlan {
   }
   return p;
 }
-
 
 /** Written buffers may not be read or written by another binding of the same dispatch. */
 function checkDistinct(kernel: string, written: GPUBufferBinding[], read: GPUBufferBinding[]): void {

@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * 2-D convolution as an implicit GEMM with a register tile per invocation. On lavapipe (and
  * GPUs) loads cost far more than multiply-adds, so each loaded value feeds many of them: a
@@ -35,7 +37,19 @@ fn loadRow(first: i32, valid: bool, x0: i32, width: i32, count: u32) -> array<f3
  * channels, so the packed weights are uniform loads.
  */
 export const conv2dWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+${shaderHeader({
+  workgroupSize: 64,
+  params: [
+    'n: u32', 'cSrc: u32', 'srcH: u32', 'srcW: u32',
+    'cDst: u32', 'dstH: u32', 'dstW: u32', 'rowBlocks: u32',
+    'padH: i32', 'padW: i32', 'kh: u32 // a runtime loop: unrolled code costs compile time', 'blockGroups: u32',
+    'dstGroups: u32', 'packedStride: u32 // vec4s per tap', 'unused0: u32', 'unused1: u32',
+  ],
+  bindings: {
+    0: ['read packed: array<vec4f>'],
+    1: ['read src: array<f32>', 'read bias: array<f32>', 'read_write dst: array<f32>'],
+  },
+})}
 override KW: u32 = 3u;
 override STRIDE: u32 = 1u;
 override PX: u32 = 16u; // output pixels along a row: (PX - 1) * STRIDE + KW <= MAX_ROW
@@ -44,23 +58,10 @@ override RELU: bool = false;
 override BIAS: bool = false;
 
 const MAX_ACC = 64u;
-
-struct Params {
-  n: u32, cSrc: u32, srcH: u32, srcW: u32,
-  cDst: u32, dstH: u32, dstW: u32, rowBlocks: u32,
-  padH: i32, padW: i32, kh: u32, blockGroups: u32, // kh stays a runtime loop: unrolled code costs compile time
-  dstGroups: u32, packedStride: u32, unused0: u32, unused1: u32, // packedStride: vec4s per tap
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> packed: array<vec4f>;
-@group(1) @binding(0) var<storage, read> src: array<f32>;
-@group(1) @binding(1) var<storage, read> bias: array<f32>;
-@group(1) @binding(2) var<storage, read_write> dst: array<f32>;
 ${loadRowWgsl}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let wid = wg.x + wg.y * groups.x;
+  let wid = workgroupIndex(wg, groups);
   let group = wid / params.blockGroups;
   if (group >= params.dstGroups) {
     return; // the tail of a 2-D grid
@@ -126,21 +127,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
  * transpose and flip it for the gradient of the input.
  */
 export const conv2dPackWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
-
-struct Params {
-  kh: u32, kw: u32, cDst: u32, cDstPadded: u32,
-  total: u32, base: i32, wSrc: i32, wDst: i32,
-  wRow: i32, wCol: i32, unused0: u32, unused1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read_write> packed: array<f32>;
-
+${shaderHeader({
+  workgroupSize: 64,
+  params: [
+    'kh: u32', 'kw: u32', 'cDst: u32', 'cDstPadded: u32',
+    'total: u32', 'base: i32', 'wSrc: i32', 'wDst: i32',
+    'wRow: i32', 'wCol: i32', 'unused0: u32', 'unused1: u32',
+  ],
+  bindings: { 0: ['read weight: array<f32>', 'read_write packed: array<f32>'] },
+})}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let e = invocationIndex(id, groups);
   if (e >= params.total) {
     return;
   }
@@ -159,21 +157,16 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
  * gradient of a strided convolution is a stride-1 correlation of the dilated gradOutput.
  */
 export const conv2dDilateWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+${shaderHeader({
+  workgroupSize: 64,
+  params: ['srcH: u32', 'srcW: u32', 'dstH: u32', 'dstW: u32', 'total: u32', 'unused0: u32', 'unused1: u32', 'unused2: u32'],
+  bindings: { 0: ['read src: array<f32>', 'read_write dst: array<f32>'] },
+})}
 override DILATION: u32 = 1u;
-
-struct Params {
-  srcH: u32, srcW: u32, dstH: u32, dstW: u32,
-  total: u32, unused0: u32, unused1: u32, unused2: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let e = invocationIndex(id, groups);
   if (e >= params.total) {
     return;
   }
@@ -196,7 +189,16 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
  * sum is the bias gradient.
  */
 export const conv2dWeightGradWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+${shaderHeader({
+  workgroupSize: 64,
+  params: [
+    'n: u32', 'cIn: u32', 'h: u32', 'w: u32',
+    'cOut: u32', 'oh: u32', 'ow: u32', 'lanes: u32 // ceil(cIn / CI) * KH + 1',
+    'pad: i32', 'rowsPerChunk: u32', 'chunks: u32', 'laneGroups: u32',
+    'outGroups: u32', 'chunkStride: u32', 'laneStride: u32', 'split: u32 // invocations sharing a lane\'s taps (small cIn fills the SIMD width)',
+  ],
+  bindings: { 1: ['read input: array<f32>', 'read gradOutput: array<f32>', 'read_write partial: array<f32>'] },
+})}
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override STRIDE: u32 = 1u;
@@ -207,21 +209,9 @@ override PX: u32 = 14u; // output columns per row segment: CI * ((PX - 1) * STRI
 const MAX_ACC = 48u;
 const MAX_SEG = 64u;
 
-struct Params {
-  n: u32, cIn: u32, h: u32, w: u32,
-  cOut: u32, oh: u32, ow: u32, lanes: u32, // lanes = ceil(cIn / CI) * KH + 1
-  pad: i32, rowsPerChunk: u32, chunks: u32, laneGroups: u32,
-  outGroups: u32, chunkStride: u32, laneStride: u32, split: u32, // split: invocations sharing a lane's taps (small cIn fills the SIMD width)
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read> input: array<f32>;
-@group(1) @binding(1) var<storage, read> gradOutput: array<f32>;
-@group(1) @binding(2) var<storage, read_write> partial: array<f32>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let wid = wg.x + wg.y * groups.x;
+  let wid = workgroupIndex(wg, groups);
   let laneGroup = wid % params.laneGroups;
   let outGroup = (wid / params.laneGroups) % params.outGroups;
   let chunk = wid / (params.laneGroups * params.outGroups);
@@ -304,22 +294,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
 
 /** The weight gradient, second pass: sums the chunks' partials into gradWeight and gradBias. */
 export const conv2dWeightReduceWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+${shaderHeader({
+  workgroupSize: 64,
+  params: [
+    'chunks: u32', 'chunkStride: u32',
+    'laneStride: u32 // per output channel: cIn * kh * kw + kw', 'weightStride: u32 // cIn * kh * kw',
+  ],
+  bindings: { 1: ['read partial: array<f32>', 'read_write gradWeight: array<f32>', 'read_write gradBias: array<f32>'] },
+})}
 override ACCUMULATE: bool = false;
 override BIAS: bool = false;
 
-struct Params {
-  chunks: u32, chunkStride: u32, laneStride: u32, weightStride: u32, // per output channel: cIn * kh * kw + kw, cIn * kh * kw
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read> partial: array<f32>;
-@group(1) @binding(1) var<storage, read_write> gradWeight: array<f32>;
-@group(1) @binding(2) var<storage, read_write> gradBias: array<f32>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let e = invocationIndex(id, groups);
   if (e >= params.chunkStride) {
     return;
   }

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { align4, assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { align4, assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
 import { decodePlan, type DecodeDtype, type DecodeKernelOptions } from './decode.ref.js';
 import { decodeWgsl } from './decode.wgsl.js';
 
@@ -34,9 +34,8 @@ export function encodeDecode(
     throw new EdgelakeError('invalid-input', `decode: ${why}`);
   }
   if (plan.total === 0) return transients;
-  const inputBytes = align4(plan.inputBytes);
-  checkBuffer(device, args.input, inputBytes);
-  checkBuffer(device, args.output, plan.total * 4);
+  const input = storageBinding(device, 'decode', 'input', args.input, align4(plan.inputBytes) / 4, `${plan.inputBytes} input bytes`);
+  const output = storageBinding(device, 'decode', 'output', args.output, plan.total, `${plan.total} elements`);
 
   const pipeline = computePipeline(device, {
     label: `decode-${args.dtype}`,
@@ -45,39 +44,13 @@ export function encodeDecode(
   });
   const { total, perSample, channels, inner, inputOffset } = plan;
   const paramsData = new Uint32Array([total, perSample, channels, inner, args.toCHW ? 1 : 0, inputOffset, 0, 0]);
-  const params = transients.add(uploadBuffer(device, 'decode params', GPUBufferUsage.UNIFORM, paramsData));
   const factors = transients.add(uploadBuffer(device, 'decode channel factors', GPUBufferUsage.STORAGE, plan.factors));
-  const parameters = device.createBindGroup({
-    label: `decode-${args.dtype} parameters`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: params } },
-      { binding: 1, resource: { buffer: factors } },
-    ],
-  });
+  const parameters = paramsBindGroup(device, transients, pipeline, `decode-${args.dtype}`, paramsData, [{ buffer: factors }]);
   // The data buffers repeat from batch to batch (uploader slots, pooled outputs): cached.
-  const data = cachedBindGroup(device, pipeline, 1, `decode-${args.dtype} ${args.input.label} -> ${args.output.label}`, [
-    { buffer: args.input, size: inputBytes },
-    { buffer: args.output, size: total * 4 },
-  ]);
+  const data = cachedBindGroup(device, pipeline, 1, `decode-${args.dtype} ${args.input.label} -> ${args.output.label}`, [input, output]);
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, parameters);
   pass.setBindGroup(1, data);
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(total / workgroupSize)));
   return transients;
-}
-
-function checkBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number): void {
-  const name = `decode: buffer '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
-    throw new EdgelakeError('invalid-input', `${name} needs GPUBufferUsage.STORAGE`);
-  }
-  if (buffer.size < bytes) {
-    throw new EdgelakeError('invalid-input', `${name} holds ${buffer.size} bytes, the batch needs ${bytes}`);
-  }
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    const why = `${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`;
-    throw new EdgelakeError('limit', `${name}: ${why}`);
-  }
 }

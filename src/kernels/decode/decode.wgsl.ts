@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * Decodes raw sample bytes to float32: out = (x - a[c]) * b[c], with x the element as read
  * (integer, float16 or float32), c its channel (the last dimension) and the per-channel factors
@@ -10,24 +12,23 @@
  * infinities and NaNs are produced from bits, because WGSL lets arithmetic on them give any value.
  */
 export const decodeWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u;
+${shaderHeader({
+  workgroupSize: 256,
+  params: [
+    'total: u32       // elements in the batch',
+    'perSample: u32   // elements in one sample',
+    'channels: u32    // the last dimension',
+    'inner: u32       // perSample / channels',
+    'toCHW: u32       // 1: write each sample channels-first',
+    'inputOffset: u32 // bytes before the first sample',
+  ],
+  bindings: {
+    0: ['read factors: array<vec2f> // per channel: (a, b) as above'],
+    1: ['read input: array<u32>', 'read_write output: array<u32>'],
+  },
+})}
 // 0 uint8, 1 int8, 2 uint16, 3 int16, 4 float16, 5 float32 (DTYPE_CODES in decode.ts).
 override DTYPE: u32 = 0u;
-
-struct Params {
-  total: u32,       // elements in the batch
-  perSample: u32,   // elements in one sample
-  channels: u32,    // the last dimension
-  inner: u32,       // perSample / channels
-  toCHW: u32,       // 1: write each sample channels-first
-  inputOffset: u32, // bytes before the first sample
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-// Per channel: (a, b) as above.
-@group(0) @binding(1) var<storage, read> factors: array<vec2f>;
-@group(1) @binding(0) var<storage, read> input: array<u32>;
-@group(1) @binding(1) var<storage, read_write> output: array<u32>;
 
 fn itemBytes() -> u32 {
   return select(select(4u, 2u, DTYPE >= 2u && DTYPE <= 4u), 1u, DTYPE <= 1u);
@@ -69,8 +70,7 @@ fn signExtend(bits: u32, width: u32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  // Rows of a 2-D grid continue the index where the previous row ended.
-  let o = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let o = invocationIndex(id, groups);
   if (o >= params.total) {
     return;
   }

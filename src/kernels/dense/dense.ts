@@ -1,5 +1,4 @@
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
-import { checkBuffer } from '../matmul/matmul.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, createBindGroup, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { checkColumnSum, checkReluBackward, type ColumnSumArgs, type ReluBackwardArgs } from './dense.ref.js';
 import { columnSumWgsl, reluBackwardInPlaceWgsl, reluBackwardWgsl } from './dense.wgsl.js';
 
@@ -22,13 +21,11 @@ export function encodeReluBackward(
   checkReluBackward(args);
   const { count } = args;
   const inPlace = args.gradInput === args.gradOutput;
+  // At least one float: a count of 0 still binds (WebGPU rejects empty bindings).
+  const bind = (name: string, buffer: GPUBuffer) => storageBinding(device, 'reluBackward', name, buffer, Math.max(1, count), `${count} floats`);
   const buffers = inPlace
-    ? [checkBuffer(device, args.gradInput, 'gradInput (= gradOutput)', count, 'reluBackward'), checkBuffer(device, args.output, 'output', count, 'reluBackward')]
-    : [
-        checkBuffer(device, args.gradOutput, 'gradOutput', count, 'reluBackward'),
-        checkBuffer(device, args.output, 'output', count, 'reluBackward'),
-        checkBuffer(device, args.gradInput, 'gradInput', count, 'reluBackward'),
-      ];
+    ? [bind('gradInput (= gradOutput)', args.gradInput), bind('output', args.output)]
+    : [bind('gradOutput', args.gradOutput), bind('output', args.output), bind('gradInput', args.gradInput)];
   if (count === 0) return transients;
   const label = inPlace ? 'reluBackward in place' : 'reluBackward';
   const pipeline = computePipeline(device, {
@@ -36,13 +33,8 @@ export function encodeReluBackward(
     code: inPlace ? reluBackwardInPlaceWgsl : reluBackwardWgsl,
     constants: { WORKGROUP_SIZE: RELU_WORKGROUP },
   });
-  const params = transients.add(uploadBuffer(device, `${label} count`, GPUBufferUsage.UNIFORM, new Uint32Array([count, 0, 0, 0])));
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({
-    label: `${label} count`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: params } }],
-  }));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, label, new Uint32Array([count, 0, 0, 0])));
   pass.setBindGroup(1, cachedBindGroup(device, pipeline, 1, `${label} ${args.gradOutput.label} -> ${args.gradInput.label}`, buffers));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(count / RELU_WORKGROUP)));
   return transients;
@@ -62,8 +54,8 @@ export function encodeColumnSum(
   assertDeviceAlive(device, 'columnSum');
   checkColumnSum(args);
   const { rows, cols } = args;
-  let input = checkBuffer(device, args.input, 'input', rows * cols, 'columnSum');
-  const output = checkBuffer(device, args.output, 'output', cols, 'columnSum');
+  let input = storageBinding(device, 'columnSum', 'input', args.input, Math.max(1, rows * cols), `${rows} x ${cols} floats`);
+  const output = storageBinding(device, 'columnSum', 'output', args.output, Math.max(1, cols), `${cols} floats`);
   if (cols === 0) return transients;
   const colGroups = Math.ceil(cols / SUM_WORKGROUP);
   for (let levelRows = rows, level = 0; ; level++) {
@@ -79,22 +71,12 @@ export function encodeColumnSum(
     const out = last ? output : {
       buffer: transients.add(device.createBuffer({ label: `columnSum level ${level} partial sums`, size: chunks * cols * 4, usage: GPUBufferUsage.STORAGE })),
     };
-    const paramsData = new Uint32Array([levelRows, cols, colGroups, chunks]);
-    const params = transients.add(uploadBuffer(device, `${label} params`, GPUBufferUsage.UNIFORM, paramsData));
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({
-      label: `${label} params`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }],
-    }));
+    pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, label, new Uint32Array([levelRows, cols, colGroups, chunks])));
     // Partial-sum buffers are new each call; only the single-level case repeats its buffers.
     const bindGroup = level === 0 && last
       ? cachedBindGroup(device, pipeline, 1, `${label} ${args.input.label} -> ${args.output.label}`, [input, out])
-      : device.createBindGroup({
-          label: `${label} level ${level}`,
-          layout: pipeline.getBindGroupLayout(1),
-          entries: [{ binding: 0, resource: input }, { binding: 1, resource: out }],
-        });
+      : createBindGroup(device, pipeline, 1, `${label} level ${level}`, [input, out]);
     pass.setBindGroup(1, bindGroup);
     pass.dispatchWorkgroups(...workgroupGrid(device, colGroups * chunks));
     if (last) return transients;

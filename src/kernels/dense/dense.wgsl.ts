@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * The elementwise and reduction steps of a dense layer's backward pass (its products are matmuls).
  * Invocation indices continue across the rows of a 2-D grid (workgroupGrid), so counts past
@@ -6,17 +8,15 @@
 
 /** gradInput[i] = output[i] > 0 ? gradOutput[i] : 0; a NaN output counts as not positive. */
 export const reluBackwardWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> count: u32;
-@group(1) @binding(0) var<storage, read> gradOutput: array<f32>;
-@group(1) @binding(1) var<storage, read> output: array<f32>;
-@group(1) @binding(2) var<storage, read_write> gradInput: array<f32>;
-
+${shaderHeader({
+  workgroupSize: 256,
+  params: ['count: u32'],
+  bindings: { 1: ['read gradOutput: array<f32>', 'read output: array<f32>', 'read_write gradInput: array<f32>'] },
+})}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i < count) {
+  let i = invocationIndex(id, groups);
+  if (i < params.count) {
     gradInput[i] = select(0.0, gradOutput[i], output[i] > 0.0);
   }
 }
@@ -24,16 +24,15 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 
 /** The same in place: grad holds gradOutput and receives gradInput (one read-write binding). */
 export const reluBackwardInPlaceWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> count: u32;
-@group(1) @binding(0) var<storage, read_write> grad: array<f32>;
-@group(1) @binding(1) var<storage, read> output: array<f32>;
-
+${shaderHeader({
+  workgroupSize: 256,
+  params: ['count: u32'],
+  bindings: { 1: ['read_write grad: array<f32>', 'read output: array<f32>'] },
+})}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
-  if (i < count && !(output[i] > 0.0)) {
+  let i = invocationIndex(id, groups);
+  if (i < params.count && !(output[i] > 0.0)) {
     grad[i] = 0.0;
   }
 }
@@ -46,20 +45,13 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
  * are summed by many invocations at once, each over at most CHUNK values.
  */
 export const columnSumWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+${shaderHeader({
+  workgroupSize: 64,
+  params: ['rows: u32', 'cols: u32', 'colGroups: u32 // workgroups across the columns', 'chunks: u32 // ceil(rows / CHUNK)'],
+  bindings: { 1: ['read input: array<f32>', 'read_write out: array<f32>'] },
+})}
 override CHUNK: u32 = 256u;
 override ACCUMULATE: bool = false;
-
-struct Params {
-  rows: u32,
-  cols: u32,
-  colGroups: u32, // workgroups across the columns
-  chunks: u32,    // ceil(rows / CHUNK)
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read> input: array<f32>;
-@group(1) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -67,7 +59,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_id) local: vec3u,
 ) {
-  let g = group.x + group.y * groups.x;
+  let g = workgroupIndex(group, groups);
   let chunk = g / params.colGroups;
   let c = (g % params.colGroups) * WORKGROUP_SIZE + local.x;
   if (chunk >= params.chunks || c >= params.cols) {

@@ -1,5 +1,4 @@
-import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { dropoutPlan, type DropoutArgs, type DropoutBackwardArgs, type DropoutKey } from './dropout.ref.js';
 import { dropoutInPlaceWgsl, dropoutWgsl } from './dropout.wgsl.js';
 
@@ -16,7 +15,7 @@ export function encodeDropout(
   a: DropoutArgs<GPUBuffer>,
   transients: Transients = new Transients(),
 ): Transients {
-  return encode(device, pass, 'dropout', a, a.input, a.output, transients);
+  return encode(device, pass, 'dropout', a, ['input', a.input], ['output', a.output], transients);
 }
 
 /**
@@ -29,7 +28,7 @@ export function encodeDropoutBackward(
   a: DropoutBackwardArgs<GPUBuffer>,
   transients: Transients = new Transients(),
 ): Transients {
-  return encode(device, pass, 'dropoutBackward', a, a.gradOutput, a.gradInput, transients);
+  return encode(device, pass, 'dropoutBackward', a, ['gradOutput', a.gradOutput], ['gradInput', a.gradInput], transients);
 }
 
 function encode(
@@ -37,16 +36,15 @@ function encode(
   pass: GPUComputePassEncoder,
   kernel: string,
   a: DropoutKey & { count: number; rate: number },
-  from: GPUBuffer,
-  to: GPUBuffer,
+  [fromName, from]: [string, GPUBuffer],
+  [toName, to]: [string, GPUBuffer],
   transients: Transients,
 ): Transients {
   assertDeviceAlive(device, kernel);
   const { count, threshold, scale } = dropoutPlan(kernel, a);
   if (count === 0) return transients;
-  const bytes = count * 4;
-  checkBuffer(device, kernel, from, bytes);
-  checkBuffer(device, kernel, to, bytes);
+  const source = storageBinding(device, kernel, fromName, from, count, `${count} elements`);
+  const target = storageBinding(device, kernel, toName, to, count, `${count} elements`);
   const inPlace = from === to;
   const pipeline = computePipeline(device, {
     label: inPlace ? 'dropout-in-place' : 'dropout',
@@ -56,32 +54,13 @@ function encode(
   const params = new ArrayBuffer(32);
   new Uint32Array(params, 0, 4).set([count, a.seed, a.stream, a.step]);
   new Float32Array(params, 16, 2).set([threshold, scale]);
-  const uniforms = transients.add(uploadBuffer(device, `${kernel} params`, GPUBufferUsage.UNIFORM, new Uint8Array(params)));
-  const parameters = device.createBindGroup({
-    label: `${kernel} params`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: uniforms } }],
-  });
+  const parameters = paramsBindGroup(device, transients, pipeline, kernel, new Uint8Array(params));
   // Activations and gradients are the same buffers step after step: cached.
-  const buffers = inPlace ? [{ buffer: to, size: bytes }] : [{ buffer: from, size: bytes }, { buffer: to, size: bytes }];
+  const buffers = inPlace ? [target] : [source, target];
   const label = inPlace ? `${kernel} ${to.label} in place` : `${kernel} ${from.label} -> ${to.label}`;
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, parameters);
   pass.setBindGroup(1, cachedBindGroup(device, pipeline, 1, label, buffers));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(count / WORKGROUP_SIZE)));
   return transients;
-}
-
-function checkBuffer(device: GPUDevice, kernel: string, buffer: GPUBuffer, bytes: number): void {
-  const name = `${kernel}: buffer '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
-    throw new EdgelakeError('invalid-input', `${name} needs GPUBufferUsage.STORAGE`);
-  }
-  if (buffer.size < bytes) {
-    throw new EdgelakeError('invalid-input', `${name} holds ${buffer.size} bytes, ${bytes / 4} elements need ${bytes}`);
-  }
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${name}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the tensor`);
-  }
 }

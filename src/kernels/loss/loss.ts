@@ -1,6 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
-import { checkStorageBuffer } from '../reduce/reduce.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { checkCrossEntropy, checkRows, lossWorkgroupSize, type SoftmaxArgs, type SoftmaxCrossEntropyArgs } from './loss.ref.js';
 import { lossWgsl } from './loss.wgsl.js';
 
@@ -16,11 +15,10 @@ export function encodeSoftmax(
 ): Transients {
   assertDeviceAlive(device, 'softmax');
   checkRows('softmax', a.n, a.classes);
-  const bytes = a.n * a.classes * 4;
-  const bindings: Binding[] = [['logits', a.logits, bytes], ['probs', a.probs, bytes]];
-  checkBuffers(device, 'softmax', bindings);
+  const values = a.n * a.classes;
+  const buffers = checkBuffers(device, 'softmax', [['logits', a.logits, values], ['probs', a.probs, values]]);
   if (a.n === 0) return transients;
-  record(device, pass, transients, { label: 'softmax', entryPoint: 'softmax', constants: {} }, a, bindings);
+  record(device, pass, transients, { label: 'softmax', entryPoint: 'softmax', constants: {} }, a, buffers);
   return transients;
 }
 
@@ -41,26 +39,25 @@ export function encodeSoftmaxCrossEntropy(
   checkRows(kernel, a.n, a.classes);
   checkCrossEntropy(a);
   const soft = a.labelKind === 'soft';
-  const bytes = a.n * a.classes * 4;
+  const values = a.n * a.classes;
   // In the order of the shader's bindings.
-  const bindings: Binding[] = [
-    ['logits', a.logits, bytes],
-    ['gradLogits', a.gradLogits, bytes],
-    ['loss', a.loss, a.n * 4],
-    ['correct', a.correct, a.n * 4],
-    ['labels', a.labels, soft ? bytes : a.n * 4],
-  ];
-  checkBuffers(device, kernel, bindings);
+  const buffers = checkBuffers(device, kernel, [
+    ['logits', a.logits, values],
+    ['gradLogits', a.gradLogits, values],
+    ['loss', a.loss, a.n],
+    ['correct', a.correct, a.n],
+    ['labels', a.labels, soft ? values : a.n],
+  ]);
   if (a.n === 0) return transients;
   const entry = { label: `${kernel}-${a.labelKind}`, entryPoint: 'crossEntropy', constants: { SOFT_LABELS: +soft } };
-  record(device, pass, transients, entry, a, bindings);
+  record(device, pass, transients, entry, a, buffers);
   return transients;
 }
 
-type Binding = [name: string, buffer: GPUBuffer, bytes: number];
+type Binding = [name: string, buffer: GPUBuffer, values: number];
 
 // Every binding is its own buffer: WebGPU rejects a buffer bound both read-only and writable.
-function checkBuffers(device: GPUDevice, kernel: string, bindings: Binding[]): void {
+function checkBuffers(device: GPUDevice, kernel: string, bindings: Binding[]): GPUBufferBinding[] {
   for (const [i, [name, buffer]] of bindings.entries()) {
     const other = bindings.findIndex(([, b]) => b === buffer);
     if (other !== i) {
@@ -68,7 +65,7 @@ function checkBuffers(device: GPUDevice, kernel: string, bindings: Binding[]): v
     }
   }
   // A zero-row batch binds nothing; it still needs buffers that could be bound.
-  for (const [, buffer, bytes] of bindings) checkStorageBuffer(device, buffer, bytes, kernel);
+  return bindings.map(([name, buffer, values]) => storageBinding(device, kernel, name, buffer, values));
 }
 
 function record(
@@ -77,7 +74,7 @@ function record(
   transients: Transients,
   entry: { label: string; entryPoint: string; constants: Record<string, number> },
   a: { n: number; classes: number; gradScale?: number },
-  bindings: Binding[],
+  buffers: GPUBufferBinding[],
 ): void {
   const { label } = entry;
   const pipeline = computePipeline(device, {
@@ -89,15 +86,9 @@ function record(
   const data = new ArrayBuffer(16);
   new Uint32Array(data, 0, 2).set([a.n, a.classes]);
   new Float32Array(data, 8, 1)[0] = a.gradScale ?? 0;
-  const params = transients.add(uploadBuffer(device, `${label} params`, GPUBufferUsage.UNIFORM, new Uint8Array(data)));
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({
-    label: `${label} parameters`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: params } }],
-  }));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, label, new Uint8Array(data)));
   // Model buffers repeat from step to step: cached.
-  const buffers = bindings.map(([, buffer, bytes]) => ({ buffer, size: bytes }));
-  pass.setBindGroup(1, cachedBindGroup(device, pipeline, 1, `${label} ${bindings[0][1].label} -> ${bindings[1][1].label}`, buffers));
+  pass.setBindGroup(1, cachedBindGroup(device, pipeline, 1, `${label} ${buffers[0].buffer.label} -> ${buffers[1].buffer.label}`, buffers));
   pass.dispatchWorkgroups(...workgroupGrid(device, a.n));
 }

@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * Row-wise softmax and softmax cross-entropy, one workgroup per row (WORKGROUP_SIZE invocations,
  * lossWorkgroupSize(classes)). Each row first finds `top`, the lowest index of its maximum, then
@@ -7,24 +9,20 @@
  * (reduce.ref.ts), which loss.ref.ts replays.
  */
 export const lossWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u; // a power of two
-override SOFT_LABELS: u32 = 0u;     // crossEntropy: 1 when labels are rows of class probabilities
-
-struct Params {
-  n: u32,         // rows
-  classes: u32,   // values per row
-  gradScale: f32, // multiplies the gradient
-  pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read> logits: array<f32>;
-// probs (softmax) or gradLogits (crossEntropy).
-@group(1) @binding(1) var<storage, read_write> rows: array<f32>;
-@group(1) @binding(2) var<storage, read_write> loss: array<f32>;
-@group(1) @binding(3) var<storage, read_write> correct: array<f32>;
-// i32 indices or f32 rows, read as bits: one declaration serves both kinds.
-@group(1) @binding(4) var<storage, read> labels: array<u32>;
+${shaderHeader({
+  workgroupSize: 64, // a power of two
+  params: ['n: u32 // rows', 'classes: u32 // values per row', 'gradScale: f32 // multiplies the gradient', 'pad: u32'],
+  bindings: {
+    1: [
+      'read logits: array<f32>',
+      'read_write rows: array<f32> // probs (softmax) or gradLogits (crossEntropy)',
+      'read_write loss: array<f32>',
+      'read_write correct: array<f32>',
+      'read labels: array<u32> // i32 indices or f32 rows, read as bits: one declaration serves both kinds',
+    ],
+  },
+})}
+override SOFT_LABELS: u32 = 0u; // crossEntropy: 1 when labels are rows of class probabilities
 
 var<workgroup> scratchValue: array<f32, WORKGROUP_SIZE>;
 var<workgroup> scratchIndex: array<u32, WORKGROUP_SIZE>;
@@ -106,7 +104,7 @@ fn softmax(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  let row = group.x + group.y * groups.x; // rows of a 2-D grid continue where the last ended
+  let row = workgroupIndex(group, groups);
   if (row >= params.n) {
     return;
   }
@@ -123,7 +121,7 @@ fn crossEntropy(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  let row = group.x + group.y * groups.x;
+  let row = workgroupIndex(group, groups);
   if (row >= params.n) {
     return;
   }

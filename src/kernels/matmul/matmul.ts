@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { matmulSizes, type MatmulArgs } from './matmul.ref.js';
 import { matmulWgsl } from './matmul.wgsl.js';
 
@@ -54,11 +54,13 @@ export function encodeMatmul(
   const { m, n, k } = args;
   const tiling = args.tiling ?? matmulTiling(device, m, n);
   checkTiling(device, tiling);
+  // At least one float each: an empty matrix still binds (WebGPU rejects empty bindings).
+  const bind = (name: string, buffer: GPUBuffer, floats: number) => storageBinding(device, 'matmul', name, buffer, Math.max(1, floats), `${floats} floats`);
   const bindings = {
-    a: checkBuffer(device, args.a, 'a', sizes.a),
-    b: checkBuffer(device, args.b, 'b', sizes.b),
-    out: checkBuffer(device, args.out, 'out', sizes.out),
-    bias: args.bias ? checkBuffer(device, args.bias, 'bias', sizes.bias) : { buffer: args.a, size: 4 }, // never read
+    a: bind('a', args.a, sizes.a),
+    b: bind('b', args.b, sizes.b),
+    out: bind('out', args.out, sizes.out),
+    bias: args.bias ? bind('bias', args.bias, sizes.bias) : { buffer: args.a, size: 4 }, // never read
   };
   if (m === 0 || n === 0) return transients;
 
@@ -77,16 +79,7 @@ export function encodeMatmul(
   });
   const tilesN = Math.ceil(n / (wgX * cols));
   const tiles = tilesN * Math.ceil(m / (wgY * rows));
-  const paramsData = new Uint32Array([m, n, k, tilesN, tiles, 0, 0, 0]);
-  const params = transients.add(uploadBuffer(device, `${label} params`, GPUBufferUsage.UNIFORM, paramsData));
-  const parameters = device.createBindGroup({
-    label: `${label} parameters`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: params } },
-      { binding: 1, resource: bindings.bias },
-    ],
-  });
+  const parameters = paramsBindGroup(device, transients, pipeline, label, new Uint32Array([m, n, k, tilesN, tiles, 0, 0, 0]), [bindings.bias]);
   // Weights, activations and gradients are long-lived buffers that come back every step: cached.
   const data = cachedBindGroup(device, pipeline, 1, `${label} ${args.a.label} x ${args.b.label} -> ${args.out.label}`, [
     bindings.a, bindings.b, bindings.out,
@@ -116,21 +109,4 @@ function checkTiling(device: GPUDevice, t: MatmulTiling): void {
   if (aSize % threads !== 0 || bSize % threads !== 0) fail(`the staged slices (${aSize} and ${bSize} floats) must be multiples of the ${threads} invocations`);
   const bytes = (aSize + bSize) * 4;
   if (bytes > limits.maxComputeWorkgroupStorageSize) fail(`${bytes} bytes of workgroup memory exceed ${limits.maxComputeWorkgroupStorageSize}`);
-}
-
-/** The binding of `floats` float32 values of `buffer`, at least 4 bytes (empty bindings are invalid). */
-export function checkBuffer(device: GPUDevice, buffer: GPUBuffer, role: string, floats: number, kernel = 'matmul'): GPUBufferBinding {
-  const name = `${kernel}: ${role} buffer '${buffer.label}'`;
-  const bytes = Math.max(4, floats * 4);
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
-    throw new EdgelakeError('invalid-input', `${name} needs GPUBufferUsage.STORAGE`);
-  }
-  if (buffer.size < bytes) {
-    throw new EdgelakeError('invalid-input', `${name} holds ${buffer.size} bytes, needs ${bytes} (${floats} floats)`);
-  }
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${name}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
-  }
-  return { buffer, size: bytes };
 }

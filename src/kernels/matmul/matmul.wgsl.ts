@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * Matrix multiply: out (m x n) = activation(op(a) op(b) + bias), or out += op(a) op(b), where op
  * transposes when TRANS_A / TRANS_B. Each workgroup computes one TILE_M x TILE_N tile of out and
@@ -14,6 +16,19 @@
  * its own straight-line code.
  */
 export const matmulWgsl = /* wgsl */ `
+${shaderHeader({
+  params: [
+    'm: u32',
+    'n: u32',
+    'k: u32',
+    'tilesN: u32 // tiles across n; tile t covers rows (t / tilesN) * TILE_M, columns (t % tilesN) * TILE_N',
+    'tiles: u32',
+  ],
+  bindings: {
+    0: ['read bias: array<f32> // length n when HAS_BIAS; otherwise a stand-in that is never read'],
+    1: ['read a: array<f32>', 'read b: array<f32>', 'read_write out: array<f32>'],
+  },
+})}
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u; // 1 for the direct entry point
 override ROWS: u32 = 4u; // ROWS * COLS <= MAX_BLOCK
@@ -33,21 +48,6 @@ override TILE_N: u32 = WG_X * COLS;
 override TILE_A_SIZE: u32 = TILE_K * TILE_M; // workgroup array sizes must name an override
 override TILE_B_SIZE: u32 = TILE_K * TILE_N;
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  tilesN: u32, // tiles across n; tile t covers rows (t / tilesN) * TILE_M, columns (t % tilesN) * TILE_N
-  tiles: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-// Length n when HAS_BIAS; otherwise a stand-in that is never read.
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(1) @binding(0) var<storage, read> a: array<f32>;
-@group(1) @binding(1) var<storage, read> b: array<f32>;
-@group(1) @binding(2) var<storage, read_write> out: array<f32>;
-
 // Staged slices, depth-major: tileA[p * TILE_M + row], tileB[p * TILE_N + col].
 var<workgroup> tileA: array<f32, TILE_A_SIZE>;
 var<workgroup> tileB: array<f32, TILE_B_SIZE>;
@@ -62,8 +62,7 @@ fn indexB(p: u32, col: u32) -> u32 {
 
 // The first row and column of this workgroup's tile of out.
 fn tileOrigin(group: vec3u, groups: vec3u) -> vec2u {
-  // Rows of a 2-D grid continue the tile index where the previous row ended.
-  let tile = group.x + group.y * groups.x;
+  let tile = workgroupIndex(group, groups);
   return vec2u((tile / params.tilesN) * TILE_M, (tile % params.tilesN) * TILE_N);
 }
 
@@ -93,7 +92,7 @@ fn staged(
   @builtin(local_invocation_id) local: vec3u,
   @builtin(local_invocation_index) flat: u32,
 ) {
-  if (group.x + group.y * groups.x >= params.tiles) {
+  if (workgroupIndex(group, groups) >= params.tiles) {
     return;
   }
   let origin = tileOrigin(group, groups);
@@ -146,7 +145,7 @@ fn direct(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_id) local: vec3u,
 ) {
-  if (group.x + group.y * groups.x >= params.tiles) {
+  if (workgroupIndex(group, groups) >= params.tiles) {
     return;
   }
   let origin = tileOrigin(group, groups);

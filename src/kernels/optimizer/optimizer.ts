@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { adamPlan, sgdPlan, type AdamArgs, type SgdArgs } from './optimizer.ref.js';
 import { adamWgsl, sgdWgsl } from './optimizer.wgsl.js';
 
@@ -54,41 +54,21 @@ function encode(
   transients: Transients,
 ): Transients {
   if (count === 0) return transients;
-  const bytes = count * 4;
   const entries = Object.entries(buffers);
-  for (const [name, buffer] of entries) checkBuffer(device, kernel, name, buffer, bytes);
+  const bindings = entries.map(([name, buffer]) => storageBinding(device, kernel, name, buffer, count, `${count} parameters`));
   // WebGPU rejects a buffer bound twice in one dispatch when either binding writes it.
   entries.forEach(([name, buffer], i) => {
     const other = entries.findIndex(([, b]) => b === buffer);
     if (other !== i) throw new EdgelakeError('invalid-input', `${kernel}: ${entries[other][0]} and ${name} are the same buffer '${buffer.label}'`);
   });
   const pipeline = computePipeline(device, { label: kernel, code, constants: { WORKGROUP_SIZE } });
-  const uniforms = transients.add(uploadBuffer(device, `${kernel} params`, GPUBufferUsage.UNIFORM, new Uint8Array(params)));
-  const parameters = device.createBindGroup({
-    label: `${kernel} params`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: uniforms } }],
-  });
+  const parameters = paramsBindGroup(device, transients, pipeline, kernel, new Uint8Array(params));
   // The same parameter and state buffers come back every step: cached.
   const label = `${kernel} ${entries.map(([, b]) => b.label).join(', ')}`;
-  const data = cachedBindGroup(device, pipeline, 1, label, entries.map(([, buffer]) => ({ buffer, size: bytes })));
+  const data = cachedBindGroup(device, pipeline, 1, label, bindings);
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, parameters);
   pass.setBindGroup(1, data);
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(count / WORKGROUP_SIZE)));
   return transients;
-}
-
-function checkBuffer(device: GPUDevice, kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
-  const what = `${kernel}: ${name} buffer '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
-    throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
-  }
-  if (buffer.size < bytes) {
-    throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, ${bytes / 4} parameters need ${bytes}`);
-  }
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the tensor`);
-  }
 }

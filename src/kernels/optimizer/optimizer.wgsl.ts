@@ -1,37 +1,22 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * Optimizer steps, one invocation per parameter, updating the parameter and its state in place.
  * The hyper-parameters come in a uniform buffer, not as override constants, because they change
  * every step (lr schedules, Adam's bias corrections), and a new pipeline per step would be slow.
  * The float32 operations are those of optimizer.ref.ts, in the same order.
  */
-const header = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u;
-
-// Rows of a 2-D grid continue the index where the previous row ended.
-fn elementIndex(id: vec3u, groups: vec3u) -> u32 {
-  return id.x + id.y * groups.x * WORKGROUP_SIZE;
-}
-`;
 
 /** SGD with momentum (and optionally Nesterov), weight decay added to the gradient (torch.optim.SGD). */
 export const sgdWgsl = /* wgsl */ `
-${header}
-struct Params {
-  count: u32,
-  nesterov: u32,
-  lr: f32,
-  momentum: f32,
-  weightDecay: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read_write> param: array<f32>;
-@group(1) @binding(1) var<storage, read> grad: array<f32>;
-@group(1) @binding(2) var<storage, read_write> velocity: array<f32>;
-
+${shaderHeader({
+  workgroupSize: 256,
+  params: ['count: u32', 'nesterov: u32', 'lr: f32', 'momentum: f32', 'weightDecay: f32'],
+  bindings: { 1: ['read_write param: array<f32>', 'read grad: array<f32>', 'read_write velocity: array<f32>'] },
+})}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = elementIndex(id, groups);
+  let i = invocationIndex(id, groups);
   if (i >= params.count) {
     return;
   }
@@ -49,28 +34,26 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 
 /** AdamW (torch.optim.AdamW): decoupled weight decay, bias corrections folded on the CPU. */
 export const adamWgsl = /* wgsl */ `
-${header}
-struct Params {
-  count: u32,
-  decay: f32,         // 1 - lr * weightDecay
-  beta1: f32,
-  oneMinusBeta1: f32,
-  beta2: f32,
-  oneMinusBeta2: f32,
-  stepSize: f32,      // lr / (1 - beta1^step)
-  invSqrtBias2: f32,  // 1 / sqrt(1 - beta2^step)
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read_write> param: array<f32>;
-@group(1) @binding(1) var<storage, read> grad: array<f32>;
-@group(1) @binding(2) var<storage, read_write> m: array<f32>;
-@group(1) @binding(3) var<storage, read_write> v: array<f32>;
-
+${shaderHeader({
+  workgroupSize: 256,
+  params: [
+    'count: u32',
+    'decay: f32 // 1 - lr * weightDecay',
+    'beta1: f32',
+    'oneMinusBeta1: f32',
+    'beta2: f32',
+    'oneMinusBeta2: f32',
+    'stepSize: f32 // lr / (1 - beta1^step)',
+    'invSqrtBias2: f32 // 1 / sqrt(1 - beta2^step)',
+    'eps: f32',
+  ],
+  bindings: {
+    1: ['read_write param: array<f32>', 'read grad: array<f32>', 'read_write m: array<f32>', 'read_write v: array<f32>'],
+  },
+})}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = elementIndex(id, groups);
+  let i = invocationIndex(id, groups);
   if (i >= params.count) {
     return;
   }

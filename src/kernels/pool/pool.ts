@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { poolPlan, type MaxPoolArgs, type MaxPoolBackwardArgs, type PoolPlan } from './pool.ref.js';
 import { maxPoolBackwardWgsl, maxPoolWgsl } from './pool.wgsl.js';
 
@@ -73,13 +73,8 @@ function record(
   data: GPUBufferBinding[],
 ): void {
   const params = new Uint32Array([p.n * p.c, p.h, p.w, p.oh, p.ow, invocations, 0, 0]);
-  const uniforms = transients.add(uploadBuffer(device, `${kernel} params`, GPUBufferUsage.UNIFORM, params));
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({
-    label: `${kernel} params`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: uniforms } }],
-  }));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, kernel, params));
   // Activations and their gradients come back step after step (pooled buffers): cached.
   const label = `${kernel} ${data.map((b) => b.buffer.label).join(', ')}`;
   pass.setBindGroup(1, cachedBindGroup(device, pipeline, 1, label, data));
@@ -92,7 +87,6 @@ function checkIndexable(kernel: string, p: PoolPlan): void {
     throw new EdgelakeError('limit', `${kernel}: ${p.inputSize} input values exceed u32 indices; split the batch`);
   }
 }
-
 
 /** A buffer written by a dispatch may not be bound to it twice. */
 function checkDistinct(kernel: string, bindings: GPUBufferBinding[]): void {

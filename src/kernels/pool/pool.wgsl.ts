@@ -1,20 +1,14 @@
-/** What the forward and backward kernels share: window constants, parameters, the flat invocation index. */
-const POOL_COMMON = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+import { shaderHeader } from '../shader.js';
+
+/** What the forward and backward kernels share: the header (with their `data` bindings) and the window constants. */
+const poolCommon = (data: string[]) => /* wgsl */ `
+${shaderHeader({
+  workgroupSize: 64,
+  params: ['planes: u32', 'h: u32', 'w: u32', 'oh: u32', 'ow: u32', 'total: u32', 'unused0: u32', 'unused1: u32'],
+  bindings: { 1: data },
+})}
 override SIZE: u32 = 2u;
 override STRIDE: u32 = 2u;
-
-struct Params {
-  planes: u32, h: u32, w: u32, oh: u32,
-  ow: u32, total: u32, unused0: u32, unused1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-
-// Rows of a 2-D grid continue the index where the previous row ended.
-fn index(id: vec3u, groups: vec3u) -> u32 {
-  return id.x + id.y * groups.x * WORKGROUP_SIZE;
-}
 `;
 
 /**
@@ -22,14 +16,10 @@ fn index(id: vec3u, groups: vec3u) -> u32 {
  * of its first occurrence in row-major window order (a strict > keeps the first of equal values).
  */
 export const maxPoolWgsl = /* wgsl */ `
-${POOL_COMMON}
-@group(1) @binding(0) var<storage, read> input: array<f32>;
-@group(1) @binding(1) var<storage, read_write> output: array<f32>;
-@group(1) @binding(2) var<storage, read_write> argmax: array<u32>;
-
+${poolCommon(['read input: array<f32>', 'read_write output: array<f32>', 'read_write argmax: array<u32>'])}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let o = index(id, groups);
+  let o = invocationIndex(id, groups);
   if (o >= params.total) {
     return;
   }
@@ -63,14 +53,10 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
  * invocation per input element adds the gradients of every window that picked it, in output order.
  */
 export const maxPoolBackwardWgsl = /* wgsl */ `
-${POOL_COMMON}
-@group(1) @binding(0) var<storage, read> gradOutput: array<f32>;
-@group(1) @binding(1) var<storage, read> argmax: array<u32>;
-@group(1) @binding(2) var<storage, read_write> gradInput: array<f32>;
-
+${poolCommon(['read gradOutput: array<f32>', 'read argmax: array<u32>', 'read_write gradInput: array<f32>'])}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn cells(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let o = index(id, groups);
+  let o = invocationIndex(id, groups);
   if (o >= params.total) { // total = outputs
     return;
   }
@@ -94,7 +80,7 @@ fn cells(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gather(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = index(id, groups);
+  let i = invocationIndex(id, groups);
   if (i >= params.total) { // total = inputs
     return;
   }

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, createBindGroup, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { SUM_PER_THREAD, SUM_WORKGROUP, sumPlan, type SumArgs } from './reduce.ref.js';
 import { sumWgsl } from './reduce.wgsl.js';
 
@@ -23,8 +23,8 @@ export function encodeSum(
   const { count, outputIndex, accumulate } = sumPlan(a);
   if (a.input === a.output) throw new EdgelakeError('invalid-input', `sum: input and output are the same buffer '${a.input.label}'`);
   // Bindings cannot be empty: a count of 0 still binds (and needs) 4 input bytes.
-  checkStorageBuffer(device, a.input, Math.max(1, count) * 4, 'sum');
-  checkStorageBuffer(device, a.output, (outputIndex + 1) * 4, 'sum');
+  storageBinding(device, 'sum', 'input', a.input, Math.max(1, count), `${count} values`);
+  storageBinding(device, 'sum', 'output', a.output, outputIndex + 1, `outputIndex ${outputIndex}`);
   if (count === 0 && accumulate) return transients;
 
   const pipeline = computePipeline(device, {
@@ -34,22 +34,13 @@ export function encodeSum(
   });
   pass.setPipeline(pipeline);
   const level = (input: GPUBuffer, n: number, output: GPUBuffer, at: number, add: boolean, groups: number) => {
-    const params = transients.add(uploadBuffer(device, 'sum params', GPUBufferUsage.UNIFORM, Uint32Array.of(n, groups, at, +add)));
-    pass.setBindGroup(0, device.createBindGroup({
-      label: 'sum parameters',
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }],
-    }));
+    pass.setBindGroup(0, paramsBindGroup(device, transients, pipeline, 'sum', Uint32Array.of(n, groups, at, +add)));
     const bindings = [{ buffer: input, size: Math.max(1, n) * 4 }, { buffer: output, size: (at + groups) * 4 }];
     const label = `sum ${input.label} -> ${output.label}`;
     // The caller's buffers repeat every step (loss, stats): cached; partial sums are new each time.
     const data = input === a.input && output === a.output
       ? cachedBindGroup(device, pipeline, 1, label, bindings)
-      : device.createBindGroup({
-        label,
-        layout: pipeline.getBindGroupLayout(1),
-        entries: bindings.map((resource, binding) => ({ binding, resource })),
-      });
+      : createBindGroup(device, pipeline, 1, label, bindings);
     pass.setBindGroup(1, data);
     pass.dispatchWorkgroups(...workgroupGrid(device, groups));
   };
@@ -63,15 +54,4 @@ export function encodeSum(
   }
   level(input, n, a.output, outputIndex, accumulate, 1);
   return transients;
-}
-
-/** Throws EdgelakeError: 'limit' past the device's storage binding size, else 'invalid-input'. */
-export function checkStorageBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number, kernel: string): void {
-  const what = `${kernel}: buffer '${buffer.label}'`;
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${what}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
-  }
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) throw new EdgelakeError('invalid-input', `${what} needs GPUBufferUsage.STORAGE`);
-  if (buffer.size < bytes) throw new EdgelakeError('invalid-input', `${what} holds ${buffer.size} bytes, ${bytes} needed`);
 }

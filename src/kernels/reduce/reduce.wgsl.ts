@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * Sums float32 values, one level of a tree reduction per dispatch (no float atomics in WGSL):
  * workgroup g sums values [g * CHUNK, (g + 1) * CHUNK) of the input, CHUNK = WORKGROUP_SIZE *
@@ -6,19 +8,17 @@
  * sums: the order treeSum (reduce.ref.ts) replays.
  */
 export const sumWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u; // a power of two
+${shaderHeader({
+  workgroupSize: 256, // a power of two
+  params: [
+    'count: u32       // values in the input',
+    'groups: u32      // workgroups of this level; a 2-D grid may launch a few more',
+    'outputIndex: u32 // where workgroup 0 writes',
+    'accumulate: u32  // 1: add to the output instead of overwriting it',
+  ],
+  bindings: { 1: ['read input: array<f32>', 'read_write output: array<f32>'] },
+})}
 override PER_THREAD: u32 = 16u;
-
-struct Params {
-  count: u32,       // values in the input
-  groups: u32,      // workgroups of this level; a 2-D grid may launch a few more
-  outputIndex: u32, // where workgroup 0 writes
-  accumulate: u32,  // 1: add to the output instead of overwriting it
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read> input: array<f32>;
-@group(1) @binding(1) var<storage, read_write> output: array<f32>;
 
 var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 
@@ -28,7 +28,7 @@ fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  let g = group.x + group.y * groups.x;
+  let g = workgroupIndex(group, groups);
   if (g >= params.groups) {
     return;
   }

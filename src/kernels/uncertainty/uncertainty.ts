@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
-import { assertDeviceAlive, cachedBindGroup, computePipeline, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
+import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { checkUncertainty, type UncertaintyArgs, type UncertaintyMeasure } from './uncertainty.ref.js';
 import { uncertaintyWgsl } from './uncertainty.wgsl.js';
 
@@ -45,43 +45,22 @@ export function encodeUncertainty(
   }
   if (n === 0) return transients;
   if (probs === scores) throw new EdgelakeError('invalid-input', `${name}: probs and scores are the same buffer '${probs.label}'`);
-  checkBuffer(device, name, probs, floats * 4, `${passes} x ${n} x ${classes} probabilities`);
-  checkBuffer(device, name, scores, n * 4, `${n} scores`);
+  const bindings = [
+    storageBinding(device, name, 'probs', probs, floats, `${passes} x ${n} x ${classes} probabilities`),
+    storageBinding(device, name, 'scores', scores, n, `${n} scores`),
+  ];
 
   const pipeline = computePipeline(device, {
     label: `uncertainty-${measure}`,
     code: uncertaintyWgsl,
     constants: { WORKGROUP_SIZE: workgroupSize, MEASURE: MEASURE_CODES[measure], VOTE_SLOTS: voteSlots },
   });
-  const paramsData = Uint32Array.of(n, classes, passes, n * classes);
-  const params = transients.add(uploadBuffer(device, `${name} params`, GPUBufferUsage.UNIFORM, paramsData));
-  const parameters = device.createBindGroup({
-    label: `${name} parameters`,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: params } }],
-  });
+  const parameters = paramsBindGroup(device, transients, pipeline, name, Uint32Array.of(n, classes, passes, n * classes));
   // Model outputs and score buffers repeat from batch to batch (pooled): cached.
-  const data = cachedBindGroup(device, pipeline, 1, `${name} ${probs.label} -> ${scores.label}`, [
-    { buffer: probs, size: floats * 4 },
-    { buffer: scores, size: n * 4 },
-  ]);
+  const data = cachedBindGroup(device, pipeline, 1, `${name} ${probs.label} -> ${scores.label}`, bindings);
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, parameters);
   pass.setBindGroup(1, data);
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(n / workgroupSize)));
   return transients;
-}
-
-function checkBuffer(device: GPUDevice, kernel: string, buffer: GPUBuffer, bytes: number, what: string): void {
-  const name = `${kernel}: buffer '${buffer.label}'`;
-  if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
-    throw new EdgelakeError('invalid-input', `${name} needs GPUBufferUsage.STORAGE`);
-  }
-  if (buffer.size < bytes) {
-    throw new EdgelakeError('invalid-input', `${name} holds ${buffer.size} bytes, ${what} need ${bytes}`);
-  }
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new EdgelakeError('limit', `${name}: ${bytes} bytes exceed this device's ${limit}-byte storage binding; split the batch`);
-  }
 }

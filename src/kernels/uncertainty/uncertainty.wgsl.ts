@@ -1,3 +1,5 @@
+import { shaderHeader } from '../shader.js';
+
 /**
  * Uncertainty scores over class probabilities, one invocation per sample (see uncertaintyRef for
  * the definitions). probs is passes x n x classes; p̄, the mean over passes, is summed in f32.
@@ -7,21 +9,15 @@
  * O(passes^2): no per-class counters, so any number of classes works without private arrays.
  */
 export const uncertaintyWgsl = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 64u;
+${shaderHeader({
+  workgroupSize: 64,
+  params: ['n: u32', 'classes: u32', 'passes: u32', 'stride: u32 // n * classes: floats from one pass to the next'],
+  bindings: { 1: ['read probs: array<f32>', 'read_write scores: array<f32>'] },
+})}
 // 0 least-confidence, 1 margin, 2 entropy, 3 bald, 4 variation-ratio (MEASURE_CODES in uncertainty.ts).
 override MEASURE: u32 = 0u;
 override VOTE_SLOTS: u32 = 1u;
 
-struct Params {
-  n: u32,
-  classes: u32,
-  passes: u32,
-  stride: u32, // n * classes: floats from one pass to the next
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(1) @binding(0) var<storage, read> probs: array<f32>;
-@group(1) @binding(1) var<storage, read_write> scores: array<f32>;
 var<workgroup> votes: array<u32, VOTE_SLOTS>;
 
 // 0 ln 0 = 0; log(0) is -inf and 0 * -inf would be NaN.
@@ -60,8 +56,7 @@ fn main(
   @builtin(local_invocation_index) local: u32,
   @builtin(num_workgroups) groups: vec3u,
 ) {
-  // Rows of a 2-D grid continue the index where the previous row ended.
-  let i = id.x + id.y * groups.x * WORKGROUP_SIZE;
+  let i = invocationIndex(id, groups);
   if (i >= params.n) {
     return;
   }

@@ -1,13 +1,5 @@
-import { columnSumRef, reluBackwardRef } from '../../kernels/dense/dense.ref.js';
-import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef } from '../../kernels/conv/conv.ref.js';
-import { dropoutBackwardRef, dropoutRef } from '../../kernels/dropout/dropout.ref.js';
-import { softmaxCrossEntropyRef, softmaxRef } from '../../kernels/loss/loss.ref.js';
-import { matmulRef } from '../../kernels/matmul/matmul.ref.js';
-import { adamRef, sgdRef } from '../../kernels/optimizer/optimizer.ref.js';
-import { maxPoolBackwardRef, maxPoolRef } from '../../kernels/pool/pool.ref.js';
-import { sumRef } from '../../kernels/reduce/reduce.ref.js';
-import { uncertaintyRef } from '../../kernels/uncertainty/uncertainty.ref.js';
-import { resolveTensors, TENSOR, type Backend, type OpName, type Ops, type Tensor } from './backend.js';
+import { resolveTensors, TENSOR, type Backend, type Tensor } from './backend.js';
+import { OPS, type OpName, type Ops } from './ops.js';
 
 /** A CPU tensor: one buffer seen as float32, int32 and uint32 (labels and pool indices are integers). */
 interface CpuTensor extends Tensor {
@@ -16,14 +8,6 @@ interface CpuTensor extends Tensor {
   i32: Int32Array;
   u32: Uint32Array;
 }
-
-// Each op's CPU reference; it gets plain typed arrays in place of tensors.
-const REFS: { [K in OpName]: (args: never) => void } = {
-  matmul: matmulRef, reluBackward: reluBackwardRef, columnSum: columnSumRef,
-  conv2d: conv2dRef, conv2dBackwardInput: conv2dBackwardInputRef, conv2dBackwardWeight: conv2dBackwardWeightRef,
-  maxPool: maxPoolRef, maxPoolBackward: maxPoolBackwardRef, softmax: softmaxRef, softmaxCrossEntropy: softmaxCrossEntropyRef,
-  sum: sumRef, dropout: dropoutRef, dropoutBackward: dropoutBackwardRef, sgd: sgdRef, adam: adamRef, uncertainty: uncertaintyRef,
-};
 
 /** Runs every op with the kernels' CPU references, at once, on this thread. */
 export class CpuBackend implements Backend {
@@ -70,7 +54,7 @@ export class CpuBackend implements Backend {
       if (key === 'labels' && !soft) return c.i32;
       return c.f32;
     });
-    (REFS[op] as (a: unknown) => void)(resolved);
+    (OPS[op].ref as (a: unknown) => void)(resolved);
   }
 
   flush(): void {}

@@ -1,14 +1,6 @@
-import { encodeColumnSum, encodeReluBackward } from '../../kernels/dense/dense.js';
-import { encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight } from '../../kernels/conv/conv.js';
-import { encodeDropout, encodeDropoutBackward } from '../../kernels/dropout/dropout.js';
-import { encodeSoftmax, encodeSoftmaxCrossEntropy } from '../../kernels/loss/loss.js';
-import { encodeMatmul } from '../../kernels/matmul/matmul.js';
-import { encodeAdam, encodeSgd } from '../../kernels/optimizer/optimizer.js';
 import { readBuffer, Transients } from '../../kernels/pipelines.js';
-import { encodeMaxPool, encodeMaxPoolBackward } from '../../kernels/pool/pool.js';
-import { encodeSum } from '../../kernels/reduce/reduce.js';
-import { encodeUncertainty } from '../../kernels/uncertainty/uncertainty.js';
-import { resolveTensors, TENSOR, type Backend, type OpName, type Ops, type Tensor } from './backend.js';
+import { resolveTensors, TENSOR, type Backend, type Tensor } from './backend.js';
+import { OPS, type OpName, type Ops } from './ops.js';
 
 interface GpuTensor extends Tensor {
   [TENSOR]: true;
@@ -16,14 +8,6 @@ interface GpuTensor extends Tensor {
   /** False for wrapped buffers (a loader's batch): not ours to destroy. */
   owned: boolean;
 }
-
-type Encode = (device: GPUDevice, pass: GPUComputePassEncoder, args: never, transients: Transients) => Transients;
-const KERNELS: { [K in OpName]: Encode } = {
-  matmul: encodeMatmul, reluBackward: encodeReluBackward, columnSum: encodeColumnSum,
-  conv2d: encodeConv2d, conv2dBackwardInput: encodeConv2dBackwardInput, conv2dBackwardWeight: encodeConv2dBackwardWeight,
-  maxPool: encodeMaxPool, maxPoolBackward: encodeMaxPoolBackward, softmax: encodeSoftmax, softmaxCrossEntropy: encodeSoftmaxCrossEntropy,
-  sum: encodeSum, dropout: encodeDropout, dropoutBackward: encodeDropoutBackward, sgd: encodeSgd, adam: encodeAdam, uncertainty: encodeUncertainty,
-};
 
 /**
  * Records ops as kernel dispatches into one compute pass, submitted by flush() (once per training
@@ -85,8 +69,9 @@ export class GpuBackend implements Backend {
   run<K extends OpName>(op: K, args: Ops<Tensor>[K]): void {
     this.encoder ??= this.device.createCommandEncoder({ label: 'edgelake model' });
     this.pass ??= this.encoder.beginComputePass({ label: 'edgelake model' });
-    const resolved = resolveTensors(args, (t) => (t as GpuTensor).buffer);
-    (KERNELS[op] as (d: GPUDevice, p: GPUComputePassEncoder, a: unknown, t: Transients) => Transients)(this.device, this.pass, resolved, this.transients);
+    // The same arguments with each tensor's buffer in its place.
+    const resolved = resolveTensors(args, (t) => (t as GpuTensor).buffer) as unknown as Ops<GPUBuffer>[K];
+    OPS[op].encode(this.device, this.pass, resolved, this.transients);
   }
 
   flush(): void {

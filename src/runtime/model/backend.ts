@@ -1,12 +1,6 @@
-import type { ColumnSumArgs, ReluBackwardArgs } from '../../kernels/dense/dense.ref.js';
-import type { DropoutArgs, DropoutBackwardArgs } from '../../kernels/dropout/dropout.ref.js';
-import type { SoftmaxArgs, SoftmaxCrossEntropyArgs } from '../../kernels/loss/loss.ref.js';
-import type { MatmulArgs } from '../../kernels/matmul/matmul.ref.js';
-import type { AdamArgs, SgdArgs } from '../../kernels/optimizer/optimizer.ref.js';
-import type { Conv2dArgs, Conv2dBackwardInputArgs, Conv2dBackwardWeightArgs } from '../../kernels/conv/conv.ref.js';
-import type { MaxPoolArgs, MaxPoolBackwardArgs } from '../../kernels/pool/pool.ref.js';
-import type { SumArgs } from '../../kernels/reduce/reduce.ref.js';
-import type { UncertaintyArgs } from '../../kernels/uncertainty/uncertainty.ref.js';
+import type { OpName, Ops } from './ops.js';
+
+export type { OpName, Ops } from './ops.js';
 
 /**
  * Where a model's arithmetic runs. Models are written once against this interface; the GPU
@@ -19,27 +13,6 @@ export interface Tensor {
   readonly size: number;
   readonly label: string;
 }
-
-/** Every op a model uses, by name, with its arguments over buffers of type B. */
-export interface Ops<B> {
-  matmul: MatmulArgs<B>;
-  reluBackward: ReluBackwardArgs<B>;
-  columnSum: ColumnSumArgs<B>;
-  conv2d: Conv2dArgs<B>;
-  conv2dBackwardInput: Conv2dBackwardInputArgs<B>;
-  conv2dBackwardWeight: Conv2dBackwardWeightArgs<B>;
-  maxPool: MaxPoolArgs<B, B>;
-  maxPoolBackward: MaxPoolBackwardArgs<B, B>;
-  softmax: SoftmaxArgs<B>;
-  softmaxCrossEntropy: SoftmaxCrossEntropyArgs<B, B>;
-  sum: SumArgs<B>;
-  dropout: DropoutArgs<B>;
-  dropoutBackward: DropoutBackwardArgs<B>;
-  sgd: SgdArgs<B>;
-  adam: AdamArgs<B>;
-  uncertainty: UncertaintyArgs<B>;
-}
-export type OpName = keyof Ops<unknown>;
 
 export interface Backend {
   readonly kind: 'gpu' | 'cpu';
