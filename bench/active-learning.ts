@@ -22,7 +22,7 @@ import { formatAdapter } from '../src/kernels/device.js';
 import { getNodeDevice } from '../src/kernels/device.node.js';
 import { mlp } from '../src/runtime/model/zoo.js';
 import { learningCurvesSvg } from '../src/cli/plot.js';
-import type { Strategy } from '../src/sampler/strategies.js';
+import type { StrategyName as Strategy } from '../src/sampler/strategies/index.js';
 import { fashionMnist } from './link.js';
 import { report } from './report.js';
 

@@ -103,7 +103,7 @@ export {
 // active learning
 export {
   Pool, randomSelect, topK, kCenterGreedy, hybridSelect, coldStart, strategyNeeds, planFetch, fetchBytes,
-  type PoolJSON, type Strategy, type CostModel, type FetchPlan, type FetchUnit,
+  type PoolJSON, type Strategy, type StrategyName, type CostModel, type FetchPlan, type FetchUnit,
 } from './sampler/index.js';
 export { ActiveLearner, type ActiveLearnerOptions, type RoundResult } from './runtime/learn/active-learner.js';
 export { learningCurvesSvg, type CurveSeries } from './cli/plot.js';

@@ -6,7 +6,7 @@
  * draws them into .cache/demo/learning-curves.svg.
  */
 import { writeFileSync } from 'node:fs';
-import { ActiveLearner, ChunkCache, formatAdapter, learningCurvesSvg, MemoryChunkStore, mlp, type RoundResult, type Strategy } from '../../src/index.js';
+import { ActiveLearner, ChunkCache, formatAdapter, learningCurvesSvg, MemoryChunkStore, mlp, type RoundResult, type StrategyName } from '../../src/index.js';
 import { getNodeDevice, openDataset, runCli } from '../../src/node.js';
 import { buildSubsetArgs } from '../../scripts/make-subset.js';
 
@@ -19,7 +19,7 @@ const device = gpu?.device ?? null;
 console.log(`\nactive learning on ${gpu ? formatAdapter(gpu.adapter) : 'the CPU (no WebGPU adapter: the kernels\' CPU references)'}`);
 console.log('each round: score the pool from the 32-dim probe, pick 100, fetch their chunks, label, train the MLP, evaluate on 1000 test images\n');
 
-async function run(strategy: Strategy, costAware: boolean): Promise<RoundResult[]> {
+async function run(strategy: StrategyName, costAware: boolean): Promise<RoundResult[]> {
   // Its own empty cache: the bytes each run fetches are its own.
   const dataset = await openDataset(out, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
   const learner = mlp({ layers: [784, 128, 10], seed: 1, device });

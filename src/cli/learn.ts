@@ -9,15 +9,13 @@ import { formatAdapter } from '../kernels/device.js';
 import { getNodeDevice } from '../kernels/device.node.js';
 import { mlp } from '../runtime/model/zoo.js';
 import { learningCurvesSvg, type CurveSeries } from './plot.js';
-import type { Strategy } from '../sampler/strategies.js';
+import { isStrategyName, STRATEGIES, type StrategyName } from '../sampler/strategies/index.js';
 import { positiveInt } from './build.js';
 import { openCacheFolder, parseSize } from './cache.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const learnUsage =
-  'edgelake learn ROOT --strategy random|least-confidence|margin|entropy|bald|k-center|hybrid --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg]';
-
-const STRATEGIES: Strategy[] = ['random', 'least-confidence', 'margin', 'entropy', 'bald', 'k-center', 'hybrid'];
+  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg]`;
 
 /** `edgelake learn`: active learning on the train split, evaluated on the test split after every round. */
 export async function learnCommand(args: string[], io: CliIo): Promise<number> {
@@ -30,8 +28,8 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${learnUsage}`);
-  const strategy = values.strategy as Strategy;
-  if (!STRATEGIES.includes(strategy)) throw new EdgelakeError('invalid-input', `--strategy must be one of ${STRATEGIES.join(', ')}, not "${values.strategy}"`);
+  const strategy = values.strategy!;
+  if (!isStrategyName(strategy)) throw new EdgelakeError('invalid-input', `--strategy must be one of ${STRATEGIES.join(', ')}, not "${values.strategy}"`);
   const coldStart = values['cold-start'] as 'k-center' | 'random' | undefined;
   if (coldStart !== undefined && !['k-center', 'random'].includes(coldStart)) throw new EdgelakeError('invalid-input', `--cold-start must be k-center or random, not "${coldStart}"`);
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
@@ -44,12 +42,12 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const epochs = positiveInt(values.epochs, '--epochs', 8);
 
   /** One run from an empty cache (its own, unless --cache is given for the main run). */
-  const runOne = async (which: Strategy, costAware: boolean, cache: ChunkCache, label: string): Promise<RoundResult[]> => {
+  const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random'): Promise<RoundResult[]> => {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     const shape = ds.tensor('image').shape.map((d) => d ?? 0);
     const classes = ds.tensor('label').classNames?.length ?? 10;
     const learner = mlp({ layers: [shape.reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
-    const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart });
+    const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart: first });
     const show = progressBar(io, label);
     al.addEventListener('round', (e) => {
       const r = (e as CustomEvent<RoundResult>).detail;
@@ -66,9 +64,10 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   try {
     const costAware = Boolean(values['cost-aware']);
     const name = `${strategy}${costAware ? ' (cost-aware)' : ''}`;
-    const rounds = await runOne(strategy, costAware, mainCache, name);
+    const rounds = await runOne(strategy, costAware, mainCache, name, coldStart);
     const series: CurveSeries[] = [{ name, points: rounds }];
     if (values.plot) {
+      // The baseline is plain random sampling, whatever first pick --cold-start gives the main run.
       if (strategy !== 'random' || costAware) series.push({ name: 'random', points: await runOne('random', false, memoryCache(), 'random baseline') });
       await writeFile(values.plot, learningCurvesSvg(series, `edgelake learn ${strategy}`));
     }

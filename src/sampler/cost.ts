@@ -96,3 +96,52 @@ export function fetchBytes(ids: ArrayLike<number>, cost: CostModel): number {
   for (const b of seen.values()) total += b;
   return total;
 }
+
+/** Where a sample's bytes of one tensor live: the chunk holding it. */
+export interface ChunkPlace {
+  /** The chunk's index in the tensor, its content hash and its stored bytes. */
+  index: number;
+  hash: string;
+  bytes: number;
+}
+
+/** The layout of the samples' bytes, as the dataset and its cache report it. */
+export interface SampleLayout {
+  chunkOf(tensor: string, id: number): ChunkPlace;
+  /** Bytes of one sample's range when that chunk's samples are read alone by range; undefined: the whole chunk is fetched. */
+  rangeBytes(tensor: string, chunk: number): number | undefined;
+  /** Whether the cache holds the chunk with this hash. */
+  cached(hash: string): Promise<boolean>;
+}
+
+/** What a request costs beyond its bytes: a round trip's worth (headers, latency), in bytes. */
+export const REQUEST_OVERHEAD_BYTES = 4096;
+
+/**
+ * What fetching each of `ids` costs now: per tensor, its chunk (key 'tensor/chunk') or its byte
+ * range ('tensor/chunk#id'), cached or not. The cache is asked once per chunk.
+ */
+export async function costModel(layout: SampleLayout, tensors: readonly string[], ids: ArrayLike<number>): Promise<CostModel> {
+  const cached = new Map<string, boolean>();
+  const units = new Map<number, FetchUnit[]>();
+  for (const id of Array.from(ids)) {
+    const list: FetchUnit[] = [];
+    for (const t of tensors) {
+      const chunk = layout.chunkOf(t, id);
+      if (!cached.has(chunk.hash)) cached.set(chunk.hash, await layout.cached(chunk.hash));
+      const range = layout.rangeBytes(t, chunk.index);
+      list.push(range === undefined
+        ? { key: `${t}/${chunk.index}`, bytes: chunk.bytes, cached: cached.get(chunk.hash)! }
+        : { key: `${t}/${chunk.index}#${id}`, bytes: range, cached: cached.get(chunk.hash)! });
+    }
+    units.set(id, list);
+  }
+  return {
+    units: (id) => {
+      const list = units.get(id);
+      if (!list) throw new EdgelakeError('invalid-input', `costModel: sample ${id} was not among the ${units.size} samples it was built for`);
+      return list;
+    },
+    requestOverheadBytes: REQUEST_OVERHEAD_BYTES,
+  };
+}

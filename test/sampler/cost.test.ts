@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fetchBytes, planFetch, type CostModel } from '../../src/sampler/cost.js';
+import { costModel, fetchBytes, planFetch, REQUEST_OVERHEAD_BYTES, type CostModel, type SampleLayout } from '../../src/sampler/cost.js';
 import { failure } from '../support/errors.js';
 
 /** Samples 0-9 in chunk A, 10-19 in B, 20-29 in C (C cached); every chunk 1000 bytes; labels in one 50-byte chunk L. */
@@ -50,5 +50,33 @@ describe('planFetch', () => {
   it('refuses bad arguments', () => {
     expect(failure(() => planFetch([1, 2], [1], 1, chunks))).toBe('invalid-input: planFetch: 1 values for 2 candidates');
     expect(failure(() => planFetch([1], [1], -1, chunks))).toBe('invalid-input: planFetch: k must be a non-negative integer, got -1');
+  });
+});
+
+describe('costModel', () => {
+  /**
+   * Tensor 'image': samples 0-9 in chunk 0 (hash h0, 1000 bytes, cached), 10-19 in chunk 1 (h1,
+   * 1000 bytes), chunk 1 read by 100-byte ranges. Tensor 'label': one 50-byte chunk (hl).
+   */
+  const asked: string[] = [];
+  const layout: SampleLayout = {
+    chunkOf: (tensor, id) => (tensor === 'label' ? { index: 0, hash: 'hl', bytes: 50 } : { index: Math.floor(id / 10), hash: `h${Math.floor(id / 10)}`, bytes: 1000 }),
+    rangeBytes: (tensor, chunk) => (tensor === 'image' && chunk === 1 ? 100 : undefined),
+    cached: async (hash) => (asked.push(hash), hash === 'h0'),
+  };
+
+  it('prices each tensor of a sample as its chunk or its range, cached or not, asking the cache once per chunk', async () => {
+    const cost = await costModel(layout, ['image', 'label'], [3, 4, 12]);
+    expect(cost.units(3)).toEqual([{ key: 'image/0', bytes: 1000, cached: true }, { key: 'label/0', bytes: 50, cached: false }]);
+    expect(cost.units(12)).toEqual([{ key: 'image/1#12', bytes: 100, cached: false }, { key: 'label/0', bytes: 50, cached: false }]);
+    expect(asked).toEqual(['h0', 'hl', 'h1']);
+    expect(cost.requestOverheadBytes).toBe(REQUEST_OVERHEAD_BYTES);
+    // Samples 3 and 4 share a cached chunk; 12 its own range; the label chunk once: 50 + 100 bytes.
+    expect(fetchBytes([3, 4, 12], cost)).toBe(150);
+  });
+
+  it('refuses a sample it was not built for', async () => {
+    const cost = await costModel(layout, ['image'], [1]);
+    expect(failure(() => cost.units(2))).toBe('invalid-input: costModel: sample 2 was not among the 1 samples it was built for');
   });
 });

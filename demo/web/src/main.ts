@@ -1,4 +1,4 @@
-import { STRATEGIES, formatAdapter, getDevice, type Strategy } from '../../../src/index.js';
+import { STRATEGIES, formatAdapter, getDevice, type StrategyName } from '../../../src/index.js';
 import { drawCharts, formatBytes } from './chart.js';
 import { showPicks } from './labeller.js';
 import { preview, Run, type Point, type Settings } from './run.js';
@@ -25,7 +25,7 @@ function initForm(): void {
     url: new URL('data/fashion-mnist-subset/', location.href).href, strategy: 'margin', round: '50', epochs: '4', rounds: '0', labels: '1000', budget: '',
   };
   for (const [name, value] of Object.entries(defaults)) field(name).value = params.get(name) ?? value;
-  if (!STRATEGIES.includes(strategy.value as Strategy)) strategy.value = 'margin';
+  if (!STRATEGIES.includes(strategy.value as StrategyName)) strategy.value = 'margin';
   field<HTMLInputElement>('auto').checked = params.get('auto') === '1';
   field<HTMLInputElement>('baseline').checked = params.get('baseline') !== '0';
   syncBaseline();
@@ -44,7 +44,7 @@ function readSettings(): Settings {
   };
   const budget = field('budget').value.trim();
   return {
-    url: field('url').value.trim(), strategy: field('strategy').value as Strategy, roundSize: int('round', 1), epochs: int('epochs', 1),
+    url: field('url').value.trim(), strategy: field('strategy').value as StrategyName, roundSize: int('round', 1), epochs: int('epochs', 1),
     rounds: int('rounds', 0), maxLabels: int('labels', 1), byteBudget: budget === '' || budget === 'off' ? undefined : parseSize(budget),
     auto: field<HTMLInputElement>('auto').checked, baseline: field<HTMLInputElement>('baseline').checked,
     hidden: Number(params.get('hidden') ?? 64), seed: Number(params.get('seed') ?? 1),

@@ -1,13 +1,13 @@
 import {
   ActiveLearner, ChunkCache, IdbChunkStore, Pool, loadModel, mlp, openDataset, saveModel,
-  type Dataset, type Model, type PoolJSON, type RoundResult, type Strategy,
+  type Dataset, type Model, type PoolJSON, type RoundResult, type StrategyName,
 } from '../../../src/index.js';
 import { Loader } from '../../../src/runtime/loader/loader.js';
 
 /** What the page's form sets. */
 export interface Settings {
   url: string;
-  strategy: Strategy;
+  strategy: StrategyName;
   roundSize: number;
   epochs: number;
   /** Rounds per press of Start; 0: until `maxLabels`. */
@@ -88,7 +88,7 @@ export class Run {
   }
 
   /** An ActiveLearner going on from this run's labels with `settings`; `oracle` undefined: the dataset's labels. */
-  learnerFor(settings: Settings, strategy: Strategy, oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>): ActiveLearner {
+  learnerFor(settings: Settings, strategy: StrategyName, oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>): ActiveLearner {
     const al = new ActiveLearner({
       dataset: this.dataset, strategy, roundSize: settings.roundSize, maxLabels: settings.maxLabels, learner: this.learner,
       costAware: settings.byteBudget !== undefined, byteBudget: settings.byteBudget, seed: settings.seed, epochs: settings.epochs,

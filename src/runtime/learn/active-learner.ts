@@ -1,18 +1,18 @@
 import { EdgelakeError } from '../../errors.js';
-import { fixedSampleBytes } from '../../format/validate.js';
-import { planFetch, type CostModel, type FetchUnit } from '../../sampler/cost.js';
+import { acquire } from '../../sampler/acquire.js';
 import { Pool } from '../../sampler/pool.js';
-import { coldStart, hybridSelect, kCenterGreedy, randomSelect, strategyNeeds, topK, type ScoreMeasure, type Strategy } from '../../sampler/strategies.js';
-import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
+import { strategyFor, type ScoreMeasure, type Strategy, type StrategyName } from '../../sampler/strategies/index.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { Loader, type Batch } from '../loader/loader.js';
 import type { Model } from '../model/model.js';
 import { head } from '../model/zoo.js';
+import { datasetLayout } from './layout.js';
 
 export interface ActiveLearnerOptions {
   /** The remote dataset, opened with a cache: every strategy fetches through the same loader and cache. */
   dataset: Dataset;
-  strategy: Strategy;
+  /** A registered strategy's name (STRATEGIES), or your own Strategy object. */
+  strategy: StrategyName | Strategy;
   /** Labels bought per round. */
   roundSize: number;
   /** Stop once this many samples are labelled. */
@@ -38,14 +38,15 @@ export interface ActiveLearnerOptions {
   batchSize?: number;
   /** The learner's learning rate over a round's epochs (FitOptions.schedule; default 'cosine'). */
   schedule?: 'constant' | 'cosine';
-  /** The probe model scoring the pool: default an MLP head over the probe, trained on the labelled probes each round. */
+  /** Where the learner's batches and the proxy (an MLP head over the probe, trained on the labelled probes each round) run. */
   device?: GPUDevice | null;
   /** Shortlist of the best `factor x roundSize` candidates a cost-aware plan picks from (default 4). */
   shortlistFactor?: number;
   /**
-   * The first round's pick, with nothing labelled: default k-center for the k-center strategy,
-   * else random (k-center over the probe favours outliers; a random first round teaches an
-   * uncertainty strategy more: on Fashion-MNIST, 0.76 against 0.64 accuracy at 500 labels).
+   * The first round's pick, with nothing labelled: default random for a strategy that needs a
+   * model's uncertainty, else the strategy's own pick (k-center over the probe favours outliers;
+   * a random first round teaches an uncertainty strategy more: on Fashion-MNIST, 0.76 against
+   * 0.64 accuracy at 500 labels).
    */
   coldStart?: 'k-center' | 'random';
   /** MC-dropout passes for BALD (default 10). */
@@ -75,6 +76,7 @@ export interface RoundResult {
  */
 export class ActiveLearner extends EventTarget {
   readonly pool: Pool;
+  readonly strategy: Strategy;
   private probes: Float32Array | undefined;
   /** Row of each pool sample in `probes`. */
   private rowIndex = new Map<number, number>();
@@ -89,6 +91,7 @@ export class ActiveLearner extends EventTarget {
     const { roundSize, maxLabels } = options;
     if (!(Number.isInteger(roundSize) && roundSize > 0)) throw new EdgelakeError('invalid-input', `roundSize must be a positive integer, got ${roundSize}`);
     if (!(Number.isInteger(maxLabels) && maxLabels > 0)) throw new EdgelakeError('invalid-input', `maxLabels must be a positive integer, got ${maxLabels}`);
+    this.strategy = strategyFor(options.strategy);
     this.pool = options.pool ?? new Pool(options.dataset.view({ split: options.split ?? 'train' }).ids);
     this.round = Math.ceil(this.pool.labelledCount / roundSize);
     this.startBytes = options.dataset.network.bytes;
@@ -129,83 +132,32 @@ export class ActiveLearner extends EventTarget {
     return result;
   }
 
+  /** The sampler chooses (strategy, proxy, cost); the learner brings the probes, the byte layout and its own uncertainty. */
   private async select(k: number, round: number): Promise<Uint32Array> {
     const o = this.options;
-    const seed = o.seed ?? 0;
-    const unlabelled = this.pool.unlabelled();
-    const needs = strategyNeeds(o.strategy);
     // Every strategy pays for the probes, random included: the runs compare like for like.
     await this.loadProbes();
-    if (o.strategy === 'random' && !o.costAware) return randomSelect(unlabelled, k, seed, round);
-    const rows = this.rows(unlabelled);
-    // A shortlist with a value per candidate: the cost-aware plan picks k from it per byte.
-    const wanted = o.costAware ? Math.min(unlabelled.length, k * (o.shortlistFactor ?? 4)) : k;
-    let shortlist: Uint32Array;
-    let values: ArrayLike<number>;
-    if (this.pool.labelledCount === 0) {
-      shortlist = coldStart(unlabelled, wanted, { method: o.coldStart ?? (o.strategy === 'k-center' ? 'k-center' : 'random'), embeddings: rows, dims: this.dims, seed });
-      values = Array.from(shortlist, (_, i) => 1 - i / (2 * shortlist.length));
-    } else if (needs.scores) {
-      const scores = await this.score(unlabelled, needs.measure!);
-      shortlist = o.strategy === 'hybrid'
-        ? hybridSelect(unlabelled, scores, rows, this.dims, wanted, { labelledEmbeddings: this.rows(this.pool.labelled()) })
-        : topK(unlabelled, scores, wanted);
-      const byId = new Map(Array.from(unlabelled, (id, i) => [id, scores[i]]));
-      values = Array.from(shortlist, (id) => byId.get(id)!);
-    } else {
-      shortlist = o.strategy === 'k-center'
-        ? kCenterGreedy(unlabelled, rows, this.dims, wanted, this.rows(this.pool.labelled()))
-        : randomSelect(unlabelled, wanted, seed, round);
-      values = Array.from(shortlist, (_, i) => 1 - i / (2 * shortlist.length)); // earlier picks are worth more
-    }
-    // BALD stays with the proxy: it needs MC-dropout, which the learner may not have.
-    const rerank = needs.scores && needs.measure !== 'bald' && this.pool.labelledCount > 0;
-    if (!o.costAware && !rerank) return shortlist.slice(0, k);
-    // One cost model for the plan and the rerank: it asks the cache about every chunk.
-    const cost = await this.costModel(rerank ? unlabelled : shortlist);
-    const chosen = o.costAware ? planFetch(shortlist, values, k, cost, { budgetBytes: o.byteBudget }).ids : shortlist.slice(0, k);
-    return rerank ? this.rerank(chosen, unlabelled, cost, needs.measure!) : chosen;
+    return acquire({
+      strategy: this.strategy, pool: this.pool, k, seed: o.seed ?? 0, round,
+      probes: { dims: this.dims, rows: (ids) => this.rows(ids) },
+      proxy: (spec) => head({ ...spec, device: o.device }), classes: o.learner.classes, passes: o.passes,
+      layout: datasetLayout(o.dataset), tensors: [o.input ?? 'image', ...(o.oracle ? [] : [o.target ?? 'label'])],
+      costAware: o.costAware, byteBudget: o.byteBudget, shortlistFactor: o.shortlistFactor, coldStart: o.coldStart,
+      learnerUncertainty: (ids, measure) => this.uncertainty(ids, measure),
+    });
   }
 
-  /**
-   * The proxy chose where to fetch; the learner chooses what to label there. Every unlabelled
-   * sample whose units the proxy's choice fetches (or the cache holds) comes at no extra byte,
-   * so the learner scores them all on their real inputs and labels the k (as many as the proxy
-   * chose) it is least sure of, or diverse ones among those for hybrid.
-   */
-  private async rerank(chosen: Uint32Array, unlabelled: Uint32Array, cost: CostModel, measure: ScoreMeasure): Promise<Uint32Array> {
+  /** The learner's uncertainty of `ids` on their real inputs, batch by batch (memory holds scores, not inputs), on the device when there is one. */
+  private async uncertainty(ids: Uint32Array, measure: ScoreMeasure): Promise<Float32Array> {
     const o = this.options;
-    const k = chosen.length;
-    const fetched = new Set(Array.from(chosen, (id) => cost.units(id).map((u) => u.key)).flat());
-    const free = unlabelled.filter((id) => cost.units(id).every((u) => u.cached || fetched.has(u.key)));
-    if (free.length <= k) return chosen;
-    // Batch by batch, on the device when there is one: memory holds scores, not the inputs.
     const input = o.input ?? 'image';
-    const scores = new Float32Array(free.length);
-    const row = new Map(Array.from(free, (id, i) => [id, i]));
-    for await (const b of this.loader(free, [input], { batchSize: 4096 })) {
+    const scores = new Float32Array(ids.length);
+    const row = new Map(Array.from(ids, (id, i) => [id, i]));
+    for await (const b of this.loader(ids, [input], { batchSize: 4096 })) {
       const batch = await o.learner.uncertainty(b.tensors[input] as Float32Array | GPUBuffer, b.ids.length, measure);
       b.ids.forEach((id, r) => (scores[row.get(id)!] = batch[r]));
     }
-    return o.strategy === 'hybrid'
-      ? hybridSelect(free, scores, this.rows(free), this.dims, k, { labelledEmbeddings: this.rows(this.pool.labelled()) })
-      : topK(free, scores, k);
-  }
-
-  /** Uncertainty of each unlabelled sample from a probe model trained on the labelled probes. */
-  private async score(ids: Uint32Array, measure: NonNullable<ReturnType<typeof strategyNeeds>['measure']>): Promise<Float32Array> {
-    const o = this.options;
-    const classes = o.learner.classes;
-    const scorer = head({ dims: this.dims, classes, hidden: [128], dropout: 0.3, seed: (o.seed ?? 0) + this.round, device: o.device });
-    try {
-      const labelled = this.pool.labelled();
-      const x = this.rows(labelled);
-      const y = Int32Array.from(labelled, (id) => this.pool.labelOf(id)!);
-      await scorer.fit((epoch) => arrayBatches(x, y, this.dims, 64, (o.seed ?? 0) + epoch), { epochs: 30, lr: 3e-3, input: 'probe', target: 'label' });
-      return await scorer.uncertainty(this.rows(ids), ids.length, measure, { passes: measure === 'bald' ? o.passes ?? 10 : 1, batchSize: 4096 });
-    } finally {
-      scorer.dispose();
-    }
+    return scores;
   }
 
   /** Every pool sample's probe (dequantized), fetched once: the only bytes scoring costs. */
@@ -240,30 +192,6 @@ export class ActiveLearner extends EventTarget {
     return out;
   }
 
-  /** What fetching each candidate costs now: its chunks (or byte ranges) of the learner's tensors and the labels. */
-  private async costModel(ids: Uint32Array): Promise<CostModel> {
-    const o = this.options;
-    const ds = o.dataset;
-    const tensors = [o.input ?? 'image', ...(o.oracle ? [] : [o.target ?? 'label'])];
-    const cached = new Map<string, boolean>();
-    const units = new Map<number, FetchUnit[]>();
-    for (const id of ids) {
-      const list: FetchUnit[] = [];
-      for (const t of tensors) {
-        const meta = ds.tensor(t);
-        const { chunk } = locateSample(chunkStarts(meta), id);
-        const ref = meta.chunks[chunk];
-        if (!cached.has(ref.hash)) cached.set(ref.hash, (await ds.cache?.store.has(ref.hash)) ?? false);
-        const range = ds.preferRange(t, chunk) ? fixedSampleBytes(meta) : undefined;
-        list.push(range === undefined
-          ? { key: `${t}/${chunk}`, bytes: ref.bytes, cached: cached.get(ref.hash)! }
-          : { key: `${t}/${chunk}#${id}`, bytes: range, cached: cached.get(ref.hash)! });
-      }
-      units.set(id, list);
-    }
-    return { units: (id) => units.get(id)!, requestOverheadBytes: 4096 };
-  }
-
   private async datasetLabels(ids: Uint32Array): Promise<Int32Array> {
     const target = this.options.target ?? 'label';
     const out = new Map<number, number>();
@@ -291,16 +219,5 @@ export class ActiveLearner extends EventTarget {
 
   private phase(round: number, phase: string): void {
     this.dispatchEvent(new CustomEvent('phase', { detail: { round, phase } }));
-  }
-}
-
-/** Shuffled batches over rows held in memory (the labelled probes), as a loader would give them. */
-async function* arrayBatches(x: Float32Array, y: Int32Array, dims: number, batchSize: number, seed: number): AsyncGenerator<Batch> {
-  const order = randomSelect(Uint32Array.from(y.keys()), y.length, seed);
-  for (let start = 0; start < order.length; start += batchSize) {
-    const ids = order.subarray(start, start + batchSize);
-    const rows = new Float32Array(ids.length * dims);
-    ids.forEach((i, r) => rows.set(x.subarray(i * dims, (i + 1) * dims), r * dims));
-    yield { ids, tensors: { probe: rows, label: Int32Array.from(ids, (i) => y[i]) } };
   }
 }

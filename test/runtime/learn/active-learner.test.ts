@@ -7,7 +7,7 @@ import { MemoryChunkStore } from '../../../src/cache/memory-store.js';
 import { ActiveLearner, type RoundResult } from '../../../src/runtime/learn/active-learner.js';
 import { openDataset } from '../../../src/runtime/open.node.js';
 import { mlp } from '../../../src/runtime/model/zoo.js';
-import type { Strategy } from '../../../src/sampler/strategies.js';
+import { byRank, STRATEGIES, type SelectInput, type Strategy, type StrategyName } from '../../../src/sampler/strategies/index.js';
 import { buildSubsetArgs, cli } from '../../support/cli.js';
 
 // The CPU path, on the bundled subset: 5000 train images in 64 KiB deflate chunks, a 32-dim probe.
@@ -18,7 +18,7 @@ beforeAll(async () => {
   expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64', '--embedding-dims', '32'))).code).toBe(0);
 });
 
-async function learn(strategy: Strategy, options: { costAware?: boolean; oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>; maxLabels?: number } = {}) {
+async function learn(strategy: StrategyName | Strategy, options: { costAware?: boolean; oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>; maxLabels?: number } = {}) {
   const ds = await openDataset(dir, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
   const learner = mlp({ layers: [784, 64, 10], seed: 1 });
   const al = new ActiveLearner({ dataset: ds, strategy, roundSize: 100, maxLabels: options.maxLabels ?? 300, learner, epochs: 4, seed: 2, ...options });
@@ -90,6 +90,32 @@ describe('ActiveLearner', () => {
     });
   }
 
+  it('asks a user\'s Strategy object, handing it what its needs ask for', async () => {
+    const seen: SelectInput[] = [];
+    const lowestIds: Strategy = {
+      name: 'lowest ids', needs: { embeddings: true },
+      select: (input, k) => (seen.push(input), byRank(input.candidates.slice().sort().slice(0, k))),
+    };
+    const { rounds } = await learn(lowestIds, { maxLabels: 200 });
+    expect(seen).toHaveLength(2);
+    for (const [r, input] of seen.entries()) {
+      expect(Array.from(rounds[r].selected)).toEqual(Array.from(input.candidates.slice().sort().slice(0, 100)));
+      // 32-dim probes of every candidate, and of the 0, then 100, labelled samples.
+      expect(input.embeddings).toHaveLength(input.candidates.length * 32);
+      expect(input.labelledEmbeddings).toHaveLength(r * 100 * 32);
+      expect(input.scores).toBeUndefined();
+      expect([input.seed, input.round]).toEqual([2, r]);
+    }
+  });
+
+  it('refuses an unknown strategy name, naming the known ones', async () => {
+    const ds = await openDataset(dir);
+    const learner = mlp({ layers: [784, 10], seed: 1 });
+    expect(() => new ActiveLearner({ dataset: ds, strategy: 'coreset' as never, roundSize: 10, maxLabels: 10, learner }))
+      .toThrow(`unknown strategy "coreset"; expected one of ${STRATEGIES.join(', ')}`);
+    learner.dispose();
+  });
+
   it('labels come from the oracle (a person), not from the dataset', async () => {
     const asked: number[] = [];
     const { al } = await learn('entropy', { maxLabels: 100, oracle: async (ids) => (asked.push(...ids), Array.from(ids, () => 7)) });
@@ -111,7 +137,9 @@ describe('edgelake learn', () => {
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('>random<');
     expect(svg).toContain('>hybrid<');
-    expect((await cli('learn', dir, '--strategy', 'nope')).stderr).toMatch(/--strategy must be one of random/);
+    // The help and the error list the registry's strategies.
+    expect((await cli('learn')).stderr).toContain(`--strategy ${STRATEGIES.join('|')} --labels`);
+    expect((await cli('learn', dir, '--strategy', 'nope')).stderr).toContain(`--strategy must be one of ${STRATEGIES.join(', ')}, not "nope"`);
     expect((await cli('learn', dir, '--cold-start', 'outliers')).stderr).toMatch(/--cold-start must be k-center or random, not "outliers"/);
   });
 });

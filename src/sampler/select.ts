@@ -1,54 +1,12 @@
-import { EdgelakeError } from '../errors.js';
-import type { UncertaintyMeasure } from '../kernels/uncertainty/uncertainty.ref.js';
 import { uniform } from '../kernels/random/random.js';
+import { checkCandidates, checkEmbeddings, checkK, checkLabelled, fail, toIds } from './check.js';
 
-// Every selection returns min(k, candidates) distinct ids, in the order chosen. The pure-position
-// helpers below work on candidate positions; the exported functions check arguments and map to ids.
-
-export type Strategy = 'random' | 'least-confidence' | 'margin' | 'entropy' | 'bald' | 'k-center' | 'hybrid';
-export const STRATEGIES: readonly Strategy[] = ['random', 'least-confidence', 'margin', 'entropy', 'bald', 'k-center', 'hybrid'];
-export type ScoreMeasure = Extract<UncertaintyMeasure, 'least-confidence' | 'margin' | 'entropy' | 'bald'>;
+// The selection helpers the strategies are built from. Every selection returns min(k, candidates)
+// distinct ids, in the order chosen; the position helpers work on candidate positions and the
+// exported functions check arguments and map to ids.
 
 /** Salt of randomSelect's RNG key, so its draws differ from other users of the same seed. */
 const RANDOM_SELECT_SALT = 0x5e1ec7;
-
-function fail(fn: string, why: string): never {
-  throw new EdgelakeError('invalid-input', `${fn}: ${why}`);
-}
-
-function checkK(fn: string, k: number): void {
-  if (!Number.isInteger(k) || k < 0) fail(fn, `k must be a non-negative integer, got ${k}`);
-}
-
-/** Ids must fit the Uint32Array we return and be distinct, or "k distinct ids" would not hold. */
-function checkCandidates(fn: string, candidates: ArrayLike<number>): void {
-  const seen = new Set<number>();
-  for (let i = 0; i < candidates.length; i++) {
-    const id = candidates[i];
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) fail(fn, `candidate ${i} (${id}) is not an integer in [0, 2^32)`);
-    if (seen.has(id)) fail(fn, `candidate ${id} appears twice`);
-    seen.add(id);
-  }
-}
-
-function checkEmbeddings(fn: string, candidates: ArrayLike<number>, embeddings: Float32Array | undefined, dims: number | undefined): void {
-  if (!Number.isInteger(dims) || (dims as number) < 1) fail(fn, `dims must be a positive integer, got ${dims}`);
-  const d = dims as number;
-  if (!(embeddings instanceof Float32Array)) fail(fn, 'embeddings must be a Float32Array');
-  if (embeddings.length !== candidates.length * d) {
-    fail(fn, `embeddings hold ${embeddings.length} floats, ${candidates.length} candidates x ${d} dims = ${candidates.length * d} needed`);
-  }
-  // NaN distances would compare false everywhere and silently bias the choice.
-  for (let i = 0; i < embeddings.length; i++) {
-    if (!Number.isFinite(embeddings[i])) fail(fn, `embedding of candidate ${candidates[Math.floor(i / d)]} has a non-finite value`);
-  }
-}
-
-function toIds(candidates: ArrayLike<number>, positions: ArrayLike<number>): Uint32Array {
-  const ids = new Uint32Array(positions.length);
-  for (let i = 0; i < positions.length; i++) ids[i] = candidates[positions[i]];
-  return ids;
-}
 
 /** k ids uniformly at random (a partial Fisher-Yates), reproducible for (seed, round). */
 export function randomSelect(candidates: ArrayLike<number>, k: number, seed: number, round = 0): Uint32Array {
@@ -169,15 +127,6 @@ function kCenterPositions(emb: Float32Array, dims: number, n: number, k: number,
   }
 }
 
-function checkLabelled(fn: string, labelled: Float32Array | undefined, dims: number): void {
-  if (labelled === undefined) return;
-  if (!(labelled instanceof Float32Array)) fail(fn, 'labelledEmbeddings must be a Float32Array');
-  if (labelled.length % dims !== 0) fail(fn, `labelledEmbeddings hold ${labelled.length} floats, not a multiple of dims ${dims}`);
-  for (let i = 0; i < labelled.length; i++) {
-    if (!Number.isFinite(labelled[i])) fail(fn, `labelled embedding row ${Math.floor(i / dims)} has a non-finite value`);
-  }
-}
-
 /**
  * k-center greedy (Sener & Savarese 2018, core-set): repeatedly adds the candidate farthest
  * (Euclidean) from its nearest center, where the centers are the `labelledEmbeddings` rows plus
@@ -235,29 +184,4 @@ export function coldStart(candidates: ArrayLike<number>, k: number, options: Col
   if (options.method !== 'k-center') fail('coldStart', `method must be 'k-center' or 'random', got ${String(options.method)}`);
   if (!options.embeddings || options.dims === undefined) fail('coldStart', "method 'k-center' needs embeddings and dims");
   return kCenterGreedy(candidates, options.embeddings, options.dims, k);
-}
-
-export interface StrategyNeeds {
-  /** Model uncertainty scores over the candidates, of this measure ('bald' takes MC-dropout passes). */
-  scores: boolean;
-  measure?: ScoreMeasure;
-  /** Candidate embeddings (and those of the labelled set, for k-center and hybrid). */
-  embeddings: boolean;
-}
-
-const NEEDS: Record<Strategy, StrategyNeeds> = {
-  random: { scores: false, embeddings: false },
-  'least-confidence': { scores: true, measure: 'least-confidence', embeddings: false },
-  margin: { scores: true, measure: 'margin', embeddings: false },
-  entropy: { scores: true, measure: 'entropy', embeddings: false },
-  bald: { scores: true, measure: 'bald', embeddings: false },
-  'k-center': { scores: false, embeddings: true },
-  // Margin: a strong single-pass ranking, and no MC-dropout passes to pay for.
-  hybrid: { scores: true, measure: 'margin', embeddings: true },
-};
-
-/** What a strategy needs computed before it can select (a fresh object; 'hybrid' ranks by margin). */
-export function strategyNeeds(strategy: Strategy): StrategyNeeds {
-  if (!Object.hasOwn(NEEDS, strategy)) fail('strategyNeeds', `unknown strategy ${String(strategy)}; expected one of ${STRATEGIES.join(', ')}`);
-  return { ...NEEDS[strategy] };
 }
