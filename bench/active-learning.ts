@@ -14,17 +14,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ChunkCache } from '../src/cache/cache.js';
-import { MemoryChunkStore } from '../src/cache/memory-store.js';
-import { ActiveLearner, type RoundResult } from '../src/runtime/learn/active-learner.js';
-import { openDataset } from '../src/runtime/open.node.js';
-import { formatAdapter } from '../src/kernels/device.js';
-import { getNodeDevice } from '../src/kernels/device.node.js';
-import { mlp } from '../src/runtime/model/zoo.js';
-import { learningCurvesSvg } from '../src/cli/plot.js';
-import type { StrategyName as Strategy } from '../src/sampler/strategies/index.js';
 import { fashionMnist } from './link.js';
 import { report } from './report.js';
+import { ActiveLearner, ChunkCache, formatAdapter, MemoryChunkStore, mlp, type RoundResult, type StrategyName as Strategy } from '../src/index.js';
+import { getNodeDevice, learningCurvesSvg, openDataset } from '../src/node.js';
 
 const { values } = parseArgs({
   options: {

@@ -11,13 +11,9 @@
  * --sweep times candidate register tiles (how the defaults in conv.ts were chosen).
  */
 import { parseArgs } from 'node:util';
-import { formatAdapter } from '../src/kernels/device.js';
-import { getNodeDevice } from '../src/kernels/device.node.js';
-import {
-  encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight, type ConvShape, type ConvTiling,
-} from '../src/kernels/conv/index.js';
-import { encodeMaxPool, encodeMaxPoolBackward, poolOutputSize, type PoolShape } from '../src/kernels/pool/index.js';
-import type { Transients } from '../src/kernels/pipelines.js';
+import { formatAdapter } from '../src/index.js';
+import { getNodeDevice } from '../src/node.js';
+import { type ConvShape, type ConvTiling, encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight, encodeMaxPool, encodeMaxPoolBackward, poolOutputSize, type PoolShape, type Transients } from '../src/kernels/index.js';
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '128' }, submits: { type: 'string', default: '10' }, sweep: { type: 'boolean', default: false }, only: { type: 'string', default: '' } } });
 const n = Number(values.batch);

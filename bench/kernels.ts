@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import {
   augmentParams, augmentRef, BatchUploader, compileAugment, decodeRef, encodeAugment, encodeDecode, formatAdapter, GpuTimer, Transients,
   type AugmentOp,
-} from '../src/index.js';
+} from '../src/kernels/index.js';
 import { getNodeDevice } from '../src/node.js';
 import { median, report } from './report.js';
 

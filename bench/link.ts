@@ -7,13 +7,11 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChunkCache } from '../src/cache/cache.js';
-import { FsChunkStore } from '../src/cache/fs-store.node.js';
 import { startNginx } from '../test/support/nginx.js';
-import { buildIdx } from '../src/format/builders/build-idx.js';
-import { FolderSink } from '../src/format/folder-sink.node.js';
-import type { ChunkCompression, Manifest } from '../src/format/manifest.js';
 import { startThrottleProxyProcess, type ThrottleProxyProcess } from './throttle-proxy.js';
+import { ChunkCache, type Manifest } from '../src/index.js';
+import { FolderSink, FsChunkStore } from '../src/node.js';
+import { buildIdx, type ChunkCompression } from '../src/format/index.js';
 
 export const MB = 1_000_000;
 export const MiB = 1 << 20;

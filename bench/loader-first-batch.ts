@@ -17,14 +17,11 @@
  *     [--data auto|full|subset] [--max-seconds 300]
  */
 import { parseArgs } from 'node:util';
-import type { ChunkCompression } from '../src/format/manifest.js';
-import { chunkPath } from '../src/format/manifest.js';
-import { HttpSource } from '../src/source/http.js';
-import { openVersion, readChunk } from '../src/runtime/dataset/versions.js';
 import { openDataset } from '../src/node.js';
 import { deadline, fashionMnist, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
-import { Loader } from '../src/runtime/loader/loader.js';
+import { HttpSource, Loader, openVersion, readChunk } from '../src/index.js';
+import { type ChunkCompression, chunkPath } from '../src/format/index.js';
 
 const { values } = parseArgs({
   options: {

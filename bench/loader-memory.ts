@@ -21,14 +21,12 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ChunkCache } from '../src/cache/cache.js';
-import { MemoryChunkStore } from '../src/cache/memory-store.js';
 import { openDataset } from '../src/node.js';
 import { deadline, MB, tempCache } from './link.js';
 import { report } from './report.js';
 import { startSyntheticServer, syntheticDataset } from './synthetic.js';
 import { childChannel } from './throttle-proxy.js';
-import { Loader } from '../src/runtime/loader/loader.js';
+import { ChunkCache, Loader, MemoryChunkStore } from '../src/index.js';
 
 const options = {
   gb: { type: 'string', default: '10' }, 'sample-kib': { type: 'string', default: '32' }, 'chunk-mib': { type: 'string', default: '8' },

@@ -22,13 +22,11 @@
  *     [--compression deflate] [--data auto|full|subset] [--max-seconds 600]
  */
 import { parseArgs } from 'node:util';
-import type { ChunkCompression } from '../src/format/manifest.js';
-import { chunkPath } from '../src/format/manifest.js';
-import { HttpSource } from '../src/source/http.js';
 import { openDataset } from '../src/node.js';
 import { chunksFor, deadline, fashionMnist, inParallel, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
-import { Loader } from '../src/runtime/loader/loader.js';
+import { HttpSource, Loader } from '../src/index.js';
+import { type ChunkCompression, chunkPath } from '../src/format/index.js';
 
 const { values } = parseArgs({
   options: {

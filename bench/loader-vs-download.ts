@@ -20,14 +20,11 @@
  *     [--chunk-kib 1024] [--compression deflate] [--data auto|full|subset] [--max-seconds 900]
  */
 import { parseArgs } from 'node:util';
-import type { ChunkCompression } from '../src/format/manifest.js';
-import { chunkPath } from '../src/format/manifest.js';
-import { HttpSource } from '../src/source/http.js';
-import { openVersion } from '../src/runtime/dataset/versions.js';
 import { openDataset } from '../src/node.js';
 import { chunksFor, deadline, fashionMnist, inParallel, MB, startLink, tempCache, waitIdle } from './link.js';
 import { median, report } from './report.js';
-import { Loader } from '../src/runtime/loader/loader.js';
+import { HttpSource, Loader, openVersion } from '../src/index.js';
+import { type ChunkCompression, chunkPath } from '../src/format/index.js';
 
 const { values } = parseArgs({
   options: {

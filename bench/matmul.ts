@@ -10,10 +10,10 @@
  * --sweep times candidate tilings on every shape (how matmulTiling's choices were made).
  */
 import { parseArgs } from 'node:util';
-import { formatAdapter } from '../src/kernels/device.js';
-import { getNodeDevice } from '../src/kernels/device.node.js';
-import { encodeMatmul, matmulTiling, STAGED_MATMUL_TILING, type MatmulArgs, type MatmulTiling } from '../src/kernels/matmul/index.js';
 import { median } from './report.js';
+import { formatAdapter } from '../src/index.js';
+import { getNodeDevice } from '../src/node.js';
+import { encodeMatmul, type MatmulArgs, matmulTiling, type MatmulTiling, STAGED_MATMUL_TILING } from '../src/kernels/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REFS_PATH, versionPath } from '../src/format/manifest.js';
 import { loadSyntheticDataset, syntheticChunk, type SyntheticServerStats, type SyntheticTensor } from './synthetic.js';
+import { REFS_PATH, versionPath } from '../src/format/index.js';
 
 const send = (m: unknown) => process.send?.(m);
 const [file = '', lifetime = '3600000'] = process.argv.slice(2);

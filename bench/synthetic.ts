@@ -21,11 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { commitVersion } from '../src/format/builders/commit.js';
-import { REFS_PATH, versionPath, type ChunkRef, type Manifest, type TensorMeta } from '../src/format/manifest.js';
-import { MemorySink } from '../src/format/sink.js';
-import { chunkHeaderBytes } from '../src/format/validate.js';
 import { childChannel } from './throttle-proxy.js';
+import { type Manifest, type TensorMeta } from '../src/index.js';
+import { chunkHeaderBytes, type ChunkRef, commitVersion, MemorySink, REFS_PATH, versionPath } from '../src/format/index.js';
 
 /** Bump when the bytes a (params) produces change: it keys the manifest cache. */
 const GENERATOR = 'edgelake-bench-synthetic/1';

@@ -7,9 +7,9 @@
  *   npx tsx bench/train-fashion-mnist.ts [--models mlp,cnn] [--mlp-epochs 10] [--cnn-epochs 8] [--batch 128] [--seed 0] [--device gpu|cpu]
  */
 import { parseArgs } from 'node:util';
-import { runCli } from '../src/cli/main.js';
 import { fashionMnist } from './link.js';
 import { report, type BenchRow } from './report.js';
+import { runCli } from '../src/node.js';
 
 const { values } = parseArgs({
   options: {

@@ -17,13 +17,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as TF from '@tensorflow/tfjs-core';
 import { build } from 'esbuild';
-import type { Batch } from '../src/runtime/loader/loader.js';
-import { describeAdapter, formatAdapter } from '../src/kernels/device.js';
-import { getNodeDevice } from '../src/kernels/device.node.js';
-import type { Model } from '../src/runtime/model/model.js';
-import { Optimizer } from '../src/runtime/model/optimizer.js';
-import { mlp } from '../src/runtime/model/zoo.js';
 import { median, report, type BenchRow } from './report.js';
+import { type Batch, describeAdapter, formatAdapter, mlp, type Model, Optimizer } from '../src/index.js';
+import { getNodeDevice } from '../src/node.js';
 
 const { values } = parseArgs({
   options: {

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'fflate';
-import { parseIdx } from '../src/format/builders/idx.js';
+import { parseIdx } from '../src/format/index.js';
 
 export const TRAIN_PER_CLASS = 500;
 export const TEST_PER_CLASS = 100;

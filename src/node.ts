@@ -1,11 +1,14 @@
-// edgelake/node: what needs Node (filesystem, dawn-node). Re-exports nothing of 'edgelake' itself.
+// edgelake/node: what needs Node (filesystem, worker_threads, dawn-node) and the CLI. Re-exports
+// nothing of 'edgelake' itself. Importing it changes nothing: openDataset and the CLI choose
+// Node's codecs (native zlib, node:crypto) when called; useNodeCodecs does it by hand.
 
+export { openDataset } from './runtime/open.node.js';
 export { FileSource } from './source/file.node.js';
 export { openSourceNode, openTransportNode, s3FromEnvironment } from './source/open.node.js';
 export { useNodeCodecs } from './format/codecs.node.js';
 export { FolderSink } from './format/folder-sink.node.js';
 export { FsChunkStore } from './cache/fs-store.node.js';
+export { nodeWorkerPool } from './runtime/loader/workers/pool.node.js';
 export { getNodeDevice, nodeGpuProvider } from './kernels/device.node.js';
 export { runCli } from './cli/main.js';
-export { openDataset } from './runtime/open.node.js';
-export { nodeWorkerPool } from './runtime/loader/workers/pool.node.js';
+export { learningCurvesSvg, type CurveSeries } from './cli/plot.js';

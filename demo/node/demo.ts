@@ -6,8 +6,8 @@
  * draws them into .cache/demo/learning-curves.svg.
  */
 import { writeFileSync } from 'node:fs';
-import { ActiveLearner, ChunkCache, formatAdapter, learningCurvesSvg, MemoryChunkStore, mlp, type RoundResult, type StrategyName } from '../../src/index.js';
-import { getNodeDevice, openDataset, runCli } from '../../src/node.js';
+import { ActiveLearner, ChunkCache, formatAdapter, MemoryChunkStore, mlp, type RoundResult, type StrategyName } from '../../src/index.js';
+import { getNodeDevice, learningCurvesSvg, openDataset, runCli } from '../../src/node.js';
 import { buildSubsetArgs } from '../../scripts/make-subset.js';
 
 const out = '.cache/demo/fashion-mnist-subset';

@@ -1,4 +1,5 @@
 import { isEdgelakeError } from '../errors.js';
+import { useNodeCodecs } from '../format/codecs.node.js';
 import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
 import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
@@ -26,6 +27,7 @@ function usage(): string {
 
 /** Runs one CLI command; returns the exit code (0 ok, 1 failed, 2 bad usage). */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  useNodeCodecs(); // native zlib and SHA-256 for every build, fetch, verify and epoch
   const key = [argv.slice(0, 2).join(' '), argv[0]].find((k) => k !== undefined && k in commands);
   if (!key) {
     (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? io.stdout : io.stderr)(usage());

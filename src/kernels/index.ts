@@ -1,3 +1,5 @@
+// edgelake/kernels: the WGSL kernel families with their CPU references, the shared shader header,
+// pipelines and buffer validation, the buffer pool, device acquisition and the counter-based RNG.
 export {
   assertDeviceAlive, cachedBindGroup, computePipeline, createBindGroup, paramsBindGroup, readBuffer, storageBinding, Transients,
   uploadBuffer, watchDevice, workgroupGrid,
@@ -23,3 +25,5 @@ export * from './reduce/index.js';
 export * from './dropout/index.js';
 export * from './optimizer/index.js';
 export * from './uncertainty/index.js';
+export { getDevice, describeAdapter, formatAdapter, type Gpu, type GpuProvider, type AdapterDescription, type GetDeviceOptions } from './device.js';
+export { pcgHash, hash4, uniform, uniform24, shuffleInPlace } from './random/random.js';

@@ -6,12 +6,8 @@ import {
   startSyntheticServer, syntheticChunk, syntheticDataset, syntheticLabel,
   type SyntheticDataset, type SyntheticParams, type SyntheticServer,
 } from '../../bench/synthetic.js';
-import { decodeChunk } from '../../src/format/chunk.js';
-import { sha256Hex } from '../../src/format/hash.js';
-import { DEFAULT_LIMITS } from '../../src/format/limits.js';
-import { chunkPath } from '../../src/format/manifest.js';
-import { parseJson, validateManifest, validateRefs } from '../../src/format/validate.js';
-import { HttpSource } from '../../src/source/http.js';
+import { HttpSource } from '../../src/index.js';
+import { chunkPath, decodeChunk, DEFAULT_LIMITS, parseJson, sha256Hex, validateManifest, validateRefs } from '../../src/format/index.js';
 
 const params: SyntheticParams = { totalBytes: 20_000_000, sampleBytes: 10_000, chunkBytes: 1 << 20, seed: 7 };
 const cacheDir = mkdtempSync(join(tmpdir(), 'edgelake-synthetic-test-'));

@@ -2,10 +2,9 @@
  * Bundled into the page by decode-pool.test.ts: browserWorkerPool on real module Web Workers.
  * Tasks arrive and results leave as plain JSON (number arrays) across the page boundary.
  */
-import { EdgelakeError } from '../../src/errors.js';
 import type { DecodedSamples, DecodeTask } from '../../src/runtime/dataset/decode.js';
-import { browserWorkerPool } from '../../src/runtime/loader/workers/pool.browser.js';
 import { inlinePool } from '../../src/runtime/loader/workers/pool.js';
+import { browserWorkerPool, EdgelakeError } from '../../src/index.js';
 
 export type PlainTask = Omit<DecodeTask, 'stored'> & { stored: number[] };
 export interface Plain { data: number[]; offsets: number[]; shapes?: number[] }

@@ -2,8 +2,8 @@
  * Bundled into the page by idb-store.test.ts: IdbChunkStore on the browser's real IndexedDB.
  * The test drives it through `window.idbTest`; only plain JSON crosses the page boundary.
  */
-import { IdbChunkStore } from '../../src/cache/idb-store.js';
 import { runConformance } from '../cache/store-conformance.js';
+import { IdbChunkStore } from '../../src/index.js';
 
 export interface IdbTest {
   conformance(): Promise<{ name: string; ok: boolean; error?: string }[]>;

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkCache } from '../../src/cache/cache.js';
-import { MemoryChunkStore } from '../../src/cache/memory-store.js';
-import { EdgelakeError } from '../../src/errors.js';
-import { sha256Hex } from '../../src/format/hash.js';
+import { ChunkCache, EdgelakeError, MemoryChunkStore } from '../../src/index.js';
+import { sha256Hex } from '../../src/format/index.js';
 
 /** A chunk of `size` bytes with its real SHA-256 name. */
 async function chunk(seed: number, size = 100) {

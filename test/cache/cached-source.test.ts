@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkCache } from '../../src/cache/cache.js';
-import { withCache } from '../../src/cache/cached-source.js';
-import { MemoryChunkStore } from '../../src/cache/memory-store.js';
-import { EdgelakeError } from '../../src/errors.js';
-import { commitVersion } from '../../src/format/builders/commit.js';
-import { TensorWriter } from '../../src/format/builders/tensor-writer.js';
-import { chunkPath } from '../../src/format/manifest.js';
-import { MemorySink } from '../../src/format/sink.js';
-import { readChunk, openVersion } from '../../src/runtime/dataset/versions.js';
-import { MemorySource } from '../../src/source/memory.js';
-import type { Source } from '../../src/source/source.js';
+import { ChunkCache, EdgelakeError, MemoryChunkStore, MemorySource, openVersion, readChunk, type Source, withCache } from '../../src/index.js';
+import { chunkPath, commitVersion, MemorySink, TensorWriter } from '../../src/format/index.js';
 
 /** A dataset of 10 samples of 4 bytes in 3 uncompressed chunks, held in memory. */
 async function dataset() {

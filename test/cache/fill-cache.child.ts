@@ -9,9 +9,9 @@
  * of them overlap however slowly a loaded machine starts them, and end with a JSON summary line.
  */
 import { createInterface } from 'node:readline';
-import { FsChunkStore } from '../../src/cache/fs-store.node.js';
-import { sha256Hex } from '../../src/format/hash.js';
 import { mulberry32, randomChunk } from './random-chunks.js';
+import { FsChunkStore } from '../../src/node.js';
+import { sha256Hex } from '../../src/format/index.js';
 
 /** The pool that churn processes share, so several of them put the same chunk at once. */
 const POOL = { seed: 4242, size: 24, minBytes: 1024, maxBytes: 256 << 10 };

@@ -6,9 +6,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { FsChunkStore } from '../../src/cache/fs-store.node.js';
-import { sha256Hex } from '../../src/format/hash.js';
 import { mulberry32 } from './random-chunks.js';
+import { FsChunkStore } from '../../src/node.js';
+import { sha256Hex } from '../../src/format/index.js';
 
 const script = fileURLToPath(new URL('./fill-cache.child.ts', import.meta.url));
 const KILLS = 30;

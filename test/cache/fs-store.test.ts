@@ -3,11 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsChunkStore } from '../../src/cache/fs-store.node.js';
-import { isEdgelakeError } from '../../src/errors.js';
 import { missing } from '../support/system.js';
 import { conformanceCases } from './store-conformance.js';
 import { randomChunk, sameBytes } from './random-chunks.js';
+import { isEdgelakeError } from '../../src/index.js';
+import { FsChunkStore } from '../../src/node.js';
 
 const dirs: string[] = [];
 function freshDir(): string {

@@ -1,8 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { IdbChunkStore, type StorageLike } from '../../src/cache/idb-store.js';
-import { isEdgelakeError } from '../../src/errors.js';
+import { type StorageLike } from '../../src/cache/idb-store.js';
 import { conformanceCases } from './store-conformance.js';
+import { IdbChunkStore, isEdgelakeError } from '../../src/index.js';
 
 const hash = (n: number) => n.toString(16).padStart(64, '0');
 const bytes = (n: number, size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 13 + n) & 255);

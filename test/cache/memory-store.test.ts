@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryChunkStore } from '../../src/cache/memory-store.js';
 import { conformanceCases } from './store-conformance.js';
+import { MemoryChunkStore } from '../../src/index.js';
 
 describe('MemoryChunkStore', () => {
   for (const c of conformanceCases) {

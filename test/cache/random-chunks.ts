@@ -1,4 +1,4 @@
-import { sha256Hex } from '../../src/format/hash.js';
+import { sha256Hex } from '../../src/format/index.js';
 
 /** mulberry32: a tiny seeded PRNG, so every process derives the same chunks from the same seed. */
 export function mulberry32(seed: number): () => number {

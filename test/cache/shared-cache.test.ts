@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsChunkStore } from '../../src/cache/fs-store.node.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
+import { FsChunkStore } from '../../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-shared-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

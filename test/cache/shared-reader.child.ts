@@ -4,12 +4,9 @@
  * cache, and checks each sample against the IDX files it was built from. Prints a JSON summary.
  */
 import { readFileSync } from 'node:fs';
-import { ChunkCache } from '../../src/cache/cache.js';
-import { withCache } from '../../src/cache/cached-source.js';
-import { FsChunkStore } from '../../src/cache/fs-store.node.js';
-import { parseIdx } from '../../src/format/builders/idx.js';
-import { openVersion, readChunk } from '../../src/runtime/dataset/versions.js';
-import { FileSource } from '../../src/source/file.node.js';
+import { ChunkCache, openVersion, readChunk, withCache } from '../../src/index.js';
+import { FileSource, FsChunkStore } from '../../src/node.js';
+import { parseIdx } from '../../src/format/index.js';
 
 const [datasetDir, cacheDir, budget, seedText, subsetDir] = process.argv.slice(2);
 const images = ['train', 't10k'].map((p) => parseIdx(readFileSync(`${subsetDir}/${p}-images-idx3-ubyte.gz`), p).data);

@@ -3,7 +3,7 @@
  * run under vitest in Node (memory, filesystem, fake-indexeddb) and inside a real Chromium
  * (IndexedDB). Each case gets a fresh, empty store.
  */
-import type { ChunkStore } from '../../src/cache/store.js';
+import { type ChunkStore } from '../../src/index.js';
 
 export type StoreFactory = () => Promise<ChunkStore>;
 export interface ConformanceCase {

@@ -3,12 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { thumbnail, toRgb } from '../../src/format/image/index.js';
-import { openVersion, readChunk } from '../../src/runtime/dataset/versions.js';
-import { FileSource } from '../../src/source/file.node.js';
 import { encodePng } from '../format/image/png-encoder.js';
 import { cli } from '../support/cli.js';
 import { hasCommand, missing } from '../support/system.js';
+import { openVersion, readChunk } from '../../src/index.js';
+import { FileSource } from '../../src/node.js';
+import { thumbnail, toRgb } from '../../src/format/index.js';
 
 const MATE = '/usr/share/backgrounds/mate';
 const photos = { flowers: ['nature/FreshFlower.jpg', 'nature/YellowFlower.jpg', 'nature/LadyBird.jpg'], abstract: ['abstract/Elephants.jpg', 'nature/Dune.jpg'] };

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSourceNode } from '../../src/source/open.node.js';
-import type { Source } from '../../src/source/index.js';
 import { hasCommand, missing } from '../support/system.js';
 import { datasetLikeTree, sha256hex, startNginx, writeTree } from './servers.js';
+import { type Source } from '../../src/index.js';
+import { openSourceNode } from '../../src/node.js';
 
 const tree = datasetLikeTree();
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));

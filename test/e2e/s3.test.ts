@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSource, type Source } from '../../src/source/index.js';
 import { datasetLikeTree, S3RVER_CREDENTIALS, sha256hex, startS3rver } from './servers.js';
+import { openSource, type Source } from '../../src/index.js';
 
 const tree = datasetLikeTree();
 const bucket = 'edgelake-e2e';

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, decodeSamplePayload, encodeChunk, verifyChunkHeader, verifySamplePayload } from '../../src/format/chunk.js';
-import { crc32, sha256Hex } from '../../src/format/hash.js';
-import { DEFAULT_LIMITS } from '../../src/format/limits.js';
-import type { TensorMeta } from '../../src/format/manifest.js';
-import { chunkHeaderBytes } from '../../src/format/validate.js';
-import { deflate } from '../../src/format/inflate.js';
+import { type TensorMeta } from '../../src/index.js';
+import { chunkHeaderBytes, crc32, decodeChunk, decodeSamplePayload, DEFAULT_LIMITS, deflate, encodeChunk, sha256Hex, verifyChunkHeader, verifySamplePayload } from '../../src/format/index.js';
 
 const where = { dataset: 'test', tensor: 'x' };
 const meta = (over: Partial<TensorMeta> = {}): TensorMeta => ({

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildIdx } from '../../src/format/builders/build-idx.js';
-import { FolderSink } from '../../src/format/folder-sink.node.js';
 import { readDataset } from '../spec-reader/reader.js';
 import { FASHION_MNIST_DIR, missing } from '../support/system.js';
+import { FolderSink } from '../../src/node.js';
+import { buildIdx } from '../../src/format/index.js';
 
 const file = (name: string) => join(FASHION_MNIST_DIR, name);
 const available = existsSync(file('train-images-idx3-ubyte.gz'));

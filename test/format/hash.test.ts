@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, sha256HexWebCrypto } from '../../src/format/hash.js';
+import { sha256HexWebCrypto } from '../../src/format/hash.js';
 import { sha256HexNode } from '../../src/format/hash.node.js';
+import { crc32 } from '../../src/format/index.js';
 
 const random = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(Math.random() * 256));
 

@@ -8,14 +8,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EdgelakeError, type ErrorCode } from '../../src/errors.js';
-import { commitVersion } from '../../src/format/builders/commit.js';
-import { TensorWriter } from '../../src/format/builders/tensor-writer.js';
-import { FolderSink } from '../../src/format/folder-sink.node.js';
-import type { ReadLimits } from '../../src/format/limits.js';
-import { openVersion, readChunk } from '../../src/runtime/dataset/versions.js';
-import { FileSource } from '../../src/source/file.node.js';
-import type { ReadOptions, Source } from '../../src/source/source.js';
+import { EdgelakeError, type ErrorCode, openVersion, readChunk, type ReadOptions, type Source } from '../../src/index.js';
+import { FileSource, FolderSink } from '../../src/node.js';
+import { commitVersion, type ReadLimits, TensorWriter } from '../../src/format/index.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const MiB = 1 << 20;

@@ -1,8 +1,8 @@
 import { crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../../src/format/hash.js';
-import { deflate, inflateBoundedJs, type BoundedInflate } from '../../src/format/inflate.js';
+import { inflateBoundedJs } from '../../src/format/inflate.js';
 import { inflateBoundedNode } from '../../src/format/inflate.node.js';
+import { type BoundedInflate, crc32, deflate } from '../../src/format/index.js';
 
 /** Seeded bytes that compress somewhat (runs and noise), as image rows do. */
 function sample(seed: number, n: number): Uint8Array {

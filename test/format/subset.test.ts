@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeSubset, SUBSET_FILES } from '../../scripts/make-subset.js';
-import { parseIdx } from '../../src/format/builders/idx.js';
 import { SUBSET } from '../support/cli.js';
 import { FASHION_MNIST_DIR, missing } from '../support/system.js';
 import { existsSync } from 'node:fs';
+import { parseIdx } from '../../src/format/index.js';
 
 describe('the bundled Fashion-MNIST subset', () => {
   it('holds 500 train and 100 test images of each class', () => {

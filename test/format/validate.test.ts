@@ -1,13 +1,9 @@
 // One test per rule of docs/FORMAT.md: each refusal names the file and the offending field path.
 import { deflateSync as zlibDeflate } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { EdgelakeError, type ErrorCode } from '../../src/errors.js';
-import { decodeChunk, decodeSamplePayload, encodeChunk, verifyChunkHeader } from '../../src/format/chunk.js';
-import { sha256Hex } from '../../src/format/hash.js';
-import { deflate } from '../../src/format/inflate.js';
-import { DEFAULT_LIMITS, withDefaults, type ReadLimits } from '../../src/format/limits.js';
-import type { TensorMeta } from '../../src/format/manifest.js';
-import { chunkHeaderBytes, parseJson, validateManifest, validateRefs } from '../../src/format/validate.js';
+import { withDefaults } from '../../src/format/limits.js';
+import { EdgelakeError, type ErrorCode, type TensorMeta } from '../../src/index.js';
+import { chunkHeaderBytes, decodeChunk, decodeSamplePayload, DEFAULT_LIMITS, deflate, encodeChunk, parseJson, type ReadLimits, sha256Hex, validateManifest, validateRefs, verifyChunkHeader } from '../../src/format/index.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Edit = (m: Json) => void;

@@ -1,19 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
-import {
-  augmentMix,
-  augmentParams,
-  augmentRef,
-  compileAugment,
-  encodeAugment,
-  encodeMixLabels,
-  mixLabels,
-  type AugmentOp,
-  type AugmentPlan,
-  type SampleShape,
-} from '../../src/kernels/augment/index.js';
-import { readBuffer, uploadBuffer } from '../../src/kernels/pipelines.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
+import { augmentMix, type AugmentOp, augmentParams, type AugmentPlan, augmentRef, compileAugment, encodeAugment, encodeMixLabels, mixLabels, readBuffer, type SampleShape, uploadBuffer } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

@@ -1,11 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
-import {
-  conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef, convOutputSize, encodeConv2d, encodeConv2dBackwardInput,
-  encodeConv2dBackwardWeight, type ConvShape, type ConvTiling,
-} from '../../src/kernels/conv/index.js';
-import { readBuffer, Transients, uploadBuffer } from '../../src/kernels/pipelines.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef, convOutputSize, type ConvShape, type ConvTiling, encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight, readBuffer, Transients, uploadBuffer } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

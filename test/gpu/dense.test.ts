@@ -1,10 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
-import { readBuffer, uploadBuffer } from '../../src/kernels/pipelines.js';
-import {
-  COLUMN_SUM_CHUNK, columnSumRef, encodeColumnSum, encodeReluBackward, reluBackwardRef, type ColumnSumArgs, type ReluBackwardArgs,
-} from '../../src/kernels/dense/index.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
+import { COLUMN_SUM_CHUNK, type ColumnSumArgs, columnSumRef, encodeColumnSum, encodeReluBackward, readBuffer, type ReluBackwardArgs, reluBackwardRef, uploadBuffer } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

@@ -1,8 +1,5 @@
 import { afterAll, expect, test } from 'vitest';
-import { readBuffer, uploadBuffer } from '../../src/kernels/index.js';
-import {
-  dropoutBackwardRef, dropoutRef, encodeDropout, encodeDropoutBackward, type DropoutArgs, type DropoutKey,
-} from '../../src/kernels/dropout/index.js';
+import { type DropoutArgs, dropoutBackwardRef, type DropoutKey, dropoutRef, encodeDropout, encodeDropoutBackward, readBuffer, uploadBuffer } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
 

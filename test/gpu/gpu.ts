@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, test } from 'vitest';
-import { isEdgelakeError } from '../../src/errors.js';
-import { formatAdapter, type Gpu } from '../../src/kernels/device.js';
-import { getNodeDevice } from '../../src/kernels/device.node.js';
+import { formatAdapter, type Gpu, isEdgelakeError } from '../../src/index.js';
+import { getNodeDevice } from '../../src/node.js';
 
 /**
  * The one way GPU tests get a device: opened once per test file with dawn-node, or null

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { parseIdx } from '../../src/format/builders/idx.js';
 import { bufferPool, readBuffer } from '../../src/kernels/index.js';
 import { openDataset } from '../../src/node.js';
-import { Loader, type Batch, type LoaderOptions } from '../../src/runtime/loader/loader.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { gpuDescribe } from './gpu.js';
+import { type Batch, Loader, type LoaderOptions } from '../../src/index.js';
+import { parseIdx } from '../../src/format/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-gpu-loader-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

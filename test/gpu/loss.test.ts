@@ -1,11 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
-import {
-  encodeSoftmax, encodeSoftmaxCrossEntropy, softmaxCrossEntropyRef, softmaxRef, type LabelKind, type SoftmaxCrossEntropyArgs,
-} from '../../src/kernels/loss/index.js';
-import { readBuffer, Transients, uploadBuffer } from '../../src/kernels/pipelines.js';
-import { encodeSum, sumRef } from '../../src/kernels/reduce/index.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
+import { encodeSoftmax, encodeSoftmaxCrossEntropy, encodeSum, type LabelKind, readBuffer, type SoftmaxCrossEntropyArgs, softmaxCrossEntropyRef, softmaxRef, sumRef, Transients, uploadBuffer } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

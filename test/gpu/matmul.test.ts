@@ -1,10 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
-import { readBuffer, uploadBuffer } from '../../src/kernels/pipelines.js';
-import {
-  encodeMatmul, matmulRef, matmulTiling, STAGED_MATMUL_TILING, type MatmulArgs, type MatmulTiling,
-} from '../../src/kernels/matmul/index.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
+import { encodeMatmul, type MatmulArgs, matmulRef, matmulTiling, type MatmulTiling, readBuffer, STAGED_MATMUL_TILING, uploadBuffer } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

@@ -1,6 +1,5 @@
 import { afterAll, expect, test } from 'vitest';
-import { readBuffer, uploadBuffer } from '../../src/kernels/index.js';
-import { adamRef, encodeAdam, encodeSgd, sgdRef, type AdamArgs, type SgdArgs } from '../../src/kernels/optimizer/index.js';
+import { type AdamArgs, adamRef, encodeAdam, encodeSgd, readBuffer, type SgdArgs, sgdRef, uploadBuffer } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
 

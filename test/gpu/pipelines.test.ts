@@ -3,8 +3,8 @@ import {
   BatchUploader, bufferPool, cachedBindGroup, computePipeline, createBindGroup, decodeRef, encodeDecode, paramsBindGroup, readBuffer,
   shaderHeader, storageBinding, Transients, uploadBuffer, type DecodeKernelOptions,
 } from '../../src/kernels/index.js';
-import { nodeGpuProvider } from '../../src/kernels/device.node.js';
 import { gpuDescribe } from './gpu.js';
+import { nodeGpuProvider } from '../../src/node.js';
 
 const copyKernel = /* wgsl */ `
 override FACTOR: u32 = 1u;

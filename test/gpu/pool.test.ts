@@ -1,10 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
-import {
-  encodeMaxPool, encodeMaxPoolBackward, maxPoolBackwardRef, maxPoolRef, poolOutputSize, type PoolShape,
-} from '../../src/kernels/pool/index.js';
-import { readBuffer, Transients, uploadBuffer } from '../../src/kernels/pipelines.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
+import { encodeMaxPool, encodeMaxPoolBackward, maxPoolBackwardRef, maxPoolRef, poolOutputSize, type PoolShape, readBuffer, Transients, uploadBuffer } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

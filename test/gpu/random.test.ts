@@ -1,7 +1,5 @@
 import { expect, test } from 'vitest';
-import { computePipeline, readBuffer, uploadBuffer } from '../../src/kernels/index.js';
-import { randomWgsl } from '../../src/kernels/random/random.wgsl.js';
-import { hash4, uniform24 } from '../../src/kernels/random/random.js';
+import { computePipeline, hash4, randomWgsl, readBuffer, uniform24, uploadBuffer } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

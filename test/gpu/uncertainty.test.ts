@@ -1,8 +1,5 @@
 import { afterAll, expect, test } from 'vitest';
-import { readBuffer, uploadBuffer } from '../../src/kernels/index.js';
-import {
-  encodeUncertainty, uncertaintyRef, type UncertaintyGpuArgs, type UncertaintyMeasure, type UncertaintyShape,
-} from '../../src/kernels/uncertainty/index.js';
+import { encodeUncertainty, readBuffer, type UncertaintyGpuArgs, type UncertaintyMeasure, uncertaintyRef, type UncertaintyShape, uploadBuffer } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
 

@@ -1,15 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { isEdgelakeError } from '../../src/errors.js';
-import {
-  augmentMix,
-  augmentParams,
-  augmentRef,
-  compileAugment,
-  mixLabels,
-  PARAM_STRIDE,
-  type AugmentOp,
-  type SampleShape,
-} from '../../src/kernels/augment/index.js';
+import { isEdgelakeError } from '../../src/index.js';
+import { augmentMix, type AugmentOp, augmentParams, augmentRef, compileAugment, mixLabels, PARAM_STRIDE, type SampleShape } from '../../src/kernels/index.js';
 
 const ids = (n: number, from = 0) => Uint32Array.from({ length: n }, (_, i) => from + i);
 const ramp = (length: number) => Float32Array.from({ length }, (_, i) => i);

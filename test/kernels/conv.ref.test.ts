@@ -1,8 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import {
-  conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef, convOutputSize, type ConvShape,
-} from '../../src/kernels/conv/index.js';
 import { mulberry32 } from '../support/random.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef, convOutputSize, type ConvShape } from '../../src/kernels/index.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 

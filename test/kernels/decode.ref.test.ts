@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { isEdgelakeError } from '../../src/errors.js';
 import { decodeRef, halfToFloat, type DecodeKernelOptions } from '../../src/kernels/index.js';
+import { isEdgelakeError } from '../../src/index.js';
 
 const u16 = (...values: number[]) => new Uint8Array(new Uint16Array(values).buffer);
 

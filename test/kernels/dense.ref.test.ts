@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { columnSumRef, reluBackwardRef, type ColumnSumArgs } from '../../src/kernels/dense/index.js';
+import { type ColumnSumArgs, columnSumRef, reluBackwardRef } from '../../src/kernels/index.js';
 
 const f32 = (...values: number[]) => new Float32Array(values);
 

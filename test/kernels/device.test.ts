@@ -1,8 +1,7 @@
 import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
-import type { EdgelakeError } from '../../src/errors.js';
-import { describeAdapter, formatAdapter, getDevice, type GpuProvider } from '../../src/kernels/device.js';
-import { getNodeDevice } from '../../src/kernels/device.node.js';
 import { missing } from '../support/system.js';
+import { describeAdapter, type EdgelakeError, formatAdapter, getDevice, type GpuProvider } from '../../src/index.js';
+import { getNodeDevice } from '../../src/node.js';
 
 const info = {
   vendor: 'acme',

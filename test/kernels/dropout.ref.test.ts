@@ -1,8 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { dropoutBackwardRef, dropoutRef, type DropoutKey } from '../../src/kernels/dropout/index.js';
-import { uniform24 } from '../../src/kernels/random/random.js';
 import { failure } from '../support/errors.js';
 import { mulberry32 } from '../support/random.js';
+import { dropoutBackwardRef, type DropoutKey, dropoutRef, uniform24 } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { logOnePlus, softmaxCrossEntropyRef, softmaxRef, type LabelKind } from '../../src/kernels/loss/index.js';
 import { failure } from '../support/errors.js';
 import { mulberry32 } from '../support/random.js';
+import { type LabelKind, logOnePlus, softmaxCrossEntropyRef, softmaxRef } from '../../src/kernels/index.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 

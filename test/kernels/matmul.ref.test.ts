@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { matmulRef, type MatmulArgs } from '../../src/kernels/matmul/index.js';
+import { type MatmulArgs, matmulRef } from '../../src/kernels/index.js';
 
 const f32 = (...values: number[]) => new Float32Array(values);
 function run(args: Omit<MatmulArgs<Float32Array>, 'out'> & { out?: Float32Array }): number[] {

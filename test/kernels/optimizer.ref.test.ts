@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { adamRef, sgdRef, type AdamArgs, type SgdArgs } from '../../src/kernels/optimizer/index.js';
 import { failure } from '../support/errors.js';
 import { mulberry32 } from '../support/random.js';
+import { type AdamArgs, adamRef, type SgdArgs, sgdRef } from '../../src/kernels/index.js';
 
 // A new seed each run; EDGELAKE_SEED=<n> replays a failure.
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { maxPoolBackwardRef, maxPoolRef, poolOutputSize, type PoolShape } from '../../src/kernels/pool/index.js';
 import { mulberry32 } from '../support/random.js';
+import { maxPoolBackwardRef, maxPoolRef, poolOutputSize, type PoolShape } from '../../src/kernels/index.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { SUM_WORKGROUP, sumRef, treeSum } from '../../src/kernels/reduce/index.js';
 import { failure } from '../support/errors.js';
 import { mulberry32 } from '../support/random.js';
+import { SUM_WORKGROUP, sumRef, treeSum } from '../../src/kernels/index.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 

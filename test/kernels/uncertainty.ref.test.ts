@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { uncertaintyRef, type UncertaintyMeasure } from '../../src/kernels/uncertainty/index.js';
+import { type UncertaintyMeasure, uncertaintyRef } from '../../src/kernels/index.js';
 
 /** Scores `rows` (passes x n x classes, nested) with the CPU reference. */
 function score(measure: UncertaintyMeasure, rows: number[][][]): number[] {

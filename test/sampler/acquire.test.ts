@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { acquire, type AcquireOptions } from '../../src/sampler/acquire.js';
 import type { SampleLayout } from '../../src/sampler/cost.js';
-import { Pool } from '../../src/sampler/pool.js';
 import type { ProxyFactory } from '../../src/sampler/proxy.js';
-import { kCenterGreedy, randomSelect } from '../../src/sampler/select.js';
-import { strategyFor, type Strategy } from '../../src/sampler/strategies/index.js';
+import { kCenterGreedy, Pool, randomSelect, type Strategy, strategyFor } from '../../src/index.js';
 
 const ids = (a: Uint32Array): number[] => Array.from(a);
 

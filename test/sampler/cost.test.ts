@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { costModel, fetchBytes, planFetch, REQUEST_OVERHEAD_BYTES, type CostModel, type SampleLayout } from '../../src/sampler/cost.js';
+import { costModel, REQUEST_OVERHEAD_BYTES, type SampleLayout } from '../../src/sampler/cost.js';
 import { failure } from '../support/errors.js';
+import { type CostModel, fetchBytes, planFetch } from '../../src/index.js';
 
 /** Samples 0-9 in chunk A, 10-19 in B, 20-29 in C (C cached); every chunk 1000 bytes; labels in one 50-byte chunk L. */
 const chunks: CostModel = {

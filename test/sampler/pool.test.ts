@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEdgelakeError } from '../../src/errors.js';
-import { Pool } from '../../src/sampler/pool.js';
+import { isEdgelakeError, Pool } from '../../src/index.js';
 
 function invalid(f: () => unknown, message: RegExp): void {
   let caught: unknown;

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { uniform } from '../../src/kernels/random/random.js';
-import { head } from '../../src/runtime/model/zoo.js';
 import { PROXY_RECIPE, proxyScores, type ProxyBatch, type ProxyFactory, type ProxySpec } from '../../src/sampler/proxy.js';
-import { randomSelect } from '../../src/sampler/select.js';
-import type { ScoreMeasure } from '../../src/sampler/strategies/strategy.js';
+import { head, randomSelect, type ScoreMeasure } from '../../src/index.js';
+import { uniform } from '../../src/kernels/index.js';
 
 /** A proxy that records what it was asked and scores row i of n as i / n. */
 function recordingProxy(failFit = false) {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isEdgelakeError } from '../../src/errors.js';
-import { uniform } from '../../src/kernels/random/random.js';
-import { coldStart, hybridSelect, kCenterGreedy, randomSelect, topK } from '../../src/sampler/select.js';
+import { coldStart, hybridSelect, isEdgelakeError, kCenterGreedy, randomSelect, topK } from '../../src/index.js';
+import { uniform } from '../../src/kernels/index.js';
 
 function invalid(f: () => unknown, message: RegExp): void {
   let caught: unknown;

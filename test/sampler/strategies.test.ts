@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hybridSelect, kCenterGreedy, randomSelect, topK } from '../../src/sampler/select.js';
-import {
-  byRank, byScore, STRATEGIES, STRATEGY_REGISTRY, strategyFor, strategyNeeds, type SelectInput, type Strategy,
-} from '../../src/sampler/strategies/index.js';
 import { failure } from '../support/errors.js';
+import { byRank, byScore, hybridSelect, kCenterGreedy, randomSelect, type SelectInput, STRATEGIES, type Strategy, STRATEGY_REGISTRY, strategyFor, strategyNeeds, topK } from '../../src/index.js';
 
 const ids = (a: Uint32Array): number[] => Array.from(a);
 const f32 = (...rows: number[][]): Float32Array => Float32Array.from(rows.flat());

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { uniform } from '../../src/kernels/random/random.js';
-import { strategyFor } from '../../src/sampler/strategies/index.js';
 import { K_NN, MAX_NUM_CLUSTERS, MIN_CLUSTER_SIZE, typiClust, typiclust } from '../../src/sampler/strategies/typiclust.js';
 import { failure } from '../support/errors.js';
+import { strategyFor } from '../../src/index.js';
+import { uniform } from '../../src/kernels/index.js';
 
 const ids = (a: Uint32Array): number[] => Array.from(a);
 

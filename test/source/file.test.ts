@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSource } from '../../src/source/file.node.js';
 import { seededBytes } from './test-server.js';
+import { FileSource } from '../../src/node.js';
 
 const chunk = seededBytes(70_000, 11);
 let outside: string;

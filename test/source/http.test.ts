@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isEdgelakeError } from '../../src/errors.js';
-import { HttpSource, parseRetryAfter, RetryLaterError } from '../../src/source/index.js';
+import { parseRetryAfter } from '../../src/source/index.js';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
+import { HttpSource, isEdgelakeError, RetryLaterError } from '../../src/index.js';
 
 const chunk = seededBytes(100_000, 7);
 const refs = new TextEncoder().encode('{"format":"edgelake/1","head":"main","refs":{}}');

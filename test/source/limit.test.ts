@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withConcurrency, type Source } from '../../src/source/index.js';
+import { type Source, withConcurrency } from '../../src/index.js';
 
 /** A Source whose reads finish only when the test says so. */
 function controlledSource() {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSource } from '../../src/source/index.js';
-import { openSourceNode, s3FromEnvironment } from '../../src/source/open.node.js';
 import { serveFiles, startTestServer, type TestServer } from './test-server.js';
+import { openSource } from '../../src/index.js';
+import { openSourceNode, s3FromEnvironment } from '../../src/node.js';
 
 const refs = new TextEncoder().encode('{"format":"edgelake/1"}');
 let server: TestServer;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EdgelakeError, isEdgelakeError } from '../../src/errors.js';
-import { HttpSource, withRetry, type Source } from '../../src/source/index.js';
 import { seededBytes, serveFiles, startTestServer, type Handler, type TestServer } from './test-server.js';
+import { EdgelakeError, HttpSource, isEdgelakeError, type Source, withRetry } from '../../src/index.js';
 
 const chunk = seededBytes(50_000, 3);
 const files = new Map([['chunks/cd/cdef', chunk]]);

@@ -2,8 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseS3Url, S3Source } from '../../src/source/index.js';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
+import { parseS3Url, S3Source } from '../../src/index.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const sessionToken = 'FwoGZXIvYXdzEXAMPLETOKEN';

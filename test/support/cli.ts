@@ -1,4 +1,4 @@
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/node.js';
 
 /** Runs an edgelake command in-process and returns its exit code and what it printed. */
 export async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

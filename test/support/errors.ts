@@ -1,4 +1,4 @@
-import { isEdgelakeError } from '../../src/errors.js';
+import { isEdgelakeError } from '../../src/index.js';
 
 /** The EdgelakeError code `fn` throws, with its message: "code: message". */
 export function failure(fn: () => unknown): string {

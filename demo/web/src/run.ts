@@ -1,8 +1,4 @@
-import {
-  ActiveLearner, ChunkCache, IdbChunkStore, Pool, loadModel, mlp, openDataset, saveModel,
-  type Dataset, type Model, type PoolJSON, type RoundResult, type StrategyName,
-} from '../../../src/index.js';
-import { Loader } from '../../../src/runtime/loader/loader.js';
+import { ActiveLearner, ChunkCache, type Dataset, IdbChunkStore, Loader, loadModel, mlp, type Model, openDataset, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
 
 /** What the page's form sets. */
 export interface Settings {

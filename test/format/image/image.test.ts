@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isEdgelakeError } from '../../../src/errors.js';
-import { decodeImage, resizeArea, sniffImageType, thumbnail, toRgb, type DecodedImage } from '../../../src/format/image/index.js';
 import { encodePng } from './png-encoder.js';
+import { isEdgelakeError } from '../../../src/index.js';
+import { type DecodedImage, decodeImage, resizeArea, sniffImageType, thumbnail, toRgb } from '../../../src/format/index.js';
 
 const gray = (width: number, height: number, values: number[]): DecodedImage => ({ width, height, channels: 1, data: Uint8Array.from(values) });
 const values = (img: DecodedImage) => Array.from(img.data);

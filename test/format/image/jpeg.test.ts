@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeJpeg, type DecodedImage } from '../../../src/format/image/index.js';
 import { hasCommand, missing } from '../../support/system.js';
 import { failure } from '../../support/errors.js';
+import { type DecodedImage, decodeJpeg } from '../../../src/format/index.js';
 
 /** Reads the binary PGM (P5) or PPM (P6) that `djpeg -pnm` writes. */
 function readPnm(b: Buffer): DecodedImage {

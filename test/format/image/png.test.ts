@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodePng } from '../../../src/format/image/index.js';
 import { missing } from '../../support/system.js';
 import { chunk, encodePng, ihdr, png, random, SAMPLES_PER_PIXEL, type PngSpec } from './png-encoder.js';
 import { failure } from '../../support/errors.js';
+import { decodePng } from '../../../src/format/index.js';
 
 /** What a decoder must output for `spec`: 8-bit samples, palette and tRNS resolved. */
 function expected(spec: PngSpec): { channels: number; data: Uint8Array } {

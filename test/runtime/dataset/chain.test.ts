@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkCache } from '../../../src/cache/cache.js';
-import { MemoryChunkStore } from '../../../src/cache/memory-store.js';
-import { sha256Hex } from '../../../src/format/hash.js';
-import { chunkPath } from '../../../src/format/manifest.js';
-import { datasetChain, remoteChain } from '../../../src/runtime/dataset/chain.js';
-import { MemorySource } from '../../../src/source/memory.js';
-import { RetryLaterError } from '../../../src/source/retry.js';
-import type { ReadOptions, Source } from '../../../src/source/source.js';
+import { ChunkCache, datasetChain, MemoryChunkStore, MemorySource, type ReadOptions, remoteChain, RetryLaterError, type Source } from '../../../src/index.js';
+import { chunkPath, sha256Hex } from '../../../src/format/index.js';
 
 /** Two chunk files named by their SHA-256, and a transport over them that counts reads and can fail or lie. */
 async function storage() {

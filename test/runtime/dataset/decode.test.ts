@@ -1,10 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeChunk } from '../../../src/format/chunk.js';
-import { deflate } from '../../../src/format/inflate.js';
-import { DEFAULT_LIMITS } from '../../../src/format/limits.js';
-import { chunkHeaderBytes } from '../../../src/format/validate.js';
 import { decodeSamples, transferables, type DecodeTask } from '../../../src/runtime/dataset/decode.js';
 import { bytes, cases, chunkCase, djpegRgb, jpeg, meta, noCjpeg, png, rgbImage, split, type Case } from '../loader/workers/fixtures.js';
+import { chunkHeaderBytes, DEFAULT_LIMITS, deflate, encodeChunk } from '../../../src/format/index.js';
 
 let all: Case[];
 beforeAll(async () => {

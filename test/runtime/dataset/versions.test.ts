@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSamplePayload } from '../../../src/format/chunk.js';
-import { openVersion, readChunk, type OpenedVersion } from '../../../src/runtime/dataset/versions.js';
-import { FileSource } from '../../../src/source/file.node.js';
 import { EXPECTED, writeHandmadeDataset } from '../../spec-reader/fixture.js';
+import { type OpenedVersion, openVersion, readChunk } from '../../../src/index.js';
+import { FileSource } from '../../../src/node.js';
+import { decodeSamplePayload } from '../../../src/format/index.js';
 
 let dir: string;
 let versionId: string;

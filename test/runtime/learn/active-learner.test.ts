@@ -2,13 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkCache } from '../../../src/cache/cache.js';
-import { MemoryChunkStore } from '../../../src/cache/memory-store.js';
-import { ActiveLearner, type RoundResult } from '../../../src/runtime/learn/active-learner.js';
-import { openDataset } from '../../../src/runtime/open.node.js';
-import { mlp } from '../../../src/runtime/model/zoo.js';
-import { byRank, STRATEGIES, type SelectInput, type Strategy, type StrategyName } from '../../../src/sampler/strategies/index.js';
 import { buildSubsetArgs, cli } from '../../support/cli.js';
+import { ActiveLearner, byRank, ChunkCache, MemoryChunkStore, mlp, type RoundResult, type SelectInput, STRATEGIES, type Strategy, type StrategyName } from '../../../src/index.js';
+import { openDataset } from '../../../src/node.js';
 
 // The CPU path, on the bundled subset: 5000 train images in 64 KiB deflate chunks, a 32-dim probe.
 const root = mkdtempSync(join(tmpdir(), 'edgelake-al-'));

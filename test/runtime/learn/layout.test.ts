@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkCache } from '../../../src/cache/cache.js';
-import { MemoryChunkStore } from '../../../src/cache/memory-store.js';
 import { datasetLayout } from '../../../src/runtime/learn/layout.js';
-import { openDataset } from '../../../src/runtime/open.node.js';
 import { costModel } from '../../../src/sampler/cost.js';
 import { buildSubsetArgs, cli } from '../../support/cli.js';
+import { ChunkCache, MemoryChunkStore } from '../../../src/index.js';
+import { openDataset } from '../../../src/node.js';
 
 // The subset twice: deflated 64 KiB chunks (fetched whole) and uncompressed ones (read by range).
 const root = mkdtempSync(join(tmpdir(), 'edgelake-layout-'));

@@ -2,13 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../../src/runtime/open.node.js';
-import type { Dataset } from '../../../src/runtime/dataset/dataset.js';
-import { loadModel, saveModel } from '../../../src/runtime/model/model-io.js';
-import { head, mlp } from '../../../src/runtime/model/zoo.js';
 import { buildSubsetArgs, cli } from '../../support/cli.js';
 import { failure } from '../../support/errors.js';
-import { Loader } from '../../../src/runtime/loader/loader.js';
+import { type Dataset, head, Loader, loadModel, mlp, saveModel } from '../../../src/index.js';
+import { openDataset } from '../../../src/node.js';
 
 // The CPU path (the kernels' references): what runs where there is no WebGPU adapter.
 const root = mkdtempSync(join(tmpdir(), 'edgelake-model-'));

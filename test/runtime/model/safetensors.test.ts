@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { halfToFloat } from '../../../src/kernels/index.js';
-import {
-  decodeSafetensors, encodeSafetensors, float32Tensor, SAFETENSORS_ITEM_BYTES, tensorFloat32, type NamedTensor, type SafetensorsDtype,
-} from '../../../src/runtime/model/safetensors.js';
+import { float32Tensor, SAFETENSORS_ITEM_BYTES, tensorFloat32 } from '../../../src/runtime/model/safetensors.js';
 import { mulberry32 } from '../../support/random.js';
 import { hasCommand, missing } from '../../support/system.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor, type SafetensorsDtype } from '../../../src/index.js';
 
 const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
 const DTYPES = Object.keys(SAFETENSORS_ITEM_BYTES) as SafetensorsDtype[];

@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { encodeChunk } from '../../../../src/format/chunk.js';
-import { deflate } from '../../../../src/format/inflate.js';
-import { DEFAULT_LIMITS } from '../../../../src/format/limits.js';
-import type { TensorMeta } from '../../../../src/format/manifest.js';
 import type { DecodeTask } from '../../../../src/runtime/dataset/decode.js';
 import { hasCommand, missing } from '../../../support/system.js';
 import { encodePng, random } from '../../../format/image/png-encoder.js';
+import { type TensorMeta } from '../../../../src/index.js';
+import { DEFAULT_LIMITS, deflate, encodeChunk } from '../../../../src/format/index.js';
 
 /** Seeded test data shared by the decode, pool and browser tests; expected values are built from it, not from our decoder. */
 export const noCjpeg = missing('cjpeg and djpeg', 'apt-get install libjpeg-turbo-progs', hasCommand('cjpeg') && hasCommand('djpeg'));

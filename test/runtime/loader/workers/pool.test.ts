@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EdgelakeError } from '../../../../src/errors.js';
-import { chunkPath } from '../../../../src/format/manifest.js';
 import { decodeSamples, type DecodedSamples, type DecodeTask } from '../../../../src/runtime/dataset/decode.js';
-import { nodeWorkerPool } from '../../../../src/runtime/loader/workers/pool.node.js';
-import { inlinePool, WorkerPool, type DecodeApi, type DecodeOutcome, type DecodePool, type PoolWorker } from '../../../../src/runtime/loader/workers/pool.js';
+import { inlinePool, WorkerPool, type DecodeApi, type DecodeOutcome, type PoolWorker } from '../../../../src/runtime/loader/workers/pool.js';
 import { cases, fresh, type Case } from './fixtures.js';
+import { type DecodePool, EdgelakeError } from '../../../../src/index.js';
+import { nodeWorkerPool } from '../../../../src/node.js';
+import { chunkPath } from '../../../../src/format/index.js';
 
 let all: Case[];
 let pool: DecodePool;
