@@ -23,7 +23,7 @@ export { ChunkCache, type ChunkCacheOptions, type CacheStats, type GetOptions, t
 export { withCache, type CachedSourceOptions } from './cache/cached-source.js';
 export { MemoryChunkStore } from './cache/memory-store.js';
 export { IdbChunkStore, type IdbStoreOptions } from './cache/idb-store.js';
-export type { ChunkStore, StoreEntry } from './cache/store.js';
+export type { ChunkStore, Room, StoreEntry } from './cache/store.js';
 
 // sources: bytes by path and range, and the wrappers a chain is made of
 export type { Source, ReadOptions } from './source/source.js';
@@ -31,7 +31,7 @@ export { openSource, openTransport, type OpenSourceOptions } from './source/open
 export { MemorySource } from './source/memory.js';
 export { HttpSource, type HttpSourceOptions } from './source/http.js';
 export { S3Source, parseS3Url, type S3SourceOptions } from './source/s3.js';
-export { withRetry, RetryLaterError, type RetryOptions } from './source/retry.js';
+export { withRetry, RetryLaterError, CorruptTransferError, type RetryOptions } from './source/retry.js';
 export { withConcurrency } from './source/limit.js';
 export { withMetrics, type SourceMetrics } from './source/metrics.js';
 export { withVerify, type VerifyFile } from './source/verify.js';

@@ -12,6 +12,7 @@ describe('public API', () => {
       [
         "ActiveLearner",
         "ChunkCache",
+        "CorruptTransferError",
         "CpuBackend",
         "Dataset",
         "EdgelakeError",

@@ -1,9 +1,9 @@
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { sha256Hex } from '../format/hash.js';
-import type { ChunkStore } from './store.js';
+import type { ChunkStore, Room } from './store.js';
 
 export interface ChunkCacheOptions {
-  /** Most bytes of chunks the store keeps; it passes this by at most the chunk being added. */
+  /** Most bytes of chunks (and chunk writes in progress) the store holds at any moment, whoever writes; see ChunkCache. */
   budgetBytes: number;
 }
 
@@ -16,8 +16,10 @@ export interface CacheStats {
   bytesEvicted: number;
   /** Entries found damaged (wrong size or hash) on read: dropped and fetched again. */
   damaged: number;
-  /** Chunks served without being stored, because pinned chunks left no room in the budget. */
+  /** Chunks served without being stored: pinned chunks left no room, the chunk is larger than the budget, or the store could not write it. */
   notStored: number;
+  /** Writes the store refused (a full disk, a quota, a read-only folder), chunks and notes: what they held was served, not stored. */
+  writeFailures: number;
 }
 
 export interface GetOptions {
@@ -31,6 +33,7 @@ export interface GetOptions {
    * Store behind the caller: a miss is decided from the listing (no read of the store, which
    * would wait for this thread's event loop), the fetched bytes come back before they are
    * stored, and the write goes to this function. Gets of the chunk meanwhile share the bytes.
+   * The write never rejects: a chunk the store cannot take stays uncached (stats, a 'warning').
    */
   writeBehind?: (write: Promise<void>, bytes: number) => void;
 }
@@ -43,6 +46,9 @@ export interface VerifyReport {
   removed: string[];
 }
 
+/** Tries of a write that other processes' writes in flight keep out, pausing up to 1, 2, 4 ... 100 ms between them (about a second in all). */
+const RETRIES = 16;
+
 interface IndexEntry {
   bytes: number;
   lastUsed: number;
@@ -53,9 +59,21 @@ interface IndexEntry {
  * checked against its SHA-256 name when it enters (here, or by the worker that fetched it) and
  * whenever it is read; a damaged entry is dropped and fetched again, never served. Concurrent
  * gets of one chunk share one fetch.
+ *
+ * The budget bounds the store, not this cache: every write goes through ChunkStore.putWithin,
+ * which announces it before listing what the store holds (other processes' chunks and writes in
+ * flight included), and this cache evicts least recently used unpinned chunks until all of it,
+ * the new chunk included, fits before the write lands. So at every moment the store holds at
+ * most `budgetBytes` of chunks and chunk writes, however many processes write into it (each with
+ * its own budget: the largest of them), plus its few small notes. A chunk larger than the budget,
+ * or one that pinned chunks leave no room for, is served without being stored (`stats.notStored`).
+ *
+ * A cache that cannot write (a full disk) keeps serving what it holds and serves the rest
+ * uncached: `stats.writeFailures` counts the refused writes, and the first one is dispatched as a
+ * `warning` event (a CustomEvent whose detail is an EdgelakeError), once per cache.
  */
-export class ChunkCache {
-  readonly stats: CacheStats = { hits: 0, misses: 0, bytesFromCache: 0, bytesFetched: 0, evictions: 0, bytesEvicted: 0, damaged: 0, notStored: 0 };
+export class ChunkCache extends EventTarget {
+  readonly stats: CacheStats = { hits: 0, misses: 0, bytesFromCache: 0, bytesFetched: 0, evictions: 0, bytesEvicted: 0, damaged: 0, notStored: 0, writeFailures: 0 };
   readonly budgetBytes: number;
   private index: Promise<Map<string, IndexEntry>> | undefined;
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
@@ -63,8 +81,13 @@ export class ChunkCache {
   private readonly writing = new Map<string, Uint8Array>();
   private readonly pins = new Map<string, number>();
   private clock = 0;
+  private warned = false;
+  /** Bytes of this cache's own writes to the store in flight, and the writes waiting for them (admit). */
+  private storingBytes = 0;
+  private readonly storeQueue: (() => void)[] = [];
 
   constructor(readonly store: ChunkStore, options: ChunkCacheOptions) {
+    super();
     if (!(options.budgetBytes >= 0)) throw new EdgelakeError('invalid-input', `cache budget must be a number of bytes, got ${options.budgetBytes}`);
     this.budgetBytes = options.budgetBytes;
   }
@@ -112,6 +135,11 @@ export class ChunkCache {
         else this.pins.set(h, n);
       }
     };
+  }
+
+  /** Remembers a small note in the store (the last edgelake.json seen); one the store cannot write is a warning, not an error. */
+  async putNote(name: string, bytes: Uint8Array): Promise<void> {
+    await this.store.putNote(name, bytes).catch((e: unknown) => this.writeFailed(e));
   }
 
   async usage(): Promise<{ entries: number; bytes: number }> {
@@ -199,36 +227,82 @@ export class ChunkCache {
     return bytes;
   }
 
-  /** Stores a fetched chunk, evicting least recently used unpinned entries to stay in budget. */
+  /**
+   * Stores a fetched chunk within the budget; never fails (a chunk not stored was still served).
+   * This cache's own writes in flight stay within a quarter of the budget (beyond one write), so
+   * that a few processes' bursts fit side by side; when other processes' writes in flight are what
+   * keeps one out (not pins), it steps back (its announcement withdrawn) and tries again after a
+   * random pause, so that one of them gets through.
+   */
   private async admit(hash: string, bytes: Uint8Array): Promise<void> {
-    if (!(await this.makeRoom(hash, bytes.length))) {
+    const size = bytes.length;
+    if (size > this.budgetBytes) {
       this.stats.notStored++;
       return;
     }
-    // A full disk or quota fails here with 'storage-full'; the store keeps everything it had.
-    await this.store.put(hash, bytes);
-    (await this.loadIndex()).set(hash, { bytes: bytes.length, lastUsed: this.tick() });
+    while (this.storingBytes > 0 && this.storingBytes + size > this.budgetBytes / 4) await new Promise<void>((r) => this.storeQueue.push(r));
+    this.storingBytes += size;
+    let stored = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const blocked = { byWrites: false };
+        const asked = this.tick(); // entries this cache stores or reads from now on may be missing from the listing
+        stored = await this.store.putWithin(hash, bytes, (room) => this.makeRoom(hash, size, room, asked, blocked));
+        if (stored || !blocked.byWrites || attempt === RETRIES) break;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 100)));
+      }
+    } catch (e) {
+      this.writeFailed(e);
+    } finally {
+      this.storingBytes -= size;
+      for (const wake of this.storeQueue.splice(0)) wake();
+    }
+    if (!stored) {
+      this.stats.notStored++;
+      return;
+    }
+    (await this.loadIndex()).set(hash, { bytes: size, lastUsed: this.tick() });
   }
 
-  /** Evicts until `size` more bytes fit; false if pins prevent it. */
-  private async makeRoom(hash: string, size: number): Promise<boolean> {
-    if (size > this.budgetBytes) return false;
-    let index = await this.loadIndex();
-    if (used(index) + size <= this.budgetBytes) return true;
-    // Other processes share the store: refresh before evicting, so the budget is global.
-    this.index = undefined;
-    index = await this.loadIndex();
-    const victims = [...index].filter(([h]) => h !== hash && !this.pins.has(h)).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    let total = used(index);
+  /**
+   * Evicts least recently used unpinned entries until what the store holds and the writes in
+   * flight (this one among them) fit the budget. Evicts nothing when that cannot work: false,
+   * with `blocked.byWrites` when it would fit without the others' writes in flight. The listing
+   * replaces this cache's index, keeping the later of its own and the store's last use of each
+   * entry, and the entries this cache stored or read since `asked` (the listing may predate them).
+   */
+  private async makeRoom(hash: string, size: number, { entries, pending }: Room, asked: number, blocked: { byWrites: boolean }): Promise<boolean> {
+    const known = this.index ? await this.index : new Map<string, IndexEntry>();
+    const listed = new Map(entries.map((e) => [e.hash, { bytes: e.bytes, lastUsed: Math.max(e.lastUsed, known.get(e.hash)?.lastUsed ?? 0) }]));
+    // What to count and evict comes from the listing alone; the index also keeps what entered since.
+    const victims = [...listed].filter(([h]) => h !== hash && !this.pins.has(h)).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    let total = used(listed) + pending;
+    const index = new Map(listed);
+    for (const [h, e] of known) if (e.lastUsed >= asked && !index.has(h)) index.set(h, e);
+    this.index = Promise.resolve(index);
+    const least = total - victims.reduce((a, [, e]) => a + e.bytes, 0);
+    if (least > this.budgetBytes) {
+      blocked.byWrites = least - (pending - size) <= this.budgetBytes;
+      return false;
+    }
     for (const [victim, entry] of victims) {
-      if (total + size <= this.budgetBytes) break;
+      if (total <= this.budgetBytes) break;
       await this.store.delete(victim);
       index.delete(victim);
       total -= entry.bytes;
       this.stats.evictions++;
       this.stats.bytesEvicted += entry.bytes;
     }
-    return total + size <= this.budgetBytes;
+    return true;
+  }
+
+  /** Counts a write the store refused, and warns about the first one. */
+  private writeFailed(e: unknown): void {
+    this.stats.writeFailures++;
+    if (this.warned) return;
+    this.warned = true;
+    const message = `${e instanceof Error ? e.message : String(e)}; reading on without caching what ${this.store.location} cannot store (cache.stats.writeFailures counts it; warned once)`;
+    this.dispatchEvent(new CustomEvent('warning', { detail: new EdgelakeError(isEdgelakeError(e) ? e.code : 'storage-full', message, { cause: e }) }));
   }
 
   /** Date.now(), nudged so uses within one millisecond still order exactly. */

@@ -3,14 +3,15 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'no
 import { dirname, join } from 'node:path';
 import { EdgelakeError } from '../errors.js';
 import { SHA256_HEX } from '../format/hash.js';
-import { checkHash, sumUsage, type ChunkStore, type StoreEntry } from './store.js';
+import { checkHash, sumUsage, type ChunkStore, type Room, type StoreEntry } from './store.js';
 
 /** A get() touches an entry's mtime at most this often per process: a syscall per read is too many. */
 const TOUCH_EVERY_MS = 1000;
 /** A temp file this old is abandoned even when its pid looks alive (pid reuse, another host). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 const SHARD = /^[0-9a-f]{2}$/;
-const TEMP = /^(\d+)-[0-9a-f]+\.tmp$/;
+/** <pid>-<random>-<size>.tmp: a write in progress, and the bytes it will hold (older versions wrote no size). */
+const TEMP = /^(\d+)-[0-9a-f]+(?:-(\d+))?\.tmp$/;
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 const isMissing = (e: unknown) => errno(e) === 'ENOENT';
@@ -20,13 +21,25 @@ const isMissing = (e: unknown) => errno(e) === 'ENOENT';
  *
  *   <dir>/chunks/ab/<hash>   one file per chunk, whole or absent (temp file, fsync, rename)
  *   <dir>/notes/<sha256(name)>
- *   <dir>/tmp/<pid>-<random>.tmp   writes in progress
+ *   <dir>/tmp/<pid>-<random>-<size>.tmp   writes in progress, with the bytes they will hold
  *
  * The filesystem is the index: size from stat, last use from mtime (get() touches it). No index
  * file can be torn by a crash or go stale while another process evicts.
+ *
+ * A budget across processes (putWithin): a write creates its temp file, named with its size,
+ * before anything else, then lists the temp files, then the chunks. Whoever lists after that
+ * moment counts the write, so of two writers at least the later one makes room for both; a
+ * temp file that turns into a chunk while it is listed counts twice, never not at all. With every
+ * writer coming through putWithin, chunks plus temp files never pass what makeRoom allows (a
+ * ChunkCache: its budget), at any moment, however many processes write; temp files of notes (a
+ * few hundred bytes) come on top. Space of an evicted chunk that a reader still holds open
+ * returns when the reader closes it. No lock: a writer that dies leaves a temp file of a dead pid,
+ * which the next listing removes.
  */
 export class FsChunkStore implements ChunkStore {
   private readonly touched = new Map<string, number>();
+  /** The chunks of the last listing, by hash. */
+  private known = new Map<string, StoreEntry>();
   private closed = false;
 
   private constructor(readonly location: string) {}
@@ -61,13 +74,20 @@ export class FsChunkStore implements ChunkStore {
     if (now - (this.touched.get(hash) ?? -Infinity) < TOUCH_EVERY_MS) return;
     if (this.touched.size >= 10_000) this.touched.clear(); // bounded memory; costs a few extra touches
     this.touched.set(hash, now);
+    const entry = this.known.get(hash);
+    if (entry) this.known.set(hash, { ...entry, lastUsed: now });
     // Best effort: evicted since (ENOENT) or a read-only or another user's folder still serves reads.
     await utimes(path, new Date(now), new Date(now)).catch(() => {});
   }
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {
     checkHash(hash, this.location);
-    await this.writeAtomically(this.chunkPath(hash), bytes, `chunk ${hash}`, false);
+    await this.writeAtomically(this.chunkPath(hash), bytes, `chunk ${hash}`);
+  }
+
+  async putWithin(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean> {
+    checkHash(hash, this.location);
+    return this.writeAtomically(this.chunkPath(hash), bytes, `chunk ${hash}`, { makeRoom });
   }
 
   async has(hash: string): Promise<boolean> {
@@ -81,28 +101,41 @@ export class FsChunkStore implements ChunkStore {
   async delete(hash: string): Promise<void> {
     checkHash(hash, this.location);
     this.touched.delete(hash);
+    this.known.delete(hash);
     await unlink(this.chunkPath(hash)).catch((e) => {
       if (!isMissing(e)) throw e;
     });
   }
 
   async entries(): Promise<StoreEntry[]> {
+    return this.list(true);
+  }
+
+  /**
+   * Every chunk, by a readdir of each shard. `fresh` stats every file; otherwise only the names
+   * the last listing lacked, since a chunk file never changes once in place: a readdir per shard is
+   * what a write's listing costs, not a stat per chunk (the last use of a known entry is then this
+   * process's, or older than another process's read).
+   */
+  private async list(fresh: boolean): Promise<StoreEntry[]> {
     const root = join(this.location, 'chunks');
-    const list: StoreEntry[] = [];
-    for (const shard of (await readdir(root)).filter((s) => SHARD.test(s))) {
+    const shards = (await readdir(root)).filter((s) => SHARD.test(s));
+    const found = await Promise.all(shards.map(async (shard) => {
       const names = await readdir(join(root, shard)).catch((e) => (isMissing(e) ? [] : Promise.reject(e)));
-      const found = await Promise.all(
+      return Promise.all(
         names
           .filter((n) => SHA256_HEX.test(n) && n.startsWith(shard))
           .map((hash) =>
+            (!fresh && this.known.get(hash)) ||
             stat(join(root, shard, hash)).then(
               (s): StoreEntry => ({ hash, bytes: s.size, lastUsed: s.mtimeMs }),
               (e) => (isMissing(e) ? undefined : Promise.reject(e)), // evicted while we listed
             ),
           ),
       );
-      for (const e of found) if (e) list.push(e);
-    }
+    }));
+    const list = found.flat().filter((e): e is StoreEntry => e !== undefined);
+    this.known = new Map(list.map((e) => [e.hash, e]));
     return list;
   }
 
@@ -115,24 +148,31 @@ export class FsChunkStore implements ChunkStore {
   }
 
   async putNote(name: string, bytes: Uint8Array): Promise<void> {
-    await this.writeAtomically(this.notePath(name), bytes, `note "${name}"`, true);
+    await this.writeAtomically(this.notePath(name), bytes, `note "${name}"`, { syncDir: true });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.touched.clear();
+    this.known.clear();
   }
 
   /**
    * temp file, write, fsync, rename: a reader or a crash sees the old file or the new one. The
    * folder is fsynced only for notes: a chunk whose rename a power cut loses is just a cache miss.
+   * With `makeRoom`, the temp file announces the write before the listing it is given (see the
+   * class comment), and the write lands only if it answers true.
    */
-  private async writeAtomically(target: string, bytes: Uint8Array, what: string, syncDir: boolean): Promise<void> {
-    const tmp = join(this.location, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+  private async writeAtomically(
+    target: string, bytes: Uint8Array, what: string, { syncDir = false, makeRoom }: { syncDir?: boolean; makeRoom?: (room: Room) => Promise<boolean> } = {},
+  ): Promise<boolean> {
+    const tmp = join(this.location, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}-${bytes.length}.tmp`);
+    let landed = false;
     try {
       const file = await open(tmp, 'wx');
       try {
+        if (makeRoom && !(await makeRoom(await this.room()))) return false;
         await file.writeFile(bytes);
         await file.sync();
       } finally {
@@ -143,9 +183,10 @@ export class FsChunkStore implements ChunkStore {
         await mkdir(dirname(target), { recursive: true }); // first entry of this shard
         await rename(tmp, target);
       });
+      landed = true;
       if (syncDir) await syncFolder(dirname(target));
+      return true;
     } catch (e) {
-      await unlink(tmp).catch(() => {});
       if (errno(e) === 'ENOSPC' || errno(e) === 'EDQUOT') {
         throw new EdgelakeError(
           'storage-full',
@@ -154,7 +195,24 @@ export class FsChunkStore implements ChunkStore {
         );
       }
       throw e;
+    } finally {
+      if (!landed) await unlink(tmp).catch(() => {});
     }
+  }
+
+  /** The writes in flight (temp files, listed first), then the entries. */
+  private async room(): Promise<Room> {
+    const dir = join(this.location, 'tmp');
+    let pending = 0;
+    for (const name of await readdir(dir)) {
+      const [, pid, size] = TEMP.exec(name) ?? [];
+      if (pid !== undefined && !isAlive(Number(pid))) {
+        await unlink(join(dir, name)).catch(() => {}); // a writer that died: its write will never land
+      } else {
+        pending += size !== undefined ? Number(size) : await stat(join(dir, name)).then((s) => s.size, () => 0);
+      }
+    }
+    return { entries: await this.list(false), pending };
   }
 
   /** Temp files of dead processes (SIGKILL, power cut) or older than an hour. */

@@ -1,6 +1,6 @@
 import { entries as idbEntries, get as idbGet, promisifyRequest, set as idbSet, type UseStore } from 'idb-keyval';
 import { EdgelakeError } from '../errors.js';
-import { checkHash, sumUsage, type ChunkStore, type StoreEntry } from './store.js';
+import { checkHash, putAfterRoom, sumUsage, type ChunkStore, type Room, type StoreEntry } from './store.js';
 
 /** The part of `navigator.storage` the store uses; injectable for tests. */
 export interface StorageLike {
@@ -39,6 +39,7 @@ export class IdbChunkStore implements ChunkStore {
   persisted: boolean | undefined;
   private connection: Promise<IDBDatabase> | undefined;
   private closed = false;
+  private readonly pending = { bytes: 0 };
 
   private constructor(
     readonly name: string,
@@ -89,6 +90,13 @@ export class IdbChunkStore implements ChunkStore {
       if (!isQuotaError(e)) throw e;
       throw new EdgelakeError('storage-full', `${this.location}: the browser's storage quota has no room for chunk ${hash} (${bytes.length} bytes); nothing stored before was lost`, { cause: e });
     }
+  }
+
+  /** Tabs sharing the origin take turns (a Web Lock, where there is one): each lists after the last one's write landed. */
+  putWithin(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean> {
+    const write = () => putAfterRoom(this, this.pending, hash, bytes, makeRoom);
+    const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
+    return locks ? locks.request(`edgelake-cache:${this.name}`, write) : write();
   }
 
   async has(hash: string): Promise<boolean> {
@@ -204,6 +212,11 @@ export class IdbChunkStore implements ChunkStore {
     db?.close();
     if (this.connection === connection) this.connection = undefined;
   }
+}
+
+/** The part of `navigator.locks` the store uses. */
+interface WebLocks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
 }
 
 function isQuotaError(e: unknown): boolean {

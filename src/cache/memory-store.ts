@@ -1,4 +1,4 @@
-import { checkHash, sumUsage, type ChunkStore, type StoreEntry } from './store.js';
+import { checkHash, putAfterRoom, sumUsage, type ChunkStore, type Room, type StoreEntry } from './store.js';
 
 /**
  * A ChunkStore in a Map, for tests and for runs that must not touch the disk. It copies on put
@@ -9,6 +9,7 @@ export class MemoryChunkStore implements ChunkStore {
   private readonly chunks = new Map<string, { bytes: Uint8Array; lastUsed: number }>();
   private readonly notes = new Map<string, Uint8Array>();
   private clock = 0;
+  private readonly pending = { bytes: 0 };
 
   /** Date.now(), nudged forward so two uses within one millisecond still order exactly (LRU). */
   private tick(): number {
@@ -28,6 +29,10 @@ export class MemoryChunkStore implements ChunkStore {
   async put(hash: string, bytes: Uint8Array): Promise<void> {
     checkHash(hash, this.location);
     this.chunks.set(hash, { bytes: bytes.slice(), lastUsed: this.tick() });
+  }
+
+  putWithin(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean> {
+    return putAfterRoom(this, this.pending, hash, bytes, makeRoom);
   }
 
   async has(hash: string): Promise<boolean> {

@@ -9,6 +9,17 @@ export interface StoreEntry {
   lastUsed: number;
 }
 
+/** What a writer sees before its write lands (ChunkStore.putWithin). */
+export interface Room {
+  /** Every stored entry, listed after the write was announced. */
+  entries: StoreEntry[];
+  /**
+   * Bytes of the writes announced and not yet listed among `entries`, in any process or tab
+   * sharing the store, this one included (at least: a write that lands meanwhile may count twice).
+   */
+  pending: number;
+}
+
 /**
  * A persistent store of immutable blobs keyed by their SHA-256 (FORMAT.md's chunk names), plus a
  * few small mutable notes (the last edgelake.json seen, for offline use). Stores only store:
@@ -24,6 +35,14 @@ export interface ChunkStore {
    * code 'storage-full' when there is no room, losing nothing that was stored before.
    */
   put(hash: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * put, for a writer that keeps the store within a budget (ChunkCache): the write is announced
+   * first (with its size, to every process or tab sharing the store), then `makeRoom` sees the
+   * entries and the writes in flight and evicts what it must; the write lands only if it answers
+   * true. A writer that lists after another announced counts it, so writers that all come through
+   * here never hold more together than `makeRoom` allows. Resolves to whether it was stored.
+   */
+  putWithin(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean>;
   has(hash: string): Promise<boolean>;
   /** Removes an entry; removing one that is not there is not an error. */
   delete(hash: string): Promise<void>;
@@ -46,4 +65,24 @@ export function checkHash(hash: string, location: string): void {
 
 export function sumUsage(entries: StoreEntry[]): { entries: number; bytes: number } {
   return { entries: entries.length, bytes: entries.reduce((a, e) => a + e.bytes, 0) };
+}
+
+/**
+ * putWithin for a store whose writes land whole in one step (memory, IndexedDB): a write counts
+ * in `pending` from before the listing until it has landed. `pending` is the store's own counter,
+ * so it covers the writers of one process or tab; a store shared wider serializes this (IndexedDB
+ * takes a Web Lock).
+ */
+export async function putAfterRoom(
+  store: ChunkStore, pending: { bytes: number }, hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>,
+): Promise<boolean> {
+  checkHash(hash, store.location);
+  pending.bytes += bytes.length;
+  try {
+    if (!(await makeRoom({ entries: await store.entries(), pending: pending.bytes }))) return false;
+    await store.put(hash, bytes);
+    return true;
+  } finally {
+    pending.bytes -= bytes.length;
+  }
 }

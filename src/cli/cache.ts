@@ -3,10 +3,13 @@ import { ChunkCache } from '../cache/cache.js';
 import { withCache } from '../cache/cached-source.js';
 import { FsChunkStore } from '../cache/fs-store.node.js';
 import { EdgelakeError } from '../errors.js';
+import { decodeChunk } from '../format/chunk.js';
+import { describeWhere, type Where } from '../format/limits.js';
 import { chunkPath } from '../format/manifest.js';
 import { chunksCovering } from '../runtime/dataset/chunk-index.js';
-import { openVersion } from '../runtime/dataset/versions.js';
+import { openVersion, type OpenedVersion } from '../runtime/dataset/versions.js';
 import { openSourceNode } from '../source/open.node.js';
+import type { Source } from '../source/source.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const DEFAULT_BUDGET = 4 * 2 ** 30;
@@ -17,19 +20,19 @@ export const cacheUsage = 'edgelake cache stats|verify|clear --cache DIR [--json
 
 /**
  * Opens the cache folder with its budget: --budget if given (then remembered in the folder for
- * later commands), else the remembered one, else 4 GiB.
+ * later commands), else the remembered one, else 4 GiB. The cache's warning (it cannot write: a
+ * full disk) goes to stderr, once.
  */
-export async function openCacheFolder(dir: string, budget?: string): Promise<ChunkCache> {
+export async function openCacheFolder(dir: string, budget: string | undefined, io: CliIo): Promise<ChunkCache> {
   const store = await FsChunkStore.open(dir);
-  let budgetBytes = DEFAULT_BUDGET;
-  if (budget !== undefined) {
-    budgetBytes = parseSize(budget, '--budget');
-    await store.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
-  } else {
-    const note = await store.getNote(CONFIG_NOTE);
-    if (note) budgetBytes = (JSON.parse(new TextDecoder().decode(note)) as { budgetBytes: number }).budgetBytes;
-  }
-  return new ChunkCache(store, { budgetBytes });
+  const note = budget === undefined ? await store.getNote(CONFIG_NOTE) : undefined;
+  const budgetBytes = budget !== undefined ? parseSize(budget, '--budget')
+    : note ? (JSON.parse(new TextDecoder().decode(note)) as { budgetBytes: number }).budgetBytes
+    : DEFAULT_BUDGET;
+  const cache = new ChunkCache(store, { budgetBytes });
+  cache.addEventListener('warning', (e) => io.stderr(`warning: ${(e as CustomEvent<Error>).detail.message}\n`));
+  if (budget !== undefined) await cache.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
+  return cache;
 }
 
 /** `edgelake fetch`: prefetch a split's chunks (all tensors, or the named ones) into the cache. */
@@ -39,9 +42,10 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     options: { cache: { type: 'string' }, ref: { type: 'string' }, split: { type: 'string' }, tensor: { type: 'string', multiple: true }, budget: { type: 'string' } },
   });
   if (positionals.length !== 1 || !values.cache) throw new EdgelakeError('invalid-input', `usage: ${fetchUsage}`);
-  const cache = await openCacheFolder(values.cache, values.budget);
+  const cache = await openCacheFolder(values.cache, values.budget, io);
   try {
-    const version = await openVersion(withCache(openSourceNode(positionals[0]), cache), { ref: values.ref });
+    const remote = openSourceNode(positionals[0]);
+    const version = await openVersion(withCache(remote, cache), { ref: values.ref });
     const { manifest } = version;
     const ranges = values.split === undefined ? [[0, manifest.length] as [number, number]] : manifest.splits[values.split];
     if (!ranges) throw new EdgelakeError('invalid-input', `dataset ${version.refs.name} has no split "${values.split}" (splits: ${Object.keys(manifest.splits).join(', ')})`);
@@ -49,7 +53,7 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     const wanted = names.flatMap((name) => {
       const tensor = manifest.tensors[name];
       if (!tensor) throw new EdgelakeError('invalid-input', `dataset ${version.refs.name} has no tensor "${name}"`);
-      return chunksCovering(tensor, ranges).map((c) => tensor.chunks[c]);
+      return chunksCovering(tensor, ranges).map((index) => ({ tensor: name, index, bytes: tensor.chunks[index].bytes }));
     });
     const total = wanted.reduce((a, c) => a + c.bytes, 0);
     const before = { ...cache.stats };
@@ -60,18 +64,43 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     const queue = [...wanted];
     await Promise.all(Array.from({ length: 4 }, async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
-        await version.source.read(chunkPath(c.hash), { maxBytes: c.bytes });
+        await fetchChecked(cache, remote, version, c.tensor, c.index);
         show((done += c.bytes), total);
       }
     }));
     const s = cache.stats;
-    const [hits, misses, notStored] = [s.hits - before.hits, s.misses - before.misses, s.notStored - before.notStored];
+    const [hits, misses, notStored, refused] = [s.hits - before.hits, s.misses - before.misses, s.notStored - before.notStored, s.writeFailures - before.writeFailures];
+    const why = refused === 0 ? 'budget too small' : refused === notStored ? `${refused} refused by the disk` : `${refused} refused by the disk, the others by the budget`;
     io.stdout(`${wanted.length} chunks, ${formatBytes(total)}: ${hits} already cached, ${misses} fetched (${formatBytes(s.bytesFetched - before.bytesFetched)})` +
-      `${notStored ? `, ${notStored} not stored (budget too small)` : ''}\n`);
+      `${notStored ? `, ${notStored} not stored (${why})` : ''}\n`);
     return 0;
   } finally {
     await cache.store.close();
   }
+}
+
+/**
+ * Chunk `index` of `tensor` into the cache, checked as `stream` checks it (decodeChunk: size,
+ * SHA-256, header, headerHash, every sample's crc32 and size) before it is stored: a chunk that
+ * stream would refuse fails here, naming it, and is not cached. A cached chunk is checked too.
+ */
+async function fetchChecked(cache: ChunkCache, remote: Source, v: OpenedVersion, tensor: string, index: number): Promise<void> {
+  const meta = v.manifest.tensors[tensor];
+  const ref = meta.chunks[index];
+  const path = chunkPath(ref.hash);
+  const where: Where = { dataset: v.refs.name, version: v.versionId, tensor, chunk: index, file: `${remote.location}/${path}` };
+  let checked = false;
+  const bytes = await cache.get(ref.hash, {
+    where: describeWhere(where),
+    verified: true, // decodeChunk hashed it
+    fetch: async () => {
+      const stored = await remote.read(path, { maxBytes: ref.bytes });
+      await decodeChunk(stored, ref, meta, v.limits, where);
+      checked = true;
+      return stored;
+    },
+  });
+  if (!checked) await decodeChunk(bytes, ref, meta, v.limits, where, { verified: true }); // the cache hashed it
 }
 
 /** `edgelake cache stats|verify|clear --cache DIR`. */
@@ -83,7 +112,7 @@ export async function cacheCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1 || !values.cache || !['stats', 'verify', 'clear'].includes(action)) {
     throw new EdgelakeError('invalid-input', `usage: ${cacheUsage}`);
   }
-  const cache = await openCacheFolder(values.cache, values.budget);
+  const cache = await openCacheFolder(values.cache, values.budget, io);
   const print = (json: object, text: string) => io.stdout(values.json ? JSON.stringify(json) + '\n' : text + '\n');
   try {
     if (action === 'stats') {

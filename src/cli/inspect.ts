@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { openVersion, type OpenedVersion } from '../runtime/dataset/versions.js';
+import { schemeOf } from '../source/open.js';
 import { openSourceNode } from '../source/open.node.js';
+import { redactUrl } from '../source/redact.js';
 import { formatBytes, type CliIo } from './io.js';
 
 export const inspectUsage = 'edgelake inspect ROOT [--ref R] [--json]';
@@ -41,10 +43,19 @@ export function summarize(v: OpenedVersion) {
     };
   }
   return {
-    name: v.refs.name, location: v.source.location, head: v.refs.head, refs: v.refs.refs,
+    name: v.refs.name, location: shownLocation(v.source.location), head: v.refs.head, refs: v.refs.refs,
     ref: v.ref ?? null, version: v.versionId, parent: m.parent, created: m.created, message: m.message,
     length: m.length, splits: m.splits, tensors,
   };
+}
+
+/** A URL's credentials stay out of what inspect prints; a folder's path is shown as it is. */
+const shownLocation = (location: string): string => (schemeOf(location) ? redactUrl(location) : location);
+
+/** A split's ranges for people: a manifest may list a million (--json gives them all). */
+function showRanges(ranges: [number, number][]): string {
+  const shown = ranges.slice(0, 4).map(([a, b]) => `[${a}, ${b})`).join(' ');
+  return ranges.length > 4 ? `${shown} ... (${ranges.length} ranges)` : shown;
 }
 
 function renderText(s: ReturnType<typeof summarize>): string {
@@ -55,7 +66,7 @@ function renderText(s: ReturnType<typeof summarize>): string {
     `parent  ${s.parent ?? 'none'}`,
     `created ${s.created}  "${s.message}"`,
     `length  ${s.length}`,
-    `splits  ${Object.entries(s.splits).map(([n, rs]) => `${n} ${rs.map(([a, b]) => `[${a}, ${b})`).join(' ')}`).join(', ')}`,
+    `splits  ${Object.entries(s.splits).map(([n, rs]) => `${n} ${showRanges(rs)}`).join(', ')}`,
     '',
   ];
   const rows = [['tensor', 'htype', 'dtype', 'shape', 'compression', 'chunks', 'stored']];

@@ -60,7 +60,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     }
   };
   const memoryCache = () => new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 40 });
-  const mainCache = values.cache ? await openCacheFolder(values.cache) : memoryCache();
+  const mainCache = values.cache ? await openCacheFolder(values.cache, undefined, io) : memoryCache();
   try {
     const costAware = Boolean(values['cost-aware']);
     const name = `${strategy}${costAware ? ' (cost-aware)' : ''}`;

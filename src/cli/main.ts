@@ -1,5 +1,6 @@
 import { isEdgelakeError } from '../errors.js';
 import { useNodeCodecs } from '../format/codecs.node.js';
+import { redactUrls } from '../source/redact.js';
 import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
 import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
@@ -37,11 +38,11 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     return await commands[key].run(argv.slice(key.split(' ').length), io);
   } catch (e) {
     if (isEdgelakeError(e)) {
-      io.stderr(`edgelake ${key}: ${e.message}\n`);
+      io.stderr(`edgelake ${key}: ${redactUrls(e.message)}\n`); // a URL's user, password or signature is never shown
       return e.code === 'invalid-input' ? 2 : 1;
     }
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`edgelake ${key}: ${(e as Error).message}\nusage: ${commands[key].usage}\n`);
+      io.stderr(`edgelake ${key}: ${redactUrls((e as Error).message)}\nusage: ${commands[key].usage}\n`);
       return 2;
     }
     throw e;

@@ -18,7 +18,7 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
     },
   });
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${streamUsage}`);
-  const cache = values.cache ? await openCacheFolder(values.cache) : undefined;
+  const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     const view = ds.view({ split: values.split });
@@ -30,9 +30,13 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
     });
     const show = progressBar(io, 'streaming');
     loader.addEventListener('progress', (e) => show((e as CustomEvent<LoaderStats>).detail.samples, view.length, describe((e as CustomEvent<LoaderStats>).detail)));
+    const before = cache ? { ...cache.stats } : undefined;
     for await (const _ of loader);
     const stats = loader.stats();
-    io.stdout(values.json ? JSON.stringify({ dataset: ds.name, version: ds.version, ...stats }) + '\n' : `${stats.samples} samples: ${describe(stats)}\n`);
+    // Chunks read but not stored in the cache (the budget, or a disk that refused them).
+    const uncached = cache && before ? { chunksNotCached: cache.stats.notStored - before.notStored, cacheWriteFailures: cache.stats.writeFailures - before.writeFailures } : {};
+    const notCached = uncached.chunksNotCached ? `, ${uncached.chunksNotCached} chunks not cached` : '';
+    io.stdout(values.json ? JSON.stringify({ dataset: ds.name, version: ds.version, ...stats, ...uncached }) + '\n' : `${stats.samples} samples: ${describe(stats)}${notCached}\n`);
     return 0;
   } finally {
     await cache?.store.close();

@@ -36,7 +36,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   if (lr !== undefined && !(lr > 0)) throw new EdgelakeError('invalid-input', `--lr must be a positive number, not "${values.lr}"`);
   // --device gpu demands one; without --device the GPU is used when there is one.
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
-  const cache = values.cache ? await openCacheFolder(values.cache) : undefined;
+  const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     const input = values.input ?? (values.model === 'head' ? 'embedding' : 'image');

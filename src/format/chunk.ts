@@ -1,6 +1,7 @@
 import { EdgelakeError } from '../errors.js';
 import { crc32, sha256Hex } from './hash.js';
 import { deflate, inflateBounded } from './inflate.js';
+import { checkClassLabels, sampleAtOffset } from './labels.js';
 import { describeWhere, type ReadLimits, type Where } from './limits.js';
 import type { ChunkCompression, ChunkRef, TensorMeta } from './manifest.js';
 import { chunkHeaderBytes, fixedSampleBytes, payloadRule } from './validate.js';
@@ -104,7 +105,8 @@ export interface DecodedChunk {
 /**
  * Verifies and decodes a chunk's stored bytes: length and SHA-256 against the manifest, bounded
  * inflate, header structure and headerHash, every sample's crc32 and every payload's size as
- * shape and dtype require (sample-compressed ones when decodeSamplePayload inflates them). Throws an EdgelakeError naming `where`; never returns wrong data.
+ * shape and dtype require (sample-compressed ones when decodeSamplePayload inflates them), and
+ * every class label against its classNames. Throws an EdgelakeError naming `where`; never returns wrong data.
  * With `{ verified: true }` the caller vouches that `stored` already matched `ref.hash`, and only that check is skipped.
  */
 export async function decodeChunk(
@@ -135,6 +137,7 @@ export async function decodeChunk(
     checkPayloadSize(offsets[i + 1] - offsets[i], rule, i, w);
     verifySamplePayload(header, i, payload(i), where);
   }
+  if (tensor.sampleCompression === 'none') checkClassLabels(body.subarray(P), tensor, where, (byte) => sampleAtOffset(offsets, byte));
   return { header, body, payload };
 }
 
@@ -154,5 +157,6 @@ export function decodeSamplePayload(payload: Uint8Array, tensor: TensorMeta, lim
   const w = describeWhere(where);
   const out = inflateBounded(payload, Math.min(rule?.exact ? rule.unit : Infinity, limits.maxInflatedBytes), `${w}: sample ${i}`);
   checkPayloadSize(out.length, rule, i, w);
+  checkClassLabels(out, tensor, where, () => i);
   return out;
 }

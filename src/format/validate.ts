@@ -1,5 +1,6 @@
 import { EdgelakeError, type ErrorCode } from '../errors.js';
 import { SHA256_HEX } from './hash.js';
+import { jsonProblem } from './json-check.js';
 import type { ReadLimits } from './limits.js';
 import {
   DTYPE_BYTES, FORMAT_VERSION,
@@ -96,14 +97,28 @@ class Checker {
   }
 }
 
+/**
+ * Parses a refs file or manifest: UTF-8 JSON within the size limit, with no key twice in one
+ * object (JSON.parse would keep the last silently). Errors say where, never quote the text: it
+ * may be any file that a symlink points at.
+ */
 export function parseJson(bytes: Uint8Array, file: string, limits: ReadLimits): unknown {
   if (bytes.length > limits.maxManifestBytes) {
     throw new EdgelakeError('limit', `${file}: ${bytes.length} bytes, more than the ${limits.maxManifestBytes}-byte limit`);
   }
+  let text: string;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
-    throw new EdgelakeError('invalid-manifest', `${file}: not valid UTF-8 JSON (${(e as Error).message})`, { cause: e });
+    throw new EdgelakeError('invalid-manifest', `${file}: not valid UTF-8 JSON (it holds bytes that are not UTF-8)`, { cause: e });
+  }
+  const problem = jsonProblem(text);
+  if (problem !== undefined) throw new EdgelakeError('invalid-manifest', `${file}: not valid UTF-8 JSON (${problem})`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    // jsonProblem accepts what JSON.parse does; this guards the message should they ever differ.
+    throw new EdgelakeError('invalid-manifest', `${file}: not valid UTF-8 JSON`, { cause: e });
   }
 }
 

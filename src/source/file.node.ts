@@ -1,3 +1,4 @@
+import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { EdgelakeError } from '../errors.js';
@@ -14,8 +15,7 @@ export class FileSource implements Source {
 
   async read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
     const where = this.#where(path);
-    return this.#withFile(path, options.signal, async (file) => {
-      const { size } = await file.stat();
+    return this.#withFile(path, options.signal, async (file, { size }) => {
       if (options.maxBytes !== undefined && size > options.maxBytes) {
         throw new EdgelakeError('limit', `${where} is ${size} bytes, over the limit of ${options.maxBytes}`);
       }
@@ -44,7 +44,8 @@ export class FileSource implements Source {
     return join(this.location, path);
   }
 
-  async #withFile<T>(path: string, signal: AbortSignal | undefined, use: (file: FileHandle) => Promise<T>): Promise<T> {
+  /** Opens a regular file and hands it to `use` with its stats; anything else is refused, by name. */
+  async #withFile<T>(path: string, signal: AbortSignal | undefined, use: (file: FileHandle, stats: Stats) => Promise<T>): Promise<T> {
     const full = this.#where(path);
     const inside = relative(this.location, full);
     if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) {
@@ -53,12 +54,15 @@ export class FileSource implements Source {
     signal?.throwIfAborted();
     let file: FileHandle;
     try {
-      file = await open(full, 'r');
+      // Non-blocking, so a FIFO opens at once (to be refused below) instead of waiting for a writer forever.
+      file = await open(full, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     } catch (e) {
       throw fsError(e, full);
     }
     try {
-      return await use(file);
+      const stats = await file.stat();
+      if (!stats.isFile()) throw new EdgelakeError('source', `${full} is ${kindOf(stats)}, not a regular file`);
+      return await use(file, stats);
     } catch (e) {
       if (signal?.aborted || e instanceof EdgelakeError) throw e;
       throw fsError(e, full);
@@ -81,6 +85,15 @@ async function readFully(file: FileHandle, offset: number, length: number, signa
   return bytes;
 }
 
+function kindOf(s: Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  return 'of an unknown kind';
+}
+
 function shortFile(where: string, size: number, needed: number): EdgelakeError {
   return new EdgelakeError('source', `${where}: file is ${size} bytes, the read needs ${needed}`);
 }
@@ -90,5 +103,6 @@ function fsError(e: unknown, full: string): EdgelakeError {
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new EdgelakeError('not-found', `${full} does not exist`, { cause: e });
   }
+  if (code === 'ENXIO') return new EdgelakeError('source', `${full} is a socket or device, not a regular file (ENXIO)`, { cause: e });
   return new EdgelakeError('source', `${full}: ${code ?? String(e)}`, { cause: e });
 }

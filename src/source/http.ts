@@ -1,7 +1,8 @@
 import { EdgelakeError } from '../errors.js';
 import { readBody, RequestTimer } from './body.js';
 import { checkRange, checkRelativePath, encodePath } from './path.js';
-import { RetryLaterError } from './retry.js';
+import { redactUrl } from './redact.js';
+import { CorruptTransferError, RetryLaterError } from './retry.js';
 import type { ReadOptions, Source } from './source.js';
 
 export interface HttpSourceOptions {
@@ -47,7 +48,7 @@ export class HttpSource implements Source {
     }
     this.#prefix = `${url.origin}${url.pathname}`;
     this.#query = url.search;
-    this.location = options.location ?? this.#prefix;
+    this.location = (options.location ?? this.#prefix).replace(/\/+$/, '');
     this.#sign = options.sign;
     this.#fetch = options.fetch ?? ((request, init) => fetch(request, init));
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -90,11 +91,14 @@ export class HttpSource implements Source {
     return this.#request(path, headers, options.signal, async (response, timer) => {
       if (response.status === 206) {
         const range = parseContentRange(response.headers.get('content-range'));
-        if (!range || range.start !== offset) {
-          const got = response.headers.get('content-range') ?? 'none';
-          throw abandon(response, new EdgelakeError('source', `${where}: unexpected Content-Range: ${got}`));
+        if (range && range.start === offset && range.end + 1 < end && range.total !== undefined && range.total < end) {
+          throw abandon(response, shortFile(where, range.total, end));
         }
-        if (range.end + 1 < end) throw abandon(response, shortFile(where, range.total, end));
+        // Any other answer than the range asked is damaged in transit (a proxy, a flaky link): fetched again.
+        if (!range || range.start !== offset || range.end + 1 < end) {
+          const got = response.headers.get('content-range') ?? 'none';
+          throw abandon(response, new CorruptTransferError(`${where}: the server answered Content-Range ${got}, not bytes ${offset}-${end - 1}`));
+        }
         const window = { start: 0, end: length, max: length };
         const body = await readBody(response, timer, window, () => tooLarge(where, 'more', length));
         if (body.length < length) throw truncated(where, body.length, length);
@@ -126,7 +130,7 @@ export class HttpSource implements Source {
 
   #where(path: string): string {
     checkRelativePath(path, this.location);
-    return `${this.location}${path}`;
+    return `${this.location}/${path}`;
   }
 
   async #request<T>(
@@ -183,11 +187,6 @@ function parseHttpPrefix(urlPrefix: string): URL {
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   url.hash = '';
   return url;
-}
-
-/** For messages about a URL we could not parse: drop anything that may be a credential. */
-function redactUrl(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//…@').replace(/\?.*$/, '?…');
 }
 
 function parseContentRange(value: string | null) {

@@ -1,24 +1,37 @@
 import type { ReadOptions, Source } from './source.js';
 
 export interface SourceMetrics {
+  /** Reads that brought bytes back. */
   requests: number;
   bytes: number;
+  /** Retries below, after a transient fault (unreachable, or bytes damaged in transit). */
+  retries: number;
+  /** Of those, the ones after bytes that failed their check: fetched again. */
+  refetched: number;
 }
 
-/** Counts the requests and bytes that reach `source` (wrap it beneath a cache to count network traffic). */
+/** Counts the requests, bytes and retries that reach `source` (wrap it beneath a cache to count network traffic). */
 export function withMetrics(source: Source): { source: Source; metrics: SourceMetrics } {
-  const metrics: SourceMetrics = { requests: 0, bytes: 0 };
+  const metrics: SourceMetrics = { requests: 0, bytes: 0, retries: 0, refetched: 0 };
   const count = (bytes: Uint8Array) => {
     metrics.requests++;
     metrics.bytes += bytes.length;
     return bytes;
   };
+  const counted = (options: ReadOptions | undefined): ReadOptions => ({
+    ...options,
+    onRetry(reason) {
+      metrics.retries++;
+      if (reason.code === 'integrity') metrics.refetched++;
+      options?.onRetry?.(reason);
+    },
+  });
   return {
     metrics,
     source: {
       location: source.location,
-      read: async (path: string, options?: ReadOptions) => count(await source.read(path, options)),
-      readRange: async (path: string, offset: number, length: number, options?: ReadOptions) => count(await source.readRange(path, offset, length, options)),
+      read: async (path: string, options?: ReadOptions) => count(await source.read(path, counted(options))),
+      readRange: async (path: string, offset: number, length: number, options?: ReadOptions) => count(await source.readRange(path, offset, length, counted(options))),
     },
   };
 }

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { EdgelakeError } from '../errors.js';
 import { FileSource } from './file.node.js';
 import { openTransport, schemeOf, withDefaults, type OpenSourceOptions } from './open.js';
+import { redactUrl } from './redact.js';
 import type { S3SourceOptions } from './s3.js';
 import type { Source } from './source.js';
 
@@ -16,11 +18,20 @@ export function openSourceNode(location: string, options: OpenSourceOptions = {}
 export function openTransportNode(location: string, options: Pick<OpenSourceOptions, 'http' | 's3'> = {}): Source {
   const scheme = schemeOf(location);
   if (scheme === undefined) return new FileSource(location);
-  if (scheme === 'file') return new FileSource(fileURLToPath(location));
+  if (scheme === 'file') return new FileSource(filePath(location));
   if (scheme === 's3' && options.s3?.accessKeyId === undefined) {
     return openTransport(location, { ...options, s3: { ...s3FromEnvironment(process.env), ...options.s3 } });
   }
   return openTransport(location, options);
+}
+
+/** A file:// URL's path; one that names another host (or none Node can read) is an argument error. */
+function filePath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch (e) {
+    throw new EdgelakeError('invalid-input', `cannot open ${JSON.stringify(redactUrl(url))}: not a local file:// URL (${(e as Error).message})`, { cause: e });
+  }
 }
 
 export function s3FromEnvironment(env: NodeJS.ProcessEnv): S3SourceOptions {

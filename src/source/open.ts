@@ -2,6 +2,7 @@ import { EdgelakeError } from '../errors.js';
 import { HttpSource, type HttpSourceOptions } from './http.js';
 import { withConcurrency } from './limit.js';
 import { withRetry, type RetryOptions } from './retry.js';
+import { redactUrl } from './redact.js';
 import { S3Source, type S3SourceOptions } from './s3.js';
 import type { Source } from './source.js';
 
@@ -29,8 +30,7 @@ export function openTransport(location: string, options: Pick<OpenSourceOptions,
   if (scheme === 'http' || scheme === 'https') return new HttpSource(location, options.http);
   if (scheme === 's3') return new S3Source(location, options.s3);
   const hint = scheme === undefined || scheme === 'file' ? `; local folders need openSourceNode from 'edgelake/node'` : '';
-  const shown = location.replace(/\/\/[^/@]*@/, '//…@').replace(/[?#].*$/, '');
-  throw new EdgelakeError('invalid-input', `cannot open ${JSON.stringify(shown)}: expected http://, https:// or s3://${hint}`);
+  throw new EdgelakeError('invalid-input', `cannot open ${JSON.stringify(redactUrl(location))}: expected http://, https:// or s3://${hint}`);
 }
 
 /**

@@ -2,6 +2,7 @@ import { AwsClient } from 'aws4fetch';
 import { EdgelakeError } from '../errors.js';
 import { HttpSource, type HttpSourceOptions } from './http.js';
 import { encodePath } from './path.js';
+import { redactUrl } from './redact.js';
 import type { ReadOptions, Source } from './source.js';
 
 export interface S3SourceOptions extends Omit<HttpSourceOptions, 'sign' | 'location'> {
@@ -40,7 +41,7 @@ export class S3Source implements Source {
     const root = pathStyle
       ? `${base.origin}${base.pathname}${bucket}/${keys}`
       : `${base.protocol}//${bucket}.${base.host}${base.pathname}${keys}`;
-    this.location = `s3://${bucket}/${prefix}`;
+    this.location = `s3://${bucket}/${prefix}`.replace(/\/+$/, ''); // no trailing slash, as every location
     const client =
       accessKeyId !== undefined && secretAccessKey !== undefined
         ? new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: 's3', region })
@@ -68,13 +69,14 @@ export function parseS3Url(url: string): S3Location {
   const match = /^s3:\/\/([^/?#]*)(?:\/([^?#]*))?$/.exec(url);
   const bucket = match?.[1] ?? '';
   if (!match || !BUCKET.test(bucket)) {
-    throw new EdgelakeError('invalid-input', `not an s3://bucket/prefix URL: ${JSON.stringify(url.replace(/[?#].*$/, ''))}`);
+    const hint = /^[^?#]*@/.test(url) ? ' (keys go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the s3 options, never in the URL)' : '';
+    throw new EdgelakeError('invalid-input', `not an s3://bucket/prefix URL: ${JSON.stringify(redactUrl(url))}${hint}`);
   }
   const path = match[2] ?? '';
   const segments = path.split('/');
   if (segments.at(-1) === '') segments.pop();
   const bad = segments.some((s) => s === '' || s === '.' || s === '..' || /[\\\0]/.test(s));
-  if (bad) throw new EdgelakeError('invalid-input', `${url}: the key prefix has an empty, '.' or '..' segment`);
+  if (bad) throw new EdgelakeError('invalid-input', `${redactUrl(url)}: the key prefix has an empty, '.' or '..' segment`);
   return { bucket, prefix: segments.map((s) => `${s}/`).join('') };
 }
 
@@ -86,7 +88,7 @@ function parseEndpoint(endpoint: string): URL {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.search) {
-    throw new EdgelakeError('invalid-input', `S3 endpoint must be a plain http(s)://host[:port] URL: ${endpoint}`);
+    throw new EdgelakeError('invalid-input', `S3 endpoint must be a plain http(s)://host[:port] URL, without user or query: ${JSON.stringify(redactUrl(endpoint))}`);
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;

@@ -1,3 +1,5 @@
+import type { EdgelakeError } from '../errors.js';
+
 /**
  * A Source reads the files of one dataset root: a local folder, an http(s):// prefix or an
  * s3://bucket/prefix. Paths are relative to the root and use '/'. Wrappers (retry, concurrency
@@ -5,7 +7,7 @@
  * into one chain (src/runtime/dataset/chain.ts).
  */
 export interface Source {
-  /** Where the root is, for error messages. Never contains credentials. */
+  /** Where the root is, for error messages: no trailing '/' (a file is `${location}/${path}`). Never contains credentials. */
   readonly location: string;
   /** The whole file. Fails with code 'not-found' when it does not exist. */
   read(path: string, options?: ReadOptions): Promise<Uint8Array>;
@@ -27,5 +29,13 @@ export interface ReadOptions {
    * This read's remote step, run elsewhere: a decode worker reading the same root through the same
    * remote chain. The layers above the remote (metrics, cache) see it as any other read.
    */
-  via?: (path: string) => Promise<Uint8Array>;
+  via?: (path: string, options: ReadOptions) => Promise<Uint8Array>;
+  /**
+   * Checks the bytes that arrived, as a verify layer in the chain runs it (a range's crc32, a
+   * chunk header's hash): bytes that fail it were damaged in transit and a retry layer above
+   * fetches them again.
+   */
+  check?: (bytes: Uint8Array) => unknown;
+  /** Told of every retry below (a transient fault: unreachable, or bytes damaged in transit); metrics count them. */
+  onRetry?: (reason: EdgelakeError) => void;
 }

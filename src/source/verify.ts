@@ -1,20 +1,38 @@
+import { isEdgelakeError } from '../errors.js';
+import { CorruptTransferError } from './retry.js';
 import type { ReadOptions, Source } from './source.js';
 
 /** Checks a whole file's bytes (e.g. against the hash its name carries); throws to refuse them. */
 export type VerifyFile = (path: string, bytes: Uint8Array, location: string) => Promise<void>;
 
 /**
- * Every whole-file read of `source` passes `verify` before it goes further up the chain. Range
- * reads pass as they are: a part cannot be checked against the whole file's name.
+ * Every whole-file read of `source` passes `verify`, and any read the check its caller gave
+ * (ReadOptions.check: a range's crc32, a header's hash), before it goes further up the chain.
+ * Bytes that fail were damaged in transit (CorruptTransferError): a retry layer above fetches
+ * them again.
  */
 export function withVerify(source: Source, verify: VerifyFile): Source {
   return {
     location: source.location,
     async read(path: string, options?: ReadOptions) {
       const bytes = await source.read(path, options);
-      await verify(path, bytes, source.location);
+      await damagedInTransit(() => verify(path, bytes, source.location));
+      if (options?.check) await damagedInTransit(() => options.check!(bytes));
       return bytes;
     },
-    readRange: (path: string, offset: number, length: number, options?: ReadOptions) => source.readRange(path, offset, length, options),
+    async readRange(path: string, offset: number, length: number, options?: ReadOptions) {
+      const bytes = await source.readRange(path, offset, length, options);
+      if (options?.check) await damagedInTransit(() => options.check!(bytes));
+      return bytes;
+    },
   };
+}
+
+/** An integrity failure of bytes just read becomes a CorruptTransferError (transient); others pass as they are. */
+async function damagedInTransit(check: () => unknown): Promise<void> {
+  try {
+    await check();
+  } catch (e) {
+    throw isEdgelakeError(e, 'integrity') && !(e instanceof CorruptTransferError) ? new CorruptTransferError(e.message, { cause: e }) : e;
+  }
 }

@@ -59,6 +59,21 @@ describe('withCache', () => {
     await expect(openVersion(cached)).rejects.toMatchObject({ code: 'unreachable', message: expect.stringMatching(/edgelake\.json is not cached/) });
   });
 
+  it('a store that cannot remember edgelake.json (a full disk) still opens the dataset and reads it, with a warning', async () => {
+    const { source } = cuttable(new MemorySource((await dataset()).files));
+    const store = new MemoryChunkStore();
+    store.putNote = async (name) => {
+      throw new EdgelakeError('storage-full', `memory: no room for note "${name}"`);
+    };
+    const cache = new ChunkCache(store, { budgetBytes: 1 << 20 });
+    const warnings: string[] = [];
+    cache.addEventListener('warning', (e) => warnings.push((e as CustomEvent<EdgelakeError>).detail.message));
+    const v = await openVersion(withCache(source, cache));
+    expect((await readChunk(v, 'x', 0)).header.samples).toBe(4);
+    expect(warnings).toEqual([expect.stringMatching(/no room for note "refs:http:\/\/127\.0\.0\.1:1\/ten"/)]);
+    expect(cache.stats.writeFailures).toBe(1);
+  });
+
   it('serves range reads from a cached chunk, and passes them through otherwise', async () => {
     const { source, state } = cuttable(new MemorySource((await dataset()).files));
     const cached = withCache(source, new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 }));

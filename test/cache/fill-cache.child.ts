@@ -1,7 +1,7 @@
 /**
  * A separate process that works on an FsChunkStore, for the crash and sharing tests:
  *
- *   fill  <dir> <seed> <count>  puts chunks 0..count-1 of seed (count 0: forever); "put <hash>" after each
+ *   fill  <dir> <seed> <count>  puts chunks 0..count-1 of seed (count 0: forever) as ChunkCache does (putWithin); "put <hash>" after each
  *   churn <dir> <seed> <ops>    puts chunks of a shared pool and evicts the least recently used ones
  *   read  <dir> <seed> <reads>  gets random entries, checking each against its name, until stdin closes
  *
@@ -34,7 +34,7 @@ if (mode === 'fill') {
   console.log('started');
   for (let i = 0; n === 0 || i < n; i++) {
     const { hash, bytes } = await randomChunk(seed, i, 1024, 2 << 20);
-    await store.put(hash, bytes);
+    await store.putWithin(hash, bytes, async () => true);
     console.log(`put ${hash}`);
   }
 } else if (mode === 'churn') {

@@ -57,6 +57,21 @@ describe('FsChunkStore', () => {
     await store.close();
   });
 
+  it("counts the announced writes of live processes as pending, and removes a dead writer's", async () => {
+    const dir = freshDir();
+    const store = await FsChunkStore.open(dir);
+    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const tmp = join(dir, 'tmp');
+    writeFileSync(join(tmp, `${deadPid}-0a1b-5000.tmp`), 'the start of a write a killed process announced');
+    writeFileSync(join(tmp, `${process.pid}-2c3d-7000.tmp`), 'another writer, 7000 bytes announced');
+    const { hash, bytes } = await randomChunk(3, 0, 100, 100);
+    let pending = 0;
+    expect(await store.putWithin(hash, bytes, async (room) => ((pending = room.pending), true))).toBe(true);
+    expect(pending).toBe(7000 + 100);
+    expect(readdirSync(tmp)).toEqual([`${process.pid}-2c3d-7000.tmp`]);
+    await store.close();
+  });
+
   it('a reader whose chunk another process evicts gets undefined or every byte, never an error', async () => {
     const dir = freshDir();
     const reader = await FsChunkStore.open(dir);

@@ -6,6 +6,8 @@
 import { type ChunkStore } from '../../src/index.js';
 
 export type StoreFactory = () => Promise<ChunkStore>;
+/** What putWithin shows a writer before its write lands. */
+type Room = Parameters<Parameters<ChunkStore['putWithin']>[2]>[0];
 export interface ConformanceCase {
   name: string;
   run(store: ChunkStore, reopen: () => Promise<ChunkStore>): Promise<void>;
@@ -136,6 +138,36 @@ export const conformanceCases: ConformanceCase[] = [
         await rejectsWith(store.put(bad, new Uint8Array(1)), 'invalid-input', `put(${JSON.stringify(bad)})`);
         await rejectsWith(store.get(bad), 'invalid-input', `get(${JSON.stringify(bad)})`);
       }
+    },
+  },
+  {
+    name: 'putWithin shows the entries and counts its own write as pending; the write lands only if room says yes',
+    async run(store) {
+      await store.put(hash(20), bytes(20, 100));
+      let seen: Room | undefined;
+      check(!(await store.putWithin(hash(21), bytes(21, 50), async (room) => ((seen = room), false))), 'putWithin must resolve false when room refuses');
+      check(seen?.entries.length === 1 && seen.entries[0].bytes === 100 && seen.pending >= 50, `room should list 100 bytes and count 50 pending: ${JSON.stringify(seen)}`);
+      check(!(await store.has(hash(21))), 'a write that room refused must not land');
+      check(await store.putWithin(hash(21), bytes(21, 50), async () => true), 'putWithin must resolve true when it stored');
+      check(equalBytes(await store.get(hash(21)), bytes(21, 50)), 'putWithin stored other bytes');
+      await rejectsWith(store.putWithin('../x', new Uint8Array(1), async () => true), 'invalid-input', 'putWithin of a bad key');
+    },
+  },
+  {
+    name: "putWithin: a writer that asks for room while another's write is in flight counts that write",
+    async run(store) {
+      let entered!: () => void;
+      const firstIn = new Promise<void>((r) => (entered = r));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const first = store.putWithin(hash(22), bytes(22, 70), async () => (entered(), await gate, true));
+      await firstIn;
+      setTimeout(release, 50); // a store that lets writers take turns runs the second after the first
+      let second: Room | undefined;
+      await store.putWithin(hash(23), bytes(23, 30), async (room) => ((second = room), true));
+      await first;
+      const counted = second!.pending + second!.entries.filter((e) => e.hash === hash(22)).reduce((a, e) => a + e.bytes, 0);
+      check(counted >= 100, `the second writer must count the first one's 70 bytes and its own 30 (pending or listed), counted ${counted}`);
     },
   },
   {

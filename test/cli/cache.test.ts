@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNginx } from '../e2e/servers.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
 import { hasCommand, missing } from '../support/system.js';
+import { chunkHeaderBytes, chunkPath, deflate, inflateBounded, REFS_PATH, sha256Hex, versionPath } from '../../src/format/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-cli-cache-'));
 const cacheDir = join(root, 'cache');
@@ -65,5 +66,59 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
   it('bad arguments are clear errors', async () => {
     expect(await cli('cache', 'shrink', '--cache', cacheDir)).toMatchObject({ code: 2, stderr: expect.stringMatching(/usage: edgelake cache/) });
     expect(await cli('cache', 'stats', '--cache', cacheDir, '--budget', 'lots')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--budget must be a size/) });
+  });
+});
+
+/**
+ * Replaces chunk `index` of `tensor` in the dataset folder `dir` by one whose SHA-256 name and
+ * headerHash are right but whose header is malformed (flags 1, where FORMAT.md allows only 0),
+ * and commits that manifest as the head. Returns the bad chunk's hash.
+ */
+async function malformHeader(dir: string, tensor: string, index: number): Promise<string> {
+  const write = (path: string, bytes: Uint8Array | string) => (mkdirSync(dirname(join(dir, path)), { recursive: true }), writeFileSync(join(dir, path), bytes));
+  const refs = JSON.parse(readFileSync(join(dir, REFS_PATH), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(dir, versionPath(refs.refs[refs.head])), 'utf8'));
+  const ref = manifest.tensors[tensor].chunks[index];
+  const body = inflateBounded(readFileSync(join(dir, chunkPath(ref.hash))), 1 << 24, 'a test chunk');
+  new DataView(body.buffer, body.byteOffset).setUint32(8, 1, true);
+  const stored = deflate(body);
+  Object.assign(ref, { hash: await sha256Hex(stored), bytes: stored.length, headerHash: await sha256Hex(body.subarray(0, chunkHeaderBytes(ref.samples))) });
+  write(chunkPath(ref.hash), stored);
+  const json = JSON.stringify(manifest);
+  refs.refs[refs.head] = await sha256Hex(new TextEncoder().encode(json));
+  write(versionPath(refs.refs[refs.head]), json);
+  write(REFS_PATH, JSON.stringify(refs));
+  return ref.hash;
+}
+
+describe('edgelake stream and fetch into a cache folder with a remembered budget', () => {
+  it('stay within the budget that cache stats --budget remembered', async () => {
+    const dir = join(root, 'budgeted');
+    const cache = join(root, 'budgeted-cache');
+    expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64'))).code).toBe(0);
+    expect((await cli('cache', 'stats', '--cache', cache, '--budget', '300K')).stdout).toMatch(/0 chunks, 0 B of 300\.0 KiB budget/);
+    const streamed = await cli('stream', dir, '--cache', cache, '--json');
+    expect(JSON.parse(streamed.stdout)).toMatchObject({ samples: 6000 });
+    const afterStream = JSON.parse((await cli('cache', 'stats', '--cache', cache, '--json')).stdout);
+    expect(afterStream.entries).toBeGreaterThan(0);
+    expect(afterStream.bytes).toBeLessThanOrEqual(300 * 1024);
+    expect((await cli('fetch', dir, '--cache', cache)).code).toBe(0);
+    expect(JSON.parse((await cli('cache', 'stats', '--cache', cache, '--json')).stdout).bytes).toBeLessThanOrEqual(300 * 1024);
+  });
+});
+
+describe('edgelake fetch checks chunks as stream does', () => {
+  it('a chunk whose hash is right but whose header is malformed is refused, not cached, by fetch and by stream alike', async () => {
+    const dir = join(root, 'malformed');
+    expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64'))).code).toBe(0);
+    const bad = await malformHeader(dir, 'image', 1);
+    const cache = join(root, 'malformed-cache');
+    const fetched = await cli('fetch', dir, '--cache', cache, '--split', 'train');
+    expect(fetched.code).toBe(1);
+    expect(fetched.stderr).toMatch(/tensor image, chunk 1.*has flags 1; version 1 allows only 0/);
+    expect(readdirSync(join(cache, 'chunks')).flatMap((shard) => readdirSync(join(cache, 'chunks', shard)))).not.toContain(bad);
+    const streamed = await cli('stream', dir, '--split', 'train', '--cache', cache, '--workers', '0');
+    expect(streamed.code).toBe(1);
+    expect(streamed.stderr).toMatch(/tensor image, chunk 1.*has flags 1; version 1 allows only 0/);
   });
 });

@@ -220,6 +220,21 @@ describe('damaged refs and manifests', () => {
     await refused(open(), 'invalid-manifest', file('edgelake.json'), /JSON/);
   });
 
+  it('a key twice in one object of a manifest or of edgelake.json (JSON.parse would keep the last)', async () => {
+    const text = readFileSync(manifestFile(), 'utf8').replace(/"length": ?6/, '"length": 5, "length": 6');
+    expect(text).toContain('"length": 5, "length": 6');
+    const id = putManifest(new TextEncoder().encode(text));
+    await refused(open(), 'invalid-manifest', manifestFile(id), /line \d+, column \d+: has the key "length" twice in one object/);
+    writeFileSync(file('edgelake.json'), `{"format":"edgelake/1","name":"hostile","head":"main","refs":{"main":"${id}","main":"${versionId}"}}`);
+    await refused(open(), 'invalid-manifest', file('edgelake.json'), /has the key "main" twice in one object/);
+  });
+
+  it('an edgelake.json that is another file: its bytes are not quoted', async () => {
+    writeFileSync(file('edgelake.json'), 'root:x:0:0:root:/root:/bin/bash\n');
+    const err = await refused(open(), 'invalid-manifest', file('edgelake.json'), /line 1, column 1: expected a value/);
+    expect(err.message).not.toMatch(/root/);
+  });
+
   it('a manifest of 100 MiB, refused by its size before it is parsed', async () => {
     const valid = readFileSync(manifestFile());
     const big = new Uint8Array(100 * MiB).fill(0x20); // valid JSON: the manifest, then spaces

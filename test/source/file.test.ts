@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededBytes } from './test-server.js';
 import { FileSource } from '../../src/node.js';
+import { hasCommand, missing } from '../support/system.js';
 
 const chunk = seededBytes(70_000, 11);
 let outside: string;
@@ -61,5 +63,27 @@ describe('FileSource', () => {
     await expect(source.readRange('chunks/ef/ef01', 0, 1.5)).rejects.toMatchObject({ code: 'invalid-input' });
     const aborted = AbortSignal.abort(new Error('cancelled'));
     await expect(source.read('chunks/ef/ef01', { signal: aborted })).rejects.toThrow('cancelled');
+  });
+});
+
+describe.skipIf(missing('mkfifo', 'apt-get install coreutils', hasCommand('mkfifo')))('FileSource and files that are not regular files', () => {
+  beforeAll(async () => {
+    execFileSync('mkfifo', [join(root, 'chunks', 'ef', 'fifo')]);
+    await mkdir(join(root, 'chunks', 'ef', 'dir'));
+    await symlink('/dev/zero', join(root, 'chunks', 'ef', 'zero'));
+  });
+
+  // Before the fix, opening the FIFO waited for a writer forever: the test timeout catches a hang.
+  it('refuses a FIFO at once, by name, for whole reads and ranges', { timeout: 5000 }, async () => {
+    const source = new FileSource(root);
+    const fifo = join(root, 'chunks', 'ef', 'fifo');
+    await expect(source.read('chunks/ef/fifo')).rejects.toMatchObject({ code: 'source', message: `${fifo} is a FIFO (named pipe), not a regular file` });
+    await expect(source.readRange('chunks/ef/fifo', 0, 4)).rejects.toMatchObject({ code: 'source', message: expect.stringContaining(fifo) });
+  });
+
+  it('refuses a directory and a link to a device, naming them', { timeout: 5000 }, async () => {
+    const source = new FileSource(root);
+    await expect(source.read('chunks/ef/dir')).rejects.toMatchObject({ code: 'source', message: `${join(root, 'chunks/ef/dir')} is a directory, not a regular file` });
+    await expect(source.readRange('chunks/ef/zero', 0, 16)).rejects.toMatchObject({ code: 'source', message: `${join(root, 'chunks/ef/zero')} is a character device, not a regular file` });
   });
 });

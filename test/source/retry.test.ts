@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seededBytes, serveFiles, startTestServer, type Handler, type TestServer } from './test-server.js';
-import { EdgelakeError, HttpSource, isEdgelakeError, type Source, withRetry } from '../../src/index.js';
+import { EdgelakeError, HttpSource, isEdgelakeError, type Source, withRetry, withVerify } from '../../src/index.js';
 
 const chunk = seededBytes(50_000, 3);
 const files = new Map([['chunks/cd/cdef', chunk]]);
@@ -101,5 +101,32 @@ describe('withRetry', () => {
     setTimeout(() => controller.abort(new Error('stop')), 100);
     await expect(read).rejects.toThrow('stop');
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('fetches again bytes damaged in transit (a flipped bit, a wrong Content-Range), telling onRetry; a mismatch that persists is final', async () => {
+    const flipped = chunk.slice();
+    flipped[7] ^= 1;
+    const damaged: Handler = (_q, r) => r.writeHead(200, { 'content-length': String(flipped.length) }).end(flipped);
+    const wrongRange: Handler = (_q, r) => r.writeHead(206, { 'content-range': 'bytes 1-10/50000', 'content-length': '10' }).end(chunk.subarray(1, 11));
+    // The check stands for a verify layer below: the bytes must be the file's.
+    const check = (b: Uint8Array) => {
+      if (b.length !== chunk.length || b.some((v, i) => v !== chunk[i])) throw new EdgelakeError('integrity', 'chunks/cd/cdef: damaged');
+    };
+    const verified: Source = withVerify(new HttpSource(server.url), async (_path, bytes) => check(bytes));
+    const reasons: string[] = [];
+    server.handler = failingFirst(damaged, damaged);
+    const source = withRetry(verified, { random: () => 0.5, sleep: async (ms) => void delays.push(ms) });
+    expect(await source.read('chunks/cd/cdef', { onRetry: (e) => reasons.push(`${e.code}: ${e.message}`) })).toEqual(chunk);
+    expect(reasons).toEqual(['integrity: chunks/cd/cdef: damaged', 'integrity: chunks/cd/cdef: damaged']);
+
+    server.handler = failingFirst(wrongRange);
+    reasons.length = 0;
+    expect(await source.readRange('chunks/cd/cdef', 0, 10, { onRetry: (e) => reasons.push(e.code) })).toEqual(chunk.subarray(0, 10));
+    expect(reasons).toEqual(['integrity']);
+
+    server.handler = (q, r) => damaged(q, r);
+    await expect(withRetry(verified, { retries: 2, sleep: async () => {} }).read('chunks/cd/cdef')).rejects.toMatchObject({
+      code: 'integrity', message: 'chunks/cd/cdef: damaged (the same in every one of 3 attempts)',
+    });
   });
 });

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
 import { parseS3Url, S3Source } from '../../src/index.js';
+import { failure } from '../support/errors.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const sessionToken = 'FwoGZXIvYXdzEXAMPLETOKEN';
@@ -46,7 +47,7 @@ describe('S3Source', () => {
 
   it('signs every read with SigV4, Range included', async () => {
     const source = new S3Source('s3://lake/datasets/demo', { endpoint: endpoint(), region: 'eu-west-1', ...credentials, sessionToken });
-    expect(source.location).toBe('s3://lake/datasets/demo/');
+    expect(source.location).toBe('s3://lake/datasets/demo');
     expect(await source.read('chunks/12/1234')).toEqual(chunk);
     expect(await source.readRange('chunks/12/1234', 100, 900)).toEqual(chunk.subarray(100, 1000));
     expect(server.requests.map((r) => [r.path, r.status])).toEqual([
@@ -99,5 +100,18 @@ describe('parseS3Url', () => {
     's3://lake/a\\b', ' s3://lake',
   ])('refuses %j', (url) => {
     expect(() => parseS3Url(url)).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+  });
+
+  it('names the URL it refuses without its keys, user or query', () => {
+    expect(failure(() => parseS3Url('s3://KEY:SECRET@bucket/prefix'))).toBe(
+      'invalid-input: not an s3://bucket/prefix URL: "s3://…@bucket/prefix" (keys go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the s3 options, never in the URL)');
+    expect(failure(() => parseS3Url('s3://lake/a/../b'))).toBe("invalid-input: s3://lake/a/../b: the key prefix has an empty, '.' or '..' segment");
+    expect(failure(() => parseS3Url('s3://lake/a?X-Amz-Signature=f00'))).toBe('invalid-input: not an s3://bucket/prefix URL: "s3://lake/a?…"');
+  });
+
+  it('names an endpoint it refuses without its user, password or query', () => {
+    expect(failure(() => new S3Source('s3://lake', { endpoint: 'http://user:password@minio:9000' }))).toBe(
+      'invalid-input: S3 endpoint must be a plain http(s)://host[:port] URL, without user or query: "http://…@minio:9000"');
+    expect(failure(() => new S3Source('s3://lake', { endpoint: 'https://minio:9000/?sig=abc' }))).toMatch(/: "https:\/\/minio:9000\/\?…"$/);
   });
 });

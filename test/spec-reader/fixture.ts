@@ -77,7 +77,7 @@ export const EXPECTED = {
   /** image: uint8 [2,2,1] HWC; sample i holds bytes 10*i + [0,1,2,3]. */
   image: [0, 1, 2, 3, 4].map((i) => Uint8Array.from([10 * i, 10 * i + 1, 10 * i + 2, 10 * i + 3])),
   /** label: int32 [] with classNames. */
-  label: [2, 0, 1, -0x7fffffff, 1],
+  label: [2, 0, 1, 2, 1],
   classNames: ['cat', 'dog', 'bird'],
   /** embedding: int8 [3], quant scale 0.5 zeroPoint 1, per-sample DEFLATE. */
   embedding: [[-128, 0, 127], [1, 2, 3], [-1, -2, -3], [5, 5, 5], [0, 0, 0]],

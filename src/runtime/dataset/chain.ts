@@ -43,7 +43,7 @@ export function datasetChain(remote: Source, cache?: ChunkCache): { source: Sour
 function elsewhereOr(remote: Source): Source {
   return {
     location: remote.location,
-    read: (path: string, options?: ReadOptions) => (options?.via ? options.via(path) : remote.read(path, options)),
+    read: (path: string, options: ReadOptions = {}) => (options.via ? options.via(path, options) : remote.read(path, options)),
     readRange: (path: string, offset: number, length: number, options?: ReadOptions) => remote.readRange(path, offset, length, options),
   };
 }

@@ -9,7 +9,7 @@ import { DEFAULT_CONCURRENCY, openTransport, type OpenSourceOptions } from '../.
 import type { Source } from '../../source/source.js';
 import { typedArrayFor, type TypedArray } from './batch.js';
 import { datasetChain, remoteChain, remoteRoot, type RemoteRoot } from './chain.js';
-import { chunkStarts, locateSample } from './chunk-index.js';
+import { chunkStarts, locateSample, mergeRanges } from './chunk-index.js';
 import { decodeSample, decodeSamples } from './decode.js';
 import type { PoolFactory } from './decode-pool.js';
 import { openVersion } from './versions.js';
@@ -107,9 +107,7 @@ export class Dataset {
     if (options.split !== undefined) {
       const ranges = Object.hasOwn(this.splits, options.split) ? this.splits[options.split] : undefined;
       if (!ranges) throw new EdgelakeError('invalid-input', `dataset ${this.name} has no split "${options.split}" (splits: ${Object.keys(this.splits).join(', ')})`);
-      ids = new Uint32Array(ranges.reduce((a, [lo, hi]) => a + hi - lo, 0));
-      let at = 0;
-      for (const [lo, hi] of ranges) for (let i = lo; i < hi; i++) ids[at++] = i;
+      ids = splitIds(ranges);
     } else {
       ids = new Uint32Array(this.length);
       for (let i = 0; i < ids.length; i++) ids[i] = i;
@@ -146,7 +144,9 @@ export class Dataset {
     if (!header) {
       const ref = this.tensor(tensor).chunks[chunk];
       const where = { dataset: this.name, version: this.version, tensor, chunk: String(chunk) };
-      header = this.source.readRange(chunkPath(ref.hash), 0, chunkHeaderBytes(ref.samples)).then((b) => verifyChunkHeader(b, ref, where));
+      // The check runs in the chain's verify layer: a header damaged in transit is fetched again.
+      const check = (b: Uint8Array) => verifyChunkHeader(b, ref, where);
+      header = this.source.readRange(chunkPath(ref.hash), 0, chunkHeaderBytes(ref.samples), { check }).then(check);
       header.catch(() => this.headers.delete(key));
       if (this.headers.size >= 1024) this.headers.delete(this.headers.keys().next().value!);
       this.headers.set(key, header);
@@ -180,8 +180,9 @@ export class View {
       if (this.dataset.preferRange(name, chunk)) {
         const header = await this.dataset.chunkHeader(name, chunk);
         const from = header.payloadStart + header.offsets[index];
-        const bytes = await this.dataset.source.readRange(chunkPath(ref.hash), from, header.offsets[index + 1] - header.offsets[index]);
-        sample = decodeSample(verifySamplePayload(header, index, bytes, where), t, this.dataset.limits, where, index).data;
+        const check = (b: Uint8Array) => verifySamplePayload(header, index, b, where); // crc32: damaged in transit -> fetched again
+        const bytes = await this.dataset.source.readRange(chunkPath(ref.hash), from, header.offsets[index + 1] - header.offsets[index], { check });
+        sample = decodeSample(check(bytes), t, this.dataset.limits, where, index).data;
       } else {
         const stored = await this.dataset.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
         const all = await decodeSamples({ stored, ref, tensor: t, limits: this.dataset.limits, where, verified: true }); // the chain verified it
@@ -191,6 +192,15 @@ export class View {
     }));
     return out;
   }
+}
+
+/** A split's ids, ascending and each once: never more than the dataset, however its ranges overlap. */
+function splitIds(ranges: readonly (readonly [number, number])[]): Uint32Array {
+  const merged = mergeRanges(ranges);
+  const ids = new Uint32Array(merged.reduce((a, [lo, hi]) => a + hi - lo, 0));
+  let at = 0;
+  for (const [lo, hi] of merged) for (let i = lo; i < hi; i++) ids[at++] = i;
+  return ids;
 }
 
 /** Ascending, each id once (splits may overlap; indices may repeat). */

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors.js';
 import type { RemoteRoot } from './chain.js';
 import type { DecodedSamples, DecodeTask } from './decode.js';
 
@@ -10,8 +11,11 @@ import type { DecodedSamples, DecodeTask } from './decode.js';
 /** A chunk for a worker to read through its own remote chain (remoteChain) and decode, so network I/O stays off the calling thread. */
 export type FetchTask = Omit<DecodeTask, 'stored' | 'verified'> & { fetch: RemoteRoot & { path: string } };
 
-/** Decoded samples and the stored bytes the worker read (they go on up the dataset's chain). */
-export type FetchedSamples = DecodedSamples & { stored: Uint8Array };
+/**
+ * Decoded samples and the stored bytes the worker read (they go on up the dataset's chain), with
+ * the transient faults its remote retried on the way (replayed to the chain's metrics).
+ */
+export type FetchedSamples = DecodedSamples & { stored: Uint8Array; retries: { code: ErrorCode; message: string }[] };
 
 export interface DecodePool {
   /** Number of workers; 0 when decoding runs on the calling thread. */

@@ -1,6 +1,7 @@
 import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { decodeChunk, decodeSamplePayload } from '../../format/chunk.js';
 import { concatBytes } from '../../format/inflate.js';
+import { checkClassLabels } from '../../format/labels.js';
 import { decodeImage, toRgb } from '../../format/image/index.js';
 import { DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, type Where } from '../../format/limits.js';
 import type { ChunkRef, TensorMeta } from '../../format/manifest.js';
@@ -52,10 +53,15 @@ export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
   return { data: concatBytes(parts, out[n]), offsets: out, ...(shapes ? { shapes } : {}) };
 }
 
-/** One sample's payload as raw elements: inflated (sample DEFLATE), or decoded to RGB (jpeg/png), else as it is. */
+/**
+ * One sample's payload as raw elements: inflated (sample DEFLATE), or decoded to RGB (jpeg/png),
+ * else as it is; class labels checked against their classNames.
+ */
 export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number): { data: Uint8Array; shape?: number[] } {
   if (tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png') return decodeRgb(payload, tensor, limits, where, i);
   if (tensor.sampleCompression === 'deflate') return { data: decodeSamplePayload(payload, tensor, limits, where, i) };
+  // A payload read alone (a range read) passed no decodeChunk, which checks whole chunks' labels.
+  checkClassLabels(payload, tensor, where, () => i);
   return { data: payload };
 }
 

@@ -1,6 +1,7 @@
 import { EdgelakeError } from '../../errors.js';
 import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes } from '../../format/validate.js';
+import type { ReadOptions } from '../../source/source.js';
 import { stack, type TypedArray } from '../dataset/batch.js';
 import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
@@ -65,6 +66,9 @@ export interface LoaderStats {
   /** Bytes that came from the remote (cache hits excluded). */
   bytesFetched: number;
   chunksFetched: number;
+  /** Reads retried after a transient fault, and of those, transfers fetched again because their bytes failed their check. */
+  retries: number;
+  refetched: number;
   cacheHits: number;
   cacheMisses: number;
   cacheHitRatio: number;
@@ -88,11 +92,10 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   private firstBatchAt: number | null = null;
   private samples = 0;
   private chunksFetched = 0;
-  private readonly baseline: { bytes: number; hits: number; misses: number };
-  /** Cache writes still running, their bytes, and the first that failed. */
+  private readonly baseline: { bytes: number; retries: number; refetched: number; hits: number; misses: number };
+  /** Cache writes still running, and their bytes. */
   private readonly writes = new Set<Promise<void>>();
   private writingBytes = 0;
-  private writeFailure: unknown;
   /** Decodes the first window on this thread: in a worker it would queue behind the prefetches. */
   private readonly here = inlinePool();
 
@@ -111,7 +114,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
     this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
     this.position = options.resume ? this.checkResume(options.resume) : 0;
-    this.baseline = { bytes: ds.network.bytes, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
+    const { bytes, retries, refetched } = ds.network;
+    this.baseline = { bytes, retries, refetched, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
   }
 
   state(): LoaderState {
@@ -129,6 +133,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return {
       samples: this.samples, samplesPerSecond: seconds > 0 ? this.samples / seconds : 0,
       bytesFetched: ds.network.bytes - this.baseline.bytes, chunksFetched: this.chunksFetched,
+      retries: ds.network.retries - this.baseline.retries, refetched: ds.network.refetched - this.baseline.refetched,
       cacheHits: hits, cacheMisses: misses, cacheHitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
       timeToFirstBatchMs: this.firstBatchAt === null ? null : this.firstBatchAt - this.started,
     };
@@ -237,14 +242,12 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
         }
         for (const k of win.chunks.keys()) residency.release(k);
         windows.delete(w);
-        if (this.writeFailure) throw this.writeFailure;
       }
       if (!this.closed && pending.ids.length > 0) {
         if (this.options.dropLast) this.position += pending.ids.length;
         else yield await this.emit(pending, transform);
       }
       await Promise.all(this.writes);
-      if (this.writeFailure) throw this.writeFailure;
     } finally {
       this.abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
       for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
@@ -303,8 +306,9 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const decoder = route === 'pool' ? pool : this.here;
     const remote = route === 'pool' && pool.fetch && pool.size > 0 ? ds.workerRemote(pool.size) : undefined;
     let decodedThere: DecodedSamples | undefined;
-    const via = remote && (async () => {
-      const { stored, ...samples } = await pool.fetch!({ ...task, fetch: { ...remote, path } });
+    const via = remote && (async (_path: string, options: ReadOptions) => {
+      const { stored, retries, ...samples } = await pool.fetch!({ ...task, fetch: { ...remote, path } });
+      for (const r of retries) options.onRetry?.(new EdgelakeError(r.code, r.message)); // the worker's faults, to the chain's metrics
       decodedThere = samples;
       return stored;
     });
@@ -321,10 +325,13 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     return decoded;
   }
 
-  /** Tracks a cache write behind the batches; one that fails fails the epoch at its next window. */
+  /**
+   * Tracks a cache write behind the batches. A chunk that cannot be stored (a full disk) was
+   * still read: the cache counts it and warns (ChunkCache), and the epoch goes on, the chunk uncached.
+   */
   private behind(write: Promise<void>, bytes: number): Promise<void> {
     this.writingBytes += bytes;
-    const done: Promise<void> = write.then(() => {}, (e: unknown) => void (this.writeFailure ??= e)).finally(() => {
+    const done: Promise<void> = write.catch(() => {}).finally(() => {
       this.writes.delete(done);
       this.writingBytes -= bytes;
     });

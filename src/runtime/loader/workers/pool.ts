@@ -78,7 +78,9 @@ export function createDecodeApi(open?: TransportOpener): DecodeApi {
     decode: (task) => outcome(() => serial(() => decodeSamples(task)), () => task.stored),
     fetch: (task) => outcome(async () => {
       if (!open) throw new EdgelakeError('invalid-input', 'this decode worker cannot fetch: it has no transport opener');
-      const reading = sourceFor(task.fetch).read(task.fetch.path, { maxBytes: task.ref.bytes }).catch((e: unknown) => {
+      const retries: FetchedSamples['retries'] = [];
+      const onRetry = (e: EdgelakeError) => void retries.push({ code: e.code, message: e.message });
+      const reading = sourceFor(task.fetch).read(task.fetch.path, { maxBytes: task.ref.bytes, onRetry }).catch((e: unknown) => {
         throw isEdgelakeError(e) ? new EdgelakeError(e.code, `${describeWhere(task.where)}: ${e.message}`, { cause: e }) : e;
       });
       reading.catch(() => {}); // awaited in turn below
@@ -87,7 +89,7 @@ export function createDecodeApi(open?: TransportOpener): DecodeApi {
         // A macrotask first, so the slot this read freed sends its next request before decoding holds the thread.
         await new Promise((resolve) => setTimeout(resolve, 0));
         // The remote chain verified the bytes against their name.
-        return { ...(await decodeSamples({ ...task, stored, verified: true })), stored };
+        return { ...(await decodeSamples({ ...task, stored, verified: true })), stored, retries };
       });
     }, (value) => value.stored, true),
   };

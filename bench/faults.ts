@@ -1,0 +1,98 @@
+/**
+ * Streaming through faults: epochs of Fashion-MNIST from nginx through a seeded fault-injecting
+ * proxy (connection resets, 503, 429 with Retry-After, stalled and truncated bodies, flipped bits,
+ * wrong Content-Range: test/support/fault-proxy.ts), each compared sample by sample with the IDX
+ * files, against the same epoch through the proxy with no faults. The library's default retry
+ * policy; the client gives up on a silent body after --timeout-ms. Target (issue 16): at 20 %
+ * faults every epoch completes with 0 wrong samples.
+ *
+ *   npx tsx bench/faults.ts [--rate 0.2] [--epochs 10] [--workers 1] [--chunk-kib 256]
+ *     [--timeout-ms 2000] [--stall-ms 4000] [--data auto|full|subset] [--max-seconds 1200]
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ChunkCache, Loader, MemoryChunkStore } from '../src/index.js';
+import { parseIdx } from '../src/format/index.js';
+import { openDataset } from '../src/node.js';
+import { FAULTS, startFaultProxy, type Fault } from '../test/support/fault-proxy.js';
+import { startNginx } from '../test/support/nginx.js';
+import { deadline, fashionMnist, FMNIST_FULL, FMNIST_SUBSET } from './link.js';
+import { median, report } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '0.2' }, epochs: { type: 'string', default: '10' }, workers: { type: 'string', default: '1' },
+    'chunk-kib': { type: 'string', default: '256' }, 'timeout-ms': { type: 'string', default: '2000' }, 'stall-ms': { type: 'string', default: '4000' },
+    data: { type: 'string', default: 'auto' }, 'max-seconds': { type: 'string', default: '1200' },
+  },
+});
+deadline(Number(values['max-seconds']), 'faults');
+const data = await fashionMnist({ chunkKiB: Number(values['chunk-kib']), compression: 'deflate', data: values.data as 'auto' | 'full' | 'subset' });
+const idxDir = data.description.includes('full') ? FMNIST_FULL : FMNIST_SUBSET;
+const idx = (file: string) => parseIdx(readFileSync(join(idxDir, file)), file).data;
+const images = Buffer.concat([idx('train-images-idx3-ubyte.gz'), idx('t10k-images-idx3-ubyte.gz')]);
+const labels = Buffer.concat([idx('train-labels-idx1-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')]);
+
+const nginx = await startNginx(data.root, { accessLog: false, maxSeconds: Number(values['max-seconds']) });
+const rate = Number(values.rate);
+const epochs = Number(values.epochs);
+const workers = Number(values.workers);
+
+/** One cold epoch of the train split through `url`: seconds, samples, wrong samples, retries. */
+async function epoch(url: string, seed: number) {
+  const t0 = performance.now();
+  const ds = await openDataset(url, { http: { timeoutMs: Number(values['timeout-ms']) }, cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 30 }) });
+  const loader = new Loader(ds.view({ split: 'train' }), { batchSize: 256, tensors: ['image', 'label'], shuffle: { seed, windowChunks: 4 }, workers });
+  let samples = 0;
+  let wrong = 0;
+  for await (const b of loader) {
+    const image = b.tensors.image as Uint8Array;
+    const label = b.tensors.label as Int32Array;
+    b.ids.forEach((id, k) => {
+      if (Buffer.compare(image.subarray(k * 784, (k + 1) * 784), images.subarray(id * 784, (id + 1) * 784)) !== 0 || label[k] !== labels[id]) wrong++;
+    });
+    samples += b.ids.length;
+  }
+  const { retries, refetched } = loader.stats();
+  return { seconds: (performance.now() - t0) / 1000, samples, wrong, retries, refetched };
+}
+
+const clean = await startFaultProxy({ target: nginx.url, rate: 0, seed: 0 });
+const faulty = await startFaultProxy({ target: nginx.url, rate, seed: 16, stallMs: Number(values['stall-ms']) });
+try {
+  const expected = data.manifest.splits.train!.reduce((a, [s, e]) => a + e - s, 0);
+  const cleanRuns: Awaited<ReturnType<typeof epoch>>[] = [];
+  const faultyRuns: (Awaited<ReturnType<typeof epoch>> | { failed: string })[] = [];
+  await epoch(clean.url, 0); // warm-up: JIT, connections, nginx's page cache
+  for (let seed = 1; seed <= epochs; seed++) {
+    cleanRuns.push(await epoch(clean.url, seed));
+    faultyRuns.push(await epoch(faulty.url, seed).catch((e: unknown) => ({ failed: String((e as Error).message ?? e) })));
+    const last = faultyRuns[faultyRuns.length - 1];
+    console.log(`epoch ${seed}: ${'failed' in last ? `FAILED: ${last.failed}` : `${last.seconds.toFixed(2)} s, ${last.samples} samples, ${last.wrong} wrong, ${last.retries} retries (${last.refetched} damaged transfers fetched again)`}; fault-free ${cleanRuns[cleanRuns.length - 1].seconds.toFixed(2)} s`);
+  }
+  const done = faultyRuns.filter((r): r is Awaited<ReturnType<typeof epoch>> => !('failed' in r));
+  const completed = done.filter((r) => r.samples === expected).length;
+  const T0 = median(cleanRuns.map((r) => r.seconds));
+  const T = median(done.map((r) => r.seconds));
+  const { requests, faults } = faulty.stats();
+  report('faults', `Streaming through ${Math.round(rate * 100)} % faults of every kind`, [
+    { measure: 'epochs completed, every sample present (target: all)', value: completed, unit: `of ${epochs}` },
+    { measure: 'wrong samples against the IDX files (target 0)', value: done.reduce((a, r) => a + r.wrong, 0), unit: `of ${done.reduce((a, r) => a + r.samples, 0)}` },
+    { measure: 'epoch through the faults (median)', value: T, unit: 's' },
+    { measure: 'the same epoch with no faults (median)', value: T0, unit: 's' },
+    { measure: 'time over a fault-free epoch', value: T / T0, unit: 'x' },
+    { measure: 'retries per epoch (median)', value: median(done.map((r) => r.retries)), unit: '' },
+    { measure: 'damaged transfers fetched again per epoch (median)', value: median(done.map((r) => r.refetched)), unit: '' },
+    { measure: 'responses through the faulty proxy', value: requests, unit: '' },
+  ], [
+    `${data.description}; split train: ${expected} samples per epoch, cold memory cache each epoch, workers ${workers}`,
+    `faults injected: ${FAULTS.map((k: Fault) => `${k} ${faults[k]}`).join(', ')} (range faults hit range reads only; a loader reads whole chunks)`,
+    `client: HttpSource timeout ${values['timeout-ms']} ms, the library's default retries; proxy stalls ${values['stall-ms']} ms, Retry-After 1 s`,
+  ]);
+  if (completed !== epochs || done.some((r) => r.wrong > 0)) process.exitCode = 1;
+} finally {
+  await faulty.stop();
+  await clean.stop();
+  await nginx.stop();
+}
