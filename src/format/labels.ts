@@ -23,8 +23,12 @@ export function checkClassLabels(data: Uint8Array, tensor: TensorMeta, where: Wh
   }
 }
 
-/** The sample of a chunk that byte `byte` of its payload area lies in: offsets[i] <= byte < offsets[i+1]. */
-export function sampleAtOffset(offsets: Uint32Array, byte: number): number {
+/**
+ * The sample of a chunk that byte `byte` of its payload area lies in: offsets[i] <= byte <
+ * offsets[i+1] (binary search; the last such i when samples are empty). Also finds a dataset
+ * sample's chunk among the chunks' first samples (locateSample).
+ */
+export function sampleAtOffset(offsets: ArrayLike<number>, byte: number): number {
   let lo = 0;
   let hi = offsets.length - 2;
   while (lo < hi) {

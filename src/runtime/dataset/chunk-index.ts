@@ -1,3 +1,4 @@
+import { sampleAtOffset } from '../../format/labels.js';
 import type { TensorMeta } from '../../format/manifest.js';
 
 /** First sample of each chunk, plus the total at the end: starts[c] .. starts[c+1] is chunk c. */
@@ -9,14 +10,8 @@ export function chunkStarts(tensor: Pick<TensorMeta, 'chunks'>): number[] {
 
 /** The chunk holding sample `i` and its position within it (binary search). */
 export function locateSample(starts: number[], i: number): { chunk: number; index: number } {
-  let lo = 0;
-  let hi = starts.length - 2;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (starts[mid] <= i) lo = mid;
-    else hi = mid - 1;
-  }
-  return { chunk: lo, index: i - starts[lo] };
+  const chunk = sampleAtOffset(starts, i); // the same search as a sample's byte among its chunk's offsets
+  return { chunk, index: i - starts[chunk] };
 }
 
 /**
