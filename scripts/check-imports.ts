@@ -3,8 +3,11 @@
  * from a lower layer up to a higher one, nor across siblings of one floor. The floors, bottom up,
  * as docs/LAYOUT.md draws them:
  *
- *   errors  <  format | source | kernels  <  cache | sampler  <  runtime/dataset  <  runtime/loader
+ *   errors  <  kernels  <  format | source  <  cache | sampler  <  runtime/dataset  <  runtime/loader
  *   <  runtime/*.ts (platform assembly)  <  runtime/model  <  runtime/learn  <  cli  <  the entries
+ *
+ * kernels sit below format so the image codecs can run a kernel family's CPU reference (JPEG
+ * reconstruction) or record it on a device.
  *
  *   npx tsx scripts/check-imports.ts      (npm test runs it; exit 1 and a list when something breaks)
  */
@@ -15,19 +18,19 @@ import { fileURLToPath } from 'node:url';
 /** A floor: files under `prefix` (a folder ending in '/', or one file). Siblings share a rank. */
 const FLOORS: { prefix: string; rank: number }[] = [
   { prefix: 'errors.ts', rank: 0 },
-  { prefix: 'format/', rank: 1 },
-  { prefix: 'source/', rank: 1 },
   { prefix: 'kernels/', rank: 1 },
-  { prefix: 'cache/', rank: 2 },
-  { prefix: 'sampler/', rank: 2 },
-  { prefix: 'runtime/dataset/', rank: 3 },
-  { prefix: 'runtime/loader/', rank: 4 },
-  { prefix: 'runtime/', rank: 5 }, // files directly in runtime/: openDataset assembled with the platform's pools
-  { prefix: 'runtime/model/', rank: 6 },
-  { prefix: 'runtime/learn/', rank: 7 },
-  { prefix: 'cli/', rank: 8 },
-  { prefix: 'index.ts', rank: 9 },
-  { prefix: 'node.ts', rank: 9 },
+  { prefix: 'format/', rank: 2 },
+  { prefix: 'source/', rank: 2 },
+  { prefix: 'cache/', rank: 3 },
+  { prefix: 'sampler/', rank: 3 },
+  { prefix: 'runtime/dataset/', rank: 4 },
+  { prefix: 'runtime/loader/', rank: 5 },
+  { prefix: 'runtime/', rank: 6 }, // files directly in runtime/: openDataset assembled with the platform's pools
+  { prefix: 'runtime/model/', rank: 7 },
+  { prefix: 'runtime/learn/', rank: 8 },
+  { prefix: 'cli/', rank: 9 },
+  { prefix: 'index.ts', rank: 10 },
+  { prefix: 'node.ts', rank: 10 },
 ];
 
 export interface Problem {

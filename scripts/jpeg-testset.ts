@@ -72,7 +72,7 @@ export function buildJpegTestset(out: string): TestsetEntry[] {
 }
 
 /** The package's JPEG photos, relative to MATE_DIR, sorted. */
-function listPhotos(): string[] {
+export function listPhotos(): string[] {
   if (!existsSync(MATE_DIR)) return [];
   const out = execFileSync('find', [MATE_DIR, '-name', '*.jpg', '-type', 'f'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).map((p) => relative(MATE_DIR, p)).sort();

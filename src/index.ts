@@ -12,6 +12,9 @@ export type { DecodePool, PoolFactory } from './runtime/dataset/decode-pool.js';
 export type { TypedArray } from './runtime/dataset/batch.js';
 export type { Manifest, TensorMeta, Dtype } from './format/manifest.js';
 
+// images: one JPEG or PNG, on the device or the CPU
+export { decodeImage, type DecodeImageOptions, type Pixels } from './format/image/decode-image.js';
+
 // loaders: shuffled, prefetched, resumable batches, on the GPU or the CPU
 export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader/loader.js';
 export type { ShuffleOptions } from './runtime/loader/order.js';

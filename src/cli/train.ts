@@ -14,7 +14,7 @@ import { progressBar, type CliIo } from './io.js';
 import { Loader } from '../runtime/loader/loader.js';
 
 export const trainUsage =
-  'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--json]';
+  'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--json]';
 
 /** `edgelake train`: fits a model on the train split, streaming, then evaluates it on the test split. */
 export async function trainCommand(args: string[], io: CliIo): Promise<number> {
@@ -24,6 +24,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, input: { type: 'string' }, 'batch-size': { type: 'string' },
       lr: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' }, save: { type: 'string' },
       resume: { type: 'string' }, json: { type: 'boolean' }, ref: { type: 'string' }, workers: { type: 'string' },
+      'input-size': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${trainUsage}`);
@@ -31,6 +32,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
   const epochs = positiveInt(values.epochs, '--epochs', 1);
   const batchSize = positiveInt(values['batch-size'], '--batch-size', 128);
+  const inputSize = values['input-size'] === undefined ? undefined : positiveInt(values['input-size'], '--input-size', 0);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   const lr = values.lr === undefined ? undefined : Number(values.lr);
   if (lr !== undefined && !(lr > 0)) throw new EdgelakeError('invalid-input', `--lr must be a positive number, not "${values.lr}"`);
@@ -42,7 +44,13 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     const input = values.input ?? (values.model === 'head' ? 'embedding' : 'image');
     const classes = ds.tensor('label').classNames?.length;
     if (!classes) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: tensor label has no classNames, so the number of classes is unknown`);
-    const shape = ds.tensor(input).shape.map((d) => d ?? 0);
+    const stored = ds.tensor(input).shape;
+    if (inputSize === undefined && stored.some((d) => d === null)) {
+      throw new EdgelakeError('invalid-input', `tensor ${input} holds images of any size [${stored.map((d) => d ?? '*').join(', ')}]: give --input-size N to fit them to NxN`);
+    }
+    // Images fitted to NxN: a random resized crop for training, the centre for testing (torchvision's recipe).
+    const fit = (crop: 'random' | 'center') => (inputSize === undefined ? {} : { fit: { size: [inputSize, inputSize] as const, crop } });
+    const shape = inputSize === undefined ? (stored as number[]) : [inputSize, inputSize, stored[2] ?? 3];
     const device = gpu?.device ?? null;
     const model = values.resume
       ? loadModel(new Uint8Array(await readFile(values.resume)), { device, name: values.resume })
@@ -51,7 +59,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     const loader = (split: string, shuffle: boolean) => new Loader(ds.view({ split }), {
       batchSize, tensors: [input, 'label'], device: device ?? undefined,
       shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
-      transform: { [input]: { scale: scaleFor(ds, input), toCHW: image } },
+      transform: { [input]: { scale: scaleFor(ds, input), toCHW: image, ...fit(shuffle ? 'random' : 'center') } },
       workers: values.workers === undefined ? 1 : Number(values.workers),
     });
     const trainLength = ds.view({ split: 'train' }).length;

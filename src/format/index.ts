@@ -21,6 +21,7 @@ export { buildIdx, type BuildIdxOptions, type IdxSplit } from './builders/build-
 export { parseIdx, type IdxArray } from './builders/idx.js';
 export { buildImageFolder, type BuildImageFolderOptions, type ImageFile } from './builders/build-imagefolder.js';
 export {
-  decodeImage, decodeJpeg, decodePng, sniffImageType, thumbnail, toRgb, resizeArea,
-  type DecodedImage, type DecodeOptions, type ImageType,
+  decodeImageSync, decodeJpeg, decodePng, sniffImageType, thumbnail, toRgb, resizeArea,
+  jpegScaleFor, packJpegCoefficients, unpackJpegCoefficients, readJpegCoefficients,
+  type DecodedImage, type DecodeOptions, type ImageType, type ReadJpegOptions,
 } from './image/index.js';

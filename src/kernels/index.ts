@@ -25,5 +25,7 @@ export * from './reduce/index.js';
 export * from './dropout/index.js';
 export * from './optimizer/index.js';
 export * from './uncertainty/index.js';
+export * from './jpeg/index.js';
+export * from './fit/index.js';
 export { getDevice, describeAdapter, formatAdapter, type Gpu, type GpuProvider, type AdapterDescription, type GetDeviceOptions } from './device.js';
 export { pcgHash, hash4, uniform, uniform24, shuffleInPlace } from './random/random.js';

@@ -8,6 +8,8 @@ import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { gpuDescribe } from './gpu.js';
 import { type Batch, Loader, type LoaderOptions } from '../../src/index.js';
 import { parseIdx } from '../../src/format/index.js';
+import { jpegFolder, pngFolder } from '../support/image-folder.js';
+import { noTools } from '../format/image/jpeg/tools.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-gpu-loader-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -96,3 +98,36 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
   });
 });
 
+
+gpuDescribe('the loader fitting images of any size on a GPU device', ({ device }) => {
+  test('gives the same [B, 3, H, W] batches as the CPU path, centred or randomly cropped', async () => {
+    const { ds } = await pngFolder();
+    for (const fit of [{ size: [6, 10] as const }, { size: [9, 4] as const, crop: 'random' as const, scale: [0.1, 1] as const }]) {
+      const options = { batchSize: 3, tensors: ['image'], epoch: 2, transform: { image: { fit, scale: 1 / 255, toCHW: true, seed: 3 } } };
+      const floats = 3 * fit.size[0] * fit.size[1];
+      const onGpu: Float32Array[] = [];
+      for await (const b of new Loader(ds.view(), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
+      const onCpu: Float32Array[] = [];
+      for await (const b of new Loader(ds.view(), options)) onCpu.push(b.tensors.image as Float32Array);
+      bufferPool(device).trim(0);
+      expect(onGpu.map((b) => b.length)).toEqual([3, 3, 1].map((n) => n * floats));
+      expect(onGpu).toEqual(onCpu);
+    }
+  });
+
+  // On a device the workers send entropy-decoded JPEGs; the transform reconstructs and fits them there.
+  test.skipIf(noTools())('JPEGs of any size, reconstructed on the device at the scale the fit needs: the CPU path\'s batches', async () => {
+    const { ds } = await jpegFolder();
+    for (const fit of [{ size: [6, 10] as const }, { size: [20, 12] as const, crop: 'random' as const }]) {
+      const options = { batchSize: 4, tensors: ['image'], epoch: 1, transform: { image: { fit, scale: 1 / 255, toCHW: true, seed: 5 } } };
+      const floats = 3 * fit.size[0] * fit.size[1];
+      const onGpu: Float32Array[] = [];
+      for await (const b of new Loader(ds.view(), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
+      const onCpu: Float32Array[] = [];
+      for await (const b of new Loader(ds.view(), options)) onCpu.push(b.tensors.image as Float32Array);
+      bufferPool(device).trim(0);
+      expect(onGpu.map((b) => b.length)).toEqual([4, 3].map((n) => n * floats));
+      expect(onGpu).toEqual(onCpu);
+    }
+  });
+});

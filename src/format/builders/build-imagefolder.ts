@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import { sha256Hex } from '../hash.js';
-import { decodeImage, sniffImageType, thumbnail, toRgb } from '../image/index.js';
+import { decodeImageSync, sniffImageType, thumbnail, toRgb } from '../image/index.js';
 import type { Manifest } from '../manifest.js';
 import type { Sink } from '../sink.js';
 import { NAME } from '../validate.js';
@@ -64,7 +64,7 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
     if (type !== image.spec.sampleCompression) {
       throw new EdgelakeError('invalid-input', `${where} is ${type} but ${first} is ${image.spec.sampleCompression}; a dataset's images must all be JPEG or all PNG (convert one kind first)`);
     }
-    const decoded = toRgb(decodeImage(bytes, { name: where }));
+    const decoded = toRgb(decodeImageSync(bytes, { name: where }));
     sizes.add(`${decoded.height},${decoded.width}`);
     await image.append(bytes);
     new DataView(labelBytes.buffer).setInt32(0, classNames.indexOf(file.className), true);

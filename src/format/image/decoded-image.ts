@@ -1,3 +1,5 @@
+import type { JpegScale } from '../../kernels/jpeg/coefficients.js';
+
 /** A decoded image: 8-bit samples, rows top to bottom, channels interleaved (HWC). */
 export interface DecodedImage {
   width: number;
@@ -12,4 +14,6 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Names the file in error messages, e.g. its path in the source folder. */
   name?: string;
+  /** JPEGs decode at 1/scale of full size in the DCT domain (libjpeg's scale_denom); PNGs at full size. */
+  scale?: JpegScale;
 }

@@ -14,7 +14,7 @@ export function sniffImageType(bytes: Uint8Array): ImageType | undefined {
 }
 
 /** Decodes a JPEG or PNG, whichever its first bytes say it is. */
-export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): DecodedImage {
+export function decodeImageSync(bytes: Uint8Array, options: DecodeOptions = {}): DecodedImage {
   const type = sniffImageType(bytes);
   if (type === 'jpeg') return decodeJpeg(bytes, options);
   if (type === 'png') return decodePng(bytes, options);

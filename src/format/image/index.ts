@@ -1,5 +1,6 @@
+export { decodeImage, type DecodeImageOptions, type Pixels } from './decode-image.js';
 export {
-  decodeImage,
+  decodeImageSync,
   resizeArea,
   sniffImageType,
   thumbnail,
@@ -7,6 +8,8 @@ export {
   type ImageType,
   type Region,
 } from './image.js';
-export { decodeJpeg } from './jpeg.js';
+export { decodeJpeg, jpegScaleFor } from './jpeg.js';
+export { packJpegCoefficients, unpackJpegCoefficients } from './jpeg-packed.js';
+export { readJpegCoefficients, type ReadJpegOptions } from './jpeg/index.js';
 export { decodePng } from './png.js';
 export type { DecodedImage, DecodeOptions } from './decoded-image.js';

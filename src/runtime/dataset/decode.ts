@@ -2,7 +2,9 @@ import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { decodeChunk, decodeSamplePayload } from '../../format/chunk.js';
 import { concatBytes } from '../../format/inflate.js';
 import { checkClassLabels } from '../../format/labels.js';
-import { decodeImage, toRgb } from '../../format/image/index.js';
+import { decodePng, jpegScaleFor, packJpegCoefficients, readJpegCoefficients, toRgb } from '../../format/image/index.js';
+import { jpegPlan } from '../../kernels/jpeg/plan.js';
+import { reconstructJpegRef } from '../../kernels/jpeg/jpeg.ref.js';
 import { DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, type Where } from '../../format/limits.js';
 import type { ChunkRef, TensorMeta } from '../../format/manifest.js';
 
@@ -15,6 +17,15 @@ export interface DecodeTask {
   where: Where;
   /** The stored bytes were already checked against ref.hash (by the cache): skip that SHA-256. */
   verified?: boolean;
+  images?: ImageDecoding;
+}
+
+/** How image samples decode, when a loader's transform says more than "to RGB at full size". */
+export interface ImageDecoding {
+  /** The fit's output [height, width]: a JPEG decodes at the smallest libjpeg scale that still covers it (jpegScaleFor). */
+  fit?: readonly [number, number];
+  /** JPEGs stop after entropy decoding, as packJpegCoefficients buffers, for a device to reconstruct. */
+  coefficients?: boolean;
 }
 
 /** A chunk's samples, decoded, in one buffer that transfers as a whole. */
@@ -23,7 +34,7 @@ export interface DecodedSamples {
   data: Uint8Array;
   /** n+1 entries; sample i is data[offsets[i], offsets[i+1]). */
   offsets: Uint32Array;
-  /** For decoded jpeg/png: [h, w, c] per sample (c is always 3, RGB). */
+  /** For decoded jpeg/png: [h, w, c] per sample (c is always 3, RGB), as decoded or, for coefficients, as they will reconstruct. */
   shapes?: Uint32Array;
 }
 
@@ -44,7 +55,7 @@ export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
   const shapes = images ? new Uint32Array(3 * n) : undefined;
   let budget = limits.maxInflatedBytes;
   for (let i = 0; i < n; i++) {
-    const sample = decodeSample(chunk.payload(i), tensor, { ...limits, maxInflatedBytes: budget }, where, i);
+    const sample = decodeSample(chunk.payload(i), tensor, { ...limits, maxInflatedBytes: budget }, where, i, task.images);
     budget -= sample.data.length;
     parts.push(sample.data);
     if (sample.shape) shapes!.set(sample.shape, 3 * i);
@@ -57,20 +68,33 @@ export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
  * One sample's payload as raw elements: inflated (sample DEFLATE), or decoded to RGB (jpeg/png),
  * else as it is; class labels checked against their classNames.
  */
-export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number): { data: Uint8Array; shape?: number[] } {
-  if (tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png') return decodeRgb(payload, tensor, limits, where, i);
+export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number, images: ImageDecoding = {}): { data: Uint8Array; shape?: number[] } {
+  if (tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png') return decodeRgb(payload, tensor, limits, where, i, images);
   if (tensor.sampleCompression === 'deflate') return { data: decodeSamplePayload(payload, tensor, limits, where, i) };
   // A payload read alone (a range read) passed no decodeChunk, which checks whole chunks' labels.
   checkClassLabels(payload, tensor, where, () => i);
   return { data: payload };
 }
 
-/** Decodes sample i's jpeg/png to RGB, within `limits.maxInflatedBytes`, and checks it against the tensor's shape. */
-function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number): { data: Uint8Array; shape: number[] } {
+/**
+ * Decodes sample i's jpeg/png to RGB (or a JPEG to its coefficients), within
+ * `limits.maxInflatedBytes`, and checks it against the tensor's shape.
+ */
+function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number, images: ImageDecoding): { data: Uint8Array; shape: number[] } {
   const name = `${describeWhere(where)}: sample ${i}`;
-  let img;
+  const maxPixels = Math.min(DEFAULT_MAX_PIXELS, Math.floor(limits.maxInflatedBytes / 3));
+  let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = toRgb(decodeImage(payload, { name, maxPixels: Math.min(DEFAULT_MAX_PIXELS, Math.floor(limits.maxInflatedBytes / 3)) }));
+    if (tensor.sampleCompression === 'jpeg') {
+      const coef = readJpegCoefficients(payload, { name, maxPixels });
+      const scale = images.fit ? jpegScaleFor(coef, images.fit) : 1;
+      const out = jpegPlan(coef, scale, name);
+      img = images.coefficients
+        ? { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale) }
+        : toRgb(reconstructJpegRef(coef, scale, name));
+    } else {
+      img = toRgb(decodePng(payload, { name, maxPixels }));
+    }
   } catch (e) {
     // The decoders say 'invalid-input' (a builder's word); here the bad file is part of a chunk.
     if (isEdgelakeError(e, 'invalid-input')) throw new EdgelakeError('invalid-chunk', e.message, { cause: e });

@@ -3,7 +3,7 @@ import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes } from '../../format/validate.js';
 import type { ReadOptions } from '../../source/source.js';
 import { stack, type TypedArray } from '../dataset/batch.js';
-import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
+import { CpuBatchTransform, fitDecodeSize, GpuBatchTransform, jpegOnDevice, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import type { View } from '../dataset/dataset.js';
 import type { DecodedSamples } from '../dataset/decode.js';
@@ -34,6 +34,13 @@ export interface LoaderOptions {
   device?: GPUDevice;
   /** Per tensor: to float32 with scale, per-channel mean/std and layout (on the device, or by the CPU references). */
   transform?: Record<string, TensorTransform>;
+}
+
+/** Samples gathered for the next batch: ids, each tensor's sample bytes, and decoded images' [h, w, c]. */
+interface Pending {
+  ids: number[];
+  parts: Map<string, Uint8Array[]>;
+  shapes: Map<string, number[]>;
 }
 
 export interface Batch {
@@ -211,7 +218,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     };
     this.started = performance.now();
     const first = this.position < this.order.length ? this.order.windowAt(this.position) : this.order.windowCount;
-    let pending: { ids: number[]; parts: Map<string, Uint8Array[]> } = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
+    let pending = this.newPending();
     try {
       for (let w = first; w < this.order.windowCount && !this.closed; w++) {
         const win = plan(w);
@@ -232,10 +239,11 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
             const { chunk, index } = locateSample(starts.get(t)!, id);
             const d = decoded.get(`${t}/${chunk}`)!;
             pending.parts.get(t)!.push(d.data.subarray(d.offsets[index], d.offsets[index + 1]));
+            if (d.shapes) pending.shapes.get(t)!.push(...d.shapes.subarray(3 * index, 3 * index + 3));
           }
           if (pending.ids.length === this.options.batchSize) {
             yield await this.emit(pending, transform);
-            pending = { ids: [], parts: new Map(this.tensors.map((t) => [t, []])) };
+            pending = this.newPending();
             if (this.closed) break;
             prefetch(w);
           }
@@ -259,11 +267,20 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     }
   }
 
-  private async emit(pending: { ids: number[]; parts: Map<string, Uint8Array[]> }, transform: BatchTransform | undefined): Promise<Batch> {
+  private newPending(): Pending {
+    return { ids: [], parts: new Map(this.tensors.map((t) => [t, []])), shapes: new Map(this.tensors.map((t) => [t, []])) };
+  }
+
+  private async emit(pending: Pending, transform: BatchTransform | undefined): Promise<Batch> {
     const stacked: Record<string, TypedArray | Uint8Array[]> = {};
-    for (const t of this.tensors) stacked[t] = stack(this.view.dataset.tensor(t).dtype, pending.parts.get(t)!);
+    const shapes: Record<string, Uint32Array> = {};
+    for (const t of this.tensors) {
+      stacked[t] = stack(this.view.dataset.tensor(t).dtype, pending.parts.get(t)!);
+      const s = pending.shapes.get(t)!;
+      if (s.length > 0) shapes[t] = Uint32Array.from(s);
+    }
     const ids = Uint32Array.from(pending.ids);
-    const tensors = transform ? await transform.apply(stacked, ids) : stacked;
+    const tensors = transform ? await transform.apply(stacked, ids, shapes) : stacked;
     this.position += pending.ids.length;
     this.samples += pending.ids.length;
     this.firstBatchAt ??= performance.now();
@@ -301,7 +318,11 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
     const path = chunkPath(ref.hash);
-    const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) } };
+    const transform = this.options.transform?.[tensor];
+    const fit = transform?.fit;
+    // With a device, JPEGs leave the workers entropy-decoded; the transform reconstructs them there.
+    const images = fit && { fit: fitDecodeSize(fit), ...(this.options.device && jpegOnDevice(meta, transform) ? { coefficients: true } : {}) };
+    const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }) };
     const signal = this.abort.signal;
     const decoder = route === 'pool' ? pool : this.here;
     const remote = route === 'pool' && pool.fetch && pool.size > 0 ? ds.workerRemote(pool.size) : undefined;

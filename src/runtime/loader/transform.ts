@@ -1,11 +1,13 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
-import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan } from '../../kernels/augment/index.js';
+import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan, type Range } from '../../kernels/augment/index.js';
 import { acquireBuffer, releaseBuffer } from '../../kernels/buffer-pool.js';
 import { encodeDecode } from '../../kernels/decode/decode.js';
+import { centerBox, encodeFit, fitRandom, fitRef, MAX_FIT_OUTPUT, packImages, randomResizedBox, type FitBox, type FitOptions } from '../../kernels/fit/index.js';
 import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../../kernels/decode/decode.ref.js';
 import { Transients } from '../../kernels/pipelines.js';
 import { BatchUploader } from '../../kernels/staging.js';
+import { encodeJpegBatch, type JpegBatch } from './jpeg-batch.js';
 import type { TypedArray } from '../dataset/batch.js';
 
 /** How a tensor becomes float32 for a model: scale, per-channel normalization, layout, augmentation. */
@@ -21,9 +23,44 @@ export interface TensorTransform {
   augment?: AugmentOp[];
   /** Keys the augmentation's random draws with (seed, epoch, sample id); default: the shuffle seed, else 0. */
   seed?: number;
+  /** Images of any size (shape [null, null, C]) become one size before everything else. */
+  fit?: FitTransform;
+}
+
+/**
+ * How each image becomes `size` [height, width]: a box of it is resized (area average when
+ * shrinking, bilinear when enlarging; src/kernels/fit). 'center' (the default) takes the largest
+ * centred box of the output's aspect ratio, as Resize + CenterCrop; 'random' draws torchvision's
+ * RandomResizedCrop box (area fraction `scale`, aspect ratio `ratio`) per sample and epoch.
+ */
+export interface FitTransform {
+  size: Range;
+  crop?: 'center' | 'random';
+  scale?: Range;
+  ratio?: Range;
 }
 
 export type BatchTensor = TypedArray | Uint8Array[] | GPUBuffer;
+
+/**
+ * The [height, width] a fit's images must at least have when decoded, for JPEG's scaled decoding
+ * (jpegScaleFor): the output size, or for a random crop of area fraction down to scale[0], the
+ * size that such a crop still covers at full resolution.
+ */
+export function fitDecodeSize(fit: FitTransform): [number, number] {
+  const [height, width] = fit.size;
+  if ((fit.crop ?? 'center') === 'center') return [height, width];
+  const grow = 1 / Math.sqrt((fit.scale ?? [0.08, 1])[0]);
+  return [Math.ceil(height * grow), Math.ceil(width * grow)];
+}
+
+/**
+ * Whether, on a device, this tensor's samples come from the decode workers as JPEG coefficients
+ * (the entropy-decoded file) for GpuBatchTransform to reconstruct and fit on the device.
+ */
+export function jpegOnDevice(meta: TensorMeta, t: TensorTransform | undefined): boolean {
+  return meta.sampleCompression === 'jpeg' && t?.fit !== undefined;
+}
 
 /**
  * Turns a batch's stacked tensors into what the consumer reads. Two implementations, chosen once
@@ -31,13 +68,16 @@ export type BatchTensor = TypedArray | Uint8Array[] | GPUBuffer;
  * references; typed arrays). They give the same values. With mixup, class labels become soft labels.
  */
 export interface BatchTransform {
-  apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>>;
+  /** `shapes`: [h, w, c] per sample of the tensors whose samples were decoded images. */
+  apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes?: Record<string, Uint32Array>): Promise<Record<string, BatchTensor>>;
   close(): void;
 }
 
 /** What a transform needs to know about each tensor, resolved once per loader. */
 interface Prepared {
   decode: (samples: number) => DecodeKernelOptions;
+  /** The fit of a batch's images, given each one's [h, w, c]. */
+  fit?: (shapes: Uint32Array, ids: Uint32Array, epoch: number) => { channels: number; width: number; height: number; boxes: FitBox[] };
   plan?: AugmentPlan;
   seed: number;
 }
@@ -45,9 +85,12 @@ interface Prepared {
 const DECODABLE = new Set(['uint8', 'int8', 'uint16', 'int16', 'float16', 'float32']);
 
 function prepare(name: string, meta: TensorMeta, t: TensorTransform, defaultSeed: number): Prepared {
-  const shape = meta.shape.length === 0 ? [1] : meta.shape;
+  const stored = meta.shape.length === 0 ? [1] : meta.shape;
+  const fit = t.fit ? prepareFit(name, meta, t.fit, t.seed ?? defaultSeed) : undefined;
+  const shape = fit ? [t.fit!.size[0], t.fit!.size[1], stored[2]] : stored;
   if (!DECODABLE.has(meta.dtype) || shape.some((d) => d === null)) {
-    throw new EdgelakeError('invalid-input', `tensor ${name}: a transform needs a fixed shape and a numeric dtype (${meta.dtype} [${meta.shape.join(', ')}])`);
+    const hint = shape.some((d) => d === null) ? ': give images of any size a fit, e.g. { fit: { size: [224, 224] } }' : '';
+    throw new EdgelakeError('invalid-input', `tensor ${name}: a transform needs a fixed shape and a numeric dtype (${meta.dtype} [${meta.shape.join(', ')}])${hint}`);
   }
   const dims = shape as number[];
   if (t.augment && dims.length !== 3) throw new EdgelakeError('invalid-input', `tensor ${name}: augment needs [H, W, C] images, not [${dims.join(', ')}]`);
@@ -57,9 +100,56 @@ function prepare(name: string, meta: TensorMeta, t: TensorTransform, defaultSeed
       samples, shape: dims, dtype: meta.dtype as DecodeDtype, scale: t.scale, mean: t.mean, std: t.std, toCHW: t.toCHW || !!plan,
       ...(meta.quant ? { quant: meta.quant } : {}),
     }),
+    fit,
     plan,
     seed: t.seed ?? defaultSeed,
   };
+}
+
+function prepareFit(name: string, meta: TensorMeta, fit: FitTransform, seed: number): Prepared['fit'] {
+  const channels = meta.shape[2];
+  if (meta.dtype !== 'uint8' || meta.shape.length !== 3 || (channels !== 1 && channels !== 3)) {
+    throw new EdgelakeError('invalid-input', `tensor ${name}: fit needs uint8 [H, W, 1 or 3] images, not ${meta.dtype} [${meta.shape.join(', ')}]`);
+  }
+  const [height, width] = fit.size ?? [];
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_FIT_OUTPUT;
+  if (fit.size?.length !== 2 || !side(height) || !side(width)) {
+    throw new EdgelakeError('invalid-input', `tensor ${name}: fit.size must be [height, width], integers in 1..${MAX_FIT_OUTPUT}, got ${JSON.stringify(fit.size)}`);
+  }
+  const crop = fit.crop ?? 'center';
+  if (crop !== 'center' && crop !== 'random') throw new EdgelakeError('invalid-input', `tensor ${name}: fit.crop must be 'center' or 'random', not '${String(crop)}'`);
+  return (shapes, ids, epoch) => {
+    const boxes = Array.from(ids, (id, i) => {
+      const [h, w] = [shapes[3 * i], shapes[3 * i + 1]];
+      return crop === 'center' ? centerBox(w, h, width, height) : randomResizedBox(w, h, fitRandom(seed, epoch, id), fit.scale, fit.ratio);
+    });
+    return { channels, width, height, boxes };
+  };
+}
+
+/** Per sample [h, w, c]: as the loader reported them, else the tensor's fixed shape. */
+function sampleShapes(meta: TensorMeta, n: number, given: Uint32Array | undefined): Uint32Array {
+  if (given) return given;
+  const shapes = new Uint32Array(3 * n);
+  for (let i = 0; i < n; i++) shapes.set(meta.shape as number[], 3 * i);
+  return shapes;
+}
+
+/** Each sample's bytes: the list, or views into a batch stacked because its samples had one size. */
+function samplesOf(raw: TypedArray | Uint8Array[], n: number): Uint8Array[] {
+  if (Array.isArray(raw)) return raw;
+  const size = raw.byteLength / n;
+  return Array.from({ length: n }, (_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * size, size));
+}
+
+/** The batch's images one after another (each at a 4-byte boundary) and the fit's sample table. */
+function fitInput(p: Prepared, meta: TensorMeta, raw: TypedArray | Uint8Array[], ids: Uint32Array, epoch: number, given?: Uint32Array): { bytes: Uint8Array; options: FitOptions } {
+  const images = samplesOf(raw, ids.length);
+  const shapes = sampleShapes(meta, ids.length, given);
+  const { boxes, ...options } = p.fit!(shapes, ids, epoch);
+  const { bytes, offsets } = packImages(images);
+  const samples = boxes.map((box, i) => ({ offset: offsets[i], height: shapes[3 * i], width: shapes[3 * i + 1], box }));
+  return { bytes, options: { ...options, samples } };
 }
 
 /** Loaded class_label tensors: with mixup they become soft labels over their classes. */
@@ -75,17 +165,22 @@ abstract class Transform implements BatchTransform {
     this.prepared = new Map(Object.entries(transforms).map(([n, t]) => [n, prepare(n, metas[n], t, seed)]));
     this.labels = labelTensors(metas);
   }
-  abstract apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>>;
+  abstract apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes?: Record<string, Uint32Array>): Promise<Record<string, BatchTensor>>;
   abstract close(): void;
 }
 
 /** The CPU path: the kernels' references, on this thread. */
 export class CpuBatchTransform extends Transform {
-  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>> {
+  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes: Record<string, Uint32Array> = {}): Promise<Record<string, BatchTensor>> {
     const out: Record<string, BatchTensor> = { ...tensors };
     let mix: AugmentMix | undefined;
     for (const [name, p] of this.prepared) {
-      const raw = tensors[name] as TypedArray;
+      let raw = tensors[name];
+      if (p.fit) {
+        const { bytes, options } = fitInput(p, this.metas[name], raw, ids, this.epoch, shapes[name]);
+        raw = fitRef(bytes, options);
+      }
+      if (Array.isArray(raw)) throw new EdgelakeError('invalid-input', `tensor ${name}: samples of different sizes need a fit to one size`);
       let values = decodeRef(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), p.decode(ids.length));
       if (p.plan) {
         const augmented = augmentRef(p.plan, values, { n: ids.length, ids, seed: p.seed, epoch: this.epoch });
@@ -110,28 +205,55 @@ export class GpuBatchTransform extends Transform {
   private readonly uploaders = new Map<string, BatchUploader>();
   private held: GPUBuffer[] = [];
 
-  constructor(private readonly device: GPUDevice, metas: Record<string, TensorMeta>, transforms: Record<string, TensorTransform>, epoch: number, seed: number) {
+  constructor(private readonly device: GPUDevice, metas: Record<string, TensorMeta>, private readonly transforms: Record<string, TensorTransform>, epoch: number, seed: number) {
     super(metas, transforms, epoch, seed);
   }
 
-  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array): Promise<Record<string, BatchTensor>> {
+  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes: Record<string, Uint32Array> = {}): Promise<Record<string, BatchTensor>> {
     for (const b of this.held.splice(0)) releaseBuffer(b);
     const n = ids.length;
     const out: Record<string, BatchTensor> = {};
     const encoder = this.device.createCommandEncoder({ label: 'edgelake batch' });
-    const pass = encoder.beginComputePass({ label: 'edgelake batch transform' });
     const transients = new Transients();
+    // JPEGs first, in their own pass: the fit below reads their pixels.
+    const jpegs = new Map<string, { pixels: GPUBuffer; batch: JpegBatch }>();
+    for (const [name, p] of this.prepared) {
+      if (!p.fit || !jpegOnDevice(this.metas[name], this.transforms[name])) continue;
+      let pixels: GPUBuffer | undefined;
+      const batch = encodeJpegBatch(this.device, encoder, samplesOf(tensors[name], ids.length), (bytes) => (pixels = this.buffer(bytes, `edgelake batch ${name} pixels`)), transients, name);
+      jpegs.set(name, { pixels: pixels!, batch });
+    }
+    const pass = encoder.beginComputePass({ label: 'edgelake batch transform' });
     let mix: AugmentMix | undefined;
     for (const [name, raw] of Object.entries(tensors)) {
-      if (Array.isArray(raw)) throw new EdgelakeError('invalid-input', `tensor ${name}: samples of different sizes cannot go to the GPU as one buffer`);
-      const input = this.uploader(name).upload(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
       const p = this.prepared.get(name);
+      let input: GPUBuffer;
+      let elements: number;
+      const jpeg = jpegs.get(name);
+      if (p?.fit && jpeg) {
+        const { boxes, ...options } = p.fit(jpeg.batch.shapes, ids, this.epoch);
+        const samples = boxes.map((box, i) => ({ offset: jpeg.batch.offsets[i], height: jpeg.batch.shapes[3 * i], width: jpeg.batch.shapes[3 * i + 1], box }));
+        elements = n * options.height * options.width * options.channels;
+        input = this.buffer(Math.ceil(elements / 4) * 4, `edgelake batch ${name} fitted`);
+        encodeFit(this.device, pass, { ...options, pixelStride: 4, samples, input: jpeg.pixels, output: input }, transients);
+      } else if (p?.fit) {
+        // Images of any size go up packed, one after another, and come out of the fit as one size.
+        const { bytes, options } = fitInput(p, this.metas[name], raw, ids, this.epoch, shapes[name]);
+        const packed = this.uploader(name).upload(bytes);
+        elements = n * options.height * options.width * options.channels;
+        input = this.buffer(Math.ceil(elements / 4) * 4, `edgelake batch ${name} fitted`);
+        encodeFit(this.device, pass, { ...options, input: packed, output: input }, transients);
+      } else {
+        if (Array.isArray(raw)) throw new EdgelakeError('invalid-input', `tensor ${name}: samples of different sizes cannot go to the GPU as one buffer (give them a fit to one size)`);
+        input = this.uploader(name).upload(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+        elements = raw.length;
+      }
       if (!p) {
         out[name] = input;
         continue;
       }
       // One float32 per element: the stacked typed array holds one element per value.
-      const decoded = this.buffer(raw.length * 4, `edgelake batch ${name}`);
+      const decoded = this.buffer(elements * 4, `edgelake batch ${name}`);
       encodeDecode(this.device, pass, { ...p.decode(n), input, output: decoded }, transients);
       out[name] = decoded;
       if (p.plan) {

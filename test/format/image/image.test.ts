@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodePng } from './png-encoder.js';
 import { isEdgelakeError } from '../../../src/index.js';
-import { type DecodedImage, decodeImage, resizeArea, sniffImageType, thumbnail, toRgb } from '../../../src/format/index.js';
+import { type DecodedImage, decodeImageSync, resizeArea, sniffImageType, thumbnail, toRgb } from '../../../src/format/index.js';
 
 const gray = (width: number, height: number, values: number[]): DecodedImage => ({ width, height, channels: 1, data: Uint8Array.from(values) });
 const values = (img: DecodedImage) => Array.from(img.data);
@@ -94,7 +94,7 @@ describe('toRgb', () => {
   });
 });
 
-describe('sniffImageType and decodeImage', () => {
+describe('sniffImageType and decodeImageSync', () => {
   const pngBytes = encodePng({ width: 2, height: 1, colorType: 0, bitDepth: 8, samples: Uint16Array.of(3, 4) });
 
   it('tells JPEG and PNG by their first bytes', () => {
@@ -105,7 +105,7 @@ describe('sniffImageType and decodeImage', () => {
   });
 
   it('decodes by sniffing, and names the file when it is neither', () => {
-    expect(values(decodeImage(pngBytes))).toEqual([3, 4]);
-    expect(() => decodeImage(new TextEncoder().encode('GIF89a'), { name: 'x.gif' })).toThrow(/x\.gif: neither JPEG nor PNG \(first bytes: 47 49 46 38 39 61\)/);
+    expect(values(decodeImageSync(pngBytes))).toEqual([3, 4]);
+    expect(() => decodeImageSync(new TextEncoder().encode('GIF89a'), { name: 'x.gif' })).toThrow(/x\.gif: neither JPEG nor PNG \(first bytes: 47 49 46 38 39 61\)/);
   });
 });

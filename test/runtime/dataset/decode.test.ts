@@ -32,21 +32,13 @@ describe('decodeSamples', () => {
     expect([...d.shapes!]).toEqual([4, 6, 3, 5, 3, 3, 8, 8, 3]);
   });
 
-  it.skipIf(noCjpeg)('decodes cjpeg JPEGs, colour and gray, to RGB as djpeg does (within IDCT rounding)', async () => {
+  it.skipIf(noCjpeg)('decodes cjpeg JPEGs, colour and gray, to the RGB samples djpeg gives', async () => {
     const [w, h] = [16, 12];
     const files = [jpeg(w, h, rgbImage(7, w, h)), jpeg(w, h, rgbImage(8, w, h), true)];
     const c = await chunkCase('jpeg', files, meta({ htype: 'image', shape: [h, w, 3], sampleCompression: 'jpeg' }));
     const d = await decodeSamples(c.task);
     expect([...d.shapes!]).toEqual([h, w, 3, h, w, 3]);
-    split(d).forEach((ours, k) => {
-      const ref = djpegRgb(files[k]);
-      expect(ours.length).toBe(ref.length);
-      const diffs = ours.map((v, i) => Math.abs(v - ref[i]));
-      const mean = diffs.reduce((a, v) => a + v, 0) / diffs.length;
-      console.info(`jpeg sample ${k} ${w}x${h}: vs djpeg -nosmooth mean |diff| ${mean.toFixed(2)}, max ${Math.max(...diffs)}`);
-      expect(mean).toBeLessThan(1);
-      expect(Math.max(...diffs)).toBeLessThanOrEqual(8);
-    });
+    split(d).forEach((ours, k) => expect([...ours]).toEqual([...djpegRgb(files[k])]));
   });
 
   it('with verified, skips only the SHA-256 of the stored bytes (a wrong ref.hash passes); crc32s are still checked', async () => {

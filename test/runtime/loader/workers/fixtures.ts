@@ -35,9 +35,9 @@ export function jpeg(width: number, height: number, rgb: Uint8Array, gray = fals
   return new Uint8Array(execFileSync('cjpeg', ['-quality', '95', ...(gray ? ['-grayscale'] : [])], { input: ppm }));
 }
 
-/** What libjpeg-turbo decodes `file` to, as RGB; -nosmooth upsamples chroma by replication, as jpeg-js does. */
+/** What libjpeg-turbo decodes `file` to by default, as RGB: our decoder gives the same samples. */
 export function djpegRgb(file: Uint8Array): Uint8Array {
-  const out = execFileSync('djpeg', ['-pnm', '-nosmooth'], { input: file });
+  const out = execFileSync('djpeg', ['-pnm'], { input: file });
   const header = /^(P[56])\s+\d+\s+\d+\s+255\s/.exec(out.toString('latin1', 0, 32))!;
   const pixels = out.subarray(header[0].length);
   return header[1] === 'P6' ? new Uint8Array(pixels) : Uint8Array.from({ length: pixels.length * 3 }, (_, i) => pixels[Math.floor(i / 3)]);

@@ -1,0 +1,111 @@
+/**
+ * JPEG decoding speed, side by side in one run on the same files: edgelake's CPU path, its GPU
+ * path (entropy decoding in worker threads, reconstruction on the adapter), jpeg-js and sharp
+ * (libvips on libjpeg-turbo with SIMD), one thread each; plus edgelake's scaled decoding (1/2,
+ * 1/4, 1/8) against its own full-size decode. Files: the 16 mate-backgrounds photos at full size,
+ * and each of them as a 256x256 JPEG (centre crop, cjpeg -quality 90, 4:2:0). Megapixels/s of
+ * full-size output; the median of `--rounds` rounds over all files.
+ *
+ *   npx tsx bench/jpeg.ts [--rounds 3] [--workers 2]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import jpegJs from 'jpeg-js';
+import sharp from 'sharp';
+import { listPhotos, MATE_DIR } from '../scripts/jpeg-testset.js';
+import { decodeJpeg } from '../src/format/index.js';
+import { decodeImage, formatAdapter } from '../src/index.js';
+import { centerBox, fitRef } from '../src/kernels/index.js';
+import { getNodeDevice } from '../src/node.js';
+import { median, report, type BenchRow } from './report.js';
+import { workerDecoder } from './jpeg-workers.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, workers: { type: 'string', default: '2' } } });
+const rounds = Number(values.rounds);
+const gpu = await getNodeDevice({ required: true });
+sharp.concurrency(1);
+sharp.cache(false);
+
+const full = listPhotos().map((p) => new Uint8Array(readFileSync(join(MATE_DIR, p))));
+const small = full.map(square256);
+const sets = { 'full-size': full, '256x256': small };
+
+/** A decoder under test: decodes one file, resolves when its pixels are in memory. */
+type Decoder = (bytes: Uint8Array) => unknown;
+const decoders: Record<string, Decoder> = {
+  'jpeg-js': (b) => jpegJs.decode(b, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 4096, maxResolutionInMP: 100 }),
+  sharp: (b) => sharp(b).raw().toBuffer(),
+  'edgelake CPU': (b) => decodeJpeg(b),
+  'edgelake GPU': (b) => decodeImage(b, { device: gpu!.device }),
+};
+
+const rows: BenchRow[] = [];
+const mps: Record<string, number> = {};
+for (const [set, files] of Object.entries(sets)) {
+  const pixels = files.reduce((n, b) => n + frameSize(b), 0);
+  for (const [name, decode] of Object.entries(decoders)) {
+    const seconds = await timeRounds(async () => {
+      for (const b of files) await decode(b);
+    });
+    mps[`${set} ${name}`] = pixels / 1e6 / seconds;
+  }
+  // The GPU path as the loader runs it: entropy decoding in workers, overlapped with the adapter.
+  const pool = workerDecoder(Number(values.workers));
+  const seconds = await timeRounds(() => pool.decodeAll(files, gpu!.device));
+  await pool.close();
+  mps[`${set} edgelake GPU, entropy in ${values.workers} workers`] = pixels / 1e6 / seconds;
+}
+for (const [set, files] of Object.entries(sets)) {
+  const pixels = files.reduce((n, b) => n + frameSize(b), 0);
+  for (const scale of [2, 4, 8] as const) {
+    const seconds = await timeRounds(async () => {
+      for (const b of files) decodeJpeg(b, { scale });
+    });
+    mps[`${set} edgelake CPU at 1/${scale}`] = pixels / 1e6 / seconds;
+  }
+}
+for (const [measure, value] of Object.entries(mps)) rows.push({ measure, value, unit: 'MP/s (full-size pixels)' });
+for (const set of Object.keys(sets)) {
+  const base = mps[`${set} jpeg-js`];
+  for (const name of ['edgelake CPU', 'edgelake GPU', `edgelake GPU, entropy in ${values.workers} workers`]) {
+    rows.push({ measure: `${set}: ${name} / jpeg-js`, value: mps[`${set} ${name}`] / base, unit: 'x' });
+    rows.push({ measure: `${set}: ${name} / sharp`, value: mps[`${set} ${name}`] / mps[`${set} sharp`], unit: 'x' });
+  }
+  for (const scale of [2, 4, 8]) rows.push({ measure: `${set}: edgelake CPU at 1/${scale} / full size`, value: mps[`${set} edgelake CPU at 1/${scale}`] / mps[`${set} edgelake CPU`], unit: 'x' });
+}
+report('jpeg', 'JPEG decoding: edgelake CPU and GPU paths, jpeg-js, sharp (same files, one run)', rows, [
+  `${full.length} mate-backgrounds photos (${(full.reduce((n, b) => n + frameSize(b), 0) / 1e6).toFixed(1)} MP in all) and the same as 256x256; median of ${rounds} rounds`,
+  `adapter: ${formatAdapter(gpu!.adapter)}; sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), one thread; jpeg-js and edgelake CPU on this thread`,
+  'GPU path: our entropy decoder on the CPU, reconstruction (dequantize, IDCT, upsampling, colour, orientation) on the adapter, pixels read back',
+]);
+gpu!.device.destroy();
+
+async function timeRounds(run: () => Promise<unknown> | unknown): Promise<number> {
+  await run(); // warm-up: JIT, pipelines, sharp's first load
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const started = performance.now();
+    await run();
+    times.push((performance.now() - started) / 1000);
+  }
+  return median(times);
+}
+
+/** width x height from the frame header. */
+function frameSize(b: Uint8Array): number {
+  for (let pos = 2; pos + 9 < b.length; pos += 2 + ((b[pos + 2] << 8) | b[pos + 3])) {
+    if (b[pos + 1] >= 0xc0 && b[pos + 1] <= 0xc2) return ((b[pos + 5] << 8) | b[pos + 6]) * ((b[pos + 7] << 8) | b[pos + 8]);
+  }
+  throw new Error('no frame header');
+}
+
+/** The photo's centre square at 256x256 (area resize of djpeg's 1/4 decode), encoded by cjpeg. */
+function square256(bytes: Uint8Array): Uint8Array {
+  const quarter = decodeJpeg(bytes, { scale: 4 });
+  const box = centerBox(quarter.width, quarter.height, 256, 256);
+  const pixels = fitRef(quarter.data, { channels: 3, width: 256, height: 256, samples: [{ offset: 0, width: quarter.width, height: quarter.height, box }] });
+  const ppm = Buffer.concat([Buffer.from('P6\n256 256\n255\n'), pixels]);
+  return new Uint8Array(execFileSync('cjpeg', ['-quality', '90', '-sample', '2x2'], { input: ppm }));
+}

@@ -1,0 +1,47 @@
+import { EdgelakeError } from '../../errors.js';
+import type { JpegCoefficients, JpegComponent, JpegScale } from '../../kernels/jpeg/coefficients.js';
+
+/**
+ * A JPEG after entropy decoding, in one buffer: what a decode worker sends back when a device
+ * reconstructs the pixels (the GPU path), so it transfers as a whole, like any decoded sample.
+ *
+ *   u32 words: MAGIC, scale, width, height, maxH, maxV, color, orientation, components,
+ *              then per component h, v, blocksWide, blocksHigh, firstBlock;
+ *   then each component's quantization table (u16 x 64), then the coefficients (i16), 4-byte aligned.
+ */
+const MAGIC = 0x43504a45; // 'EJPC'
+const COLORS = ['gray', 'ycbcr', 'rgb'] as const;
+
+export function packJpegCoefficients(coef: JpegCoefficients, scale: JpegScale): Uint8Array {
+  const head = 9 + 5 * coef.components.length;
+  const quantAt = head * 4;
+  const coefAt = quantAt + Math.ceil((coef.quantTables.length * 2) / 4) * 4;
+  const out = new Uint8Array(coefAt + coef.coefficients.length * 2);
+  const words = new Uint32Array(out.buffer, 0, head);
+  words.set([MAGIC, scale, coef.width, coef.height, coef.maxH, coef.maxV, COLORS.indexOf(coef.color), coef.orientation, coef.components.length]);
+  coef.components.forEach((c, i) => words.set([c.h, c.v, c.blocksWide, c.blocksHigh, c.firstBlock], 9 + 5 * i));
+  new Uint16Array(out.buffer, quantAt, coef.quantTables.length).set(coef.quantTables);
+  new Int16Array(out.buffer, coefAt, coef.coefficients.length).set(coef.coefficients);
+  return out;
+}
+
+/** The coefficients and scale a packJpegCoefficients buffer holds (views into it, not copies). */
+export function unpackJpegCoefficients(bytes: Uint8Array, name = 'sample'): { coef: JpegCoefficients; scale: JpegScale } {
+  const fail = () => new EdgelakeError('invalid-input', `${name}: not packed JPEG coefficients`);
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice(); // typed views need aligned offsets
+  if (bytes.byteLength < 36) throw fail();
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4));
+  const [magic, scale, width, height, maxH, maxV, color, orientation, count] = words;
+  if (magic !== MAGIC || count > 4 || words.length < 9 + 5 * count) throw fail();
+  const components: JpegComponent[] = Array.from({ length: count }, (_, i) => {
+    const [h, v, blocksWide, blocksHigh, firstBlock] = words.subarray(9 + 5 * i, 14 + 5 * i);
+    return { h, v, blocksWide, blocksHigh, firstBlock };
+  });
+  const quantAt = (9 + 5 * count) * 4;
+  const coefAt = quantAt + Math.ceil((count * 64 * 2) / 4) * 4;
+  if (coefAt > bytes.byteLength || (bytes.byteLength - coefAt) % 2 !== 0) throw fail();
+  const quantTables = new Uint16Array(bytes.buffer, bytes.byteOffset + quantAt, count * 64);
+  const coefficients = new Int16Array(bytes.buffer, bytes.byteOffset + coefAt, (bytes.byteLength - coefAt) / 2);
+  const coef = { width, height, maxH, maxV, color: COLORS[color], components, coefficients, quantTables, orientation };
+  return { coef, scale: scale as JpegScale };
+}

@@ -1,0 +1,149 @@
+import { EdgelakeError } from '../../../errors.js';
+import type { JpegCoefficients } from '../../../kernels/jpeg/coefficients.js';
+import { DEFAULT_MAX_PIXELS } from '../../limits.js';
+import { decodeSequentialScan, SequentialScan } from './baseline.js';
+import { BitReader } from './bits.js';
+import { colorOfThree } from './exif.js';
+import { HuffmanTable } from './huffman.js';
+import { STANDARD_TABLES } from './huffman-standard.js';
+import { type Frame, layoutScan, type ScanLayout } from './layout.js';
+import { type Headers, newHeaders, readSegments, type ScanHeader } from './markers.js';
+import { JpegProblem, problem } from './problem.js';
+import { decodeProgressiveScan } from './progressive.js';
+import { checkData } from './restarts.js';
+
+/**
+ * Each scan walks every MCU it covers, even one with no data; without a bound, a small file of
+ * many empty scans over a large frame would take hours. Real files have at most a few dozen
+ * (libjpeg-turbo's fuzzers allow 500).
+ */
+const MAX_SCANS = 1000;
+
+export interface ReadJpegOptions {
+  /** Names the sample in error messages. */
+  name?: string;
+  /** Largest frame accepted, width x height; checked before the coefficients are allocated. */
+  maxPixels?: number;
+}
+
+/**
+ * Entropy-decodes a baseline or progressive Huffman JPEG (8-bit, gray or three components) to
+ * its quantized DCT coefficients. Anything wrong, a file cut short included, is an EdgelakeError
+ * naming the sample, data damaged up to a marker too (see checkData).
+ */
+export function readJpegCoefficients(bytes: Uint8Array, options: ReadJpegOptions = {}): JpegCoefficients {
+  const name = options.name ?? 'JPEG';
+  try {
+    return read(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  } catch (e) {
+    if (e instanceof JpegProblem) throw new EdgelakeError(e.code, `${name}: ${e.message}`);
+    if (e instanceof EdgelakeError) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof RangeError && /alloc|array length/i.test(message)) {
+      throw new EdgelakeError('limit', `${name}: no memory for the coefficients (${message})`, { cause: e });
+    }
+    throw new EdgelakeError('invalid-input', `${name}: not a decodable JPEG (${message})`, { cause: e });
+  }
+}
+
+/** What the first scan allocates; later scans add to it. */
+interface Image {
+  coefficients: Int16Array;
+  quantTables: Uint16Array;
+  /** Per block of a progressive image, its highest nonzero coefficient so far (see progressive.ts). */
+  last: Uint8Array;
+  /** Whether each component's quantization table has been taken. */
+  latched: boolean[];
+  color: JpegCoefficients['color'];
+}
+
+function read(bytes: Uint8Array, maxPixels: number): JpegCoefficients {
+  if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) problem('not a JPEG (no SOI marker)');
+  const h = newHeaders();
+  let image: Image | undefined;
+  let pos = 2;
+  for (let scans = 0; ; scans++) {
+    const next = readSegments(bytes, pos, h, maxPixels);
+    if (!next) break;
+    if (scans === MAX_SCANS) problem(`more than ${MAX_SCANS} scans`, 'limit');
+    const frame = h.frame!;
+    image ??= startImage(frame, h);
+    // A component's quantization table is the one defined when its first scan starts (libjpeg's rule).
+    for (const c of next.scan.components) {
+      if (image.latched[c]) continue;
+      const table = h.quant[frame.components[c].quantId];
+      if (!table) problem(`quantization table ${frame.components[c].quantId} of component ${frame.components[c].id} is not defined before its first scan`);
+      image.quantTables.set(table, c * 64);
+      image.latched[c] = true;
+    }
+    const reader = new BitReader(bytes, next.pos);
+    decodeScan(reader, frame, next.scan, h, image);
+    checkData(reader);
+    reader.findMarker();
+    pos = reader.pos;
+  }
+  if (!image) problem(h.frame ? 'no scan before the end of the image' : 'no frame header before the end of the image');
+  const frame = h.frame!;
+  // A component no scan reached (a progressive file that never sends it) is all zeros; any table will do for it.
+  frame.components.forEach((c, i) => {
+    if (!image.latched[i]) image.quantTables.set(h.quant[c.quantId] ?? new Uint16Array(64), i * 64);
+  });
+  return {
+    width: frame.width,
+    height: frame.height,
+    maxH: frame.maxH,
+    maxV: frame.maxV,
+    color: image.color,
+    components: frame.components.map(({ h: ch, v, blocksWide, blocksHigh, firstBlock }) => ({ h: ch, v, blocksWide, blocksHigh, firstBlock })),
+    coefficients: image.coefficients,
+    quantTables: image.quantTables,
+    orientation: h.orientation || 1,
+  };
+}
+
+function startImage(frame: Frame, h: Headers): Image {
+  const n = frame.components.length;
+  return {
+    coefficients: new Int16Array(frame.blocks * 64), // layoutFrame has checked the size against maxPixels
+    quantTables: new Uint16Array(n * 64),
+    last: new Uint8Array(frame.progressive ? frame.blocks : 0),
+    latched: frame.components.map(() => false),
+    color: n === 1 ? 'gray' : colorOfThree(frame.components.map((c) => c.id), h.jfif, h.adobeTransform),
+  };
+}
+
+function decodeScan(reader: BitReader, frame: Frame, scan: ScanHeader, h: Headers, image: Image): void {
+  const layout = layoutScan(frame, scan.components.map((c) => frame.components[c]));
+  if (frame.progressive) {
+    const dcScan = scan.ss === 0;
+    const tables = {
+      dc: dcScan && scan.ah === 0 ? scan.dc.map((id) => dcTable(h, id, false)) : [],
+      ac: dcScan ? [] : scan.ac.map((id) => huffmanTable(h.ac, id, 'AC', false)),
+    };
+    decodeProgressiveScan(reader, layout, scan, tables, h.restartInterval, image.coefficients, image.last);
+  } else {
+    decodeSequentialScan(sequentialScan(reader, layout, scan, h), layout, image.coefficients);
+  }
+}
+
+/** A sequential scan ready to decode row by row, its data read by `reader`. */
+export function sequentialScan(reader: BitReader, layout: ScanLayout, scan: ScanHeader, h: Headers): SequentialScan {
+  const dc = scan.dc.map((id) => dcTable(h, id, true));
+  const ac = scan.ac.map((id) => huffmanTable(h.ac, id, 'AC', true));
+  return new SequentialScan(reader, layout, dc, ac, h.restartInterval);
+}
+
+function dcTable(h: Headers, id: number, sequential: boolean): HuffmanTable {
+  const table = huffmanTable(h.dc, id, 'DC', sequential);
+  if (table.maxSymbol > 15) problem(`DC Huffman table ${id} has a symbol ${table.maxSymbol} (at most 15 bits of difference)`);
+  return table;
+}
+
+/** A table the scan uses; like libjpeg-turbo, a sequential scan without DHT gets the standard tables 0 and 1. */
+function huffmanTable(tables: (HuffmanTable | undefined)[], id: number, kind: 'DC' | 'AC', sequential: boolean): HuffmanTable {
+  const table = tables[id];
+  if (table) return table;
+  if (!sequential || id > 1) problem(`${kind} Huffman table ${id} is used by a scan but not defined`);
+  const standard = (kind === 'DC' ? STANDARD_TABLES.dc : STANDARD_TABLES.ac)[id];
+  return (tables[id] = new HuffmanTable(standard.counts, Uint8Array.from(standard.values), `standard ${kind} table ${id}`));
+}

@@ -1,0 +1,116 @@
+import { shaderHeader } from '../shader.js';
+
+/**
+ * Planes to pixels, the WGSL twin of color.ref.ts: one invocation per output pixel, in display
+ * orientation; it finds the stored pixel, upsamples each component there (libjpeg's fancy
+ * triangle filters or replication, edges repeated), converts YCbCr to RGB with jdcolor.c's
+ * fixed-point constants (RGB and gray pass through) and writes one u32: R | G << 8 | B << 16 |
+ * 255 << 24 (RGBA8, as a GPU texture or canvas takes it); gray as R = G = B, so a fit or a
+ * canvas reads every image alike.
+ */
+export const jpegColorWgsl = /* wgsl */ `
+${shaderHeader({
+  workgroupSize: 256,
+  params: [
+    'size: vec4u // x, y: output width, height as stored; z: pixels; w: EXIF orientation 1..8',
+    'placement: array<vec4u, 3> // per component: plane offset (words), row stride (words), sample width, sample height',
+    'modes: array<vec4u, 3> // per component: upsampling (0 full, 1 h2v1, 2 h2v2, 3 h1v2, 4 replicate), across, down',
+  ],
+  bindings: {
+    1: ['read planes: array<u32> // 4 samples per word, the leftmost in the low byte', 'read_write output: array<u32>'],
+  },
+})}
+// 0 gray, 1 YCbCr, 2 RGB (COLOR_CODES in jpeg.ts).
+override COLOR: u32 = 1u;
+
+fn texel(c: u32, x: u32, y: u32) -> i32 {
+  let p = params.placement[c];
+  return i32(extractBits(planes[p.x + y * p.y + (x >> 2u)], (x & 3u) * 8u, 8u));
+}
+
+fn before(i: u32) -> u32 {
+  return select(i - 1u, 0u, i == 0u);
+}
+
+fn after(i: u32, count: u32) -> u32 {
+  return min(i + 1u, count - 1u);
+}
+
+// Component c's sample at stored pixel (x, y), upsampled as jdsample.c does.
+fn sample(c: u32, x: u32, y: u32) -> i32 {
+  let mode = params.modes[c];
+  let p = params.placement[c];
+  let odd = (y & 1u) == 1u;
+  var value: i32;
+  switch mode.x {
+    case 0u: {
+      value = texel(c, x, y);
+    }
+    case 1u: {
+      // 3/4 of the nearer sample, 1/4 of the other; halves round down left, up right.
+      let i = x >> 1u;
+      let right = (x & 1u) == 1u;
+      let far = select(before(i), after(i, p.z), right);
+      value = (texel(c, i, y) * 3 + texel(c, far, y) + select(1, 2, right)) >> 2u;
+    }
+    case 2u: {
+      // The vertical filter's column sums, then the horizontal filter; rounding 8 left, 7 right.
+      let i = x >> 1u;
+      let j = y >> 1u;
+      let row = select(before(j), after(j, p.w), odd);
+      let right = (x & 1u) == 1u;
+      let k = select(before(i), after(i, p.z), right);
+      let here = texel(c, i, j) * 3 + texel(c, i, row);
+      let there = texel(c, k, j) * 3 + texel(c, k, row);
+      value = (here * 3 + there + select(8, 7, right)) >> 4u;
+    }
+    case 3u: {
+      let j = y >> 1u;
+      value = (texel(c, x, j) * 3 + texel(c, x, select(before(j), after(j, p.w), odd)) + select(1, 2, odd)) >> 2u;
+    }
+    default: {
+      value = texel(c, x / mode.y, y / mode.z);
+    }
+  }
+  return value;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let o = invocationIndex(id, groups);
+  if (o >= params.size.z) {
+    return;
+  }
+  let w = params.size.x;
+  let h = params.size.y;
+  let across = select(w, h, params.size.w >= 5u);
+  let u = o % across;
+  let v = o / across;
+  // The stored pixel shown at (u, v).
+  var x = u;
+  var y = v;
+  switch params.size.w {
+    case 2u: { x = w - 1u - u; }
+    case 3u: { x = w - 1u - u; y = h - 1u - v; }
+    case 4u: { y = h - 1u - v; }
+    case 5u: { x = v; y = u; }
+    case 6u: { x = v; y = h - 1u - u; }
+    case 7u: { x = w - 1u - v; y = h - 1u - u; }
+    case 8u: { x = w - 1u - v; y = u; }
+    default: {}
+  }
+  let luma = sample(0u, x, y);
+  if (COLOR == 0u) {
+    output[o] = (u32(luma) * 0x010101u) | 0xff000000u;
+    return;
+  }
+  var rgb = vec3i(luma, sample(1u, x, y), sample(2u, x, y));
+  if (COLOR == 1u) {
+    let cb = rgb.y - 128;
+    let cr = rgb.z - 128;
+    let delta = vec3i(91881 * cr + 32768, -22554 * cb - 46802 * cr + 32768, 116130 * cb + 32768) >> vec3u(16u);
+    rgb = clamp(luma + delta, vec3i(0), vec3i(255));
+  }
+  output[o] = u32(rgb.x) | (u32(rgb.y) << 8u) | (u32(rgb.z) << 16u) | 0xff000000u;
+}
+`;

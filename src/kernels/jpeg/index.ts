@@ -1,0 +1,10 @@
+export type { JpegComponent, JpegCoefficients, JpegScale } from './coefficients.js';
+export { checkJpegArrays, jpegPlan } from './plan.js';
+export type { JpegComponentPlan, JpegImage, JpegLayout, JpegPlan, JpegUpsample } from './plan.js';
+export { idctRef, IDCT_RANGE_LIMIT } from './idct.ref.js';
+export { colorRef, orientationSteps } from './color.ref.js';
+export { reconstructJpegRef, unpackJpegPixels } from './jpeg.ref.js';
+export { encodeJpegReconstruct, uploadJpegCoefficients } from './jpeg.js';
+export type { JpegGpuCoefficients, JpegReconstructArgs } from './jpeg.js';
+export { jpegColorWgsl } from './color.wgsl.js';
+export { jpegIdctWgsl } from './idct.wgsl.js';

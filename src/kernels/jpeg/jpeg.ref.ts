@@ -1,0 +1,33 @@
+import type { JpegCoefficients, JpegScale } from './coefficients.js';
+import { colorRef } from './color.ref.js';
+import { idctRef } from './idct.ref.js';
+import { checkJpegArrays, jpegPlan, type JpegImage } from './plan.js';
+
+/**
+ * Reconstructs a JPEG's pixels from its coefficients on the CPU at 1/scale of full size, as
+ * `djpeg -scale 1/N` (libjpeg-turbo 2.1.5, default options) would, then applies the EXIF
+ * orientation. The CPU path of the library; encodeJpegReconstruct is its GPU twin.
+ */
+export function reconstructJpegRef(coef: JpegCoefficients, scale: JpegScale = 1, name = 'JPEG'): JpegImage {
+  checkJpegArrays(coef, name);
+  const plan = jpegPlan(coef, scale, name);
+  const data = colorRef(plan, idctRef(coef, plan));
+  return { width: plan.outWidth, height: plan.outHeight, channels: plan.channels, data };
+}
+
+/**
+ * The pixels encodeJpegReconstruct writes, one u32 per pixel (R | G << 8 | B << 16 | 255 << 24,
+ * gray with R = G = B), as a JpegImage: one channel for gray, the low byte.
+ */
+export function unpackJpegPixels(words: Uint32Array, width: number, height: number, channels: 1 | 3): JpegImage {
+  const data = new Uint8Array(width * height * channels);
+  for (let i = 0, d = 0; i < width * height; i++) {
+    const w = words[i];
+    data[d++] = w & 255;
+    if (channels === 3) {
+      data[d++] = (w >>> 8) & 255;
+      data[d++] = (w >>> 16) & 255;
+    }
+  }
+  return { width, height, channels, data };
+}

@@ -1,0 +1,107 @@
+import { afterAll, expect, test } from 'vitest';
+import {
+  encodeJpegReconstruct, idctRef, jpegPlan, readBuffer, reconstructJpegRef, unpackJpegPixels, uploadJpegCoefficients,
+  type JpegCoefficients, type JpegImage, type JpegScale,
+} from '../../src/kernels/index.js';
+import { gpuDescribe } from './gpu.js';
+import { mulberry32 } from '../support/random.js';
+import { SAMPLINGS, syntheticCoefficients, type SyntheticJpeg } from '../kernels/jpeg.synthetic.js';
+
+// A new seed each run; EDGELAKE_SEED=<n> replays a failure.
+const seed = Number(process.env.EDGELAKE_SEED ?? Date.now() % 2 ** 32);
+const scales: JpegScale[] = [1, 2, 4, 8];
+let images = 0;
+afterAll(() => console.log(`jpeg: ${images} random images reconstructed on the GPU, equal to the CPU reference (seed ${seed})`));
+
+/** Upload, record into one pass, submit, read back: the round trip a caller does. Also returns the planes. */
+async function reconstructOnGpu(device: GPUDevice, coef: JpegCoefficients, scale: JpegScale): Promise<{ image: JpegImage; planes: Uint8Array }> {
+  const plan = jpegPlan(coef, scale);
+  const input = uploadJpegCoefficients(device, coef, 'test JPEG');
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+  const output = device.createBuffer({ label: 'test pixels', size: plan.outWidth * plan.outHeight * 4, usage });
+  const planes = device.createBuffer({ label: 'test planes', size: plan.planeBytes, usage });
+  try {
+    const encoder = device.createCommandEncoder({ label: 'jpeg test' });
+    const pass = encoder.beginComputePass({ label: 'jpeg test' });
+    const transients = encodeJpegReconstruct(device, pass, { ...input, scale, output, planes });
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    transients.destroy();
+    const words = new Uint32Array(await readBuffer(device, output, output.size));
+    images++;
+    return { image: unpackJpegPixels(words, plan.outWidth, plan.outHeight, plan.channels), planes: new Uint8Array(await readBuffer(device, planes, planes.size)) };
+  } finally {
+    input.destroy();
+    output.destroy();
+    planes.destroy();
+  }
+}
+
+/** Index and values of the first differing samples, for a readable failure. */
+function firstDifferences(a: Uint8Array, b: Uint8Array): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < a.length && out.length < 5; i++) if (a[i] !== b[i]) out.push(`${i}: ${a[i]} != ${b[i]}`);
+  return out;
+}
+
+async function expectEqual(device: GPUDevice, spec: SyntheticJpeg, scale: JpegScale, salt: number) {
+  const coef = syntheticCoefficients(mulberry32(seed ^ Math.imul(salt, 0x9e3779b1)), spec);
+  const what = `${spec.width}x${spec.height} orientation ${spec.orientation} 1/${scale} ${spec.kind ?? 'photo'}, seed ${seed}`;
+  const { image, planes } = await reconstructOnGpu(device, coef, scale);
+  const expected = reconstructJpegRef(coef, scale);
+  expect(firstDifferences(planes, idctRef(coef, jpegPlan(coef, scale))), `planes, ${what}`).toEqual([]);
+  expect({ width: image.width, height: image.height, channels: image.channels }, what).toEqual({ width: expected.width, height: expected.height, channels: expected.channels });
+  expect(firstDifferences(image.data, expected.data), `pixels, ${what}`).toEqual([]);
+}
+
+gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device }) => {
+  const cases = Object.keys(SAMPLINGS).flatMap((name, n) => scales.map((scale) => ({ name, scale, n })));
+  test.each(cases)('$name at 1/$scale, all 8 orientations, odd sizes', async ({ name, scale, n }) => {
+    const random = mulberry32(seed + n * 31 + scale);
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      // Sizes from 1 pixel up, rarely a multiple of 8, sometimes narrow enough to turn the fancy filters off.
+      const size = () => 1 + Math.floor(random() ** 2 * (random() < 0.3 ? 20 : 90));
+      const spec = { ...SAMPLINGS[name], width: size(), height: size(), orientation };
+      await expectEqual(device, spec, scale, n * 1000 + scale * 10 + orientation);
+    }
+  });
+
+  test.each(scales)('wild coefficients and 16-bit quantization wrap the same way, 1/%i', async (scale) => {
+    for (const [n, name] of ['4:2:0', '4:2:2', '4:4:0', 'gray'].entries()) {
+      await expectEqual(device, { ...SAMPLINGS[name], width: 37, height: 29, orientation: 1 + n, kind: 'wild' }, scale, 99_000 + n * 10 + scale);
+    }
+  });
+
+  test('a 4:2:0 photo-sized image (640x480) and one of 8 MCUs across', async () => {
+    await expectEqual(device, { ...SAMPLINGS['4:2:0'], width: 640, height: 480, orientation: 6 }, 1, 7);
+    await expectEqual(device, { ...SAMPLINGS['4:2:0'], width: 128, height: 9, orientation: 1 }, 1, 8);
+  });
+
+  test('bad arguments are EdgelakeErrors before anything is recorded', () => {
+    const coef = syntheticCoefficients(mulberry32(seed), { ...SAMPLINGS['4:2:0'], width: 20, height: 20 });
+    const input = uploadJpegCoefficients(device, coef, 'small');
+    const { STORAGE, COPY_DST } = GPUBufferUsage;
+    const output = device.createBuffer({ label: 'small output', size: 20 * 20 * 4, usage: STORAGE });
+    const tooSmall = device.createBuffer({ label: 'too small', size: 16, usage: STORAGE });
+    const mapped = device.createBuffer({ label: 'not storage', size: 4096, usage: COPY_DST });
+    const encoder = device.createCommandEncoder({ label: 'bad arguments' });
+    const pass = encoder.beginComputePass({ label: 'bad arguments' });
+    const ok = { ...input, scale: 1 as JpegScale, output };
+    const bad = [
+      { output: tooSmall },
+      { output: mapped },
+      { coefficients: tooSmall },
+      { planes: tooSmall },
+      { output: input.coefficients },
+      { scale: 3 as JpegScale },
+      { layout: { ...input.layout, orientation: 9 } },
+    ];
+    for (const change of bad) {
+      const record = () => encodeJpegReconstruct(device, pass, { ...ok, ...change });
+      expect(record, Object.keys(change).join()).toThrow(expect.objectContaining({ code: 'invalid-input' }));
+    }
+    pass.end();
+    input.destroy();
+    for (const buffer of [output, tooSmall, mapped]) buffer.destroy();
+  });
+});

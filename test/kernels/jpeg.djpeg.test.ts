@@ -1,0 +1,64 @@
+// JPEG reconstruction against libjpeg-turbo's djpeg on the JPEG test set (scripts/jpeg-testset.ts):
+// our entropy decoder's coefficients, reconstructed by reconstructJpegRef at 1/1, 1/2, 1/4, 1/8.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildJpegTestset, MATE_DIR, type TestsetEntry } from '../../scripts/jpeg-testset.js';
+import { readJpegCoefficients } from '../../src/format/image/jpeg/index.js';
+import { reconstructJpegRef, type JpegScale } from '../../src/kernels/index.js';
+import { hasCommand, missing } from '../support/system.js';
+
+/** djpeg's default decode of `file` at 1/scale, as PPM or PGM. */
+function djpeg(file: string, scale: number) {
+  const bytes = execFileSync('djpeg', ['-scale', `1/${scale}`, '-pnm', file], { maxBuffer: 1 << 30 });
+  const header = /^P([56])\s+(\d+)\s+(\d+)\s+255\s/.exec(bytes.subarray(0, 40).toString('latin1'))!;
+  return { width: Number(header[2]), height: Number(header[3]), channels: header[1] === '6' ? 3 : 1, data: bytes.subarray(header[0].length) };
+}
+
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  let squares = 0;
+  for (let i = 0; i < a.length; i++) squares += (a[i] - b[i]) ** 2;
+  return squares === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / squares);
+}
+
+const noPackages =
+  missing('djpeg and cjpeg', 'apt-get install libjpeg-turbo-progs', hasCommand('djpeg') && hasCommand('cjpeg')) ||
+  missing('JPEG photos', 'apt-get install mate-backgrounds', existsSync(MATE_DIR));
+
+describe.skipIf(noPackages)('JPEG reconstruction against djpeg on the test set', () => {
+  let dir: string;
+  let entries: TestsetEntry[];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'edgelake-jpeg-djpeg-'));
+    entries = buildJpegTestset(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('every photo at every scale is within 40 dB PSNR of djpeg -scale 1/N, and exact with libjpeg-turbo 2.1', () => {
+    const version = /libjpeg-turbo version (\S+)/.exec(spawnSync('djpeg', ['-version'], { encoding: 'latin1' }).stderr)?.[1] ?? 'unknown';
+    const rows: string[] = [];
+    let exact = 0;
+    let worst = Infinity;
+    for (const e of entries) {
+      const file = join(dir, e.file);
+      const coef = readJpegCoefficients(readFileSync(file), { name: e.file, maxPixels: 100_000_000 });
+      for (const scale of [1, 2, 4, 8] as JpegScale[]) {
+        const ours = reconstructJpegRef(coef, scale, e.file);
+        const theirs = djpeg(file, scale);
+        const what = `${e.file} 1/${scale}`;
+        expect({ width: ours.width, height: ours.height, channels: ours.channels }, what).toEqual({ width: theirs.width, height: theirs.height, channels: theirs.channels });
+        const db = psnr(ours.data, theirs.data);
+        worst = Math.min(worst, db);
+        if (db === Infinity) exact++;
+        else rows.push(`${what}: ${db.toFixed(1)} dB`);
+        expect(db, what).toBeGreaterThanOrEqual(40);
+      }
+    }
+    const runs = entries.length * 4;
+    console.log(`jpeg vs djpeg (libjpeg-turbo ${version}): ${exact} of ${runs} decodes exact, worst PSNR ${worst} dB${rows.length ? `\n${rows.join('\n')}` : ''}`);
+    // The reference transcribes libjpeg-turbo 2.1's integer arithmetic: with that djpeg, nothing may differ.
+    if (version.startsWith('2.1.')) expect(rows, 'decodes that differ from djpeg').toEqual([]);
+  }, 300_000);
+});
