@@ -224,6 +224,7 @@ describe('public API', () => {
         "encodeDropout",
         "encodeDropoutBackward",
         "encodeFit",
+        "encodeJpegBatch",
         "encodeJpegReconstruct",
         "encodeMatmul",
         "encodeMaxPool",
@@ -244,6 +245,7 @@ describe('public API', () => {
         "halfToFloat",
         "hash4",
         "idctRef",
+        "jpegBatchLayout",
         "jpegColorWgsl",
         "jpegIdctWgsl",
         "jpegPlan",
@@ -293,9 +295,11 @@ describe('public API', () => {
         "uniform24",
         "unpackJpegPixels",
         "uploadBuffer",
+        "uploadJpegBatch",
         "uploadJpegCoefficients",
         "watchDevice",
         "workgroupGrid",
+        "writeJpegBatch",
       ]
     `);
   });

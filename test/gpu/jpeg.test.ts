@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'vitest';
 import {
-  encodeJpegReconstruct, idctRef, jpegPlan, readBuffer, reconstructJpegRef, unpackJpegPixels, uploadJpegCoefficients,
+  encodeJpegBatch, encodeJpegReconstruct, idctRef, jpegPlan, readBuffer, reconstructJpegRef, unpackJpegPixels, uploadBuffer, uploadJpegBatch, uploadJpegCoefficients,
   type JpegCoefficients, type JpegImage, type JpegScale,
 } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
@@ -75,6 +75,41 @@ gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device
   test('a 4:2:0 photo-sized image (640x480) and one of 8 MCUs across', async () => {
     await expectEqual(device, { ...SAMPLINGS['4:2:0'], width: 640, height: 480, orientation: 6 }, 1, 7);
     await expectEqual(device, { ...SAMPLINGS['4:2:0'], width: 128, height: 9, orientation: 1 }, 1, 8);
+  });
+
+  test('a batch in two dispatches: every sampling, scale and orientation, gray and colour, each as the CPU reference makes it, gaps untouched', async () => {
+    const random = mulberry32(seed + 4242);
+    const names = Object.keys(SAMPLINGS);
+    const items = Array.from({ length: 24 }, (_, i) => {
+      const size = () => 1 + Math.floor(random() ** 2 * 70);
+      const spec = { ...SAMPLINGS[names[i % names.length]], width: size(), height: size(), orientation: 1 + (i % 8) };
+      return { coef: syntheticCoefficients(random, spec), scale: scales[Math.floor(random() * 4)] };
+    });
+    const batch = uploadJpegBatch(device, items, 'test batch');
+    // Three pixels of gap before each image: the kernel must leave them alone.
+    const placed = batch.images.map((image, i) => ({ ...image, firstPixel: image.firstPixel + 3 * (i + 1) }));
+    const total = batch.pixels + 3 * items.length;
+    const output = uploadBuffer(device, 'test batch pixels', GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, new Uint32Array(total).fill(0xdeadbeef));
+    try {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      const transients = encodeJpegBatch(device, pass, { images: placed, coefficients: batch.coefficients, quantTables: batch.quantTables, output });
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      transients.destroy();
+      const words = new Uint32Array(await readBuffer(device, output, total * 4));
+      items.forEach(({ coef, scale }, i) => {
+        const expected = reconstructJpegRef(coef, scale);
+        const at = placed[i].firstPixel;
+        const got = unpackJpegPixels(words.subarray(at, at + expected.width * expected.height), expected.width, expected.height, expected.channels);
+        expect(firstDifferences(got.data, expected.data), `image ${i} (${coef.width}x${coef.height} 1/${scale}, seed ${seed})`).toEqual([]);
+        expect([...words.subarray(at - 3, at)], `the gap before image ${i}`).toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef]);
+      });
+      images += items.length;
+    } finally {
+      batch.destroy();
+      output.destroy();
+    }
   });
 
   test('bad arguments are EdgelakeErrors before anything is recorded', () => {

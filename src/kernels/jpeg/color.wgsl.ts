@@ -1,8 +1,9 @@
 import { shaderHeader } from '../shader.js';
 
 /**
- * Planes to pixels, the WGSL twin of color.ref.ts: one invocation per output pixel, in display
- * orientation; it finds the stored pixel, upsamples each component there (libjpeg's fancy
+ * Planes to pixels, the WGSL twin of color.ref.ts, for a batch of images: one invocation per
+ * output pixel of the batch, in display orientation; it finds its image in a table (binary
+ * search over each image's first output pixel), then the stored pixel, upsamples each component there (libjpeg's fancy
  * triangle filters or replication, edges repeated), converts YCbCr to RGB with jdcolor.c's
  * fixed-point constants (RGB and gray pass through) and writes one u32: R | G << 8 | B << 16 |
  * 255 << 24 (RGBA8, as a GPU texture or canvas takes it); gray as R = G = B, so a fit or a
@@ -12,19 +13,23 @@ export const jpegColorWgsl = /* wgsl */ `
 ${shaderHeader({
   workgroupSize: 256,
   params: [
-    'size: vec4u // x, y: output width, height as stored; z: pixels; w: EXIF orientation 1..8',
-    'placement: array<vec4u, 3> // per component: plane offset (words), row stride (words), sample width, sample height',
-    'modes: array<vec4u, 3> // per component: upsampling (0 full, 1 h2v1, 2 h2v2, 3 h1v2, 4 replicate), across, down',
+    'counts: vec4u // x: images, y: output pixels of the batch',
   ],
   bindings: {
+    0: ['read table: array<vec4u> // IMAGE vec4s per image, by first output pixel'],
     1: ['read planes: array<u32> // 4 samples per word, the leftmost in the low byte', 'read_write output: array<u32>'],
   },
 })}
-// 0 gray, 1 YCbCr, 2 RGB (COLOR_CODES in jpeg.ts).
-override COLOR: u32 = 1u;
+const IMAGE: u32 = 8u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
+// [0] width, height as stored, first output pixel, EXIF orientation 1..8
+// [1] output pixels, colour (0 gray, 1 YCbCr, 2 RGB: COLOR_CODES in jpeg.ts), 0, 0
+// [2 + c] component c: plane offset (words), row stride (words), sample width, sample height
+// [5 + c] component c: upsampling (0 full, 1 h2v1, 2 h2v2, 3 h1v2, 4 replicate), across, down
+
+var<private> image: u32; // this invocation's image's first vec4 in the table
 
 fn texel(c: u32, x: u32, y: u32) -> i32 {
-  let p = params.placement[c];
+  let p = table[image + 2u + c];
   return i32(extractBits(planes[p.x + y * p.y + (x >> 2u)], (x & 3u) * 8u, 8u));
 }
 
@@ -38,8 +43,8 @@ fn after(i: u32, count: u32) -> u32 {
 
 // Component c's sample at stored pixel (x, y), upsampled as jdsample.c does.
 fn sample(c: u32, x: u32, y: u32) -> i32 {
-  let mode = params.modes[c];
-  let p = params.placement[c];
+  let mode = table[image + 5u + c];
+  let p = table[image + 2u + c];
   let odd = (y & 1u) == 1u;
   var value: i32;
   switch mode.x {
@@ -77,19 +82,32 @@ fn sample(c: u32, x: u32, y: u32) -> i32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let o = invocationIndex(id, groups);
-  if (o >= params.size.z) {
+  let index = invocationIndex(id, groups);
+  if (index >= params.counts.y) {
     return;
   }
-  let w = params.size.x;
-  let h = params.size.y;
-  let across = select(w, h, params.size.w >= 5u);
+  var lo = 0u;
+  var hi = params.counts.x;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (table[mid * IMAGE].z <= index) { lo = mid; } else { hi = mid; }
+  }
+  image = lo * IMAGE;
+  let size = table[image];
+  let color = table[image + 1u].y;
+  let o = index - size.z;
+  if (o >= table[image + 1u].x) {
+    return; // between images: not ours to write
+  }
+  let w = size.x;
+  let h = size.y;
+  let across = select(w, h, size.w >= 5u);
   let u = o % across;
   let v = o / across;
   // The stored pixel shown at (u, v).
   var x = u;
   var y = v;
-  switch params.size.w {
+  switch size.w {
     case 2u: { x = w - 1u - u; }
     case 3u: { x = w - 1u - u; y = h - 1u - v; }
     case 4u: { y = h - 1u - v; }
@@ -100,17 +118,17 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     default: {}
   }
   let luma = sample(0u, x, y);
-  if (COLOR == 0u) {
-    output[o] = (u32(luma) * 0x010101u) | 0xff000000u;
+  if (color == 0u) {
+    output[index] = (u32(luma) * 0x010101u) | 0xff000000u;
     return;
   }
   var rgb = vec3i(luma, sample(1u, x, y), sample(2u, x, y));
-  if (COLOR == 1u) {
+  if (color == 1u) {
     let cb = rgb.y - 128;
     let cr = rgb.z - 128;
     let delta = vec3i(91881 * cr + 32768, -22554 * cb - 46802 * cr + 32768, 116130 * cb + 32768) >> vec3u(16u);
     rgb = clamp(luma + delta, vec3i(0), vec3i(255));
   }
-  output[o] = u32(rgb.x) | (u32(rgb.y) << 8u) | (u32(rgb.z) << 16u) | 0xff000000u;
+  output[index] = u32(rgb.x) | (u32(rgb.y) << 8u) | (u32(rgb.z) << 16u) | 0xff000000u;
 }
 `;

@@ -5,8 +5,10 @@ import { shaderHeader } from '../shader.js';
  * (libjpeg-turbo's jpeg_idct_islow, _4x4, _2x2, _1x1): the same integer operations in i32, which
  * wraps as the reference's arithmetic does, so the samples are equal bit for bit.
  *
- * A workgroup transforms 8 consecutive blocks of one block row of one component, 8 invocations
- * per block: each does a column in the first pass, then a row in the second, through workgroup
+ * A batch of images at once: a table has one entry per (image, component), each with its
+ * blocks, plane and quantization table in the batch's buffers and its first workgroup; a
+ * workgroup finds its entry by binary search. It transforms 8 consecutive blocks of one block row
+ * of that component, 8 invocations per block: each does a column in the first pass, then a row in the second, through workgroup
  * memory as libjpeg's workspace. Planes hold 4 samples per u32 (a quarter of the memory and
  * bandwidth of one per sample); the workgroup assembles whole words of its samples and writes
  * each word once, so no two workgroups touch one word (8 blocks of even 1 sample are 2 words).
@@ -14,11 +16,10 @@ import { shaderHeader } from '../shader.js';
 export const jpegIdctWgsl = /* wgsl */ `
 ${shaderHeader({
   params: [
-    'counts: vec4u // x: components, y: workgroups in all',
-    'blocks: array<vec4u, 3> // per component: first block, blocks per stored row, valid blocks across, valid block rows',
-    'planes: array<vec4u, 3> // per component: first workgroup, plane offset (words), row stride (words), samples per block side',
+    'counts: vec4u // x: table entries, y: workgroups in all',
   ],
   bindings: {
+    0: ['read table: array<vec4u> // ENTRY vec4s per (image, component), by first workgroup: blocks, plane, quantization'],
     1: [
       'read coefficients: array<u32> // quantized, natural order, two i16 per word, the even one low',
       'read quant: array<u32> // component c at c * 64, natural order',
@@ -27,6 +28,10 @@ ${shaderHeader({
   },
 })}
 const BLOCKS: u32 = 8u; // blocks per workgroup, 8 invocations each
+const ENTRY: u32 = 3u; // vec4s per table entry (IDCT_ENTRY in jpeg.ts):
+// [0] first block, blocks per stored row, valid blocks across, valid block rows
+// [1] first workgroup, plane offset (words), row stride (words), samples per block side
+// [2] first quantization value, 0, 0, 0
 
 var<workgroup> work: array<i32, 512>; // pass-1 results per block: [block][row][column]
 var<workgroup> samples: array<u32, 512>; // the workgroup's samples: [row][block * size + column]
@@ -165,14 +170,16 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (index >= params.counts.y) {
     return;
   }
-  var c = 0u;
-  for (var k = 1u; k < params.counts.x; k++) {
-    if (index >= params.planes[k].x) {
-      c = k;
-    }
+  // The last entry whose first workgroup is at or before this one.
+  var lo = 0u;
+  var hi = params.counts.x;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (table[mid * ENTRY + 1u].x <= index) { lo = mid; } else { hi = mid; }
   }
-  let blocks = params.blocks[c];
-  let plane = params.planes[c];
+  let blocks = table[lo * ENTRY];
+  let plane = table[lo * ENTRY + 1u];
+  let q = table[lo * ENTRY + 2u].x;
   let size = plane.w;
   let chunks = (blocks.z + BLOCKS - 1u) / BLOCKS;
   let blockRow = (index - plane.x) / chunks;
@@ -186,12 +193,12 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   // Pass 1: the columns each size reads (4x4 skips column 4; 2x2 uses 0, 1, 3, 5, 7).
   let used = select(select(l < 2u || (l & 1u) == 1u, l != 4u, size == 4u), true, size == 8u);
   if (inside && size > 1u && used) {
-    column(size, first, c * 64u, l, b * 64u);
+    column(size, first, q, l, b * 64u);
   }
   if (size == 1u && l == 0u) {
     var dc = 0u;
     if (inside) {
-      dc = limit((coefficient(first) * i32(quant[c * 64u]) + 4) >> 3u);
+      dc = limit((coefficient(first) * i32(quant[q]) + 4) >> 3u);
     }
     samples[b] = dc;
   }

@@ -37,17 +37,17 @@ const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2 } as const;
 const UPSAMPLE_CODES: Record<JpegUpsample, number> = { full: 0, h2v1: 1, h2v2: 2, h1v2: 3, replicate: 4 };
 const COLOR_WORKGROUP = 256;
 const IDCT_BLOCKS_PER_WORKGROUP = 8; // BLOCKS in idct.wgsl.ts
+const IDCT_ENTRY = 12; // u32s per (image, component): ENTRY vec4s in idct.wgsl.ts
+const COLOR_ENTRY = 32; // u32s per image: IMAGE vec4s in color.wgsl.ts
 
 /** Uploads `coef`'s coefficients and quantization tables for encodeJpegReconstruct; destroy() frees them. */
 export function uploadJpegCoefficients(device: GPUDevice, coef: JpegCoefficients, name = 'JPEG'): JpegGpuCoefficients {
   checkJpegArrays(coef, name);
   jpegPlan(coef, 1, name);
-  const { width, height, maxH, maxV, color, components, orientation } = coef;
-  const layout: JpegLayout = { width, height, maxH, maxV, color, components, orientation };
   const coefficients = uploadBuffer(device, `${name} coefficients`, GPUBufferUsage.STORAGE, coef.coefficients);
   const quantTables = uploadBuffer(device, `${name} quantization`, GPUBufferUsage.STORAGE, Uint32Array.from(coef.quantTables));
   return {
-    layout, coefficients, quantTables,
+    layout: layoutOf(coef), coefficients, quantTables,
     destroy: () => {
       coefficients.destroy();
       quantTables.destroy();
@@ -66,64 +66,191 @@ export function encodeJpegReconstruct(
   args: JpegReconstructArgs,
   transients: Transients = new Transients(),
 ): Transients {
+  const { layout, scale, ...buffers } = args;
+  return encodeJpegBatch(device, pass, { ...buffers, images: [{ layout, scale, firstBlock: 0, firstQuant: 0, firstPixel: 0 }] }, transients);
+}
+
+/** One image of a batch: its layout and scale, and where its data lies in the batch's buffers. */
+export interface JpegBatchImage {
+  layout: JpegLayout;
+  scale: JpegScale;
+  /** Its first block in the batch's coefficients (its components' firstBlock count from there). */
+  firstBlock: number;
+  /** Its first quantization value in the batch's quantTables (component c's table at + c * 64). */
+  firstQuant: number;
+  /** Its first pixel (u32) in the output; images in increasing order, not overlapping. */
+  firstPixel: number;
+}
+
+export interface JpegBatchArgs {
+  images: readonly JpegBatchImage[];
+  coefficients: GPUBuffer;
+  quantTables: GPUBuffer;
+  /** Each image's pixels from its firstPixel, as JpegReconstructArgs.output; pixels between images are not written. */
+  output: GPUBuffer;
+  /** Scratch for every image's planes, back to back; a transient when omitted. */
+  planes?: GPUBuffer;
+  name?: string;
+}
+
+/** Several JPEGs' coefficients in one buffer (and their tables in another), as encodeJpegBatch reads them. */
+export interface JpegGpuBatch {
+  images: JpegBatchImage[];
+  coefficients: GPUBuffer;
+  quantTables: GPUBuffer;
+  /** Output pixels the batch needs: the images back to back from pixel 0. */
+  pixels: number;
+  destroy(): void;
+}
+
+/** A batch's images and their data, as JpegBatchArgs needs them. */
+export interface JpegBatchItem {
+  coef: JpegCoefficients;
+  scale: JpegScale;
+  /** Names the image in errors. */
+  name?: string;
+}
+
+/** Where each image of a batch goes in its buffers (back to back), and the buffers' sizes. */
+export interface JpegBatchLayout {
+  images: JpegBatchImage[];
+  /** u32 words of the coefficients buffer, of the quantization buffer, pixels of the output, bytes of the planes. */
+  coefficientWords: number;
+  quantWords: number;
+  pixels: number;
+  planeBytes: number;
+}
+
+export function jpegBatchLayout(items: readonly JpegBatchItem[]): JpegBatchLayout {
+  let [blocks, quantWords, pixels, planeBytes] = [0, 0, 0, 0];
+  const images = items.map(({ coef, scale, name }) => {
+    checkJpegArrays(coef, name);
+    const plan = jpegPlan(coef, scale, name);
+    const image = { layout: layoutOf(coef), scale, firstBlock: blocks, firstQuant: quantWords, firstPixel: pixels };
+    blocks += coef.coefficients.length / 64;
+    quantWords += coef.quantTables.length;
+    pixels += plan.outWidth * plan.outHeight;
+    planeBytes += plan.planeBytes;
+    return image;
+  });
+  return { images, coefficientWords: blocks * 32, quantWords, pixels, planeBytes };
+}
+
+/**
+ * Writes each item's coefficients and quantization tables where `layout` puts them, straight
+ * from its own arrays (no batch-sized copy): buffers reused from batch to batch then cost no
+ * fresh memory, which dominates the upload where pages are slow to map.
+ */
+export function writeJpegBatch(device: GPUDevice, items: readonly JpegBatchItem[], layout: JpegBatchLayout, coefficients: GPUBuffer, quantTables: GPUBuffer): void {
+  items.forEach(({ coef }, i) => {
+    const image = layout.images[i];
+    device.queue.writeBuffer(coefficients, image.firstBlock * 128, coef.coefficients as Int16Array<ArrayBuffer>); // the types refuse shared views, which writeBuffer takes
+    device.queue.writeBuffer(quantTables, image.firstQuant * 4, Uint32Array.from(coef.quantTables));
+  });
+}
+
+/** Uploads a batch of images' coefficients into new buffers for encodeJpegBatch, their pixels to lie back to back from pixel 0. */
+export function uploadJpegBatch(device: GPUDevice, items: readonly JpegBatchItem[], name = 'JPEG batch'): JpegGpuBatch {
+  const layout = jpegBatchLayout(items);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  const coefficients = device.createBuffer({ label: `${name} coefficients`, size: Math.max(4, layout.coefficientWords * 4), usage });
+  const quantTables = device.createBuffer({ label: `${name} quantization`, size: Math.max(4, layout.quantWords * 4), usage });
+  writeJpegBatch(device, items, layout, coefficients, quantTables);
+  return {
+    images: layout.images, coefficients, quantTables, pixels: layout.pixels,
+    destroy: () => {
+      coefficients.destroy();
+      quantTables.destroy();
+    },
+  };
+}
+
+/**
+ * Records the reconstruction of a batch of JPEGs into `pass` in two dispatches whatever their
+ * number (per-image dispatches cost more than small images' work): each image as
+ * encodeJpegReconstruct would make it, at its firstPixel in `output`.
+ */
+export function encodeJpegBatch(device: GPUDevice, pass: GPUComputePassEncoder, args: JpegBatchArgs, transients: Transients = new Transients()): Transients {
   const kernel = `jpeg ${args.name ?? ''}`.trim();
   assertDeviceAlive(device, kernel);
-  const plan = jpegPlan(args.layout, args.scale, args.name);
-  const blocks = Math.max(...args.layout.components.map((c) => c.firstBlock + c.blocksWide * c.blocksHigh));
+  if (args.images.length === 0) return transients;
+  const plans = args.images.map((image) => jpegPlan(image.layout, image.scale, args.name));
+  let [blocks, quant, pixels, planeBytes] = [0, 0, 0, 0];
+  const planeBase: number[] = [];
+  args.images.forEach((image, i) => {
+    const { components } = image.layout;
+    if (![image.firstBlock, image.firstQuant, image.firstPixel].every((v) => Number.isInteger(v) && v >= 0)) {
+      throw new EdgelakeError('invalid-input', `${kernel}: image ${i}: firstBlock, firstQuant and firstPixel must be non-negative integers`);
+    }
+    if (image.firstPixel < pixels) throw new EdgelakeError('invalid-input', `${kernel}: image ${i}: firstPixel ${image.firstPixel} overlaps the image before (its pixels end at ${pixels})`);
+    blocks = Math.max(blocks, image.firstBlock + Math.max(...components.map((c) => c.firstBlock + c.blocksWide * c.blocksHigh)));
+    quant = Math.max(quant, image.firstQuant + components.length * 64);
+    pixels = image.firstPixel + plans[i].outWidth * plans[i].outHeight;
+    planeBase.push(planeBytes);
+    planeBytes += plans[i].planeBytes;
+  });
   const coefficients = storageBinding(device, kernel, 'coefficients', args.coefficients, blocks * 32, `${blocks} blocks`);
-  const quant = storageBinding(device, kernel, 'quantTables', args.quantTables, plan.components.length * 64, 'a table per component');
-  const pixels = plan.outWidth * plan.outHeight;
-  const output = storageBinding(device, kernel, 'output', args.output, pixels, `${plan.outWidth}x${plan.outHeight} pixels`);
-  const planeWords = plan.planeBytes / 4;
-  const given = args.planes && storageBinding(device, kernel, 'planes', args.planes, planeWords, 'the IDCT planes');
-  const buffers = [coefficients, quant, output, ...(given ? [given] : [])].map((b) => b.buffer);
+  const quantTables = storageBinding(device, kernel, 'quantTables', args.quantTables, quant, 'a table per component');
+  const output = storageBinding(device, kernel, 'output', args.output, pixels, `${pixels} pixels`);
+  const given = args.planes && storageBinding(device, kernel, 'planes', args.planes, planeBytes / 4, 'the IDCT planes');
+  const buffers = [coefficients, quantTables, output, ...(given ? [given] : [])].map((b) => b.buffer);
   if (new Set(buffers).size < buffers.length) {
     throw new EdgelakeError('invalid-input', `${kernel}: coefficients, quantTables, output and planes must be different buffers`);
   }
+  const [idctTable, workgroups] = idctTableOf(args.images, plans, planeBase);
+  const colorTable = colorTableOf(args.images, plans, planeBase);
   // Created last: nothing can throw after it, so a failed call leaves no buffer behind.
   const planes = given
-    || { buffer: transients.add(device.createBuffer({ label: `${kernel} planes`, size: plan.planeBytes, usage: GPUBufferUsage.STORAGE })), size: plan.planeBytes };
+    || { buffer: transients.add(device.createBuffer({ label: `${kernel} planes`, size: Math.max(4, planeBytes), usage: GPUBufferUsage.STORAGE })), size: Math.max(4, planeBytes) };
+  const table = (data: Uint32Array, what: string) => ({ buffer: transients.add(uploadBuffer(device, `${kernel} ${what}`, GPUBufferUsage.STORAGE, data)) });
 
   const idct = computePipeline(device, { label: 'jpeg-idct', code: jpegIdctWgsl });
-  const [idctParams, workgroups] = idctParameters(plan);
   pass.setPipeline(idct);
-  pass.setBindGroup(0, paramsBindGroup(device, transients, idct, 'jpeg-idct', idctParams));
-  // Coefficients come uploaded per image: new bind groups, rather than filling the cache with dead ones.
-  pass.setBindGroup(1, createBindGroup(device, idct, 1, `jpeg-idct ${args.coefficients.label}`, [coefficients, quant, planes]));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, idct, 'jpeg-idct', Uint32Array.of(idctTable.length / IDCT_ENTRY, workgroups, 0, 0), [table(idctTable, 'idct table')]));
+  // Coefficients come uploaded per batch: new bind groups, rather than filling the cache with dead ones.
+  pass.setBindGroup(1, createBindGroup(device, idct, 1, `jpeg-idct ${args.coefficients.label}`, [coefficients, quantTables, planes]));
   pass.dispatchWorkgroups(...workgroupGrid(device, workgroups));
 
-  const color = computePipeline(device, {
-    label: `jpeg-color-${plan.color}`,
-    code: jpegColorWgsl,
-    constants: { WORKGROUP_SIZE: COLOR_WORKGROUP, COLOR: COLOR_CODES[plan.color] },
-  });
+  const color = computePipeline(device, { label: 'jpeg-color', code: jpegColorWgsl, constants: { WORKGROUP_SIZE: COLOR_WORKGROUP } });
   pass.setPipeline(color);
-  pass.setBindGroup(0, paramsBindGroup(device, transients, color, 'jpeg-color', colorParameters(plan)));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, color, 'jpeg-color', Uint32Array.of(args.images.length, pixels, 0, 0), [table(colorTable, 'color table')]));
   pass.setBindGroup(1, createBindGroup(device, color, 1, `jpeg-color ${planes.buffer.label} -> ${output.buffer.label}`, [planes, output]));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(pixels / COLOR_WORKGROUP)));
   return transients;
 }
 
-/** idct.wgsl.ts's Params (counts, blocks[3], planes[3]) and its workgroup count. */
-function idctParameters(plan: JpegPlan): [Uint32Array, number] {
-  const data = new Uint32Array(4 + 12 + 12);
-  let workgroups = 0;
-  plan.components.forEach((p, c) => {
-    data.set([p.firstBlock, p.blocksWide, p.validBlocksWide, p.validBlocksHigh], 4 + c * 4);
-    data.set([workgroups, p.offset / 4, p.stride / 4, p.size], 16 + c * 4);
-    workgroups += p.validBlocksHigh * Math.ceil(p.validBlocksWide / IDCT_BLOCKS_PER_WORKGROUP);
+function layoutOf(coef: JpegCoefficients): JpegLayout {
+  const { width, height, maxH, maxV, color, components, orientation } = coef;
+  return { width, height, maxH, maxV, color, components, orientation };
+}
+
+/** idct.wgsl.ts's table, an entry per (image, component) in workgroup order, and the workgroup count. */
+function idctTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[]): [Uint32Array, number] {
+  const entries = plans.reduce((n, p) => n + p.components.length, 0);
+  const data = new Uint32Array(entries * IDCT_ENTRY);
+  let [e, workgroups] = [0, 0];
+  plans.forEach((plan, i) => {
+    plan.components.forEach((p, c) => {
+      data.set([images[i].firstBlock + p.firstBlock, p.blocksWide, p.validBlocksWide, p.validBlocksHigh], e);
+      data.set([workgroups, (planeBase[i] + p.offset) / 4, p.stride / 4, p.size], e + 4);
+      data.set([images[i].firstQuant + c * 64], e + 8);
+      workgroups += p.validBlocksHigh * Math.ceil(p.validBlocksWide / IDCT_BLOCKS_PER_WORKGROUP);
+      e += IDCT_ENTRY;
+    });
   });
-  data.set([plan.components.length, workgroups], 0);
   return [data, workgroups];
 }
 
-/** color.wgsl.ts's Params (size, layout[3], modes[3]). */
-function colorParameters(plan: JpegPlan): Uint32Array {
-  const data = new Uint32Array(4 + 12 + 12);
-  data.set([plan.width, plan.height, plan.outWidth * plan.outHeight, plan.orientation], 0);
-  plan.components.forEach((p, c) => {
-    data.set([p.offset / 4, p.stride / 4, p.sampleWidth, p.sampleHeight], 4 + c * 4);
-    data.set([UPSAMPLE_CODES[p.upsample], p.hExpand, p.vExpand, 0], 16 + c * 4);
+/** color.wgsl.ts's table: per image its size, first pixel, orientation, colour, and each component's plane and upsampling. */
+function colorTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[]): Uint32Array {
+  const data = new Uint32Array(images.length * COLOR_ENTRY);
+  plans.forEach((plan, i) => {
+    const at = i * COLOR_ENTRY;
+    data.set([plan.width, plan.height, images[i].firstPixel, plan.orientation, plan.outWidth * plan.outHeight, COLOR_CODES[plan.color]], at);
+    plan.components.forEach((p, c) => {
+      data.set([(planeBase[i] + p.offset) / 4, p.stride / 4, p.sampleWidth, p.sampleHeight], at + 8 + c * 4);
+      data.set([UPSAMPLE_CODES[p.upsample], p.hExpand, p.vExpand, 0], at + 20 + c * 4);
+    });
   });
   return data;
 }

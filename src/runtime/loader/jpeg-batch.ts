@@ -1,63 +1,67 @@
 import { EdgelakeError } from '../../errors.js';
 import { unpackJpegCoefficients } from '../../format/image/jpeg-packed.js';
-import { encodeJpegReconstruct, uploadJpegCoefficients } from '../../kernels/jpeg/jpeg.js';
+import { encodeJpegBatch, jpegBatchLayout, writeJpegBatch } from '../../kernels/jpeg/jpeg.js';
 import { jpegPlan } from '../../kernels/jpeg/plan.js';
 import type { Transients } from '../../kernels/pipelines.js';
 
 /** A batch of JPEGs reconstructed on the device: RGBA words, one image after another. */
-export interface JpegBatch {
-  /** Byte offset of each image in the output buffer. */
+export interface JpegSamples {
+  pixels: GPUBuffer;
+  /** Byte offset of each image in `pixels`. */
   offsets: number[];
-  /** [height, width, 3] per image, as the decode workers reported them. */
+  /** [height, width, 3] per image. */
   shapes: Uint32Array;
-  /** Bytes the output buffer needs. */
-  bytes: number;
 }
 
 /**
  * The GPU half of the loader's JPEG path: decode workers entropy-decode each JPEG to packed
- * coefficients (packJpegCoefficients, at the scale a fit needs); this records, per image, the
- * upload, dequantization, IDCT, upsampling and colour conversion in its own pass, then copies
- * the pixels into `output` one after another, where the fit kernel reads them (pixelStride 4).
- * Uploads and scratch go to `transients`, destroyed once the caller has submitted.
+ * coefficients (packJpegCoefficients, at the scale a fit needs); this writes them into buffers
+ * from `buffer` (the transform's pool: reused, so no fresh memory per batch) and records their
+ * reconstruction into `pass`, the pixels back to back in one buffer, where the fit kernel reads
+ * them (pixelStride 4). Two dispatches per group of images that fits the storage bindings.
  */
-export function encodeJpegBatch(
+export function encodeJpegSamples(
   device: GPUDevice,
-  encoder: GPUCommandEncoder,
+  pass: GPUComputePassEncoder,
   samples: readonly Uint8Array[],
-  output: (bytes: number) => GPUBuffer,
+  buffer: (bytes: number, what: string) => GPUBuffer,
   transients: Transients,
   name = 'image',
-): JpegBatch {
-  const images = samples.map((packed, i) => {
+): JpegSamples {
+  const limit = device.limits.maxStorageBufferBindingSize;
+  const items = samples.map((packed, i) => {
     const what = `tensor ${name} sample ${i} of the batch`;
-    const { coef, scale } = unpackJpegCoefficients(packed, what);
-    return { coef, scale, plan: jpegPlan(coef, scale, what), what };
+    return { ...unpackJpegCoefficients(packed, what), name: what };
   });
-  const offsets: number[] = [];
-  const shapes = new Uint32Array(3 * images.length);
-  let bytes = 0;
-  images.forEach(({ plan }, i) => {
-    offsets.push(bytes);
-    shapes.set([plan.outHeight, plan.outWidth, 3], 3 * i);
-    bytes += plan.outWidth * plan.outHeight * 4;
-  });
-  if (bytes > device.limits.maxStorageBufferBindingSize) {
-    throw new EdgelakeError('limit', `tensor ${name}: the batch's ${bytes} bytes of pixels exceed this device's storage binding; use a smaller batch or fit size`);
+  const layout = jpegBatchLayout(items);
+  if (layout.pixels * 4 > limit) {
+    throw new EdgelakeError('limit', `tensor ${name}: the batch's ${layout.pixels * 4} bytes of pixels exceed this device's ${limit}-byte storage binding; use a smaller batch or fit size`);
   }
-  const target = output(bytes);
-  const pass = encoder.beginComputePass({ label: `edgelake batch ${name} jpeg` });
-  const pixels = images.map(({ coef, scale, plan, what }) => {
-    const uploaded = uploadJpegCoefficients(device, coef, what);
-    transients.add(uploaded.coefficients);
-    transients.add(uploaded.quantTables);
-    const size = plan.outWidth * plan.outHeight * 4;
-    const out = transients.add(device.createBuffer({ label: `${what} pixels`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
-    encodeJpegReconstruct(device, pass, { ...uploaded, scale, output: out, name: what }, transients);
-    return out;
-  });
-  pass.end();
-  // A storage binding's offset must be 256-aligned; a copy lets the images sit back to back.
-  pixels.forEach((p, i) => encoder.copyBufferToBuffer(p, 0, target, offsets[i], p.size));
-  return { offsets, shapes, bytes };
+  const pixels = buffer(layout.pixels * 4, 'pixels');
+  // Groups whose coefficients and planes each fit one binding; their buffers come from the pool.
+  const plans = layout.images.map((image) => jpegPlan(image.layout, image.scale));
+  for (let first = 0; first < items.length;) {
+    let [end, coefficientBytes, planeBytes] = [first, 0, 0];
+    while (end < items.length) {
+      const [moreCoefficients, morePlanes] = [items[end].coef.coefficients.byteLength, plans[end].planeBytes];
+      if (end > first && (coefficientBytes + moreCoefficients > limit || planeBytes + morePlanes > limit)) break;
+      [coefficientBytes, planeBytes] = [coefficientBytes + moreCoefficients, planeBytes + morePlanes];
+      end++;
+    }
+    const group = items.slice(first, end);
+    const groupLayout = jpegBatchLayout(group);
+    const coefficients = buffer(groupLayout.coefficientWords * 4, 'coefficients');
+    const quantTables = buffer(groupLayout.quantWords * 4, 'quantization');
+    writeJpegBatch(device, group, groupLayout, coefficients, quantTables);
+    const at = layout.images[first].firstPixel;
+    const images = groupLayout.images.map((image) => ({ ...image, firstPixel: image.firstPixel + at }));
+    const planes = buffer(groupLayout.planeBytes, 'planes');
+    encodeJpegBatch(device, pass, { images, coefficients, quantTables, output: pixels, planes, name: `${name} batch` }, transients);
+    first = end;
+  }
+  return {
+    pixels,
+    offsets: layout.images.map((image) => image.firstPixel * 4),
+    shapes: Uint32Array.from(plans.flatMap((plan) => [plan.outHeight, plan.outWidth, 3])),
+  };
 }

@@ -7,7 +7,7 @@ import { centerBox, encodeFit, fitRandom, fitRef, MAX_FIT_OUTPUT, packImages, ra
 import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../../kernels/decode/decode.ref.js';
 import { Transients } from '../../kernels/pipelines.js';
 import { BatchUploader } from '../../kernels/staging.js';
-import { encodeJpegBatch, type JpegBatch } from './jpeg-batch.js';
+import { encodeJpegSamples } from './jpeg-batch.js';
 import type { TypedArray } from '../dataset/batch.js';
 
 /** How a tensor becomes float32 for a model: scale, per-channel normalization, layout, augmentation. */
@@ -214,28 +214,21 @@ export class GpuBatchTransform extends Transform {
     const n = ids.length;
     const out: Record<string, BatchTensor> = {};
     const encoder = this.device.createCommandEncoder({ label: 'edgelake batch' });
-    const transients = new Transients();
-    // JPEGs first, in their own pass: the fit below reads their pixels.
-    const jpegs = new Map<string, { pixels: GPUBuffer; batch: JpegBatch }>();
-    for (const [name, p] of this.prepared) {
-      if (!p.fit || !jpegOnDevice(this.metas[name], this.transforms[name])) continue;
-      let pixels: GPUBuffer | undefined;
-      const batch = encodeJpegBatch(this.device, encoder, samplesOf(tensors[name], ids.length), (bytes) => (pixels = this.buffer(bytes, `edgelake batch ${name} pixels`)), transients, name);
-      jpegs.set(name, { pixels: pixels!, batch });
-    }
     const pass = encoder.beginComputePass({ label: 'edgelake batch transform' });
+    const transients = new Transients();
     let mix: AugmentMix | undefined;
     for (const [name, raw] of Object.entries(tensors)) {
       const p = this.prepared.get(name);
       let input: GPUBuffer;
       let elements: number;
-      const jpeg = jpegs.get(name);
-      if (p?.fit && jpeg) {
-        const { boxes, ...options } = p.fit(jpeg.batch.shapes, ids, this.epoch);
-        const samples = boxes.map((box, i) => ({ offset: jpeg.batch.offsets[i], height: jpeg.batch.shapes[3 * i], width: jpeg.batch.shapes[3 * i + 1], box }));
+      if (p?.fit && jpegOnDevice(this.metas[name], this.transforms[name])) {
+        // Entropy-decoded JPEGs: reconstructed here into RGBA words, which the fit reads.
+        const jpegs = encodeJpegSamples(this.device, pass, samplesOf(raw, n), (bytes, what) => this.buffer(bytes, `edgelake batch ${name} ${what}`), transients, name);
+        const { boxes, ...options } = p.fit(jpegs.shapes, ids, this.epoch);
+        const samples = boxes.map((box, i) => ({ offset: jpegs.offsets[i], height: jpegs.shapes[3 * i], width: jpegs.shapes[3 * i + 1], box }));
         elements = n * options.height * options.width * options.channels;
         input = this.buffer(Math.ceil(elements / 4) * 4, `edgelake batch ${name} fitted`);
-        encodeFit(this.device, pass, { ...options, pixelStride: 4, samples, input: jpeg.pixels, output: input }, transients);
+        encodeFit(this.device, pass, { ...options, pixelStride: 4, samples, input: jpegs.pixels, output: input }, transients);
       } else if (p?.fit) {
         // Images of any size go up packed, one after another, and come out of the fit as one size.
         const { bytes, options } = fitInput(p, this.metas[name], raw, ids, this.epoch, shapes[name]);
