@@ -5,7 +5,7 @@
  */
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { packJpegCoefficients, readJpegCoefficients, unpackJpegCoefficients } from '../src/format/index.js';
-import { encodeJpegReconstruct, jpegPlan, readBuffer, Transients, unpackJpegPixels, uploadJpegCoefficients } from '../src/kernels/index.js';
+import { reconstructOnDevice } from '../src/format/image/decode-image.js';
 
 interface Job { id: number; bytes: Uint8Array }
 interface Done { id: number; packed?: Uint8Array; error?: string }
@@ -62,21 +62,5 @@ export function workerDecoder(count: number): WorkerDecoder {
 
 async function reconstruct(device: GPUDevice, packed: Uint8Array): Promise<void> {
   const { coef, scale } = unpackJpegCoefficients(packed);
-  const plan = jpegPlan(coef, scale);
-  const size = plan.outWidth * plan.outHeight * 4;
-  const uploaded = uploadJpegCoefficients(device, coef);
-  const output = device.createBuffer({ label: 'pixels', size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const transients = new Transients();
-  try {
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    encodeJpegReconstruct(device, pass, { ...uploaded, scale, output }, transients);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    unpackJpegPixels(new Uint32Array(await readBuffer(device, output, size)), plan.outWidth, plan.outHeight, plan.channels);
-  } finally {
-    transients.destroy();
-    output.destroy();
-    uploaded.destroy();
-  }
+  await reconstructOnDevice(device, coef, scale);
 }

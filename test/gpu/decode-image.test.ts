@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildJpegTestset, MATE_DIR, type TestsetEntry } from '../../scripts/jpeg-testset.js';
 import { decodeImage, type Pixels } from '../../src/index.js';
+import { bufferPool } from '../../src/kernels/index.js';
 import { hasCommand, missing } from '../support/system.js';
 import { gpuDescribe } from './gpu.js';
 
@@ -62,6 +63,7 @@ gpuDescribe('decodeImage(bytes, { device })', (gpu) => {
       if (db === Infinity) exact++;
     }
     console.log(`decodeImage on the device: ${exact} of ${entries.length} test-set photos equal to djpeg's samples, worst PSNR ${worst} dB`);
+    bufferPool(gpu.device).trim(0); // decodeImage keeps its buffers in the device's pool
   }, 300_000);
 
   test('scaled decoding on the device: 1/8 of a photo is the CPU path\'s 1/8', async () => {
@@ -69,6 +71,7 @@ gpuDescribe('decodeImage(bytes, { device })', (gpu) => {
     const onDevice = await decodeImage(bytes, { device: gpu.device, scale: 8 });
     expect({ width: onDevice.width, height: onDevice.height, channels: onDevice.channels }).toEqual({ width: 210, height: 132, channels: 3 });
     expect(onDevice.data).toEqual((await decodeImage(bytes, { scale: 8 })).data);
+    bufferPool(gpu.device).trim(0);
   });
 
   test('bad bytes reject with an error naming the sample, before any device work', async () => {

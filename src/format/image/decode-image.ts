@@ -1,7 +1,9 @@
-import { encodeJpegReconstruct, uploadJpegCoefficients } from '../../kernels/jpeg/jpeg.js';
-import { jpegPlan } from '../../kernels/jpeg/plan.js';
+import { acquireBuffer, releaseBuffer } from '../../kernels/buffer-pool.js';
+import type { JpegCoefficients, JpegScale } from '../../kernels/jpeg/coefficients.js';
+import { encodeJpegBatch, jpegBatchLayout, writeJpegBatch } from '../../kernels/jpeg/jpeg.js';
 import { unpackJpegPixels } from '../../kernels/jpeg/jpeg.ref.js';
-import { readBuffer, Transients } from '../../kernels/pipelines.js';
+import { jpegPlan } from '../../kernels/jpeg/plan.js';
+import { Transients } from '../../kernels/pipelines.js';
 import type { DecodedImage, DecodeOptions } from './decoded-image.js';
 import { decodeImageSync, sniffImageType } from './image.js';
 import { readJpegCoefficients } from './jpeg/index.js';
@@ -29,25 +31,46 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
 
 async function decodeJpegOnDevice(device: GPUDevice, bytes: Uint8Array, options: DecodeOptions): Promise<Pixels> {
   const name = options.name ?? 'JPEG';
-  const scale = options.scale ?? 1;
   const coef = readJpegCoefficients(bytes, { name, maxPixels: options.maxPixels });
+  return reconstructOnDevice(device, coef, options.scale ?? 1, name);
+}
+
+/**
+ * A JPEG's pixels from its coefficients, reconstructed on `device` and read back. Buffers come
+ * from the device's pool: one image after another reuses them instead of mapping fresh memory.
+ */
+export async function reconstructOnDevice(device: GPUDevice, coef: JpegCoefficients, scale: JpegScale, name = 'JPEG'): Promise<Pixels> {
+  const items = [{ coef, scale, name }];
+  const layout = jpegBatchLayout(items);
   const plan = jpegPlan(coef, scale, name);
-  const size = plan.outWidth * plan.outHeight * 4;
-  const uploaded = uploadJpegCoefficients(device, coef, name);
-  const output = device.createBuffer({ label: `${name} pixels`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const acquired: GPUBuffer[] = [];
+  const acquire = (bytes: number, what: string, use = usage) => {
+    const b = acquireBuffer(device, Math.max(4, bytes), use, `${name} ${what}`);
+    acquired.push(b);
+    return b;
+  };
   const transients = new Transients();
   try {
+    const [coefficients, quantTables] = [acquire(layout.coefficientWords * 4, 'coefficients'), acquire(layout.quantWords * 4, 'quantization')];
+    const [planes, output] = [acquire(layout.planeBytes, 'planes'), acquire(layout.pixels * 4, 'pixels')];
+    const readback = acquire(layout.pixels * 4, 'read-back', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    writeJpegBatch(device, items, layout, coefficients, quantTables);
     const encoder = device.createCommandEncoder({ label: `decode ${name}` });
     const pass = encoder.beginComputePass({ label: `decode ${name}` });
-    encodeJpegReconstruct(device, pass, { ...uploaded, scale, output, name }, transients);
+    encodeJpegBatch(device, pass, { images: layout.images, coefficients, quantTables, planes, output, name }, transients);
     pass.end();
+    encoder.copyBufferToBuffer(output, 0, readback, 0, layout.pixels * 4);
     device.queue.submit([encoder.finish()]);
-    const words = new Uint32Array(await readBuffer(device, output, size));
-    return unpackJpegPixels(words, plan.outWidth, plan.outHeight, plan.channels);
+    await readback.mapAsync(GPUMapMode.READ, 0, layout.pixels * 4);
+    try {
+      return unpackJpegPixels(new Uint32Array(readback.getMappedRange(0, layout.pixels * 4)), plan.outWidth, plan.outHeight, plan.channels);
+    } finally {
+      readback.unmap();
+    }
   } finally {
     transients.destroy();
-    output.destroy();
-    uploaded.destroy();
+    for (const b of acquired) releaseBuffer(b);
   }
 }
 
