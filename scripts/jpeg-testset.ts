@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readCredits } from './debian-credits.js';
 
 export const MATE_DIR = '/usr/share/backgrounds/mate';
 const COPYRIGHT = '/usr/share/doc/mate-backgrounds/copyright';
@@ -47,7 +48,7 @@ export interface TestsetEntry {
 export function buildJpegTestset(out: string): TestsetEntry[] {
   const photos = listPhotos();
   if (photos.length === 0) throw new Error(`no JPEG photos under ${MATE_DIR} (apt-get install mate-backgrounds)`);
-  const credits = readCredits();
+  const credits = readCredits('mate-backgrounds');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'originals'), { recursive: true });
   mkdirSync(join(out, 'variants'), { recursive: true });
@@ -76,29 +77,6 @@ export function listPhotos(): string[] {
   if (!existsSync(MATE_DIR)) return [];
   const out = execFileSync('find', [MATE_DIR, '-name', '*.jpg', '-type', 'f'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).map((p) => relative(MATE_DIR, p)).sort();
-}
-
-/** Licence and copyright of a photo, from the package's machine-readable copyright file. */
-function readCredits(): (photo: string) => { license: string; copyright: string } {
-  const stanzas = readFileSync(COPYRIGHT, 'utf8').split(/\n\s*\n/).map(parseStanza).filter((s) => s.Files);
-  const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return (photo) => {
-    // The last stanza that matches wins (DEP-5); the header's `Files: *` covers the rest.
-    const match = stanzas.filter((s) => s.Files.split(/\s+/).some((p) => glob(p).test(photo))).at(-1);
-    if (!match) throw new Error(`${COPYRIGHT} says nothing about ${photo}`);
-    return { license: match.License.split('\n')[0].trim(), copyright: match.Copyright.split('\n').map((l) => l.trim()).filter(Boolean).join('; ') };
-  };
-}
-
-function parseStanza(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  let key = '';
-  for (const line of text.split('\n')) {
-    const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-    if (m) fields[(key = m[1])] = m[2];
-    else if (key && /^\s/.test(line)) fields[key] += `\n${line.trim()}`;
-  }
-  return fields;
 }
 
 function provenance(entries: TestsetEntry[]): string {

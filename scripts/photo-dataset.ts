@@ -20,6 +20,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodePng } from '../src/format/index.js';
+import { readCredits } from './debian-credits.js';
 import { CjpegShell, GRAIN, halve, LONG_SIDE, premultipliedRgba, readPpm, render, type Rendered } from './photo-dataset-render.js';
 
 export const STAMPS_DIR = '/usr/share/tuxpaint/stamps';
@@ -118,29 +119,6 @@ function listFiles(dir: string, glob: string): string[] {
   if (!existsSync(dir)) return [];
   const out = execFileSync('find', [dir, '-name', glob, '-type', 'f'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).map((p) => relative(dir, p)).sort();
-}
-
-/** Licence and copyright of a package's files, from its machine-readable (DEP-5) copyright file; the last matching stanza wins. */
-export function readCredits(pkg: string): (file: string) => { license: string; copyright: string } {
-  const path = `/usr/share/doc/${pkg}/copyright`;
-  const stanzas = readFileSync(path, 'utf8').split(/\n\s*\n/).map(parseStanza).filter((s) => s.Files && s.License);
-  const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return (file) => {
-    const match = stanzas.filter((s) => s.Files.split(/\s+/).some((p) => glob(p).test(file))).at(-1);
-    if (!match) throw new Error(`${path} says nothing about ${file}`);
-    return { license: match.License.split('\n')[0].trim(), copyright: match.Copyright.split('\n').map((l) => l.trim()).filter(Boolean).join('; ') };
-  };
-}
-
-function parseStanza(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  let key = '';
-  for (const line of text.split('\n')) {
-    const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-    if (m) fields[(key = m[1])] = m[2];
-    else if (key && /^\s/.test(line)) fields[key] += `\n${line.trim()}`;
-  }
-  return fields;
 }
 
 const version = (pkg: string) => spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).stdout || 'unknown (not installed by dpkg)';

@@ -6,7 +6,7 @@ import { bufferPool, readBuffer } from '../../src/kernels/index.js';
 import { openDataset } from '../../src/node.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { gpuDescribe } from './gpu.js';
-import { type Batch, Loader, type LoaderOptions } from '../../src/index.js';
+import { type Batch, type Dataset, type FitTransform, Loader, type LoaderOptions } from '../../src/index.js';
 import { parseIdx } from '../../src/format/index.js';
 import { jpegFolder, pngFolder } from '../support/image-folder.js';
 import { noTools } from '../format/image/jpeg/tools.js';
@@ -100,17 +100,23 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
 
 
 gpuDescribe('the loader fitting images of any size on a GPU device', ({ device }) => {
+  /** Each batch's fitted images, [B, 3, H, W] float32, from a loader on the device and from one on the CPU. */
+  async function bothPaths(ds: Dataset, fit: FitTransform, batchSize: number, seed: number): Promise<[Float32Array[], Float32Array[]]> {
+    const options = { batchSize, tensors: ['image'], epoch: 2, transform: { image: { fit, scale: 1 / 255, toCHW: true, seed } } };
+    const floats = 3 * fit.size[0] * fit.size[1];
+    const onGpu: Float32Array[] = [];
+    for await (const b of new Loader(ds.view(), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
+    const onCpu: Float32Array[] = [];
+    for await (const b of new Loader(ds.view(), options)) onCpu.push(b.tensors.image as Float32Array);
+    bufferPool(device).trim(0);
+    return [onGpu, onCpu];
+  }
+
   test('gives the same [B, 3, H, W] batches as the CPU path, centred or randomly cropped', async () => {
     const { ds } = await pngFolder();
     for (const fit of [{ size: [6, 10] as const }, { size: [9, 4] as const, crop: 'random' as const, scale: [0.1, 1] as const }]) {
-      const options = { batchSize: 3, tensors: ['image'], epoch: 2, transform: { image: { fit, scale: 1 / 255, toCHW: true, seed: 3 } } };
-      const floats = 3 * fit.size[0] * fit.size[1];
-      const onGpu: Float32Array[] = [];
-      for await (const b of new Loader(ds.view(), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
-      const onCpu: Float32Array[] = [];
-      for await (const b of new Loader(ds.view(), options)) onCpu.push(b.tensors.image as Float32Array);
-      bufferPool(device).trim(0);
-      expect(onGpu.map((b) => b.length)).toEqual([3, 3, 1].map((n) => n * floats));
+      const [onGpu, onCpu] = await bothPaths(ds, fit, 3, 3);
+      expect(onGpu.map((b) => b.length)).toEqual([3, 3, 1].map((n) => n * 3 * fit.size[0] * fit.size[1]));
       expect(onGpu).toEqual(onCpu);
     }
   });
@@ -119,14 +125,8 @@ gpuDescribe('the loader fitting images of any size on a GPU device', ({ device }
   test.skipIf(noTools())('JPEGs of any size, reconstructed on the device at the scale the fit needs: the CPU path\'s batches', async () => {
     const { ds } = await jpegFolder();
     for (const fit of [{ size: [6, 10] as const }, { size: [20, 12] as const, crop: 'random' as const }]) {
-      const options = { batchSize: 4, tensors: ['image'], epoch: 1, transform: { image: { fit, scale: 1 / 255, toCHW: true, seed: 5 } } };
-      const floats = 3 * fit.size[0] * fit.size[1];
-      const onGpu: Float32Array[] = [];
-      for await (const b of new Loader(ds.view(), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
-      const onCpu: Float32Array[] = [];
-      for await (const b of new Loader(ds.view(), options)) onCpu.push(b.tensors.image as Float32Array);
-      bufferPool(device).trim(0);
-      expect(onGpu.map((b) => b.length)).toEqual([4, 3].map((n) => n * floats));
+      const [onGpu, onCpu] = await bothPaths(ds, fit, 4, 5);
+      expect(onGpu.map((b) => b.length)).toEqual([4, 3].map((n) => n * 3 * fit.size[0] * fit.size[1]));
       expect(onGpu).toEqual(onCpu);
     }
   });

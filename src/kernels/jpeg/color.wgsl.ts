@@ -1,4 +1,5 @@
 import { shaderHeader } from '../shader.js';
+import { lastEntryWgsl } from './table.wgsl.js';
 
 /**
  * Planes to pixels, the WGSL twin of color.ref.ts, for a batch of images: one invocation per
@@ -20,6 +21,7 @@ ${shaderHeader({
     1: ['read planes: array<u32> // 4 samples per word, the leftmost in the low byte', 'read_write output: array<u32>'],
   },
 })}
+${lastEntryWgsl}
 const IMAGE: u32 = 8u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
 // [0] width, height as stored, first output pixel, EXIF orientation 1..8
 // [1] output pixels, colour (0 gray, 1 YCbCr, 2 RGB: COLOR_CODES in jpeg.ts), 0, 0
@@ -86,13 +88,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   if (index >= params.counts.y) {
     return;
   }
-  var lo = 0u;
-  var hi = params.counts.x;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (table[mid * IMAGE].z <= index) { lo = mid; } else { hi = mid; }
-  }
-  image = lo * IMAGE;
+  image = lastEntry(index, params.counts.x, IMAGE, 0u, 2u) * IMAGE; // by first output pixel
   let size = table[image];
   let color = table[image + 1u].y;
   let o = index - size.z;

@@ -1,4 +1,5 @@
 import { shaderHeader } from '../shader.js';
+import { lastEntryWgsl } from './table.wgsl.js';
 
 /**
  * Dequantization and inverse DCT of JPEG blocks into 8-bit planes, the WGSL twin of idct.ref.ts
@@ -27,6 +28,7 @@ ${shaderHeader({
     ],
   },
 })}
+${lastEntryWgsl}
 const BLOCKS: u32 = 8u; // blocks per workgroup, 8 invocations each
 const ENTRY: u32 = 3u; // vec4s per table entry (IDCT_ENTRY in jpeg.ts):
 // [0] first block, blocks per stored row, valid blocks across, valid block rows
@@ -170,13 +172,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: ve
   if (index >= params.counts.y) {
     return;
   }
-  // The last entry whose first workgroup is at or before this one.
-  var lo = 0u;
-  var hi = params.counts.x;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (table[mid * ENTRY + 1u].x <= index) { lo = mid; } else { hi = mid; }
-  }
+  let lo = lastEntry(index, params.counts.x, ENTRY, 1u, 0u); // by first workgroup
   let blocks = table[lo * ENTRY];
   let plane = table[lo * ENTRY + 1u];
   let q = table[lo * ENTRY + 2u].x;
