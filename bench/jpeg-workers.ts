@@ -1,11 +1,16 @@
 /**
  * bench/jpeg.ts's GPU path as the loader runs it: worker threads entropy-decode JPEGs into packed
- * coefficients (packJpegCoefficients, one transferable buffer), while this thread uploads each
- * one as it arrives and reconstructs it on the adapter. This file is both the pool and the worker.
+ * coefficients (packJpegCoefficients, one transferable buffer), while this thread reconstructs
+ * them on the adapter a group at a time, as the loader's transform does (encodeJpegSamples), and
+ * reads the pixels back. This file is both the pool and the worker.
  */
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { packJpegCoefficients, readJpegCoefficients, unpackJpegCoefficients } from '../src/format/index.js';
-import { reconstructOnDevice } from '../src/format/image/decode-image.js';
+import { packJpegCoefficients, readJpegCoefficients } from '../src/format/index.js';
+import { acquireBuffer, releaseBuffer, Transients, unpackJpegPixels } from '../src/kernels/index.js';
+import { encodeJpegSamples } from '../src/runtime/loader/jpeg-batch.js';
+
+/** Images reconstructed together, as a loader batch would hold them. */
+const GROUP = 8;
 
 interface Job { id: number; bytes: Uint8Array }
 interface Done { id: number; packed?: Uint8Array; error?: string }
@@ -34,6 +39,7 @@ export function workerDecoder(count: number): WorkerDecoder {
   return {
     async decodeAll(files, device) {
       const reconstructions: Promise<void>[] = [];
+      const pending: Uint8Array[] = [];
       await new Promise<void>((resolve, reject) => {
         let next = 0;
         let done = 0;
@@ -45,8 +51,10 @@ export function workerDecoder(count: number): WorkerDecoder {
           w.on('message', (m: Done) => {
             feed(w);
             if (m.error !== undefined) return reject(new Error(m.error));
-            reconstructions.push(reconstruct(device, m.packed!));
-            if (++done === files.length) resolve();
+            pending.push(m.packed!);
+            // As the loader does: a batch of images in two dispatches, once a group has arrived.
+            if (++done === files.length || pending.length === GROUP) reconstructions.push(reconstruct(device, pending.splice(0)));
+            if (done === files.length) resolve();
           });
           feed(w);
           feed(w); // two in flight per worker: one decoding, one queued
@@ -60,7 +68,30 @@ export function workerDecoder(count: number): WorkerDecoder {
   };
 }
 
-async function reconstruct(device: GPUDevice, packed: Uint8Array): Promise<void> {
-  const { coef, scale } = unpackJpegCoefficients(packed);
-  await reconstructOnDevice(device, coef, scale);
+/** The loader's GPU path (encodeJpegSamples, pooled buffers) on a group of images, then their pixels read back. */
+async function reconstruct(device: GPUDevice, packed: Uint8Array[]): Promise<void> {
+  const acquired: GPUBuffer[] = [];
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const buffer = (bytes: number, what: string, use = usage) => {
+    acquired.push(acquireBuffer(device, Math.max(4, bytes), use, `bench ${what}`));
+    return acquired.at(-1)!;
+  };
+  const transients = new Transients();
+  try {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    const { pixels, offsets, shapes } = encodeJpegSamples(device, pass, packed, buffer, transients);
+    pass.end();
+    const bytes = offsets.at(-1)! + shapes[shapes.length - 3] * shapes[shapes.length - 2] * 4;
+    const readback = buffer(bytes, 'read-back', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    encoder.copyBufferToBuffer(pixels, 0, readback, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ, 0, bytes);
+    const words = new Uint32Array(readback.getMappedRange(0, bytes));
+    offsets.forEach((at, i) => unpackJpegPixels(words.subarray(at / 4), shapes[3 * i + 1], shapes[3 * i], 3));
+    readback.unmap();
+  } finally {
+    transients.destroy();
+    for (const b of acquired) releaseBuffer(b);
+  }
 }
