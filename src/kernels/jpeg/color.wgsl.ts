@@ -28,11 +28,25 @@ const IMAGE: u32 = 8u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
 // [2 + c] component c: plane offset (words), row stride (words), sample width, sample height
 // [5 + c] component c: upsampling (0 full, 1 h2v1, 2 h2v2, 3 h1v2, 4 replicate), across, down
 
-var<private> image: u32; // this invocation's image's first vec4 in the table
+// One component's entries, loaded once per invocation: plane [2 + c] and upsampling [5 + c].
+struct Component {
+  plane: vec4u,
+  mode: vec4u,
+}
 
-fn texel(c: u32, x: u32, y: u32) -> i32 {
-  let p = table[image + 2u + c];
+fn texel(p: vec4u, x: u32, y: u32) -> i32 {
   return i32(extractBits(planes[p.x + y * p.y + (x >> 2u)], (x & 3u) * 8u, 8u));
+}
+
+// n / d for n < 2^27, d < 2^16: a float division, corrected by one (a CPU adapter divides integers lane by lane).
+fn quotient(n: u32, d: u32) -> u32 {
+  var q = u32(f32(n) / f32(d));
+  if (q * d > n) {
+    q -= 1u;
+  } else if ((q + 1u) * d <= n) {
+    q += 1u;
+  }
+  return q;
 }
 
 fn before(i: u32) -> u32 {
@@ -43,22 +57,21 @@ fn after(i: u32, count: u32) -> u32 {
   return min(i + 1u, count - 1u);
 }
 
-// Component c's sample at stored pixel (x, y), upsampled as jdsample.c does.
-fn sample(c: u32, x: u32, y: u32) -> i32 {
-  let mode = table[image + 5u + c];
-  let p = table[image + 2u + c];
+// A component's sample at stored pixel (x, y), upsampled as jdsample.c does.
+fn sample(k: Component, x: u32, y: u32) -> i32 {
+  let p = k.plane;
   let odd = (y & 1u) == 1u;
   var value: i32;
-  switch mode.x {
+  switch k.mode.x {
     case 0u: {
-      value = texel(c, x, y);
+      value = texel(p, x, y);
     }
     case 1u: {
       // 3/4 of the nearer sample, 1/4 of the other; halves round down left, up right.
       let i = x >> 1u;
       let right = (x & 1u) == 1u;
       let far = select(before(i), after(i, p.z), right);
-      value = (texel(c, i, y) * 3 + texel(c, far, y) + select(1, 2, right)) >> 2u;
+      value = (texel(p, i, y) * 3 + texel(p, far, y) + select(1, 2, right)) >> 2u;
     }
     case 2u: {
       // The vertical filter's column sums, then the horizontal filter; rounding 8 left, 7 right.
@@ -66,17 +79,17 @@ fn sample(c: u32, x: u32, y: u32) -> i32 {
       let j = y >> 1u;
       let row = select(before(j), after(j, p.w), odd);
       let right = (x & 1u) == 1u;
-      let k = select(before(i), after(i, p.z), right);
-      let here = texel(c, i, j) * 3 + texel(c, i, row);
-      let there = texel(c, k, j) * 3 + texel(c, k, row);
+      let m = select(before(i), after(i, p.z), right);
+      let here = texel(p, i, j) * 3 + texel(p, i, row);
+      let there = texel(p, m, j) * 3 + texel(p, m, row);
       value = (here * 3 + there + select(8, 7, right)) >> 4u;
     }
     case 3u: {
       let j = y >> 1u;
-      value = (texel(c, x, j) * 3 + texel(c, x, select(before(j), after(j, p.w), odd)) + select(1, 2, odd)) >> 2u;
+      value = (texel(p, x, j) * 3 + texel(p, x, select(before(j), after(j, p.w), odd)) + select(1, 2, odd)) >> 2u;
     }
     default: {
-      value = texel(c, x / mode.y, y / mode.z);
+      value = texel(p, x / k.mode.y, y / k.mode.z);
     }
   }
   return value;
@@ -88,7 +101,7 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   if (index >= params.counts.y) {
     return;
   }
-  image = lastEntry(index, params.counts.x, IMAGE, 0u, 2u) * IMAGE; // by first output pixel
+  let image = lastEntry(index, params.counts.x, IMAGE, 0u, 2u) * IMAGE; // by first output pixel
   let size = table[image];
   let color = table[image + 1u].y;
   let o = index - size.z;
@@ -98,8 +111,8 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   let w = size.x;
   let h = size.y;
   let across = select(w, h, size.w >= 5u);
-  let u = o % across;
-  let v = o / across;
+  let v = quotient(o, across);
+  let u = o - v * across;
   // The stored pixel shown at (u, v).
   var x = u;
   var y = v;
@@ -113,12 +126,12 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     case 8u: { x = w - 1u - v; y = u; }
     default: {}
   }
-  let luma = sample(0u, x, y);
+  let luma = sample(Component(table[image + 2u], table[image + 5u]), x, y);
   if (color == 0u) {
     output[index] = (u32(luma) * 0x010101u) | 0xff000000u;
     return;
   }
-  var rgb = vec3i(luma, sample(1u, x, y), sample(2u, x, y));
+  var rgb = vec3i(luma, sample(Component(table[image + 3u], table[image + 6u]), x, y), sample(Component(table[image + 4u], table[image + 7u]), x, y));
   if (color == 1u) {
     let cb = rgb.y - 128;
     let cr = rgb.z - 128;
