@@ -18,7 +18,8 @@ export { decodeImage, type DecodeImageOptions, type Pixels } from './format/imag
 // loaders: shuffled, prefetched, resumable batches, on the GPU or the CPU
 export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader/loader.js';
 export type { ShuffleOptions } from './runtime/loader/order.js';
-export type { TensorTransform, FitTransform, BatchTensor } from './runtime/loader/transform.js';
+export type { TensorTransform, BatchTensor } from './runtime/loader/transform.js';
+export type { FitTransform } from './runtime/loader/fit.js';
 export { browserWorkerPool } from './runtime/loader/workers/pool.browser.js';
 
 // caches and stores

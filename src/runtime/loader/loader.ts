@@ -3,7 +3,8 @@ import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes } from '../../format/validate.js';
 import type { ReadOptions } from '../../source/source.js';
 import { stack, type TypedArray } from '../dataset/batch.js';
-import { CpuBatchTransform, fitDecodeSize, GpuBatchTransform, jpegOnDevice, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
+import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
+import { fitDecodeSize, jpegOnDevice } from './fit.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import type { View } from '../dataset/dataset.js';
 import type { DecodedSamples } from '../dataset/decode.js';
@@ -318,10 +319,9 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
     const path = chunkPath(ref.hash);
-    const transform = this.options.transform?.[tensor];
-    const fit = transform?.fit;
+    const fit = this.options.transform?.[tensor]?.fit;
     // With a device, JPEGs leave the workers entropy-decoded; the transform reconstructs them there.
-    const images = fit && { fit: fitDecodeSize(fit), ...(this.options.device && jpegOnDevice(meta, transform) ? { coefficients: true } : {}) };
+    const images = fit && { fit: fitDecodeSize(fit), ...(this.options.device && jpegOnDevice(meta, fit) ? { coefficients: true } : {}) };
     const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }) };
     const signal = this.abort.signal;
     const decoder = route === 'pool' ? pool : this.here;

@@ -1,12 +1,13 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
-import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan, type Range } from '../../kernels/augment/index.js';
+import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan } from '../../kernels/augment/index.js';
 import { acquireBuffer, releaseBuffer } from '../../kernels/buffer-pool.js';
 import { encodeDecode } from '../../kernels/decode/decode.js';
-import { centerBox, encodeFit, fitRandom, fitRef, MAX_FIT_OUTPUT, packImages, randomResizedBox, type FitBox, type FitOptions } from '../../kernels/fit/index.js';
+import { encodeFit, fitRef } from '../../kernels/fit/index.js';
 import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../../kernels/decode/decode.ref.js';
 import { Transients } from '../../kernels/pipelines.js';
 import { BatchUploader } from '../../kernels/staging.js';
+import { fitInput, jpegOnDevice, prepareFit, samplesOf, type FitPlanner, type FitTransform } from './fit.js';
 import { encodeJpegSamples } from './jpeg-batch.js';
 import type { TypedArray } from '../dataset/batch.js';
 
@@ -27,40 +28,7 @@ export interface TensorTransform {
   fit?: FitTransform;
 }
 
-/**
- * How each image becomes `size` [height, width]: a box of it is resized (area average when
- * shrinking, bilinear when enlarging; src/kernels/fit). 'center' (the default) takes the largest
- * centred box of the output's aspect ratio, as Resize + CenterCrop; 'random' draws torchvision's
- * RandomResizedCrop box (area fraction `scale`, aspect ratio `ratio`) per sample and epoch.
- */
-export interface FitTransform {
-  size: Range;
-  crop?: 'center' | 'random';
-  scale?: Range;
-  ratio?: Range;
-}
-
 export type BatchTensor = TypedArray | Uint8Array[] | GPUBuffer;
-
-/**
- * The [height, width] a fit's images must at least have when decoded, for JPEG's scaled decoding
- * (jpegScaleFor): the output size, or for a random crop of area fraction down to scale[0], the
- * size that such a crop still covers at full resolution.
- */
-export function fitDecodeSize(fit: FitTransform): [number, number] {
-  const [height, width] = fit.size;
-  if ((fit.crop ?? 'center') === 'center') return [height, width];
-  const grow = 1 / Math.sqrt((fit.scale ?? [0.08, 1])[0]);
-  return [Math.ceil(height * grow), Math.ceil(width * grow)];
-}
-
-/**
- * Whether, on a device, this tensor's samples come from the decode workers as JPEG coefficients
- * (the entropy-decoded file) for GpuBatchTransform to reconstruct and fit on the device.
- */
-export function jpegOnDevice(meta: TensorMeta, t: TensorTransform | undefined): boolean {
-  return meta.sampleCompression === 'jpeg' && t?.fit !== undefined;
-}
 
 /**
  * Turns a batch's stacked tensors into what the consumer reads. Two implementations, chosen once
@@ -76,8 +44,7 @@ export interface BatchTransform {
 /** What a transform needs to know about each tensor, resolved once per loader. */
 interface Prepared {
   decode: (samples: number) => DecodeKernelOptions;
-  /** The fit of a batch's images, given each one's [h, w, c]. */
-  fit?: (shapes: Uint32Array, ids: Uint32Array, epoch: number) => { channels: number; width: number; height: number; boxes: FitBox[] };
+  fit?: FitPlanner;
   plan?: AugmentPlan;
   seed: number;
 }
@@ -106,52 +73,6 @@ function prepare(name: string, meta: TensorMeta, t: TensorTransform, defaultSeed
   };
 }
 
-function prepareFit(name: string, meta: TensorMeta, fit: FitTransform, seed: number): Prepared['fit'] {
-  const channels = meta.shape[2];
-  if (meta.dtype !== 'uint8' || meta.shape.length !== 3 || (channels !== 1 && channels !== 3)) {
-    throw new EdgelakeError('invalid-input', `tensor ${name}: fit needs uint8 [H, W, 1 or 3] images, not ${meta.dtype} [${meta.shape.join(', ')}]`);
-  }
-  const [height, width] = fit.size ?? [];
-  const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_FIT_OUTPUT;
-  if (fit.size?.length !== 2 || !side(height) || !side(width)) {
-    throw new EdgelakeError('invalid-input', `tensor ${name}: fit.size must be [height, width], integers in 1..${MAX_FIT_OUTPUT}, got ${JSON.stringify(fit.size)}`);
-  }
-  const crop = fit.crop ?? 'center';
-  if (crop !== 'center' && crop !== 'random') throw new EdgelakeError('invalid-input', `tensor ${name}: fit.crop must be 'center' or 'random', not '${String(crop)}'`);
-  return (shapes, ids, epoch) => {
-    const boxes = Array.from(ids, (id, i) => {
-      const [h, w] = [shapes[3 * i], shapes[3 * i + 1]];
-      return crop === 'center' ? centerBox(w, h, width, height) : randomResizedBox(w, h, fitRandom(seed, epoch, id), fit.scale, fit.ratio);
-    });
-    return { channels, width, height, boxes };
-  };
-}
-
-/** Per sample [h, w, c]: as the loader reported them, else the tensor's fixed shape. */
-function sampleShapes(meta: TensorMeta, n: number, given: Uint32Array | undefined): Uint32Array {
-  if (given) return given;
-  const shapes = new Uint32Array(3 * n);
-  for (let i = 0; i < n; i++) shapes.set(meta.shape as number[], 3 * i);
-  return shapes;
-}
-
-/** Each sample's bytes: the list, or views into a batch stacked because its samples had one size. */
-function samplesOf(raw: TypedArray | Uint8Array[], n: number): Uint8Array[] {
-  if (Array.isArray(raw)) return raw;
-  const size = raw.byteLength / n;
-  return Array.from({ length: n }, (_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * size, size));
-}
-
-/** The batch's images one after another (each at a 4-byte boundary) and the fit's sample table. */
-function fitInput(p: Prepared, meta: TensorMeta, raw: TypedArray | Uint8Array[], ids: Uint32Array, epoch: number, given?: Uint32Array): { bytes: Uint8Array; options: FitOptions } {
-  const images = samplesOf(raw, ids.length);
-  const shapes = sampleShapes(meta, ids.length, given);
-  const { boxes, ...options } = p.fit!(shapes, ids, epoch);
-  const { bytes, offsets } = packImages(images);
-  const samples = boxes.map((box, i) => ({ offset: offsets[i], height: shapes[3 * i], width: shapes[3 * i + 1], box }));
-  return { bytes, options: { ...options, samples } };
-}
-
 /** Loaded class_label tensors: with mixup they become soft labels over their classes. */
 function labelTensors(metas: Record<string, TensorMeta>): [string, number][] {
   return Object.entries(metas).filter(([, m]) => m.htype === 'class_label' && m.classNames?.length).map(([n, m]) => [n, m.classNames!.length]);
@@ -177,7 +98,7 @@ export class CpuBatchTransform extends Transform {
     for (const [name, p] of this.prepared) {
       let raw = tensors[name];
       if (p.fit) {
-        const { bytes, options } = fitInput(p, this.metas[name], raw, ids, this.epoch, shapes[name]);
+        const { bytes, options } = fitInput(p.fit, this.metas[name], raw, ids, this.epoch, shapes[name]);
         raw = fitRef(bytes, options);
       }
       if (Array.isArray(raw)) throw new EdgelakeError('invalid-input', `tensor ${name}: samples of different sizes need a fit to one size`);
@@ -221,7 +142,7 @@ export class GpuBatchTransform extends Transform {
       const p = this.prepared.get(name);
       let input: GPUBuffer;
       let elements: number;
-      if (p?.fit && jpegOnDevice(this.metas[name], this.transforms[name])) {
+      if (p?.fit && jpegOnDevice(this.metas[name], this.transforms[name]?.fit)) {
         // Entropy-decoded JPEGs: reconstructed here into RGBA words, which the fit reads.
         const jpegs = encodeJpegSamples(this.device, pass, samplesOf(raw, n), (bytes, what) => this.buffer(bytes, `edgelake batch ${name} ${what}`), transients, name);
         const { boxes, ...options } = p.fit(jpegs.shapes, ids, this.epoch);
@@ -231,7 +152,7 @@ export class GpuBatchTransform extends Transform {
         encodeFit(this.device, pass, { ...options, pixelStride: 4, samples, input: jpegs.pixels, output: input }, transients);
       } else if (p?.fit) {
         // Images of any size go up packed, one after another, and come out of the fit as one size.
-        const { bytes, options } = fitInput(p, this.metas[name], raw, ids, this.epoch, shapes[name]);
+        const { bytes, options } = fitInput(p.fit, this.metas[name], raw, ids, this.epoch, shapes[name]);
         const packed = this.uploader(name).upload(bytes);
         elements = n * options.height * options.width * options.channels;
         input = this.buffer(Math.ceil(elements / 4) * 4, `edgelake batch ${name} fitted`);
