@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { centerBox, fitRandom, fitRef, packImages, randomResizedBox, type FitBox, type FitOptions, type FitSample } from '../../src/kernels/index.js';
+import { boxScale, centerBox, fitBox, fitRandom, fitRef, packImages, randomResizedBox, scaleBox, type FitBox, type FitCrop, type FitOptions, type FitSample } from '../../src/kernels/index.js';
 import { resizeArea } from '../../src/format/image/image.js';
 import { mulberry32 } from '../support/random.js';
 
@@ -228,6 +228,19 @@ describe('crop boxes', () => {
     expect(randomResizedBox(10, 100, always(0), [1, 1])).toEqual({ x: 0, y: 43, w: 10, h: 13 }); // 10 / (3/4)
     expect(randomResizedBox(100, 100, always(0.999), [1, 1])).toEqual(full(100, 100));
     expect(() => randomResizedBox(10, 10, always(0), [0.5, 0.1])).toThrow(/scale must be \[lo, hi\]/);
+  });
+
+  test('boxScale: the largest 1/N at which the box still covers the output; scaleBox: the box at 1/N', () => {
+    expect(boxScale({ x: 0, y: 0, w: 1800, h: 1000 }, [224, 224])).toBe(4); // 450x250
+    expect(boxScale({ x: 0, y: 0, w: 1800, h: 1800 }, [224, 224])).toBe(8); // 225x225
+    expect(boxScale({ x: 0, y: 0, w: 447, h: 900 }, [224, 224])).toBe(1); // 223 across at 1/2
+    expect(boxScale({ x: 5, y: 5, w: 20, h: 20 }, [64, 64])).toBe(1); // enlarging
+    // A 1001x801 image decodes at 1/4 to 251x201; the box's pixels there, inside it.
+    expect(scaleBox({ x: 10, y: 3, w: 990, h: 798 }, 4, 251, 201)).toEqual({ x: 2, y: 0, w: 248, h: 200 });
+    expect(scaleBox({ x: 1000, y: 800, w: 1, h: 1 }, 8, 126, 101)).toEqual({ x: 125, y: 100, w: 1, h: 1 });
+    const crop: FitCrop = { size: [9, 4], crop: 'random', seed, epoch: 2 };
+    expect(fitBox(crop, 1000, 800, 7)).toEqual(randomResizedBox(1000, 800, fitRandom(seed, 2, 7)));
+    expect(fitBox({ ...crop, crop: 'center' }, 1000, 800, 7)).toEqual(centerBox(1000, 800, 4, 9));
   });
 
   test('keyed by (seed, epoch, id): the same box every time, new ones each epoch', () => {

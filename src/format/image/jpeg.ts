@@ -1,17 +1,15 @@
 import type { JpegCoefficients, JpegScale } from '../../kernels/jpeg/coefficients.js';
-import { reconstructJpegRef } from '../../kernels/jpeg/jpeg.ref.js';
 import type { DecodedImage, DecodeOptions } from './decoded-image.js';
-import { readJpegCoefficients } from './jpeg/index.js';
+import { decodeJpegBanded } from './jpeg-banded.js';
 
 /**
  * Decodes a baseline or progressive JPEG on the CPU: our entropy decoder (./jpeg/), then the
  * reconstruction kernels' CPU references (dequantize, integer IDCT, fancy upsampling, YCbCr to
- * RGB, EXIF orientation), the same pixels libjpeg-turbo's djpeg gives. RGB, or gray for one component.
+ * RGB, EXIF orientation), the same pixels libjpeg-turbo's djpeg gives. RGB, or gray for one
+ * component. Baseline files go row by row from bytes to pixels (decodeJpegBanded).
  */
 export function decodeJpeg(bytes: Uint8Array, options: DecodeOptions = {}): DecodedImage {
-  const name = options.name ?? 'JPEG';
-  const coefficients = readJpegCoefficients(bytes, { name, maxPixels: options.maxPixels });
-  return reconstructJpegRef(coefficients, options.scale ?? 1, name);
+  return decodeJpegBanded(bytes, { name: options.name, maxPixels: options.maxPixels, scale: options.scale });
 }
 
 /**

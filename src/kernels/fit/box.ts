@@ -61,6 +61,43 @@ export function randomResizedBox(
   return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), w, h };
 }
 
+/**
+ * How a fit chooses each sample's box, as plain data (it travels to decode workers, which pick a
+ * JPEG's decoding scale from the box): the output size [height, width], the crop, and for
+ * 'random' the RandomResizedCrop ranges and the keys of its draws.
+ */
+export interface FitCrop {
+  size: readonly [number, number];
+  crop: 'center' | 'random';
+  scale?: readonly [number, number];
+  ratio?: readonly [number, number];
+  seed: number;
+  epoch: number;
+}
+
+/** Sample `id`'s box on its width x height image. */
+export function fitBox(c: FitCrop, width: number, height: number, id: number): FitBox {
+  return c.crop === 'center' ? centerBox(width, height, c.size[1], c.size[0]) : randomResizedBox(width, height, fitRandom(c.seed, c.epoch, id), c.scale, c.ratio);
+}
+
+/**
+ * The largest libjpeg scale denominator N (1, 2, 4, 8) at which `box` still covers the output
+ * size: decoding at 1/N then loses nothing the fit keeps, and does N^2 less work.
+ */
+export function boxScale(box: FitBox, size: readonly [number, number]): 1 | 2 | 4 | 8 {
+  for (const n of [8, 4, 2] as const) if (Math.floor(box.w / n) >= size[1] && Math.floor(box.h / n) >= size[0]) return n;
+  return 1;
+}
+
+/** `box` of an image, on the same image decoded at 1/scale to width x height: the covered pixels, at least one. */
+export function scaleBox(box: FitBox, scale: number, width: number, height: number): FitBox {
+  const x = Math.min(Math.floor(box.x / scale), width - 1);
+  const y = Math.min(Math.floor(box.y / scale), height - 1);
+  const w = Math.max(1, Math.min(Math.round(box.w / scale), width - x));
+  const h = Math.max(1, Math.min(Math.round(box.h / scale), height - y));
+  return { x, y, w, h };
+}
+
 /** The draws of sample `id` in `epoch` under `seed`, for randomResizedBox: [0, 1), 32 bits each. */
 export function fitRandom(seed: number, epoch: number, id: number): () => number {
   for (const [name, value] of Object.entries({ seed, epoch, id })) {

@@ -32,6 +32,12 @@ export function orientationSteps(orientation: number, width: number, height: num
   }
 }
 
+/** Where row j of a component's plane starts in the planes passed with it. */
+export type PlaneRows = (j: number) => number;
+
+/** Rows of whole planes, as idctRef lays them out. */
+export const wholePlaneRows = (plan: JpegPlan): PlaneRows[] => plan.components.map((p) => (j) => p.offset + j * p.stride);
+
 /**
  * Converts stored rows [rowStart, rowEnd) of the output (plan.width x plan.height, before
  * orientation) from `planes` (idctRef's) into `out`, the oriented image's interleaved samples,
@@ -44,10 +50,25 @@ export function colorRef(
   rowStart = 0,
   rowEnd = plan.height,
 ): Uint8Array {
+  colorRows(plan, planes, wholePlaneRows(plan), out, rowStart, rowEnd);
+  return out;
+}
+
+/** A row buffer per component for colorRows to upsample into, allocated once per image. */
+export const upsampleBuffers = (plan: JpegPlan): Uint8Array[] => plan.components.map((p) => new Uint8Array(Math.max(plan.width, 2 * p.sampleWidth)));
+
+/**
+ * colorRef's loop over planes whose rows `rows` places (component c's row j at rows[c](j)): whole
+ * planes, or the few rows of a band (rows.ref.ts). Row y reads plane rows y * size / vExpand
+ * and, for the vertical triangle filters, one either side.
+ */
+export function colorRows(
+  plan: JpegPlan, planes: Uint8Array, rows: PlaneRows[], out: Uint8Array, rowStart: number, rowEnd: number,
+  buffers: Uint8Array[] = upsampleBuffers(plan),
+): void {
   const { width, channels, components } = plan;
   const { origin, dx, dy } = orientationSteps(plan.orientation, width, plan.height);
   const clamped = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-  const buffers = components.map((p) => new Uint8Array(Math.max(width, 2 * p.sampleWidth)));
   const sources: Uint8Array[] = [];
   const bases: number[] = [];
   const step = dx * channels;
@@ -55,15 +76,14 @@ export function colorRef(
     components.forEach((p, c) => {
       // Full-size planes are read in place; the others are upsampled into a row buffer.
       sources[c] = p.upsample === 'full' ? planes : buffers[c];
-      bases[c] = p.upsample === 'full' ? p.offset + y * p.stride : 0;
-      if (p.upsample !== 'full') upsampleRow(p, planes, y, width, buffers[c]);
+      bases[c] = p.upsample === 'full' ? rows[c](y) : 0;
+      if (p.upsample !== 'full') upsampleRow(p, planes, y, width, buffers[c], rows[c]);
     });
     const d = (origin + y * dy) * channels;
     if (plan.color === 'gray') grayRow(sources[0], bases[0], width, out, d, step);
     else if (plan.color === 'rgb') rgbRow(sources, bases, width, out, d, step);
     else yccRow(sources[0], bases[0], sources[1], bases[1], sources[2], bases[2], width, clamped, d, step);
   }
-  return out;
 }
 
 // One row each; small functions, so the engine optimizes each loop on its own.
@@ -95,17 +115,23 @@ function yccRow(
   }
 }
 
-/** Writes output row y of component `p`, upsampled, into `row` (at least `width` samples). */
-export function upsampleRow(p: JpegComponentPlan, planes: Uint8Array, y: number, width: number, row: Uint8Array): void {
+/**
+ * Writes output row y of component `p`, upsampled, into `row` (at least `width` samples); the
+ * plane's row j starts at planes[at(j)].
+ */
+export function upsampleRow(
+  p: JpegComponentPlan, planes: Uint8Array, y: number, width: number, row: Uint8Array,
+  at: PlaneRows = (j) => p.offset + j * p.stride,
+): void {
   const n = p.sampleWidth;
   const last = p.sampleHeight - 1;
   const s = planes;
   if (p.upsample === 'replicate') {
-    const base = p.offset + Math.floor(y / p.vExpand) * p.stride;
+    const base = at(Math.floor(y / p.vExpand));
     for (let x = 0; x < width; x++) row[x] = s[base + Math.floor(x / p.hExpand)];
   } else if (p.upsample === 'h2v1') {
     // Triangle filter: 3/4 of the nearer sample, 1/4 of the other; halves round up and down in turn.
-    const a = p.offset + y * p.stride;
+    const a = at(y);
     row[0] = s[a];
     row[1] = (s[a] * 3 + s[a + 1] + 2) >> 2;
     for (let i = 1; i < n - 1; i++) {
@@ -119,8 +145,8 @@ export function upsampleRow(p: JpegComponentPlan, planes: Uint8Array, y: number,
     // Vertical neighbour: the row above for even output rows, below for odd, repeated at the edges.
     const j = y >> 1;
     const far = y & 1 ? Math.min(j + 1, last) : Math.max(j - 1, 0);
-    const a = p.offset + j * p.stride;
-    const b = p.offset + far * p.stride;
+    const a = at(j);
+    const b = at(far);
     if (p.upsample === 'h1v2') {
       const bias = y & 1 ? 2 : 1;
       for (let x = 0; x < n; x++) row[x] = (s[a + x] * 3 + s[b + x] + bias) >> 2;

@@ -1,5 +1,5 @@
 import type { JpegCoefficients } from './coefficients.js';
-import type { JpegPlan } from './plan.js';
+import type { JpegComponentPlan, JpegPlan } from './plan.js';
 
 /**
  * Dequantization and inverse DCT of every block into 8-bit planes, as libjpeg-turbo 2.1.5 does for
@@ -38,20 +38,29 @@ export function idctRef(
   mcuRowStart = 0,
   mcuRowEnd = plan.mcuRows,
 ): Uint8Array {
-  const { coefficients, quantTables } = coef;
   plan.components.forEach((p, c) => {
     const v = coef.components[c].v;
-    const transform = p.size === 8 ? idct8 : p.size === 4 ? idct4 : p.size === 2 ? idct2 : idct1;
     const rowEnd = Math.min(mcuRowEnd * v, p.validBlocksHigh);
     for (let by = mcuRowStart * v; by < rowEnd; by++) {
-      let block = (p.firstBlock + by * p.blocksWide) * 64;
-      let out = p.offset + by * p.size * p.stride;
-      for (let bx = 0; bx < p.validBlocksWide; bx++, block += 64, out += p.size) {
-        transform(coefficients, block, quantTables, c * 64, planes, out, p.stride);
-      }
+      idctBlockRow(coef.coefficients, (p.firstBlock + by * p.blocksWide) * 64, coef.quantTables, c, p, planes, p.offset + by * p.size * p.stride, p.stride);
     }
   });
   return planes;
+}
+
+/**
+ * Transforms the valid blocks of one row of component c's blocks: their coefficients from index
+ * `from` of `coefficients`, their size x size samples into `planes` from byte `to`, rows `stride`
+ * apart. The inner loop of idctRef and of the banded reconstruction (rows.ref.ts).
+ */
+export function idctBlockRow(
+  coefficients: Int16Array, from: number, quantTables: Uint16Array, c: number,
+  p: JpegComponentPlan, planes: Uint8Array, to: number, stride: number,
+): void {
+  const transform = p.size === 8 ? idct8 : p.size === 4 ? idct4 : p.size === 2 ? idct2 : idct1;
+  for (let bx = 0; bx < p.validBlocksWide; bx++, from += 64, to += p.size) {
+    transform(coefficients, from, quantTables, c * 64, planes, to, stride);
+  }
 }
 
 /** jpeg_idct_islow: LL&M with 13-bit constants, 2 extra bits between passes. */

@@ -1,18 +1,22 @@
 import type { JpegCoefficients, JpegScale } from './coefficients.js';
-import { colorRef } from './color.ref.js';
-import { idctRef } from './idct.ref.js';
-import { checkJpegArrays, jpegPlan, type JpegImage } from './plan.js';
+import { checkJpegArrays, type JpegImage } from './plan.js';
+import { JpegRowReconstruction } from './rows.ref.js';
 
 /**
  * Reconstructs a JPEG's pixels from its coefficients on the CPU at 1/scale of full size, as
  * `djpeg -scale 1/N` (libjpeg-turbo 2.1.5, default options) would, then applies the EXIF
- * orientation. The CPU path of the library; encodeJpegReconstruct is its GPU twin.
+ * orientation. The CPU path of the library; encodeJpegReconstruct is its GPU twin. Row by row
+ * (JpegRowReconstruction): beside the coefficients and the output it holds a few rows of planes.
  */
 export function reconstructJpegRef(coef: JpegCoefficients, scale: JpegScale = 1, name = 'JPEG'): JpegImage {
   checkJpegArrays(coef, name);
-  const plan = jpegPlan(coef, scale, name);
-  const data = colorRef(plan, idctRef(coef, plan));
-  return { width: plan.outWidth, height: plan.outHeight, channels: plan.channels, data };
+  const rows = new JpegRowReconstruction(coef, coef.quantTables, scale, name);
+  const firstBlocks = coef.components.map((c) => c.firstBlock);
+  for (let m = 0; m < rows.plan.mcuRows; m++) {
+    rows.push(coef.coefficients, firstBlocks);
+    coef.components.forEach((c, i) => (firstBlocks[i] += c.v * c.blocksWide));
+  }
+  return rows.image();
 }
 
 /**

@@ -2,9 +2,11 @@ import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { decodeChunk, decodeSamplePayload } from '../../format/chunk.js';
 import { concatBytes } from '../../format/inflate.js';
 import { checkClassLabels } from '../../format/labels.js';
-import { decodePng, jpegScaleFor, packJpegCoefficients, readJpegCoefficients, toRgb } from '../../format/image/index.js';
+import { decodeJpegBanded, decodePng, packJpegCoefficients, readJpegCoefficients, toRgb, type JpegFrameSize } from '../../format/image/index.js';
+import { boxScale, fitBox, scaleBox, type FitCrop } from '../../kernels/fit/box.js';
+import type { FitBox } from '../../kernels/fit/plan.js';
+import type { JpegScale } from '../../kernels/jpeg/coefficients.js';
 import { jpegPlan } from '../../kernels/jpeg/plan.js';
-import { reconstructJpegRef } from '../../kernels/jpeg/jpeg.ref.js';
 import { DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, type Where } from '../../format/limits.js';
 import type { ChunkRef, TensorMeta } from '../../format/manifest.js';
 
@@ -22,8 +24,12 @@ export interface DecodeTask {
 
 /** How image samples decode, when a loader's transform says more than "to RGB at full size". */
 export interface ImageDecoding {
-  /** The fit's output [height, width]: a JPEG decodes at the smallest libjpeg scale that still covers it (jpegScaleFor). */
-  fit?: readonly [number, number];
+  /**
+   * The loader's fit: sample i's box is fitBox(crop, its size, firstId + i), and a JPEG decodes at
+   * the largest libjpeg scale at which that box still covers the output (boxScale), as DALI
+   * decodes a random crop's region: most of a photo's pixels are never made.
+   */
+  crop?: FitCrop & { firstId: number };
   /** JPEGs stop after entropy decoding, as packJpegCoefficients buffers, for a device to reconstruct. */
   coefficients?: boolean;
 }
@@ -36,6 +42,8 @@ export interface DecodedSamples {
   offsets: Uint32Array;
   /** For decoded jpeg/png: [h, w, c] per sample (c is always 3, RGB), as decoded or, for coefficients, as they will reconstruct. */
   shapes?: Uint32Array;
+  /** With ImageDecoding.crop: x, y, w, h per sample, its box on the image as decoded. */
+  boxes?: Uint32Array;
 }
 
 /**
@@ -53,22 +61,24 @@ export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
   const out = new Uint32Array(n + 1);
   const images = tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png';
   const shapes = images ? new Uint32Array(3 * n) : undefined;
+  const boxes = images && task.images?.crop ? new Uint32Array(4 * n) : undefined;
   let budget = limits.maxInflatedBytes;
   for (let i = 0; i < n; i++) {
     const sample = decodeSample(chunk.payload(i), tensor, { ...limits, maxInflatedBytes: budget }, where, i, task.images);
     budget -= sample.data.length;
     parts.push(sample.data);
     if (sample.shape) shapes!.set(sample.shape, 3 * i);
+    if (sample.box) boxes!.set([sample.box.x, sample.box.y, sample.box.w, sample.box.h], 4 * i);
     out[i + 1] = out[i] + sample.data.length;
   }
-  return { data: concatBytes(parts, out[n]), offsets: out, ...(shapes ? { shapes } : {}) };
+  return { data: concatBytes(parts, out[n]), offsets: out, ...(shapes ? { shapes } : {}), ...(boxes ? { boxes } : {}) };
 }
 
 /**
  * One sample's payload as raw elements: inflated (sample DEFLATE), or decoded to RGB (jpeg/png),
  * else as it is; class labels checked against their classNames.
  */
-export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number, images: ImageDecoding = {}): { data: Uint8Array; shape?: number[] } {
+export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number, images: ImageDecoding = {}): { data: Uint8Array; shape?: number[]; box?: FitBox } {
   if (tensor.sampleCompression === 'jpeg' || tensor.sampleCompression === 'png') return decodeRgb(payload, tensor, limits, where, i, images);
   if (tensor.sampleCompression === 'deflate') return { data: decodeSamplePayload(payload, tensor, limits, where, i) };
   // A payload read alone (a range read) passed no decodeChunk, which checks whole chunks' labels.
@@ -80,20 +90,30 @@ export function decodeSample(payload: Uint8Array, tensor: TensorMeta, limits: Re
  * Decodes sample i's jpeg/png to RGB (or a JPEG to its coefficients), within
  * `limits.maxInflatedBytes`, and checks it against the tensor's shape.
  */
-function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number, images: ImageDecoding): { data: Uint8Array; shape: number[] } {
+function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, where: Where, i: number, images: ImageDecoding): { data: Uint8Array; shape: number[]; box?: FitBox } {
   const name = `${describeWhere(where)}: sample ${i}`;
   const maxPixels = Math.min(DEFAULT_MAX_PIXELS, Math.floor(limits.maxInflatedBytes / 3));
+  const crop = images.crop;
+  let [box, scale]: [FitBox | undefined, JpegScale] = [undefined, 1];
+  // Once the frame's size is known: the sample's box on the image as shown, and the scale it allows.
+  const scaleFor = (frame: JpegFrameSize): JpegScale => {
+    if (!crop) return 1;
+    const [width, height] = frame.orientation >= 5 ? [frame.height, frame.width] : [frame.width, frame.height];
+    box = fitBox(crop, width, height, crop.firstId + i);
+    return (scale = boxScale(box, crop.size));
+  };
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    if (tensor.sampleCompression === 'jpeg') {
+    if (tensor.sampleCompression === 'jpeg' && images.coefficients) {
       const coef = readJpegCoefficients(payload, { name, maxPixels });
-      const scale = images.fit ? jpegScaleFor(coef, images.fit) : 1;
-      const out = jpegPlan(coef, scale, name);
-      img = images.coefficients
-        ? { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale) }
-        : toRgb(reconstructJpegRef(coef, scale, name));
+      const out = jpegPlan(coef, scaleFor(coef), name);
+      img = { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale) };
+    } else if (tensor.sampleCompression === 'jpeg') {
+      // Row by row from bytes to pixels: a baseline photo's coefficients never exist whole.
+      img = toRgb(decodeJpegBanded(payload, { name, maxPixels, scale: scaleFor }));
     } else {
       img = toRgb(decodePng(payload, { name, maxPixels }));
+      if (crop) box = fitBox(crop, img.width, img.height, crop.firstId + i);
     }
   } catch (e) {
     // The decoders say 'invalid-input' (a builder's word); here the bad file is part of a chunk.
@@ -105,7 +125,7 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
     const want = tensor.shape.map((d) => d ?? 'any').join('x');
     throw new EdgelakeError('invalid-chunk', `${name} decodes to ${got.join('x')}, but the tensor's shape says ${want}`);
   }
-  return { data: img.data, shape: got };
+  return { data: img.data, shape: got, ...(box && { box: scaleBox(box, scale, img.width, img.height) }) };
 }
 
 /** A view's bytes in a buffer of their own: transferring then ships and detaches nothing else. */
@@ -124,5 +144,6 @@ export function transferables(d: DecodedSamples, moving: readonly ArrayBufferLik
   d.data = owned(d.data, moving);
   d.offsets = owned(d.offsets, moving);
   if (d.shapes) d.shapes = owned(d.shapes, moving);
-  return [...new Set([d.data, d.offsets, ...(d.shapes ? [d.shapes] : [])].map((a) => a.buffer as ArrayBuffer))];
+  if (d.boxes) d.boxes = owned(d.boxes, moving);
+  return [...new Set([d.data, d.offsets, ...(d.shapes ? [d.shapes] : []), ...(d.boxes ? [d.boxes] : [])].map((a) => a.buffer as ArrayBuffer))];
 }

@@ -2,7 +2,7 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
 import type { Range } from '../../kernels/augment/index.js';
-import { centerBox, fitRandom, MAX_FIT_OUTPUT, packImages, randomResizedBox, type FitBox, type FitOptions } from '../../kernels/fit/index.js';
+import { fitBox, MAX_FIT_OUTPUT, packImages, type FitBox, type FitCrop, type FitOptions } from '../../kernels/fit/index.js';
 import type { TypedArray } from '../dataset/batch.js';
 
 /**
@@ -18,16 +18,9 @@ export interface FitTransform {
   ratio?: Range;
 }
 
-/**
- * The [height, width] a fit's images must at least have when decoded, for JPEG's scaled decoding
- * (jpegScaleFor): the output size, or for a random crop of area fraction down to scale[0], the
- * size that such a crop still covers at full resolution.
- */
-export function fitDecodeSize(fit: FitTransform): [number, number] {
-  const [height, width] = fit.size;
-  if ((fit.crop ?? 'center') === 'center') return [height, width];
-  const grow = 1 / Math.sqrt((fit.scale ?? [0.08, 1])[0]);
-  return [Math.ceil(height * grow), Math.ceil(width * grow)];
+/** The fit's boxes as plain data (decode workers choose a JPEG's scale from them), keyed by (seed, epoch, sample id). */
+export function fitCrop(fit: FitTransform, seed: number, epoch: number): FitCrop {
+  return { size: [fit.size[0], fit.size[1]], crop: fit.crop ?? 'center', ...(fit.scale && { scale: fit.scale }), ...(fit.ratio && { ratio: fit.ratio }), seed, epoch };
 }
 
 /**
@@ -38,8 +31,11 @@ export function jpegOnDevice(meta: TensorMeta, fit: FitTransform | undefined): b
   return meta.sampleCompression === 'jpeg' && fit !== undefined;
 }
 
-/** A batch's fit: output size, channels and each sample's box, given each one's [h, w, c]. */
-export type FitPlanner = (shapes: Uint32Array, ids: Uint32Array, epoch: number) => { channels: number; width: number; height: number; boxes: FitBox[] };
+/**
+ * A batch's fit: output size, channels and each sample's box, given each one's [h, w, c], and
+ * the boxes the decode workers chose (x, y, w, h each) when they decoded with the fit's crop.
+ */
+export type FitPlanner = (shapes: Uint32Array, ids: Uint32Array, epoch: number, given?: Uint32Array) => { channels: number; width: number; height: number; boxes: FitBox[] };
 
 /** Checks a tensor's fit against its images and returns its planner; errors name the tensor. */
 export function prepareFit(name: string, meta: TensorMeta, fit: FitTransform, seed: number): FitPlanner {
@@ -54,11 +50,11 @@ export function prepareFit(name: string, meta: TensorMeta, fit: FitTransform, se
   }
   const crop = fit.crop ?? 'center';
   if (crop !== 'center' && crop !== 'random') throw new EdgelakeError('invalid-input', `tensor ${name}: fit.crop must be 'center' or 'random', not '${String(crop)}'`);
-  return (shapes, ids, epoch) => {
-    const boxes = Array.from(ids, (id, i) => {
-      const [h, w] = [shapes[3 * i], shapes[3 * i + 1]];
-      return crop === 'center' ? centerBox(w, h, width, height) : randomResizedBox(w, h, fitRandom(seed, epoch, id), fit.scale, fit.ratio);
-    });
+  return (shapes, ids, epoch, given) => {
+    const crops = fitCrop(fit, seed, epoch);
+    const boxes = Array.from(ids, (id, i) => (given
+      ? { x: given[4 * i], y: given[4 * i + 1], w: given[4 * i + 2], h: given[4 * i + 3] }
+      : fitBox(crops, shapes[3 * i + 1], shapes[3 * i], id)));
     return { channels, width, height, boxes };
   };
 }
@@ -79,10 +75,12 @@ export function samplesOf(raw: TypedArray | Uint8Array[], n: number): Uint8Array
 }
 
 /** The batch's images one after another (each at a 4-byte boundary) and the fit's sample table. */
-export function fitInput(fit: FitPlanner, meta: TensorMeta, raw: TypedArray | Uint8Array[], ids: Uint32Array, epoch: number, given?: Uint32Array): { bytes: Uint8Array; options: FitOptions } {
+export function fitInput(
+  fit: FitPlanner, meta: TensorMeta, raw: TypedArray | Uint8Array[], ids: Uint32Array, epoch: number, given: { shapes?: Uint32Array; boxes?: Uint32Array } = {},
+): { bytes: Uint8Array; options: FitOptions } {
   const images = samplesOf(raw, ids.length);
-  const shapes = sampleShapes(meta, ids.length, given);
-  const { boxes, ...options } = fit(shapes, ids, epoch);
+  const shapes = sampleShapes(meta, ids.length, given.shapes);
+  const { boxes, ...options } = fit(shapes, ids, epoch, given.boxes);
   const { bytes, offsets } = packImages(images);
   const samples = boxes.map((box, i) => ({ offset: offsets[i], height: shapes[3 * i], width: shapes[3 * i + 1], box }));
   return { bytes, options: { ...options, samples } };

@@ -3,8 +3,8 @@ import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes } from '../../format/validate.js';
 import type { ReadOptions } from '../../source/source.js';
 import { stack, type TypedArray } from '../dataset/batch.js';
-import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type TensorTransform } from './transform.js';
-import { fitDecodeSize, jpegOnDevice } from './fit.js';
+import { CpuBatchTransform, GpuBatchTransform, type BatchTensor, type BatchTransform, type DecodedImages, type TensorTransform } from './transform.js';
+import { fitCrop, jpegOnDevice } from './fit.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import type { View } from '../dataset/dataset.js';
 import type { DecodedSamples } from '../dataset/decode.js';
@@ -37,11 +37,12 @@ export interface LoaderOptions {
   transform?: Record<string, TensorTransform>;
 }
 
-/** Samples gathered for the next batch: ids, each tensor's sample bytes, and decoded images' [h, w, c]. */
+/** Samples gathered for the next batch: ids, each tensor's sample bytes, and decoded images' [h, w, c] and fit boxes. */
 interface Pending {
   ids: number[];
   parts: Map<string, Uint8Array[]>;
   shapes: Map<string, number[]>;
+  boxes: Map<string, number[]>;
 }
 
 export interface Batch {
@@ -104,6 +105,8 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   /** Cache writes still running, and their bytes. */
   private readonly writes = new Set<Promise<void>>();
   private writingBytes = 0;
+  /** Per tensor, the dataset index of each chunk's first sample (chunkStarts), computed on first use. */
+  private readonly starts = new Map<string, number[]>();
   /** Decodes the first window on this thread: in a worker it would queue behind the prefetches. */
   private readonly here = inlinePool();
 
@@ -241,6 +244,7 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
             const d = decoded.get(`${t}/${chunk}`)!;
             pending.parts.get(t)!.push(d.data.subarray(d.offsets[index], d.offsets[index + 1]));
             if (d.shapes) pending.shapes.get(t)!.push(...d.shapes.subarray(3 * index, 3 * index + 3));
+            if (d.boxes) pending.boxes.get(t)!.push(...d.boxes.subarray(4 * index, 4 * index + 4));
           }
           if (pending.ids.length === this.options.batchSize) {
             yield await this.emit(pending, transform);
@@ -269,24 +273,32 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
   }
 
   private newPending(): Pending {
-    return { ids: [], parts: new Map(this.tensors.map((t) => [t, []])), shapes: new Map(this.tensors.map((t) => [t, []])) };
+    const each = () => new Map(this.tensors.map((t) => [t, []]));
+    return { ids: [], parts: each(), shapes: each(), boxes: each() };
   }
 
   private async emit(pending: Pending, transform: BatchTransform | undefined): Promise<Batch> {
     const stacked: Record<string, TypedArray | Uint8Array[]> = {};
-    const shapes: Record<string, Uint32Array> = {};
+    const images: Record<string, DecodedImages> = {};
     for (const t of this.tensors) {
       stacked[t] = stack(this.view.dataset.tensor(t).dtype, pending.parts.get(t)!);
-      const s = pending.shapes.get(t)!;
-      if (s.length > 0) shapes[t] = Uint32Array.from(s);
+      const [shapes, boxes] = [pending.shapes.get(t)!, pending.boxes.get(t)!];
+      if (shapes.length > 0) images[t] = { shapes: Uint32Array.from(shapes), ...(boxes.length > 0 && { boxes: Uint32Array.from(boxes) }) };
     }
     const ids = Uint32Array.from(pending.ids);
-    const tensors = transform ? await transform.apply(stacked, ids, shapes) : stacked;
+    const tensors = transform ? await transform.apply(stacked, ids, images) : stacked;
     this.position += pending.ids.length;
     this.samples += pending.ids.length;
     this.firstBatchAt ??= performance.now();
     this.dispatchEvent(new CustomEvent('progress', { detail: this.stats() }));
     return { ids, tensors };
+  }
+
+  /** The dataset index of chunk `c`'s first sample of `tensor`. */
+  private chunkStart(tensor: string, c: number): number {
+    let starts = this.starts.get(tensor);
+    if (!starts) this.starts.set(tensor, (starts = chunkStarts(this.view.dataset.tensor(tensor))));
+    return starts[c];
   }
 
   /** GPU kernels when there is a device, their CPU references when there are only transforms. */
@@ -319,9 +331,13 @@ export class Loader extends EventTarget implements AsyncIterable<Batch> {
     const meta = ds.tensor(tensor);
     const ref = meta.chunks[c];
     const path = chunkPath(ref.hash);
-    const fit = this.options.transform?.[tensor]?.fit;
-    // With a device, JPEGs leave the workers entropy-decoded; the transform reconstructs them there.
-    const images = fit && { fit: fitDecodeSize(fit), ...(this.options.device && jpegOnDevice(meta, fit) ? { coefficients: true } : {}) };
+    const t = this.options.transform?.[tensor];
+    // The workers choose each image's box, so a JPEG decodes at the scale its box allows; with a
+    // device they stop after entropy decoding and the transform reconstructs there.
+    const images = t?.fit && {
+      crop: { ...fitCrop(t.fit, t.seed ?? this.order.shuffle?.seed ?? 0, this.order.epoch), firstId: this.chunkStart(tensor, c) },
+      ...(this.options.device && jpegOnDevice(meta, t.fit) ? { coefficients: true } : {}),
+    };
     const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }) };
     const signal = this.abort.signal;
     const decoder = route === 'pool' ? pool : this.here;

@@ -30,14 +30,20 @@ export interface TensorTransform {
 
 export type BatchTensor = TypedArray | Uint8Array[] | GPUBuffer;
 
+/** A batch's image samples as decoded: [h, w, c] each, and each one's fit box (x, y, w, h) when the decoder chose them. */
+export interface DecodedImages {
+  shapes: Uint32Array;
+  boxes?: Uint32Array;
+}
+
 /**
  * Turns a batch's stacked tensors into what the consumer reads. Two implementations, chosen once
  * by the loader: on the GPU (kernels; batch tensors are GPU buffers) and on the CPU (the kernels'
  * references; typed arrays). They give the same values. With mixup, class labels become soft labels.
  */
 export interface BatchTransform {
-  /** `shapes`: [h, w, c] per sample of the tensors whose samples were decoded images. */
-  apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes?: Record<string, Uint32Array>): Promise<Record<string, BatchTensor>>;
+  /** `images`: for the tensors whose samples were decoded images, what the decoder said of them. */
+  apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, images?: Record<string, DecodedImages>): Promise<Record<string, BatchTensor>>;
   close(): void;
 }
 
@@ -86,19 +92,19 @@ abstract class Transform implements BatchTransform {
     this.prepared = new Map(Object.entries(transforms).map(([n, t]) => [n, prepare(n, metas[n], t, seed)]));
     this.labels = labelTensors(metas);
   }
-  abstract apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes?: Record<string, Uint32Array>): Promise<Record<string, BatchTensor>>;
+  abstract apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, images?: Record<string, DecodedImages>): Promise<Record<string, BatchTensor>>;
   abstract close(): void;
 }
 
 /** The CPU path: the kernels' references, on this thread. */
 export class CpuBatchTransform extends Transform {
-  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes: Record<string, Uint32Array> = {}): Promise<Record<string, BatchTensor>> {
+  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, images: Record<string, DecodedImages> = {}): Promise<Record<string, BatchTensor>> {
     const out: Record<string, BatchTensor> = { ...tensors };
     let mix: AugmentMix | undefined;
     for (const [name, p] of this.prepared) {
       let raw = tensors[name];
       if (p.fit) {
-        const { bytes, options } = fitInput(p.fit, this.metas[name], raw, ids, this.epoch, shapes[name]);
+        const { bytes, options } = fitInput(p.fit, this.metas[name], raw, ids, this.epoch, images[name]);
         raw = fitRef(bytes, options);
       }
       if (Array.isArray(raw)) throw new EdgelakeError('invalid-input', `tensor ${name}: samples of different sizes need a fit to one size`);
@@ -130,7 +136,7 @@ export class GpuBatchTransform extends Transform {
     super(metas, transforms, epoch, seed);
   }
 
-  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, shapes: Record<string, Uint32Array> = {}): Promise<Record<string, BatchTensor>> {
+  async apply(tensors: Record<string, TypedArray | Uint8Array[]>, ids: Uint32Array, images: Record<string, DecodedImages> = {}): Promise<Record<string, BatchTensor>> {
     for (const b of this.held.splice(0)) releaseBuffer(b);
     const n = ids.length;
     const out: Record<string, BatchTensor> = {};
@@ -145,14 +151,14 @@ export class GpuBatchTransform extends Transform {
       if (p?.fit && jpegOnDevice(this.metas[name], this.transforms[name]?.fit)) {
         // Entropy-decoded JPEGs: reconstructed here into RGBA words, which the fit reads.
         const jpegs = encodeJpegSamples(this.device, pass, samplesOf(raw, n), (bytes, what) => this.buffer(bytes, `edgelake batch ${name} ${what}`), transients, name);
-        const { boxes, ...options } = p.fit(jpegs.shapes, ids, this.epoch);
+        const { boxes, ...options } = p.fit(jpegs.shapes, ids, this.epoch, images[name]?.boxes);
         const samples = boxes.map((box, i) => ({ offset: jpegs.offsets[i], height: jpegs.shapes[3 * i], width: jpegs.shapes[3 * i + 1], box }));
         elements = n * options.height * options.width * options.channels;
         input = this.buffer(Math.ceil(elements / 4) * 4, `edgelake batch ${name} fitted`);
         encodeFit(this.device, pass, { ...options, pixelStride: 4, samples, input: jpegs.pixels, output: input }, transients);
       } else if (p?.fit) {
         // Images of any size go up packed, one after another, and come out of the fit as one size.
-        const { bytes, options } = fitInput(p.fit, this.metas[name], raw, ids, this.epoch, shapes[name]);
+        const { bytes, options } = fitInput(p.fit, this.metas[name], raw, ids, this.epoch, images[name]);
         const packed = this.uploader(name).upload(bytes);
         elements = n * options.height * options.width * options.channels;
         input = this.buffer(Math.ceil(elements / 4) * 4, `edgelake batch ${name} fitted`);

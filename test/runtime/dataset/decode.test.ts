@@ -41,6 +41,21 @@ describe('decodeSamples', () => {
     split(d).forEach((ours, k) => expect([...ours]).toEqual([...djpegRgb(files[k])]));
   });
 
+  // As a loader with a fit asks: each sample's box, and a JPEG decoded at the scale that box allows.
+  it.skipIf(noCjpeg)('with a fit\'s crop: each JPEG decodes at the largest 1/N its box still covers, the box given on the decoded image', async () => {
+    const sizes: [number, number][] = [[96, 64], [40, 24], [200, 160]];
+    const files = sizes.map(([w, h], k) => jpeg(w, h, rgbImage(k + 3, w, h)));
+    const c = await chunkCase('crops', files, meta({ htype: 'image', shape: [null, null, 3], sampleCompression: 'jpeg' }));
+    const crop = { size: [8, 8] as const, crop: 'center' as const, seed: 1, epoch: 0, firstId: 100 };
+    const d = await decodeSamples({ ...c.task, images: { crop } });
+    // Centre boxes 64x64, 24x24, 160x160: 1/8 (8x8), 1/2 (12x12), 1/8 (20x20) still cover 8x8.
+    expect([...d.shapes!]).toEqual([8, 12, 3, 12, 20, 3, 20, 25, 3]);
+    expect([...d.boxes!]).toEqual([2, 0, 8, 8, 4, 0, 12, 12, 2, 0, 20, 20]);
+    const random = await decodeSamples({ ...c.task, images: { crop: { ...crop, crop: 'random' } } });
+    const again = await decodeSamples({ ...c.task, images: { crop: { ...crop, crop: 'random' } } });
+    expect(random.boxes).toEqual(again.boxes); // keyed by (seed, epoch, firstId + i)
+  });
+
   it('with verified, skips only the SHA-256 of the stored bytes (a wrong ref.hash passes); crc32s are still checked', async () => {
     const { task } = get('chunk-deflate');
     const wrong: DecodeTask = { ...task, ref: { ...task.ref, hash: '0'.repeat(64) } };

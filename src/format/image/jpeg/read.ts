@@ -32,15 +32,22 @@ export interface ReadJpegOptions {
  * naming the sample, data damaged up to a marker too (see checkData).
  */
 export function readJpegCoefficients(bytes: Uint8Array, options: ReadJpegOptions = {}): JpegCoefficients {
-  const name = options.name ?? 'JPEG';
+  return withSampleName(options.name ?? 'JPEG', 'the coefficients', () => read(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS));
+}
+
+/**
+ * Runs a decode of sample `name`: a JpegProblem becomes an EdgelakeError whose message starts
+ * with the name, an allocation that fails ('limit', no memory for `what`) too; nothing else escapes.
+ */
+export function withSampleName<T>(name: string, what: string, decode: () => T): T {
   try {
-    return read(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    return decode();
   } catch (e) {
     if (e instanceof JpegProblem) throw new EdgelakeError(e.code, `${name}: ${e.message}`);
     if (e instanceof EdgelakeError) throw e;
     const message = e instanceof Error ? e.message : String(e);
     if (e instanceof RangeError && /alloc|array length/i.test(message)) {
-      throw new EdgelakeError('limit', `${name}: no memory for the coefficients (${message})`, { cause: e });
+      throw new EdgelakeError('limit', `${name}: no memory for ${what} (${message})`, { cause: e });
     }
     throw new EdgelakeError('invalid-input', `${name}: not a decodable JPEG (${message})`, { cause: e });
   }
@@ -55,10 +62,14 @@ interface Image {
   /** Whether each component's quantization table has been taken. */
   latched: boolean[];
   color: JpegCoefficients['color'];
+  /** EXIF orientation as the headers before the first scan say: pixels may stream out from there. */
+  orientation: number;
+  /** A sequential frame's first scan codes every component: libjpeg then expects no other scan. */
+  oneScan: boolean;
 }
 
 function read(bytes: Uint8Array, maxPixels: number): JpegCoefficients {
-  if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) problem('not a JPEG (no SOI marker)');
+  checkSoi(bytes);
   const h = newHeaders();
   let image: Image | undefined;
   let pos = 2;
@@ -67,15 +78,9 @@ function read(bytes: Uint8Array, maxPixels: number): JpegCoefficients {
     if (!next) break;
     if (scans === MAX_SCANS) problem(`more than ${MAX_SCANS} scans`, 'limit');
     const frame = h.frame!;
-    image ??= startImage(frame, h);
-    // A component's quantization table is the one defined when its first scan starts (libjpeg's rule).
-    for (const c of next.scan.components) {
-      if (image.latched[c]) continue;
-      const table = h.quant[frame.components[c].quantId];
-      if (!table) problem(`quantization table ${frame.components[c].quantId} of component ${frame.components[c].id} is not defined before its first scan`);
-      image.quantTables.set(table, c * 64);
-      image.latched[c] = true;
-    }
+    if (image?.oneScan) problem(SECOND_SCAN);
+    image ??= startImage(frame, h, next.scan);
+    latchQuantTables(frame, next.scan, h, image.quantTables, image.latched);
     const reader = new BitReader(bytes, next.pos);
     decodeScan(reader, frame, next.scan, h, image);
     checkData(reader);
@@ -97,18 +102,46 @@ function read(bytes: Uint8Array, maxPixels: number): JpegCoefficients {
     components: frame.components.map(({ h: ch, v, blocksWide, blocksHigh, firstBlock }) => ({ h: ch, v, blocksWide, blocksHigh, firstBlock })),
     coefficients: image.coefficients,
     quantTables: image.quantTables,
-    orientation: h.orientation || 1,
+    orientation: image.orientation,
   };
 }
 
-function startImage(frame: Frame, h: Headers): Image {
+export function checkSoi(bytes: Uint8Array): void {
+  if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) problem('not a JPEG (no SOI marker)');
+}
+
+/** libjpeg-turbo's words (JERR_EOI_EXPECTED) for a scan after a sequential scan of every component. */
+export const SECOND_SCAN = "a scan after a sequential scan of every component (libjpeg: Didn't expect more than one scan)";
+
+/** Whether `scan`, the frame's first, is all of a sequential image: it can be decoded and reconstructed row by row. */
+export const isOnlyScan = (frame: Frame, scan: ScanHeader): boolean => !frame.progressive && scan.components.length === frame.components.length;
+
+/** The colour model, from the component ids and the JFIF and Adobe markers read so far. */
+export function frameColor(frame: Frame, h: Headers): JpegCoefficients['color'] {
+  return frame.components.length === 1 ? 'gray' : colorOfThree(frame.components.map((c) => c.id), h.jfif, h.adobeTransform);
+}
+
+/** A component's quantization table is the one defined when its first scan starts (libjpeg's rule). */
+export function latchQuantTables(frame: Frame, scan: ScanHeader, h: Headers, quantTables: Uint16Array, latched: boolean[]): void {
+  for (const c of scan.components) {
+    if (latched[c]) continue;
+    const table = h.quant[frame.components[c].quantId];
+    if (!table) problem(`quantization table ${frame.components[c].quantId} of component ${frame.components[c].id} is not defined before its first scan`);
+    quantTables.set(table, c * 64);
+    latched[c] = true;
+  }
+}
+
+function startImage(frame: Frame, h: Headers, first: ScanHeader): Image {
   const n = frame.components.length;
   return {
     coefficients: new Int16Array(frame.blocks * 64), // layoutFrame has checked the size against maxPixels
     quantTables: new Uint16Array(n * 64),
     last: new Uint8Array(frame.progressive ? frame.blocks : 0),
     latched: frame.components.map(() => false),
-    color: n === 1 ? 'gray' : colorOfThree(frame.components.map((c) => c.id), h.jfif, h.adobeTransform),
+    color: frameColor(frame, h),
+    orientation: h.orientation || 1,
+    oneScan: isOnlyScan(frame, first),
   };
 }
 

@@ -2,30 +2,7 @@
 // components (JFIF APP0, Adobe APP14's transform flag, else libjpeg's guess from component ids).
 import { describe, expect, it } from 'vitest';
 import { readJpegCoefficients } from '../../../../src/format/image/jpeg/index.js';
-import { cjpeg, markerSegment, noTools, segment, segments, splice, syntheticPnm } from './tools.js';
-
-/** An APP1 EXIF segment: a TIFF header and IFD0 of two entries, Make and then Orientation. */
-function exif(order: 'II' | 'MM', orientation: number): Uint8Array {
-  const little = order === 'II';
-  const bytes: number[] = [];
-  const u16 = (v: number) => bytes.push(...(little ? [v & 255, v >> 8] : [v >> 8, v & 255]));
-  const u32 = (v: number) => (little ? (u16(v & 0xffff), u16(v >>> 16)) : (u16(v >>> 16), u16(v & 0xffff)));
-  bytes.push(...new TextEncoder().encode('Exif\0\0'), order.charCodeAt(0), order.charCodeAt(1));
-  u16(42);
-  u32(8); // IFD0 right after the 8-byte header
-  u16(2);
-  u16(0x010f); // Make, ASCII, 4 bytes held in the value field
-  u16(2);
-  u32(4);
-  bytes.push(0x61, 0x62, 0x63, 0);
-  u16(0x0112); // Orientation, one SHORT
-  u16(3);
-  u32(1);
-  u16(orientation);
-  u16(0);
-  u32(0); // no IFD1
-  return markerSegment(0xe1, bytes);
-}
+import { cjpeg, exif, noTools, segment, segments, splice, syntheticPnm } from './tools.js';
 
 describe.skipIf(noTools())('readJpegCoefficients: orientation and colour from APPn segments', () => {
   const jpeg = cjpeg(syntheticPnm(24, 16, 7), []);

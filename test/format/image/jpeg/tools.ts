@@ -102,3 +102,26 @@ export function markerSegment(marker: number, payload: ArrayLike<number>): Uint8
   const length = payload.length + 2;
   return Uint8Array.from([0xff, marker, length >> 8, length & 255, ...Array.from(payload)]);
 }
+
+/** An APP1 EXIF segment: a TIFF header and IFD0 of two entries, Make and then Orientation. */
+export function exif(order: 'II' | 'MM', orientation: number): Uint8Array {
+  const little = order === 'II';
+  const bytes: number[] = [];
+  const u16 = (v: number) => bytes.push(...(little ? [v & 255, v >> 8] : [v >> 8, v & 255]));
+  const u32 = (v: number) => (little ? (u16(v & 0xffff), u16(v >>> 16)) : (u16(v >>> 16), u16(v & 0xffff)));
+  bytes.push(...new TextEncoder().encode('Exif\0\0'), order.charCodeAt(0), order.charCodeAt(1));
+  u16(42);
+  u32(8); // IFD0 right after the 8-byte header
+  u16(2);
+  u16(0x010f); // Make, ASCII, 4 bytes held in the value field
+  u16(2);
+  u32(4);
+  bytes.push(0x61, 0x62, 0x63, 0);
+  u16(0x0112); // Orientation, one SHORT
+  u16(3);
+  u32(1);
+  u16(orientation);
+  u16(0);
+  u32(0); // no IFD1
+  return markerSegment(0xe1, bytes);
+}

@@ -1,0 +1,84 @@
+import type { JpegScale } from '../../kernels/jpeg/coefficients.js';
+import { reconstructJpegRef } from '../../kernels/jpeg/jpeg.ref.js';
+import type { JpegImage, JpegLayout } from '../../kernels/jpeg/plan.js';
+import { JpegRowReconstruction } from '../../kernels/jpeg/rows.ref.js';
+import { DEFAULT_MAX_PIXELS } from '../limits.js';
+import { BitReader } from './jpeg/bits.js';
+import { type Frame, layoutScan } from './jpeg/layout.js';
+import { type Headers, newHeaders, readSegments, type ScanHeader } from './jpeg/markers.js';
+import { problem } from './jpeg/problem.js';
+import {
+  checkSoi, frameColor, isOnlyScan, latchQuantTables, readJpegCoefficients, type ReadJpegOptions, SECOND_SCAN, sequentialScan, withSampleName,
+} from './jpeg/read.js';
+import { checkData } from './jpeg/restarts.js';
+
+/** What a JPEG scale may be chosen from: the frame's size as stored, and its EXIF orientation. */
+export type JpegFrameSize = Pick<JpegLayout, 'width' | 'height' | 'orientation'>;
+
+export interface DecodeJpegBandedOptions extends ReadJpegOptions {
+  /** Reconstruct at 1/scale of full size (default 1), or at the scale this picks once the headers are read. */
+  scale?: JpegScale | ((frame: JpegFrameSize) => JpegScale);
+}
+
+/**
+ * Decodes a JPEG on the CPU to the pixels reconstructJpegRef makes of readJpegCoefficients'
+ * coefficients, holding less: a sequential file of one scan (baseline, the usual photo) is
+ * entropy-decoded one MCU row at a time into a buffer of one row of blocks, and each row is
+ * reconstructed before the next is decoded, so the image's coefficients never exist whole.
+ * Progressive and multi-scan files need every scan before any block is final: they are read
+ * whole, then reconstructed row by row. Errors are those of readJpegCoefficients, naming the sample.
+ */
+export function decodeJpegBanded(bytes: Uint8Array, options: DecodeJpegBandedOptions = {}): JpegImage {
+  const name = options.name ?? 'JPEG';
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const scaleFor = (frame: JpegFrameSize) => (typeof options.scale === 'function' ? options.scale(frame) : (options.scale ?? 1));
+  return withSampleName(name, 'the pixels', () => {
+    checkSoi(bytes);
+    const h = newHeaders();
+    const first = readSegments(bytes, 2, h, maxPixels);
+    if (first && isOnlyScan(h.frame!, first.scan)) return decodeRows(bytes, h.frame!, h, first, maxPixels, scaleFor, name);
+    // Headers again from the start, and the same errors: reading them is cheap, nothing was decoded yet.
+    const coef = readJpegCoefficients(bytes, { name, maxPixels });
+    return reconstructJpegRef(coef, scaleFor(coef), name);
+  });
+}
+
+/** The one scan of a sequential image, decoded and reconstructed MCU row by MCU row. */
+function decodeRows(
+  bytes: Uint8Array, frame: Frame, h: Headers, first: { scan: ScanHeader; pos: number }, maxPixels: number,
+  scaleFor: (frame: JpegFrameSize) => JpegScale, name: string,
+): JpegImage {
+  const quantTables = new Uint16Array(frame.components.length * 64);
+  latchQuantTables(frame, first.scan, h, quantTables, frame.components.map(() => false));
+  const components = frame.components.map(({ h: ch, v, blocksWide, blocksHigh, firstBlock }) => ({ h: ch, v, blocksWide, blocksHigh, firstBlock }));
+  const layout: JpegLayout = {
+    width: frame.width, height: frame.height, maxH: frame.maxH, maxV: frame.maxV,
+    color: frameColor(frame, h), components, orientation: h.orientation || 1,
+  };
+  const rows = new JpegRowReconstruction(layout, quantTables, scaleFor(layout), name);
+  // One MCU row of blocks: each component's v rows of blocksWide, one component after another.
+  const firstBlocks: number[] = [];
+  let blocks = 0;
+  for (const c of components) {
+    firstBlocks.push(blocks);
+    blocks += c.v * c.blocksWide;
+  }
+  const band = new Int16Array(blocks * 64);
+  const reader = new BitReader(bytes, first.pos);
+  const scan = sequentialScan(reader, layoutScan(frame, first.scan.components.map((c) => frame.components[c])), first.scan, h);
+  const bases = Int32Array.from(first.scan.components, (c) => firstBlocks[c]);
+  // An interleaved scan codes an MCU row per decodeRow; a scan of one component (gray), a row of blocks: v of them an MCU row.
+  const blockRows = components.length === 1 ? components[0].v : 1;
+  for (let row = 0; row < scan.rows; ) {
+    band.fill(0); // decodeRow writes only the nonzero coefficients
+    for (let i = 0; i < blockRows && row < scan.rows; i++, row++) {
+      if (blockRows > 1) bases[0] = i * components[0].blocksWide;
+      scan.decodeRow(band, bases);
+    }
+    rows.push(band, firstBlocks);
+  }
+  checkData(reader);
+  reader.findMarker();
+  if (readSegments(bytes, reader.pos, h, maxPixels)) problem(SECOND_SCAN);
+  return rows.image();
+}
