@@ -8,17 +8,14 @@ import { type Frame, layoutScan } from './jpeg/layout.js';
 import { type Headers, newHeaders, readSegments, type ScanHeader } from './jpeg/markers.js';
 import { problem } from './jpeg/problem.js';
 import {
-  checkSoi, frameColor, isOnlyScan, latchQuantTables, readJpegCoefficients, type ReadJpegOptions, SECOND_SCAN, sequentialScan, withSampleName,
+  checkSoi, frameColor, isOnlyScan, type JpegFrameSize, latchQuantTables, readJpegCoefficients, type ReadJpegOptions, SECOND_SCAN, sequentialScan, withSampleName,
 } from './jpeg/read.js';
 import { checkData } from './jpeg/restarts.js';
 
-/** What a JPEG scale may be chosen from: the frame's size as stored, and its EXIF orientation. */
-export type JpegFrameSize = Pick<JpegLayout, 'width' | 'height' | 'orientation'>;
+export type { JpegFrameSize };
 
-export interface DecodeJpegBandedOptions extends ReadJpegOptions {
-  /** Reconstruct at 1/scale of full size (default 1), or at the scale this picks once the headers are read. */
-  scale?: JpegScale | ((frame: JpegFrameSize) => JpegScale);
-}
+/** `scale`: reconstruct at 1/scale of full size (default 1), or at the scale it picks once the headers are read. */
+export type DecodeJpegBandedOptions = ReadJpegOptions;
 
 /**
  * Decodes a JPEG on the CPU to the pixels reconstructJpegRef makes of readJpegCoefficients'
@@ -38,7 +35,7 @@ export function decodeJpegBanded(bytes: Uint8Array, options: DecodeJpegBandedOpt
     const first = readSegments(bytes, 2, h, maxPixels);
     if (first && isOnlyScan(h.frame!, first.scan)) return decodeRows(bytes, h.frame!, h, first, maxPixels, scaleFor, name);
     // Headers again from the start, and the same errors: reading them is cheap, nothing was decoded yet.
-    const coef = readJpegCoefficients(bytes, { name, maxPixels });
+    const coef = readJpegCoefficients(bytes, { name, maxPixels, scale: options.scale });
     return reconstructJpegRef(coef, scaleFor(coef), name);
   });
 }

@@ -105,7 +105,7 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
   let img: { width: number; height: number; data: Uint8Array };
   try {
     if (tensor.sampleCompression === 'jpeg' && images.coefficients) {
-      const coef = readJpegCoefficients(payload, { name, maxPixels });
+      const coef = readJpegCoefficients(payload, { name, maxPixels, scale: scaleFor });
       const out = jpegPlan(coef, scaleFor(coef), name);
       img = { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale) };
     } else if (tensor.sampleCompression === 'jpeg') {

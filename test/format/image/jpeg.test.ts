@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasCommand, missing } from '../../support/system.js';
 import { failure } from '../../support/errors.js';
-import { type DecodedImage, decodeJpeg } from '../../../src/format/index.js';
+import { type DecodedImage, decodeJpeg, readJpegCoefficients } from '../../../src/format/index.js';
 
 /** Reads the binary PGM (P5) or PPM (P6) that `djpeg -pnm` writes. */
 function readPnm(b: Buffer): DecodedImage {
@@ -83,6 +83,21 @@ describe.skipIf(noReference)('decodeJpeg against djpeg (libjpeg-turbo)', () => {
       expect(shape(ours)).toEqual({ width: Math.ceil(1680 / scale), height: Math.ceil(1050 / scale), channels: 3 });
       expect(psnr(ours, theirs), `1/${scale}`).toBe(Infinity);
     }
+  });
+
+  it('at 1/8 reads only what the IDCTs use: a progressive file\'s AC scans of 1x1-IDCT components are skipped, the pixels are djpeg\'s', () => {
+    const bytes = readFileSync(join(MATE, 'nature/GreenMeadow.jpg')); // progressive 4:2:0
+    const whole = readJpegCoefficients(bytes);
+    const dc = readJpegCoefficients(bytes, { scale: () => 8 });
+    // Luma's IDCT is 1x1 at 1/8; subsampled chroma gets a 2x2 one (libjpeg's choice), which reads AC.
+    const luma = dc.components[0];
+    const lumaEnd = (luma.firstBlock + luma.blocksWide * luma.blocksHigh) * 64;
+    expect(dc.coefficients.subarray(0, lumaEnd).every((v, i) => (i % 64 === 0 ? v === whole.coefficients[i] : v === 0))).toBe(true);
+    expect(dc.coefficients.subarray(lumaEnd)).toEqual(whole.coefficients.subarray(lumaEnd));
+    expect(psnr(decodeJpeg(bytes, { scale: 8 }), djpeg(['-scale', '1/8'], bytes))).toBe(Infinity);
+    // A baseline file codes AC with DC: all of it is read, whatever the scale.
+    const baseline = readFileSync(join(MATE, 'nature/Dune.jpg'));
+    expect(readJpegCoefficients(baseline, { scale: 8 }).coefficients).toEqual(readJpegCoefficients(baseline).coefficients);
   });
 
   it('decodes a one-component JPEG to one gray channel', () => {

@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../../errors.js';
-import type { JpegCoefficients } from '../../../kernels/jpeg/coefficients.js';
+import type { JpegCoefficients, JpegScale } from '../../../kernels/jpeg/coefficients.js';
+import { jpegPlan } from '../../../kernels/jpeg/plan.js';
 import { DEFAULT_MAX_PIXELS } from '../../limits.js';
 import { decodeSequentialScan, SequentialScan } from './baseline.js';
 import { BitReader } from './bits.js';
@@ -19,11 +20,20 @@ import { checkData } from './restarts.js';
  */
 const MAX_SCANS = 1000;
 
+/** What a JPEG scale may be chosen from: the frame's size as stored, and its EXIF orientation. */
+export type JpegFrameSize = Pick<JpegCoefficients, 'width' | 'height' | 'orientation'>;
+
 export interface ReadJpegOptions {
   /** Names the sample in error messages. */
   name?: string;
   /** Largest frame accepted, width x height; checked before the coefficients are allocated. */
   maxPixels?: number;
+  /**
+   * The scale the pixels will be reconstructed at (default 1), or a choice of it once the headers
+   * are read. At 1/8 only DC coefficients matter: a progressive file's AC scans are skipped (their
+   * coefficients stay zero), most of its entropy decoding.
+   */
+  scale?: JpegScale | ((frame: JpegFrameSize) => JpegScale);
 }
 
 /**
@@ -32,7 +42,8 @@ export interface ReadJpegOptions {
  * naming the sample, data damaged up to a marker too (see checkData).
  */
 export function readJpegCoefficients(bytes: Uint8Array, options: ReadJpegOptions = {}): JpegCoefficients {
-  return withSampleName(options.name ?? 'JPEG', 'the coefficients', () => read(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS));
+  const scaleFor = (frame: JpegFrameSize) => (typeof options.scale === 'function' ? options.scale(frame) : (options.scale ?? 1));
+  return withSampleName(options.name ?? 'JPEG', 'the coefficients', () => read(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS, scaleFor));
 }
 
 /**
@@ -66,9 +77,11 @@ interface Image {
   orientation: number;
   /** A sequential frame's first scan codes every component: libjpeg then expects no other scan. */
   oneScan: boolean;
+  /** Per component, whether reconstruction reads its DC coefficients alone (a 1x1 IDCT): its AC scans need no decoding. */
+  dcOnly: boolean[];
 }
 
-function read(bytes: Uint8Array, maxPixels: number): JpegCoefficients {
+function read(bytes: Uint8Array, maxPixels: number, scaleFor: (frame: JpegFrameSize) => JpegScale): JpegCoefficients {
   checkSoi(bytes);
   const h = newHeaders();
   let image: Image | undefined;
@@ -79,9 +92,14 @@ function read(bytes: Uint8Array, maxPixels: number): JpegCoefficients {
     if (scans === MAX_SCANS) problem(`more than ${MAX_SCANS} scans`, 'limit');
     const frame = h.frame!;
     if (image?.oneScan) problem(SECOND_SCAN);
-    image ??= startImage(frame, h, next.scan);
-    latchQuantTables(frame, next.scan, h, image.quantTables, image.latched);
+    image ??= startImage(frame, h, next.scan, scaleFor);
     const reader = new BitReader(bytes, next.pos);
+    if (next.scan.ss > 0 && next.scan.components.every((c) => image!.dcOnly[c])) {
+      reader.findMarker();
+      pos = reader.pos;
+      continue;
+    }
+    latchQuantTables(frame, next.scan, h, image.quantTables, image.latched);
     decodeScan(reader, frame, next.scan, h, image);
     checkData(reader);
     reader.findMarker();
@@ -132,17 +150,37 @@ export function latchQuantTables(frame: Frame, scan: ScanHeader, h: Headers, qua
   }
 }
 
-function startImage(frame: Frame, h: Headers, first: ScanHeader): Image {
+function startImage(frame: Frame, h: Headers, first: ScanHeader, scaleFor: (frame: JpegFrameSize) => JpegScale): Image {
   const n = frame.components.length;
+  const orientation = h.orientation || 1;
   return {
     coefficients: new Int16Array(frame.blocks * 64), // layoutFrame has checked the size against maxPixels
     quantTables: new Uint16Array(n * 64),
     last: new Uint8Array(frame.progressive ? frame.blocks : 0),
     latched: frame.components.map(() => false),
     color: frameColor(frame, h),
-    orientation: h.orientation || 1,
+    orientation,
     oneScan: isOnlyScan(frame, first),
+    dcOnly: dcOnlyComponents(frame, h, orientation, scaleFor),
   };
+}
+
+/**
+ * Which components a progressive frame's reconstruction reads DC alone of: at 1/8, those whose
+ * IDCT is 1x1 (libjpeg gives a subsampled component a larger one, which reads AC too).
+ */
+function dcOnlyComponents(frame: Frame, h: Headers, orientation: number, scaleFor: (frame: JpegFrameSize) => JpegScale): boolean[] {
+  const none = frame.components.map(() => false);
+  if (!frame.progressive) return none;
+  const { width, height, maxH, maxV } = frame;
+  const scale = scaleFor({ width, height, orientation });
+  if (scale !== 8) return none;
+  const components = frame.components.map(({ h: ch, v, blocksWide, blocksHigh, firstBlock }) => ({ h: ch, v, blocksWide, blocksHigh, firstBlock }));
+  try {
+    return jpegPlan({ width, height, maxH, maxV, color: frameColor(frame, h), components, orientation }, scale).components.map((p) => p.size === 1);
+  } catch {
+    return none; // a frame no plan fits: reconstruction will say so, naming the sample
+  }
 }
 
 function decodeScan(reader: BitReader, frame: Frame, scan: ScanHeader, h: Headers, image: Image): void {
