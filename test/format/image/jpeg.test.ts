@@ -30,6 +30,9 @@ function psnr(a: DecodedImage, b: DecodedImage): number {
   return squares === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.data.length) / squares);
 }
 
+/** Equal typed arrays, compared as bytes (toEqual walks megabytes slowly). */
+const same = (a: Int16Array, b: Int16Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+
 const shape = (img: DecodedImage) => ({ width: img.width, height: img.height, channels: img.channels });
 
 const MATE = '/usr/share/backgrounds/mate';
@@ -93,11 +96,11 @@ describe.skipIf(noReference)('decodeJpeg against djpeg (libjpeg-turbo)', () => {
     const luma = dc.components[0];
     const lumaEnd = (luma.firstBlock + luma.blocksWide * luma.blocksHigh) * 64;
     expect(dc.coefficients.subarray(0, lumaEnd).every((v, i) => (i % 64 === 0 ? v === whole.coefficients[i] : v === 0))).toBe(true);
-    expect(dc.coefficients.subarray(lumaEnd)).toEqual(whole.coefficients.subarray(lumaEnd));
+    expect(same(dc.coefficients.subarray(lumaEnd), whole.coefficients.subarray(lumaEnd))).toBe(true);
     expect(psnr(decodeJpeg(bytes, { scale: 8 }), djpeg(['-scale', '1/8'], bytes))).toBe(Infinity);
     // A baseline file codes AC with DC: all of it is read, whatever the scale.
     const baseline = readFileSync(join(MATE, 'nature/Dune.jpg'));
-    expect(readJpegCoefficients(baseline, { scale: 8 }).coefficients).toEqual(readJpegCoefficients(baseline).coefficients);
+    expect(same(readJpegCoefficients(baseline, { scale: 8 }).coefficients, readJpegCoefficients(baseline).coefficients)).toBe(true);
   });
 
   it('decodes a one-component JPEG to one gray channel', () => {
