@@ -1,6 +1,6 @@
 /**
- * What the loader benchmarks share: the Fashion-MNIST dataset they stream (built once, cached
- * under os.tmpdir()), nginx serving it behind the throttle proxy (a slow link), empty or warm
+ * What the loader benchmarks share: the Fashion-MNIST and photo datasets they stream (built once,
+ * cached under os.tmpdir()), nginx serving it behind the throttle proxy (a slow link), empty or warm
  * chunk caches in temp folders, and a hard deadline so that no run, and no server it started,
  * outlives its time.
  */
@@ -8,9 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from '../test/support/nginx.js';
+import { buildPhotoDataset, buildPhotoDatasetArgs } from '../scripts/photo-dataset.js';
 import { startThrottleProxyProcess, type ThrottleProxyProcess } from './throttle-proxy.js';
 import { ChunkCache, type Manifest } from '../src/index.js';
-import { FolderSink, FsChunkStore } from '../src/node.js';
+import { FolderSink, FsChunkStore, runCli } from '../src/node.js';
 import { buildIdx, type ChunkCompression } from '../src/format/index.js';
 
 export const MB = 1_000_000;
@@ -72,6 +73,22 @@ export async function fashionMnist(options: { chunkKiB: number; compression: Chu
   const description = `Fashion-MNIST ${label} (${manifest.length} samples; image: ${image.chunks.length} chunks of ~${options.chunkKiB} KiB raw, ` +
     `${options.compression}, ${(stored / MB).toFixed(1)} MB stored${options.embeddingDims ? `; int8 PCA probe of ${options.embeddingDims} dims` : ''})`;
   return { root, description, versionId, manifest };
+}
+
+/**
+ * The labelled photo set (scripts/photo-dataset.ts: 2,100 JPEGs of any size, label, thumbnail
+ * probe), built once under os.tmpdir()/edgelake-bench-photos/; returns the dataset's folder.
+ */
+export async function photoDataset(): Promise<string> {
+  const home = join(tmpdir(), 'edgelake-bench-photos');
+  if (!existsSync(join(home, 'dataset', 'edgelake.json'))) {
+    const building = `${home}.building`;
+    await buildPhotoDataset(building);
+    if ((await runCli(buildPhotoDatasetArgs(building))) !== 0) throw new Error('building the photo dataset failed');
+    rmSync(home, { recursive: true, force: true });
+    renameSync(building, home);
+  }
+  return join(home, 'dataset');
 }
 
 /** Stored bytes of the chunks that hold samples [start, end) of each tensor. */

@@ -8,14 +8,10 @@
  *
  *   npx tsx bench/photo-loader.ts [--size 64] [--batch 32] [--workers 2] [--epochs 1]
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildPhotoDataset, buildPhotoDatasetArgs } from '../scripts/photo-dataset.js';
 import { cnn, formatAdapter, Loader, type Batch, type LoaderOptions, type View } from '../src/index.js';
-import { getNodeDevice, openDataset, runCli } from '../src/node.js';
-import { deadline, startNginxBounded } from './link.js';
+import { getNodeDevice, openDataset } from '../src/node.js';
+import { deadline, photoDataset, startNginxBounded } from './link.js';
 import { report } from './report.js';
 
 const { values } = parseArgs({
@@ -26,16 +22,7 @@ deadline(1800, 'bench/photo-loader.ts');
 const gpu = (await getNodeDevice({ required: true }))!;
 const device = gpu.device;
 
-// Built once under os.tmpdir(): the JPEGs, then the dataset.
-const home = join(tmpdir(), 'edgelake-bench-photos');
-if (!existsSync(join(home, 'dataset', 'edgelake.json'))) {
-  const building = `${home}.building`;
-  await buildPhotoDataset(building);
-  if ((await runCli(buildPhotoDatasetArgs(building))) !== 0) throw new Error('building the photo dataset failed');
-  rmSync(home, { recursive: true, force: true });
-  renameSync(building, home);
-}
-const nginx = await startNginxBounded(join(home, 'dataset'), 1800);
+const nginx = await startNginxBounded(await photoDataset(), 1800);
 try {
   const ds = await openDataset(nginx.url);
   const classes = ds.tensor('label').classNames!.length;

@@ -15,6 +15,7 @@ const benches = [
   'bench/train-vs-tfjs.ts',
   'bench/train-fashion-mnist.ts',
   'bench/active-learning.ts',
+  'bench/active-learning-photos.ts',
 ];
 for (const bench of benches) {
   console.log(`\n# ${bench}`);

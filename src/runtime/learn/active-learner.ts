@@ -2,8 +2,10 @@ import { EdgelakeError } from '../../errors.js';
 import { acquire } from '../../sampler/acquire.js';
 import { Pool } from '../../sampler/pool.js';
 import { strategyFor, type ScoreMeasure, type Strategy, type StrategyName } from '../../sampler/strategies/index.js';
+import type { TensorMeta } from '../../format/manifest.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { Loader, type Batch } from '../loader/loader.js';
+import type { TensorTransform } from '../loader/transform.js';
 import type { Model } from '../model/model.js';
 import { head } from '../model/zoo.js';
 import { datasetLayout } from './layout.js';
@@ -31,6 +33,13 @@ export interface ActiveLearnerOptions {
   input?: string;
   target?: string;
   probe?: string;
+  /**
+   * How the learner's input becomes float32 when /255 alone is not enough: images of any size
+   * need a fit (and a CNN wants toCHW). Training reads it as given (a random crop, say); scoring
+   * and evaluation read it with a centre crop and no augmentation, so they see every sample alike.
+   * Without `scale`, uint8 inputs are scaled by 1/255 as by default.
+   */
+  inputTransform?: TensorTransform;
   /** Labels for `ids` (a person, say); default: the dataset's label tensor, fetched like the rest. */
   oracle?: (ids: Uint32Array) => Promise<ArrayLike<number>>;
   /** Learner epochs per round over the labelled set (default 8), batch size (default 64). */
@@ -119,7 +128,7 @@ export class ActiveLearner extends EventTarget {
     const labels = await (o.oracle ?? ((ids) => this.datasetLabels(ids)))(selected);
     this.pool.label(selected, labels);
     this.phase(round, 'training');
-    await o.learner.fit(() => this.labelledBatches(), { epochs: o.epochs ?? 8, schedule: o.schedule ?? 'cosine', input: o.input ?? 'image', target: o.target ?? 'label' });
+    await o.learner.fit((epoch) => this.labelledBatches(epoch), { epochs: o.epochs ?? 8, schedule: o.schedule ?? 'cosine', input: o.input ?? 'image', target: o.target ?? 'label' });
     this.phase(round, 'evaluating');
     const before = o.dataset.network.bytes;
     const test = await o.learner.evaluate(this.loader(o.dataset.view({ split: o.testSplit ?? 'test' }).ids, [o.input ?? 'image', o.target ?? 'label']), { input: o.input, target: o.target });
@@ -173,7 +182,7 @@ export class ActiveLearner extends EventTarget {
     const ids = Uint32Array.from([...this.pool.labelled(), ...this.pool.unlabelled()]);
     const at = new Map(Array.from(ids, (id, i) => [id, i]));
     const probes = new Float32Array(ids.length * this.dims);
-    const loader = new Loader(ds.view({ indices: ids }), { batchSize: 4096, tensors: [probe], transform: { [probe]: {} } });
+    const loader = new Loader(ds.view({ indices: ids }), { batchSize: 4096, tensors: [probe], transform: { [probe]: { scale: unitScale(ds.tensor(probe)) } } });
     for await (const b of loader) {
       const rows = b.tensors[probe] as Float32Array;
       b.ids.forEach((id, r) => probes.set(rows.subarray(r * this.dims, (r + 1) * this.dims), at.get(id)! * this.dims));
@@ -200,24 +209,48 @@ export class ActiveLearner extends EventTarget {
   }
 
   /** The labelled samples' inputs, with the pool's labels (the oracle's word, not the dataset's). */
-  private async *labelledBatches(): AsyncGenerator<Batch> {
+  private async *labelledBatches(epoch: number): AsyncGenerator<Batch> {
     const o = this.options;
     const input = o.input ?? 'image';
     const target = o.target ?? 'label';
-    const loader = this.loader(this.pool.labelled(), [input], { shuffle: { seed: (o.seed ?? 0) + this.round, windowChunks: 8 } });
+    const loader = this.loader(this.pool.labelled(), [input], { shuffle: { seed: (o.seed ?? 0) + this.round, windowChunks: 8 }, training: true, epoch });
     for await (const b of loader) yield { ids: b.ids, tensors: { [input]: b.tensors[input], [target]: Int32Array.from(b.ids, (id) => this.pool.labelOf(id)!) } };
   }
 
-  /** A loader over `ids`; on the device when there is one and `onDevice` (labels read on the CPU stay typed arrays). */
-  private loader(ids: Uint32Array, tensors: string[], { shuffle, onDevice = true, batchSize = this.options.batchSize ?? 64 }: { shuffle?: { seed: number; windowChunks: number }; onDevice?: boolean; batchSize?: number } = {}) {
+  /**
+   * A loader over `ids`; on the device when there is one and `onDevice` (labels read on the CPU
+   * stay typed arrays). `training`: the input transform as given, with `epoch`'s random draws.
+   */
+  private loader(ids: Uint32Array, tensors: string[], options: LoaderChoice = {}) {
+    const { shuffle, onDevice = true, batchSize = this.options.batchSize ?? 64, training = false, epoch } = options;
     const o = this.options;
     const input = o.input ?? 'image';
-    const meta = o.dataset.tensor(input);
-    const transform = tensors.includes(input) ? { [input]: { scale: meta.dtype === 'uint8' && !meta.quant ? 1 / 255 : 1 } } : {};
-    return new Loader(o.dataset.view({ indices: ids }), { batchSize, tensors, shuffle, transform, device: onDevice ? o.device ?? undefined : undefined });
+    const transform = tensors.includes(input) ? { [input]: inputTransform(o.inputTransform, o.dataset.tensor(input), training) } : {};
+    return new Loader(o.dataset.view({ indices: ids }), { batchSize, tensors, shuffle, epoch, transform, device: onDevice ? o.device ?? undefined : undefined });
   }
 
   private phase(round: number, phase: string): void {
     this.dispatchEvent(new CustomEvent('phase', { detail: { round, phase } }));
   }
+}
+
+interface LoaderChoice {
+  shuffle?: { seed: number; windowChunks: number };
+  onDevice?: boolean;
+  batchSize?: number;
+  training?: boolean;
+  epoch?: number;
+}
+
+/** 1/255 for plain uint8 tensors (pixels), else 1 (quantized tensors dequantize themselves). */
+function unitScale(meta: TensorMeta): number {
+  return meta.dtype === 'uint8' && !meta.quant ? 1 / 255 : 1;
+}
+
+/** The learner's input transform: for training as given, otherwise with a centre crop and no augmentation. */
+function inputTransform(given: TensorTransform | undefined, meta: TensorMeta, training: boolean): TensorTransform {
+  const t: TensorTransform = { scale: unitScale(meta), ...given };
+  if (training) return t;
+  const { augment: _, ...rest } = t;
+  return rest.fit ? { ...rest, fit: { size: rest.fit.size, crop: 'center' } } : rest;
 }
