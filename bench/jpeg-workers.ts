@@ -11,15 +11,18 @@ import { encodeJpegSamples } from '../src/runtime/loader/jpeg-batch.js';
 
 /** Images reconstructed together, as a loader batch would hold them. */
 const GROUP = 8;
+/** A group's RGBA output stays within one storage binding (WebGPU's default limit is 128 MiB). */
+const GROUP_PIXEL_BYTES = 64 << 20;
 
 interface Job { id: number; bytes: Uint8Array }
-interface Done { id: number; packed?: Uint8Array; error?: string }
+interface Done { id: number; packed?: Uint8Array; pixels?: number; error?: string }
 
 if (!isMainThread) {
   parentPort!.on('message', ({ id, bytes }: Job) => {
     try {
-      const packed = packJpegCoefficients(readJpegCoefficients(bytes, { name: `file ${id}` }), 1);
-      parentPort!.postMessage({ id, packed } satisfies Done, [packed.buffer as ArrayBuffer]);
+      const image = readJpegCoefficients(bytes, { name: `file ${id}` });
+      const packed = packJpegCoefficients(image, 1);
+      parentPort!.postMessage({ id, packed, pixels: image.width * image.height } satisfies Done, [packed.buffer as ArrayBuffer]);
     } catch (e) {
       parentPort!.postMessage({ id, error: String(e) } satisfies Done);
     }
@@ -40,6 +43,11 @@ export function workerDecoder(count: number): WorkerDecoder {
     async decodeAll(files, device) {
       const reconstructions: Promise<void>[] = [];
       const pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      const flush = () => {
+        reconstructions.push(reconstruct(device, pending.splice(0)));
+        pendingBytes = 0;
+      };
       await new Promise<void>((resolve, reject) => {
         let next = 0;
         let done = 0;
@@ -51,9 +59,11 @@ export function workerDecoder(count: number): WorkerDecoder {
           w.on('message', (m: Done) => {
             feed(w);
             if (m.error !== undefined) return reject(new Error(m.error));
-            pending.push(m.packed!);
             // As the loader does: a batch of images in two dispatches, once a group has arrived.
-            if (++done === files.length || pending.length === GROUP) reconstructions.push(reconstruct(device, pending.splice(0)));
+            if (pending.length > 0 && pendingBytes + m.pixels! * 4 > GROUP_PIXEL_BYTES) flush();
+            pending.push(m.packed!);
+            pendingBytes += m.pixels! * 4;
+            if (++done === files.length || pending.length === GROUP) flush();
             if (done === files.length) resolve();
           });
           feed(w);
