@@ -53,7 +53,9 @@ export type { LayerSpec, Param } from './runtime/model/layers.js';
 export { decodeSafetensors, encodeSafetensors, type NamedTensor, type SafetensorsDtype } from './runtime/model/safetensors.js';
 
 // active learning: the learner, the pool of labels, strategies from one registry, fetch plans
-export { ActiveLearner, type ActiveLearnerOptions, type RoundResult } from './runtime/learn/active-learner.js';
+export { ActiveLearner, type ActiveLearnerOptions, type QueryResult, type RoundResult } from './runtime/learn/active-learner.js';
+export { MemoryLabelStore, type LabelBatch, type LabelStore } from './runtime/learn/labels/store.js';
+export { IdbLabelStore } from './runtime/learn/labels/idb-store.js';
 export {
   Pool, STRATEGIES, STRATEGY_REGISTRY, strategyFor, strategyNeeds, byRank, byScore,
   randomSelect, topK, kCenterGreedy, hybridSelect, coldStart, planFetch, fetchBytes,

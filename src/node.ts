@@ -8,6 +8,7 @@ export { openSourceNode, openTransportNode, s3FromEnvironment } from './source/o
 export { useNodeCodecs } from './format/codecs.node.js';
 export { FolderSink } from './format/folder-sink.node.js';
 export { FsChunkStore } from './cache/fs-store.node.js';
+export { FsLabelStore } from './runtime/learn/labels/fs-store.node.js';
 export { nodeWorkerPool } from './runtime/loader/workers/pool.node.js';
 export { getNodeDevice, nodeGpuProvider } from './kernels/device.node.js';
 export { runCli } from './cli/main.js';

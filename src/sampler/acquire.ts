@@ -43,8 +43,9 @@ export interface AcquireOptions {
  * probes (and the proxy's scores when it needs a measure); a cost-aware plan takes the most value
  * per byte from it; then, for strategies that rerank, the learner's own uncertainty chooses again
  * among every unlabelled sample that the chosen fetch (or the cache) brings at no extra byte.
+ * Returns the ids with the strategy's value of each.
  */
-export async function acquire(o: AcquireOptions): Promise<Uint32Array> {
+export async function acquire(o: AcquireOptions): Promise<Selection> {
   const { strategy, pool, k } = o;
   if (!(Number.isInteger(k) && k >= 0)) throw new EdgelakeError('invalid-input', `acquire: k must be a non-negative integer, got ${k}`);
   const unlabelled = pool.unlabelled();
@@ -56,10 +57,10 @@ export async function acquire(o: AcquireOptions): Promise<Uint32Array> {
     ? byRank(coldStart(unlabelled, wanted, { method: first, embeddings: first === 'k-center' ? o.probes.rows(unlabelled) : undefined, dims: o.probes.dims, seed: o.seed }))
     : await select(o, unlabelled, measure && (await scoreByProxy(o, unlabelled, measure)), wanted);
   const rerank = strategy.rerank === true && measure !== undefined && pool.labelledCount > 0;
-  if (!o.costAware && !rerank) return shortlist.ids.slice(0, k);
+  if (!o.costAware && !rerank) return { ids: shortlist.ids.slice(0, k), values: shortlist.values.slice(0, k) };
   // One cost model for the plan and the rerank: it asks the cache about every chunk once.
   const cost = await costModel(o.layout, o.tensors, rerank ? unlabelled : shortlist.ids);
-  const chosen = o.costAware ? planFetch(shortlist.ids, shortlist.values, k, cost, { budgetBytes: o.byteBudget }).ids : shortlist.ids.slice(0, k);
+  const chosen = o.costAware ? valuesOf(planFetch(shortlist.ids, shortlist.values, k, cost, { budgetBytes: o.byteBudget }).ids, shortlist) : { ids: shortlist.ids.slice(0, k), values: shortlist.values.slice(0, k) };
   return rerank ? rerankFree(o, chosen, unlabelled, cost, measure) : chosen;
 }
 
@@ -68,12 +69,18 @@ export async function acquire(o: AcquireOptions): Promise<Uint32Array> {
  * sample whose units the choice fetches (or the cache holds) costs no extra byte, so the learner
  * scores them all and the strategy selects as many as were chosen from them.
  */
-async function rerankFree(o: AcquireOptions, chosen: Uint32Array, unlabelled: Uint32Array, cost: CostModel, measure: ScoreMeasure): Promise<Uint32Array> {
-  const fetched = new Set(Array.from(chosen, (id) => cost.units(id).map((u) => u.key)).flat());
+async function rerankFree(o: AcquireOptions, chosen: Selection, unlabelled: Uint32Array, cost: CostModel, measure: ScoreMeasure): Promise<Selection> {
+  const fetched = new Set(Array.from(chosen.ids, (id) => cost.units(id).map((u) => u.key)).flat());
   const free = unlabelled.filter((id) => cost.units(id).every((u) => u.cached || fetched.has(u.key)));
-  if (free.length <= chosen.length) return chosen;
+  if (free.length <= chosen.ids.length) return chosen;
   const scores = await o.learnerUncertainty(free, measure);
-  return (await select(o, free, scores, chosen.length)).ids;
+  return select(o, free, scores, chosen.ids.length);
+}
+
+/** A selection's values for some of its ids. */
+function valuesOf(ids: Uint32Array, from: Selection): Selection {
+  const value = new Map(Array.from(from.ids, (id, i) => [id, from.values[i]]));
+  return { ids, values: Float64Array.from(ids, (id) => value.get(id)!) };
 }
 
 async function select(o: AcquireOptions, candidates: Uint32Array, scores: Float32Array | undefined, k: number): Promise<Selection> {

@@ -75,6 +75,12 @@ export class Pool {
    * labelled, not repeated, label finite) before any is recorded, so a failed call leaves the pool as it was.
    */
   label(ids: ArrayLike<number>, labels: ArrayLike<number>): void {
+    this.checkLabels(ids, labels);
+    for (let i = 0; i < ids.length; i++) this.labels.set(ids[i], labels[i]);
+  }
+
+  /** What label() checks, recording nothing: throws the error label() would. */
+  checkLabels(ids: ArrayLike<number>, labels: ArrayLike<number>): void {
     if (ids.length !== labels.length) {
       throw new EdgelakeError('invalid-input', `Pool.label: ${ids.length} ids but ${labels.length} labels`);
     }
@@ -93,7 +99,6 @@ export class Pool {
       if (why) throw new EdgelakeError('invalid-input', `Pool.label: sample ${id} ${why}`);
       seen.add(id);
     }
-    for (let i = 0; i < ids.length; i++) this.labels.set(ids[i], labels[i]);
   }
 
   toJSON(): PoolJSON {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { acquire, type AcquireOptions } from '../../src/sampler/acquire.js';
 import type { SampleLayout } from '../../src/sampler/cost.js';
 import type { ProxyFactory } from '../../src/sampler/proxy.js';
-import { kCenterGreedy, Pool, randomSelect, type Strategy, strategyFor } from '../../src/index.js';
+import { kCenterGreedy, Pool, randomSelect, type Selection, type Strategy, strategyFor } from '../../src/index.js';
 
-const ids = (a: Uint32Array): number[] => Array.from(a);
+const ids = (a: Uint32Array | Selection): number[] => Array.from(a instanceof Uint32Array ? a : a.ids);
 
 /** Samples 0-39 in chunks of 10 (1000 bytes each, fetched whole); chunk 3 (samples 30-39) is cached. */
 const layout: SampleLayout = {
@@ -68,7 +68,9 @@ describe('acquire', () => {
     };
     expect(ids(await acquire(options(fixed, [0])))).toEqual([5, 15, 16]);
     // Per byte (each chunk 1000 bytes + 4096 request overhead): chunk 1 gives 1.5, chunk 0 0.9.
-    expect(ids(await acquire(options(fixed, [0], { costAware: true })))).toEqual([15, 16, 17]);
+    const planned = await acquire(options(fixed, [0], { costAware: true }));
+    expect(ids(planned)).toEqual([15, 16, 17]);
+    expect(Array.from(planned.values)).toEqual([0.5, 0.5, 0.5]); // each with the strategy's value of it
     expect(ids(await acquire(options(fixed, [0], { costAware: true, byteBudget: 999 })))).toEqual([]);
   });
 

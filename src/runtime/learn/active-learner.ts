@@ -1,14 +1,16 @@
 import { EdgelakeError } from '../../errors.js';
 import { acquire } from '../../sampler/acquire.js';
 import { Pool } from '../../sampler/pool.js';
-import { strategyFor, type ScoreMeasure, type Strategy, type StrategyName } from '../../sampler/strategies/index.js';
+import { strategyFor, type ScoreMeasure, type Selection, type Strategy, type StrategyName } from '../../sampler/strategies/index.js';
 import type { TensorMeta } from '../../format/manifest.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { Loader, type Batch } from '../loader/loader.js';
 import type { TensorTransform } from '../loader/transform.js';
 import type { Model } from '../model/model.js';
 import { head } from '../model/zoo.js';
+import type { TypedArray } from '../dataset/batch.js';
 import { datasetLayout } from './layout.js';
+import type { LabelStore } from './labels/store.js';
 
 export interface ActiveLearnerOptions {
   /** The remote dataset, opened with a cache: every strategy fetches through the same loader and cache. */
@@ -62,6 +64,22 @@ export interface ActiveLearnerOptions {
   passes?: number;
   /** A saved run's pool (Pool.fromJSON), to go on from its labels; with the learner loaded from its saved weights. */
   pool?: Pool;
+  /**
+   * Where every label is kept as it is given (FsLabelStore in Node, IdbLabelStore in a browser):
+   * teach() returns once its labels are stored, and a new learner on the same store starts from them.
+   */
+  labels?: LabelStore;
+  /** A tensor shown to people beside each queried sample (query().previews): a thumbnail, say. */
+  preview?: string;
+}
+
+/** What query() asks people to label. */
+export interface QueryResult {
+  ids: Uint32Array;
+  /** The strategy's value of each sample (higher: wanted more; the rank for a random pick). */
+  scores: Float64Array;
+  /** Each sample's `preview` tensor as View.get reads it (pixels, or an image file's bytes), when the options name one. */
+  previews?: (TypedArray | Uint8Array)[];
 }
 
 export interface RoundResult {
@@ -94,6 +112,7 @@ export class ActiveLearner extends EventTarget {
   private evaluationBytes = 0;
   private round = 0;
   private readonly startBytes: number;
+  private restoring: Promise<void> | undefined;
 
   constructor(private readonly options: ActiveLearnerOptions) {
     super();
@@ -113,22 +132,22 @@ export class ActiveLearner extends EventTarget {
   }
 
   async *rounds(): AsyncGenerator<RoundResult> {
+    await this.restored();
     while (this.pool.labelledCount < Math.min(this.options.maxLabels, this.pool.size)) yield await this.step();
   }
 
-  /** One round. */
+  /** One round: query, the oracle's labels (the dataset's by default), teach, then evaluate on the test split. */
   async step(): Promise<RoundResult> {
     const started = performance.now();
     const o = this.options;
-    const round = this.round++;
+    await this.restored();
+    const round = this.round;
     const k = Math.min(o.roundSize, o.maxLabels - this.pool.labelledCount, this.pool.size - this.pool.labelledCount);
     this.phase(round, 'scoring');
-    const selected = await this.select(k, round);
+    const { ids: selected } = await this.select(k, round, !o.oracle);
     this.phase(round, 'labelling');
     const labels = await (o.oracle ?? ((ids) => this.datasetLabels(ids)))(selected);
-    this.pool.label(selected, labels);
-    this.phase(round, 'training');
-    await o.learner.fit((epoch) => this.labelledBatches(epoch), { epochs: o.epochs ?? 8, schedule: o.schedule ?? 'cosine', input: o.input ?? 'image', target: o.target ?? 'label' });
+    await this.teach(selected, labels);
     this.phase(round, 'evaluating');
     const before = o.dataset.network.bytes;
     const test = await o.learner.evaluate(this.loader(o.dataset.view({ split: o.testSplit ?? 'test' }).ids, [o.input ?? 'image', o.target ?? 'label']), { input: o.input, target: o.target });
@@ -141,8 +160,73 @@ export class ActiveLearner extends EventTarget {
     return result;
   }
 
+  /**
+   * The `n` samples (default a round's worth) the strategy would label next, with its value of
+   * each and, when the options name a preview tensor, what to show: for people, who answer with
+   * teach(). Fetches what scoring needs (probes, and under a cost-aware plan the chosen chunks).
+   */
+  async query(n = this.options.roundSize): Promise<QueryResult> {
+    if (!(Number.isInteger(n) && n > 0)) throw new EdgelakeError('invalid-input', `query: n must be a positive integer, got ${n}`);
+    await this.restored();
+    const { ids, values } = await this.select(Math.min(n, this.pool.unlabelledCount), this.round, false);
+    const preview = this.options.preview;
+    if (!preview) return { ids, scores: values };
+    this.options.dataset.tensor(preview); // an unknown name fails here, naming the dataset's tensors
+    const view = this.options.dataset.view({ indices: ids });
+    const rows = new Map(Array.from(view.ids, (id, i) => [id, i]));
+    const previews = await Promise.all(Array.from(ids, async (id) => (await view.get(rows.get(id)!, [preview]))[preview]));
+    return { ids, scores: values, previews };
+  }
+
+  /**
+   * Labels `ids` (a person's answer to query(), or anyone's; they may differ from the dataset's),
+   * then trains the learner on every label so far. The labels are checked (each id in the pool,
+   * unlabelled, once; integer labels), then stored (options.labels) before anything else, so once
+   * teach returns, or even once training starts, no crash loses them.
+   */
+  async teach(ids: ArrayLike<number>, labels: ArrayLike<number>): Promise<void> {
+    await this.restored();
+    if (ids.length === 0) throw new EdgelakeError('invalid-input', 'teach: no samples given');
+    this.pool.checkLabels(ids, labels);
+    for (let i = 0; i < labels.length; i++) {
+      if (!Number.isInteger(labels[i]) || Math.abs(labels[i]) > 0x7fffffff) throw new EdgelakeError('invalid-input', `teach: sample ${ids[i]} has label ${labels[i]}, not a 32-bit integer`);
+    }
+    const batch = { ids: Uint32Array.from(ids), labels: Int32Array.from(labels) };
+    await this.options.labels?.append(batch);
+    this.pool.label(batch.ids, batch.labels);
+    const o = this.options;
+    const round = this.round++;
+    this.phase(round, 'training');
+    await o.learner.fit((epoch) => this.labelledBatches(epoch), { epochs: o.epochs ?? 8, schedule: o.schedule ?? 'cosine', input: o.input ?? 'image', target: o.target ?? 'label' });
+  }
+
+  /** The labels options.labels holds, taken into the pool once, before the first query, teach or step. */
+  private restored(): Promise<void> {
+    this.restoring ??= (async () => {
+      const store = this.options.labels;
+      if (!store) return;
+      for (const { ids, labels } of await store.load()) {
+        // A pool restored from JSON may hold some already: the same answer is no news, a different one is a conflict.
+        const fresh = Array.from(ids.keys()).filter((i) => {
+          const known = this.pool.labelOf(ids[i]);
+          if (known !== undefined && known !== labels[i]) {
+            throw new EdgelakeError('invalid-input', `label store ${store.location}: sample ${ids[i]} is labelled ${labels[i]} there but ${known} in the given pool`);
+          }
+          return known === undefined;
+        });
+        try {
+          this.pool.label(fresh.map((i) => ids[i]), fresh.map((i) => labels[i]));
+        } catch (e) {
+          throw new EdgelakeError('invalid-input', `label store ${store.location} does not fit this pool (another dataset or split?): ${(e as Error).message}`, { cause: e });
+        }
+      }
+      this.round = Math.ceil(this.pool.labelledCount / this.options.roundSize);
+    })();
+    return this.restoring;
+  }
+
   /** The sampler chooses (strategy, proxy, cost); the learner brings the probes, the byte layout and its own uncertainty. */
-  private async select(k: number, round: number): Promise<Uint32Array> {
+  private async select(k: number, round: number, fetchLabels: boolean): Promise<Selection> {
     const o = this.options;
     // Every strategy pays for the probes, random included: the runs compare like for like.
     await this.loadProbes();
@@ -150,7 +234,7 @@ export class ActiveLearner extends EventTarget {
       strategy: this.strategy, pool: this.pool, k, seed: o.seed ?? 0, round,
       probes: { dims: this.dims, rows: (ids) => this.rows(ids) },
       proxy: (spec) => head({ ...spec, device: o.device }), classes: o.learner.classes, passes: o.passes,
-      layout: datasetLayout(o.dataset), tensors: [o.input ?? 'image', ...(o.oracle ? [] : [o.target ?? 'label'])],
+      layout: datasetLayout(o.dataset), tensors: [o.input ?? 'image', ...(fetchLabels ? [o.target ?? 'label'] : [])],
       costAware: o.costAware, byteBudget: o.byteBudget, shortlistFactor: o.shortlistFactor, coldStart: o.coldStart,
       learnerUncertainty: (ids, measure) => this.uncertainty(ids, measure),
     });

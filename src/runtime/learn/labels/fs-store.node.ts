@@ -1,0 +1,111 @@
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { EdgelakeError } from '../../../errors.js';
+import { crc32 } from '../../../format/hash.js';
+import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
+
+/**
+ * Labels in one append-only file, a record per `teach`:
+ *
+ *   u32 MAGIC, u32 count, count x u32 id, count x i32 label, u32 crc32 of the record before it
+ *
+ * (little-endian). `append` resolves after fsync, so an acknowledged batch survives a crash. A
+ * crash mid-write leaves at most a torn last record, never acknowledged: open() cuts it off. A
+ * damaged record with more after it is damage, not a crash: open() refuses and changes nothing.
+ * One learner writes a file at a time.
+ */
+export class FsLabelStore implements LabelStore {
+  private constructor(
+    readonly location: string,
+    private handle: FileHandle | undefined,
+    private batches: LabelBatch[],
+  ) {}
+
+  static async open(path: string): Promise<FsLabelStore> {
+    await mkdir(dirname(path), { recursive: true });
+    const existed = await readFile(path).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    const handle = await open(path, 'a+');
+    try {
+      const { batches, end } = existed ? readRecords(existed, path) : { batches: [], end: 0 };
+      if (existed && end < existed.length) {
+        await handle.truncate(end);
+        await handle.sync();
+      }
+      if (!existed) await syncFolder(dirname(path)); // the new file's name survives a power cut too
+      return new FsLabelStore(path, handle, batches);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  async load(): Promise<LabelBatch[]> {
+    return this.batches.map((b) => ({ ids: b.ids.slice(), labels: b.labels.slice() }));
+  }
+
+  async append(batch: LabelBatch): Promise<void> {
+    checkLabelBatch(batch, this.location);
+    if (!this.handle) throw new EdgelakeError('invalid-input', `label store ${this.location}: closed`);
+    await this.handle.write(encodeRecord(batch));
+    await this.handle.sync();
+    this.batches.push({ ids: batch.ids.slice(), labels: batch.labels.slice() });
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
+
+const MAGIC = 0x314c4245; // 'EBL1'
+
+function encodeRecord({ ids, labels }: LabelBatch): Uint8Array {
+  const n = ids.length;
+  const bytes = new Uint8Array(12 + 8 * n);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, n, true);
+  for (let i = 0; i < n; i++) {
+    view.setUint32(8 + 4 * i, ids[i], true);
+    view.setInt32(8 + 4 * n + 4 * i, labels[i], true);
+  }
+  view.setUint32(8 + 8 * n, crc32(bytes, 0, 8 + 8 * n), true);
+  return bytes;
+}
+
+/** Every whole record, and where the last one ends (a torn record after it is cut off). */
+function readRecords(bytes: Uint8Array, path: string): { batches: LabelBatch[]; end: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const batches: LabelBatch[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const whole = at + 8 <= bytes.length && view.getUint32(at, true) === MAGIC;
+    const n = whole ? view.getUint32(at + 4, true) : 0;
+    const end = at + 12 + 8 * n;
+    if (whole && end <= bytes.length && view.getUint32(end - 4, true) === crc32(bytes, at, end - 4)) {
+      const ids = new Uint32Array(n);
+      const labels = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        ids[i] = view.getUint32(at + 8 + 4 * i, true);
+        labels[i] = view.getInt32(at + 8 + 4 * n + 4 * i, true);
+      }
+      batches.push({ ids, labels });
+      at = end;
+      continue;
+    }
+    // A crash tears only the last write: the record runs to the end of the file, or what follows is unwritten (zeros).
+    const torn = !whole || end >= bytes.length;
+    if (torn || bytes.subarray(at).every((b) => b === 0)) return { batches, end: at };
+    throw new EdgelakeError('integrity', `label store ${path}: the record at byte ${at} is damaged and more follow; refusing to open it (nothing was changed)`);
+  }
+  return { batches, end: at };
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,58 @@
+import { promisifyRequest } from 'idb-keyval';
+import { EdgelakeError } from '../../../errors.js';
+import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
+
+const BATCHES = 'batches';
+
+/**
+ * Labels in an IndexedDB database (the browser's FsLabelStore): one record per `teach`, keyed by
+ * its sequence number, written in a transaction with strict durability, so `append` resolves
+ * once the batch is on disk and a record is whole or absent.
+ */
+export class IdbLabelStore implements LabelStore {
+  readonly location: string;
+  private db: IDBDatabase | undefined;
+  private next: number;
+
+  private constructor(name: string, db: IDBDatabase, next: number) {
+    this.location = `IndexedDB "${name}"`;
+    this.db = db;
+    this.next = next;
+  }
+
+  static async open(name = 'edgelake-labels', options: { indexedDB?: IDBFactory } = {}): Promise<IdbLabelStore> {
+    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    if (!factory) throw new EdgelakeError('invalid-input', `IndexedDB "${name}": this environment has no IndexedDB; pass options.indexedDB`);
+    const request = factory.open(name, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(BATCHES);
+    const db = await promisifyRequest(request);
+    const keys = await promisifyRequest(db.transaction(BATCHES, 'readonly').objectStore(BATCHES).getAllKeys());
+    return new IdbLabelStore(name, db, keys.length === 0 ? 0 : Number(keys[keys.length - 1]) + 1);
+  }
+
+  async load(): Promise<LabelBatch[]> {
+    const records = await promisifyRequest(this.open().transaction(BATCHES, 'readonly').objectStore(BATCHES).getAll());
+    return (records as LabelBatch[]).map((b) => ({ ids: Uint32Array.from(b.ids), labels: Int32Array.from(b.labels) }));
+  }
+
+  async append(batch: LabelBatch): Promise<void> {
+    checkLabelBatch(batch, this.location);
+    const tx = this.open().transaction(BATCHES, 'readwrite', { durability: 'strict' });
+    tx.objectStore(BATCHES).add({ ids: batch.ids.slice(), labels: batch.labels.slice() }, this.next);
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onabort = tx.onerror = () => reject(new EdgelakeError(tx.error?.name === 'QuotaExceededError' ? 'storage-full' : 'invalid-input', `label store ${this.location}: ${tx.error?.message ?? 'the write was aborted'}`, { cause: tx.error }));
+    });
+    this.next++;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private open(): IDBDatabase {
+    if (!this.db) throw new EdgelakeError('invalid-input', `label store ${this.location}: closed`);
+    return this.db;
+  }
+}

@@ -1,0 +1,56 @@
+// FsLabelStore's file after a crash: a torn last record is cut off; damage before the end is refused.
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FsLabelStore } from '../../../../src/node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-labels-fs-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A file holding two batches ([1, 2] -> [10, 20], then [3] -> [30]); returns its path and the first record's size. */
+async function twoBatches(): Promise<{ path: string; first: number }> {
+  const path = join(mkdtempSync(join(root, 'case-')), 'labels.bin');
+  const store = await FsLabelStore.open(path);
+  await store.append({ ids: Uint32Array.of(1, 2), labels: Int32Array.of(10, 20) });
+  const first = readFileSync(path).length;
+  await store.append({ ids: Uint32Array.of(3), labels: Int32Array.of(30) });
+  await store.close();
+  return { path, first };
+}
+
+const load = async (path: string) => {
+  const store = await FsLabelStore.open(path);
+  try {
+    return (await store.load()).map((b) => [Array.from(b.ids), Array.from(b.labels)]);
+  } finally {
+    await store.close();
+  }
+};
+
+describe('FsLabelStore', () => {
+  it('a record cut anywhere, or followed by zeros the crash left, is dropped and cut off; the next append follows the last whole one', async () => {
+    const { path, first } = await twoBatches();
+    const whole = readFileSync(path);
+    expect(await load(path)).toEqual([[[1, 2], [10, 20]], [[3], [30]]]);
+    for (let cut = first + 1; cut < whole.length; cut++) {
+      writeFileSync(path, whole.subarray(0, cut));
+      expect(await load(path)).toEqual([[[1, 2], [10, 20]]]);
+      expect(readFileSync(path).length).toBe(first);
+    }
+    appendFileSync(path, new Uint8Array(64)); // a file extended with zeros, as a crash mid-append can leave it
+    const store = await FsLabelStore.open(path);
+    await store.append({ ids: Uint32Array.of(4), labels: Int32Array.of(40) });
+    await store.close();
+    expect(await load(path)).toEqual([[[1, 2], [10, 20]], [[4], [40]]]);
+  });
+
+  it('refuses a file whose damaged record has more after it, naming the file and the byte, and leaves the file as it was', async () => {
+    const { path } = await twoBatches();
+    const bytes = readFileSync(path);
+    bytes[9] ^= 0x40; // an id of the first record
+    writeFileSync(path, bytes);
+    await expect(FsLabelStore.open(path)).rejects.toThrow(`label store ${path}: the record at byte 0 is damaged and more follow; refusing to open it (nothing was changed)`);
+    expect(Buffer.compare(readFileSync(path), bytes)).toBe(0);
+  });
+});

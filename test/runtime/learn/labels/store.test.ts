@@ -1,0 +1,58 @@
+// Every LabelStore keeps what `append` acknowledged, in order, across a reopen.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IdbLabelStore, MemoryLabelStore, type LabelBatch, type LabelStore } from '../../../../src/index.js';
+import { FsLabelStore } from '../../../../src/node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-labels-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A store and a way to open it again (the memory store is its own reopening). */
+const kinds: [string, () => Promise<{ store: LabelStore; reopen: () => Promise<LabelStore> }>][] = [
+  ['MemoryLabelStore', async () => {
+    const store = new MemoryLabelStore();
+    return { store, reopen: async () => store };
+  }],
+  ['FsLabelStore', async () => {
+    const path = join(mkdtempSync(join(root, 'fs-')), 'run', 'labels.bin');
+    return { store: await FsLabelStore.open(path), reopen: () => FsLabelStore.open(path) };
+  }],
+  ['IdbLabelStore on fake-indexeddb', async () => {
+    const indexedDB = new IDBFactory();
+    return { store: await IdbLabelStore.open('labels', { indexedDB }), reopen: () => IdbLabelStore.open('labels', { indexedDB }) };
+  }],
+];
+
+const batch = (ids: number[], labels: number[]): LabelBatch => ({ ids: Uint32Array.from(ids), labels: Int32Array.from(labels) });
+const plain = (batches: LabelBatch[]) => batches.map((b) => [Array.from(b.ids), Array.from(b.labels)]);
+
+describe.each(kinds)('%s', (_, open) => {
+  it('returns every acknowledged batch in order, after a reopen too; the caller\'s arrays are copied', async () => {
+    const { store, reopen } = await open();
+    expect(await store.load()).toEqual([]);
+    const first = batch([7, 3, 4_000_000_000], [1, 0, -5]);
+    await store.append(first);
+    first.labels[0] = 99; // the store kept what it was given
+    await store.append(batch([12], [2]));
+    await store.append(batch([], []));
+    const expected = [[[7, 3, 4_000_000_000], [1, 0, -5]], [[12], [2]], [[], []]];
+    expect(plain(await store.load())).toEqual(expected);
+    await store.close();
+    const again = await reopen();
+    expect(plain(await again.load())).toEqual(expected);
+    await again.append(batch([5], [3]));
+    expect(plain(await again.load())).toEqual([...expected, [[5], [3]]]);
+    await again.close();
+  });
+
+  it('refuses a malformed batch, storing nothing', async () => {
+    const { store } = await open();
+    await expect(store.append(batch([1, 2], [0]))).rejects.toThrow(`label store ${store.location}: 2 ids but 1 labels`);
+    await expect(store.append({ ids: [1] as unknown as Uint32Array, labels: Int32Array.of(0) })).rejects.toThrow('a batch is { ids: Uint32Array, labels: Int32Array }');
+    expect(await store.load()).toEqual([]);
+    await store.close();
+  });
+});

@@ -1,0 +1,116 @@
+// People in the loop, as modAL users know it: query() what to label, teach() the answers, every label kept.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSubsetArgs, cli } from '../../support/cli.js';
+import { ActiveLearner, ChunkCache, MemoryChunkStore, MemoryLabelStore, mlp, type ActiveLearnerOptions, type Batch, type Dataset } from '../../../src/index.js';
+import { FsLabelStore, openDataset } from '../../../src/node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-teach-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const dir = join(root, 'ds');
+beforeAll(async () => {
+  expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64', '--embedding-dims', '32'))).code).toBe(0);
+});
+
+/** A learner whose labels come only from teach: the target names no tensor of the dataset (people label data that has none). */
+async function person(options: Partial<ActiveLearnerOptions> = {}) {
+  const dataset = await openDataset(dir, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
+  const learner = mlp({ layers: [784, 32, 10], seed: 1 });
+  const taught: Int32Array[] = [];
+  const fit = learner.fit.bind(learner);
+  learner.fit = async (source, o) => fit((epoch: number) => watch((source as (epoch: number) => AsyncIterable<Batch>)(epoch), taught), o);
+  const al = new ActiveLearner({ dataset, strategy: 'margin', roundSize: 20, maxLabels: 1000, learner, epochs: 2, seed: 4, target: 'answer', ...options });
+  return { al, dataset, learner, taught };
+}
+
+async function* watch(source: AsyncIterable<Batch>, taught: Int32Array[]): AsyncGenerator<Batch> {
+  for await (const b of source) {
+    taught.push(b.tensors.answer as Int32Array);
+    yield b;
+  }
+}
+
+const image = async (ds: Dataset, id: number) => (await ds.view({ indices: Uint32Array.of(id) }).get(0, ['image'])).image as Uint8Array;
+/** A person who disagrees with the dataset: each sample's class, shifted by 3. */
+const answer = (id: number) => (id * 7 + 3) % 10;
+
+describe('ActiveLearner.query / teach', () => {
+  it('query returns unlabelled ids with the strategy\'s value of each and a preview; teach trains on the answers as given', async () => {
+    const { al, dataset, learner, taught } = await person({ preview: 'image' });
+    const first = await al.query(12);
+    expect(first.ids).toHaveLength(12);
+    expect(first.scores).toBeInstanceOf(Float64Array);
+    expect(first.scores).toHaveLength(12);
+    expect(new Set(first.ids).size).toBe(12);
+    for (const [i, id] of first.ids.entries()) expect(Buffer.compare(first.previews![i] as Uint8Array, await image(dataset, id))).toBe(0);
+    expect(al.pool.labelledCount).toBe(0); // asking labels nothing
+
+    await al.teach(first.ids, Array.from(first.ids, answer));
+    expect(Array.from(al.pool.labelled(), (id) => al.pool.labelOf(id))).toEqual(Array.from(first.ids, answer));
+    // Two epochs over the 12 answers, each batch's targets the person's.
+    expect(taught.reduce((n, t) => n + t.length, 0)).toBe(24);
+
+    // After training, margin ranks by the learner's uncertainty: the values come highest first, none of them labelled.
+    const second = await al.query(30);
+    expect(second.ids.some((id) => al.pool.isLabelled(id))).toBe(false);
+    expect(Array.from(second.scores)).toEqual(Array.from(second.scores).sort((a, b) => b - a));
+    expect(second.scores.every(Number.isFinite)).toBe(true);
+    learner.dispose();
+  });
+
+  it('refuses bad answers, naming the sample, and keeps nothing of them', async () => {
+    const labels = new MemoryLabelStore();
+    const { al, learner } = await person({ labels });
+    const { ids } = await al.query(3);
+    await al.teach(ids.subarray(0, 1), [5]);
+    const before = await labels.load();
+    await expect(al.teach([ids[1], ids[2]], [1])).rejects.toThrow('Pool.label: 2 ids but 1 labels');
+    await expect(al.teach([ids[0]], [2])).rejects.toThrow(`Pool.label: sample ${ids[0]} is already labelled (5)`);
+    await expect(al.teach([ids[1], ids[1]], [1, 1])).rejects.toThrow(`Pool.label: sample ${ids[1]} appears twice in this call`);
+    await expect(al.teach([ids[1]], [1.5])).rejects.toThrow(`teach: sample ${ids[1]} has label 1.5, not a 32-bit integer`);
+    await expect(al.teach([99_999], [1])).rejects.toThrow('Pool.label: sample 99999 is not in the pool');
+    await expect(al.teach([], [])).rejects.toThrow('teach: no samples given');
+    await expect(al.query(0)).rejects.toThrow('query: n must be a positive integer, got 0');
+    expect(await labels.load()).toEqual(before);
+    expect(al.pool.labelledCount).toBe(1);
+    learner.dispose();
+  });
+
+  it('labels live in the store: a new learner on it starts from every answer, and a store for another pool is refused', async () => {
+    const path = join(root, 'labels', 'person.bin');
+    const store = await FsLabelStore.open(path);
+    const one = await person({ labels: store });
+    const asked = await one.al.query(15);
+    await one.al.teach(asked.ids.subarray(0, 10), Array.from(asked.ids.subarray(0, 10), answer));
+    await one.al.teach(asked.ids.subarray(10), Array.from(asked.ids.subarray(10), answer));
+    await store.close();
+    one.learner.dispose();
+
+    const reopened = await FsLabelStore.open(path);
+    const two = await person({ labels: reopened });
+    const next = await two.al.query(5);
+    expect(Array.from(two.al.pool.labelled())).toEqual(Array.from(asked.ids));
+    expect(Array.from(asked.ids, (id) => two.al.pool.labelOf(id))).toEqual(Array.from(asked.ids, answer));
+    expect(next.ids.some((id) => asked.ids.includes(id))).toBe(false);
+    two.learner.dispose();
+
+    // The same labels over the test split's pool: ids it does not hold.
+    const three = await person({ labels: reopened, split: 'test' });
+    await expect(three.al.query(1)).rejects.toThrow(`label store ${path} does not fit this pool (another dataset or split?): Pool.label: sample ${asked.ids[0]} is not in the pool`);
+    await reopened.close();
+    three.learner.dispose();
+  });
+
+  it('step() is query, the oracle, teach and an evaluation: the oracle\'s labels go to the store too', async () => {
+    const labels = new MemoryLabelStore();
+    const { al, learner } = await person({ labels, target: 'label', roundSize: 50, maxLabels: 100, oracle: async (ids) => Array.from(ids, answer) });
+    const rounds = await al.run();
+    expect(rounds.map((r) => r.labels)).toEqual([50, 100]);
+    const stored = await labels.load();
+    expect(stored.map((b) => Array.from(b.ids))).toEqual(rounds.map((r) => Array.from(r.selected)));
+    expect(stored.every((b) => Array.from(b.ids, answer).every((l, i) => l === b.labels[i]))).toBe(true);
+    learner.dispose();
+  });
+});
