@@ -41,9 +41,10 @@ export { withMetrics, type SourceMetrics } from './source/metrics.js';
 export { withVerify, type VerifyFile } from './source/verify.js';
 
 // models and training: on the GPU kernels or their CPU references
+export type { Learner } from './runtime/model/learner.js';
 export { Model, type ModelSpec, type FitOptions, type DataOptions, type EpochStats, type ProgressDetail, type BatchSource } from './runtime/model/model.js';
 export { mlp, cnn, head, createModel, backendFor, type ModelOptions } from './runtime/model/zoo.js';
-export { saveModel, loadModel } from './runtime/model/model-io.js';
+export { saveModel, loadModel, loadWeights, type LoadedWeights } from './runtime/model/model-io.js';
 export { Optimizer, type OptimizerSpec } from './runtime/model/optimizer.js';
 export type { Backend, Tensor } from './runtime/model/backend.js';
 export type { Ops, OpName } from './runtime/model/ops.js';

@@ -52,6 +52,7 @@ describe('public API', () => {
         "isEdgelakeError",
         "kCenterGreedy",
         "loadModel",
+        "loadWeights",
         "mlp",
         "openDataset",
         "openSource",
@@ -317,7 +318,14 @@ describe('public API', () => {
       './node': { types: './dist/node.d.ts', default: './dist/node.js' },
       './kernels': { types: './dist/kernels/index.d.ts', default: './dist/kernels/index.js' },
       './format': { types: './dist/format/index.d.ts', default: './dist/format/index.js' },
+      './tfjs': { types: './dist/tfjs.d.ts', default: './dist/tfjs.js' },
     });
+  });
+
+  it('edgelake/tfjs exports the adapter and imports no TF.js: TF.js stays an optional peer', async () => {
+    expect(Object.keys(await import('../src/tfjs.js'))).toEqual(['tfjsLearner']);
+    const adapter = readFileSync('src/runtime/model/adapters/tfjs.ts', 'utf8');
+    expect(adapter).not.toMatch(/from '@tensorflow/);
   });
 
   it('importing the entries sets nothing global: SHA-256 is still WebCrypto until openDataset or the CLI chooses Node\'s', async () => {

@@ -6,7 +6,7 @@ import type { Dataset } from '../runtime/dataset/dataset.js';
 import { formatAdapter } from '../kernels/device.js';
 import { getNodeDevice } from '../kernels/device.node.js';
 import type { Model, EpochStats, ProgressDetail } from '../runtime/model/model.js';
-import { loadModel, saveModel } from '../runtime/model/model-io.js';
+import { loadModel, loadWeights, saveModel, type LoadedWeights } from '../runtime/model/model-io.js';
 import { cnn, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
 import { positiveInt } from './build.js';
@@ -14,7 +14,7 @@ import { progressBar, type CliIo } from './io.js';
 import { Loader } from '../runtime/loader/loader.js';
 
 export const trainUsage =
-  'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--json]';
+  'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--init FILE [--freeze N]] [--json]';
 
 /** `edgelake train`: fits a model on the train split, streaming, then evaluates it on the test split. */
 export async function trainCommand(args: string[], io: CliIo): Promise<number> {
@@ -24,7 +24,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, input: { type: 'string' }, 'batch-size': { type: 'string' },
       lr: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' }, save: { type: 'string' },
       resume: { type: 'string' }, json: { type: 'boolean' }, ref: { type: 'string' }, workers: { type: 'string' },
-      'input-size': { type: 'string' },
+      'input-size': { type: 'string' }, init: { type: 'string' }, freeze: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${trainUsage}`);
@@ -35,6 +35,8 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   const inputSize = values['input-size'] === undefined ? undefined : positiveInt(values['input-size'], '--input-size', 0);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   const lr = values.lr === undefined ? undefined : Number(values.lr);
+  if (values.init !== undefined && values.resume !== undefined) throw new EdgelakeError('invalid-input', '--init starts a new training from pretrained weights, --resume goes on with a saved one: give one of them');
+  const freeze = values.freeze === undefined ? undefined : positiveInt(values.freeze, '--freeze', 0);
   if (lr !== undefined && !(lr > 0)) throw new EdgelakeError('invalid-input', `--lr must be a positive number, not "${values.lr}"`);
   // --device gpu demands one; without --device the GPU is used when there is one.
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
@@ -55,6 +57,10 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     const model = values.resume
       ? loadModel(new Uint8Array(await readFile(values.resume)), { device, name: values.resume })
       : makeModel(values.model!, shape, classes, { device, seed });
+    // A pretrained base: every layer the file shares by name, the classifier afresh (this dataset's classes).
+    const init = values.init === undefined ? undefined : { file: values.init, ...initFrom(model, new Uint8Array(await readFile(values.init)), values.init) };
+    if (init && !values.json) io.stderr(`--init ${init.file}: loaded ${init.loaded.join(', ')}; fresh ${init.fresh.join(', ')}\n`);
+    if (freeze !== undefined) model.freeze(freeze);
     const image = values.model === 'cnn';
     const loader = (split: string, shuffle: boolean) => new Loader(ds.view({ split }), {
       batchSize, tensors: [input, 'label'], device: device ?? undefined,
@@ -79,7 +85,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     if (values.save) await writeFile(values.save, await saveModel(model));
     const result = {
       dataset: ds.name, version: ds.version, model: values.model, device: device ? 'gpu' : 'cpu', adapter: gpu ? formatAdapter(gpu.adapter) : 'cpu',
-      epochs, batchSize, seed, trainSamples: trainLength, testSamples: test.samples, testAccuracy: test.accuracy, testLoss: test.loss,
+      ...(init && { init }), frozen: model.frozen, epochs, batchSize, seed, trainSamples: trainLength, testSamples: test.samples, testAccuracy: test.accuracy, testLoss: test.loss,
       samplesPerSecond: history.reduce((a, h) => a + h.samples, 0) / history.reduce((a, h) => a + h.seconds, 0), seconds, history,
     };
     model.dispose();
@@ -98,6 +104,11 @@ function makeModel(kind: string, shape: number[], classes: number, options: { de
   }
   if (kind === 'head') return head({ ...options, dims: size, classes, hidden: [128] });
   return mlp({ ...options, layers: [size, 256, 128, classes] });
+}
+
+function initFrom(model: Model, bytes: Uint8Array, file: string): LoadedWeights {
+  const classifier = model.layers.filter((l) => l.params.length > 0).at(-1)!.name;
+  return loadWeights(model, bytes, { skip: [classifier], name: file });
 }
 
 /** 1/255 for 8-bit images, else 1 (quantized embeddings are dequantized by the decode kernel). */

@@ -6,7 +6,7 @@ import type { TensorMeta } from '../../format/manifest.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { Loader, type Batch } from '../loader/loader.js';
 import type { TensorTransform } from '../loader/transform.js';
-import type { Model } from '../model/model.js';
+import type { Learner } from '../model/learner.js';
 import { head } from '../model/zoo.js';
 import type { TypedArray } from '../dataset/batch.js';
 import { datasetLayout } from './layout.js';
@@ -21,8 +21,8 @@ export interface ActiveLearnerOptions {
   roundSize: number;
   /** Stop once this many samples are labelled. */
   maxLabels: number;
-  /** The model that learns from the fetched samples; warm-started from round to round. */
-  learner: Model;
+  /** The model that learns from the fetched samples (edgelake's Model, or any Learner); warm-started from round to round. */
+  learner: Learner;
   /** Plan each round's fetch by information per byte (value of a shortlist per chunk bytes); default false. */
   costAware?: boolean;
   /** Bytes a round may fetch (cost-aware plans only). */

@@ -62,7 +62,7 @@ const IN_FLIGHT_STEPS = 4;
 export type BatchSource = AsyncIterable<Batch> & { forEpoch?(epoch: number): AsyncIterable<Batch> } | ((epoch: number) => AsyncIterable<Batch>);
 
 /**
- * A sequential classifier trained on a Backend (GPU kernels or their CPU references). Events:
+ * A sequential classifier trained on a Backend (a Learner: runtime/model/learner.ts) (GPU kernels or their CPU references). Events:
  * 'batch' after each step and 'progress' when the loss is read (ProgressDetail), 'epoch'
  * (EpochStats) after each epoch of fit().
  */
@@ -70,6 +70,7 @@ export class Model extends EventTarget {
   readonly layers: Layer[] = [];
   readonly classes: number;
   optimizer: Optimizer | undefined;
+  private readonly frozenLayers = new Set<string>();
   private readonly stats: Tensor;
   private readonly perSample = new Map<string, Tensor>();
 
@@ -95,6 +96,35 @@ export class Model extends EventTarget {
     return this.layers.flatMap((l) => l.params);
   }
 
+  /**
+   * Keeps the weights of some layers as they are while fit() trains the rest (fine-tuning a
+   * pretrained base): the first `layers` layers that have weights, or the layers named
+   * ('conv2d_0'); freeze(0) trains every layer again. Backward passes stop below the lowest
+   * trainable layer, so frozen early layers cost their forward pass only. Returns the frozen names.
+   */
+  freeze(layers: number | readonly string[]): string[] {
+    const weighted = this.layers.filter((l) => l.params.length > 0).map((l) => l.name);
+    let names: string[];
+    if (typeof layers === 'number') {
+      if (!(Number.isInteger(layers) && layers >= 0 && layers <= weighted.length)) {
+        throw new EdgelakeError('invalid-input', `freeze: the model has ${weighted.length} layers with weights (${weighted.join(', ')}); cannot freeze ${layers}`);
+      }
+      names = weighted.slice(0, layers);
+    } else {
+      const unknown = layers.filter((n) => !weighted.includes(n));
+      if (unknown.length) throw new EdgelakeError('invalid-input', `freeze: no layer with weights named ${unknown.join(', ')} (the model has ${weighted.join(', ')})`);
+      names = [...layers];
+    }
+    this.frozenLayers.clear();
+    for (const n of names) this.frozenLayers.add(n);
+    return this.frozen;
+  }
+
+  /** The frozen layers' names, in model order. */
+  get frozen(): string[] {
+    return this.layers.filter((l) => this.frozenLayers.has(l.name)).map((l) => l.name);
+  }
+
   /** Logits for `n` samples of `x` (recorded; read them with backend.read). */
   forward(x: Tensor, n: number, ctx: PassContext): Tensor {
     let h = x;
@@ -108,11 +138,16 @@ export class Model extends EventTarget {
     const ctx: PassContext = { backend: this.backend, dropout: true, seed: this.seed, step: optimizer.step, pass: 0 };
     const logits = this.forward(x, n, ctx);
     let grad: Tensor | undefined = this.lossAndGrad(logits, labels, n, labelKind);
-    for (let i = this.layers.length - 1; i >= 0 && grad; i--) grad = this.layers[i].backward(ctx, grad, n, i > 0);
-    optimizer.apply(this.params, lr);
+    // Nothing below the lowest trainable layer needs a gradient.
+    const lowest = this.layers.findIndex((l) => l.params.length > 0 && !this.frozenLayers.has(l.name));
+    for (let i = this.layers.length - 1; i >= lowest && grad; i--) grad = this.layers[i].backward(ctx, grad, n, i > lowest);
+    optimizer.apply(this.layers.filter((l) => !this.frozenLayers.has(l.name)).flatMap((l) => l.params), lr);
   }
 
   async fit(source: BatchSource, options: FitOptions): Promise<EpochStats[]> {
+    if (this.layers.every((l) => l.params.length === 0 || this.frozenLayers.has(l.name))) {
+      throw new EdgelakeError('invalid-input', `fit: every layer with weights is frozen (${this.frozen.join(', ')}); nothing would train`);
+    }
     const spec = { ...options.optimizer, type: options.optimizer?.type ?? 'adam' } as OptimizerSpec;
     spec.lr = options.lr ?? spec.lr ?? (spec.type === 'sgd' ? 0.05 : 1e-3);
     if (!this.optimizer || JSON.stringify(this.optimizer.spec) !== JSON.stringify(spec)) {
@@ -291,7 +326,7 @@ export class Model extends EventTarget {
   }
 }
 
-function epochBatches(source: BatchSource, epoch: number): AsyncIterable<Batch> {
+export function epochBatches(source: BatchSource, epoch: number): AsyncIterable<Batch> {
   if (typeof source === 'function') return source(epoch);
   if (epoch === 0) return source;
   if (!source.forEpoch) throw new EdgelakeError('invalid-input', 'fit over several epochs needs a Loader or a function (epoch) => batches');
