@@ -14,6 +14,8 @@ const benches = [
   'bench/photo-loader.ts',
   'bench/train-vs-tfjs.ts',
   'bench/train-fashion-mnist.ts',
+  'bench/fine-tune.ts',
+  'bench/tfjs-learner.ts',
   'bench/active-learning.ts',
   'bench/active-learning-photos.ts',
 ];
