@@ -10,13 +10,9 @@
  *
  *   npx tsx bench/train-vs-tfjs.ts [--batch 128] [--steps 20] [--warmup 5] [--rounds 3] [--cpu-steps 3] [--tfjs webgpu|cpu]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as TF from '@tensorflow/tfjs-core';
-import { build } from 'esbuild';
+import { loadTfjs, useTfjsOn, type Tfjs } from '../test/support/tfjs.js';
 import { median, report, type BenchRow } from './report.js';
 import { type Batch, describeAdapter, formatAdapter, mlp, type Model, Optimizer } from '../src/index.js';
 import { getNodeDevice } from '../src/node.js';
@@ -37,8 +33,6 @@ interface Trainer {
   sync(): Promise<void>;
   loss(): Promise<number>;
 }
-
-type Tfjs = typeof TF & { WebGPUBackend: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => TF.KernelBackend };
 
 const gpu = (await getNodeDevice({ required: true }))!;
 const { device } = gpu;
@@ -64,47 +58,12 @@ function edgelakeTrainer(model: Model, sync: () => Promise<void>): Trainer {
   };
 }
 
-/** TF.js's ESM builds (with every gradient registered) as one module: its Node builds have none. */
-async function loadTfjs(): Promise<Tfjs> {
-  const dir = mkdtempSync(join(tmpdir(), 'edgelake-tfjs-'));
-  const outfile = join(dir, 'tfjs.mjs');
-  try {
-    await build({
-      stdin: {
-        contents: [
-          "export * from '@tensorflow/tfjs-core';", "import '@tensorflow/tfjs-core/dist/register_all_gradients';",
-          "import '@tensorflow/tfjs-backend-cpu';", "export { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';",
-        ].join('\n'),
-        resolveDir: process.cwd(),
-      },
-      bundle: true, format: 'esm', platform: 'node', mainFields: ['module', 'main'], outfile, logLevel: 'warning',
-      // tfjs-core's Node platform require()s 'util' at load, which an ESM bundle must provide.
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    });
-    return (await import(pathToFileURL(outfile).href)) as Tfjs;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** Selects TF.js's WebGPU backend on our device, else its CPU one; says which and why. */
 async function selectTfjsBackend(tf: Tfjs, wanted: string): Promise<{ name: string; why: string }> {
   if (wanted !== 'webgpu') return { name: await setOrThrow(tf, 'cpu'), why: `--tfjs ${wanted}` };
-  let failure = '';
-  // The backend's constructor only checks that navigator.gpu exists; the device is ours.
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  g.navigator ??= {};
-  g.navigator.gpu ??= { requestAdapter: () => Promise.resolve(null) };
-  tf.registerBackend('webgpu', () => {
-    try {
-      return new tf.WebGPUBackend(device, device.adapterInfo);
-    } catch (error) {
-      failure = error instanceof Error ? error.message : String(error);
-      throw error;
-    }
-  }, 3);
-  if (await tf.setBackend('webgpu')) return { name: 'webgpu', why: "WebGPU backend on edgelake's dawn-node device (same adapter and queue)" };
-  return { name: await setOrThrow(tf, 'cpu'), why: `the WebGPU backend failed to start (${failure || 'see the log above'}), so the pure-JS CPU backend ran` };
+  const webgpu = await useTfjsOn(tf, device);
+  if (webgpu.ok) return { name: 'webgpu', why: webgpu.why };
+  return { name: await setOrThrow(tf, 'cpu'), why: `${webgpu.why}, so the pure-JS CPU backend ran` };
 }
 
 async function setOrThrow(tf: Tfjs, name: string): Promise<string> {

@@ -31,6 +31,7 @@ const FLOORS: { prefix: string; rank: number }[] = [
   { prefix: 'cli/', rank: 9 },
   { prefix: 'index.ts', rank: 10 },
   { prefix: 'node.ts', rank: 10 },
+  { prefix: 'tfjs.ts', rank: 10 },
 ];
 
 export interface Problem {
