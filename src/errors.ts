@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'source' // the source answered with an error that retrying will not fix
   | 'invalid-input' // a builder or CLI argument is wrong
   | 'storage-full' // the disk or the browser's quota has no room; nothing already stored is lost
+  | 'conflict' // the dataset moved on since it was read: a commit would lose another writer's version
   | 'gpu-unavailable'; // no WebGPU adapter, and the caller required one
 
 export class EdgelakeError extends Error {

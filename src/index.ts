@@ -56,6 +56,7 @@ export { decodeSafetensors, encodeSafetensors, type NamedTensor, type Safetensor
 // active learning: the learner, the pool of labels, strategies from one registry, fetch plans
 export { ActiveLearner, type ActiveLearnerOptions, type QueryResult, type RoundResult } from './runtime/learn/active-learner.js';
 export { MemoryLabelStore, type LabelBatch, type LabelStore } from './runtime/learn/labels/store.js';
+export type { CommitLabelsOptions } from './runtime/learn/labels/commit.js';
 export { IdbLabelStore } from './runtime/learn/labels/idb-store.js';
 export {
   Pool, STRATEGIES, STRATEGY_REGISTRY, strategyFor, strategyNeeds, byRank, byScore,

@@ -115,6 +115,7 @@ describe('public API', () => {
         "buildImageFolder",
         "chunkHeaderBytes",
         "chunkPath",
+        "commitChild",
         "commitVersion",
         "contentHash",
         "crc32",

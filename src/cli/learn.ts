@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ChunkCache } from '../cache/cache.js';
 import { MemoryChunkStore } from '../cache/memory-store.js';
 import { EdgelakeError } from '../errors.js';
+import { FolderSink } from '../format/folder-sink.node.js';
 import { ActiveLearner, type RoundResult } from '../runtime/learn/active-learner.js';
 import { openDataset } from '../runtime/open.node.js';
 import { formatAdapter } from '../kernels/device.js';
@@ -15,7 +16,7 @@ import { openCacheFolder, parseSize } from './cache.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const learnUsage =
-  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg]`;
+  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg] [--commit]`;
 
 /** `edgelake learn`: active learning on the train split, evaluated on the test split after every round. */
 export async function learnCommand(args: string[], io: CliIo): Promise<number> {
@@ -24,7 +25,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     options: {
       strategy: { type: 'string', default: 'margin' }, labels: { type: 'string' }, round: { type: 'string' }, 'cost-aware': { type: 'boolean' }, 'cold-start': { type: 'string' },
       'byte-budget': { type: 'string' }, seed: { type: 'string' }, epochs: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' },
-      json: { type: 'boolean' }, plot: { type: 'string' }, ref: { type: 'string' },
+      json: { type: 'boolean' }, plot: { type: 'string' }, ref: { type: 'string' }, commit: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${learnUsage}`);
@@ -40,9 +41,10 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
   const device = gpu?.device ?? null;
   const epochs = positiveInt(values.epochs, '--epochs', 8);
+  if (values.commit && /^[a-z][a-z0-9+.-]*:\/\//i.test(positionals[0])) throw new EdgelakeError('invalid-input', `--commit writes a new version into a local dataset folder, not ${positionals[0]}`);
 
   /** One run from an empty cache (its own, unless --cache is given for the main run). */
-  const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random'): Promise<RoundResult[]> => {
+  const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random', after?: (al: ActiveLearner) => Promise<void>): Promise<RoundResult[]> => {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     const shape = ds.tensor('image').shape.map((d) => d ?? 0);
     const classes = ds.tensor('label').classNames?.length ?? 10;
@@ -54,7 +56,9 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
       show(r.labels, maxLabels, `accuracy ${r.accuracy.toFixed(4)}, ${formatBytes(r.bytesFetched)} fetched`);
     });
     try {
-      return await al.run();
+      const rounds = await al.run();
+      await after?.(al);
+      return rounds;
     } finally {
       learner.dispose();
     }
@@ -64,7 +68,12 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   try {
     const costAware = Boolean(values['cost-aware']);
     const name = `${strategy}${costAware ? ' (cost-aware)' : ''}`;
-    const rounds = await runOne(strategy, costAware, mainCache, name, coldStart);
+    // --commit: the labels bought become a version of the dataset (its labels, and the mask of which were bought).
+    let committed: string | undefined;
+    const commit = async (al: ActiveLearner) => {
+      committed = (await al.commit({ sink: new FolderSink(positionals[0]), ref: values.ref, message: `edgelake learn --strategy ${strategy}: ${al.pool.labelledCount} labels` })).versionId;
+    };
+    const rounds = await runOne(strategy, costAware, mainCache, name, coldStart, values.commit ? commit : undefined);
     const series: CurveSeries[] = [{ name, points: rounds }];
     if (values.plot) {
       // The baseline is plain random sampling, whatever first pick --cold-start gives the main run.
@@ -74,11 +83,12 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     const result = {
       strategy, costAware, seed, device: device ? 'gpu' : 'cpu', adapter: gpu ? formatAdapter(gpu.adapter) : 'cpu', roundSize, maxLabels,
       rounds: rounds.map((r) => ({ round: r.round, labels: r.labels, bytesFetched: r.bytesFetched, probeBytes: r.probeBytes, accuracy: r.accuracy, seconds: r.seconds })),
+      ...(committed && { committed }),
       ...(series.length > 1 ? { baseline: series[1].points.map((r) => ({ labels: r.labels, bytesFetched: r.bytesFetched, accuracy: r.accuracy })) } : {}),
     };
     const last = rounds.at(-1)!;
     io.stdout(values.json ? JSON.stringify(result) + '\n'
-      : `${name}: test accuracy ${last.accuracy.toFixed(4)} with ${last.labels} labels and ${formatBytes(last.bytesFetched)} fetched (probe ${formatBytes(last.probeBytes)})${values.plot ? `; curves in ${values.plot}` : ''}\n`);
+      : `${name}: test accuracy ${last.accuracy.toFixed(4)} with ${last.labels} labels and ${formatBytes(last.bytesFetched)} fetched (probe ${formatBytes(last.probeBytes)})${values.plot ? `; curves in ${values.plot}` : ''}${committed ? `; labels committed as version ${committed}` : ''}\n`);
     return 0;
   } finally {
     await mainCache.store.close();

@@ -16,7 +16,7 @@ export { inflateBounded, deflate, useInflate, type BoundedInflate } from './infl
 export { DEFAULT_LIMITS, DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, type Where } from './limits.js';
 export { MemorySink, type Sink } from './sink.js';
 export { TensorWriter, type TensorSpec } from './builders/tensor-writer.js';
-export { commitVersion, type CommitOptions, type Committed } from './builders/commit.js';
+export { commitChild, commitVersion, type CommitOptions, type Committed } from './builders/commit.js';
 export { buildIdx, type BuildIdxOptions, type IdxSplit } from './builders/build-idx.js';
 export { parseIdx, type IdxArray } from './builders/idx.js';
 export { buildImageFolder, type BuildImageFolderOptions, type ImageFile } from './builders/build-imagefolder.js';

@@ -4,6 +4,17 @@ export interface Sink {
   write(path: string, bytes: Uint8Array): Promise<void>;
   /** The bytes of a file already written, or undefined (builders read refs to append versions). */
   read(path: string): Promise<Uint8Array | undefined>;
+  /**
+   * Compare-and-swap of a mutable file (edgelake.json): writes `next` only if the file still
+   * holds `expected` (undefined: absent), atomically against every other swap; false otherwise.
+   * Sinks without it cannot move refs safely beside other writers.
+   */
+  swap?(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean>;
+}
+
+/** Equal bytes, or both absent. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** A Sink in memory, for tests and for building small datasets to serve directly. */
@@ -14,5 +25,10 @@ export class MemorySink implements Sink {
   }
   async read(path: string): Promise<Uint8Array | undefined> {
     return this.files.get(path);
+  }
+  async swap(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
+    if (!sameBytes(this.files.get(path), expected)) return false;
+    this.files.set(path, next.slice());
+    return true;
   }
 }

@@ -55,6 +55,40 @@ export async function commitVersion(
   return { versionId, manifest, changed: true };
 }
 
+/**
+ * Commits `content` as the child of version `parent` and moves `ref` to it only if the ref still
+ * points at `parent` (a compare-and-swap of edgelake.json): two writers who read the same version
+ * cannot both move the ref, and the later one gets a 'conflict' error naming the version that won
+ * (its version file stays, unreferenced: immutable, content-addressed, harmless).
+ */
+export async function commitChild(
+  sink: Sink,
+  parent: string,
+  content: Pick<Manifest, 'length' | 'splits' | 'tensors'>,
+  options: { ref: string; message: string; created: string },
+): Promise<Committed> {
+  const { ref } = options;
+  if (!sink.swap) throw new EdgelakeError('invalid-input', 'this root cannot move refs safely (its sink has no compare-and-swap); commit to a folder');
+  if (!NAME.test(ref)) throw new EdgelakeError('invalid-input', `ref name "${ref}" must match ${NAME.source}`);
+  const manifest: Manifest = { format: FORMAT_VERSION, parent, message: options.message, created: options.created, ...content };
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n');
+  validateManifest(JSON.parse(new TextDecoder().decode(bytes)), 'the new manifest', DEFAULT_LIMITS);
+  const versionId = await sha256Hex(bytes);
+  // Another ref may move meanwhile (edgelake.json changes, ours does not): then read it again and retry.
+  for (;;) {
+    const before = await sink.read(REFS_PATH);
+    if (!before) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset to commit onto`);
+    const refs = validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS));
+    if (refs.refs[ref] !== parent) {
+      throw new EdgelakeError('conflict', `ref ${ref} moved on since version ${parent} was read (it is now ${refs.refs[ref] ?? 'gone'}); open the dataset again and commit onto that`);
+    }
+    await sink.write(versionPath(versionId), bytes);
+    const next = { ...refs, refs: { ...refs.refs, [ref]: versionId } };
+    if (await sink.swap(REFS_PATH, before, new TextEncoder().encode(JSON.stringify(next, null, 2) + '\n'))) break;
+  }
+  return { versionId, manifest, changed: true };
+}
+
 function sameContent(a: Manifest, b: Manifest): boolean {
   const strip = ({ parent: _p, ...rest }: Manifest) => JSON.stringify(rest);
   return strip(a) === strip(b);

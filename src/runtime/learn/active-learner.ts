@@ -10,6 +10,8 @@ import type { Learner } from '../model/learner.js';
 import { head } from '../model/zoo.js';
 import type { TypedArray } from '../dataset/batch.js';
 import { datasetLayout } from './layout.js';
+import type { Committed } from '../../format/builders/commit.js';
+import { commitLabels, type CommitLabelsOptions } from './labels/commit.js';
 import type { LabelStore } from './labels/store.js';
 
 export interface ActiveLearnerOptions {
@@ -198,6 +200,18 @@ export class ActiveLearner extends EventTarget {
     const round = this.round++;
     this.phase(round, 'training');
     await o.learner.fit((epoch) => this.labelledBatches(epoch), { epochs: o.epochs ?? 8, schedule: o.schedule ?? 'cosine', input: o.input ?? 'image', target: o.target ?? 'label' });
+  }
+
+  /**
+   * Writes every label so far into a new version of the dataset, onto the version it read
+   * (commitLabels: the label tensor, default the learner's target, and its mask; every other
+   * chunk shared). If another writer committed first, a 'conflict' error: nothing is lost, the
+   * labels stay in the pool and the store for a commit onto the newer version.
+   */
+  async commit(options: CommitLabelsOptions): Promise<Committed> {
+    await this.restored();
+    const labels = new Map(Array.from(this.pool.labelled(), (id) => [id, this.pool.labelOf(id)!]));
+    return commitLabels(this.options.dataset, labels, { tensor: this.options.target ?? 'label', ...options });
   }
 
   /** The labels options.labels holds, taken into the pool once, before the first query, teach or step. */

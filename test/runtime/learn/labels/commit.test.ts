@@ -1,0 +1,110 @@
+// learner.commit(): the labels people gave, written back as a new version that shares every unchanged chunk.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, afterAll, describe, expect, it } from 'vitest';
+import { buildSubsetArgs, cli } from '../../../support/cli.js';
+import { readDataset } from '../../../spec-reader/reader.js';
+import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp } from '../../../../src/index.js';
+import { FolderSink, openDataset } from '../../../../src/node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-commit-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dir: string;
+let n = 0;
+beforeEach(async () => {
+  dir = join(root, `ds-${n++}`);
+  expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64', '--embedding-dims', '8'))).code).toBe(0);
+});
+
+/** A learner on the folder's current version whose labels come from teach alone. */
+async function learnerOn(target: string) {
+  const dataset = await openDataset(dir);
+  const learner = mlp({ layers: [784, 8, 10], seed: 1 });
+  const al = new ActiveLearner({ dataset, strategy: 'random', roundSize: 10, maxLabels: 100, learner, epochs: 1, seed: 1, target, labels: new MemoryLabelStore() });
+  return { al, dataset, learner };
+}
+const chunkFiles = () => readdirSync(join(dir, 'chunks'), { recursive: true }).filter((f) => String(f).length > 3).length;
+
+describe('ActiveLearner.commit', () => {
+  it('over the dataset\'s own labels: the taught ones replace them, the mask marks them, every other chunk is the parent\'s', async () => {
+    const { al, dataset, learner } = await learnerOn('label');
+    const parentLabels = readDataset(dir).readTensorBytes('label');
+    const ids = [3, 4, 1200]; // two in the first label chunk, one further on
+    const answers = ids.map((id) => (new Int32Array(parentLabels.buffer, parentLabels.byteOffset)[id] + 1) % 10); // people disagree
+    await al.teach(ids, answers);
+    const chunksBefore = chunkFiles();
+    const committed = await al.commit({ sink: new FolderSink(dir), message: 'three relabelled', created: '2026-12-06T00:00:00Z' });
+    learner.dispose();
+
+    const child = await openDataset(dir);
+    expect(child.version).toBe(committed.versionId);
+    expect(child.manifest.parent).toBe(dataset.version);
+    expect(child.manifest.message).toBe('three relabelled');
+    const view = child.view();
+    for (const [i, id] of ids.entries()) {
+      expect((await view.get(id, ['label'])).label[0]).toBe(answers[i]);
+      expect((await view.get(id, ['label_mask'])).label_mask[0]).toBe(1);
+    }
+    expect((await view.get(5, ['label', 'label_mask']))).toEqual({ label: Int32Array.of(new Int32Array(parentLabels.buffer, parentLabels.byteOffset)[5]), label_mask: Uint8Array.of(0) });
+    // Shared: every tensor but the two, and the label chunks without a taught sample.
+    for (const name of ['image', 'embedding']) expect(child.manifest.tensors[name]).toEqual(dataset.manifest.tensors[name]);
+    const [before, after] = [dataset.manifest.tensors.label.chunks, child.manifest.tensors.label.chunks];
+    expect(after.map((c) => c.samples)).toEqual(before.map((c) => c.samples));
+    const changed = after.filter((c, i) => c.hash !== before[i].hash).length;
+    const taughtChunks = new Set(ids.map((id) => before.findIndex((_, i) => before.slice(0, i + 1).reduce((a, c) => a + c.samples, 0) > id))).size;
+    expect(changed).toBe(taughtChunks);
+    expect(chunkFiles() - chunksBefore).toBe(changed + new Set(child.manifest.tensors.label_mask.chunks.map((c) => c.hash)).size);
+    // An independent reader of docs/FORMAT.md reads the new version whole.
+    const spec = readDataset(dir);
+    spec.verifyAll();
+    expect(spec.versionId).toBe(committed.versionId);
+  });
+
+  it('a label tensor the dataset lacks: -1 where nobody labelled', async () => {
+    const { al, learner } = await learnerOn('person');
+    await al.teach([7, 8], [2, 5]);
+    await al.commit({ sink: new FolderSink(dir) });
+    learner.dispose();
+    const view = (await openDataset(dir)).view();
+    expect((await view.get(7, ['person', 'person_mask']))).toEqual({ person: Int32Array.of(2), person_mask: Uint8Array.of(1) });
+    expect((await view.get(9, ['person', 'person_mask']))).toEqual({ person: Int32Array.of(-1), person_mask: Uint8Array.of(0) });
+  });
+
+  it('two writers on one version: exactly one wins, the other gets a conflict and loses nothing; committing onto the new version then keeps both', async () => {
+    const [a, b] = [await learnerOn('person'), await learnerOn('person')];
+    await a.al.teach([1, 2], [1, 2]);
+    await b.al.teach([3], [3]);
+    const results = await Promise.allSettled([a.al.commit({ sink: new FolderSink(dir) }), b.al.commit({ sink: new FolderSink(dir) })]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(isEdgelakeError(lost[0].reason, 'conflict')).toBe(true);
+    expect(String(lost[0].reason.message)).toMatch(/^ref main moved on since version [0-9a-f]{64} was read \(it is now [0-9a-f]{64}\); open the dataset again and commit onto that$/);
+    const winner = (await openDataset(dir)).version;
+    expect(winner).toBe((won[0] as PromiseFulfilledResult<{ versionId: string }>).value.versionId);
+    // The loser's labels are still its own; on the winner's version its commit goes through, with both writers' labels marked.
+    const loser = results[0].status === 'rejected' ? a : b;
+    const again = new ActiveLearner({ dataset: await openDataset(dir), strategy: 'random', roundSize: 10, maxLabels: 100, learner: loser.learner, target: 'person', pool: loser.al.pool });
+    await again.commit({ sink: new FolderSink(dir) });
+    const view = (await openDataset(dir)).view();
+    for (const [id, label] of [[1, 1], [2, 2], [3, 3]]) expect(await view.get(id, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(label), person_mask: Uint8Array.of(1) });
+    a.learner.dispose();
+    b.learner.dispose();
+  });
+
+  it('edgelake learn --commit: the labels bought become a version; a URL root is refused', async () => {
+    const before = await openDataset(dir);
+    const parent = before.version;
+    const r = await cli('learn', dir, '--strategy', 'random', '--labels', '20', '--round', '10', '--epochs', '1', '--device', 'cpu', '--commit', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { committed } = JSON.parse(r.stdout) as { committed: string };
+    const child = await openDataset(dir);
+    expect([child.version, child.manifest.parent]).toEqual([committed, parent]);
+    const mask = readDataset(dir).readTensorBytes('label_mask');
+    expect(mask.reduce((a, b) => a + b, 0)).toBe(20);
+    expect(child.manifest.tensors.label).toEqual(before.manifest.tensors.label); // the dataset's own labels: every chunk shared
+    expect((await cli('learn', 'http://127.0.0.1:9/ds', '--commit')).stderr).toContain('--commit writes a new version into a local dataset folder, not http://127.0.0.1:9/ds');
+  });
+});
