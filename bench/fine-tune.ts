@@ -4,10 +4,11 @@
  * CNN trained from scratch, with the same labelled samples, epochs and optimizer. Test accuracy
  * on all 5,000 test images of classes 5-9, per label count and seed.
  *
- *   npx tsx bench/fine-tune.ts [--labels 250,1000] [--seeds 3] [--samples 12000] [--device gpu|cpu]
+ *   npx tsx bench/fine-tune.ts [--labels 50,250,1000] [--seeds 3] [--samples 12000] [--device gpu|cpu]
  *
  * Arms: scratch; fine-tuned with the two convolutions frozen (loadWeights, freeze(2)); fine-tuned
- * with every layer trainable. The classifier starts fresh in both fine-tuned arms.
+ * with every layer trainable; only the classifier trained (freeze(3), a linear probe). The
+ * classifier starts fresh in every fine-tuned arm.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,7 @@ import { shuffleInPlace } from '../src/kernels/index.js';
 import { getNodeDevice } from '../src/node.js';
 
 const { values } = parseArgs({
-  options: { labels: { type: 'string', default: '250,1000' }, seeds: { type: 'string', default: '3' }, samples: { type: 'string', default: '12000' }, device: { type: 'string', default: 'gpu' } },
+  options: { labels: { type: 'string', default: '50,250,1000' }, seeds: { type: 'string', default: '3' }, samples: { type: 'string', default: '12000' }, device: { type: 'string', default: 'gpu' } },
 });
 const labelCounts = values.labels.split(',').map(Number);
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i);
@@ -34,6 +35,7 @@ const arms: Arm[] = [
   { name: 'scratch', make: (seed) => cnn({ ...BASE_CNN, classes: 5, seed, device }) },
   { name: 'fine-tuned, convolutions frozen', make: (seed) => fineTuned(seed, 2) },
   { name: 'fine-tuned, all layers', make: (seed) => fineTuned(seed, 0) },
+  { name: 'fine-tuned, classifier only', make: (seed) => fineTuned(seed, 3) },
 ];
 
 function fineTuned(seed: number, frozen: number): Model {
@@ -74,7 +76,7 @@ for (const labels of labelCounts) {
 report('fine-tune', 'Fine-tuning the shipped base CNN on a task it never saw, against training from scratch', rows, [
   `base: ${BASE_MODEL} (scripts/pretrain-base.ts: cnn ${BASE_CNN.input.join('x')}, 16/32 filters, dense 64, trained on Fashion-MNIST classes 0-4 only)`,
   `task: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot) renumbered 0-4; labelled samples drawn at random per seed from their 30,000 training images, the same for every arm; test: all ${test.y.length} test images of classes 5-9`,
-  `training: ${values.samples} samples seen at every label count (epochs = samples / labels), batch 32, Adam 1e-3 with a cosine schedule; the classifier (dense_6) starts fresh in both fine-tuned arms`,
+  `training: ${values.samples} samples seen at every label count (epochs = samples / labels), batch 32, Adam 1e-3 with a cosine schedule; the classifier (dense_6) starts fresh in every fine-tuned arm`,
   `seeds ${seeds.join(', ')}; device: ${gpu ? formatAdapter(gpu.adapter) : 'cpu'}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
 ]);
 gpu?.device.destroy();
