@@ -1,7 +1,10 @@
 // learner.commit(): the labels people gave, written back as a new version that shares every unchanged chunk.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { beforeEach, afterAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli } from '../../../support/cli.js';
 import { readDataset } from '../../../spec-reader/reader.js';
@@ -107,4 +110,28 @@ describe('ActiveLearner.commit', () => {
     expect(child.manifest.tensors.label).toEqual(before.manifest.tensors.label); // the dataset's own labels: every chunk shared
     expect((await cli('learn', 'http://127.0.0.1:9/ds', '--commit')).stderr).toContain('--commit writes a new version into a local dataset folder, not http://127.0.0.1:9/ds');
   });
+
+  it('two writer processes racing, 5 times over: each time exactly one commit lands, the other is told of the conflict', async () => {
+    const script = fileURLToPath(new URL('./commit.child.ts', import.meta.url));
+    const writer = (id: number, label: number) => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', script, dir, String(id), String(label)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines: string[] = [];
+      const ready = new Promise<void>((resolve) => createInterface({ input: proc.stdout }).on('line', (l) => (lines.push(l), l === 'ready' && resolve())));
+      const exited = new Promise<number | null>((resolve) => proc.on('close', resolve));
+      return { proc, lines, ready, exited };
+    };
+    for (let race = 0; race < 5; race++) {
+      const before = (await openDataset(dir)).version;
+      const pair = [writer(2 * race, 1), writer(2 * race + 1, 2)];
+      await Promise.all(pair.map((w) => w.ready));
+      pair.forEach((w) => w.proc.stdin!.write('go\n'));
+      expect(await Promise.all(pair.map((w) => w.exited))).toEqual([0, 0]);
+      const outcomes = pair.map((w) => w.lines.at(-1)!);
+      expect(outcomes.filter((o) => o.startsWith('won ')), outcomes.join(' / ')).toHaveLength(1);
+      expect(outcomes.find((o) => o.startsWith('conflict '))).toContain(`ref main moved on since version ${before} was read`);
+      const now = await openDataset(dir);
+      expect(`won ${now.version}`).toBe(outcomes.find((o) => o.startsWith('won ')));
+      expect(now.manifest.parent).toBe(before);
+    }
+  }, 120_000);
 });
