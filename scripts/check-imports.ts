@@ -32,6 +32,7 @@ const FLOORS: { prefix: string; rank: number }[] = [
   { prefix: 'index.ts', rank: 10 },
   { prefix: 'node.ts', rank: 10 },
   { prefix: 'tfjs.ts', rank: 10 },
+  { prefix: 'onnx.ts', rank: 10 },
 ];
 
 export interface Problem {

@@ -320,13 +320,14 @@ describe('public API', () => {
       './kernels': { types: './dist/kernels/index.d.ts', default: './dist/kernels/index.js' },
       './format': { types: './dist/format/index.d.ts', default: './dist/format/index.js' },
       './tfjs': { types: './dist/tfjs.d.ts', default: './dist/tfjs.js' },
+      './onnx': { types: './dist/onnx.d.ts', default: './dist/onnx.js' },
     });
   });
 
-  it('edgelake/tfjs exports the adapter and imports no TF.js: TF.js stays an optional peer', async () => {
+  it('edgelake/tfjs and edgelake/onnx export their adapters and import neither TF.js nor ONNX Runtime: optional peers', async () => {
     expect(Object.keys(await import('../src/tfjs.js'))).toEqual(['tfjsLearner']);
-    const adapter = readFileSync('src/runtime/model/adapters/tfjs.ts', 'utf8');
-    expect(adapter).not.toMatch(/from '@tensorflow/);
+    expect(Object.keys(await import('../src/onnx.js'))).toEqual(['onnxEmbedder']);
+    for (const file of ['tfjs', 'onnx']) expect(readFileSync(`src/runtime/model/adapters/${file}.ts`, 'utf8')).not.toMatch(/^\s*(import|export)\b[^;]*from '(@tensorflow|onnxruntime)/m);
   });
 
   it('importing the entries sets nothing global: SHA-256 is still WebCrypto until openDataset or the CLI chooses Node\'s', async () => {
