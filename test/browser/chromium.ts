@@ -46,8 +46,8 @@ export async function bundle(entry: string): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-/** `files` maps URL paths to JavaScript served from the origin; "/" loads "/entry.js". */
-export async function openBrowser(files: Record<string, string>, timeoutMs = 30_000): Promise<Browser> {
+/** `files` maps URL paths to what the origin serves (JavaScript, or bytes: .wasm and the rest); "/" loads "/entry.js". */
+export async function openBrowser(files: Record<string, string | Uint8Array>, timeoutMs = 30_000): Promise<Browser> {
   const server = await serve(files);
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const profile = await mkdtemp(join(tmpdir(), 'edgelake-chromium-'));
@@ -83,7 +83,9 @@ export async function openBrowser(files: Record<string, string>, timeoutMs = 30_
   };
 }
 
-function serve(files: Record<string, string>): Promise<Server> {
+const TYPES: Record<string, string> = { js: 'text/javascript', mjs: 'text/javascript', wasm: 'application/wasm' };
+
+function serve(files: Record<string, string | Uint8Array>): Promise<Server> {
   const page = '<!doctype html><meta charset="utf-8"><title>edgelake test</title><script type="module" src="/entry.js"></script>';
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -92,7 +94,8 @@ function serve(files: Record<string, string>): Promise<Server> {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': path === '/' ? 'text/html' : 'text/javascript', 'cache-control': 'no-store' }).end(body);
+    const type = path === '/' ? 'text/html' : TYPES[path.split('.').pop()!] ?? 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
