@@ -75,14 +75,14 @@ export async function commitChild(
   validateManifest(JSON.parse(new TextDecoder().decode(bytes)), 'the new manifest', DEFAULT_LIMITS);
   const versionId = await sha256Hex(bytes);
   // Another ref may move meanwhile (edgelake.json changes, ours does not): then read it again and retry.
-  for (;;) {
+  for (let written = false; ; written = true) {
     const before = await sink.read(REFS_PATH);
     if (!before) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset to commit onto`);
     const refs = validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS));
     if (refs.refs[ref] !== parent) {
       throw new EdgelakeError('conflict', `ref ${ref} moved on since version ${parent} was read (it is now ${refs.refs[ref] ?? 'gone'}); open the dataset again and commit onto that`);
     }
-    await sink.write(versionPath(versionId), bytes);
+    if (!written) await sink.write(versionPath(versionId), bytes);
     const next = { ...refs, refs: { ...refs.refs, [ref]: versionId } };
     if (await sink.swap(REFS_PATH, before, new TextEncoder().encode(JSON.stringify(next, null, 2) + '\n'))) break;
   }

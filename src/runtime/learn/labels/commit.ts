@@ -57,10 +57,12 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
     marked[id] = 1;
     if (values[id] !== label) throw new EdgelakeError('invalid-input', `dataset ${dataset.name}: tensor ${tensor} is ${spec.dtype}, which cannot hold sample ${id}'s label ${label}`);
   }
+  // Chunks the parent holds are there already: only the others are written, each once.
+  const stored = new Set(Object.values(manifest.tensors).flatMap((t) => t.chunks.map((c) => c.hash)));
   const tensors = {
     ...manifest.tensors,
-    [tensor]: await writeTensor(options.sink, spec, new Uint8Array(values.buffer), bounds),
-    [mask]: await writeTensor(options.sink, { htype: 'generic', dtype: 'uint8', shape: [], sampleCompression: 'none', chunkCompression: 'deflate' }, marked, bounds),
+    [tensor]: await writeTensor(options.sink, spec, new Uint8Array(values.buffer), bounds, stored),
+    [mask]: await writeTensor(options.sink, { htype: 'generic', dtype: 'uint8', shape: [], sampleCompression: 'none', chunkCompression: 'deflate' }, marked, bounds, stored),
   };
   const refsBytes = await options.sink.read(REFS_PATH);
   const ref = options.ref ?? (refsBytes ? validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS)).head : 'main');
@@ -77,8 +79,11 @@ async function readAll(dataset: Dataset, tensor: string, take: (ids: Uint32Array
   for await (const b of new Loader(dataset.view(), { batchSize: 65536, tensors: [tensor] })) take(b.ids, b.tensors[tensor] as ArrayLike<number>);
 }
 
-/** One fixed-size sample per element of `bytes`' rows, in chunks of `bounds` samples; unchanged chunks come out with the parent's hash. */
-async function writeTensor(sink: Sink, spec: Omit<TensorMeta, 'chunks'>, bytes: Uint8Array, bounds: number[]): Promise<TensorMeta> {
+/**
+ * `bytes` as fixed-size samples in chunks of `bounds` samples; unchanged chunks come out with the
+ * parent's hash. Chunks whose hash is in `stored` are not written; those written join it.
+ */
+async function writeTensor(sink: Sink, spec: Omit<TensorMeta, 'chunks'>, bytes: Uint8Array, bounds: number[], stored: Set<string>): Promise<TensorMeta> {
   const size = bytes.length / bounds.reduce((a, b) => a + b, 0);
   const chunks: TensorMeta['chunks'] = [];
   let at = 0;
@@ -87,8 +92,9 @@ async function writeTensor(sink: Sink, spec: Omit<TensorMeta, 'chunks'>, bytes: 
       const raw = bytes.subarray((at + i) * size, (at + i + 1) * size);
       return spec.sampleCompression === 'deflate' ? deflate(raw) : raw;
     });
-    const { stored, ref } = await encodeChunk(payloads, spec.chunkCompression);
-    if (!(await sink.read(chunkPath(ref.hash)))) await sink.write(chunkPath(ref.hash), stored);
+    const { stored: chunk, ref } = await encodeChunk(payloads, spec.chunkCompression);
+    if (!stored.has(ref.hash)) await sink.write(chunkPath(ref.hash), chunk);
+    stored.add(ref.hash);
     chunks.push(ref);
     at += samples;
   }
