@@ -5,6 +5,7 @@ export { EdgelakeError, isEdgelakeError, type ErrorCode } from './errors.js';
 
 // datasets and views: every read through one chain of sources (docs/LOADER.md)
 export { openDataset } from './runtime/open.js';
+export { openSink, type OpenSinkOptions } from './runtime/sink.js';
 export { Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset/dataset.js';
 export { openVersion, readChunk, type OpenedVersion } from './runtime/dataset/versions.js';
 export { remoteChain, datasetChain, type RemoteRoot } from './runtime/dataset/chain.js';
@@ -56,8 +57,9 @@ export { decodeSafetensors, encodeSafetensors, type NamedTensor, type Safetensor
 // active learning: the learner, the pool of labels, strategies from one registry, fetch plans
 export { ActiveLearner, type ActiveLearnerOptions, type QueryResult, type RoundResult } from './runtime/learn/active-learner.js';
 export { MemoryLabelStore, type LabelBatch, type LabelStore } from './runtime/learn/labels/store.js';
-export type { CommitLabelsOptions } from './runtime/learn/labels/commit.js';
 export { IdbLabelStore } from './runtime/learn/labels/idb-store.js';
+export { commitLabels, type CommitLabelsOptions } from './runtime/learn/labels/commit.js';
+export type { Committed } from './format/builders/commit.js';
 export {
   Pool, STRATEGIES, STRATEGY_REGISTRY, strategyFor, strategyNeeds, byRank, byScore,
   randomSelect, topK, kCenterGreedy, hybridSelect, coldStart, planFetch, fetchBytes,

@@ -6,11 +6,11 @@
  *
  * Node only; test/browser/demo.test.ts starts the same server with startDemo().
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, existsSync, type Stats } from 'node:fs';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'vite';
@@ -63,15 +63,22 @@ const TYPES: Record<string, string> = {
 /**
  * A static file server over `mounts` (URL prefix -> folder): GET and HEAD, ETag with
  * If-None-Match, one byte range per request (206, or 416 when it lies outside the file), no
- * directory listings, and no path that leaves its folder.
+ * directory listings, and no path that leaves its folder. Under the `writable` prefixes PUT
+ * stores a file as S3 does, If-Match and If-None-Match: * included (412 when they fail), so a
+ * commit's compare-and-swap of edgelake.json holds against other writers.
  */
-export function serveStatic(mounts: Record<string, string>, onRequest?: (r: ServedRequest) => void): Server {
+export function serveStatic(mounts: Record<string, string>, onRequest?: (r: ServedRequest) => void, writable: string[] = []): Server {
   const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+  let puts = Promise.resolve(); // one PUT at a time: each compares and renames before the next looks
   return createServer((req, res) => {
     let bytes = 0;
     const path = (req.url ?? '/').split('?')[0];
     res.on('finish', () => onRequest?.({ method: req.method ?? '', path, range: req.headers.range, status: res.statusCode, bytes, headers: req.headers }));
-    answer(req, res, path, roots, (n) => (bytes = n)).catch((e: unknown) => {
+    const done =
+      req.method === 'PUT' && writable.some((w) => path.startsWith(w))
+        ? (puts = puts.then(() => store(req, res, path, roots), () => store(req, res, path, roots)))
+        : answer(req, res, path, roots, (n) => (bytes = n));
+    done.catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy(e as Error);
     });
@@ -91,7 +98,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, rawPath: string
   if (!target || !info?.isFile()) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
 
   const size = info.size;
-  const etag = `"${size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  const etag = etagOf(info);
   const headers: Record<string, string | number> = {
     'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
     // no-store: the page's own IndexedDB cache is the cache under study; the browser's HTTP cache would hide refetches.
@@ -111,6 +118,37 @@ async function answer(req: IncomingMessage, res: ServerResponse, rawPath: string
   await new Promise<void>((done, fail) => {
     createReadStream(target, { start, end }).on('error', fail).pipe(res).on('finish', done).on('close', done);
   });
+}
+
+/** Inode, size and mtime: a file replaced by rename never keeps its ETag, even within a millisecond. */
+function etagOf(info: Stats): string {
+  return `"${info.ino.toString(16)}-${info.size.toString(16)}-${Math.floor(info.mtimeMs * 1000).toString(16)}"`;
+}
+
+const MAX_PUT_BYTES = 64 * 1024 * 1024;
+
+/** PUT: the body to a temporary file renamed into place, if If-Match / If-None-Match: * hold. */
+async function store(req: IncomingMessage, res: ServerResponse, rawPath: string, roots: [string, string][]): Promise<void> {
+  const file = locate(rawPath, roots);
+  if (file === 'forbidden' || !file || rawPath.endsWith('/')) return void res.writeHead(403).end();
+  const parts: Buffer[] = [];
+  let length = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    length += part.length;
+    if (length > MAX_PUT_BYTES) return void res.writeHead(413, { connection: 'close' }).end(`a body over ${MAX_PUT_BYTES} bytes\n`);
+    parts.push(part);
+  }
+  const info = await stat(file).catch(() => undefined);
+  const ifMatch = req.headers['if-match'];
+  const ifNoneMatch = req.headers['if-none-match'];
+  if ((ifMatch !== undefined && (!info || !ifMatch.split(',').some((t) => t.trim() === etagOf(info)))) || (ifNoneMatch === '*' && info)) {
+    return void res.writeHead(412, { 'content-type': 'text/plain' }).end('precondition failed: the file changed\n');
+  }
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.put-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, Buffer.concat(parts));
+  await rename(tmp, file);
+  res.writeHead(200, { etag: etagOf(await stat(file)) }).end();
 }
 
 /** The file a URL path names under its mount, 'forbidden' for one that would leave it, undefined when unmounted. */

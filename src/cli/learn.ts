@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ChunkCache } from '../cache/cache.js';
 import { MemoryChunkStore } from '../cache/memory-store.js';
 import { EdgelakeError } from '../errors.js';
-import { FolderSink } from '../format/folder-sink.node.js';
+import { openSinkNode } from '../runtime/sink.node.js';
 import { ActiveLearner, type RoundResult } from '../runtime/learn/active-learner.js';
 import { openDataset } from '../runtime/open.node.js';
 import { formatAdapter } from '../kernels/device.js';
@@ -41,7 +41,6 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
   const device = gpu?.device ?? null;
   const epochs = positiveInt(values.epochs, '--epochs', 8);
-  if (values.commit && /^[a-z][a-z0-9+.-]*:\/\//i.test(positionals[0])) throw new EdgelakeError('invalid-input', `--commit writes a new version into a local dataset folder, not ${positionals[0]}`);
 
   /** One run from an empty cache (its own, unless --cache is given for the main run). */
   const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random', after?: (al: ActiveLearner) => Promise<void>): Promise<RoundResult[]> => {
@@ -71,7 +70,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     // --commit: the labels bought become a version of the dataset (its labels, and the mask of which were bought).
     let committed: string | undefined;
     const commit = async (al: ActiveLearner) => {
-      committed = (await al.commit({ sink: new FolderSink(positionals[0]), ref: values.ref, message: `edgelake learn --strategy ${strategy}: ${al.pool.labelledCount} labels` })).versionId;
+      committed = (await al.commit({ sink: openSinkNode(positionals[0]), ref: values.ref, message: `edgelake learn --strategy ${strategy}: ${al.pool.labelledCount} labels` })).versionId;
     };
     const rounds = await runOne(strategy, costAware, mainCache, name, coldStart, values.commit ? commit : undefined);
     const series: CurveSeries[] = [{ name, points: rounds }];

@@ -15,6 +15,7 @@ export { contentHash, verifyContentAddress } from './content-address.js';
 export { inflateBounded, deflate, useInflate, type BoundedInflate } from './inflate.js';
 export { DEFAULT_LIMITS, DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, type Where } from './limits.js';
 export { MemorySink, type Sink } from './sink.js';
+export { HttpSink, type HttpSinkOptions } from './http-sink.js';
 export { TensorWriter, type TensorSpec } from './builders/tensor-writer.js';
 export { commitChild, commitVersion, type CommitOptions, type Committed } from './builders/commit.js';
 export { buildIdx, type BuildIdxOptions, type IdxSplit } from './builders/build-idx.js';

@@ -29,28 +29,10 @@ export class S3Source implements Source {
   readonly #http: HttpSource;
 
   constructor(url: string, options: S3SourceOptions = {}) {
-    const { bucket, prefix } = parseS3Url(url);
-    const { endpoint, region = 'us-east-1', accessKeyId, secretAccessKey, sessionToken, forcePathStyle, ...http } = options;
-    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-      throw new EdgelakeError('invalid-input', `s3://${bucket}/${prefix}: give both accessKeyId and secretAccessKey, or neither`);
-    }
-    const base = parseEndpoint(endpoint ?? `https://s3.${region}.amazonaws.com`);
-    // Buckets with dots break TLS certificates of virtual-hosted URLs, so they go path-style.
-    const pathStyle = forcePathStyle ?? (endpoint !== undefined || bucket.includes('.'));
-    const keys = encodePath(prefix);
-    const root = pathStyle
-      ? `${base.origin}${base.pathname}${bucket}/${keys}`
-      : `${base.protocol}//${bucket}.${base.host}${base.pathname}${keys}`;
-    this.location = `s3://${bucket}/${prefix}`.replace(/\/+$/, ''); // no trailing slash, as every location
-    const client =
-      accessKeyId !== undefined && secretAccessKey !== undefined
-        ? new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: 's3', region })
-        : undefined;
-    this.#http = new HttpSource(root, {
-      ...http,
-      location: this.location,
-      sign: client && ((request) => client.sign(request)),
-    });
+    const { endpoint, region, accessKeyId, secretAccessKey, sessionToken, forcePathStyle, ...http } = options;
+    const target = s3Endpoint(url, { endpoint, region, accessKeyId, secretAccessKey, sessionToken, forcePathStyle });
+    this.location = target.location;
+    this.#http = new HttpSource(target.root, { ...http, location: this.location, sign: target.sign });
   }
 
   read(path: string, options?: ReadOptions): Promise<Uint8Array> {
@@ -60,6 +42,35 @@ export class S3Source implements Source {
   readRange(path: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
     return this.#http.readRange(path, offset, length, options);
   }
+}
+
+/** Where an s3:// URL's objects are over HTTPS, and how requests to them are signed (none without keys). */
+export function s3Endpoint(url: string, options: Pick<S3SourceOptions, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'forcePathStyle'> = {}): {
+  root: string;
+  location: string;
+  sign?: (request: Request) => Promise<Request>;
+} {
+  const { bucket, prefix } = parseS3Url(url);
+  const { endpoint, region = 'us-east-1', accessKeyId, secretAccessKey, sessionToken, forcePathStyle } = options;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new EdgelakeError('invalid-input', `s3://${bucket}/${prefix}: give both accessKeyId and secretAccessKey, or neither`);
+  }
+  const base = parseEndpoint(endpoint ?? `https://s3.${region}.amazonaws.com`);
+  // Buckets with dots break TLS certificates of virtual-hosted URLs, so they go path-style.
+  const pathStyle = forcePathStyle ?? (endpoint !== undefined || bucket.includes('.'));
+  const keys = encodePath(prefix);
+  const root = pathStyle
+    ? `${base.origin}${base.pathname}${bucket}/${keys}`
+    : `${base.protocol}//${bucket}.${base.host}${base.pathname}${keys}`;
+  const client =
+    accessKeyId !== undefined && secretAccessKey !== undefined
+      ? new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: 's3', region })
+      : undefined;
+  return {
+    root,
+    location: `s3://${bucket}/${prefix}`.replace(/\/+$/, ''), // no trailing slash, as every location
+    sign: client && ((request) => client.sign(request)),
+  };
 }
 
 const BUCKET = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

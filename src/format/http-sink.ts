@@ -1,0 +1,81 @@
+import { EdgelakeError } from '../errors.js';
+import { sameBytes, type Sink } from './sink.js';
+
+export interface HttpSinkOptions {
+  /** Sent with every request (tokens go here). */
+  headers?: Record<string, string>;
+  /** Signs each request just before it is sent (SigV4 for S3: see openSink). */
+  sign?: (request: Request) => Promise<Request>;
+  fetch?: (request: Request) => Promise<Response>;
+  /** Shown in messages instead of the URL prefix. */
+  location?: string;
+}
+
+/**
+ * Writes a dataset's files with HTTP PUT under a URL prefix: an S3 bucket (signed), or any server
+ * that stores what is PUT. `swap` is a conditional PUT: If-Match the ETag of the bytes it compared
+ * (If-None-Match: * when the file was absent), so the server decides atomically and a 412 means
+ * another writer came first. S3 honours both since 2024; a server that ignores them (s3rver 3.7
+ * does) gives no compare-and-swap, only last-writer-wins.
+ */
+export class HttpSink implements Sink {
+  readonly location: string;
+  readonly #prefix: string;
+  readonly #options: HttpSinkOptions;
+
+  constructor(urlPrefix: string, options: HttpSinkOptions = {}) {
+    this.#prefix = urlPrefix.endsWith('/') ? urlPrefix : `${urlPrefix}/`;
+    this.#options = options;
+    this.location = (options.location ?? this.#prefix).replace(/\/+$/, '');
+  }
+
+  async write(path: string, bytes: Uint8Array): Promise<void> {
+    const response = await this.#send('PUT', path, {}, bytes);
+    if (!response.ok) throw await failure(response, `${this.location}/${path}: PUT`);
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    return (await this.#get(path)).bytes;
+  }
+
+  async swap(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
+    const current = await this.#get(path);
+    if (!sameBytes(current.bytes, expected)) return false;
+    if (current.bytes && !current.etag) {
+      throw new EdgelakeError('source', `${this.location}/${path}: the server sent no ETag, so the file cannot be replaced only if unchanged`);
+    }
+    const condition: Record<string, string> = current.etag ? { 'if-match': current.etag } : { 'if-none-match': '*' };
+    const response = await this.#send('PUT', path, condition, next);
+    if (response.status === 412 || response.status === 409) return false; // S3 answers 409 to a conditional write that raced another
+    if (!response.ok) throw await failure(response, `${this.location}/${path}: conditional PUT`);
+    return true;
+  }
+
+  async #get(path: string): Promise<{ bytes?: Uint8Array; etag?: string }> {
+    const response = await this.#send('GET', path, {});
+    if (response.status === 404) return {};
+    if (!response.ok) throw await failure(response, `${this.location}/${path}: GET`);
+    return { bytes: new Uint8Array(await response.arrayBuffer()), etag: response.headers.get('etag') ?? undefined };
+  }
+
+  async #send(method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Response> {
+    if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new EdgelakeError('invalid-input', `${JSON.stringify(path)}: not a relative file path`);
+    const url = this.#prefix + path.split('/').map(encodeURIComponent).join('/');
+    // A content type with the body: SigV4 signers (aws4fetch) hash the body only when it has one.
+    const typed = body ? { 'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' } : {};
+    // no-store: a swap must compare against the file as it is now, never a cached copy.
+    let request = new Request(url, { method, headers: { ...typed, ...this.#options.headers, ...headers }, body: body as Uint8Array<ArrayBuffer> | undefined, cache: 'no-store' });
+    if (this.#options.sign) request = await this.#options.sign(request);
+    try {
+      return await (this.#options.fetch ?? fetch)(request);
+    } catch (e) {
+      throw new EdgelakeError('unreachable', `${this.location}/${path}: ${method} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
+}
+
+async function failure(response: Response, what: string): Promise<EdgelakeError> {
+  const text = (await response.text().catch(() => '')).slice(0, 200).trim();
+  const code = response.status === 404 ? 'not-found' : response.status >= 500 ? 'unreachable' : 'source';
+  return new EdgelakeError(code, `${what} answered ${response.status}${text ? `: ${text}` : ''}`);
+}

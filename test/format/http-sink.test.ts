@@ -1,0 +1,113 @@
+// HttpSink: a dataset root written with HTTP PUT, refs moved by conditional PUT (If-Match), as on S3.
+// The server is the demo's static server with a writable mount, which honours If-Match as S3 does.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveStatic, type ServedRequest } from '../../demo/web/serve.js';
+import { readDataset } from '../spec-reader/reader.js';
+import { buildSubsetArgs, cli } from '../support/cli.js';
+import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp, openSink } from '../../src/index.js';
+import { HttpSink } from '../../src/format/index.js';
+import { openDataset } from '../../src/node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-http-sink-'));
+const served: ServedRequest[] = [];
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  server = serveStatic({ '/files': join(root, 'files'), '/ds': join(root, 'ds') }, (r) => served.push(r), ['/files/', '/ds/']);
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  expect((await cli(...buildSubsetArgs(join(root, 'ds'), '--chunk-kib', '64', '--embedding-dims', '8'))).code).toBe(0);
+}, 60_000);
+afterAll(() => {
+  server?.closeAllConnections();
+  server?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+describe('HttpSink', () => {
+  it('writes and reads files; swap replaces a file only while it holds the expected bytes', async () => {
+    const sink = new HttpSink(`${base}/files/`);
+    expect(await sink.read('a/b.bin')).toBeUndefined();
+    await sink.write('a/b.bin', Uint8Array.of(1, 2, 3));
+    expect(await sink.read('a/b.bin')).toEqual(Uint8Array.of(1, 2, 3));
+
+    expect(await sink.swap('refs.json', undefined, bytes('one'))).toBe(true); // created: If-None-Match: *
+    expect(await sink.swap('refs.json', undefined, bytes('two'))).toBe(false); // it exists now
+    expect(await sink.swap('refs.json', bytes('stale'), bytes('two'))).toBe(false);
+    expect(await sink.swap('refs.json', bytes('one'), bytes('two'))).toBe(true);
+    expect(new TextDecoder().decode(await sink.read('refs.json'))).toBe('two');
+    const puts = served.filter((r) => r.method === 'PUT' && r.path === '/files/refs.json');
+    expect(puts.map((r) => [r.status, r.headers['if-match'] === undefined ? 'if-none-match' : 'if-match'])).toEqual([[200, 'if-none-match'], [200, 'if-match']]);
+  });
+
+  it('a swap that loses the race between its read and its PUT is refused by the server (412), not applied', async () => {
+    const sink = new HttpSink(`${base}/files/`);
+    await sink.write('race.json', bytes('v1'));
+    // Another writer replaces the file just after this swap has read it and before it writes.
+    const other = new HttpSink(`${base}/files/`);
+    const late = new HttpSink(`${base}/files/`, {
+      fetch: async (request) => {
+        if (request.method === 'PUT') await other.write('race.json', bytes('theirs'));
+        return fetch(request);
+      },
+    });
+    expect(await late.swap('race.json', bytes('v1'), bytes('mine'))).toBe(false);
+    expect(new TextDecoder().decode(await sink.read('race.json'))).toBe('theirs');
+    expect(served.filter((r) => r.path === '/files/race.json' && r.method === 'PUT').map((r) => r.status)).toEqual([200, 200, 412]);
+  });
+
+  it('names what failed: a path outside the root, a server that refuses the PUT', async () => {
+    await expect(new HttpSink(`${base}/files/`).write('../x', Uint8Array.of(1))).rejects.toThrow('"../x": not a relative file path');
+    await expect(new HttpSink(`${base}/elsewhere/`).write('x', Uint8Array.of(1))).rejects.toThrow(`${base}/elsewhere/x: PUT answered 405`);
+    expect(() => openSink('/some/folder')).toThrow("local folders need openSinkNode (or FolderSink) from 'edgelake/node'");
+  });
+});
+
+describe('labels committed to a dataset served over HTTP', () => {
+  /** A learner on the served dataset's current version whose labels come from teach alone. */
+  async function learnerOn() {
+    const dataset = await openDataset(`${base}/ds/`);
+    const learner = mlp({ layers: [784, 8, 10], seed: 1 });
+    const al = new ActiveLearner({ dataset, strategy: 'random', roundSize: 10, maxLabels: 100, learner, epochs: 1, seed: 1, target: 'person', labels: new MemoryLabelStore() });
+    return { al, dataset, learner };
+  }
+
+  it('two writers on one version: exactly one commit lands, the other gets a conflict; the winner reads back anywhere', async () => {
+    const [a, b] = [await learnerOn(), await learnerOn()];
+    await a.al.teach([1, 2], [1, 2]);
+    await b.al.teach([3], [3]);
+    const results = await Promise.allSettled([a.al.commit({ sink: openSink(`${base}/ds/`) }), b.al.commit({ sink: openSink(`${base}/ds/`) })]);
+    const won = results.filter((r): r is PromiseFulfilledResult<{ versionId: string }> => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect([won.length, lost.length]).toEqual([1, 1]);
+    expect(isEdgelakeError(lost[0].reason, 'conflict'), String(lost[0].reason)).toBe(true);
+    expect(String(lost[0].reason.message)).toMatch(/^ref main moved on since version [0-9a-f]{64} was read/);
+    const now = await openDataset(`${base}/ds/`);
+    expect([now.version, now.manifest.parent]).toEqual([won[0].value.versionId, a.dataset.version]);
+    const winner = results[0].status === 'fulfilled' ? { ids: [1, 2], labels: [1, 2] } : { ids: [3], labels: [3] };
+    for (const [i, id] of winner.ids.entries()) expect(await now.view().get(id, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(winner.labels[i]), person_mask: Uint8Array.of(1) });
+    const spec = readDataset(join(root, 'ds')); // the folder behind the server, by the independent reader
+    spec.verifyAll();
+    expect(spec.versionId).toBe(now.version);
+    a.learner.dispose();
+    b.learner.dispose();
+  });
+
+  it('edgelake learn URL --commit writes the bought labels into the served dataset', async () => {
+    const parent = (await openDataset(`${base}/ds/`)).version;
+    const r = await cli('learn', `${base}/ds/`, '--strategy', 'random', '--labels', '20', '--round', '10', '--epochs', '1', '--device', 'cpu', '--commit', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { committed } = JSON.parse(r.stdout) as { committed: string };
+    const child = await openDataset(`${base}/ds/`);
+    expect([child.version, child.manifest.parent]).toEqual([committed, parent]);
+    expect(readDataset(join(root, 'ds')).readTensorBytes('label_mask').reduce((a, v) => a + v, 0)).toBe(20);
+  }, 60_000);
+});
