@@ -62,7 +62,7 @@ export class HttpSink implements Sink {
     if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new EdgelakeError('invalid-input', `${JSON.stringify(path)}: not a relative file path`);
     const url = this.#prefix + path.split('/').map(encodeURIComponent).join('/');
     // A content type with the body: SigV4 signers (aws4fetch) hash the body only when it has one.
-    const typed = body ? { 'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' } : {};
+    const typed: Record<string, string> = body ? { 'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' } : {};
     // no-store: a swap must compare against the file as it is now, never a cached copy.
     let request = new Request(url, { method, headers: { ...typed, ...this.#options.headers, ...headers }, body: body as Uint8Array<ArrayBuffer> | undefined, cache: 'no-store' });
     if (this.#options.sign) request = await this.#options.sign(request);
