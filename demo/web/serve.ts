@@ -1,6 +1,7 @@
 /**
  * npm run demo:web: builds the bundled Fashion-MNIST subset (once), bundles the page with Vite and
- * serves both from 127.0.0.1 with Range support, the way an object store would serve the dataset.
+ * serves both from 127.0.0.1 with Range support, the way an object store would serve the dataset
+ * (and takes the labels the page commits, as a bucket takes PUTs).
  *
  *   npx tsx demo/web/serve.ts [--port 8080] [--host 127.0.0.1] [--exit-after SECONDS] [--no-build]
  *
@@ -50,7 +51,8 @@ export async function buildApp(outDir = APP_DIR): Promise<void> {
     root: fileURLToPath(new URL('.', import.meta.url)),
     base: '/',
     logLevel: 'warn',
-    build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+    // TF.js (for a brought model) is a chunk of its own, loaded only when a run uses one.
+    build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false, chunkSizeWarningLimit: 1024 },
     worker: { format: 'es' },
   });
 }
@@ -195,6 +197,10 @@ export interface DemoOptions {
   appDir?: string;
   /** Skip the Vite build (use the app already in `appDir`). */
   build?: boolean;
+  /** The dataset served (and committed into) at DATASET_PATH; default DATASET_DIR, built if missing. */
+  datasetDir?: string;
+  /** More folders to serve, read-only (URL prefix -> folder), such as models to bring. */
+  mounts?: Record<string, string>;
   onRequest?: (r: ServedRequest) => void;
 }
 
@@ -204,12 +210,16 @@ export interface RunningDemo {
   close(): Promise<void>;
 }
 
-/** Builds what is missing and serves the app at / and the dataset at DATASET_PATH. */
+/**
+ * Builds what is missing and serves the app at / and the dataset at DATASET_PATH, writable: the
+ * page commits labels into it with PUTs (If-Match on edgelake.json), as into an S3 bucket.
+ */
 export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
   const appDir = options.appDir ?? APP_DIR;
-  await buildDataset();
+  const datasetDir = options.datasetDir ?? DATASET_DIR;
+  await buildDataset(datasetDir);
   if (options.build !== false || !existsSync(join(appDir, 'index.html'))) await buildApp(appDir);
-  const server = serveStatic({ '/': appDir, [DATASET_PATH.slice(0, -1)]: DATASET_DIR }, options.onRequest);
+  const server = serveStatic({ ...options.mounts, '/': appDir, [DATASET_PATH.slice(0, -1)]: datasetDir }, options.onRequest, [DATASET_PATH]);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', ok);

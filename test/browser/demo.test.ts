@@ -7,6 +7,7 @@ import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic, startDemo, type RunningDemo, type ServedRequest } from '../../demo/web/serve.js';
 import { CHROMIUM, noChromium, openBrowser, type Browser } from './chromium.js';
+import { idle, text } from './demo-page.js';
 
 // The browser demo as users get it (Vite's bundle, the demo server), in Debian's Chromium on
 // SwiftShader's WebGPU. Small rounds and few epochs: SwiftShader runs the kernels on the CPU.
@@ -203,16 +204,6 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
     }
   });
 });
-
-async function text(page: Page, id: string): Promise<string> {
-  return ((await page.getByTestId(id).textContent()) ?? '').trim();
-}
-
-/** Waits until the page has paused after its rounds; fails with the page's message on an error. */
-async function idle(page: Page): Promise<void> {
-  await page.waitForFunction(() => ['paused', 'done', 'error'].includes(document.querySelector('[data-testid=phase]')?.textContent ?? ''), undefined, { timeout: 80_000 });
-  if ((await text(page, 'phase')) === 'error') throw new Error(`the page failed: ${await text(page, 'status')}`);
-}
 
 /** Entries of the IndexedDB store's chunk and index object stores, counted in the page. */
 function countIdb(page: Page, name: string): Promise<{ chunks: number; index: number }> {

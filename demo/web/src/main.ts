@@ -1,4 +1,4 @@
-import { STRATEGIES, formatAdapter, getDevice, type StrategyName } from '../../../src/index.js';
+import { commitLabels, STRATEGIES, formatAdapter, getDevice, openDataset, openSink, type StrategyName } from '../../../src/index.js';
 import { drawCharts, formatBytes } from './chart.js';
 import { showPicks } from './labeller.js';
 import { preview, Run, type Point, type Settings } from './run.js';
@@ -17,12 +17,14 @@ let main: Run | undefined;
 let baseline: Run | undefined;
 let running = false;
 let stopAfterRound = false;
+/** The model fields changed since the run opened: the next start (or New run) brings that model. */
+let modelChanged = false;
 
 function initForm(): void {
   const strategy = field<HTMLSelectElement>('strategy');
   strategy.replaceChildren(...STRATEGIES.map((s) => new Option(s, s)));
   const defaults: Record<string, string> = {
-    url: new URL('data/fashion-mnist-subset/', location.href).href, strategy: 'margin', round: '50', epochs: '4', rounds: '0', labels: '1000', budget: '',
+    url: new URL('data/fashion-mnist-subset/', location.href).href, strategy: 'margin', round: '50', epochs: '4', rounds: '0', labels: '1000', budget: '', model: '',
   };
   for (const [name, value] of Object.entries(defaults)) field(name).value = params.get(name) ?? value;
   if (!STRATEGIES.includes(strategy.value as StrategyName)) strategy.value = 'margin';
@@ -48,6 +50,7 @@ function readSettings(): Settings {
     rounds: int('rounds', 0), maxLabels: int('labels', 1), byteBudget: budget === '' || budget === 'off' ? undefined : parseSize(budget),
     auto: field<HTMLInputElement>('auto').checked, baseline: field<HTMLInputElement>('baseline').checked,
     hidden: Number(params.get('hidden') ?? 64), seed: Number(params.get('seed') ?? 1),
+    model: field('model').value.trim(), modelFiles: Array.from(field<HTMLInputElement>('model-files').files ?? []),
   };
 }
 
@@ -70,7 +73,7 @@ function phase(text: string): void {
 function setRunning(on: boolean): void {
   running = on;
   startButton.textContent = on ? 'Pause' : 'Start';
-  for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>('input, select, #forget, #clear')) el.disabled = on;
+  for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>('input, select, #forget, #clear, #commit')) el.disabled = on;
   syncBaseline();
 }
 
@@ -81,7 +84,9 @@ async function openRuns(settings: Settings): Promise<void> {
     await baseline?.close();
     baseline = undefined;
     main = await Run.open('main', DB, settings.url, gpu?.device ?? null, settings);
+    modelChanged = false;
   }
+  $('model').textContent = main.model.describe;
   if (settings.auto && settings.baseline && !baseline) baseline = await Run.open('baseline', `${DB}-baseline`, settings.url, gpu?.device ?? null, settings);
 }
 
@@ -91,6 +96,7 @@ async function start(): Promise<void> {
   stopAfterRound = false;
   try {
     await openRuns(settings);
+    if (modelChanged) await newRun(settings);
     const run = main!;
     const timings = new Map<string, number>();
     let phaseStarted = performance.now();
@@ -133,6 +139,16 @@ async function start(): Promise<void> {
     setRunning(false);
     void renderCache();
   }
+}
+
+/** Starts the runs over with no labels and the model the settings name. */
+async function newRun(settings: Settings): Promise<void> {
+  await main!.reset(settings, false);
+  modelChanged = false;
+  await baseline?.reset(settings, true);
+  $('model').textContent = main!.model.describe;
+  $('grid').replaceChildren();
+  render();
 }
 
 function render(): void {
@@ -195,11 +211,19 @@ async function init(): Promise<void> {
     } else void start();
   });
   $('forget').addEventListener('click', () => void withRuns(async (s) => {
-    await main!.reset(s, false);
-    await baseline?.reset(s, true);
-    $('grid').replaceChildren();
-    render();
-    status('New run: no labels, a fresh model; the cache keeps its chunks.');
+    await newRun(s);
+    status(`New run: no labels, ${main!.model.describe}; the cache keeps its chunks.`);
+  }));
+  for (const name of ['model', 'model-files']) field(name).addEventListener('change', () => (modelChanged = true));
+  $('commit').addEventListener('click', () => void withRuns(async (s) => {
+    const labels = main!.labelled();
+    if (!labels.size) throw new Error('no labels to commit yet: label a round first');
+    status(`committing ${labels.size} labels…`);
+    // Onto the dataset as it is now (another commit may have moved it); the ref moves only if it still is.
+    const head = await openDataset(s.url, { cache: main!.cache });
+    const done = await commitLabels(head, labels, { sink: openSink(s.url), message: `browser demo: ${labels.size} labels, ${main!.model.describe}` });
+    $('commit').dataset.version = done.versionId;
+    status(`Committed ${labels.size} labels to ${s.url} as version ${done.versionId.slice(0, 12)}, child of ${head.version.slice(0, 12)}: the label tensor and its mask, every other chunk shared.`);
   }));
   $('clear').addEventListener('click', () => void withRuns(async () => {
     const removed = (await main!.cache.clear()) + ((await baseline?.cache.clear()) ?? 0);

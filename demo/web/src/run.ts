@@ -1,4 +1,4 @@
-import { ActiveLearner, ChunkCache, type Dataset, IdbChunkStore, Loader, loadModel, mlp, type Model, openDataset, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
+import { ActiveLearner, ChunkCache, type Dataset, IdbChunkStore, type Learner, Loader, loadModel, mlp, type Model, openDataset, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
 
 /** What the page's form sets. */
 export interface Settings {
@@ -15,6 +15,19 @@ export interface Settings {
   baseline: boolean;
   hidden: number;
   seed: number;
+  /** A TF.js model to bring: its model.json URL, or the files picked; neither: edgelake's MLP. */
+  model: string;
+  modelFiles: File[];
+}
+
+/** The model a run trains: edgelake's MLP, or a TF.js model the person brought. */
+export interface RunModel {
+  readonly kind: 'edgelake' | 'tfjs';
+  readonly describe: string;
+  readonly learner: Learner;
+  /** Keeps the weights in the browser, so a reload goes on from them. */
+  save(): Promise<void>;
+  dispose(): void;
 }
 
 /** One point of a learning curve. */
@@ -32,6 +45,8 @@ interface SavedRun {
   version: string;
   pool: PoolJSON;
   points: Point[];
+  /** Where the model's weights are kept: the model note (edgelake) or TF.js's IndexedDB store. */
+  model: 'edgelake' | 'tfjs';
 }
 
 const RUN_NOTE = 'edgelake-demo:run';
@@ -52,23 +67,32 @@ export class Run {
     readonly dataset: Dataset,
     readonly url: string,
     private readonly device: GPUDevice | null,
-    public learner: Model,
+    readonly db: string,
+    public model: RunModel,
     public pool: Pool | undefined,
     readonly points: Point[],
   ) {}
 
-  /** Opens `url` through the IndexedDB database `db`; picks up the run saved there for the same dataset version. */
+  /**
+   * Opens `url` through the IndexedDB database `db`; picks up the run saved there, at the version it
+   * read (commits may have moved the dataset on since), with its model.
+   */
   static async open(name: string, db: string, url: string, device: GPUDevice | null, settings: Settings): Promise<Run> {
     const store = await IdbChunkStore.open(db);
     const cache = new ChunkCache(store, { budgetBytes: CACHE_BUDGET });
+    const saved = await readSaved(store, url);
     // The header tells the runs' requests apart in the server's log; same-origin, so no preflight.
-    const dataset = await openDataset(url, { cache, http: { headers: { 'x-edgelake-run': name } } });
-    const saved = await readSaved(store, url, dataset.version);
-    const modelBytes = saved && (await store.getNote(MODEL_NOTE));
-    if (saved && modelBytes?.length) {
-      return new Run(name, store, cache, dataset, url, device, loadModel(modelBytes, { device, name: `${db}/${MODEL_NOTE}` }), Pool.fromJSON(saved.pool), saved.points);
+    const open = (ref?: string) => openDataset(url, { cache, ref, http: { headers: { 'x-edgelake-run': name } } });
+    const dataset = saved ? await open(saved.version).catch(() => open()) : await open();
+    if (saved?.version === dataset.version) {
+      const model = await restoreModel(saved.model, store, db, dataset, device).catch(() => undefined); // gone or damaged: start over
+      if (model) return new Run(name, store, cache, dataset, url, device, db, model, Pool.fromJSON(saved.pool), saved.points);
     }
-    return new Run(name, store, cache, dataset, url, device, newLearner(dataset, device, settings), undefined, []);
+    return new Run(name, store, cache, dataset, url, device, db, await newModel(dataset, device, settings, store, db), undefined, []);
+  }
+
+  get learner(): Learner {
+    return this.model.learner;
   }
 
   get labels(): number {
@@ -81,6 +105,12 @@ export class Run {
 
   get classNames(): string[] {
     return this.dataset.tensor('label').classNames ?? Array.from({ length: this.learner.classes }, (_, i) => String(i));
+  }
+
+  /** Every label this run holds, by sample id (what a commit writes). */
+  labelled(): Map<number, number> {
+    const pool = this.pool;
+    return new Map(pool ? Array.from(pool.labelled(), (id) => [id, pool.labelOf(id)!]) : []);
   }
 
   /** An ActiveLearner going on from this run's labels with `settings`; `oracle` undefined: the dataset's labels. */
@@ -109,15 +139,16 @@ export class Run {
   private readonly counted = new WeakMap<ActiveLearner, number>();
 
   async save(): Promise<void> {
-    await this.store.putNote(MODEL_NOTE, await saveModel(this.learner));
-    const saved: SavedRun = { format: 'edgelake-demo/1', url: this.url, version: this.dataset.version, pool: this.pool!.toJSON(), points: this.points };
+    await this.model.save();
+    const saved: SavedRun = { format: 'edgelake-demo/1', url: this.url, version: this.dataset.version, pool: this.pool!.toJSON(), points: this.points, model: this.model.kind };
     await this.store.putNote(RUN_NOTE, new TextEncoder().encode(JSON.stringify(saved)));
   }
 
-  /** Starts over with no labels and a fresh model; `clearCache` also empties the cache (a baseline counts bytes from empty). */
+  /** Starts over with no labels and a fresh model (the settings'); `clearCache` also empties the cache (a baseline counts bytes from empty). */
   async reset(settings: Settings, clearCache: boolean): Promise<void> {
-    this.learner.dispose();
-    this.learner = newLearner(this.dataset, this.device, settings);
+    const model = await newModel(this.dataset, this.device, settings, this.store, this.db); // a model that fails to load leaves the run as it was
+    this.model.dispose();
+    this.model = model;
     this.pool = undefined;
     this.points.length = 0;
     await this.store.putNote(RUN_NOTE, new Uint8Array());
@@ -126,25 +157,51 @@ export class Run {
   }
 
   async close(): Promise<void> {
-    this.learner.dispose();
+    this.model.dispose();
     await this.store.close();
   }
 }
 
-/** An MLP from the images to the classes, with one hidden layer. */
-function newLearner(ds: Dataset, device: GPUDevice | null, settings: Settings): Model {
+/** The settings' model: the TF.js model they name, or an MLP from the images to the classes with one hidden layer. */
+async function newModel(ds: Dataset, device: GPUDevice | null, settings: Settings, store: IdbChunkStore, db: string): Promise<RunModel> {
   const inputs = ds.tensor('image').shape.reduce<number>((a, d) => a * (d ?? 1), 1);
   const classes = ds.tensor('label').classNames?.length ?? 10;
-  return mlp({ layers: [inputs, settings.hidden, classes], seed: settings.seed, device });
+  const from = settings.modelFiles.length ? settings.modelFiles : settings.model;
+  if (from.length) return (await import('./tfjs.js')).tfjsModel(from, tfjsStore(db), device, inputs, classes);
+  return edgelakeModel(mlp({ layers: [inputs, settings.hidden, classes], seed: settings.seed, device }), store);
 }
 
-async function readSaved(store: IdbChunkStore, url: string, version: string): Promise<SavedRun | undefined> {
+async function restoreModel(kind: SavedRun['model'], store: IdbChunkStore, db: string, ds: Dataset, device: GPUDevice | null): Promise<RunModel> {
+  if (kind === 'tfjs') {
+    const classes = ds.tensor('label').classNames?.length ?? 10;
+    const inputs = ds.tensor('image').shape.reduce<number>((a, d) => a * (d ?? 1), 1);
+    return (await import('./tfjs.js')).tfjsModel(tfjsStore(db), tfjsStore(db), device, inputs, classes);
+  }
+  const bytes = await store.getNote(MODEL_NOTE);
+  if (!bytes?.length) throw new Error('no saved model');
+  return edgelakeModel(loadModel(bytes, { device, name: `${db}/${MODEL_NOTE}` }), store);
+}
+
+/** Where TF.js keeps a brought model's weights between reloads (its own IndexedDB store). */
+const tfjsStore = (db: string) => `indexeddb://${db}-tfjs-model`;
+
+function edgelakeModel(model: Model, store: IdbChunkStore): RunModel {
+  return {
+    kind: 'edgelake',
+    describe: 'edgelake MLP, trained from scratch',
+    learner: model,
+    save: async () => store.putNote(MODEL_NOTE, await saveModel(model)),
+    dispose: () => model.dispose(),
+  };
+}
+
+async function readSaved(store: IdbChunkStore, url: string): Promise<SavedRun | undefined> {
   const bytes = await store.getNote(RUN_NOTE);
   if (!bytes?.length) return undefined;
   try {
     const saved = JSON.parse(new TextDecoder().decode(bytes)) as SavedRun;
-    if (saved.format !== 'edgelake-demo/1' || saved.url !== url || saved.version !== version) return undefined;
-    return saved;
+    if (saved.format !== 'edgelake-demo/1' || saved.url !== url) return undefined;
+    return { ...saved, model: saved.model ?? 'edgelake' };
   } catch {
     return undefined; // a damaged note: start over rather than fail to load
   }
