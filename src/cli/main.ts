@@ -3,6 +3,7 @@ import { useNodeCodecs } from '../format/codecs.node.js';
 import { redactUrls } from '../source/redact.js';
 import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
 import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
+import { indexCommand, indexUsage } from './index-cmd.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
 import { streamCommand, streamUsage } from './stream.js';
 import { trainCommand, trainUsage } from './train.js';
@@ -14,6 +15,7 @@ type Command = (args: string[], io: CliIo) => Promise<number>;
 const commands: Record<string, { run: Command; usage: string }> = {
   'build idx': { run: buildIdxCommand, usage: buildIdxUsage },
   'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage },
+  index: { run: indexCommand, usage: indexUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
   fetch: { run: fetchCommand, usage: fetchUsage },
   cache: { run: cacheCommand, usage: cacheUsage },

@@ -20,26 +20,45 @@ export interface ChunkHeader {
 
 /** Encodes sample payloads into a chunk; returns the stored bytes and the manifest entry. */
 export async function encodeChunk(payloads: Uint8Array[], compression: ChunkCompression): Promise<{ stored: Uint8Array; ref: ChunkRef }> {
-  const n = payloads.length;
+  const body = chunkBody(payloads);
+  const stored = compression === 'deflate' ? deflate(body) : body;
+  const [hash, headerHash] = await Promise.all([sha256Hex(stored), sha256Hex(body.subarray(0, chunkHeaderBytes(payloads.length)))]);
+  return { stored, ref: { hash, bytes: stored.length, samples: payloads.length, headerHash } };
+}
+
+/** A chunk body (header, then the payloads), before chunk compression; `crcs` when already known. */
+export function chunkBody(payloads: Uint8Array[], crcs?: ArrayLike<number>): Uint8Array {
+  const header = encodeChunkHeader(payloads.map((p) => p.length), crcs ?? payloads.map((p) => crc32(p)));
+  const body = new Uint8Array(payloads.reduce((a, p) => a + p.length, header.length));
+  body.set(header);
+  let at = header.length;
+  for (const p of payloads) {
+    body.set(p, at);
+    at += p.length;
+  }
+  return body;
+}
+
+/** The first P bytes of a chunk body (FORMAT.md): magic, sample count, flags, payload offsets and crc32s. */
+export function encodeChunkHeader(sizes: ArrayLike<number>, crcs: ArrayLike<number>): Uint8Array {
+  const n = sizes.length;
   const P = chunkHeaderBytes(n);
-  const total = payloads.reduce((a, p) => a + p.length, P);
+  let total = P;
+  for (let i = 0; i < n; i++) total += sizes[i];
   if (total > 0xffffffff) throw new EdgelakeError('invalid-input', `a chunk of ${total} bytes does not fit u32 offsets`);
-  const body = new Uint8Array(total);
-  const view = new DataView(body.buffer);
+  const header = new Uint8Array(P);
+  const view = new DataView(header.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, n, true);
   view.setUint32(8, 0, true);
   let at = 0;
-  payloads.forEach((p, i) => {
+  for (let i = 0; i < n; i++) {
     view.setUint32(12 + 4 * i, at, true);
-    view.setUint32(12 + 4 * (n + 1) + 4 * i, crc32(p), true);
-    body.set(p, P + at);
-    at += p.length;
-  });
+    view.setUint32(12 + 4 * (n + 1) + 4 * i, crcs[i], true);
+    at += sizes[i];
+  }
   view.setUint32(12 + 4 * n, at, true);
-  const stored = compression === 'deflate' ? deflate(body) : body;
-  const [hash, headerHash] = await Promise.all([sha256Hex(stored), sha256Hex(body.subarray(0, P))]);
-  return { stored, ref: { hash, bytes: stored.length, samples: n, headerHash } };
+  return header;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { useNodeCodecs } from '../format/codecs.node.js';
 import { openTransportNode } from '../source/open.node.js';
 import type { Source } from '../source/source.js';
-import { openDataset as openDatasetWith, type Dataset, type OpenDatasetOptions } from './dataset/dataset.js';
+import type { Dataset, OpenDatasetOptions } from './dataset/dataset.js';
+import { openAnyDataset } from './dataset/kinds/registry.js';
 import { nodeWorkerPool } from './loader/workers/pool.node.js';
 
 /**
@@ -10,5 +11,5 @@ import { nodeWorkerPool } from './loader/workers/pool.node.js';
  */
 export function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
   useNodeCodecs();
-  return openDatasetWith(root, { createPool: nodeWorkerPool, openTransport: openTransportNode, ...options });
+  return openAnyDataset(root, { createPool: nodeWorkerPool, openTransport: openTransportNode, ...options });
 }

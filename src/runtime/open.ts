@@ -1,4 +1,5 @@
-import { openDataset as openDatasetWith, type Dataset, type OpenDatasetOptions } from './dataset/dataset.js';
+import type { Dataset, OpenDatasetOptions } from './dataset/dataset.js';
+import { openAnyDataset } from './dataset/kinds/registry.js';
 import { browserWorkerPool } from './loader/workers/pool.browser.js';
 import type { Source } from '../source/source.js';
 
@@ -8,5 +9,5 @@ import type { Source } from '../source/source.js';
  */
 export function openDataset(root: string | Source, options: OpenDatasetOptions = {}): Promise<Dataset> {
   const createPool = typeof Worker === 'function' ? (size: number) => browserWorkerPool(size) : undefined;
-  return openDatasetWith(root, { createPool, ...options });
+  return openAnyDataset(root, { createPool, ...options });
 }

@@ -1,0 +1,231 @@
+import { gzipSync } from 'fflate';
+import { EdgelakeError } from '../../errors.js';
+import { chunkBody, encodeChunk } from '../chunk.js';
+import { crc32 } from '../hash.js';
+import { inflateBounded } from '../inflate.js';
+import { sniffImageType } from '../image/image.js';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../manifest.js';
+import { validateManifest } from '../validate.js';
+import { tarMembers, type TarMember } from './tar.js';
+
+export const WDS_INDEX_FORMAT = 'edgelake-webdataset-index/1';
+
+/** A chunk made of one member of each of a run of samples in one shard: read as one range. */
+export interface ShardSpan {
+  shard: number;
+  /** The first member's data offset in the shard; the span ends at the last member's data end. */
+  start: number;
+  /** Each sample's member data, relative to `start`. */
+  offsets: number[];
+  sizes: number[];
+  crcs: number[];
+}
+
+/** A chunk of class labels kept in the index itself (a label is a few bytes in a 1 KiB tar block). */
+export interface InlineChunk {
+  values: number[];
+}
+
+/**
+ * What `edgelake index` writes beside the shards: the dataset as an edgelake manifest whose
+ * chunks are assembled from the shards (ShardSpan) or from the index (InlineChunk), keyed by the
+ * chunk's SHA-256, so the loader, cache and verification read it as any native dataset.
+ */
+export interface WebDatasetIndex {
+  format: typeof WDS_INDEX_FORMAT;
+  name: string;
+  shards: { name: string; bytes: number }[];
+  manifest: Manifest;
+  chunks: Record<string, ShardSpan | InlineChunk>;
+}
+
+export interface IndexShardsOptions {
+  name: string;
+  /** Payload bytes per chunk of a member tensor (default 256 KiB). */
+  chunkBytes?: number;
+  created?: string;
+}
+
+const LABELS_PER_CHUNK = 16384;
+const IMAGE_TYPES: Record<string, 'png' | 'jpeg'> = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg' };
+
+/**
+ * Indexes WebDataset shards, given whole and in order: members group into samples by key (the
+ * name up to the first '.' of its file name, as WebDataset does), each extension a tensor:
+ * `png`/`jpg` images (decoded to pixels on read), `cls` an integer class label, anything else
+ * (`json`, `txt`, ...) bytes. Every sample must have the same extensions.
+ */
+export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8Array }> | AsyncIterable<{ name: string; bytes: Uint8Array }>, options: IndexShardsOptions): Promise<WebDatasetIndex> {
+  const chunkBytes = options.chunkBytes ?? 256 * 1024;
+  const listed: WebDatasetIndex['shards'] = [];
+  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; chunks: ChunkRef[]; open: { shard: number; members: { member: TarMember; bytes: Uint8Array }[]; bytes: number } | undefined; values: number[] }>();
+  const chunks: WebDatasetIndex['chunks'] = {};
+  let exts: string[] | undefined;
+  let length = 0;
+  const sizes = new Map<string, string>(); // ext -> "HxW" while every image has it, '' once they differ
+
+  const flushSpan = async (ext: string) => {
+    const t = tensors.get(ext)!;
+    if (!t.open?.members.length) return;
+    const payloads = t.open.members.map((m) => m.bytes);
+    const { ref } = await encodeChunk(payloads, 'none');
+    const start = t.open.members[0].member.dataOffset;
+    chunks[ref.hash] = { shard: t.open.shard, start, offsets: t.open.members.map((m) => m.member.dataOffset - start), sizes: payloads.map((p) => p.length), crcs: payloads.map((p) => crc32(p)) };
+    t.chunks.push(ref);
+    t.open = undefined;
+  };
+  const flushValues = async (ext: string) => {
+    const t = tensors.get(ext)!;
+    if (!t.values.length) return;
+    const { ref } = await encodeChunk(t.values.map(int32Payload), 'none');
+    chunks[ref.hash] = { values: t.values };
+    t.chunks.push(ref);
+    t.values = [];
+  };
+
+  for await (const { name, bytes } of shards) {
+    const shard = listed.push({ name, bytes: bytes.length }) - 1;
+    for (const sample of samplesOf(tarMembers(bytes, name), name)) {
+      const these = [...sample.members.keys()].sort();
+      exts ??= these;
+      if (these.join() !== exts.join()) throw new EdgelakeError('invalid-input', `${name}: sample ${sample.key} has ${these.join(', ')}; the first sample has ${exts.join(', ')} (every sample needs the same members)`);
+      for (const [ext, member] of sample.members) {
+        const data = bytes.subarray(member.dataOffset, member.dataOffset + member.size);
+        const where = `${name}: ${sample.key}.${ext}`;
+        let t = tensors.get(ext);
+        if (!t) tensors.set(ext, (t = { meta: metaFor(ext), chunks: [], open: undefined, values: [] }));
+        if (ext === 'cls') {
+          t.values.push(classOf(data, where));
+          if (t.values.length === LABELS_PER_CHUNK) await flushValues(ext);
+          continue;
+        }
+        if (IMAGE_TYPES[ext]) noteSize(sizes, ext, data, IMAGE_TYPES[ext], where);
+        if (t.open && t.open.shard !== shard) await flushSpan(ext);
+        t.open ??= { shard, members: [], bytes: 0 };
+        t.open.members.push({ member, bytes: data });
+        t.open.bytes += data.length;
+        if (t.open.bytes >= chunkBytes) await flushSpan(ext);
+      }
+      length++;
+    }
+    for (const ext of tensors.keys()) await flushSpan(ext); // a span never crosses shards
+  }
+  if (!exts) throw new EdgelakeError('invalid-input', `${listed.map((s) => s.name).join(', ') || 'no shards'}: no samples (no regular files in the tar archives)`);
+  for (const ext of tensors.keys()) await flushValues(ext);
+
+  const manifest: Manifest = {
+    format: FORMAT_VERSION, parent: null, message: `WebDataset: ${listed.length} shards`, created: options.created ?? new Date().toISOString(), length, splits: {},
+    tensors: Object.fromEntries([...tensors].map(([ext, t]) => {
+      const size = sizes.get(ext);
+      const shape = IMAGE_TYPES[ext] && size ? [...size.split('x').map(Number), 3] : t.meta.shape;
+      return [ext, { ...t.meta, shape, chunks: t.chunks }];
+    })),
+  };
+  validateManifest(manifest, `the index of ${listed.length} shards`, DEFAULT_LIMITS);
+  return { format: WDS_INDEX_FORMAT, name: options.name, shards: listed, manifest, chunks };
+}
+
+/** A chunk's body, from the shard span's bytes (read from `start`) or the index's own values. */
+export function assembleChunk(chunk: ShardSpan | InlineChunk, span?: Uint8Array): Uint8Array {
+  if ('values' in chunk) return chunkBody(chunk.values.map(int32Payload));
+  return chunkBody(chunk.offsets.map((o, i) => span!.subarray(o, o + chunk.sizes[i])), chunk.crcs);
+}
+
+export function encodeWebDatasetIndex(index: WebDatasetIndex): Uint8Array {
+  return gzipSync(new TextEncoder().encode(JSON.stringify(index)), { level: 9 });
+}
+
+/** Reads an index back; one that is damaged or not an index is refused by name, as a manifest is. */
+export function decodeWebDatasetIndex(bytes: Uint8Array, where: string): WebDatasetIndex {
+  let index: WebDatasetIndex;
+  try {
+    index = JSON.parse(new TextDecoder().decode(inflateBounded(gzipBody(bytes), DEFAULT_LIMITS.maxManifestBytes * 4, where))) as WebDatasetIndex;
+  } catch (e) {
+    throw new EdgelakeError('invalid-manifest', `${where}: not a gzipped JSON WebDataset index (${(e as Error).message})`, { cause: e });
+  }
+  if (index?.format !== WDS_INDEX_FORMAT || !Array.isArray(index.shards) || typeof index.chunks !== 'object' || index.chunks === null) {
+    throw new EdgelakeError('invalid-manifest', `${where}: not an ${WDS_INDEX_FORMAT} index (run edgelake index again)`);
+  }
+  validateManifest(index.manifest, where, DEFAULT_LIMITS);
+  for (const t of Object.values(index.manifest.tensors)) {
+    for (const ref of t.chunks) {
+      const c = Object.hasOwn(index.chunks, ref.hash) ? index.chunks[ref.hash] : undefined;
+      const fits = c && ('values' in c ? Array.isArray(c.values) && c.values.length === ref.samples : index.shards[c.shard] && [c.offsets, c.sizes, c.crcs].every((a) => Array.isArray(a) && a.length === ref.samples));
+      if (!fits) throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash} has no matching entry in the index`);
+    }
+  }
+  return index;
+}
+
+/** The DEFLATE stream inside a gzip file (RFC 1952), past its optional header fields. */
+function gzipBody(b: Uint8Array): Uint8Array {
+  if (b.length < 18 || b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8) throw new Error('not gzip');
+  const flags = b[3];
+  let at = 10;
+  if (flags & 4) at += 2 + (b[at] | (b[at + 1] << 8)); // FEXTRA
+  if (flags & 8) at = b.indexOf(0, at) + 1; // FNAME
+  if (flags & 16) at = b.indexOf(0, at) + 1; // FCOMMENT
+  if (flags & 2) at += 2; // FHCRC
+  if (at <= 0 || at > b.length - 8) throw new Error('a truncated gzip header');
+  return b.subarray(at, b.length - 8);
+}
+
+/** Consecutive members with one key make a sample. */
+function* samplesOf(members: Iterable<TarMember>, shard: string): Generator<{ key: string; members: Map<string, TarMember> }> {
+  let current: { key: string; members: Map<string, TarMember> } | undefined;
+  for (const member of members) {
+    const slash = member.name.lastIndexOf('/');
+    const dot = member.name.indexOf('.', slash + 1);
+    if (dot < 0) continue; // no extension: not part of a sample (WebDataset skips these too)
+    const [key, ext] = [member.name.slice(0, dot), member.name.slice(dot + 1).toLowerCase()];
+    if (current?.key !== key) {
+      if (current) yield current;
+      current = { key, members: new Map() };
+    }
+    if (current.members.has(ext)) throw new EdgelakeError('invalid-input', `${shard}: sample ${key} has two ${ext} members`);
+    current.members.set(ext, member);
+  }
+  if (current) yield current;
+}
+
+function metaFor(ext: string): Omit<TensorMeta, 'chunks'> {
+  const image = IMAGE_TYPES[ext];
+  if (image) return { htype: 'image', dtype: 'uint8', shape: [null, null, 3], layout: 'HWC', sampleCompression: image, chunkCompression: 'none' };
+  if (ext === 'cls') return { htype: 'class_label', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'none' };
+  return { htype: ext === 'txt' || ext === 'json' ? 'text' : 'generic', dtype: 'bytes', shape: [], sampleCompression: 'none', chunkCompression: 'none' };
+}
+
+function classOf(data: Uint8Array, where: string): number {
+  const text = new TextDecoder().decode(data).trim();
+  if (!/^-?\d{1,10}$/.test(text) || Math.abs(Number(text)) > 2 ** 31 - 1) throw new EdgelakeError('invalid-input', `${where}: a class label must be an integer, not ${JSON.stringify(text.slice(0, 20))}`);
+  return Number(text);
+}
+
+function int32Payload(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+/** Keeps "HxW" for an image tensor while every image has the same stored size ('' once they differ). */
+function noteSize(sizes: Map<string, string>, ext: string, data: Uint8Array, type: 'png' | 'jpeg', where: string): void {
+  if (sniffImageType(data) !== type) throw new EdgelakeError('invalid-input', `${where} is not a ${type.toUpperCase()} file`);
+  const size = storedSize(data, type);
+  const seen = sizes.get(ext);
+  sizes.set(ext, seen === undefined ? size : seen === size ? seen : '');
+}
+
+/** "HxW" from a PNG's IHDR or a JPEG's frame header; '' when unknown or when EXIF may rotate it. */
+function storedSize(b: Uint8Array, type: 'png' | 'jpeg'): string {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (type === 'png') return b.length >= 24 ? `${view.getUint32(20)}x${view.getUint32(16)}` : '';
+  for (let at = 2; at + 9 < b.length; ) {
+    if (b[at] !== 0xff) return '';
+    const marker = b[at + 1];
+    if (marker === 0xe1) return ''; // EXIF: an orientation may swap height and width
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return `${view.getUint16(at + 5)}x${view.getUint16(at + 7)}`;
+    at += 2 + view.getUint16(at + 2);
+  }
+  return '';
+}

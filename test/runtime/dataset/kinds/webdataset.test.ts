@@ -1,0 +1,137 @@
+// WebDataset shards read in place: written by Python's tarfile (not edgelake), served by nginx,
+// indexed once by `edgelake index`, then opened as an ordinary dataset.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, SUBSET } from '../../../support/cli.js';
+import { startNginx, type RunningNginx } from '../../../support/nginx.js';
+import { hasCommand, missing } from '../../../support/system.js';
+import { ChunkCache, Loader, MemoryChunkStore } from '../../../../src/index.js';
+import { expandShards, shardLayout } from '../../../../src/format/webdataset/shards.js';
+import { tarMembers } from '../../../../src/format/webdataset/tar.js';
+import { openDataset } from '../../../../src/node.js';
+
+const SHARDS = 4;
+const pattern = `fm-{000..${String(SHARDS - 1).padStart(3, '0')}}.tar`;
+
+describe('shard patterns', () => {
+  it('expand as WebDataset brace patterns, and name the index beside the shards', () => {
+    expect(expandShards('train-{000..003}.tar')).toEqual(['train-000.tar', 'train-001.tar', 'train-002.tar', 'train-003.tar']);
+    expect(expandShards('{a,b}-{08..10}.tar')).toEqual(['a-08.tar', 'a-09.tar', 'a-10.tar', 'b-08.tar', 'b-09.tar', 'b-10.tar']);
+    expect(expandShards('s{9..10}.tar')).toEqual(['s9.tar', 's10.tar']);
+    expect(expandShards('one.tar')).toEqual(['one.tar']);
+    expect(shardLayout('https://host/data/train-{000..099}.tar')).toMatchObject({ base: 'https://host/data', index: 'train.edgelake-index.json.gz' });
+    expect(shardLayout('https://host/data/train-{000..099}.tar').shards).toHaveLength(100);
+    expect(() => expandShards('x-{9..1}.tar')).toThrow('the range {9..1} must count up');
+    expect(() => expandShards('x-{abc}.tar')).toThrow('{abc} is neither a range {000..099} nor a list {a,b}');
+    expect(() => expandShards('x-{0..99999999}.tar')).toThrow('at most 100000 shards');
+  });
+});
+
+describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python3')) || missing('nginx', 'apt-get install nginx', hasCommand('nginx')))('WebDataset shards written by Python, served by nginx', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelake-wds-'));
+  const idx = (file: string) => gunzipSync(readFileSync(join(SUBSET, file)));
+  const labels = idx('train-labels-idx1-ubyte.gz').subarray(8);
+  const pixels = idx('train-images-idx3-ubyte.gz').subarray(16);
+  const shardBytes = () => expandShards(pattern).reduce((a, s) => a + statSync(join(dir, s)).size, 0);
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    execFileSync('python3', ['scripts/webdataset-shards.py', join(SUBSET, 'train-images-idx3-ubyte.gz'), join(SUBSET, 'train-labels-idx1-ubyte.gz'), dir, 'fm', String(SHARDS)]);
+    nginx = await startNginx(dir, { maxSeconds: 300 });
+  }, 60_000);
+  afterAll(async () => {
+    await nginx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Python\'s tar members are what tar lists', () => {
+    const shard = readFileSync(join(dir, 'fm-000.tar'));
+    const listed = execFileSync('tar', ['tf', join(dir, 'fm-000.tar')], { encoding: 'utf8' }).trim().split('\n');
+    expect([...tarMembers(shard)].map((m) => m.name)).toEqual(listed);
+    const damaged = Uint8Array.from(shard);
+    const second = [...tarMembers(shard)][1].headerOffset;
+    damaged[second + 10] ^= 1;
+    expect(() => [...tarMembers(damaged, 'fm-000.tar')]).toThrow(`fm-000.tar: the tar header at byte ${second} has a wrong checksum`);
+  });
+
+  it('without an index: the shards are read whole, once, and the dataset opens', async () => {
+    const ds = await openDataset(`${nginx.url}/${pattern}`);
+    expect([ds.length, ds.tensor('png').shape, ds.tensor('cls').htype]).toEqual([labels.length, [28, 28, 3], 'class_label']);
+    expect(ds.network.bytes).toBe(shardBytes());
+  });
+
+  it('edgelake index writes the index beside the shards; an epoch through the loader yields every sample once, with its label and pixels', async () => {
+    const r = await cli('index', join(dir, pattern), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { samples: number; indexBytes: number; shardBytes: number };
+    expect([summary.samples, summary.shardBytes]).toEqual([labels.length, shardBytes()]);
+    console.log(`webdataset: ${SHARDS} shards, ${summary.shardBytes} bytes; index ${summary.indexBytes} bytes (${((100 * summary.indexBytes) / summary.shardBytes).toFixed(2)}%)`);
+
+    const ds = await openDataset(`${nginx.url}/${pattern}`, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 30 }) });
+    const seen = new Uint8Array(ds.length);
+    for await (const b of new Loader(ds.view(), { batchSize: 500, shuffle: { seed: 3, windowChunks: 4 }, tensors: ['png', 'cls'] })) {
+      const [image, cls] = [b.tensors.png as Uint8Array, b.tensors.cls as Int32Array];
+      b.ids.forEach((id, i) => {
+        seen[id]++;
+        expect(cls[i]).toBe(labels[id]);
+        for (const p of [0, 300, 783]) expect(image[(i * 784 + p) * 3]).toBe(pixels[id * 784 + p]); // gray PNG, decoded to RGB
+      });
+    }
+    expect(seen.every((n) => n === 1)).toBe(true);
+    // What was fetched: the index, then each shard span once.
+    expect(ds.network.bytes).toBeLessThan(shardBytes() + summary.indexBytes);
+  });
+
+  it('reading 1% of the samples at random fetches a small part of the shards: the index, then one range read per sample', async () => {
+    await nginx.accessLog(); // (the log so far: earlier tests)
+    const before = (await nginx.accessLog()).split('\n').filter(Boolean).length;
+    const ds = await openDataset(`${nginx.url}/${pattern}`);
+    const view = ds.view();
+    const picked = Array.from({ length: Math.ceil(ds.length / 100) }, (_, k) => (k * 7919) % ds.length);
+    for (const id of picked) expect((await view.get(id, ['png', 'cls'])).cls[0]).toBe(labels[id]);
+    const lines = (await nginx.accessLog()).split('\n').filter(Boolean).slice(before);
+    const sent = lines.reduce((a, l) => a + Number(/" \d{3} (\d+) /.exec(l)?.[1] ?? 0), 0);
+    const share = sent / shardBytes();
+    console.log(`webdataset: ${picked.length} random samples (1%): ${lines.length} requests, ${sent} bytes = ${(100 * share).toFixed(2)}% of the shards' bytes, index included`);
+    expect(lines.length).toBe(1 + picked.length); // the index, then one range read of each sample's image (labels live in the index)
+    expect(share).toBeLessThan(0.03);
+  });
+
+  it('a shard changed since it was indexed is named, never mixed with what was indexed', async () => {
+    const shard = join(dir, 'fm-001.tar');
+    const original = readFileSync(shard);
+    const changed = Uint8Array.from(original);
+    const member = [...tarMembers(original)].find((m) => m.name.endsWith('.png'))!;
+    changed[member.dataOffset + member.size - 20] ^= 0xff; // inside the PNG's data
+    writeFileSync(shard, changed);
+    try {
+      const ds = await openDataset(`${nginx.url}/${pattern}`, { retry: { retries: 0 } });
+      const epoch = async () => {
+        for await (const b of new Loader(ds.view(), { batchSize: 1000, tensors: ['png'] })) expect(b.ids.length).toBeGreaterThan(0);
+      };
+      await expect(epoch()).rejects.toThrow(/fm-001\.tar changed since it was indexed \(the member at byte \d+ differs\); run edgelake index again/);
+    } finally {
+      writeFileSync(shard, original);
+    }
+  });
+
+  it('shards whose samples lack a member are refused by the sample', async () => {
+    const odd = mkdtempSync(join(tmpdir(), 'edgelake-wds-odd-'));
+    try {
+      execFileSync('python3', ['-c', `import io, tarfile
+with tarfile.open('${odd}/x-0.tar', 'w') as t:
+    png = bytes.fromhex('89504e470d0a1a0a' + '00' * 16)
+    for name, body in (('a.png', png), ('a.cls', b'1'), ('b.png', png)):
+        i = tarfile.TarInfo(name); i.size = len(body); t.addfile(i, io.BytesIO(body))`]);
+      const r = await cli('index', join(odd, 'x-{0..0}.tar'));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('x-0.tar: sample b has png; the first sample has cls, png (every sample needs the same members)');
+    } finally {
+      rmSync(odd, { recursive: true, force: true });
+    }
+  });
+});
