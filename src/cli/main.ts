@@ -8,6 +8,9 @@ import { inspectCommand, inspectUsage } from './inspect.js';
 import { streamCommand, streamUsage } from './stream.js';
 import { trainCommand, trainUsage } from './train.js';
 import { learnCommand, learnUsage } from './learn.js';
+import {
+  branchCommand, branchUsage, checkoutCommand, checkoutUsage, diffCommand, diffUsage, logCommand, logUsage, tagCommand, tagUsage,
+} from './versions.js';
 import { processIo, type CliIo } from './io.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -22,6 +25,11 @@ const commands: Record<string, { run: Command; usage: string }> = {
   stream: { run: streamCommand, usage: streamUsage },
   train: { run: trainCommand, usage: trainUsage },
   learn: { run: learnCommand, usage: learnUsage },
+  log: { run: logCommand, usage: logUsage },
+  diff: { run: diffCommand, usage: diffUsage },
+  branch: { run: branchCommand, usage: branchUsage },
+  tag: { run: tagCommand, usage: tagUsage },
+  checkout: { run: checkoutCommand, usage: checkoutUsage },
 };
 
 function usage(): string {

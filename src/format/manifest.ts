@@ -13,6 +13,8 @@ export interface Refs {
   name: string;
   head: string;
   refs: Record<string, string>;
+  /** Immutable names of versions: resolved after refs, never moved by a commit. */
+  tags?: Record<string, string>;
 }
 
 export interface ChunkRef {

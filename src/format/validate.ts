@@ -20,6 +20,7 @@ const MAX_DATASET_NAME = 200;
 const ZERO_POINT_RANGE = { int8: [-128, 127], uint8: [0, 255] } as const;
 
 const REFS_KEYS = ['format', 'name', 'head', 'refs'];
+const REFS_OPTIONAL = ['tags'];
 const MANIFEST_KEYS = ['format', 'parent', 'message', 'created', 'length', 'splits', 'tensors'];
 const TENSOR_KEYS = ['htype', 'dtype', 'shape', 'sampleCompression', 'chunkCompression', 'chunks'];
 const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant'];
@@ -127,7 +128,7 @@ export function validateRefs(json: unknown, file = 'edgelake.json'): Refs {
   const c = new Checker(file);
   const o = c.object(json, '');
   if (o.format !== FORMAT_VERSION) c.fail('format', `must be "${FORMAT_VERSION}"`);
-  c.keys(o, '', REFS_KEYS);
+  c.keys(o, '', REFS_KEYS, REFS_OPTIONAL);
   const name = c.string(o.name, 'name');
   // Characters are code points, so a name has the same length in every language.
   if (name === '' || codePoints(name, MAX_DATASET_NAME) > MAX_DATASET_NAME) c.fail('name', `must have 1 to ${MAX_DATASET_NAME} characters`);
@@ -135,7 +136,13 @@ export function validateRefs(json: unknown, file = 'edgelake.json'): Refs {
   for (const [k, v] of Object.entries(c.object(o.refs, 'refs'))) refs[c.key(k, 'refs')] = c.hash(v, at('refs', k));
   const head = c.name(o.head, 'head');
   if (!Object.hasOwn(refs, head)) c.fail('head', `names ref "${head}", which is not in refs`);
-  return { format: FORMAT_VERSION, name, head, refs };
+  if (o.tags === undefined) return { format: FORMAT_VERSION, name, head, refs };
+  const tags = dict<string>();
+  for (const [k, v] of Object.entries(c.object(o.tags, 'tags'))) {
+    if (Object.hasOwn(refs, c.key(k, 'tags'))) c.fail(at('tags', k), 'is also a ref: a name is a ref or a tag, not both');
+    tags[k] = c.hash(v, at('tags', k));
+  }
+  return { format: FORMAT_VERSION, name, head, refs, tags };
 }
 
 /** Validates a version manifest against every rule of FORMAT.md and the reader's limits. */

@@ -65,6 +65,9 @@ describe('edgelake.json', () => {
     ['refs name 64-hex version ids', (r) => { r.refs.main = H.toUpperCase(); }, 'refs.main'],
     ['head names an existing ref', (r) => { r.head = 'v2'; }, 'head'],
     ['head is not an Object.prototype key', (r) => { r.head = 'constructor'; }, 'head'],
+    ['tags is an object', (r) => { r.tags = [H]; }, 'tags'],
+    ['tags name 64-hex version ids', (r) => { r.tags = { v2: 'x' }; }, 'tags.v2'],
+    ['no name is both a ref and a tag', (r) => { r.tags = { main: H }; }, 'tags.main'],
   ];
   it.each(cases)('%s', (_, edit, field) => refsRefuses(edit, field));
 
@@ -73,6 +76,11 @@ describe('edgelake.json', () => {
     const v = validateRefs(r);
     expect(Object.keys(v.refs)).toEqual(['__proto__']);
     expect(v.name.length).toBe(400); // UTF-16 units, not characters
+  });
+
+  it('keeps tags when there are some, and adds no key when there are none', () => {
+    expect(validateRefs({ ...refs(), tags: { 'v2.0': H } }).tags).toEqual({ 'v2.0': H });
+    expect(Object.keys(validateRefs(refs()))).toEqual(['format', 'name', 'head', 'refs']);
   });
 });
 

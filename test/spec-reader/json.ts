@@ -23,7 +23,7 @@ export interface Manifest {
   format: string; parent: string | null; message: string; created: string; length: number;
   splits: Record<string, [number, number][]>; tensors: Record<string, TensorInfo>;
 }
-export interface Refs { format: string; name: string; head: string; refs: Record<string, string> }
+export interface Refs { format: string; name: string; head: string; refs: Record<string, string>; tags?: Record<string, string> }
 
 export const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 export const isObj = (v: unknown): v is Record<string, unknown> =>
@@ -50,7 +50,7 @@ function countCodePoints(s: string, max: number): number {
 
 export function validateRefs(v: unknown, fail: (m: string) => never): Refs {
   if (!isObj(v)) fail('not a JSON object');
-  checkKeys(v, ['format', 'name', 'head', 'refs'], [], 'refs file', fail);
+  checkKeys(v, ['format', 'name', 'head', 'refs'], ['tags'], 'refs file', fail);
   if (v.format !== FORMAT) fail(`format is ${JSON.stringify(v.format)}, expected "${FORMAT}"`);
   if (typeof v.name !== 'string' || v.name === '' || countCodePoints(v.name, 200) > 200) {
     fail('name must be a string of 1 to 200 characters');
@@ -62,6 +62,14 @@ export function validateRefs(v: unknown, fail: (m: string) => never): Refs {
     if (typeof id !== 'string' || !HEX64.test(id)) fail(`ref "${k}" is not a 64-hex versionId`);
   }
   if (!own(v.refs, v.head)) fail(`head "${v.head}" is not among refs`);
+  if (own(v, 'tags')) {
+    if (!isObj(v.tags)) fail('tags must be an object');
+    for (const [k, id] of Object.entries(v.tags)) {
+      if (!REF_NAME.test(k)) fail(`tag name ${JSON.stringify(k)} does not match ${REF_NAME}`);
+      if (own(v.refs, k)) fail(`"${k}" is both a ref and a tag`);
+      if (typeof id !== 'string' || !HEX64.test(id)) fail(`tag "${k}" is not a 64-hex versionId`);
+    }
+  }
   return v as unknown as Refs;
 }
 

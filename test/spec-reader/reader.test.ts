@@ -209,12 +209,16 @@ describe('spec reader refuses', () => {
       [{ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id.toUpperCase() } }, /64-hex/],
       [{ format: 'edgelake/1', name: 'x'.repeat(201), head: 'main', refs: { main: id } }, /name/],
       [{ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id }, extra: 1 }, /unknown key "extra"/],
+      [{ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id }, tags: { main: id } }, /"main" is both a ref and a tag/],
+      [{ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id }, tags: { v1: 'abc' } }, /tag "v1" is not a 64-hex/],
+      [{ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id }, tags: [] }, /tags must be an object/],
     ];
     for (const [refs, re] of badRefs) {
       writeFileSync(refsFile, JSON.stringify(refs));
       expect(() => readDataset(dir)).toThrow(new RegExp(`edgelake\\.json.*${re.source}`));
     }
-    writeFileSync(refsFile, JSON.stringify({ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id } }));
+    writeFileSync(refsFile, JSON.stringify({ format: 'edgelake/1', name: 'x', head: 'main', refs: { main: id }, tags: { 'v1.0': id } }));
+    expect(readDataset(dir, 'v1.0').versionId).toBe(id); // a tag names a version as a ref does
     expect(() => readDataset(dir, 'constructor')).toThrow(/edgelake\.json: no ref named "constructor"/);
   });
 

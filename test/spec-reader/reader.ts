@@ -112,6 +112,7 @@ export function readDataset(root: string, ref?: string, opts: ReaderOptions = {}
   const refName = ref ?? refs.head;
   let versionId: string;
   if (own(refs.refs, refName)) versionId = refs.refs[refName];
+  else if (refs.tags && own(refs.tags, refName)) versionId = refs.tags[refName];
   else if (HEX64.test(refName)) versionId = refName; // a pinned version id
   else refsFail(`no ref named ${JSON.stringify(refName)}`);
   const versionPath = `versions/${versionId!}.json`;

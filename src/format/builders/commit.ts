@@ -51,7 +51,7 @@ export async function commitVersion(
   const versionId = await sha256Hex(bytes);
   await sink.write(versionPath(versionId), bytes);
   refs.refs[ref] = versionId;
-  await sink.write(REFS_PATH, new TextEncoder().encode(JSON.stringify(refs, null, 2) + '\n'));
+  await sink.write(REFS_PATH, refsFileBytes(refs));
   return { versionId, manifest, changed: true };
 }
 
@@ -79,15 +79,36 @@ export async function commitChild(
     const before = await sink.read(REFS_PATH);
     if (!before) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset to commit onto`);
     const refs = validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS));
+    if (refs.tags && Object.hasOwn(refs.tags, ref)) throw new EdgelakeError('invalid-input', `${ref} is a tag, and tags never move: commit onto a ref`);
     if (refs.refs[ref] !== parent) {
       throw new EdgelakeError('conflict', `ref ${ref} moved on since version ${parent} was read (it is now ${refs.refs[ref] ?? 'gone'}); open the dataset again and commit onto that`);
     }
     if (!written) await sink.write(versionPath(versionId), bytes);
     const next = { ...refs, refs: { ...refs.refs, [ref]: versionId } };
-    if (await sink.swap(REFS_PATH, before, new TextEncoder().encode(JSON.stringify(next, null, 2) + '\n'))) break;
+    if (await sink.swap(REFS_PATH, before, refsFileBytes(next))) break;
   }
   return { versionId, manifest, changed: true };
 }
+
+/**
+ * Rewrites edgelake.json by one compare-and-swap: `edit` gets the refs as read and returns them
+ * changed (or throws). If another writer replaced the file meanwhile, a 'conflict' error and
+ * nothing moves: the caller's checks were made against refs that are no longer there.
+ */
+export async function swapRefs(sink: Sink, edit: (refs: Refs) => Refs | Promise<Refs>): Promise<Refs> {
+  if (!sink.swap) throw new EdgelakeError('invalid-input', 'this root cannot move refs safely (its sink has no compare-and-swap)');
+  const before = await sink.read(REFS_PATH);
+  if (!before) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset`);
+  const next = await edit(validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS)));
+  const bytes = refsFileBytes(next);
+  validateRefs(JSON.parse(new TextDecoder().decode(bytes)), 'the new edgelake.json');
+  if (!(await sink.swap(REFS_PATH, before, bytes))) {
+    throw new EdgelakeError('conflict', `${REFS_PATH} changed since it was read (another writer moved a ref); read it again and retry`);
+  }
+  return next;
+}
+
+const refsFileBytes = (refs: Refs): Uint8Array => new TextEncoder().encode(JSON.stringify(refs, null, 2) + '\n');
 
 function sameContent(a: Manifest, b: Manifest): boolean {
   const strip = ({ parent: _p, ...rest }: Manifest) => JSON.stringify(rest);

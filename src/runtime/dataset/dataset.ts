@@ -1,8 +1,10 @@
 import type { ChunkCache } from '../../cache/cache.js';
 import { EdgelakeError } from '../../errors.js';
+import type { Committed } from '../../format/builders/commit.js';
 import { verifySamplePayload, verifyChunkHeader, type ChunkHeader } from '../../format/chunk.js';
 import type { ReadLimits } from '../../format/limits.js';
 import { chunkPath, type Manifest, type TensorMeta } from '../../format/manifest.js';
+import type { Sink } from '../../format/sink.js';
 import { chunkHeaderBytes } from '../../format/validate.js';
 import type { SourceMetrics } from '../../source/metrics.js';
 import { DEFAULT_CONCURRENCY, openTransport, type OpenSourceOptions } from '../../source/open.js';
@@ -10,6 +12,7 @@ import type { Source } from '../../source/source.js';
 import { typedArrayFor, type TypedArray } from './batch.js';
 import { datasetChain, remoteChain, remoteRoot, type RemoteRoot } from './chain.js';
 import { chunkStarts, locateSample, mergeRanges } from './chunk-index.js';
+import { commitDataset, type CommitDatasetOptions } from './commit.js';
 import { decodeSample, decodeSamples } from './decode.js';
 import type { PoolFactory } from './decode-pool.js';
 import { openVersion } from './versions.js';
@@ -99,6 +102,11 @@ export class Dataset {
     const t = Object.hasOwn(this.manifest.tensors, name) ? this.manifest.tensors[name] : undefined;
     if (!t) throw new EdgelakeError('invalid-input', `dataset ${this.name} has no tensor "${name}" (tensors: ${Object.keys(this.manifest.tensors).join(', ')})`);
     return t;
+  }
+
+  /** Writes a child of this version into `sink` (the dataset's root): see commitDataset. */
+  commit(sink: Sink, options: CommitDatasetOptions = {}): Promise<Committed> {
+    return commitDataset(this, sink, options);
   }
 
   /** A lazy selection of samples: a split, explicit indices and/or a filter. */

@@ -10,7 +10,7 @@ import type { Source } from '../../source/source.js';
 export interface OpenedVersion {
   source: Source;
   refs: Refs;
-  /** The ref that was opened, or undefined when a version id was asked for directly. */
+  /** The ref or tag that was opened, or undefined when a version id was asked for directly. */
   ref: string | undefined;
   versionId: string;
   manifest: Manifest;
@@ -26,24 +26,34 @@ export async function openVersion(source: Source, options: { ref?: string; limit
   const where = `${source.location}/${REFS_PATH}`;
   const refs = validateRefs(parseJson(await source.read(REFS_PATH, { maxBytes: limits.maxManifestBytes }), where, limits), where);
   const asked = options.ref ?? refs.head;
-  // FORMAT.md: a ref name first, else a 64-hex version id (hasOwn: "constructor" is no ref).
-  const isRef = Object.hasOwn(refs.refs, asked);
-  let versionId: string;
-  if (isRef) versionId = refs.refs[asked];
-  else if (/^[0-9a-f]{64}$/.test(asked)) versionId = asked;
-  else if (!NAME.test(asked)) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: "${asked}" is not a valid ref name`);
-  else throw new EdgelakeError('not-found', `dataset ${refs.name}: no ref "${asked}" (refs: ${Object.keys(refs.refs).join(', ')})`);
+  const { versionId, kind } = resolveName(refs, asked);
 
+  const named = kind === 'version' ? `version ${versionId}` : `${kind} "${asked}" names version ${versionId}`;
+  const manifest = await readManifest(source, versionId, limits, `dataset ${refs.name}: ${named}`);
+  return { source, refs, ref: kind === 'version' ? undefined : asked, versionId, manifest, limits };
+}
+
+/** Reads, verifies (its SHA-256 against its name) and validates one version's manifest. */
+export async function readManifest(source: Source, versionId: string, limits: ReadLimits, context: string): Promise<Manifest> {
   const file = `${source.location}/${versionPath(versionId)}`;
-  const named = isRef ? `ref "${asked}" names version ${versionId}` : `version ${versionId}`;
   const bytes = await source.read(versionPath(versionId), { maxBytes: limits.maxManifestBytes }).catch((e: unknown) => {
-    throw explain(e, `dataset ${refs.name}: ${named}`);
+    throw explain(e, context);
   });
-  if ((await sha256Hex(bytes)) !== versionId) {
-    throw new EdgelakeError('integrity', `dataset ${refs.name}: ${file} does not match its SHA-256 name`);
-  }
-  const manifest = validateManifest(parseJson(bytes, file, limits), file, limits);
-  return { source, refs, ref: isRef ? asked : undefined, versionId, manifest, limits };
+  if ((await sha256Hex(bytes)) !== versionId) throw new EdgelakeError('integrity', `${context}: ${file} does not match its SHA-256 name`);
+  return validateManifest(parseJson(bytes, file, limits), file, limits);
+}
+
+/**
+ * The version a name stands for (FORMAT.md): a ref, else a tag, else a 64-hex version id itself.
+ * hasOwn: "constructor" is no ref.
+ */
+export function resolveName(refs: Refs, name: string): { versionId: string; kind: 'ref' | 'tag' | 'version' } {
+  if (Object.hasOwn(refs.refs, name)) return { versionId: refs.refs[name], kind: 'ref' };
+  if (refs.tags && Object.hasOwn(refs.tags, name)) return { versionId: refs.tags[name], kind: 'tag' };
+  if (/^[0-9a-f]{64}$/.test(name)) return { versionId: name, kind: 'version' };
+  if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: "${name}" is not a valid ref name`);
+  const tags = Object.keys(refs.tags ?? {});
+  throw new EdgelakeError('not-found', `dataset ${refs.name}: no ref "${name}" (refs: ${Object.keys(refs.refs).join(', ')}${tags.length ? `; tags: ${tags.join(', ')}` : ''})`);
 }
 
 /** Fetches and verifies chunk `index` of `tensor` (every byte checked; see decodeChunk). */

@@ -1,8 +1,8 @@
 import { EdgelakeError } from '../../../errors.js';
 import { commitChild, type Committed } from '../../../format/builders/commit.js';
-import { encodeChunk } from '../../../format/chunk.js';
+import { storedHashes, writeChunk } from '../../../format/builders/chunk-writer.js';
 import { deflate } from '../../../format/inflate.js';
-import { chunkPath, DTYPE_BYTES, REFS_PATH, type TensorMeta } from '../../../format/manifest.js';
+import { DTYPE_BYTES, REFS_PATH, type TensorMeta } from '../../../format/manifest.js';
 import type { Sink } from '../../../format/sink.js';
 import { parseJson, validateRefs } from '../../../format/validate.js';
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
@@ -58,7 +58,7 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
     if (values[id] !== label) throw new EdgelakeError('invalid-input', `dataset ${dataset.name}: tensor ${tensor} is ${spec.dtype}, which cannot hold sample ${id}'s label ${label}`);
   }
   // Chunks the parent holds are there already: only the others are written, each once.
-  const stored = new Set(Object.values(manifest.tensors).flatMap((t) => t.chunks.map((c) => c.hash)));
+  const stored = storedHashes(manifest.tensors);
   const tensors = {
     ...manifest.tensors,
     [tensor]: await writeTensor(options.sink, spec, new Uint8Array(values.buffer), bounds, stored),
@@ -92,10 +92,7 @@ async function writeTensor(sink: Sink, spec: Omit<TensorMeta, 'chunks'>, bytes: 
       const raw = bytes.subarray((at + i) * size, (at + i + 1) * size);
       return spec.sampleCompression === 'deflate' ? deflate(raw) : raw;
     });
-    const { stored: chunk, ref } = await encodeChunk(payloads, spec.chunkCompression);
-    if (!stored.has(ref.hash)) await sink.write(chunkPath(ref.hash), chunk);
-    stored.add(ref.hash);
-    chunks.push(ref);
+    chunks.push(await writeChunk(sink, payloads, spec.chunkCompression, stored));
     at += samples;
   }
   return { ...spec, chunks };

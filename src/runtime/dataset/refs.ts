@@ -1,0 +1,55 @@
+import { EdgelakeError } from '../../errors.js';
+import { swapRefs } from '../../format/builders/commit.js';
+import { versionPath, type Refs } from '../../format/manifest.js';
+import type { Sink } from '../../format/sink.js';
+import { NAME } from '../../format/validate.js';
+import { resolveName } from './versions.js';
+
+// Each change is one compare-and-swap of edgelake.json (swapRefs): a writer who moved it
+// meanwhile makes this one fail with 'conflict', and nothing changes.
+
+/** Creates ref `name` at the version `from` names (default: head); refuses a name already taken. */
+export async function createBranch(sink: Sink, name: string, from?: string): Promise<string> {
+  return addName(sink, 'refs', name, from);
+}
+
+/** Creates tag `name`, an immutable name, for the version `target` names (default: head). */
+export async function createTag(sink: Sink, name: string, target?: string): Promise<string> {
+  return addName(sink, 'tags', name, target);
+}
+
+/** Makes ref `ref` the dataset's head: the version readers open by default. */
+export async function checkout(sink: Sink, ref: string): Promise<string> {
+  const refs = await swapRefs(sink, (refs) => {
+    if (!Object.hasOwn(refs.refs, ref)) {
+      const { kind } = resolve(refs, ref);
+      throw new EdgelakeError('invalid-input', `dataset ${refs.name}: ${ref} is a ${kind}, not a ref: head must be a ref (make one there: edgelake branch ROOT NAME --from ${ref})`);
+    }
+    return { ...refs, head: ref };
+  });
+  return refs.refs[ref];
+}
+
+async function addName(sink: Sink, kind: 'refs' | 'tags', name: string, from: string | undefined): Promise<string> {
+  const what = kind === 'refs' ? 'branch' : 'tag';
+  if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `${what} name "${name}" must match ${NAME.source}`);
+  let versionId = '';
+  await swapRefs(sink, async (refs) => {
+    const taken = Object.hasOwn(refs.refs, name) ? 'ref' : refs.tags && Object.hasOwn(refs.tags, name) ? 'tag' : undefined;
+    if (taken) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: ${name} is already a ${taken} (a ${what} name must be new)`);
+    versionId = resolve(refs, from ?? refs.head).versionId;
+    // A version id typed by hand may name nothing: check the manifest is there before naming it.
+    if (!(await sink.read(versionPath(versionId)))) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: no version ${versionId}`);
+    return { ...refs, [kind]: { ...refs[kind], [name]: versionId } };
+  });
+  return versionId;
+}
+
+/** resolveName, with an unknown name as a mistake of the caller's. */
+function resolve(refs: Refs, name: string): ReturnType<typeof resolveName> {
+  try {
+    return resolveName(refs, name);
+  } catch (e) {
+    throw e instanceof EdgelakeError && e.code === 'not-found' ? new EdgelakeError('invalid-input', e.message) : e;
+  }
+}
