@@ -3,25 +3,26 @@ import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';
+import { encodeParquetIndex, indexParquet } from '../runtime/dataset/kinds/parquet-index.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
-export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--json]';
+export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet)';
 
 /**
- * `edgelake index`: reads WebDataset shards once and writes the index beside them (or to --out),
- * so that opening them later reads only the index and then the ranges asked for.
+ * `edgelake index`: reads WebDataset shards or Parquet files once and writes the index beside them
+ * (or to --out), so that opening them later reads only the index and then the ranges asked for.
  */
 export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, 'chunk-kib': { type: 'string' }, json: { type: 'boolean' } } });
-  if (positionals.length !== 1 || !/\.tar$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage} (PATTERN: shards-{000..099}.tar, a folder path or an http(s):// or s3:// URL)`);
+  if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage} (PATTERN: shards-{000..099}.tar or data/train-{00000..00003}-of-00004.parquet, in a folder or at an http(s):// or s3:// URL)`);
   const kib = values['chunk-kib'] === undefined ? 256 : Number(values['chunk-kib']);
   if (!Number.isInteger(kib) || kib < 1) throw new EdgelakeError('invalid-input', `--chunk-kib must be a whole number >= 1, not ${values['chunk-kib']}`);
   const layout = shardLayout(positionals[0]);
   const source = openSourceNode(layout.base);
   let read = 0;
-  const progress = values.json ? undefined : progressBar(io, 'indexing shards');
+  const progress = values.json ? undefined : progressBar(io, 'indexing');
   const shards = async function* () {
     for (const [i, name] of layout.shards.entries()) {
       const bytes = await source.read(name);
@@ -30,14 +31,17 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
       progress?.(i + 1, layout.shards.length, formatBytes(read)); // once the shard's members are indexed
     }
   };
-  const index = await indexShards(shards(), { name: layout.index.replace(/\.edgelake-index\.json\.gz$/, ''), chunkBytes: kib * 1024 });
-  const bytes = encodeWebDatasetIndex(index);
+  const name = layout.index.replace(/\.edgelake-index\.json\.gz$/, '');
+  const parquet = /\.parquet$/i.test(positionals[0]);
+  const index = parquet ? await indexParquet(await import('hyparquet'), shards(), { name, chunkBytes: kib * 1024 }) : await indexShards(shards(), { name, chunkBytes: kib * 1024 });
+  const bytes = 'files' in index ? encodeParquetIndex(index) : encodeWebDatasetIndex(index);
+  const files = 'files' in index ? index.files.length : index.shards.length;
   const where = values.out ?? `${source.location}/${layout.index}`;
   if (values.out) await writeFile(values.out, bytes);
   else await openSinkNode(layout.base).write(layout.index, bytes);
   const tensors = Object.fromEntries(Object.entries(index.manifest.tensors).map(([name, t]) => [name, { htype: t.htype, shape: t.shape, chunks: t.chunks.length }]));
-  const summary = { index: where, shards: index.shards.length, samples: index.manifest.length, shardBytes: read, indexBytes: bytes.length, tensors };
+  const summary = { index: where, files, samples: index.manifest.length, bytes: read, indexBytes: bytes.length, tensors };
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
-  else io.stdout(`indexed ${summary.samples} samples in ${summary.shards} shards (${formatBytes(read)}): ${Object.entries(tensors).map(([n, t]) => `${n} [${t.shape.join(', ')}]`).join(', ')}; wrote ${where} (${formatBytes(bytes.length)})\n`);
+  else io.stdout(`indexed ${summary.samples} samples in ${files} ${parquet ? 'Parquet files' : 'shards'} (${formatBytes(read)}): ${Object.entries(tensors).map(([n, t]) => `${n} [${t.shape.join(', ')}]`).join(', ')}; wrote ${where} (${formatBytes(bytes.length)})\n`);
   return 0;
 }

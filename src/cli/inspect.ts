@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EdgelakeError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
+import { isParquetPattern, parquetSource } from '../runtime/dataset/kinds/parquet.js';
 import { webDatasetSource } from '../runtime/dataset/kinds/webdataset.js';
 import { openVersion, type OpenedVersion } from '../runtime/dataset/versions.js';
 import { isShardPattern, shardLayout } from '../format/webdataset/shards.js';
@@ -9,14 +10,15 @@ import { openSourceNode } from '../source/open.node.js';
 import { redactUrl } from '../source/redact.js';
 import { formatBytes, type CliIo } from './io.js';
 
-export const inspectUsage = 'edgelake inspect ROOT [--ref R] [--json]  (ROOT: a dataset, or WebDataset shards-{000..099}.tar)';
+export const inspectUsage = 'edgelake inspect ROOT [--ref R] [--json]  (ROOT: a dataset, WebDataset shards-{000..099}.tar or Parquet files)';
 
 /** `edgelake inspect`: refs, version, splits and per-tensor layout of a dataset root. */
 export async function inspectCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ref: { type: 'string' }, json: { type: 'boolean' } } });
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${inspectUsage}`);
   const root = positionals[0];
-  const source = isShardPattern(root) ? webDatasetSource(root, openSourceNode(shardLayout(root).base)) : openSourceNode(root);
+  const files = () => openSourceNode(shardLayout(root).base);
+  const source = isShardPattern(root) ? webDatasetSource(root, files()) : isParquetPattern(root) ? parquetSource(root, files()) : openSourceNode(root);
   const opened = await openVersion(source, { ref: values.ref });
   const summary = summarize(opened);
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');

@@ -32,14 +32,14 @@ export function isShardPattern(root: string): boolean {
 }
 
 /**
- * Where the shards of `pattern` lie (the folder or URL prefix before its last '/'), their names
- * relative to it, and the name of the sidecar index beside them: the pattern's file name up to
- * its first brace group or `.tar`, then `.edgelake-index.json.gz`.
+ * Where the files of `pattern` (tar shards, Parquet files) lie (the folder or URL prefix before its
+ * last '/'), their names relative to it, and the name of the index beside them: the pattern's file
+ * name up to its first brace group or extension, then `.edgelake-index.json.gz`.
  */
 export function shardLayout(pattern: string): { base: string; shards: string[]; index: string } {
   const slash = pattern.lastIndexOf('/');
   const base = slash < 0 ? '.' : pattern.slice(0, slash) || '/';
   const file = pattern.slice(slash + 1);
-  const stem = file.replace(/\{.*$/, '').replace(/\.tar$/i, '').replace(/[-_.]+$/, '') || 'shards';
+  const stem = file.replace(/\{.*$/, '').replace(/\.(tar|parquet)$/i, '').replace(/[-_.]+$/, '') || 'shards';
   return { base, shards: expandShards(file), index: `${stem}.edgelake-index.json.gz` };
 }

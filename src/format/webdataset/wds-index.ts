@@ -1,8 +1,7 @@
-import { gzipSync } from 'fflate';
 import { EdgelakeError } from '../../errors.js';
 import { chunkBody, encodeChunk } from '../chunk.js';
 import { crc32 } from '../hash.js';
-import { inflateBounded } from '../inflate.js';
+import { decodeIndexFile, encodeIndexFile } from '../index-file.js';
 import { sniffImageType } from '../image/image.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../manifest.js';
@@ -133,17 +132,12 @@ export function assembleChunk(chunk: ShardSpan | InlineChunk, span?: Uint8Array)
 }
 
 export function encodeWebDatasetIndex(index: WebDatasetIndex): Uint8Array {
-  return gzipSync(new TextEncoder().encode(JSON.stringify(index)), { level: 9 });
+  return encodeIndexFile(index);
 }
 
 /** Reads an index back; one that is damaged or not an index is refused by name, as a manifest is. */
 export function decodeWebDatasetIndex(bytes: Uint8Array, where: string): WebDatasetIndex {
-  let index: WebDatasetIndex;
-  try {
-    index = JSON.parse(new TextDecoder().decode(inflateBounded(gzipBody(bytes), DEFAULT_LIMITS.maxManifestBytes * 4, where))) as WebDatasetIndex;
-  } catch (e) {
-    throw new EdgelakeError('invalid-manifest', `${where}: not a gzipped JSON WebDataset index (${(e as Error).message})`, { cause: e });
-  }
+  const index = decodeIndexFile(bytes, where) as WebDatasetIndex;
   if (index?.format !== WDS_INDEX_FORMAT || !Array.isArray(index.shards) || typeof index.chunks !== 'object' || index.chunks === null) {
     throw new EdgelakeError('invalid-manifest', `${where}: not an ${WDS_INDEX_FORMAT} index (run edgelake index again)`);
   }
@@ -156,19 +150,6 @@ export function decodeWebDatasetIndex(bytes: Uint8Array, where: string): WebData
     }
   }
   return index;
-}
-
-/** The DEFLATE stream inside a gzip file (RFC 1952), past its optional header fields. */
-function gzipBody(b: Uint8Array): Uint8Array {
-  if (b.length < 18 || b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8) throw new Error('not gzip');
-  const flags = b[3];
-  let at = 10;
-  if (flags & 4) at += 2 + (b[at] | (b[at + 1] << 8)); // FEXTRA
-  if (flags & 8) at = b.indexOf(0, at) + 1; // FNAME
-  if (flags & 16) at = b.indexOf(0, at) + 1; // FCOMMENT
-  if (flags & 2) at += 2; // FHCRC
-  if (at <= 0 || at > b.length - 8) throw new Error('a truncated gzip header');
-  return b.subarray(at, b.length - 8);
 }
 
 /** Consecutive members with one key make a sample. */

@@ -1,6 +1,7 @@
 import { isShardPattern } from '../../../format/webdataset/shards.js';
 import type { Source } from '../../../source/source.js';
 import { openDataset as openNative, type Dataset, type OpenDatasetOptions } from '../dataset.js';
+import { isParquetPattern, openParquetDataset } from './parquet.js';
 import { openWebDataset } from './webdataset.js';
 
 /** A kind of dataset edgelake reads in place: which roots it claims, and how it opens them. */
@@ -13,6 +14,7 @@ export interface DatasetKind {
 /** The kinds, tried in order; a root no other kind claims is a native edgelake dataset. */
 export const DATASET_KINDS: readonly DatasetKind[] = [
   { name: 'webdataset', claims: isShardPattern, open: openWebDataset },
+  { name: 'parquet', claims: isParquetPattern, open: openParquetDataset },
 ];
 
 /** Opens `root` as the kind that claims it (a WebDataset shard pattern, ...) or as a native dataset. */

@@ -1,28 +1,15 @@
 import { EdgelakeError, isEdgelakeError } from '../../../errors.js';
-import { verifyContentAddress } from '../../../format/content-address.js';
-import { encodeChunkHeader } from '../../../format/chunk.js';
-import { sha256Hex, crc32 } from '../../../format/hash.js';
-import { FORMAT_VERSION, REFS_PATH, versionPath, type Refs } from '../../../format/manifest.js';
-import { chunkHeaderBytes } from '../../../format/validate.js';
+import { crc32 } from '../../../format/hash.js';
 import { shardLayout } from '../../../format/webdataset/shards.js';
 import { assembleChunk, decodeWebDatasetIndex, indexShards, type ShardSpan, type WebDatasetIndex } from '../../../format/webdataset/wds-index.js';
-import { withMetrics } from '../../../source/metrics.js';
-import { openTransport } from '../../../source/open.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
-import { withVerify } from '../../../source/verify.js';
-import { datasetChain, remoteChain } from '../chain.js';
-import { Dataset, type OpenDatasetOptions } from '../dataset.js';
-import { openVersion } from '../versions.js';
+import type { Dataset, OpenDatasetOptions } from '../dataset.js';
+import { chunkRange, indexedChunk, openInPlace, underlyingRead, versionFile, versionFiles } from './virtual.js';
 
 /** What a shard set is read as: its index, the refs and manifest made from it. */
-interface Opened {
+interface Opened extends Awaited<ReturnType<typeof versionFiles>> {
   index: WebDatasetIndex;
-  refs: Uint8Array;
-  manifest: Uint8Array;
-  versionId: string;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Opens WebDataset shards (`https://host/train-{000..099}.tar`, s3://, a folder) in place, as an
@@ -30,15 +17,8 @@ const encoder = new TextEncoder();
  * manifest comes from the index `edgelake index` wrote beside the shards; without one, the shards
  * are read whole, once, to make it. `dataset.network` counts the bytes read from the shards.
  */
-export async function openWebDataset(pattern: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  const layout = shardLayout(pattern);
-  const transport = (options.openTransport ?? openTransport)(layout.base, options);
-  const { source: shards, metrics } = withMetrics(remoteChain(transport, options));
-  const virtual = withVerify(webDatasetSource(pattern, shards), verifyContentAddress);
-  const { source } = datasetChain(virtual, options.cache);
-  const v = await openVersion(source, { ref: options.ref, limits: options.limits });
-  // Decode workers read through the dataset's chain on this thread: they cannot open a shard pattern themselves.
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, undefined, options);
+export function openWebDataset(pattern: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
+  return openInPlace(pattern, options, (shards) => webDatasetSource(pattern, shards));
 }
 
 /**
@@ -54,37 +34,31 @@ export function webDatasetSource(pattern: string, shards: Source): Source {
     opened.catch(() => (opened = undefined));
     return opened;
   };
-  const notFound = (path: string) => new EdgelakeError('not-found', `${pattern}: no ${path} (a WebDataset has one version)`);
-
-  const chunkOf = (o: Opened, path: string) => {
-    const hash = /^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(path)?.[1];
-    const chunk = hash && Object.hasOwn(o.index.chunks, hash) ? o.index.chunks[hash] : undefined;
-    if (!chunk) throw notFound(path);
-    return chunk;
-  };
-  const file = (o: Opened, path: string) => {
-    if (path === REFS_PATH) return o.refs;
-    if (path === versionPath(o.versionId)) return o.manifest;
-    return undefined;
-  };
+  const chunkOf = (o: Opened, path: string) => indexedChunk(o.index.chunks, path, pattern);
 
   return {
     location: `${shards.location}/${pattern.slice(pattern.lastIndexOf('/') + 1)}`,
     async read(path: string, options?: ReadOptions) {
       const o = await open();
-      const whole = file(o, path);
+      const whole = versionFile(o, path);
       if (whole) return whole.slice();
       const chunk = chunkOf(o, path);
       if ('values' in chunk) return assembleChunk(chunk);
-      const span = await shards.readRange(o.index.shards[chunk.shard].name, chunk.start, spanEnd(chunk), shardRead(options));
+      const span = await shards.readRange(o.index.shards[chunk.shard].name, chunk.start, spanEnd(chunk), underlyingRead(options));
       return assembleChunk(chunk, checked(chunk, span, o, pattern));
     },
     async readRange(path: string, offset: number, length: number, options?: ReadOptions) {
       const o = await open();
-      const whole = file(o, path);
+      const whole = versionFile(o, path);
       if (whole) return whole.slice(offset, offset + length);
       const chunk = chunkOf(o, path);
-      return 'values' in chunk ? assembleChunk(chunk).slice(offset, offset + length) : readSpanRange(chunk, offset, length, (from, to) => shards.readRange(o.index.shards[chunk.shard].name, chunk.start + from, to - from, shardRead(options)));
+      if ('values' in chunk) return assembleChunk(chunk).slice(offset, offset + length);
+      return chunkRange(chunk.sizes, chunk.crcs, offset, length, async (first, last) => {
+        // In the shard the samples' members lie in order, other members between them: one read covers them.
+        const from = chunk.offsets[first];
+        const bytes = await shards.readRange(o.index.shards[chunk.shard].name, chunk.start + from, chunk.offsets[last] + chunk.sizes[last] - from, underlyingRead(options));
+        return chunk.offsets.slice(first, last + 1).map((at, k) => bytes.subarray(at - from, at - from + chunk.sizes[first + k]));
+      });
     },
   };
 }
@@ -105,15 +79,7 @@ async function load(layout: ReturnType<typeof shardLayout>, shards: Source, patt
   if (listed.join('\n') !== layout.shards.join('\n')) {
     throw new EdgelakeError('invalid-input', `${pattern}: the index ${layout.index} lists ${listed.length} shards (${listed[0]}…), the pattern names ${layout.shards.length} (${layout.shards[0]}…); run edgelake index again`);
   }
-  const manifest = encoder.encode(JSON.stringify(index.manifest, null, 1) + '\n');
-  const versionId = await sha256Hex(manifest);
-  const refs: Refs = { format: FORMAT_VERSION, name: index.name, head: 'main', refs: { main: versionId } };
-  return { index, refs: encoder.encode(JSON.stringify(refs)), manifest, versionId };
-}
-
-/** A chunk read's options for the shard read under it: the chunk's size limit and checks are the chunk's, not the span's. */
-function shardRead(options: ReadOptions | undefined): ReadOptions {
-  return { signal: options?.signal, onRetry: options?.onRetry };
+  return { index, ...(await versionFiles(index.name, index.manifest)) };
 }
 
 function spanEnd(chunk: ShardSpan): number {
@@ -128,30 +94,4 @@ function checked(chunk: ShardSpan, span: Uint8Array, o: Opened, pattern: string)
     }
   });
   return span;
-}
-
-/**
- * Bytes [offset, offset + length) of a span chunk's body: the header made from the index, the
- * payloads from one range read of the shard covering the samples they fall in.
- */
-async function readSpanRange(chunk: ShardSpan, offset: number, length: number, readShard: (from: number, to: number) => Promise<Uint8Array>): Promise<Uint8Array> {
-  const P = chunkHeaderBytes(chunk.sizes.length);
-  const out = new Uint8Array(length);
-  const header = encodeChunkHeader(chunk.sizes, chunk.crcs);
-  if (offset < P) out.set(header.subarray(offset, Math.min(P, offset + length)));
-  const [from, to] = [Math.max(0, offset - P), offset + length - P]; // payload coordinates
-  if (to <= from) return out;
-  let at = 0;
-  const pieces: { sample: number; lo: number; hi: number; into: number }[] = [];
-  chunk.sizes.forEach((size, i) => {
-    const [lo, hi] = [Math.max(from, at), Math.min(to, at + size)];
-    if (lo < hi) pieces.push({ sample: i, lo: lo - at, hi: hi - at, into: P + lo - offset });
-    at += size;
-  });
-  if (at < to) throw new EdgelakeError('not-found', `a range to byte ${offset + length} of a chunk of ${P + at} bytes`);
-  // In the shard the pieces lie in sample order, other members between them: one read covers them all.
-  const base = chunk.offsets[pieces[0].sample] + pieces[0].lo;
-  const bytes = await readShard(base, chunk.offsets[pieces.at(-1)!.sample] + pieces.at(-1)!.hi);
-  for (const p of pieces) out.set(bytes.subarray(chunk.offsets[p.sample] + p.lo - base, chunk.offsets[p.sample] + p.hi - base), p.into);
-  return out;
 }

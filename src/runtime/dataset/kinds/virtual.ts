@@ -1,0 +1,85 @@
+import { EdgelakeError } from '../../../errors.js';
+import { encodeChunkHeader } from '../../../format/chunk.js';
+import { verifyContentAddress } from '../../../format/content-address.js';
+import { sha256Hex } from '../../../format/hash.js';
+import { FORMAT_VERSION, REFS_PATH, versionPath, type Manifest, type Refs } from '../../../format/manifest.js';
+import { chunkHeaderBytes } from '../../../format/validate.js';
+import { shardLayout } from '../../../format/webdataset/shards.js';
+import { withMetrics } from '../../../source/metrics.js';
+import { openTransport } from '../../../source/open.js';
+import type { ReadOptions, Source } from '../../../source/source.js';
+import { withVerify } from '../../../source/verify.js';
+import { datasetChain, remoteChain } from '../chain.js';
+import { Dataset, type OpenDatasetOptions } from '../dataset.js';
+import { openVersion } from '../versions.js';
+
+/*
+ * Datasets read in place (WebDataset shards, Parquet files) are shown to the rest of edgelake as
+ * native ones: a virtual Source serves edgelake.json, the one version manifest and chunks made
+ * from the original files, and the usual chain verifies, counts and caches them.
+ */
+
+/**
+ * Opens files matching `pattern` through the virtual Source `virtual` builds over a source at
+ * their folder. `dataset.network` counts the bytes read from the original files.
+ */
+export async function openInPlace(pattern: string, options: OpenDatasetOptions, virtual: (files: Source) => Source): Promise<Dataset> {
+  const transport = (options.openTransport ?? openTransport)(shardLayout(pattern).base, options);
+  const { source: files, metrics } = withMetrics(remoteChain(transport, options));
+  const { source } = datasetChain(withVerify(virtual(files), verifyContentAddress), options.cache);
+  const v = await openVersion(source, { ref: options.ref, limits: options.limits });
+  // Decode workers read through the dataset's chain on this thread: they cannot open a pattern themselves.
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, undefined, options);
+}
+
+/** The refs and manifest files of a one-version dataset with `manifest`. */
+export async function versionFiles(name: string, manifest: Manifest): Promise<{ refs: Uint8Array; manifest: Uint8Array; versionId: string }> {
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n');
+  const versionId = await sha256Hex(bytes);
+  const refs: Refs = { format: FORMAT_VERSION, name, head: 'main', refs: { main: versionId } };
+  return { refs: new TextEncoder().encode(JSON.stringify(refs)), manifest: bytes, versionId };
+}
+
+/** edgelake.json or the version manifest, when `path` names one of them. */
+export function versionFile(files: { refs: Uint8Array; manifest: Uint8Array; versionId: string }, path: string): Uint8Array | undefined {
+  if (path === REFS_PATH) return files.refs;
+  if (path === versionPath(files.versionId)) return files.manifest;
+  return undefined;
+}
+
+/** The index entry of the chunk a path names; not-found for any other. */
+export function indexedChunk<T>(chunks: Record<string, T>, path: string, pattern: string): T {
+  const hash = /^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(path)?.[1];
+  const chunk = hash && Object.hasOwn(chunks, hash) ? chunks[hash] : undefined;
+  if (!chunk) throw new EdgelakeError('not-found', `${pattern}: no ${path} (a dataset read in place has one version)`);
+  return chunk;
+}
+
+/**
+ * Bytes [offset, offset + length) of a chunk body whose samples have `sizes` and `crcs`: the
+ * header made from them, the payloads of only the samples the range falls in, from `payloads`.
+ */
+export async function chunkRange(sizes: number[], crcs: number[], offset: number, length: number, payloads: (first: number, last: number) => Promise<Uint8Array[]>): Promise<Uint8Array> {
+  const P = chunkHeaderBytes(sizes.length);
+  const out = new Uint8Array(length);
+  if (offset < P) out.set(encodeChunkHeader(sizes, crcs).subarray(offset, Math.min(P, offset + length)));
+  const [from, to] = [Math.max(0, offset - P), offset + length - P]; // payload coordinates
+  if (to <= from) return out;
+  const starts = sizes.map(((at) => (size: number) => (at += size) - size)(0));
+  const total = starts.at(-1)! + sizes.at(-1)!;
+  if (to > total) throw new EdgelakeError('not-found', `a range to byte ${offset + length} of a chunk of ${P + total} bytes`);
+  const first = starts.filter((s) => s <= from).length - 1; // ascending: the last sample starting at or before `from`
+  const last = starts.filter((s) => s < to).length - 1;
+  const got = await payloads(first, last);
+  got.forEach((p, k) => {
+    const i = first + k;
+    const [lo, hi] = [Math.max(from, starts[i]), Math.min(to, starts[i] + sizes[i])];
+    out.set(p.subarray(lo - starts[i], hi - starts[i]), P + lo - offset);
+  });
+  return out;
+}
+
+/** A chunk read's options for the reads of original files under it: the chunk's size limit and checks are the chunk's. */
+export function underlyingRead(options: ReadOptions | undefined): ReadOptions {
+  return { signal: options?.signal, onRetry: options?.onRetry };
+}

@@ -1,0 +1,92 @@
+// Parquet read in place: a Hugging Face-style export written by hyparquet-writer, served by
+// nginx, read with hyparquet: only the footers, the index and the pages asked for.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, FASHION_CLASSES, SUBSET } from '../../../support/cli.js';
+import { startNginx, type RunningNginx } from '../../../support/nginx.js';
+import { writeHuggingFaceParquet } from '../../../support/parquet-files.js';
+import { hasCommand, missing } from '../../../support/system.js';
+import { Loader } from '../../../../src/index.js';
+import { openDataset } from '../../../../src/node.js';
+
+describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))('Parquet files (Hugging Face layout) read in place', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelake-parquet-'));
+  const idx = (file: string) => gunzipSync(readFileSync(join(SUBSET, file)));
+  const labels = idx('train-labels-idx1-ubyte.gz').subarray(8);
+  const pixels = idx('train-images-idx3-ubyte.gz').subarray(16);
+  const fileBytes = () => readdirSync(dir).filter((f) => f.endsWith('.parquet')).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+  let pattern: string;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    // Hugging Face's datasets writes image datasets in row groups of 100 rows; small pages let a reader fetch a few rows.
+    pattern = writeHuggingFaceParquet(dir, pixels, labels, { files: 4, rowGroupSize: 100, pageSize: 1024 });
+    nginx = await startNginx(dir, { maxSeconds: 300 });
+  }, 60_000);
+  afterAll(async () => {
+    await nginx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('edgelake index reads the files once; inspect shows the class names from the metadata', async () => {
+    const r = await cli('index', join(dir, pattern), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { samples: number; files: number; bytes: number; indexBytes: number };
+    expect([summary.samples, summary.files, summary.bytes]).toEqual([labels.length, 4, fileBytes()]);
+    console.log(`parquet: 4 files, ${summary.bytes} bytes; index ${summary.indexBytes} bytes (${((100 * summary.indexBytes) / summary.bytes).toFixed(2)}%)`);
+    const inspect = JSON.parse((await cli('inspect', `${nginx.url}/${pattern}`, '--json')).stdout) as { length: number; tensors: Record<string, { htype: string; classNames?: string[] }> };
+    expect(inspect.length).toBe(labels.length);
+    expect(inspect.tensors.label).toMatchObject({ htype: 'class_label', classNames: FASHION_CLASSES.split(',') });
+    expect(inspect.tensors.image.htype).toBe('image');
+  });
+
+  it('one epoch through the loader yields every sample once, with its label and pixels', async () => {
+    const ds = await openDataset(`${nginx.url}/${pattern}`);
+    const seen = new Uint8Array(ds.length);
+    for await (const b of new Loader(ds.view(), { batchSize: 500, shuffle: { seed: 2, windowChunks: 4 }, tensors: ['image', 'label'] })) {
+      const [image, label] = [b.tensors.image as Uint8Array, b.tensors.label as Int32Array];
+      b.ids.forEach((id, i) => {
+        seen[id]++;
+        expect(label[i]).toBe(labels[id]);
+        for (const p of [0, 400, 783]) expect(image[(i * 784 + p) * 3]).toBe(pixels[id * 784 + p]);
+      });
+    }
+    expect(seen.every((n) => n === 1)).toBe(true);
+  });
+
+  // About 5% on these 540-byte PNGs: the index (each row's size and crc32, 2%), a footer per file,
+  // and a page (~700 bytes with its header) and its offset index entry per sample.
+  it('reading 1% of the samples at random fetches the index, the footers and only the pages holding those rows', async () => {
+    const before = (await nginx.accessLog()).split('\n').filter(Boolean).length;
+    const ds = await openDataset(`${nginx.url}/${pattern}`);
+    const view = ds.view();
+    const picked = Array.from({ length: Math.ceil(ds.length / 100) }, (_, k) => (k * 7919) % ds.length);
+    for (const id of picked) expect((await view.get(id, ['image', 'label'])).label[0]).toBe(labels[id]);
+    const lines = (await nginx.accessLog()).split('\n').filter(Boolean).slice(before);
+    const sent = lines.reduce((a, l) => a + Number(/" \d{3} (\d+) /.exec(l)?.[1] ?? 0), 0);
+    console.log(`parquet: ${picked.length} random samples (1%): ${lines.length} requests, ${sent} bytes = ${((100 * sent) / fileBytes()).toFixed(2)}% of the files' bytes, index and footers included`);
+    expect(lines.length).toBe(1 + 4 + 3 * picked.length); // the index; a footer per file; per sample its offset index, page header and page
+    expect(sent / fileBytes()).toBeLessThan(0.06);
+  });
+
+  it('a file changed since it was indexed is named, never mixed with what was indexed', async () => {
+    const file = join(dir, readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort()[1]);
+    const original = readFileSync(file);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'edgelake-parquet-other-'));
+    try {
+      writeHuggingFaceParquet(elsewhere, pixels.subarray(784), labels.subarray(1), { files: 4, rowGroupSize: 100, pageSize: 1024 }); // every row one on
+      writeFileSync(file, readFileSync(join(elsewhere, readdirSync(elsewhere).sort()[1])));
+      const ds = await openDataset(`${nginx.url}/${pattern}`, { retry: { retries: 0 } });
+      const epoch = async () => {
+        for await (const b of new Loader(ds.view(), { batchSize: 1000, tensors: ['image'] })) expect(b.ids.length).toBeGreaterThan(0);
+      };
+      await expect(epoch()).rejects.toThrow(/train-00001-of-00004\.parquet changed since it was indexed \((its footer differs|it is not the \d+ bytes it was)\); run edgelake index again/);
+    } finally {
+      writeFileSync(file, original);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
