@@ -17,7 +17,10 @@ export interface AcquireOptions {
   pool: Pool;
   /** Samples to select this round. */
   k: number;
-  probes: ProbeRows;
+  /** Without probes (a dataset read in place has none): a random first pick, then the learner's own uncertainty of a random sample of the pool. */
+  probes?: ProbeRows;
+  /** Probe-less: the learner scores this many candidates per label asked for (default 10). */
+  candidatesPerPick?: number;
   seed: number;
   round: number;
   /** The proxy scoring the pool for strategies that need a measure, and the classes it predicts. */
@@ -52,10 +55,15 @@ export async function acquire(o: AcquireOptions): Promise<Selection> {
   const measure = strategy.needs.measure;
   const wanted = o.costAware ? Math.min(unlabelled.length, k * (o.shortlistFactor ?? 4)) : k;
   // A measure needs a proxy trained on labels: with none yet, the first pick cannot use one.
-  const first = pool.labelledCount === 0 ? o.coldStart ?? (measure ? 'random' : undefined) : undefined;
+  const first = pool.labelledCount === 0 ? o.coldStart ?? (measure || !o.probes ? 'random' : undefined) : undefined;
+  if (!o.probes && (strategy.needs.embeddings || first === 'k-center')) {
+    throw new EdgelakeError('invalid-input', `strategy ${first === 'k-center' ? 'k-center (cold start)' : strategy.name} needs probe embeddings, and this dataset has no probe tensor: use an uncertainty strategy or random`);
+  }
   const shortlist = first
-    ? byRank(coldStart(unlabelled, wanted, { method: first, embeddings: first === 'k-center' ? o.probes.rows(unlabelled) : undefined, dims: o.probes.dims, seed: o.seed }))
-    : await select(o, unlabelled, measure && (await scoreByProxy(o, unlabelled, measure)), wanted);
+    ? byRank(coldStart(unlabelled, wanted, { method: first, embeddings: first === 'k-center' ? o.probes!.rows(unlabelled) : undefined, dims: o.probes?.dims, seed: o.seed }))
+    : o.probes
+      ? await select(o, unlabelled, measure && (await scoreByProxy(o, o.probes, unlabelled, measure)), wanted)
+      : await selectByLearner(o, unlabelled, measure, wanted);
   const rerank = strategy.rerank === true && measure !== undefined && pool.labelledCount > 0;
   if (!o.costAware && !rerank) return { ids: shortlist.ids.slice(0, k), values: shortlist.values.slice(0, k) };
   // One cost model for the plan and the rerank: it asks the cache about every chunk once.
@@ -83,12 +91,22 @@ function valuesOf(ids: Uint32Array, from: Selection): Selection {
   return { ids, values: Float64Array.from(ids, (id) => value.get(id)!) };
 }
 
+/**
+ * Probe-less: nothing cheap scores the whole pool, so the learner scores a random sample of it
+ * (`candidatesPerPick` x k, fetched for real) and the strategy selects from those.
+ */
+async function selectByLearner(o: AcquireOptions, unlabelled: Uint32Array, measure: ScoreMeasure | undefined, k: number): Promise<Selection> {
+  const n = Math.min(unlabelled.length, k * (o.candidatesPerPick ?? 10));
+  const candidates = measure ? coldStart(unlabelled, n, { method: 'random', seed: o.seed * 7919 + o.round }).sort() : unlabelled;
+  return select(o, candidates, measure && (await o.learnerUncertainty(candidates, measure)), k);
+}
+
 async function select(o: AcquireOptions, candidates: Uint32Array, scores: Float32Array | undefined, k: number): Promise<Selection> {
   const embeddings = o.strategy.needs.embeddings;
   const input: SelectInput = {
-    candidates, scores, dims: o.probes.dims, seed: o.seed, round: o.round,
-    embeddings: embeddings ? o.probes.rows(candidates) : undefined,
-    labelledEmbeddings: embeddings ? o.probes.rows(o.pool.labelled()) : undefined,
+    candidates, scores, dims: o.probes?.dims ?? 0, seed: o.seed, round: o.round,
+    embeddings: embeddings ? o.probes!.rows(candidates) : undefined,
+    labelledEmbeddings: embeddings ? o.probes!.rows(o.pool.labelled()) : undefined,
   };
   const selection = await o.strategy.select(input, k);
   checkSelection(o.strategy.name, selection, candidates, k);
@@ -109,10 +127,10 @@ function checkSelection(name: string, s: Selection, candidates: Uint32Array, k: 
   }
 }
 
-async function scoreByProxy(o: AcquireOptions, unlabelled: Uint32Array, measure: ScoreMeasure): Promise<Float32Array> {
+async function scoreByProxy(o: AcquireOptions, probes: ProbeRows, unlabelled: Uint32Array, measure: ScoreMeasure): Promise<Float32Array> {
   const labelled = o.pool.labelled();
   return proxyScores({
-    factory: o.proxy, dims: o.probes.dims, classes: o.classes, measure, passes: o.passes, seed: o.seed, round: o.round,
-    labelled: o.probes.rows(labelled), labels: Int32Array.from(labelled, (id) => o.pool.labelOf(id)!), pool: o.probes.rows(unlabelled),
+    factory: o.proxy, dims: probes.dims, classes: o.classes, measure, passes: o.passes, seed: o.seed, round: o.round,
+    labelled: probes.rows(labelled), labels: Int32Array.from(labelled, (id) => o.pool.labelOf(id)!), pool: probes.rows(unlabelled),
   });
 }

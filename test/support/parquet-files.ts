@@ -6,11 +6,12 @@ import { FASHION_CLASSES } from './cli.js';
 
 /**
  * IDX images and labels as a Hugging Face-style Parquet export, written by hyparquet-writer (not
- * the library that reads it): data/train-0000K-of-0000N.parquet, an `image` column of
+ * the library that reads it): SPLIT-0000K-of-0000N.parquet, an `image` column of
  * `{ bytes, path }` structs holding PNGs, an int64 `label`, and `datasets`' features, with the
  * ClassLabel names, in the `huggingface` key-value metadata. Returns the file pattern.
  */
-export function writeHuggingFaceParquet(dir: string, pixels: Uint8Array, labels: Uint8Array, options: { files: number; rowGroupSize: number; pageSize: number }): string {
+export function writeHuggingFaceParquet(dir: string, pixels: Uint8Array, labels: Uint8Array, options: { files: number; rowGroupSize: number; pageSize: number; split?: string }): string {
+  const split = options.split ?? 'train';
   const n = labels.length;
   const per = Math.ceil(n / options.files);
   const pad = (i: number) => String(i).padStart(5, '0');
@@ -33,7 +34,7 @@ export function writeHuggingFaceParquet(dir: string, pixels: Uint8Array, labels:
       rowGroupSize: options.rowGroupSize,
       pageSize: options.pageSize,
     });
-    writeFileSync(join(dir, `train-${pad(f)}-of-${pad(options.files)}.parquet`), new Uint8Array(buffer));
+    writeFileSync(join(dir, `${split}-${pad(f)}-of-${pad(options.files)}.parquet`), new Uint8Array(buffer));
   }
-  return `train-{${pad(0)}..${pad(options.files - 1)}}-of-${pad(options.files)}.parquet`;
+  return options.files === 1 ? `${split}-${pad(0)}-of-${pad(1)}.parquet` : `${split}-{${pad(0)}..${pad(options.files - 1)}}-of-${pad(options.files)}.parquet`;
 }

@@ -4,26 +4,58 @@ const MAX_SHARDS = 100_000;
 
 /**
  * The shard names of a WebDataset brace pattern, in order: `{000..099}` is a zero-padded range
- * (padding from the first bound, as WebDataset's braceexpand), `{a,b}` a list; several groups
- * multiply. A pattern without braces is one shard.
+ * (padding from the first bound, as WebDataset's braceexpand), `{a,b}` a list whose items may hold
+ * patterns of their own (`{train-{0..3},test-0}`); several groups multiply. No braces: one shard.
  */
 export function expandShards(pattern: string): string[] {
-  const match = /\{([^{}]*)\}/.exec(pattern);
-  if (!match) return [pattern];
-  const [group, body] = match;
-  const head = pattern.slice(0, match.index);
-  const tail = pattern.slice(match.index + group.length);
+  const open = pattern.indexOf('{');
+  if (open < 0) return [pattern];
+  let depth = 0;
+  let close = -1;
+  const commas: number[] = [];
+  for (let i = open; i < pattern.length && close < 0; i++) {
+    if (pattern[i] === '{') depth++;
+    else if (pattern[i] === '}' && --depth === 0) close = i;
+    else if (pattern[i] === ',' && depth === 1) commas.push(i);
+  }
+  if (close < 0) throw new EdgelakeError('invalid-input', `shard pattern ${pattern}: a '{' without its '}'`);
+  const [head, body, tail] = [pattern.slice(0, open), pattern.slice(open + 1, close), pattern.slice(close + 1)];
   const range = /^(\d+)\.\.(\d+)$/.exec(body);
   let items: string[];
   if (range) {
     const [lo, hi] = [Number(range[1]), Number(range[2])];
     if (hi < lo || hi - lo >= MAX_SHARDS) throw new EdgelakeError('invalid-input', `shard pattern ${pattern}: the range {${body}} must count up, with at most ${MAX_SHARDS} shards`);
     items = Array.from({ length: hi - lo + 1 }, (_, i) => String(lo + i).padStart(range[1].length, '0'));
-  } else if (body.includes(',')) items = body.split(',');
-  else throw new EdgelakeError('invalid-input', `shard pattern ${pattern}: {${body}} is neither a range {000..099} nor a list {a,b}`);
+  } else if (commas.length) {
+    items = [open, ...commas].map((at, k) => pattern.slice(at + 1, k < commas.length ? commas[k] : close));
+  } else throw new EdgelakeError('invalid-input', `shard pattern ${pattern}: {${body}} is neither a range {000..099} nor a list {a,b}`);
   const out = items.flatMap((item) => expandShards(`${head}${item}${tail}`));
   if (out.length > MAX_SHARDS) throw new EdgelakeError('invalid-input', `shard pattern ${pattern} names ${out.length} shards; at most ${MAX_SHARDS}`);
   return out;
+}
+
+/**
+ * The split a file's samples belong to: its name's leading word (`train-00000-of-00004.parquet`,
+ * `test-003.tar`: Hugging Face's and WebDataset's habit), or undefined when it has none.
+ */
+export function splitOfFile(name: string): string | undefined {
+  return /^([A-Za-z][A-Za-z_]*)(?=[-_.\d])/.exec(name.slice(name.lastIndexOf('/') + 1))?.[1];
+}
+
+/** The splits of samples read file after file (`samples` each), by splitOfFile; none unless every file names one. */
+export function splitsOfFiles(files: { name: string; samples: number }[]): Record<string, [number, number][]> {
+  const splits: Record<string, [number, number][]> = {};
+  let at = 0;
+  for (const { name, samples } of files) {
+    const split = splitOfFile(name);
+    if (split === undefined) return {};
+    const ranges = (splits[split] ??= []);
+    const last = ranges.at(-1);
+    if (last && last[1] === at) last[1] += samples;
+    else if (samples > 0) ranges.push([at, at + samples]);
+    at += samples;
+  }
+  return splits;
 }
 
 /** Whether a dataset root names WebDataset shards: a .tar file or a brace pattern of them. */

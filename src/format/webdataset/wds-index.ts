@@ -6,6 +6,7 @@ import { sniffImageType } from '../image/image.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../manifest.js';
 import { validateManifest } from '../validate.js';
+import { splitsOfFiles } from './shards.js';
 import { tarMembers, type TarMember } from './tar.js';
 
 export const WDS_INDEX_FORMAT = 'edgelake-webdataset-index/1';
@@ -34,7 +35,7 @@ export interface InlineChunk {
 export interface WebDatasetIndex {
   format: typeof WDS_INDEX_FORMAT;
   name: string;
-  shards: { name: string; bytes: number }[];
+  shards: { name: string; bytes: number; samples: number }[];
   manifest: Manifest;
   chunks: Record<string, ShardSpan | InlineChunk>;
 }
@@ -84,7 +85,7 @@ export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8A
   };
 
   for await (const { name, bytes } of shards) {
-    const shard = listed.push({ name, bytes: bytes.length }) - 1;
+    const shard = listed.push({ name, bytes: bytes.length, samples: 0 }) - 1;
     for (const sample of samplesOf(tarMembers(bytes, name), name)) {
       const these = [...sample.members.keys()].sort();
       exts ??= these;
@@ -107,6 +108,7 @@ export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8A
         if (t.open.bytes >= chunkBytes) await flushSpan(ext);
       }
       length++;
+      listed[shard].samples++;
     }
     for (const ext of tensors.keys()) await flushSpan(ext); // a span never crosses shards
   }
@@ -114,7 +116,7 @@ export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8A
   for (const ext of tensors.keys()) await flushValues(ext);
 
   const manifest: Manifest = {
-    format: FORMAT_VERSION, parent: null, message: `WebDataset: ${listed.length} shards`, created: options.created ?? new Date().toISOString(), length, splits: {},
+    format: FORMAT_VERSION, parent: null, message: `WebDataset: ${listed.length} shards`, created: options.created ?? new Date().toISOString(), length, splits: splitsOfFiles(listed),
     tensors: Object.fromEntries([...tensors].map(([ext, t]) => {
       const size = sizes.get(ext);
       const shape = IMAGE_TYPES[ext] && size ? [...size.split('x').map(Number), 3] : t.meta.shape;
@@ -198,7 +200,7 @@ function noteSize(sizes: Map<string, string>, ext: string, data: Uint8Array, typ
 }
 
 /** "HxW" from a PNG's IHDR or a JPEG's frame header; '' when unknown or when EXIF may rotate it. */
-function storedSize(b: Uint8Array, type: 'png' | 'jpeg'): string {
+export function storedSize(b: Uint8Array, type: 'png' | 'jpeg'): string {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (type === 'png') return b.length >= 24 ? `${view.getUint32(20)}x${view.getUint32(16)}` : '';
   for (let at = 2; at + 9 < b.length; ) {

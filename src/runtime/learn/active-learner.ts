@@ -33,10 +33,14 @@ export interface ActiveLearnerOptions {
   /** Pool split (default 'train'), evaluation split (default 'test'; its bytes are not counted). */
   split?: string;
   testSplit?: string;
-  /** Tensor names: the learner's input (default 'image'), the labels ('label'), the cheap probe ('embedding'). */
+  /**
+   * Tensor names: the learner's input (default 'image'), the labels ('label'), the cheap probe
+   * ('embedding' when the dataset has it). `probe: false`, or a dataset without one: a random first
+   * pick, then the learner's own uncertainty over a random sample of the pool.
+   */
   input?: string;
   target?: string;
-  probe?: string;
+  probe?: string | false;
   /**
    * How the learner's input becomes float32 when /255 alone is not enough: images of any size
    * need a fit (and a CNN wants toCHW). Training reads it as given (a random crop, say); scoring
@@ -243,10 +247,10 @@ export class ActiveLearner extends EventTarget {
   private async select(k: number, round: number, fetchLabels: boolean): Promise<Selection> {
     const o = this.options;
     // Every strategy pays for the probes, random included: the runs compare like for like.
-    await this.loadProbes();
+    const probes = await this.loadProbes();
     return acquire({
       strategy: this.strategy, pool: this.pool, k, seed: o.seed ?? 0, round,
-      probes: { dims: this.dims, rows: (ids) => this.rows(ids) },
+      probes: probes && { dims: this.dims, rows: (ids) => this.rows(ids) },
       proxy: (spec) => head({ ...spec, device: o.device }), classes: o.learner.classes, passes: o.passes,
       layout: datasetLayout(o.dataset), tensors: [o.input ?? 'image', ...(fetchLabels ? [o.target ?? 'label'] : [])],
       costAware: o.costAware, byteBudget: o.byteBudget, shortlistFactor: o.shortlistFactor, coldStart: o.coldStart,
@@ -267,12 +271,16 @@ export class ActiveLearner extends EventTarget {
     return scores;
   }
 
-  /** Every pool sample's probe (dequantized), fetched once: the only bytes scoring costs. */
-  private async loadProbes(): Promise<Float32Array> {
+  /**
+   * Every pool sample's probe (dequantized), fetched once: the only bytes scoring costs. None for
+   * a dataset without one (data read in place): the learner then scores samples it fetches.
+   */
+  private async loadProbes(): Promise<Float32Array | undefined> {
     if (this.probes) return this.probes;
     const o = this.options;
-    const probe = o.probe ?? 'embedding';
     const ds = o.dataset;
+    if (o.probe === false || (o.probe === undefined && !Object.hasOwn(ds.tensors, 'embedding'))) return undefined;
+    const probe = o.probe ?? 'embedding';
     const shape = ds.tensor(probe).shape;
     this.dims = shape.reduce<number>((a, d) => a * (d ?? NaN), 1);
     if (!Number.isInteger(this.dims)) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: the probe tensor ${probe} needs a fixed shape, not [${shape.join(', ')}]`);

@@ -7,6 +7,8 @@ import { decodeIndexFile, encodeIndexFile } from '../../../format/index-file.js'
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
 import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../../../format/manifest.js';
 import { validateManifest } from '../../../format/validate.js';
+import { splitsOfFiles } from '../../../format/webdataset/shards.js';
+import { storedSize } from '../../../format/webdataset/wds-index.js';
 
 export const PARQUET_INDEX_FORMAT = 'edgelake-parquet-index/1';
 
@@ -57,8 +59,9 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const listed: ParquetIndex['files'] = [];
   const chunks: ParquetIndex['chunks'] = {};
-  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[] }>();
+  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[]; size?: string }>();
   let length = 0;
+  const samples: { name: string; samples: number }[] = [];
   for await (const { name, bytes } of files) {
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const metadata = hp.parquetMetadata(buffer);
@@ -94,6 +97,7 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
         };
         for (const [i, row] of rows.entries()) {
           const payload = payloadOf(t.kind, row[column], `${name}: row ${groupStart + i}, column ${column}`);
+          if (t.kind.kind === 'image') t.size = t.size === undefined || t.size === storedSize(payload, t.kind.type) ? storedSize(payload, t.kind.type) : ''; // '' once sizes differ
           run.push(payload);
           runBytes += payload.length;
           if (runBytes >= chunkBytes) await flush();
@@ -103,11 +107,12 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
       groupStart += groupRows;
     }
     length += groupStart;
+    samples.push({ name, samples: groupStart });
   }
   if (!tensors.size) throw new EdgelakeError('invalid-input', `${listed.map((f) => f.name).join(', ') || 'no files'}: no rows`);
   const manifest: Manifest = {
-    format: FORMAT_VERSION, parent: null, message: `Parquet: ${listed.length} files`, created: options.created ?? new Date().toISOString(), length, splits: {},
-    tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { ...t.meta, chunks: t.chunks }])),
+    format: FORMAT_VERSION, parent: null, message: `Parquet: ${listed.length} files`, created: options.created ?? new Date().toISOString(), length, splits: splitsOfFiles(samples),
+    tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { ...t.meta, ...(t.size && { shape: [...t.size.split('x').map(Number), 3] }), chunks: t.chunks }])),
   };
   validateManifest(manifest, `the index of ${listed.length} Parquet files`, DEFAULT_LIMITS);
   return { format: PARQUET_INDEX_FORMAT, name: options.name, files: listed, manifest, chunks };

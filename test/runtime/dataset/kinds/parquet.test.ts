@@ -9,7 +9,7 @@ import { cli, FASHION_CLASSES, SUBSET } from '../../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../../support/nginx.js';
 import { writeHuggingFaceParquet } from '../../../support/parquet-files.js';
 import { hasCommand, missing } from '../../../support/system.js';
-import { Loader } from '../../../../src/index.js';
+import { ActiveLearner, Loader, mlp } from '../../../../src/index.js';
 import { openDataset } from '../../../../src/node.js';
 
 describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))('Parquet files (Hugging Face layout) read in place', () => {
@@ -35,6 +35,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     const r = await cli('index', join(dir, pattern), '--json');
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { samples: number; files: number; bytes: number; indexBytes: number };
+    expect((await openDataset(join(dir, pattern))).splits).toEqual({ train: [[0, labels.length]] }); // from the file names
     expect([summary.samples, summary.files, summary.bytes]).toEqual([labels.length, 4, fileBytes()]);
     console.log(`parquet: 4 files, ${summary.bytes} bytes; index ${summary.indexBytes} bytes (${((100 * summary.indexBytes) / summary.bytes).toFixed(2)}%)`);
     const inspect = JSON.parse((await cli('inspect', `${nginx.url}/${pattern}`, '--json')).stdout) as { length: number; tensors: Record<string, { htype: string; classNames?: string[] }> };
@@ -89,4 +90,21 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
       rmSync(elsewhere, { recursive: true, force: true });
     }
   });
+
+  it('the active learner works on it with no probe: a random first pick, then its own uncertainty over a sample of the pool', async () => {
+    const testLabels = idx('t10k-labels-idx1-ubyte.gz').subarray(8);
+    const test = writeHuggingFaceParquet(dir, idx('t10k-images-idx3-ubyte.gz').subarray(16), testLabels, { files: 1, rowGroupSize: 100, pageSize: 1024, split: 'test' });
+    const both = `{${pattern.replace(/\.parquet$/, '')},${test.replace(/\.parquet$/, '')}}.parquet`;
+    const ds = await openDataset(`${nginx.url}/${both}`);
+    expect(ds.splits).toEqual({ train: [[0, labels.length]], test: [[labels.length, labels.length + testLabels.length]] });
+    const learner = mlp({ layers: [28 * 28 * 3, 32, 10], seed: 1 });
+    const al = new ActiveLearner({ dataset: ds, strategy: 'margin', roundSize: 50, maxLabels: 150, learner, epochs: 8, seed: 1 });
+    const rounds = await al.run();
+    learner.dispose();
+    console.log(`parquet: active learning without a probe: ${rounds.map((r) => `${r.labels}:${r.accuracy.toFixed(3)}`).join(' ')}`);
+    expect(rounds.map((r) => r.labels)).toEqual([50, 100, 150]);
+    expect(rounds.every((r) => r.probeBytes === 0)).toBe(true);
+    expect(rounds[2].accuracy).toBeGreaterThan(Math.max(0.4, rounds[0].accuracy)); // it learns from the labels it chose
+    await expect(new ActiveLearner({ dataset: ds, strategy: 'k-center', roundSize: 10, maxLabels: 10, learner: mlp({ layers: [2352, 10] }) }).step()).rejects.toThrow('strategy k-center needs probe embeddings, and this dataset has no probe tensor');
+  }, 120_000);
 });
