@@ -6,6 +6,8 @@ import { buildIdx } from '../format/builders/build-idx.js';
 import { buildImageFolder, type ImageFile } from '../format/builders/build-imagefolder.js';
 import type { Committed } from '../format/builders/commit.js';
 import { FolderSink } from '../format/folder-sink.node.js';
+import { addEmbeddingProbe, convertToNative } from '../runtime/convert.js';
+import { openDataset } from '../runtime/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const buildIdxUsage =
@@ -134,4 +136,26 @@ export function positiveInt(value: string | undefined, flag: string, fallback: n
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new EdgelakeError('invalid-input', `${flag} must be a positive integer, not "${value}"`);
   return n;
+}
+
+export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D] [--embedding-from TENSOR] [--name N] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
+
+/** `edgelake build native`: a dataset read in place (or any root) written as a native one, with a probe if asked. */
+export async function buildNativeCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { out: { type: 'string' }, 'embedding-dims': { type: 'string' }, 'embedding-from': { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildNativeUsage}`);
+  const dims = values['embedding-dims'] === undefined ? undefined : Number(values['embedding-dims']);
+  const dataset = await openDataset(positionals[0]);
+  const sink = new FolderSink(values.out);
+  const progress = values.json ? undefined : progressBar(io, 'copying chunks');
+  let result = await convertToNative(dataset, sink, { name: values.name, onProgress: progress });
+  // The probe reads the pixels from the copy just written, not from the source again.
+  if (dims !== undefined) result = await addEmbeddingProbe(await openDataset(values.out), sink, { dims, from: values['embedding-from'] });
+  const summary = { out: values.out, version: result.versionId, length: result.manifest.length, tensors: Object.keys(result.manifest.tensors), fetched: dataset.network.bytes };
+  if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
+  else io.stdout(`wrote ${values.out}: version ${result.versionId}, ${summary.length} samples (${summary.tensors.join(', ')}), ${formatBytes(summary.fetched)} read from ${positionals[0]}\n`);
+  return 0;
 }

@@ -1,7 +1,7 @@
 import { isEdgelakeError } from '../errors.js';
 import { useNodeCodecs } from '../format/codecs.node.js';
 import { redactUrls } from '../source/redact.js';
-import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage } from './build.js';
+import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage, buildNativeCommand, buildNativeUsage } from './build.js';
 import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
 import { indexCommand, indexUsage } from './index-cmd.js';
 import { inspectCommand, inspectUsage } from './inspect.js';
@@ -18,6 +18,7 @@ type Command = (args: string[], io: CliIo) => Promise<number>;
 const commands: Record<string, { run: Command; usage: string }> = {
   'build idx': { run: buildIdxCommand, usage: buildIdxUsage },
   'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage },
+  'build native': { run: buildNativeCommand, usage: buildNativeUsage },
   index: { run: indexCommand, usage: indexUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
   fetch: { run: fetchCommand, usage: fetchUsage },

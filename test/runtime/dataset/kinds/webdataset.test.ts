@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, SUBSET } from '../../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../../support/nginx.js';
 import { hasCommand, missing } from '../../../support/system.js';
+import { readDataset } from '../../../spec-reader/reader.js';
 import { ChunkCache, Loader, MemoryChunkStore } from '../../../../src/index.js';
 import { expandShards, shardLayout } from '../../../../src/format/webdataset/shards.js';
 import { tarMembers } from '../../../../src/format/webdataset/tar.js';
@@ -100,6 +101,19 @@ describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python
     expect(lines.length).toBe(1 + picked.length); // the index, then one range read of each sample's image (labels live in the index)
     expect(share).toBeLessThan(0.03);
   });
+
+  it('edgelake build native writes it as a native dataset (the same chunks), then adds a PCA probe as a new version', async () => {
+    const out = join(dir, 'native');
+    const r = await cli('build', 'native', `${nginx.url}/${pattern}`, '--out', out, '--embedding-dims', '8', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const [shards, native] = [await openDataset(`${nginx.url}/${pattern}`), await openDataset(out)];
+    for (const name of ['png', 'cls']) expect(native.tensor(name).chunks).toEqual(shards.tensor(name).chunks); // every hash, so every cache entry, the same
+    expect(native.tensor('embedding')).toMatchObject({ htype: 'embedding', dtype: 'int8', shape: [8] });
+    expect(native.manifest.message).toBe('probe: a PCA of the images in 8 dimensions');
+    const spec = readDataset(out);
+    spec.verifyAll(); // the independent reader of FORMAT.md reads it whole
+    expect(spec.manifest.parent).not.toBeNull();
+  }, 60_000);
 
   it('a shard changed since it was indexed is named, never mixed with what was indexed', async () => {
     const shard = join(dir, 'fm-001.tar');
