@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetLikeTree, S3RVER_CREDENTIALS, sha256hex, startS3rver } from './servers.js';
-import { buildSubsetArgs, cli } from '../support/cli.js';
-import { ActiveLearner, MemoryLabelStore, mlp, openDataset, openSink, openSource, type Source } from '../../src/index.js';
+import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
+import { ActiveLearner, Loader, MemoryLabelStore, mlp, openDataset, openSink, openSource, type Source } from '../../src/index.js';
 
 const tree = datasetLikeTree();
 const bucket = 'edgelake-e2e';
@@ -95,6 +96,38 @@ describe('labels committed into an S3 bucket (s3rver)', () => {
       const child = await openDataset(`s3://${bucket}/ds`, { s3: s3Options });
       expect([child.version, child.manifest.parent]).toEqual([committed.versionId, dataset.version]);
       expect(await child.view().get(6, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(8), person_mask: Uint8Array.of(1) });
+    } finally {
+      await s3.stop();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('WebDataset shards in an S3 bucket (s3rver)', () => {
+  it('open in place with signed range reads, after edgelake index wrote the index into the bucket', { timeout: 60_000 }, async () => {
+    const s3 = await startS3rver(bucket);
+    const folder = mkdtempSync(join(tmpdir(), 'edgelake-s3-wds-'));
+    try {
+      execFileSync('python3', ['scripts/webdataset-shards.py', join(SUBSET, 't10k-images-idx3-ubyte.gz'), join(SUBSET, 't10k-labels-idx1-ubyte.gz'), folder, 'test', '2']);
+      for (const name of readdirSync(folder)) await s3.put(`wds/${name}`, readFileSync(join(folder, name)));
+      const env = { AWS_ENDPOINT_URL_S3: s3.url, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+      const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, env); // the CLI takes S3 keys from the environment, as the AWS tools do
+      try {
+        const r = await cli('index', `s3://${bucket}/wds/test-{000..001}.tar`, '--json');
+        expect(r.code, r.stderr).toBe(0);
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+      const ds = await openDataset(`s3://${bucket}/wds/test-{000..001}.tar`, { s3: { endpoint: s3.url, region: 'us-east-1', ...S3RVER_CREDENTIALS } });
+      expect(ds.splits).toEqual({ test: [[0, ds.length]] });
+      let n = 0;
+      for await (const b of new Loader(ds.view(), { batchSize: 256, tensors: ['png', 'cls'] })) n += b.ids.length;
+      expect(n).toBe(ds.length);
+      expect(ds.network.requests).toBeLessThan(2 + ds.tensor('png').chunks.length + 2); // the index, then one range read per image chunk
     } finally {
       await s3.stop();
       rmSync(folder, { recursive: true, force: true });
