@@ -3,7 +3,7 @@
  * from a lower layer up to a higher one, nor across siblings of one floor. The floors, bottom up,
  * as docs/LAYOUT.md draws them:
  *
- *   errors  <  kernels  <  format | source  <  cache | sampler  <  runtime/dataset  <  runtime/loader
+ *   errors | events  <  kernels  <  format | source  <  cache | sampler  <  runtime/dataset  <  runtime/loader
  *   <  runtime/*.ts (platform assembly)  <  runtime/model  <  runtime/learn  <  cli  <  the entries
  *
  * kernels sit below format so the image codecs can run a kernel family's CPU reference (JPEG
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 /** A floor: files under `prefix` (a folder ending in '/', or one file). Siblings share a rank. */
 const FLOORS: { prefix: string; rank: number }[] = [
   { prefix: 'errors.ts', rank: 0 },
+  { prefix: 'events.ts', rank: 0 },
   { prefix: 'kernels/', rank: 1 },
   { prefix: 'format/', rank: 2 },
   { prefix: 'source/', rank: 2 },

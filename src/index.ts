@@ -1,7 +1,9 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // edgelake: the platform-neutral entry (browsers, workers, Node): what a README user calls.
 // Node-only pieces are in 'edgelake/node'; advanced ones in 'edgelake/kernels' and 'edgelake/format'.
 
 export { EdgelakeError, isEdgelakeError, type ErrorCode } from './errors.js';
+export type { TypedEventTarget } from './events.js';
 
 // datasets and views: every read through one chain of sources (docs/LOADER.md)
 export { openDataset } from './runtime/open.js';
@@ -20,14 +22,14 @@ export type { Manifest, TensorMeta, Dtype } from './format/manifest.js';
 export { decodeImage, type DecodeImageOptions, type Pixels } from './format/image/decode-image.js';
 
 // loaders: shuffled, prefetched, resumable batches, on the GPU or the CPU
-export { Loader, type LoaderOptions, type LoaderState, type LoaderStats, type Batch } from './runtime/loader/loader.js';
+export { Loader, batchArray, batchBuffer, type LoaderOptions, type LoaderState, type LoaderStats, type LoaderEvents, type Batch } from './runtime/loader/loader.js';
 export type { ShuffleOptions } from './runtime/loader/order.js';
 export type { TensorTransform, BatchTensor } from './runtime/loader/transform.js';
 export type { FitTransform } from './runtime/loader/fit.js';
 export { browserWorkerPool } from './runtime/loader/workers/pool.browser.js';
 
 // caches and stores
-export { ChunkCache, type ChunkCacheOptions, type CacheStats, type GetOptions, type VerifyReport } from './cache/cache.js';
+export { ChunkCache, type ChunkCacheEvents, type ChunkCacheOptions, type CacheStats, type GetOptions, type VerifyReport } from './cache/cache.js';
 export { withCache, type CachedSourceOptions } from './cache/cached-source.js';
 export { MemoryChunkStore } from './cache/memory-store.js';
 export { IdbChunkStore, type IdbStoreOptions } from './cache/idb-store.js';
@@ -46,7 +48,7 @@ export { withVerify, type VerifyFile } from './source/verify.js';
 
 // models and training: on the GPU kernels or their CPU references
 export type { Learner } from './runtime/model/learner.js';
-export { Model, type ModelSpec, type FitOptions, type DataOptions, type EpochStats, type ProgressDetail, type BatchSource } from './runtime/model/model.js';
+export { Model, type ModelEvents, type ModelSpec, type FitOptions, type DataOptions, type EpochStats, type ProgressDetail, type BatchSource } from './runtime/model/model.js';
 export { mlp, cnn, head, createModel, backendFor, type ModelOptions } from './runtime/model/zoo.js';
 export { saveModel, loadModel, loadWeights, type LoadedWeights } from './runtime/model/model-io.js';
 export { Optimizer, type OptimizerSpec } from './runtime/model/optimizer.js';
@@ -58,7 +60,7 @@ export type { LayerSpec, Param } from './runtime/model/layers.js';
 export { decodeSafetensors, encodeSafetensors, type NamedTensor, type SafetensorsDtype } from './runtime/model/safetensors.js';
 
 // active learning: the learner, the pool of labels, strategies from one registry, fetch plans
-export { ActiveLearner, type ActiveLearnerOptions, type QueryResult, type RoundResult } from './runtime/learn/active-learner.js';
+export { ActiveLearner, type ActiveLearnerEvents, type LearnerPhase, type PhaseDetail, type ActiveLearnerOptions, type QueryResult, type RoundResult } from './runtime/learn/active-learner.js';
 export { MemoryLabelStore, type LabelBatch, type LabelStore } from './runtime/learn/labels/store.js';
 export { IdbLabelStore } from './runtime/learn/labels/idb-store.js';
 export { commitLabels, type CommitLabelsOptions } from './runtime/learn/labels/commit.js';

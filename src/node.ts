@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // edgelake/node: what needs Node (filesystem, worker_threads, dawn-node) and the CLI. Re-exports
 // nothing of 'edgelake' itself. Importing it changes nothing: openDataset and the CLI choose
 // Node's codecs (native zlib, node:crypto) when called; useNodeCodecs does it by hand.

@@ -33,6 +33,8 @@ describe('public API', () => {
         "STRATEGY_REGISTRY",
         "View",
         "backendFor",
+        "batchArray",
+        "batchBuffer",
         "browserWorkerPool",
         "byRank",
         "byScore",

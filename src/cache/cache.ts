@@ -1,4 +1,5 @@
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
+import { TypedEventTarget } from '../events.js';
 import { sha256Hex } from '../format/hash.js';
 import type { ChunkStore, Room } from './store.js';
 
@@ -54,6 +55,12 @@ interface IndexEntry {
   lastUsed: number;
 }
 
+/** What `addEventListener` hands each of ChunkCache's events. */
+export interface ChunkCacheEvents {
+  /** The first refused write (a full disk, a quota), once per cache. */
+  warning: CustomEvent<EdgelakeError>;
+}
+
 /**
  * A byte budget, LRU eviction, pinning and integrity around any ChunkStore. Every chunk is
  * checked against its SHA-256 name when it enters (here, or by the worker that fetched it) and
@@ -72,7 +79,7 @@ interface IndexEntry {
  * uncached: `stats.writeFailures` counts the refused writes, and the first one is dispatched as a
  * `warning` event (a CustomEvent whose detail is an EdgelakeError), once per cache.
  */
-export class ChunkCache extends EventTarget {
+export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
   readonly stats: CacheStats = { hits: 0, misses: 0, bytesFromCache: 0, bytesFetched: 0, evictions: 0, bytesEvicted: 0, damaged: 0, notStored: 0, writeFailures: 0 };
   readonly budgetBytes: number;
   private index: Promise<Map<string, IndexEntry>> | undefined;

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { buildIdx } from '../format/builders/build-idx.js';
 import { buildImageFolder, type ImageFile } from '../format/builders/build-imagefolder.js';
@@ -14,18 +14,24 @@ export const buildIdxUsage =
   'edgelake build idx --train-images F --train-labels F [--test-images F --test-labels F] [--class-names a,b,...] ' +
   '[--name N] [--chunk-kib K] [--chunk-compression deflate|none] [--embedding-dims D] [--created ISO] --out DIR';
 
+export const buildIdxFlags = {
+  'train-images': { type: 'string', value: 'FILE', help: 'the training images, an IDX file (gzipped or not)' },
+  'train-labels': { type: 'string', value: 'FILE', help: 'the training labels, an IDX file' },
+  'test-images': { type: 'string', value: 'FILE', help: 'the test images (with --test-labels: a test split)' },
+  'test-labels': { type: 'string', value: 'FILE', help: 'the test labels' },
+  'class-names': { type: 'string', value: 'a,b,...', help: 'the classes\' names, in label order' },
+  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default: the output folder\'s)' },
+  'chunk-kib': { type: 'string', value: 'K', help: 'chunk size before compression, in KiB (default 1024)' },
+  'chunk-compression': { type: 'string', value: 'deflate|none', help: 'how chunks are compressed (default deflate)' },
+  'embedding-dims': { type: 'string', value: 'D', help: 'add an int8 PCA embedding probe of D dimensions (what the active learner scores the pool with)' },
+  created: { type: 'string', value: 'ISO', help: 'the version\'s time (default now; give one and a rebuild gives the same version id)' },
+  ref: { type: 'string', value: 'R', help: 'the ref to point at the new version (default main)' },
+  out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
+} as const satisfies Flags;
+
 /** `edgelake build idx ...`: a dataset from MNIST-style IDX files (gzipped or not). */
 export async function buildIdxCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      'train-images': { type: 'string' }, 'train-labels': { type: 'string' },
-      'test-images': { type: 'string' }, 'test-labels': { type: 'string' },
-      'class-names': { type: 'string' }, name: { type: 'string' }, 'chunk-kib': { type: 'string' },
-      'chunk-compression': { type: 'string' }, 'embedding-dims': { type: 'string' },
-      created: { type: 'string' }, ref: { type: 'string' }, out: { type: 'string' },
-    },
-  });
+  const { values } = parseFlags(buildIdxFlags, args);
   const need = (key: keyof typeof values): string => {
     const v = values[key];
     if (typeof v !== 'string') throw new EdgelakeError('invalid-input', `--${key} is required\nusage: ${buildIdxUsage}`);
@@ -62,15 +68,19 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
 export const buildImageFolderUsage =
   'edgelake build imagefolder SRC --out DIR [--name N] [--thumbnail S] [--test-fraction F] [--chunk-kib K] [--created ISO]';
 
+export const buildImageFolderFlags = {
+  out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
+  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default: the output folder\'s)' },
+  thumbnail: { type: 'string', value: 'S', help: 'the thumbnail probe\'s size in pixels (default 32)' },
+  'test-fraction': { type: 'string', value: 'F', help: 'the share of each class held out as the test split (default 0)' },
+  'chunk-kib': { type: 'string', value: 'K', help: 'chunk size in KiB (default 1024)' },
+  created: { type: 'string', value: 'ISO', help: 'the version\'s time (default now)' },
+  ref: { type: 'string', value: 'R', help: 'the ref to point at the new version (default main)' },
+} as const satisfies Flags;
+
 /** `edgelake build imagefolder SRC`: one subfolder per class of JPEG or PNG files (searched recursively). */
 export async function buildImageFolderCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: {
-      out: { type: 'string' }, name: { type: 'string' }, thumbnail: { type: 'string' }, 'test-fraction': { type: 'string' },
-      'chunk-kib': { type: 'string' }, created: { type: 'string' }, ref: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseFlags(buildImageFolderFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildImageFolderUsage}`);
   const files = await listImageFolder(positionals[0]);
   const testFraction = values['test-fraction'] === undefined ? 0 : Number(values['test-fraction']);
@@ -140,12 +150,17 @@ export function positiveInt(value: string | undefined, flag: string, fallback: n
 
 export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D] [--embedding-from TENSOR] [--name N] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
 
+export const buildNativeFlags = {
+  out: { type: 'string', value: 'DIR', help: 'the folder to write the native dataset into (required)' },
+  'embedding-dims': { type: 'string', value: 'D', help: 'then add an int8 PCA probe of D dimensions as a new version' },
+  'embedding-from': { type: 'string', value: 'TENSOR', help: 'the image tensor the probe is fitted on (default the first image tensor)' },
+  name: { type: 'string', value: 'N', help: 'the new dataset\'s name (default the source\'s)' },
+  json: { type: 'boolean', help: 'print the result as JSON' },
+} as const satisfies Flags;
+
 /** `edgelake build native`: a dataset read in place (or any root) written as a native one, with a probe if asked. */
 export async function buildNativeCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: { out: { type: 'string' }, 'embedding-dims': { type: 'string' }, 'embedding-from': { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
-  });
+  const { values, positionals } = parseFlags(buildNativeFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildNativeUsage}`);
   const dims = values['embedding-dims'] === undefined ? undefined : Number(values['embedding-dims']);
   const dataset = await openDataset(positionals[0]);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { ChunkCache } from '../cache/cache.js';
 import { withCache } from '../cache/cached-source.js';
 import { FsChunkStore } from '../cache/fs-store.node.js';
@@ -18,6 +18,20 @@ const CONFIG_NOTE = 'config';
 export const fetchUsage = 'edgelake fetch ROOT --cache DIR [--ref R] [--split S] [--tensor T ...] [--budget SIZE]';
 export const cacheUsage = 'edgelake cache stats|verify|clear --cache DIR [--json] [--budget SIZE]';
 
+export const fetchFlags = {
+  cache: { type: 'string', value: 'DIR', help: 'the cache folder to fill (required; created if missing)' },
+  ref: { type: 'string', value: 'R', help: 'the ref or version id to read (default the dataset\'s head)' },
+  split: { type: 'string', value: 'S', help: 'only this split\'s samples (default all)' },
+  tensor: { type: 'string', multiple: true, value: 'T', help: 'only this tensor\'s chunks (default every tensor)' },
+  budget: { type: 'string', value: 'SIZE', help: 'the cache\'s byte budget, e.g. 2G, remembered in the folder (default 4G)' },
+} as const satisfies Flags;
+
+export const cacheFlags = {
+  cache: { type: 'string', value: 'DIR', help: 'the cache folder (required)' },
+  json: { type: 'boolean', help: 'print the result as JSON' },
+  budget: { type: 'string', value: 'SIZE', help: 'set the cache\'s byte budget, e.g. 2G, remembered in the folder' },
+} as const satisfies Flags;
+
 /**
  * Opens the cache folder with its budget: --budget if given (then remembered in the folder for
  * later commands), else the remembered one, else 4 GiB. The cache's warning (it cannot write: a
@@ -30,17 +44,14 @@ export async function openCacheFolder(dir: string, budget: string | undefined, i
     : note ? (JSON.parse(new TextDecoder().decode(note)) as { budgetBytes: number }).budgetBytes
     : DEFAULT_BUDGET;
   const cache = new ChunkCache(store, { budgetBytes });
-  cache.addEventListener('warning', (e) => io.stderr(`warning: ${(e as CustomEvent<Error>).detail.message}\n`));
+  cache.addEventListener('warning', (e) => io.stderr(`warning: ${e.detail.message}\n`));
   if (budget !== undefined) await cache.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
   return cache;
 }
 
 /** `edgelake fetch`: prefetch a split's chunks (all tensors, or the named ones) into the cache. */
 export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: { cache: { type: 'string' }, ref: { type: 'string' }, split: { type: 'string' }, tensor: { type: 'string', multiple: true }, budget: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(fetchFlags, args);
   if (positionals.length !== 1 || !values.cache) throw new EdgelakeError('invalid-input', `usage: ${fetchUsage}`);
   const cache = await openCacheFolder(values.cache, values.budget, io);
   try {
@@ -57,7 +68,7 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     });
     const total = wanted.reduce((a, c) => a + c.bytes, 0);
     const before = { ...cache.stats };
-    const show = progressBar(io, 'fetching');
+    const show = progressBar(io, 'fetching', 'bytes');
     let done = 0;
     show(0, total);
     // A few reads in flight: the source's own concurrency cap and retries apply beneath.
@@ -105,9 +116,7 @@ async function fetchChecked(cache: ChunkCache, remote: Source, v: OpenedVersion,
 
 /** `edgelake cache stats|verify|clear --cache DIR`. */
 export async function cacheCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true, options: { cache: { type: 'string' }, json: { type: 'boolean' }, budget: { type: 'string' } },
-  });
+  const { values, positionals } = parseFlags(cacheFlags, args);
   const action = positionals[0];
   if (positionals.length !== 1 || !values.cache || !['stats', 'verify', 'clear'].includes(action)) {
     throw new EdgelakeError('invalid-input', `usage: ${cacheUsage}`);

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';
@@ -10,12 +10,18 @@ import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet)';
 
+export const indexFlags = {
+  out: { type: 'string', value: 'FILE', help: 'write the index to this local file (default: beside the files, by PUT for http(s) and s3)' },
+  'chunk-kib': { type: 'string', value: 'K', help: 'the payload of a chunk (one range read), in KiB (default 256)' },
+  json: { type: 'boolean', help: 'print the result as JSON' },
+} as const satisfies Flags;
+
 /**
  * `edgelake index`: reads WebDataset shards or Parquet files once and writes the index beside them
  * (or to --out), so that opening them later reads only the index and then the ranges asked for.
  */
 export async function indexCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, 'chunk-kib': { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseFlags(indexFlags, args);
   if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage} (PATTERN: shards-{000..099}.tar or data/train-{00000..00003}-of-00004.parquet, in a folder or at an http(s):// or s3:// URL)`);
   const kib = values['chunk-kib'] === undefined ? 256 : Number(values['chunk-kib']);
   if (!Number.isInteger(kib) || kib < 1) throw new EdgelakeError('invalid-input', `--chunk-kib must be a whole number >= 1, not ${values['chunk-kib']}`);

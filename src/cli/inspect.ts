@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { isParquetPattern, parquetSource } from '../runtime/dataset/kinds/parquet.js';
@@ -12,9 +12,14 @@ import { formatBytes, type CliIo } from './io.js';
 
 export const inspectUsage = 'edgelake inspect ROOT [--ref R] [--json]  (ROOT: a dataset, WebDataset shards-{000..099}.tar or Parquet files)';
 
+export const inspectFlags = {
+  ref: { type: 'string', value: 'R', help: 'the ref, tag or version id to show (default the dataset\'s head)' },
+  json: { type: 'boolean', help: 'print everything as JSON (every split range, every class name)' },
+} as const satisfies Flags;
+
 /** `edgelake inspect`: refs, version, splits and per-tensor layout of a dataset root. */
 export async function inspectCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ref: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseFlags(inspectFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${inspectUsage}`);
   const root = positionals[0];
   const files = () => openSourceNode(shardLayout(root).base);

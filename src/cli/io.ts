@@ -4,29 +4,53 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** True when stderr is a terminal: progress bars redraw in place only then. */
   isTTY: boolean;
+  /** The terminal's width: a redrawn line never wraps (default 80). */
+  columns?: number;
 }
 
 export const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stderr.isTTY),
+  get columns() {
+    return process.stderr.columns;
+  },
 };
 
-/** A progress bar on stderr: redrawn in place on a terminal, a line every 10% otherwise. */
-export function progressBar(io: CliIo, label: string): (done: number, total: number, detail?: string) => void {
+/** A progress bar, and `note` for a line printed while it shows (above it, not onto it). */
+export type ProgressBar = ((done: number, total: number, detail?: string) => void) & { note(text: string): void };
+
+/**
+ * A progress bar on stderr: on a terminal, one line redrawn in place, cut to the terminal's width
+ * so it never wraps; otherwise a line every 10%. `unit: 'bytes'` shows counts as sizes.
+ */
+export function progressBar(io: CliIo, label: string, unit?: 'bytes'): ProgressBar {
   let lastDecile = -1;
-  return (done, total, detail = '') => {
+  let shown = ''; // the bar on screen, to redraw after a note
+  const count = (n: number) => (unit === 'bytes' ? formatBytes(n) : String(n));
+  const draw = (done: number, total: number, detail = '') => {
     const share = total > 0 ? done / total : 1;
+    const tail = `${(share * 100).toFixed(0).padStart(3)}% ${count(done)}/${count(total)}${detail ? `  ${detail}` : ''}`;
     if (io.isTTY) {
-      const width = 30;
+      const room = Math.max(20, (io.columns ?? 80) - 1);
+      const width = Math.max(5, Math.min(30, room - label.length - tail.length - 4));
       const filled = Math.round(share * width);
-      io.stderr(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${done}/${total}${detail ? `  ${detail}` : ''}`);
-      if (done >= total) io.stderr('\n');
+      shown = `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${tail}`.slice(0, room);
+      io.stderr(`\r${shown}\x1b[K`);
+      if (done >= total) {
+        io.stderr('\n');
+        shown = '';
+      }
     } else if (Math.floor(share * 10) > lastDecile) {
       lastDecile = Math.floor(share * 10);
-      io.stderr(`${label} ${(share * 100).toFixed(0)}% (${done}/${total})${detail ? `  ${detail}` : ''}\n`);
+      io.stderr(`${label} ${tail}\n`);
     }
   };
+  return Object.assign(draw, {
+    note(text: string) {
+      io.stderr(io.isTTY && shown ? `\r\x1b[K${text}\n${shown}` : `${text}\n`);
+    },
+  });
 }
 
 export function formatBytes(n: number): string {

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { ChunkCache } from '../cache/cache.js';
 import { MemoryChunkStore } from '../cache/memory-store.js';
 import { EdgelakeError } from '../errors.js';
@@ -18,16 +18,26 @@ import { formatBytes, progressBar, type CliIo } from './io.js';
 export const learnUsage =
   `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg] [--commit]`;
 
+export const learnFlags = {
+  strategy: { type: 'string', default: 'margin', value: STRATEGIES.join('|'), help: 'how each round picks the samples to label' },
+  labels: { type: 'string', value: 'N', help: 'stop at N labels (default 1000)' },
+  round: { type: 'string', value: 'K', help: 'labels bought per round (default 100)' },
+  'cost-aware': { type: 'boolean', help: 'pick by value per byte fetched: the chunks worth fetching, then the samples in them' },
+  'byte-budget': { type: 'string', value: 'B', help: 'with --cost-aware: at most this many bytes fetched a round, e.g. 512K' },
+  'cold-start': { type: 'string', value: 'k-center|random', help: 'the first round\'s pick, before any label (default: the strategy\'s own)' },
+  seed: { type: 'string', value: 'S', help: 'the seed of every random choice (default 0)' },
+  epochs: { type: 'string', value: 'E', help: 'training epochs a round (default 8)' },
+  device: { type: 'string', value: 'gpu|cpu', help: 'gpu: WebGPU, required; cpu: the CPU references (default: the GPU when there is one)' },
+  cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default: in memory, from empty)' },
+  json: { type: 'boolean', help: 'print the rounds as JSON' },
+  plot: { type: 'string', value: 'FILE.svg', help: 'draw the learning curves, against random sampling, into an SVG file' },
+  ref: { type: 'string', value: 'R', help: 'the ref to read (and, with --commit, to move; default the head)' },
+  commit: { type: 'boolean', help: 'write the labels bought into the dataset as a new version (label tensor and its mask)' },
+} as const satisfies Flags;
+
 /** `edgelake learn`: active learning on the train split, evaluated on the test split after every round. */
 export async function learnCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: {
-      strategy: { type: 'string', default: 'margin' }, labels: { type: 'string' }, round: { type: 'string' }, 'cost-aware': { type: 'boolean' }, 'cold-start': { type: 'string' },
-      'byte-budget': { type: 'string' }, seed: { type: 'string' }, epochs: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' },
-      json: { type: 'boolean' }, plot: { type: 'string' }, ref: { type: 'string' }, commit: { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseFlags(learnFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${learnUsage}`);
   const strategy = values.strategy!;
   if (!isStrategyName(strategy)) throw new EdgelakeError('invalid-input', `--strategy must be one of ${STRATEGIES.join(', ')}, not "${values.strategy}"`);
@@ -51,7 +61,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
     const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart: first });
     const show = progressBar(io, label);
     al.addEventListener('round', (e) => {
-      const r = (e as CustomEvent<RoundResult>).detail;
+      const r = e.detail;
       show(r.labels, maxLabels, `accuracy ${r.accuracy.toFixed(4)}, ${formatBytes(r.bytesFetched)} fetched`);
     });
     try {

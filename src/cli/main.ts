@@ -1,46 +1,63 @@
 import { isEdgelakeError } from '../errors.js';
 import { useNodeCodecs } from '../format/codecs.node.js';
 import { redactUrls } from '../source/redact.js';
-import { buildIdxCommand, buildIdxUsage, buildImageFolderCommand, buildImageFolderUsage, buildNativeCommand, buildNativeUsage } from './build.js';
-import { cacheCommand, cacheUsage, fetchCommand, fetchUsage } from './cache.js';
-import { indexCommand, indexUsage } from './index-cmd.js';
-import { inspectCommand, inspectUsage } from './inspect.js';
-import { streamCommand, streamUsage } from './stream.js';
-import { trainCommand, trainUsage } from './train.js';
-import { learnCommand, learnUsage } from './learn.js';
+import { buildIdxCommand, buildIdxFlags, buildIdxUsage, buildImageFolderCommand, buildImageFolderFlags, buildImageFolderUsage, buildNativeCommand, buildNativeFlags, buildNativeUsage } from './build.js';
+import { cacheCommand, cacheFlags, cacheUsage, fetchCommand, fetchFlags, fetchUsage } from './cache.js';
+import { closestFlag, helpText, type Flags } from './flags.js';
+import { indexCommand, indexFlags, indexUsage } from './index-cmd.js';
+import { inspectCommand, inspectFlags, inspectUsage } from './inspect.js';
+import { streamCommand, streamFlags, streamUsage } from './stream.js';
+import { trainCommand, trainFlags, trainUsage } from './train.js';
+import { learnCommand, learnFlags, learnUsage } from './learn.js';
 import {
-  branchCommand, branchUsage, checkoutCommand, checkoutUsage, diffCommand, diffUsage, logCommand, logUsage, tagCommand, tagUsage,
+  branchCommand, branchFlags, branchUsage, checkoutCommand, checkoutUsage, diffCommand, diffFlags, diffUsage, logCommand, logFlags, logUsage, noFlags, tagCommand, tagUsage,
 } from './versions.js';
 import { processIo, type CliIo } from './io.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
-const commands: Record<string, { run: Command; usage: string }> = {
-  'build idx': { run: buildIdxCommand, usage: buildIdxUsage },
-  'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage },
-  'build native': { run: buildNativeCommand, usage: buildNativeUsage },
-  index: { run: indexCommand, usage: indexUsage },
-  inspect: { run: inspectCommand, usage: inspectUsage },
-  fetch: { run: fetchCommand, usage: fetchUsage },
-  cache: { run: cacheCommand, usage: cacheUsage },
-  stream: { run: streamCommand, usage: streamUsage },
-  train: { run: trainCommand, usage: trainUsage },
-  learn: { run: learnCommand, usage: learnUsage },
-  log: { run: logCommand, usage: logUsage },
-  diff: { run: diffCommand, usage: diffUsage },
-  branch: { run: branchCommand, usage: branchUsage },
-  tag: { run: tagCommand, usage: tagUsage },
-  checkout: { run: checkoutCommand, usage: checkoutUsage },
+/** Every subcommand: what runs it, its usage line, what it does, and its flags (what --help prints and what it parses). */
+export const commands: Record<string, { run: Command; usage: string; summary: string; flags: Flags }> = {
+  'build idx': { run: buildIdxCommand, usage: buildIdxUsage, flags: buildIdxFlags, summary: 'Builds a dataset from MNIST-style IDX files (gzipped or not): image and label tensors, train and test splits, optionally a PCA probe.' },
+  'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage, flags: buildImageFolderFlags, summary: 'Builds a dataset from one subfolder per class of JPEG or PNG files, with a thumbnail probe.' },
+  'build native': { run: buildNativeCommand, usage: buildNativeUsage, flags: buildNativeFlags, summary: 'Writes any dataset (WebDataset shards or Parquet files read in place) as a native one, then adds a PCA probe if asked.' },
+  index: { run: indexCommand, usage: indexUsage, flags: indexFlags, summary: 'Reads WebDataset shards or Parquet files once and writes the index beside them, so that opening them reads only what is asked for.' },
+  inspect: { run: inspectCommand, usage: inspectUsage, flags: inspectFlags, summary: 'Shows a dataset\'s refs, version, splits and tensors.' },
+  fetch: { run: fetchCommand, usage: fetchUsage, flags: fetchFlags, summary: 'Prefetches a dataset\'s chunks (a split, some tensors) into a persistent cache folder.' },
+  cache: { run: cacheCommand, usage: cacheUsage, flags: cacheFlags, summary: 'Shows (stats), checks (verify) or empties (clear) a cache folder.' },
+  stream: { run: streamCommand, usage: streamUsage, flags: streamFlags, summary: 'Runs one epoch through the streaming loader and reports samples/s, bytes fetched and the cache hit ratio.' },
+  train: { run: trainCommand, usage: trainUsage, flags: trainFlags, summary: 'Trains a model on the train split while the data streams, then evaluates it on the test split.' },
+  learn: { run: learnCommand, usage: learnUsage, flags: learnFlags, summary: 'Active learning: rounds of pick, fetch, label (the dataset\'s labels), train and evaluate; labels and bytes per round.' },
+  log: { run: logCommand, usage: logUsage, flags: logFlags, summary: 'Lists the versions from a ref back to the first, with the refs and tags that name each.' },
+  diff: { run: diffCommand, usage: diffUsage, flags: diffFlags, summary: 'Shows the samples added and removed between two versions, and per tensor the ids whose values changed.' },
+  branch: { run: branchCommand, usage: branchUsage, flags: branchFlags, summary: 'Creates a ref (a branch) at a version.' },
+  tag: { run: tagCommand, usage: tagUsage, flags: noFlags, summary: 'Creates a tag: a name for a version that never moves.' },
+  checkout: { run: checkoutCommand, usage: checkoutUsage, flags: noFlags, summary: 'Makes a ref the dataset\'s head: what readers open by default.' },
 };
 
 function usage(): string {
-  return `edgelake: stream, cache and learn from datasets larger than the device\n\nusage:\n${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}\n`;
+  return `edgelake: stream, cache and learn from datasets larger than the device\n\nusage:\n${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}\n\nedgelake COMMAND --help describes a command's flags; edgelake --version prints the version.\n`;
+}
+
+/** The package's version, from its package.json (two folders up from src/cli and from dist/cli alike). */
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Runs one CLI command; returns the exit code (0 ok, 1 failed, 2 bad usage). */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   useNodeCodecs(); // native zlib and SHA-256 for every build, fetch, verify and epoch
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.stdout(`edgelake ${await version()}\n`);
+    return 0;
+  }
   const key = [argv.slice(0, 2).join(' '), argv[0]].find((k) => k !== undefined && k in commands);
+  if (key && argv.slice(key.split(' ').length).some((a) => a === '--help' || a === '-h')) {
+    const c = commands[key];
+    io.stdout(helpText(c.usage, c.summary, c.flags));
+    return 0;
+  }
   if (!key) {
     (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? io.stdout : io.stderr)(usage());
     return argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? 0 : 2;
@@ -53,7 +70,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       return e.code === 'invalid-input' ? 2 : 1;
     }
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`edgelake ${key}: ${redactUrls((e as Error).message)}\nusage: ${commands[key].usage}\n`);
+      const typed = /Unknown option '--([^']+)'/.exec((e as Error).message)?.[1];
+      const meant = typed === undefined ? undefined : closestFlag(typed, commands[key].flags);
+      const hint = typed === undefined ? '' : meant ? `; did you mean --${meant}?` : `; edgelake ${key} --help lists the flags`;
+      io.stderr(`edgelake ${key}: ${redactUrls((e as Error).message.split('. ')[0])}${hint}\nusage: ${commands[key].usage}\n`);
       return 2;
     }
     throw e;

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import { Loader, type LoaderStats } from '../runtime/loader/loader.js';
@@ -8,15 +8,21 @@ import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const streamUsage = 'edgelake stream ROOT [--split S] [--tensor T ...] [--batch-size N] [--seed S] [--window-chunks W] [--workers N] [--cache DIR] [--json]';
 
+export const streamFlags = {
+  split: { type: 'string', value: 'S', help: 'only this split (default every sample)' },
+  tensor: { type: 'string', multiple: true, value: 'T', help: 'only this tensor (default every tensor)' },
+  'batch-size': { type: 'string', value: 'N', help: 'samples a batch (default 256)' },
+  seed: { type: 'string', value: 'S', help: 'shuffle with this seed (default: in order)' },
+  'window-chunks': { type: 'string', value: 'W', help: 'with --seed: chunks shuffled together (default 4)' },
+  workers: { type: 'string', value: 'N', help: 'decode workers (default 2)' },
+  cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none: every chunk fetched)' },
+  json: { type: 'boolean', help: 'print the epoch\'s stats as JSON' },
+  ref: { type: 'string', value: 'R', help: 'the ref, tag or version id to read (default the head)' },
+} as const satisfies Flags;
+
 /** `edgelake stream`: one epoch through the loader, with a live progress bar and its stats. */
 export async function streamCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: {
-      split: { type: 'string' }, tensor: { type: 'string', multiple: true }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
-      'window-chunks': { type: 'string' }, workers: { type: 'string' }, cache: { type: 'string' }, json: { type: 'boolean' }, ref: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseFlags(streamFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${streamUsage}`);
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
@@ -29,7 +35,7 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
       workers: values.workers === undefined ? 2 : Number(values.workers),
     });
     const show = progressBar(io, 'streaming');
-    loader.addEventListener('progress', (e) => show((e as CustomEvent<LoaderStats>).detail.samples, view.length, describe((e as CustomEvent<LoaderStats>).detail)));
+    loader.addEventListener('progress', (e) => show(e.detail.samples, view.length, describe(e.detail)));
     const before = cache ? { ...cache.stats } : undefined;
     for await (const _ of loader);
     const stats = loader.stats();

@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import type { Dataset } from '../runtime/dataset/dataset.js';
 import { formatAdapter } from '../kernels/device.js';
 import { getNodeDevice } from '../kernels/device.node.js';
-import type { Model, EpochStats, ProgressDetail } from '../runtime/model/model.js';
+import type { Model } from '../runtime/model/model.js';
 import { loadModel, loadWeights, saveModel, type LoadedWeights } from '../runtime/model/model-io.js';
 import { cnn, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
@@ -16,17 +16,28 @@ import { Loader } from '../runtime/loader/loader.js';
 export const trainUsage =
   'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--init FILE [--freeze N]] [--json]';
 
+export const trainFlags = {
+  model: { type: 'string', default: 'mlp', value: 'mlp|cnn|head', help: 'the model to train' },
+  epochs: { type: 'string', value: 'N', help: 'passes over the train split (default 1)' },
+  input: { type: 'string', value: 'TENSOR', help: 'the input tensor (default image)' },
+  'input-size': { type: 'string', value: 'N', help: 'images of any size: random-resized crops to NxN for training, centre crops for testing' },
+  'batch-size': { type: 'string', value: 'N', help: 'samples a step (default 128)' },
+  lr: { type: 'string', value: 'X', help: 'the learning rate (default 1e-3, Adam, cosine schedule)' },
+  seed: { type: 'string', value: 'S', help: 'the seed of the weights and the shuffle (default 0)' },
+  device: { type: 'string', value: 'gpu|cpu', help: 'gpu: WebGPU, required; cpu: the CPU references (default: the GPU when there is one)' },
+  workers: { type: 'string', value: 'N', help: 'decode workers (default 1)' },
+  cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },
+  save: { type: 'string', value: 'FILE', help: 'save the trained model (safetensors, with its optimizer state)' },
+  resume: { type: 'string', value: 'FILE', help: 'go on training a model --save wrote' },
+  init: { type: 'string', value: 'FILE', help: 'start from a pretrained model\'s weights, matched by layer name; the classifier starts fresh' },
+  freeze: { type: 'string', value: 'N', help: 'with --init: keep the first N layers with weights as they are' },
+  ref: { type: 'string', value: 'R', help: 'the ref, tag or version id to read (default the head)' },
+  json: { type: 'boolean', help: 'print the epochs and the test result as JSON' },
+} as const satisfies Flags;
+
 /** `edgelake train`: fits a model on the train split, streaming, then evaluates it on the test split. */
 export async function trainCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: {
-      model: { type: 'string', default: 'mlp' }, epochs: { type: 'string' }, input: { type: 'string' }, 'batch-size': { type: 'string' },
-      lr: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' }, cache: { type: 'string' }, save: { type: 'string' },
-      resume: { type: 'string' }, json: { type: 'boolean' }, ref: { type: 'string' }, workers: { type: 'string' },
-      'input-size': { type: 'string' }, init: { type: 'string' }, freeze: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseFlags(trainFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${trainUsage}`);
   if (!['mlp', 'cnn', 'head'].includes(values.model!)) throw new EdgelakeError('invalid-input', `--model must be mlp, cnn or head, not "${values.model}"`);
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
@@ -71,12 +82,12 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     const trainLength = ds.view({ split: 'train' }).length;
     const show = progressBar(io, 'training');
     model.addEventListener('batch', (e) => {
-      const d = (e as CustomEvent<ProgressDetail>).detail;
+      const d = e.detail;
       show(d.epoch * trainLength + d.samples, epochs * trainLength, `epoch ${d.epoch + 1}/${epochs}`);
     });
     model.addEventListener('epoch', (e) => {
-      const s = (e as CustomEvent<EpochStats>).detail;
-      if (!values.json) io.stderr(`epoch ${s.epoch + 1}: loss ${s.loss.toFixed(4)}, train accuracy ${s.accuracy.toFixed(4)}, ${s.samplesPerSecond.toFixed(0)} samples/s\n`);
+      const s = e.detail;
+      if (!values.json) show.note(`epoch ${s.epoch + 1}: loss ${s.loss.toFixed(4)}, train accuracy ${s.accuracy.toFixed(4)}, ${s.samplesPerSecond.toFixed(0)} samples/s`);
     });
     const started = performance.now();
     const history = await model.fit(loader('train', true), { epochs, lr, input });

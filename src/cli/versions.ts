@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { diffVersions, versionLog, type VersionDiff } from '../runtime/dataset/history.js';
 import { checkout, createBranch, createTag } from '../runtime/dataset/refs.js';
@@ -12,9 +12,17 @@ export const branchUsage = 'edgelake branch ROOT NAME [--from REF]';
 export const tagUsage = 'edgelake tag ROOT NAME [REF]';
 export const checkoutUsage = 'edgelake checkout ROOT REF';
 
+export const logFlags = {
+  ref: { type: 'string', value: 'R', help: 'start from this ref, tag or version (default the head)' },
+  json: { type: 'boolean', help: 'print the versions as JSON' },
+} as const satisfies Flags;
+export const diffFlags = { json: { type: 'boolean', help: 'print the differences as JSON (every id)' } } as const satisfies Flags;
+export const branchFlags = { from: { type: 'string', value: 'REF', help: 'the ref, tag or version the branch starts at (default the head)' } } as const satisfies Flags;
+export const noFlags = {} as const satisfies Flags;
+
 /** `edgelake log`: the versions from a ref back to the first, with the names that point at each. */
 export async function logCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ref: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseFlags(logFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${logUsage}`);
   const log = await unknownRefIsUsage(versionLog(openSourceNode(positionals[0]), { ref: values.ref }));
   if (values.json) io.stdout(JSON.stringify(log, null, 2) + '\n');
@@ -29,7 +37,7 @@ export async function logCommand(args: string[], io: CliIo): Promise<number> {
 
 /** `edgelake diff`: samples added and removed, and per tensor the ids whose values changed. */
 export async function diffCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseFlags(diffFlags, args);
   if (positionals.length !== 3) throw new EdgelakeError('invalid-input', `usage: ${diffUsage}`);
   const diff = await unknownRefIsUsage(diffVersions(openSourceNode(positionals[0]), positionals[1], positionals[2]));
   io.stdout(values.json ? JSON.stringify(diff, null, 2) + '\n' : renderDiff(diff));
@@ -37,7 +45,7 @@ export async function diffCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 export async function branchCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { from: { type: 'string' } } });
+  const { values, positionals } = parseFlags(branchFlags, args);
   if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${branchUsage}`);
   const versionId = await createBranch(openSinkNode(positionals[0]), positionals[1], values.from);
   io.stdout(`branch ${positionals[1]} -> ${versionId}\n`);
@@ -45,7 +53,7 @@ export async function branchCommand(args: string[], io: CliIo): Promise<number> 
 }
 
 export async function tagCommand(args: string[], io: CliIo): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseFlags(noFlags, args);
   if (positionals.length !== 2 && positionals.length !== 3) throw new EdgelakeError('invalid-input', `usage: ${tagUsage}`);
   const versionId = await createTag(openSinkNode(positionals[0]), positionals[1], positionals[2]);
   io.stdout(`tag ${positionals[1]} -> ${versionId}\n`);
@@ -53,7 +61,7 @@ export async function tagCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 export async function checkoutCommand(args: string[], io: CliIo): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseFlags(noFlags, args);
   if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${checkoutUsage}`);
   const versionId = await checkout(openSinkNode(positionals[0]), positionals[1]);
   io.stdout(`head is ${positionals[1]} -> ${versionId}\n`);

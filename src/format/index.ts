@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // edgelake/format: the dataset format of docs/FORMAT.md: manifests and their validation, the chunk
 // codec, hashing and content addresses, limits, image codecs, and the builders that write datasets.
 export {

@@ -13,6 +13,10 @@ async function loadDawn(): Promise<GPU> {
     }
     return create([]);
   } catch (error) {
+    // An optional dependency: absent (--omit=optional, a browser-only install) it is no adapter, not a crash.
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes("'webgpu'")) {
+      throw new Error("the optional 'webgpu' package (dawn-node) is not installed: npm install webgpu", { cause: error });
+    }
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot load the 'webgpu' native module: ${reason}`, { cause: error });
   }

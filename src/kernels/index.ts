@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // edgelake/kernels: the WGSL kernel families with their CPU references, the shared shader header,
 // pipelines and buffer validation, the buffer pool, device acquisition and the counter-based RNG.
 export {

@@ -14,7 +14,7 @@ describe('edgelake build idx + inspect', () => {
     const built = await cli(...buildSubsetArgs(join(out, 'ds'), '--chunk-kib', '256', '--embedding-dims', '16'));
     expect(built.code).toBe(0);
     expect(built.stdout).toMatch(/^wrote .* version [0-9a-f]{64} \(6000 samples\)/);
-    expect(built.stderr).toMatch(/building 100% \(6000\/6000\)/);
+    expect(built.stderr).toMatch(/building 100% 6000\/6000/);
 
     const inspected = await cli('inspect', join(out, 'ds'), '--json');
     expect(inspected.code).toBe(0);

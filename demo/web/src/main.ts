@@ -109,7 +109,7 @@ async function start(): Promise<void> {
     al.addEventListener('phase', (e) => {
       const now = performance.now();
       if (current) timings.set(current, now - phaseStarted);
-      [current, phaseStarted] = [(e as CustomEvent<{ phase: string }>).detail.phase, now];
+      [current, phaseStarted] = [e.detail.phase, now];
       phase(current);
     });
     const other = settings.auto && settings.baseline ? baseline : undefined;

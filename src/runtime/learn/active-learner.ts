@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
+import { TypedEventTarget } from '../../events.js';
 import { acquire } from '../../sampler/acquire.js';
 import { Pool } from '../../sampler/pool.js';
 import { strategyFor, type ScoreMeasure, type Selection, type Strategy, type StrategyName } from '../../sampler/strategies/index.js';
@@ -88,6 +89,20 @@ export interface QueryResult {
   previews?: (TypedArray | Uint8Array)[];
 }
 
+/** What a round is doing, in order: select, label, train, then evaluate. */
+export type LearnerPhase = 'scoring' | 'labelling' | 'training' | 'evaluating';
+
+export interface PhaseDetail {
+  round: number;
+  phase: LearnerPhase;
+}
+
+/** What `addEventListener` hands each of ActiveLearner's events. */
+export interface ActiveLearnerEvents {
+  round: CustomEvent<RoundResult>;
+  phase: CustomEvent<PhaseDetail>;
+}
+
 export interface RoundResult {
   round: number;
   labels: number;
@@ -107,7 +122,7 @@ export interface RoundResult {
  * samples those chunks (and the cache) hold, the learner's own uncertainty picks what to label.
  * Emits 'round' (RoundResult) and 'phase' ({ round, phase }) events.
  */
-export class ActiveLearner extends EventTarget {
+export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
   readonly pool: Pool;
   readonly strategy: Strategy;
   private probes: Float32Array | undefined;
@@ -335,8 +350,8 @@ export class ActiveLearner extends EventTarget {
     return new Loader(o.dataset.view({ indices: ids }), { batchSize, tensors, shuffle, epoch, transform, device: onDevice ? o.device ?? undefined : undefined });
   }
 
-  private phase(round: number, phase: string): void {
-    this.dispatchEvent(new CustomEvent('phase', { detail: { round, phase } }));
+  private phase(round: number, phase: LearnerPhase): void {
+    this.dispatchEvent(new CustomEvent<PhaseDetail>('phase', { detail: { round, phase } }));
   }
 }
 

@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
+import { TypedEventTarget } from '../../events.js';
 import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes } from '../../format/validate.js';
 import type { ReadOptions } from '../../source/source.js';
@@ -56,6 +57,40 @@ export interface Batch {
   tensors: Record<string, BatchTensor>;
 }
 
+/**
+ * One tensor of a batch as the typed array the caller expects (`batchArray(batch, 'image',
+ * Uint8Array)`): batches hold a union, and this narrows it with a check rather than a cast.
+ * 'invalid-input' names the tensor when it is absent, a GPUBuffer (the loader has a device), a
+ * list of samples of different sizes, or a typed array of another type.
+ */
+export function batchArray<T extends TypedArray>(batch: Batch, name: string, type: abstract new (...args: never[]) => T): T {
+  const tensor = batch.tensors[name];
+  if (tensor instanceof type) return tensor;
+  throw new EdgelakeError('invalid-input', `batch tensor '${name}' is ${describeTensor(tensor)}, not a ${type.name}`);
+}
+
+/** One tensor of a batch from a loader with a device, as its GPUBuffer (valid until the next batch). */
+export function batchBuffer(batch: Batch, name: string): GPUBuffer {
+  const tensor = batch.tensors[name];
+  if (tensor !== undefined && !Array.isArray(tensor) && !ArrayBuffer.isView(tensor)) return tensor;
+  throw new EdgelakeError('invalid-input', `batch tensor '${name}' is ${describeTensor(tensor)}, not a GPUBuffer (give the loader a device)`);
+}
+
+function describeTensor(tensor: BatchTensor | undefined): string {
+  if (tensor === undefined) return 'absent (not among the loader\'s tensors)';
+  if (Array.isArray(tensor)) return `a list of ${tensor.length} samples of different sizes (use a transform with a fit)`;
+  if (ArrayBuffer.isView(tensor)) return `a ${tensor.constructor.name}`;
+  return 'a GPUBuffer (the loader has a device)';
+}
+
+/** What `addEventListener` hands each of Loader's events. */
+export interface LoaderEvents {
+  /** After each batch. */
+  progress: CustomEvent<LoaderStats>;
+  /** When an iteration ends: after the last batch, or on a break or an error. */
+  end: CustomEvent<LoaderStats>;
+}
+
 /** Small and JSON-able: enough to continue an epoch exactly where it stopped. */
 export interface LoaderState {
   format: 'edgelake-loader/1';
@@ -89,7 +124,7 @@ export interface LoaderStats {
  * within a memory budget, so training starts after the first chunks arrive and the rest stream
  * while it runs. Iterate with `for await`; `state()` and `resume` continue an epoch exactly.
  */
-export class Loader extends EventTarget implements AsyncIterable<Batch> {
+export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncIterable<Batch> {
   private readonly tensors: string[];
   private readonly primary: string;
   private readonly order: EpochOrder;

@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
+import { TypedEventTarget } from '../../events.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
 import type { Batch } from '../loader/loader.js';
 import type { Backend, Tensor } from './backend.js';
@@ -56,6 +57,13 @@ export interface ProgressDetail {
   accuracy?: number;
 }
 
+/** What `addEventListener` hands each of Model's events. */
+export interface ModelEvents {
+  batch: CustomEvent<ProgressDetail>;
+  progress: CustomEvent<ProgressDetail>;
+  epoch: CustomEvent<EpochStats>;
+}
+
 const IN_FLIGHT_STEPS = 4;
 
 /** Batches for one epoch: a Loader (made anew per epoch with forEpoch) or a function of the epoch. */
@@ -66,7 +74,7 @@ export type BatchSource = AsyncIterable<Batch> & { forEpoch?(epoch: number): Asy
  * 'batch' after each step and 'progress' when the loss is read (ProgressDetail), 'epoch'
  * (EpochStats) after each epoch of fit().
  */
-export class Model extends EventTarget {
+export class Model extends TypedEventTarget<ModelEvents> {
   readonly layers: Layer[] = [];
   readonly classes: number;
   optimizer: Optimizer | undefined;

@@ -1,0 +1,163 @@
+/**
+ * What a new user does: pack edgelake, install the tarball into an empty project (without the
+ * optional dawn-node, as a browser-only user would), compile the README's library snippets in
+ * strict TypeScript with skipLibCheck off under node16 and bundler resolution, run the first one
+ * against a dataset served on 127.0.0.1, and run the installed `edgelake` command.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { serveStatic } from '../../demo/web/serve.js';
+import { buildSubsetArgs, cli } from '../support/cli.js';
+import { hasCommand, missing } from '../support/system.js';
+import { readmeSnippets, snippetModule } from './readme.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const TSC = join(REPO, 'node_modules/typescript/bin/tsc');
+const run = promisify(execFile);
+/** Packages a consumer brings for the snippets' own imports, linked from this repo's node_modules rather than downloaded. */
+const LINKED = ['@types/node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web'];
+
+let root = '';
+/** The user's project, where commands run. */
+let dir = '';
+let url = '';
+let server: ReturnType<typeof serveStatic> | undefined;
+let packed: { filename: string; files: { path: string }[] } = { filename: '', files: [] };
+let node16: ReturnType<typeof sh> | undefined;
+/** The node16 compile also emits out/, which the run tests execute: once for all of them. */
+const compileNode16 = () => (node16 ??= sh(process.execPath, [TSC, '-p', 'tsconfig.node16.json']));
+
+/** Runs a command in the temporary project; resolves with its exit code and output even when it fails. */
+async function sh(file: string, args: string[], cwd = dir): Promise<{ code: number; out: string; stdout: string }> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd, maxBuffer: 64 << 20, env: { ...process.env, EDGELAKE_REQUIRE_GPU: '' } });
+    return { code: 0, out: stdout + stderr, stdout };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : 1, out: `${x.stdout ?? ''}${x.stderr ?? ''}`, stdout: x.stdout ?? '' };
+  }
+}
+
+function tsconfig(name: string, options: Record<string, unknown>, include = ['snippets', 'run']): void {
+  const compilerOptions = { target: 'ES2022', strict: true, skipLibCheck: false, rootDir: '.', outDir: 'out', ...options };
+  writeFileSync(join(dir, name), JSON.stringify({ compilerOptions, include }, null, 2));
+}
+
+/** TF.js 4's own .d.ts fail skipLibCheck: false (and pin an older @webgpu/types), so its snippet compiles apart. */
+const usesTfjs = (code: string) => code.includes("from '@tensorflow/");
+
+describe.skipIf(missing('npm', 'install Node.js with npm', hasCommand('npm')))('the packed package, installed', () => {
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'edgelake-package-'));
+    expect((await cli(...buildSubsetArgs(join(root, 'served/fashion-mnist')))).code).toBe(0);
+    server = serveStatic({ '/fashion-mnist/': join(root, 'served/fashion-mnist') });
+    await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fashion-mnist`;
+
+    // npm pack runs `prepare`, which builds dist/ from the sources as they are now.
+    const pack = await sh('npm', ['pack', '--json', '--pack-destination', root], REPO);
+    expect(pack.code, pack.out).toBe(0);
+    [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('\n[') + 1));
+    const tarball = join(root, packed.filename);
+
+    const app = join(root, 'app');
+    mkdirSync(join(app, 'snippets'), { recursive: true });
+    mkdirSync(join(app, 'run'));
+    mkdirSync(join(app, 'snippets-tfjs'));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'edgelake-user', private: true, type: 'module' }));
+    dir = app;
+    const install = await sh('npm', ['install', '--no-audit', '--no-fund', '--omit=optional', tarball]);
+    expect(install.code, install.out).toBe(0);
+    for (const name of LINKED) {
+      mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+      symlinkSync(join(REPO, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+    }
+    // The README imports the TF.js umbrella package; its types are tfjs-core's and tfjs-layers' together.
+    mkdirSync(join(dir, 'node_modules/@tensorflow/tfjs'));
+    writeFileSync(join(dir, 'node_modules/@tensorflow/tfjs/package.json'), JSON.stringify({ name: '@tensorflow/tfjs', version: '4.22.0', types: 'index.d.ts' }));
+    writeFileSync(join(dir, 'node_modules/@tensorflow/tfjs/index.d.ts'), "export * from '@tensorflow/tfjs-core';\nexport * from '@tensorflow/tfjs-layers';\n");
+
+    const snippets = readmeSnippets(readFileSync(join(REPO, 'README.md'), 'utf8'));
+    snippets.forEach((code, i) => writeFileSync(join(dir, `${usesTfjs(code) ? 'snippets-tfjs' : 'snippets'}/snippet-${i + 1}.ts`), snippetModule(code, i)));
+    expect(snippets.filter(usesTfjs)).toHaveLength(1);
+    // The first snippet as written, but against the served subset, and saying what it saw.
+    const first = snippets[0].replace("'https://example.org/fashion-mnist'", `'${url}'`);
+    expect(first).not.toBe(snippets[0]);
+    const report = "\nconsole.log(JSON.stringify({ samples: loader.stats().samples, train: ds.view({ split: 'train' }).length, gpu }));\n";
+    writeFileSync(join(dir, 'run/first.ts'), first + report);
+    writeFileSync(
+      join(dir, 'run/required-gpu.ts'),
+      "import { getNodeDevice } from 'edgelake/node';\n" +
+        'console.log(JSON.stringify({ plain: await getNodeDevice(), required: await getNodeDevice({ required: true }).then(() => null, (e: { code: string; message: string }) => ({ code: e.code, message: e.message })) }));\n',
+    );
+    tsconfig('tsconfig.node16.json', { module: 'node16', moduleResolution: 'node16' });
+    tsconfig('tsconfig.bundler.json', { module: 'esnext', moduleResolution: 'bundler', noEmit: true });
+    tsconfig('tsconfig.tfjs.json', { module: 'node16', moduleResolution: 'node16', noEmit: true, skipLibCheck: true }, ['snippets-tfjs']);
+  }, 180_000);
+
+  afterAll(async () => {
+    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  test('the tarball holds the LICENSE and dist, and depends on neither dawn-node nor a peer', () => {
+    const files = packed.files.map((f) => f.path);
+    expect(files).toContain('LICENSE');
+    expect(files).toContain('dist/index.d.ts');
+    expect(readFileSync(join(dir, 'node_modules/edgelake/LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) the edgelake authors/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'node_modules/edgelake/package.json'), 'utf8'));
+    expect(manifest.license).toBe('MIT');
+    expect(Object.keys(manifest.dependencies)).not.toContain('webgpu');
+    expect(Object.keys(manifest.dependencies)).toContain('@webgpu/types');
+    expect(manifest.optionalDependencies).toEqual({ webgpu: expect.any(String) });
+    for (const peer of Object.keys(manifest.peerDependencies)) expect(manifest.peerDependenciesMeta[peer]).toEqual({ optional: true });
+    expect(() => readFileSync(join(dir, 'node_modules/webgpu/package.json'))).toThrow(); // --omit=optional left it out
+  });
+
+  test('the entry .d.ts files reference @webgpu/types', () => {
+    for (const entry of ['index', 'node', 'kernels/index', 'format/index', 'tfjs', 'onnx']) {
+      expect(readFileSync(join(dir, `node_modules/edgelake/dist/${entry}.d.ts`), 'utf8')).toMatch(/^\/\/\/ <reference types="@webgpu\/types"/);
+    }
+  });
+
+  test.each(['node16', 'bundler'])('the README snippets compile strictly, skipLibCheck off, moduleResolution %s', async (resolution) => {
+    const { code, out } = await (resolution === 'node16' ? compileNode16() : sh(process.execPath, [TSC, '-p', `tsconfig.${resolution}.json`]));
+    expect(out).toBe('');
+    expect(code).toBe(0);
+  }, 120_000);
+
+  test('the TF.js snippet compiles strictly (skipLibCheck on: TF.js 4.22 declarations have errors of their own)', async () => {
+    const { code, out } = await sh(process.execPath, [TSC, '-p', 'tsconfig.tfjs.json']);
+    expect(out).toBe('');
+    expect(code).toBe(0);
+  }, 120_000);
+
+  test('the first snippet streams the served training split, on the CPU without dawn-node', async () => {
+    expect((await compileNode16()).code).toBe(0);
+    const { code, out } = await sh(process.execPath, ['out/run/first.js']);
+    expect(code, out).toBe(0);
+    const seen = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(seen).toEqual({ samples: 5000, train: 5000, gpu: null });
+  }, 120_000);
+
+  test("without dawn-node, a required GPU is an error that says to install 'webgpu'", async () => {
+    expect((await compileNode16()).code).toBe(0);
+    const { code, out } = await sh(process.execPath, ['out/run/required-gpu.js']);
+    expect(code, out).toBe(0);
+    const { plain, required } = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(plain).toBeNull();
+    expect(required.code).toBe('gpu-unavailable');
+    expect(required.message).toMatch(/optional 'webgpu' package \(dawn-node\) is not installed: npm install webgpu/);
+  }, 120_000);
+
+  test('the installed edgelake command runs', async () => {
+    const { code, out } = await sh(join(dir, 'node_modules/.bin/edgelake'), ['--help']);
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/edgelake/);
+  }, 30_000);
+});
