@@ -189,7 +189,7 @@ export async function inParallel<T>(items: T[], concurrency: number, f: (item: T
 export interface LoaderStatsLike {
   samples: number;
   bytesFetched: number;
-  chunksFetched: number;
+  chunksRead: number;
   cacheHits: number;
   cacheMisses: number;
   timeToFirstBatchMs: number | null;

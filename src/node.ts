@@ -3,7 +3,7 @@
 // nothing of 'edgelake' itself. Importing it changes nothing: openDataset and the CLI choose
 // Node's codecs (native zlib, node:crypto) when called; useNodeCodecs does it by hand.
 
-export { openDataset } from './runtime/open.node.js';
+export { openDataset, type NodeOpenDatasetOptions } from './runtime/open.node.js';
 export { openSinkNode } from './runtime/sink.node.js';
 export { FileSource } from './source/file.node.js';
 export { openSourceNode, openTransportNode, s3FromEnvironment } from './source/open.node.js';

@@ -242,7 +242,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
-  const demo = await startDemo({ port, host: values.host, build: !values['no-build'] });
+  const demo = await startDemo({ port, host: values.host, build: !values['no-build'] }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EADDRINUSE' && e.code !== 'EACCES') throw e;
+    console.error(`npm run demo:web: ${values.host}:${port} is ${e.code === 'EADDRINUSE' ? 'in use' : 'not allowed'}; pick another port: npm run demo:web -- --port N (0 takes a free one)`);
+    process.exit(1);
+  });
   console.log(`edgelake browser demo: ${demo.url}  (dataset at ${demo.url.slice(0, -1)}${DATASET_PATH}; Ctrl-C stops)`);
   const stop = (why: string) => {
     console.log(`stopping (${why})`);

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { parseFlags, type Flags } from './flags.js';
 import { ChunkCache } from '../cache/cache.js';
 import { withCache } from '../cache/cached-source.js';
@@ -15,7 +16,7 @@ import { formatBytes, progressBar, type CliIo } from './io.js';
 export const DEFAULT_BUDGET = 4 * 2 ** 30;
 const CONFIG_NOTE = 'config';
 
-export const fetchUsage = 'edgelake fetch ROOT --cache DIR [--ref R] [--split S] [--tensor T ...] [--budget SIZE]';
+export const fetchUsage = 'edgelake fetch ROOT --cache DIR [--ref R] [--split S] [--tensor T ...] [--budget SIZE] [--json]';
 export const cacheUsage = 'edgelake cache stats|verify|clear --cache DIR [--json] [--budget SIZE]';
 
 export const fetchFlags = {
@@ -24,6 +25,7 @@ export const fetchFlags = {
   split: { type: 'string', value: 'S', help: 'only this split\'s samples (default all)' },
   tensor: { type: 'string', multiple: true, value: 'T', help: 'only this tensor\'s chunks (default every tensor)' },
   budget: { type: 'string', value: 'SIZE', help: 'the cache\'s byte budget, e.g. 2G, remembered in the folder (default 4G)' },
+  json: { type: 'boolean', help: 'print the result as JSON' },
 } as const satisfies Flags;
 
 export const cacheFlags = {
@@ -52,7 +54,8 @@ export async function openCacheFolder(dir: string, budget: string | undefined, i
 /** `edgelake fetch`: prefetch a split's chunks (all tensors, or the named ones) into the cache. */
 export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(fetchFlags, args);
-  if (positionals.length !== 1 || !values.cache) throw new EdgelakeError('invalid-input', `usage: ${fetchUsage}`);
+  if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${fetchUsage}`);
+  if (!values.cache) throw new EdgelakeError('invalid-input', `fetch fills a cache folder: give it with --cache DIR (edgelake fetch --help)\nusage: ${fetchUsage}`);
   const cache = await openCacheFolder(values.cache, values.budget, io);
   try {
     const remote = openSourceNode(positionals[0]);
@@ -82,8 +85,14 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     const s = cache.stats;
     const [hits, misses, notStored, refused] = [s.hits - before.hits, s.misses - before.misses, s.notStored - before.notStored, s.writeFailures - before.writeFailures];
     const why = refused === 0 ? 'budget too small' : refused === notStored ? `${refused} refused by the disk` : `${refused} refused by the disk, the others by the budget`;
-    io.stdout(`${wanted.length} chunks, ${formatBytes(total)}: ${hits} already cached, ${misses} fetched (${formatBytes(s.bytesFetched - before.bytesFetched)})` +
-      `${notStored ? `, ${notStored} not stored (${why})` : ''}\n`);
+    // What the cache holds now: under a small budget, chunks stored early were evicted for later ones.
+    const held = new Set((await cache.store.entries()).map((e) => e.hash));
+    const kept = wanted.filter((c) => held.has(manifest.tensors[c.tensor].chunks[c.index].hash)).length;
+    const result = { chunks: wanted.length, bytes: total, alreadyCached: hits, fetched: misses, bytesFetched: s.bytesFetched - before.bytesFetched, notStored, evicted: s.evictions - before.evictions, held: kept, budgetBytes: cache.budgetBytes };
+    io.stdout(values.json ? JSON.stringify(result) + '\n'
+      : `${wanted.length} chunks, ${formatBytes(total)}: ${hits} already cached, ${misses} fetched (${formatBytes(result.bytesFetched)})` +
+        `${notStored ? `, ${notStored} not stored (${why})` : ''}; the cache holds ${kept} of them` +
+        `${result.evicted ? ` (${result.evicted} evicted to stay within its ${formatBytes(cache.budgetBytes)} budget)` : ''}\n`);
     return 0;
   } finally {
     await cache.store.close();
@@ -120,6 +129,10 @@ export async function cacheCommand(args: string[], io: CliIo): Promise<number> {
   const action = positionals[0];
   if (positionals.length !== 1 || !values.cache || !['stats', 'verify', 'clear'].includes(action)) {
     throw new EdgelakeError('invalid-input', `usage: ${cacheUsage}`);
+  }
+  // Looking at a cache must not make one: a mistyped folder is named, not created (setting a budget makes one).
+  if (values.budget === undefined && !(await stat(values.cache).then((s) => s.isDirectory(), () => false))) {
+    throw new EdgelakeError('not-found', `no cache folder at ${values.cache} (edgelake fetch --cache ${values.cache}, or --budget SIZE, makes one)`);
   }
   const cache = await openCacheFolder(values.cache, values.budget, io);
   const print = (json: object, text: string) => io.stdout(values.json ? JSON.stringify(json) + '\n' : text + '\n');

@@ -44,6 +44,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const coldStart = values['cold-start'] as 'k-center' | 'random' | undefined;
   if (coldStart !== undefined && !['k-center', 'random'].includes(coldStart)) throw new EdgelakeError('invalid-input', `--cold-start must be k-center or random, not "${coldStart}"`);
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
+  if (values.plot !== undefined && !/\.svg$/i.test(values.plot)) throw new EdgelakeError('invalid-input', `--plot draws SVG: name the file .svg, not ${values.plot}`);
   const maxLabels = positiveInt(values.labels, '--labels', 1000);
   const roundSize = positiveInt(values.round, '--round', 100);
   const seed = values.seed === undefined ? 0 : Number(values.seed);

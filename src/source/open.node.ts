@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EdgelakeError } from '../errors.js';
 import { FileSource } from './file.node.js';
@@ -17,6 +18,10 @@ export function openSourceNode(location: string, options: OpenSourceOptions = {}
 /** openTransport, plus local folders and S3 settings from the environment (see openSourceNode). */
 export function openTransportNode(location: string, options: Pick<OpenSourceOptions, 'http' | 's3'> = {}): Source {
   const scheme = schemeOf(location);
+  if (scheme === undefined && /^(localhost|[\d.]+|[\w-]+(\.[\w-]+)+):\d+(\/|$)/.test(location) && !existsSync(location)) {
+    // host:port/path is a URL without its scheme, not a folder of that name.
+    throw new EdgelakeError('invalid-input', `${JSON.stringify(redactUrl(location))} is not a folder; a URL needs its scheme: http://${redactUrl(location)}`);
+  }
   if (scheme === undefined) return new FileSource(location);
   if (scheme === 'file') return new FileSource(filePath(location));
   if (scheme === 's3' && options.s3?.accessKeyId === undefined) {

@@ -62,7 +62,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     const stats = loader.stats();
     expect(stats.retries).toBeGreaterThan(0);
     expect(stats.retries).toBeGreaterThanOrEqual(stats.refetched);
-    console.info(`epoch ${seed}, ${workers} workers: ${stats.chunksFetched} chunks, ${stats.retries} retries, ${stats.refetched} fetched again after a damaged transfer`);
+    console.info(`epoch ${seed}, ${workers} workers: ${stats.chunksRead} chunks, ${stats.retries} retries, ${stats.refetched} fetched again after a damaged transfer`);
   }, 120_000);
 
   it('random access by range reads (chunk headers, single samples) returns exact samples through the same faults', async () => {

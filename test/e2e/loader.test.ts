@@ -64,11 +64,11 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     }
     await pool.close();
     expect(samples).toBe(5000);
-    const { chunksFetched, cacheMisses, bytesFetched } = loader.stats();
+    const { chunksRead, cacheMisses, bytesFetched } = loader.stats();
     // The first window (2 image chunks and the label chunk) on this thread, every other chunk in a worker.
     expect(here).toHaveLength(3);
-    expect(chunksFetched).toBeGreaterThan(10);
-    expect(cacheMisses).toBe(chunksFetched);
+    expect(chunksRead).toBeGreaterThan(10);
+    expect(cacheMisses).toBe(chunksRead);
     // Bytes are counted on both paths: every chunk holding a train sample, once.
     const [lo, hi] = ds.splits.train[0];
     let wanted = 0;

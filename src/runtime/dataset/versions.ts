@@ -1,4 +1,4 @@
-import { EdgelakeError } from '../../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { decodeChunk, type DecodedChunk } from '../../format/chunk.js';
 import { sha256Hex } from '../../format/hash.js';
 import { describeWhere, withDefaults, type ReadLimits, type Where } from '../../format/limits.js';
@@ -24,7 +24,12 @@ export interface OpenedVersion {
 export async function openVersion(source: Source, options: { ref?: string; limits?: Partial<ReadLimits> } = {}): Promise<OpenedVersion> {
   const limits = withDefaults(options.limits);
   const where = `${source.location}/${REFS_PATH}`;
-  const refs = validateRefs(parseJson(await source.read(REFS_PATH, { maxBytes: limits.maxManifestBytes }), where, limits), where);
+  const refsBytes = await source.read(REFS_PATH, { maxBytes: limits.maxManifestBytes }).catch((e: unknown) => {
+    if (!isEdgelakeError(e, 'not-found')) throw e;
+    // The usual cause is a path that is not a dataset's root: say what one looks like.
+    throw new EdgelakeError('not-found', `no dataset at ${source.location}: it has no ${REFS_PATH} (a dataset's root folder or URL prefix holds edgelake.json; WebDataset shards and Parquet files open by their file pattern, e.g. train-{000..099}.tar)`, { cause: e });
+  });
+  const refs = validateRefs(parseJson(refsBytes, where, limits), where);
   const asked = options.ref ?? refs.head;
   const { versionId, kind } = resolveName(refs, asked);
 

@@ -109,7 +109,8 @@ export interface LoaderStats {
   samplesPerSecond: number;
   /** Bytes that came from the remote (cache hits excluded). */
   bytesFetched: number;
-  chunksFetched: number;
+  /** Chunks the epoch read, from the cache or the remote (cacheMisses of them came from the remote). */
+  chunksRead: number;
   /** Reads retried after a transient fault, and of those, transfers fetched again because their bytes failed their check. */
   retries: number;
   refetched: number;
@@ -135,7 +136,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
   private started = 0;
   private firstBatchAt: number | null = null;
   private samples = 0;
-  private chunksFetched = 0;
+  private chunksRead = 0;
   private readonly baseline: { bytes: number; retries: number; refetched: number; hits: number; misses: number };
   /** Cache writes still running, and their bytes. */
   private readonly writes = new Set<Promise<void>>();
@@ -178,7 +179,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const seconds = this.started ? (performance.now() - this.started) / 1000 : 0;
     return {
       samples: this.samples, samplesPerSecond: seconds > 0 ? this.samples / seconds : 0,
-      bytesFetched: ds.network.bytes - this.baseline.bytes, chunksFetched: this.chunksFetched,
+      bytesFetched: ds.network.bytes - this.baseline.bytes, chunksRead: this.chunksRead,
       retries: ds.network.retries - this.baseline.retries, refetched: ds.network.refetched - this.baseline.refetched,
       cacheHits: hits, cacheMisses: misses, cacheHitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
       timeToFirstBatchMs: this.firstBatchAt === null ? null : this.firstBatchAt - this.started,
@@ -393,7 +394,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     // the load (and with it prefetching, which stays within the budget) waits for the disk.
     if (write && this.writingBytes > (this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES) / 4) await write;
     signal.throwIfAborted();
-    this.chunksFetched++;
+    this.chunksRead++;
     return decoded;
   }
 

@@ -235,6 +235,10 @@ export class Model extends TypedEventTarget<ModelEvents> {
   /** Uncertainty per sample (higher = less sure), from one pass or `passes` MC-dropout passes (bald, variation-ratio). */
   async uncertainty(input: Float32Array | GPUBuffer, n: number, measure: UncertaintyMeasure, options: { passes?: number; batchSize?: number } = {}): Promise<Float32Array> {
     const passes = options.passes ?? (measure === 'bald' || measure === 'variation-ratio' ? 10 : 1);
+    if (passes > 1 && !this.spec.layers.some((l) => l.type === 'dropout')) {
+      // Without dropout every pass gives the same answer: bald would be ~0 for every sample, silently.
+      throw new EdgelakeError('invalid-input', `${measure} with ${passes} passes is MC dropout, and this model has no dropout layer: add one (mlp({ ..., dropout: 0.2 })) or use entropy, margin or least-confidence`);
+    }
     const probs = this.probabilities(input, n, { ...options, passes });
     const scores = this.backend.create(n, 'model uncertainty');
     try {
