@@ -128,7 +128,7 @@ describe.skipIf(noChromium)('browser demo: bring a TF.js model, label by hand, c
     const cards = await page.locator('.pick').evaluateAll((els) => els.map((c) => [Number((c as HTMLElement).dataset.id), c.querySelector('.guess')!.textContent!] as const));
     const names = readDataset(datasetDir).manifest.tensors.label.classNames as string[];
     const mine = await guessesInNode(cards.map(([id]) => id));
-    const agree = cards.filter(([, shown], i) => shown === names[mine[i]]).length;
+    const agree = cards.filter(([, shown], i) => shown === `${names[mine[i]]}?`).length; // a guess reads 'Sandal?'
     console.log(`bring a model: the page's guesses match TF.js on the CPU for ${agree} of ${cards.length} picks`);
     expect(agree).toBeGreaterThanOrEqual(PICKS - 1); // a near tie may fall the other way on another backend
 

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStatic, startDemo, type RunningDemo, type ServedRequest } from '../../demo/web/serve.js';
+import { DATASET_DIR, serveStatic, startDemo, type RunningDemo, type ServedRequest } from '../../demo/web/serve.js';
+import { Loader } from '../../src/index.js';
+import { openDataset } from '../../src/node.js';
 import { CHROMIUM, noChromium, openBrowser, type Browser } from './chromium.js';
 import { idle, text } from './demo-page.js';
 
@@ -174,6 +176,33 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
     expect(await page.getByTestId('hit-ratio').textContent()).toMatch(/^[1-9][\d.]*% \([1-9]\d* hits/);
   });
 
+  it('a person who labels 100 picks by hand with their true classes reaches random sampling\'s accuracy at 100 labels', async () => {
+    const truth = new Int32Array((await openDataset(DATASET_DIR)).length);
+    for await (const b of new Loader((await openDataset(DATASET_DIR)).view(), { batchSize: 6000, tensors: ['label'] })) b.ids.forEach((id, i) => (truth[id] = (b.tensors.label as Int32Array)[i]));
+    const rounds = 'round=25&epochs=8&rounds=4&seed=1';
+    // Random sampling, labelled from the dataset, in a database of its own.
+    await page.goto(`${demo.url}?db=random-100&auto=1&baseline=0&strategy=random&${rounds}`);
+    await page.getByTestId('start').click();
+    await idle(page);
+    const random = Number(await text(page, 'accuracy'));
+    // Margin sampling, a person at the keyboard: one key per picture, then Enter.
+    await page.goto(`${demo.url}?db=person-100&auto=0&strategy=margin&${rounds}`);
+    await page.getByTestId('start').click();
+    for (let round = 1; round <= 4; round++) {
+      await page.waitForFunction(() => document.querySelectorAll('.pick.focus').length === 1 && !document.querySelector<HTMLElement>('#palette')!.hidden, undefined, { timeout: 60_000 });
+      const ids = await page.locator('.pick').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
+      for (const id of ids) await page.keyboard.press(String(truth[id]));
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((r) => document.querySelector('[data-testid=round]')?.textContent === String(r), round, { timeout: 60_000 });
+    }
+    await idle(page);
+    lap('100 labels by hand, and random beside');
+    const person = Number(await text(page, 'accuracy'));
+    console.log(`demo, 100 labels: a person labelling margin's picks ${person.toFixed(4)}, random sampling (auto-labelled) ${random.toFixed(4)}`);
+    expect(await text(page, 'labels')).toBe('100');
+    expect(person).toBeGreaterThanOrEqual(random);
+  });
+
   it('without a WebGPU adapter: the models run their CPU references, the page says cpu, and a person labels with the keyboard', async () => {
     // A second Chromium without the WebGPU flags: navigator.gpu is there but offers no adapter.
     const profile = mkdtempSync(join(tmpdir(), 'edgelake-chromium-'));
@@ -191,13 +220,16 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
       await cpu.setViewportSize({ width: 390, height: 844 });
       await cpu.screenshot({ path: `${OUT}/demo-labelling-390x844.png` });
       await cpu.keyboard.press('3'); // the person says the first pick is a Dress
-      await cpu.keyboard.press('Enter'); // and keeps the other guesses
+      await cpu.keyboard.press('Enter'); // Enter sends only once every pick has a label: nothing happens
+      expect(await cpu.locator('#picks-help').textContent()).toMatch(/^Label each picture: .* 19 of 20 to go/);
+      await cpu.getByRole('button', { name: "Use the model's guesses for the rest" }).click(); // a deliberate choice, never the default
       await idle(cpu);
       lap('cpu round');
       expect(await text(cpu, 'round')).toBe('1');
       expect(await text(cpu, 'labels')).toBe('20');
-      expect(await cpu.locator('#picks-help').textContent()).toBe('1 of 20 guesses corrected.');
-      expect(await cpu.locator('.pick').first().getAttribute('data-kind')).toBe('corrected');
+      expect(await cpu.locator('#picks-help').textContent()).toBe("1 of 20 labelled by you, 19 from the model's guesses.");
+      expect(await cpu.locator('.pick').first().getAttribute('data-kind')).toBe('labelled');
+      expect(await cpu.locator('.pick').nth(1).getAttribute('data-kind')).toBe('guessed');
     } finally {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

@@ -20,17 +20,35 @@ let stopAfterRound = false;
 /** The model fields changed since the run opened: the next start (or New run) brings that model. */
 let modelChanged = false;
 
+/** The form's settings of the last start, kept per database so that a reload (and the baseline with them) comes back. */
+const SAVED_SETTINGS = `edgelake-demo:settings:${DB}`;
+
 function initForm(): void {
   const strategy = field<HTMLSelectElement>('strategy');
   strategy.replaceChildren(...STRATEGIES.map((s) => new Option(s, s)));
   const defaults: Record<string, string> = {
-    url: new URL('data/fashion-mnist-subset/', location.href).href, strategy: 'margin', round: '50', epochs: '4', rounds: '0', labels: '1000', budget: '', model: '',
+    url: new URL('data/fashion-mnist-subset/', location.href).href, strategy: 'margin', round: '50', epochs: '4', rounds: '0', labels: '1000', budget: '', model: '', auto: '0', baseline: '1',
   };
-  for (const [name, value] of Object.entries(defaults)) field(name).value = params.get(name) ?? value;
+  let saved: Record<string, string> = {};
+  try {
+    saved = JSON.parse(localStorage.getItem(SAVED_SETTINGS) ?? '{}') as Record<string, string>;
+  } catch {
+    saved = {}; // damaged: the defaults
+  }
+  // The URL wins (a link reproduces a run), then what the last start used, then the defaults.
+  const value = (name: string) => params.get(name) ?? saved[name] ?? defaults[name];
+  for (const name of ['url', 'strategy', 'round', 'epochs', 'rounds', 'labels', 'budget', 'model']) field(name).value = value(name);
   if (!STRATEGIES.includes(strategy.value as StrategyName)) strategy.value = 'margin';
-  field<HTMLInputElement>('auto').checked = params.get('auto') === '1';
-  field<HTMLInputElement>('baseline').checked = params.get('baseline') !== '0';
+  field<HTMLInputElement>('auto').checked = value('auto') === '1';
+  field<HTMLInputElement>('baseline').checked = value('baseline') !== '0';
   syncBaseline();
+}
+
+function saveSettings(): void {
+  const text = (name: string) => field(name).value;
+  const check = (name: string) => (field<HTMLInputElement>(name).checked ? '1' : '0');
+  const settings = { url: text('url'), strategy: text('strategy'), round: text('round'), epochs: text('epochs'), rounds: text('rounds'), labels: text('labels'), budget: text('budget'), model: text('model'), auto: check('auto'), baseline: check('baseline') };
+  localStorage.setItem(SAVED_SETTINGS, JSON.stringify(settings));
 }
 
 /** The baseline labels from the dataset too, so it only runs with auto-labelling. */
@@ -92,6 +110,7 @@ async function openRuns(settings: Settings): Promise<void> {
 
 async function start(): Promise<void> {
   const settings = readSettings();
+  saveSettings();
   setRunning(true);
   stopAfterRound = false;
   try {
