@@ -11,13 +11,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { deadline, MB, photoDataset, startNginxBounded } from './link.js';
-import { report } from './report.js';
+import { benchArgs, report } from './report.js';
 import { ActiveLearner, ChunkCache, formatAdapter, MemoryChunkStore, mlp, type RoundResult } from '../src/index.js';
 import { getNodeDevice, learningCurvesSvg, openDataset } from '../src/node.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     seeds: { type: 'string', default: '3' }, round: { type: 'string', default: '80' }, labels: { type: 'string', default: '560' },
     size: { type: 'string', default: '8' }, hidden: { type: 'string', default: '128' }, epochs: { type: 'string', default: '10' }, device: { type: 'string', default: 'cpu' },

@@ -17,15 +17,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fashionMnist } from './link.js';
-import { report } from './report.js';
+import { benchArgs, report } from './report.js';
 import { loadTfjs, useTfjsOn, type Tfjs } from '../test/support/tfjs.js';
 import { ActiveLearner, ChunkCache, formatAdapter, MemoryChunkStore, mlp, type Learner, type RoundResult, type StrategyName as Strategy } from '../src/index.js';
 import { getNodeDevice, learningCurvesSvg, openDataset } from '../src/node.js';
 import { tfjsLearner } from '../src/tfjs.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     seeds: { type: 'string', default: '3' }, round: { type: 'string', default: '250' }, 'random-labels': { type: 'string', default: '4000' },
     labels: { type: 'string', default: '4000' }, epochs: { type: 'string', default: '15' }, dims: { type: 'string', default: '64' },

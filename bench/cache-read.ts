@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { median, report } from './report.js';
+import { benchArgs, median, report } from './report.js';
 import { ChunkCache } from '../src/index.js';
 import { FsChunkStore } from '../src/node.js';
 import { sha256Hex } from '../src/format/index.js';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '256' }, 'chunk-mib': { type: 'string', default: '4' }, rounds: { type: 'string', default: '5' } } });
+const { values } = benchArgs(import.meta.url, { options: { mib: { type: 'string', default: '256' }, 'chunk-mib': { type: 'string', default: '4' }, rounds: { type: 'string', default: '5' } } });
 const totalBytes = Number(values.mib) * 2 ** 20;
 const chunkBytes = Number(values['chunk-mib']) * 2 ** 20;
 const rounds = Number(values.rounds);

@@ -10,12 +10,12 @@
  *
  * --sweep times candidate register tiles (how the defaults in conv.ts were chosen).
  */
-import { parseArgs } from 'node:util';
 import { formatAdapter } from '../src/index.js';
 import { getNodeDevice } from '../src/node.js';
 import { type ConvShape, type ConvTiling, encodeConv2d, encodeConv2dBackwardInput, encodeConv2dBackwardWeight, encodeMaxPool, encodeMaxPoolBackward, poolOutputSize, type PoolShape, type Transients } from '../src/kernels/index.js';
+import { benchArgs } from './report.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '128' }, submits: { type: 'string', default: '10' }, sweep: { type: 'boolean', default: false }, only: { type: 'string', default: '' } } });
+const { values } = benchArgs(import.meta.url, { options: { batch: { type: 'string', default: '128' }, submits: { type: 'string', default: '10' }, sweep: { type: 'boolean', default: false }, only: { type: 'string', default: '' } } });
 const n = Number(values.batch);
 const submits = Number(values.submits);
 const gpu = await getNodeDevice({ required: true });

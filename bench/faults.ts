@@ -15,7 +15,6 @@
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ChunkCache, Loader, MemoryChunkStore } from '../src/index.js';
 import { parseIdx } from '../src/format/index.js';
 import { pcgHash } from '../src/kernels/index.js';
@@ -23,9 +22,9 @@ import { openDataset } from '../src/node.js';
 import { FAULTS, startFaultProxy, type Fault } from '../test/support/fault-proxy.js';
 import { startNginx } from '../test/support/nginx.js';
 import { deadline, fashionMnist, FMNIST_FULL, FMNIST_SUBSET } from './link.js';
-import { median, report } from './report.js';
+import { benchArgs, median, report } from './report.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     rate: { type: 'string', default: '0.2' }, epochs: { type: 'string', default: '10' }, workers: { type: 'string', default: '1' },
     'chunk-kib': { type: 'string', default: '256' }, 'timeout-ms': { type: 'string', default: '2000' }, 'stall-ms': { type: 'string', default: '4000' },

@@ -11,14 +11,13 @@
  * classifier starts fresh in every fine-tuned arm.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { report, type BenchRow } from './report.js';
+import { benchArgs, report, type BenchRow } from './report.js';
 import { accuracyOn, BASE_CNN, BASE_MODEL, batchesOf, FASHION_DIR, fashionClasses } from '../scripts/pretrain-base.js';
 import { cnn, formatAdapter, loadWeights, type Model } from '../src/index.js';
 import { shuffleInPlace } from '../src/kernels/index.js';
 import { getNodeDevice } from '../src/node.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { labels: { type: 'string', default: '50,250,1000' }, seeds: { type: 'string', default: '3' }, samples: { type: 'string', default: '12000' }, device: { type: 'string', default: 'gpu' } },
 });
 const labelCounts = values.labels.split(',').map(Number);

@@ -6,12 +6,12 @@
  *
  *   npx tsx bench/jpeg-fuzz.ts [--inputs 100000] [--seed S]
  */
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decodeJpeg } from '../src/format/index.js';
 import { isEdgelakeError } from '../src/index.js';
 import { fuzzCorpus } from '../test/support/jpeg-corpus.js';
 import { mutateJpeg } from '../test/support/jpeg-mutate.js';
+import { benchArgs } from './report.js';
 
 const HANG_MS = 1000;
 
@@ -22,7 +22,7 @@ if (isMainThread) await main();
 else run(workerData as Job);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { inputs: { type: 'string', default: '100000' }, seed: { type: 'string' } } });
+  const { values } = benchArgs(import.meta.url, { options: { inputs: { type: 'string', default: '100000' }, seed: { type: 'string' } } });
   const inputs = Number(values.inputs);
   const seed = Number(values.seed ?? Date.now() % 2 ** 32);
   console.log(`fuzzing the JPEG decoder: ${inputs} mutated inputs, seed ${seed} (replay one: EDGELAKE_SEED=${seed})`);

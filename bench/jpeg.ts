@@ -11,7 +11,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import jpegJs from 'jpeg-js';
 import sharp from 'sharp';
 import { listPhotos, MATE_DIR } from '../scripts/jpeg-testset.js';
@@ -19,10 +18,10 @@ import { decodeJpeg } from '../src/format/index.js';
 import { decodeImage, formatAdapter } from '../src/index.js';
 import { centerBox, fitRef } from '../src/kernels/index.js';
 import { getNodeDevice } from '../src/node.js';
-import { median, report, type BenchRow } from './report.js';
+import { benchArgs, median, report, type BenchRow } from './report.js';
 import { workerDecoder } from './jpeg-workers.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, workers: { type: 'string', default: '2' } } });
+const { values } = benchArgs(import.meta.url, { options: { rounds: { type: 'string', default: '3' }, workers: { type: 'string', default: '2' } } });
 const rounds = Number(values.rounds);
 const gpu = await getNodeDevice({ required: true });
 sharp.concurrency(1);

@@ -6,15 +6,14 @@
  *
  *   npx tsx bench/kernels.ts [--batch 128] [--size 64] [--out 56] [--rounds 5]
  */
-import { parseArgs } from 'node:util';
 import {
   augmentParams, augmentRef, BatchUploader, compileAugment, decodeRef, encodeAugment, encodeDecode, formatAdapter, GpuTimer, Transients,
   type AugmentOp,
 } from '../src/kernels/index.js';
 import { getNodeDevice } from '../src/node.js';
-import { median, report } from './report.js';
+import { benchArgs, median, report } from './report.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '128' }, size: { type: 'string', default: '64' }, out: { type: 'string', default: '56' }, rounds: { type: 'string', default: '5' } } });
+const { values } = benchArgs(import.meta.url, { options: { batch: { type: 'string', default: '128' }, size: { type: 'string', default: '64' }, out: { type: 'string', default: '56' }, rounds: { type: 'string', default: '5' } } });
 const [n, size, out, rounds] = [values.batch, values.size, values.out, values.rounds].map(Number);
 const gpu = await getNodeDevice({ required: true });
 const { device } = gpu!;

@@ -20,10 +20,9 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { openDataset } from '../src/node.js';
 import { deadline, MB, tempCache } from './link.js';
-import { report } from './report.js';
+import { benchArgs, report } from './report.js';
 import { startSyntheticServer, syntheticDataset } from './synthetic.js';
 import { childChannel } from './throttle-proxy.js';
 import { ChunkCache, Loader, MemoryChunkStore } from '../src/index.js';
@@ -36,7 +35,7 @@ const options = {
   'interval-ms': { type: 'string', default: '50' }, 'max-seconds': { type: 'string', default: '1800' },
   measure: { type: 'string' },
 } as const;
-const { values } = parseArgs({ options });
+const { values } = benchArgs(import.meta.url, { options });
 const TARGET = 400 * MB;
 
 interface Measured {

@@ -19,14 +19,13 @@
  *     [--window 4] [--workers 1] [--concurrency 4] [--prefetch-mib 64] [--compute-ratio 1]
  *     [--chunk-kib 1024] [--compression deflate] [--data auto|full|subset] [--max-seconds 900]
  */
-import { parseArgs } from 'node:util';
 import { openDataset } from '../src/node.js';
 import { chunksFor, deadline, fashionMnist, inParallel, MB, startLink, tempCache, waitIdle } from './link.js';
-import { median, report } from './report.js';
+import { benchArgs, median, report } from './report.js';
 import { HttpSource, Loader, openVersion } from '../src/index.js';
 import { type ChunkCompression, chunkPath } from '../src/format/index.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     latency: { type: 'string', default: '20' }, cap: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' },
     batch: { type: 'string', default: '256' }, window: { type: 'string', default: '4' }, workers: { type: 'string', default: '1' },

@@ -9,13 +9,12 @@
  *
  * --sweep times candidate tilings on every shape (how matmulTiling's choices were made).
  */
-import { parseArgs } from 'node:util';
-import { median } from './report.js';
+import { benchArgs, median } from './report.js';
 import { formatAdapter } from '../src/index.js';
 import { getNodeDevice } from '../src/node.js';
 import { encodeMatmul, type MatmulArgs, matmulTiling, type MatmulTiling, STAGED_MATMUL_TILING } from '../src/kernels/index.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     batch: { type: 'string', default: '256' }, submits: { type: 'string', default: '5' }, rounds: { type: 'string', default: '5' },
     sweep: { type: 'boolean', default: false }, only: { type: 'string', default: '' },

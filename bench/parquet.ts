@@ -11,16 +11,15 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { deadline, FMNIST_FULL } from './link.js';
-import { report } from './report.js';
+import { benchArgs, report } from './report.js';
 import { startNginx } from '../test/support/nginx.js';
 import { writeHuggingFaceParquet } from '../test/support/parquet-files.js';
 import { Loader } from '../src/index.js';
 import { openDataset, runCli } from '../src/node.js';
 
-const { values } = parseArgs({ options: { files: { type: 'string', default: '4' }, 'page-kib': { type: 'string', default: '1' } } });
+const { values } = benchArgs(import.meta.url, { options: { files: { type: 'string', default: '4' }, 'page-kib': { type: 'string', default: '1' } } });
 const files = Number(values.files);
 deadline(1200, 'bench/parquet');
 const dir = mkdtempSync(join(tmpdir(), 'edgelake-bench-parquet-'));

@@ -8,13 +8,12 @@
  *
  *   npx tsx bench/photo-loader.ts [--size 64] [--batch 32] [--workers 2] [--epochs 1]
  */
-import { parseArgs } from 'node:util';
 import { cnn, formatAdapter, Loader, type Batch, type LoaderOptions, type View } from '../src/index.js';
 import { getNodeDevice, openDataset } from '../src/node.js';
 import { deadline, photoDataset, startNginxBounded } from './link.js';
-import { report } from './report.js';
+import { benchArgs, report } from './report.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { size: { type: 'string', default: '64' }, batch: { type: 'string', default: '32' }, workers: { type: 'string', default: '2' }, epochs: { type: 'string', default: '1' } },
 });
 const [size, batchSize, workers, epochs] = [Number(values.size), Number(values.batch), Number(values.workers), Number(values.epochs)];

@@ -1,5 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface BenchRow {
   measure: string;
@@ -22,4 +24,17 @@ export function report(name: string, title: string, rows: BenchRow[], notes: str
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * A benchmark's flags: `--help` prints the comment at the head of the benchmark's file (what it
+ * measures, its command line) and exits; anything else is parsed strictly, as parseArgs does.
+ */
+export function benchArgs<const T extends ParseArgsConfig>(url: string, config: T): ReturnType<typeof parseArgs<T>> {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    const head = /^\/\*\*([\s\S]*?)\*\//.exec(readFileSync(fileURLToPath(url), 'utf8'))?.[1] ?? ' no description';
+    console.log(head.split('\n').map((l) => l.replace(/^\s*\* ?/, '')).join('\n').trim());
+    process.exit(0);
+  }
+  return parseArgs(config);
 }

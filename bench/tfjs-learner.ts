@@ -8,15 +8,14 @@
  *
  *   npx tsx bench/tfjs-learner.ts [--epochs 2] [--batch 64] [--rounds 3] [--data subset|full]
  */
-import { parseArgs } from 'node:util';
 import { fashionMnist } from './link.js';
-import { median, report } from './report.js';
+import { benchArgs, median, report } from './report.js';
 import { loadTfjs, useTfjsOn } from '../test/support/tfjs.js';
 import { formatAdapter, Loader } from '../src/index.js';
 import { getNodeDevice, openDataset } from '../src/node.js';
 import { tfjsLearner } from '../src/tfjs.js';
 
-const { values } = parseArgs({ options: { epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' }, data: { type: 'string', default: 'subset' } } });
+const { values } = benchArgs(import.meta.url, { options: { epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' }, data: { type: 'string', default: 'subset' } } });
 const [epochs, batchSize, rounds] = [Number(values.epochs), Number(values.batch), Number(values.rounds)];
 const gpu = (await getNodeDevice({ required: true }))!;
 const { device } = gpu;

@@ -6,12 +6,11 @@
  *
  *   npx tsx bench/train-fashion-mnist.ts [--models mlp,cnn] [--mlp-epochs 10] [--cnn-epochs 8] [--batch 128] [--seed 0] [--device gpu|cpu]
  */
-import { parseArgs } from 'node:util';
 import { fashionMnist } from './link.js';
-import { report, type BenchRow } from './report.js';
+import { benchArgs, report, type BenchRow } from './report.js';
 import { runCli } from '../src/node.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     models: { type: 'string', default: 'mlp,cnn' }, 'mlp-epochs': { type: 'string', default: '10' }, 'cnn-epochs': { type: 'string', default: '8' },
     batch: { type: 'string', default: '128' }, seed: { type: 'string', default: '0' }, device: { type: 'string', default: 'gpu' }, data: { type: 'string', default: 'full' },

@@ -10,14 +10,13 @@
  *
  *   npx tsx bench/train-vs-tfjs.ts [--batch 128] [--steps 20] [--warmup 5] [--rounds 3] [--cpu-steps 3] [--tfjs webgpu|cpu]
  */
-import { parseArgs } from 'node:util';
 import type * as TF from '@tensorflow/tfjs-core';
 import { loadTfjs, useTfjsOn, type Tfjs } from '../test/support/tfjs.js';
-import { median, report, type BenchRow } from './report.js';
+import { benchArgs, median, report, type BenchRow } from './report.js';
 import { type Batch, describeAdapter, formatAdapter, mlp, type Model, Optimizer } from '../src/index.js';
 import { getNodeDevice } from '../src/node.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '20' }, warmup: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' }, 'cpu-steps': { type: 'string', default: '3' }, tfjs: { type: 'string', default: 'webgpu' },
@@ -25,7 +24,10 @@ const { values } = parseArgs({
 });
 const [batch, steps, warmup, rounds, cpuSteps] = [values.batch, values.steps, values.warmup, values.rounds, values['cpu-steps']].map(Number);
 const widths = [784, 256, 128, 10];
-const flopsPerStep = 3 * 2 * batch * (784 * 256 + 256 * 128 + 128 * 10); // forward, dX and dW products
+const weightCount = 784 * 256 + 256 * 128 + 128 * 10;
+// Forward and weight-gradient products for every layer, input gradients for every layer but the
+// first: neither side computes the gradient of the data (nothing needs it).
+const flopsPerStep = 2 * batch * (2 * weightCount + (weightCount - 784 * 256));
 
 /** What each side does per step, how it waits for the work, and its loss on the batch. */
 interface Trainer {
@@ -152,7 +154,7 @@ report('train-vs-tfjs', `Training steps/s: edgelake vs TensorFlow.js (MLP ${widt
   `TF.js ${tf.version_core}: ${tfBackend.name} backend: ${tfBackend.why}`,
   `${warmup} warm-up steps each, then median of ${rounds} alternating rounds of ${steps} steps; edgelake CPU: ${cpuSteps} steps`,
   `rounds (steps/s): edgelake GPU ${edgeRates.map((r) => r.toFixed(1)).join(', ')}; ${tfName} ${tfRates.map((r) => r.toFixed(1)).join(', ')}`,
-  `${(flopsPerStep / 1e6).toFixed(1)} MFLOP per step (3 x 2 x batch x weights); one fixed random batch, the same for every side`,
+  `${(flopsPerStep / 1e6).toFixed(1)} MFLOP per step (forward and weight gradients of every layer, input gradients of all but the first, which neither side computes); one fixed random batch, the same for every side`,
   `loss on the batch after ${warmup + rounds * steps} steps from the same weights: edgelake ${edgeLoss.toFixed(5)}, TF.js ${tfLoss.toFixed(5)}`,
 ]);
 gpuModel.dispose();

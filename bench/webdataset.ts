@@ -11,15 +11,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { deadline, FMNIST_FULL } from './link.js';
-import { report } from './report.js';
+import { benchArgs, report } from './report.js';
 import { startNginx } from '../test/support/nginx.js';
 import { Loader } from '../src/index.js';
 import { openDataset, runCli } from '../src/node.js';
 
-const { values } = parseArgs({ options: { shards: { type: 'string', default: '10' } } });
+const { values } = benchArgs(import.meta.url, { options: { shards: { type: 'string', default: '10' } } });
 const shards = Number(values.shards);
 deadline(1200, 'bench/webdataset');
 const dir = mkdtempSync(join(tmpdir(), 'edgelake-bench-wds-'));
