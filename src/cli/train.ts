@@ -70,6 +70,8 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       : makeModel(values.model!, shape, classes, { device, seed });
     // A pretrained base: every layer the file shares by name, the classifier afresh (this dataset's classes).
     const init = values.init === undefined ? undefined : { file: values.init, ...initFrom(model, new Uint8Array(await readFile(values.init)), values.init) };
+    const defaulted = [args.includes('--model') ? '' : `--model ${values.model}`, values.epochs === undefined ? `--epochs ${epochs}` : ''].filter(Boolean);
+    if (defaulted.length && !values.json) io.stderr(`training with the defaults ${defaulted.join(' and ')} (edgelake train --help lists the flags)\n`);
     if (init && !values.json) io.stderr(`--init ${init.file}: loaded ${init.loaded.join(', ')}; fresh ${init.fresh.join(', ')}\n`);
     if (freeze !== undefined) model.freeze(freeze);
     const image = values.model === 'cnn';
