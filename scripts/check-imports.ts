@@ -27,6 +27,7 @@ const FLOORS: { prefix: string; rank: number }[] = [
   { prefix: 'runtime/dataset/', rank: 4 },
   { prefix: 'runtime/loader/', rank: 5 },
   { prefix: 'runtime/', rank: 6 }, // files directly in runtime/: openDataset assembled with the platform's pools
+  { prefix: 'runtime/query/', rank: 6 },
   { prefix: 'runtime/model/', rank: 7 },
   { prefix: 'runtime/learn/', rank: 8 },
   { prefix: 'cli/', rank: 9 },

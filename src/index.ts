@@ -8,6 +8,7 @@ export type { TypedEventTarget } from './events.js';
 // datasets and views: every read through one chain of sources (docs/LOADER.md)
 export { openDataset } from './runtime/open.js';
 export { openSink, type OpenSinkOptions } from './runtime/sink.js';
+export { query, type QueryAnswer, type QueryOptions } from './runtime/query/query.js';
 export { Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset/dataset.js';
 export { openVersion, readChunk, type OpenedVersion } from './runtime/dataset/versions.js';
 export { commitDataset, type CommitDatasetOptions, type CommitBase, type SampleValues } from './runtime/dataset/commit.js';

@@ -69,6 +69,7 @@ describe('public API', () => {
         "openVersion",
         "parseS3Url",
         "planFetch",
+        "query",
         "randomSelect",
         "readChunk",
         "remoteChain",

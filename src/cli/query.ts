@@ -1,0 +1,36 @@
+import { EdgelakeError } from '../errors.js';
+import { query } from '../runtime/query/query.js';
+import { openDataset } from '../runtime/open.node.js';
+import { openCacheFolder } from './cache.js';
+import { parseFlags, type Flags } from './flags.js';
+import { formatBytes, type CliIo } from './io.js';
+
+export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--json]`;
+
+export const queryFlags = {
+  cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },
+  json: { type: 'boolean', help: 'print the query, the version, every matching id, the tensors read and the bytes fetched as JSON' },
+} as const satisfies Flags;
+
+/** `edgelake query`: the ids a TQL-style query selects, reading only the tensors it names. */
+export async function queryCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(queryFlags, args);
+  if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${queryUsage}`);
+  const [root, text] = positionals;
+  const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
+  try {
+    const ds = await openDataset(root, { cache });
+    const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }) });
+    // Everything the answer cost: the refs and manifest too, when it ran on the version opened here.
+    const fetched = answer.version === ds.version ? ds.network.bytes : answer.bytesFetched;
+    const summary = { query: text, version: answer.version, count: answer.ids.length, tensorsRead: answer.tensorsRead, bytesFetched: fetched, ids: Array.from(answer.ids) };
+    if (values.json) io.stdout(JSON.stringify(summary) + '\n');
+    else {
+      const shown = summary.ids.slice(0, 20).join(', ');
+      io.stdout(`${summary.count} samples (version ${answer.version.slice(0, 12)}; read ${answer.tensorsRead.join(', ') || 'no tensor'}, ${formatBytes(fetched)} fetched)\n${shown}${summary.count > 20 ? ', …' : ''}\n`);
+    }
+    return 0;
+  } finally {
+    await cache?.store.close();
+  }
+}

@@ -1,0 +1,182 @@
+import { EdgelakeError } from '../../errors.js';
+import type { TensorMeta } from '../../format/manifest.js';
+import type { Expr, IndexPart } from './parse.js';
+
+/** A sample's array (a tensor's value, a slice of one), row-major. */
+export interface NdArray {
+  data: ArrayLike<number>;
+  shape: number[];
+}
+
+export type Value = number | string | NdArray;
+
+/** One sample's values of the tensors an expression reads: numbers for scalars, arrays otherwise. */
+export type Sample = Record<string, Value>;
+
+/** An expression made ready to run on sample after sample, and the tensors it reads. */
+export interface Compiled {
+  run(sample: Sample): Value;
+  tensors: Set<string>;
+}
+
+/**
+ * Compiles an expression against a dataset's tensors: names are checked, class names compared
+ * with a class label become its index, and a mistake is refused with its column.
+ */
+export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: string): Compiled {
+  const used = new Set<string>();
+  const fail = (message: string, at: number): never => {
+    throw new EdgelakeError('invalid-input', `query: ${message} at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
+  };
+  /** A string compared with a class label tensor is that class's index. */
+  const classIndex = (side: Expr, other: Expr): Expr => {
+    if (other.kind !== 'string' || side.kind !== 'tensor') return other;
+    const names = tensors[side.name]?.classNames;
+    if (!names) return other;
+    const index = names.indexOf(other.value);
+    if (index < 0) fail(`tensor ${side.name} has no class '${other.value}' (classes: ${names.join(', ')})`, other.at);
+    return { kind: 'number', value: index, at: other.at };
+  };
+  const go = (e: Expr): ((s: Sample) => Value) => {
+    switch (e.kind) {
+      case 'number':
+      case 'string': {
+        const v = e.value;
+        return () => v;
+      }
+      case 'tensor': {
+        if (!Object.hasOwn(tensors, e.name)) fail(`no tensor '${e.name}' (tensors: ${Object.keys(tensors).join(', ')})`, e.at);
+        used.add(e.name);
+        const name = e.name;
+        return (s) => s[name];
+      }
+      case 'call': {
+        const args = e.args.map(go);
+        const reduce = REDUCTIONS[e.name];
+        if (e.name === 'shape') {
+          if (args.length !== 1) fail('shape takes one tensor', e.at);
+          return (s) => {
+            const v = args[0](s);
+            return { data: typeof v === 'object' ? v.shape : [], shape: [typeof v === 'object' ? v.shape.length : 0] };
+          };
+        }
+        if (!reduce) fail(`no function '${e.name}' (functions: ${[...Object.keys(REDUCTIONS), 'shape'].join(', ')})`, e.at);
+        if (args.length !== 1) fail(`${e.name} takes one argument`, e.at);
+        return (s) => reduce(numbersOf(args[0](s), e.name, e.at, fail));
+      }
+      case 'index': {
+        const target = go(e.target);
+        const parts = e.parts.map((p) => (p.kind === 'at' ? { kind: 'at' as const, index: go(p.index) } : { kind: 'slice' as const, start: p.start && go(p.start), stop: p.stop && go(p.stop) }));
+        return (s) => index(target(s), parts, s, e.at, fail);
+      }
+      case 'unary': {
+        const operand = go(e.operand);
+        return e.op === '-' ? (s) => -scalar(operand(s), '-', e.at, fail) : (s) => (truthy(operand(s)) ? 0 : 1);
+      }
+      case 'in': {
+        const operand = go(e.operand);
+        const values = e.values.map((v) => go(classIndex(e.operand, v)));
+        return (s) => {
+          const v = operand(s);
+          const found = values.some((f) => same(v, f(s)));
+          return found !== e.negated ? 1 : 0;
+        };
+      }
+      case 'binary': {
+        const left = go(classIndex(e.right, e.left));
+        const right = go(classIndex(e.left, e.right));
+        if (e.op === 'and') return (s) => (truthy(left(s)) && truthy(right(s)) ? 1 : 0);
+        if (e.op === 'or') return (s) => (truthy(left(s)) || truthy(right(s)) ? 1 : 0);
+        if (e.op === '==') return (s) => (same(left(s), right(s)) ? 1 : 0);
+        if (e.op === '!=') return (s) => (same(left(s), right(s)) ? 0 : 1);
+        const f = ARITHMETIC[e.op];
+        return (s) => f(scalar(left(s), e.op, e.at, fail), scalar(right(s), e.op, e.at, fail));
+      }
+    }
+  };
+  const run = go(expr);
+  return { run, tensors: used };
+}
+
+export function truthy(v: Value): boolean {
+  return typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : typeof v === 'string' ? v.length > 0 : v.data.length > 0;
+}
+
+const REDUCTIONS: Record<string, (xs: ArrayLike<number>) => number> = {
+  mean: (xs) => sumOf(xs) / xs.length,
+  sum: sumOf,
+  min: (xs) => extreme(xs, (a, b) => a < b),
+  max: (xs) => extreme(xs, (a, b) => a > b),
+};
+
+const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
+  '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '%': (a, b) => a % b,
+  '<': (a, b) => +(a < b), '<=': (a, b) => +(a <= b), '>': (a, b) => +(a > b), '>=': (a, b) => +(a >= b),
+};
+
+function sumOf(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return s;
+}
+
+function extreme(xs: ArrayLike<number>, better: (a: number, b: number) => boolean): number {
+  let m = xs[0];
+  for (let i = 1; i < xs.length; i++) if (better(xs[i], m)) m = xs[i];
+  return m;
+}
+
+type Fail = (message: string, at: number) => never;
+
+function numbersOf(v: Value, what: string, at: number, fail: Fail): ArrayLike<number> {
+  if (typeof v === 'number') return [v];
+  if (typeof v === 'string') return fail(`${what} of a string`, at);
+  return v.data;
+}
+
+function scalar(v: Value, what: string, at: number, fail: Fail): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'object' && v.data.length === 1) return v.data[0];
+  return fail(`'${what}' needs a number; reduce an array first (mean, min, max, sum) or index it`, at);
+}
+
+function same(a: Value, b: Value): boolean {
+  if (typeof a === 'object' && a.data.length === 1) a = a.data[0];
+  if (typeof b === 'object' && b.data.length === 1) b = b.data[0];
+  return a === b;
+}
+
+type CompiledPart = { kind: 'at'; index: (s: Sample) => Value } | { kind: 'slice'; start?: (s: Sample) => Value; stop?: (s: Sample) => Value };
+
+/** NumPy-style basic indexing: an index per leading dimension (negative from the end), or start:stop. */
+function index(v: Value, parts: CompiledPart[], s: Sample, at: number, fail: Fail): Value {
+  if (typeof v !== 'object') return fail('only an array can be indexed', at);
+  if (parts.length > v.shape.length) fail(`${parts.length} indices for an array of ${v.shape.length} dimensions`, at);
+  const picks = v.shape.map((size, d): number[] => {
+    const p = parts[d] as CompiledPart | IndexPart | undefined;
+    const bound = (x: ((s: Sample) => Value) | undefined, otherwise: number) => {
+      if (!x) return otherwise;
+      const n = scalar(x(s), 'index', at, fail);
+      return Math.max(0, Math.min(size, n < 0 ? size + n : n));
+    };
+    if (!p) return Array.from({ length: size }, (_, i) => i);
+    if (p.kind === 'at') {
+      const n = scalar((p.index as (s: Sample) => Value)(s), 'index', at, fail);
+      const i = n < 0 ? size + n : n;
+      if (!(Number.isInteger(i) && i >= 0 && i < size)) fail(`index ${n} is outside a dimension of ${size}`, at);
+      return [i];
+    }
+    const start = bound(p.start as ((s: Sample) => Value) | undefined, 0);
+    const stop = bound(p.stop as ((s: Sample) => Value) | undefined, size);
+    return Array.from({ length: Math.max(0, stop - start) }, (_, i) => start + i);
+  });
+  const strides = v.shape.map((_, d) => v.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const out: number[] = [];
+  const walk = (d: number, offset: number) => {
+    if (d === picks.length) return void out.push(v.data[offset]);
+    for (const i of picks[d]) walk(d + 1, offset + i * strides[d]);
+  };
+  walk(0, 0);
+  const shape = picks.map((p, d) => (parts[d]?.kind === 'at' ? -1 : p.length)).filter((n) => n >= 0);
+  return shape.length === 0 ? out[0] : { data: out, shape };
+}

@@ -1,0 +1,80 @@
+import { EdgelakeError } from '../../errors.js';
+import type { Dataset, View } from '../dataset/dataset.js';
+import { Loader } from '../loader/loader.js';
+import { compile, truthy, type Sample, type Value } from './evaluate.js';
+import { parseQuery } from './parse.js';
+
+export interface QueryAnswer {
+  /** The matching samples, in the query's order (ORDER BY, LIMIT). */
+  ids: Uint32Array;
+  /** Those samples as a view, for a Loader, the active learner or `edgelake stream`. */
+  view: View;
+  query: string;
+  /** The version the query ran on. */
+  version: string;
+  /** The tensors it read: only those its expressions name. */
+  tensorsRead: string[];
+  /** Bytes fetched from the dataset's remote to answer it (cache hits excluded). */
+  bytesFetched: number;
+}
+
+export interface QueryOptions {
+  /** Opens the dataset at another ref or version, for `from version '…'` / `from ref '…'`. */
+  open?: (ref: string) => Promise<Dataset>;
+}
+
+/**
+ * Runs a query (TQL-style, see parse.ts) on a dataset: `select * where label == 'Sandal'`. Only
+ * the tensors its expressions name are read, chunk by chunk through the dataset's cache, every
+ * sample evaluated on the CPU.
+ */
+export async function query(dataset: Dataset, text: string, options: QueryOptions = {}): Promise<QueryAnswer> {
+  const q = parseQuery(text);
+  let ds = dataset;
+  if (q.from && !(q.from.kind === 'version' && q.from.name === dataset.version)) {
+    if (!options.open) throw new EdgelakeError('invalid-input', `query: from ${q.from.kind} '${q.from.name}' needs the dataset opened there (openDataset(root, { ref: '${q.from.name}' }), or the open option)`);
+    ds = await options.open(q.from.name);
+  }
+  const where = q.where && compile(q.where, ds.tensors, text);
+  const order = q.orderBy && compile(q.orderBy.expr, ds.tensors, text);
+  const tensors = [...new Set([...(where?.tensors ?? []), ...(order?.tensors ?? [])])];
+  const before = ds.network.bytes;
+
+  let ids: number[] = [];
+  const keys = new Map<number, Value>();
+  if (tensors.length === 0) ids = Array.from(ds.view().ids);
+  else {
+    for (const name of tensors) {
+      const t = ds.tensor(name);
+      if (t.dtype === 'bytes' || t.shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${t.dtype} [${t.shape.join(', ')}]; queries read numeric tensors of one shape`);
+    }
+    for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
+      b.ids.forEach((id, row) => {
+        const sample: Sample = {};
+        for (const name of tensors) sample[name] = valueOf(b.tensors[name] as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row, ds.tensor(name).shape as number[]);
+        if (where && !truthy(where.run(sample))) return;
+        ids.push(id);
+        if (order) keys.set(id, order.run(sample));
+      });
+    }
+  }
+  if (order) {
+    const sign = q.orderBy!.descending ? -1 : 1;
+    ids.sort((a, b) => sign * compareValues(keys.get(a)!, keys.get(b)!) || a - b);
+  }
+  if (q.limit !== undefined) ids = ids.slice(0, q.limit);
+  const out = Uint32Array.from(ids);
+  return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: tensors, bytesFetched: ds.network.bytes - before };
+}
+
+function valueOf(batch: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row: number, shape: number[]): Value {
+  const size = shape.reduce((a, d) => a * d, 1);
+  if (shape.length === 0) return batch[row];
+  return { data: batch.subarray(row * size, (row + 1) * size), shape };
+}
+
+function compareValues(a: Value, b: Value): number {
+  const n = (v: Value) => (typeof v === 'number' ? v : typeof v === 'string' ? NaN : v.data.length === 1 ? v.data[0] : NaN);
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return n(a) - n(b);
+}

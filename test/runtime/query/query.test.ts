@@ -1,0 +1,121 @@
+// Queries, TQL-style: the ids a query selects, reading only the tensors it names.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSubsetArgs, cli, FASHION_CLASSES } from '../../support/cli.js';
+import { startNginx, type RunningNginx } from '../../support/nginx.js';
+import { FASHION_MNIST_DIR, hasCommand, missing } from '../../support/system.js';
+import { query } from '../../../src/index.js';
+import { FolderSink, openDataset } from '../../../src/node.js';
+import { buildIdx } from '../../../src/format/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'edgelake-query-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('query on the bundled subset', () => {
+  const dir = join(root, 'subset');
+  let labels: Int32Array;
+  let images: Uint8Array;
+  beforeAll(async () => {
+    expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64'))).code).toBe(0);
+    const ds = await openDataset(dir);
+    const spec = (await import('../../spec-reader/reader.js')).readDataset(dir);
+    const stored = spec.readTensorBytes('label');
+    labels = new Int32Array(stored.slice().buffer);
+    images = spec.readTensorBytes('image');
+    expect(labels.length).toBe(ds.length);
+  }, 60_000);
+  const reference = (keep: (id: number) => boolean) => Array.from({ length: labels.length }, (_, id) => id).filter(keep);
+  const mean = (id: number, rows = 28) => {
+    let s = 0;
+    for (let p = 0; p < rows * 28; p++) s += images[id * 784 + p];
+    return s / (rows * 28);
+  };
+
+  it('class names, IN, NOT, AND/OR and arithmetic, each against a reference computed here', async () => {
+    const ds = await openDataset(dir);
+    const cases: [string, (id: number) => boolean][] = [
+      ["select * where label == 'Sandal'", (id) => labels[id] === 5],
+      ["select * where label in ('Trouser', 'Bag') and not label == 1", (id) => labels[id] === 8],
+      ['select * where label * 2 + 1 >= 15 or label = 0', (id) => labels[id] * 2 + 1 >= 15 || labels[id] === 0],
+      ['select * where mean(image) > 100', (id) => mean(id) > 100],
+      ['select * where mean(image[0:14, :, 0]) > 100 and max(image) == 255', (id) => mean(id, 14) > 100 && Math.max(...images.subarray(id * 784, id * 784 + 784)) === 255],
+      ['select * where image[27, 27, 0] > 0', (id) => images[id * 784 + 783] > 0],
+      ['select * where shape(image)[0] == 28 and label not in (0, 1, 2, 3, 4, 5, 6, 7, 8)', (id) => labels[id] === 9],
+    ];
+    for (const [text, keep] of cases) expect(Array.from((await query(ds, text)).ids), text).toEqual(reference(keep));
+  });
+
+  it('order by and limit; only the tensors named are read; from version', async () => {
+    const ds = await openDataset(dir);
+    const top = await query(ds, 'select * where label == 5 order by mean(image) desc limit 10');
+    expect(Array.from(top.ids)).toEqual(reference((id) => labels[id] === 5).sort((a, b) => mean(b) - mean(a) || a - b).slice(0, 10));
+    expect(top.tensorsRead).toEqual(['label', 'image']);
+    const fresh = await openDataset(dir);
+    const byLabel = await query(fresh, "select * where label == 'Sandal'");
+    expect(byLabel.tensorsRead).toEqual(['label']);
+    expect(byLabel.bytesFetched).toBe(fresh.tensor('label').chunks.reduce((a, c) => a + c.bytes, 0)); // the label chunks, no image chunk
+    expect(byLabel.view.length).toBe(byLabel.ids.length);
+    expect((await query(ds, `select * from version '${ds.version}' limit 3`)).ids).toEqual(Uint32Array.of(0, 1, 2));
+    const other = await query(ds, "select * from ref 'main' where label == 0 limit 2", { open: (ref) => openDataset(dir, { ref }) });
+    expect(other.version).toBe(ds.version);
+  });
+
+  it('a mistake is refused with the column it is at', async () => {
+    const ds = await openDataset(dir);
+    const refused: [string, string][] = [
+      ['select * wher label == 1', "query: unexpected 'wher' at column 10\n  select * wher label == 1\n           ^"],
+      ["select * where label == 'Sneakers'", "query: tensor label has no class 'Sneakers' (classes: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot) at column 25"],
+      ['select * where labl == 1', "query: no tensor 'labl' (tensors: image, label) at column 16"],
+      ['select * where median(image) > 1', "query: no function 'median' (functions: mean, sum, min, max, shape) at column 16"],
+      ['select * where image > 1', "query: '>' needs a number; reduce an array first (mean, min, max, sum) or index it at column 22"],
+      ['select * limit x', "query: expected a whole number after LIMIT, found 'x' at column 16"],
+      ["select * where label == 'a", 'query: a string that never ends at column 25'],
+    ];
+    for (const [text, message] of refused) await expect(query(ds, text), text).rejects.toThrow(message);
+  });
+});
+
+const fullAvailable = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
+describe.skipIf(missing('the Fashion-MNIST dataset', 'apt-get install dataset-fashion-mnist', fullAvailable) || missing('nginx', 'apt-get install nginx', hasCommand('nginx')))('edgelake query on the full Fashion-MNIST served by nginx', () => {
+  let nginx: RunningNginx;
+  const file = (name: string) => readFileSync(join(FASHION_MNIST_DIR, name));
+  beforeAll(async () => {
+    await buildIdx(new FolderSink(join(root, 'full')), {
+      train: { images: file('train-images-idx3-ubyte.gz'), labels: file('train-labels-idx1-ubyte.gz') },
+      test: { images: file('t10k-images-idx3-ubyte.gz'), labels: file('t10k-labels-idx1-ubyte.gz') },
+      name: 'fashion-mnist', created: '2017-08-25T00:00:00Z', classNames: FASHION_CLASSES.split(','),
+    });
+    nginx = await startNginx(root, { maxSeconds: 300 });
+  }, 120_000);
+  afterAll(() => nginx?.stop());
+
+  it("label == 'Sandal' is exactly the 7,000 samples labelled 5, with no image chunk fetched; mean(image) > 100 matches the IDX files", async () => {
+    const idx = (name: string, header: number) => gunzipSync(file(name)).subarray(header);
+    const labels = Buffer.concat([idx('train-labels-idx1-ubyte.gz', 8), idx('t10k-labels-idx1-ubyte.gz', 8)]);
+    const images = Buffer.concat([idx('train-images-idx3-ubyte.gz', 16), idx('t10k-images-idx3-ubyte.gz', 16)]);
+    const url = `${nginx.url}/full`;
+    const sandals = await cli('query', url, "select * where label == 'Sandal'", '--json');
+    expect(sandals.code, sandals.stderr).toBe(0);
+    const answer = JSON.parse(sandals.stdout) as { count: number; ids: number[]; tensorsRead: string[]; bytesFetched: number };
+    expect(answer.ids).toEqual(Array.from(labels.keys()).filter((id) => labels[id] === 5));
+    expect(answer.count).toBe(7000);
+    const ds = await openDataset(url);
+    const labelBytes = ds.tensor('label').chunks.reduce((a, c) => a + c.bytes, 0);
+    const refsAndManifest = answer.bytesFetched - labelBytes;
+    console.log(`query: label == 'Sandal' fetched ${answer.bytesFetched} bytes: label chunks ${labelBytes}, refs and manifest ${refsAndManifest}; the image chunks are ${ds.tensor('image').chunks.reduce((a, c) => a + c.bytes, 0)} bytes`);
+    expect(refsAndManifest).toBeGreaterThan(0);
+    expect(refsAndManifest).toBeLessThan(64 * 1024); // edgelake.json and the manifest: no image chunk
+
+    const bright = JSON.parse((await cli('query', url, 'select * where mean(image) > 100', '--json')).stdout) as { ids: number[] };
+    const reference: number[] = [];
+    for (let id = 0; id < labels.length; id++) {
+      let s = 0;
+      for (let p = 0; p < 784; p++) s += images[id * 784 + p];
+      if (s / 784 > 100) reference.push(id);
+    }
+    expect(bright.ids).toEqual(reference);
+  }, 120_000);
+});
