@@ -61,6 +61,7 @@ describe('public API', () => {
         "kCenterGreedy",
         "loadModel",
         "loadWeights",
+        "materialize",
         "mlp",
         "openDataset",
         "openSink",

@@ -1,5 +1,7 @@
 import { EdgelakeError } from '../errors.js';
+import { materialize } from '../runtime/query/materialize.js';
 import { query } from '../runtime/query/query.js';
+import { openSinkNode } from '../runtime/sink.node.js';
 import { openDataset } from '../runtime/open.node.js';
 import { openCacheFolder } from './cache.js';
 import { parseFlags, type Flags } from './flags.js';
@@ -33,4 +35,25 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
   } finally {
     await cache?.store.close();
   }
+}
+
+export const materializeUsage = `edgelake materialize ROOT "select * where ..." [--ref R] [--json]`;
+
+export const materializeFlags = {
+  ref: { type: 'string', value: 'R', help: 'the new branch the version is committed on (default materialized)' },
+  json: { type: 'boolean', help: 'print the new version as JSON' },
+} as const satisfies Flags;
+
+/** `edgelake materialize`: a query's samples written as a new version laid out for streaming, on a new branch. */
+export async function materializeCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(materializeFlags, args);
+  if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${materializeUsage}`);
+  const [root, text] = positionals;
+  const ds = await openDataset(root);
+  const answer = await query(ds, text, { open: (ref) => openDataset(root, { ref }) });
+  const source = answer.version === ds.version ? ds : await openDataset(root, { ref: answer.version });
+  const committed = await materialize(source, answer.ids, openSinkNode(root), { ref: values.ref, message: `materialized: ${text}` });
+  const summary = { version: committed.versionId, ref: values.ref ?? 'materialized', parent: answer.version, samples: answer.ids.length, chunks: Object.values(committed.manifest.tensors).reduce((a, t) => a + t.chunks.length, 0) };
+  io.stdout(values.json ? JSON.stringify(summary) + '\n' : `${summary.samples} samples as version ${summary.version} on ${summary.ref} (child of ${summary.parent.slice(0, 12)}), ${summary.chunks} chunks\n`);
+  return 0;
 }

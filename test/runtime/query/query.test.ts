@@ -63,6 +63,21 @@ describe('query on the bundled subset', () => {
     expect(other.version).toBe(ds.version);
   });
 
+  it('materialize: the selected samples, in the query\'s order, as a new version on a new branch that any reader reads', async () => {
+    const r = await cli('materialize', dir, "select * where label == 'Sandal' order by mean(image) desc", '--ref', 'sandals', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const made = JSON.parse(r.stdout) as { version: string; parent: string; samples: number };
+    const parent = await openDataset(dir);
+    const sandals = await openDataset(dir, { ref: 'sandals' });
+    expect([sandals.version, sandals.manifest.parent, sandals.length]).toEqual([made.version, parent.version, 600]);
+    const order = (await query(parent, "select * where label == 'Sandal' order by mean(image) desc")).ids;
+    for (const k of [0, 1, 299, 599]) expect(Buffer.compare(Buffer.from((await sandals.view().get(k, ['image'])).image), Buffer.from(images.subarray(order[k] * 784, order[k] * 784 + 784))), `sample ${k}`).toBe(0);
+    expect(Object.values(sandals.splits).flat().reduce((a, [x, y]) => a + y - x, 0)).toBe(600);
+    const spec = (await import('../../spec-reader/reader.js')).readDataset(dir);
+    spec.verifyAll(); // head (main) is untouched and whole
+    expect(spec.versionId).toBe(parent.version);
+  });
+
   it('a mistake is refused with the column it is at', async () => {
     const ds = await openDataset(dir);
     const refused: [string, string][] = [

@@ -1,0 +1,64 @@
+import { EdgelakeError } from '../../errors.js';
+import { commitChild, type Committed } from '../../format/builders/commit.js';
+import { TensorWriter } from '../../format/builders/tensor-writer.js';
+import { decodeChunk } from '../../format/chunk.js';
+import { chunkPath } from '../../format/manifest.js';
+import type { Sink } from '../../format/sink.js';
+import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
+import type { Dataset } from '../dataset/dataset.js';
+import { createBranch } from '../dataset/refs.js';
+
+export interface MaterializeOptions {
+  /** The new ref (a branch) the version is committed on, from the version queried (default 'materialized'). */
+  ref?: string;
+  /** Stored bytes per chunk before compression (default: the tensor's first chunk's size, or 1 MiB). */
+  chunkBytes?: number;
+  message?: string;
+  created?: string;
+}
+
+/**
+ * Writes the samples `ids` (a query's answer, in its order) of `dataset` as a new version: every
+ * tensor's sample payloads copied (images stay encoded, nothing is decoded to pixels), packed into
+ * new chunks in that order, so a loader streams them whole and in sequence. Splits follow the samples.
+ * The version is a child of the one read, on a new branch `ref`.
+ */
+export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink: Sink, options: MaterializeOptions = {}): Promise<Committed> {
+  if (ids.length === 0) throw new EdgelakeError('invalid-input', 'materialize: the query selected no sample');
+  const ref = options.ref ?? 'materialized';
+  const tensors: Dataset['tensors'] = {};
+  for (const [name, t] of Object.entries(dataset.tensors)) {
+    const { chunks: parentChunks, ...spec } = t;
+    const writer = new TensorWriter(sink, name, spec, options.chunkBytes ?? (parentChunks[0] ? Math.max(parentChunks[0].bytes, 64 * 1024) : 1 << 20));
+    const starts = chunkStarts(t);
+    let held: { chunk: number; payload: (i: number) => Uint8Array } | undefined;
+    for (let k = 0; k < ids.length; k++) {
+      const { chunk, index } = locateSample(starts, ids[k]);
+      if (held?.chunk !== chunk) {
+        const refd = t.chunks[chunk];
+        const stored = await dataset.source.read(chunkPath(refd.hash), { maxBytes: refd.bytes });
+        const decoded = await decodeChunk(stored, refd, t, dataset.limits, { dataset: dataset.name, version: dataset.version, tensor: name, chunk: String(chunk) }, { verified: true });
+        held = { chunk, payload: (i) => decoded.payload(i) };
+      }
+      await writer.append(held.payload(index));
+    }
+    const { chunks } = await writer.finish();
+    tensors[name] = { ...t, chunks };
+  }
+  // A split keeps the selected samples it had, at their new places.
+  const splits: Dataset['splits'] = {};
+  for (const [name, ranges] of Object.entries(dataset.splits)) {
+    const mine: [number, number][] = [];
+    for (let k = 0; k < ids.length; k++) {
+      if (!ranges.some(([a, b]) => ids[k] >= a && ids[k] < b)) continue;
+      const last = mine.at(-1);
+      if (last && last[1] === k) last[1]++;
+      else mine.push([k, k + 1]);
+    }
+    if (mine.length) splits[name] = mine;
+  }
+  await createBranch(sink, ref, dataset.version);
+  return commitChild(sink, dataset.version, { length: ids.length, splits, tensors }, {
+    ref, message: options.message ?? `${ids.length} samples materialized`, created: options.created ?? new Date().toISOString(),
+  });
+}
