@@ -2,11 +2,12 @@ import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import { Loader, type LoaderStats } from '../runtime/loader/loader.js';
+import { query } from '../runtime/query/query.js';
 import { openCacheFolder } from './cache.js';
 import { positiveInt } from './build.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
-export const streamUsage = 'edgelake stream ROOT [--split S] [--tensor T ...] [--batch-size N] [--seed S] [--window-chunks W] [--workers N] [--cache DIR] [--json]';
+export const streamUsage = 'edgelake stream ROOT [--split S] [--query QUERY] [--tensor T ...] [--batch-size N] [--seed S] [--window-chunks W] [--workers N] [--cache DIR] [--json]';
 
 export const streamFlags = {
   split: { type: 'string', value: 'S', help: 'only this split (default every sample)' },
@@ -18,6 +19,7 @@ export const streamFlags = {
   cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none: every chunk fetched)' },
   json: { type: 'boolean', help: 'print the epoch\'s stats as JSON' },
   ref: { type: 'string', value: 'R', help: 'the ref, tag or version id to read (default the head)' },
+  query: { type: 'string', value: 'QUERY', help: "only the samples a query selects, e.g. \"select * where label == 'Sandal'\" (edgelake query)" },
 } as const satisfies Flags;
 
 /** `edgelake stream`: one epoch through the loader, with a live progress bar and its stats. */
@@ -27,7 +29,9 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
-    const view = ds.view({ split: values.split });
+    // --query: the samples a query selects (within --split, when both are given).
+    const selected = values.query === undefined ? undefined : (await query(ds, values.query)).ids;
+    const view = ds.view({ split: values.split, indices: selected });
     const loader = new Loader(view, {
       batchSize: positiveInt(values['batch-size'], '--batch-size', 256),
       tensors: values.tensor,

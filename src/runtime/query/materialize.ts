@@ -4,6 +4,7 @@ import { TensorWriter } from '../../format/builders/tensor-writer.js';
 import { decodeChunk } from '../../format/chunk.js';
 import { chunkPath } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
+import { fixedSampleBytes } from '../../format/validate.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { createBranch } from '../dataset/refs.js';
@@ -11,7 +12,7 @@ import { createBranch } from '../dataset/refs.js';
 export interface MaterializeOptions {
   /** The new ref (a branch) the version is committed on, from the version queried (default 'materialized'). */
   ref?: string;
-  /** Stored bytes per chunk before compression (default: the tensor's first chunk's size, or 1 MiB). */
+  /** Bytes per chunk before compression (default: the size of the tensor's first chunk). */
   chunkBytes?: number;
   message?: string;
   created?: string;
@@ -29,7 +30,10 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
   const tensors: Dataset['tensors'] = {};
   for (const [name, t] of Object.entries(dataset.tensors)) {
     const { chunks: parentChunks, ...spec } = t;
-    const writer = new TensorWriter(sink, name, spec, options.chunkBytes ?? (parentChunks[0] ? Math.max(parentChunks[0].bytes, 64 * 1024) : 1 << 20));
+    // The parent's chunk size, as the writer counts it (before compression), unless told otherwise.
+    const perSample = fixedSampleBytes(t);
+    const parentSize = parentChunks[0] && (perSample !== undefined ? perSample * parentChunks[0].samples : parentChunks[0].bytes);
+    const writer = new TensorWriter(sink, name, spec, options.chunkBytes ?? Math.max(parentSize ?? 1 << 20, 64 * 1024));
     const starts = chunkStarts(t);
     let held: { chunk: number; payload: (i: number) => Uint8Array } | undefined;
     for (let k = 0; k < ids.length; k++) {
