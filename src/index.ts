@@ -10,6 +10,7 @@ export { openDataset } from './runtime/open.js';
 export { openSink, type OpenSinkOptions } from './runtime/sink.js';
 export { query, type QueryAnswer, type QueryOptions } from './runtime/query/query.js';
 export { materialize, type MaterializeOptions } from './runtime/query/materialize.js';
+export { listViews, openView, saveView, type SavedView } from './runtime/query/views.js';
 export { Dataset, View, type OpenDatasetOptions, type ViewOptions } from './runtime/dataset/dataset.js';
 export { openVersion, readChunk, type OpenedVersion } from './runtime/dataset/versions.js';
 export { commitDataset, type CommitDatasetOptions, type CommitBase, type SampleValues } from './runtime/dataset/commit.js';

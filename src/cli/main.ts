@@ -6,7 +6,7 @@ import { cacheCommand, cacheFlags, cacheUsage, fetchCommand, fetchFlags, fetchUs
 import { closestFlag, helpText, type Flags } from './flags.js';
 import { indexCommand, indexFlags, indexUsage } from './index-cmd.js';
 import { inspectCommand, inspectFlags, inspectUsage } from './inspect.js';
-import { materializeCommand, materializeFlags, materializeUsage, queryCommand, queryFlags, queryUsage } from './query.js';
+import { materializeCommand, materializeFlags, materializeUsage, queryCommand, queryFlags, queryUsage, viewsCommand, viewsFlags, viewsUsage } from './query.js';
 import { streamCommand, streamFlags, streamUsage } from './stream.js';
 import { trainCommand, trainFlags, trainUsage } from './train.js';
 import { learnCommand, learnFlags, learnUsage } from './learn.js';
@@ -25,6 +25,7 @@ export const commands: Record<string, { run: Command; usage: string; summary: st
   index: { run: indexCommand, usage: indexUsage, flags: indexFlags, summary: 'Reads WebDataset shards or Parquet files once and writes the index beside them, so that opening them reads only what is asked for.' },
   inspect: { run: inspectCommand, usage: inspectUsage, flags: inspectFlags, summary: 'Shows a dataset\'s refs, version, splits and tensors.' },
   query: { run: queryCommand, usage: queryUsage, flags: queryFlags, summary: 'Selects samples with a TQL-style query (where, order by, limit; class names, array functions, slices), reading only the tensors it names.' },
+  views: { run: viewsCommand, usage: viewsUsage, flags: viewsFlags, summary: 'Lists the query answers saved in a dataset (edgelake query --save NAME).' },
   materialize: { run: materializeCommand, usage: materializeUsage, flags: materializeFlags, summary: 'Writes the samples a query selects as a new version, packed in order for streaming, on a new branch.' },
   fetch: { run: fetchCommand, usage: fetchUsage, flags: fetchFlags, summary: 'Prefetches a dataset\'s chunks (a split, some tensors) into a persistent cache folder.' },
   cache: { run: cacheCommand, usage: cacheUsage, flags: cacheFlags, summary: 'Shows (stats), checks (verify) or empties (clear) a cache folder.' },

@@ -1,17 +1,20 @@
 import { EdgelakeError } from '../errors.js';
 import { materialize } from '../runtime/query/materialize.js';
-import { query } from '../runtime/query/query.js';
+import { query, type QueryAnswer } from '../runtime/query/query.js';
+import { listViews, openView, saveView } from '../runtime/query/views.js';
 import { openSinkNode } from '../runtime/sink.node.js';
+import type { Dataset } from '../runtime/dataset/dataset.js';
 import { openDataset } from '../runtime/open.node.js';
 import { openCacheFolder } from './cache.js';
 import { parseFlags, type Flags } from './flags.js';
 import { formatBytes, type CliIo } from './io.js';
 
-export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--json]`;
+export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--save NAME] [--json]`;
 
 export const queryFlags = {
   cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },
   json: { type: 'boolean', help: 'print the query, the version, every matching id, the tensors read and the bytes fetched as JSON' },
+  save: { type: 'string', value: 'NAME', help: 'save the answer in the dataset as a view of that name (edgelake views lists them)' },
 } as const satisfies Flags;
 
 /** `edgelake query`: the ids a TQL-style query selects, reading only the tensors it names. */
@@ -25,11 +28,12 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
     const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }) });
     // Everything the answer cost: the refs and manifest too, when it ran on the version opened here.
     const fetched = answer.version === ds.version ? ds.network.bytes : answer.bytesFetched;
-    const summary = { query: text, version: answer.version, count: answer.ids.length, tensorsRead: answer.tensorsRead, bytesFetched: fetched, ids: Array.from(answer.ids) };
+    const saved = values.save === undefined ? undefined : await saveView(openSinkNode(root), answer, values.save);
+    const summary = { query: text, version: answer.version, count: answer.ids.length, tensorsRead: answer.tensorsRead, bytesFetched: fetched, ...(saved && { saved: { name: values.save, hash: saved } }), ids: Array.from(answer.ids) };
     if (values.json) io.stdout(JSON.stringify(summary) + '\n');
     else {
       const shown = summary.ids.slice(0, 20).join(', ');
-      io.stdout(`${summary.count} samples (version ${answer.version.slice(0, 12)}; read ${answer.tensorsRead.join(', ') || 'no tensor'}, ${formatBytes(fetched)} fetched)\n${shown}${summary.count > 20 ? ', …' : ''}\n`);
+      io.stdout(`${summary.count} samples (version ${answer.version.slice(0, 12)}; read ${answer.tensorsRead.join(', ') || 'no tensor'}, ${formatBytes(fetched)} fetched)${saved ? `; saved as view ${values.save}` : ''}\n${shown}${summary.count > 20 ? ', …' : ''}\n`);
     }
     return 0;
   } finally {
@@ -37,7 +41,7 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-export const materializeUsage = `edgelake materialize ROOT "select * where ..." [--ref R] [--json]`;
+export const materializeUsage = `edgelake materialize ROOT VIEW|"select * where ..." [--ref R] [--json]`;
 
 export const materializeFlags = {
   ref: { type: 'string', value: 'R', help: 'the new branch the version is committed on (default materialized)' },
@@ -50,10 +54,31 @@ export async function materializeCommand(args: string[], io: CliIo): Promise<num
   if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${materializeUsage}`);
   const [root, text] = positionals;
   const ds = await openDataset(root);
-  const answer = await query(ds, text, { open: (ref) => openDataset(root, { ref }) });
+  const answer = await answerOf(root, ds, text);
   const source = answer.version === ds.version ? ds : await openDataset(root, { ref: answer.version });
   const committed = await materialize(source, answer.ids, openSinkNode(root), { ref: values.ref, message: `materialized: ${text}` });
   const summary = { version: committed.versionId, ref: values.ref ?? 'materialized', parent: answer.version, samples: answer.ids.length, chunks: Object.values(committed.manifest.tensors).reduce((a, t) => a + t.chunks.length, 0) };
   io.stdout(values.json ? JSON.stringify(summary) + '\n' : `${summary.samples} samples as version ${summary.version} on ${summary.ref} (child of ${summary.parent.slice(0, 12)}), ${summary.chunks} chunks\n`);
+  return 0;
+}
+
+/** A query run now, or a saved view by name (at the version it was saved from). */
+async function answerOf(root: string, ds: Dataset, text: string): Promise<Pick<QueryAnswer, 'ids' | 'version'>> {
+  if (/^\s*select\b/i.test(text)) return query(ds, text, { open: (ref) => openDataset(root, { ref }) });
+  const named = (await listViews(ds.source)).find((v) => v.name === text);
+  const at = named && named.version !== ds.version ? await openDataset(root, { ref: named.version }) : ds;
+  const { saved } = await openView(at, text);
+  return { ids: Uint32Array.from(saved.ids), version: saved.version };
+}
+
+export const viewsUsage = 'edgelake views ROOT [--json]';
+export const viewsFlags = { json: { type: 'boolean', help: 'print the views as JSON' } } as const satisfies Flags;
+
+/** `edgelake views`: the query answers saved in a dataset. */
+export async function viewsCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(viewsFlags, args);
+  if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${viewsUsage}`);
+  const views = await listViews((await openDataset(positionals[0])).source);
+  io.stdout(values.json ? JSON.stringify(views) + '\n' : views.map((v) => `${v.name}  ${v.count} samples of version ${v.version.slice(0, 12)}: ${v.query}`).join('\n') + (views.length ? '\n' : 'no saved views\n'));
   return 0;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli, FASHION_CLASSES } from '../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../support/nginx.js';
 import { FASHION_MNIST_DIR, hasCommand, missing } from '../../support/system.js';
-import { query } from '../../../src/index.js';
+import { openView, query } from '../../../src/index.js';
 import { FolderSink, openDataset } from '../../../src/node.js';
 import { buildIdx } from '../../../src/format/index.js';
 
@@ -76,6 +76,22 @@ describe('query on the bundled subset', () => {
     const spec = (await import('../../spec-reader/reader.js')).readDataset(dir);
     spec.verifyAll(); // head (main) is untouched and whole
     expect(spec.versionId).toBe(parent.version);
+  });
+
+  it('saved views: a query\'s answer kept in the dataset by name, listed, opened, materialized; a name never moves', async () => {
+    const saved = await cli('query', dir, 'select * where label == 9 limit 40', '--save', 'boots', '--json');
+    expect(saved.code, saved.stderr).toBe(0);
+    const { ids } = JSON.parse(saved.stdout) as { ids: number[] };
+    const listed = JSON.parse((await cli('views', dir, '--json')).stdout) as { name: string; count: number; query: string }[];
+    expect(listed).toEqual([expect.objectContaining({ name: 'boots', count: 40, query: 'select * where label == 9 limit 40' })]);
+    const ds = await openDataset(dir);
+    const { view } = await openView(ds, 'boots');
+    expect(Array.from(view.ids)).toEqual(ids);
+    expect((await cli('query', dir, 'select * where label == 8 limit 3', '--save', 'boots')).stderr).toContain('a view named boots is saved already');
+    const made = await cli('materialize', dir, 'boots', '--ref', 'boots', '--json');
+    expect(made.code, made.stderr).toBe(0);
+    expect((await openDataset(dir, { ref: 'boots' })).length).toBe(40);
+    await expect(openView(ds, 'nothing')).rejects.toThrow('has no view named nothing (views: boots)');
   });
 
   it('a mistake is refused with the column it is at', async () => {
