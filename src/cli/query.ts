@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { EdgelakeError } from '../errors.js';
+import { loadModel } from '../runtime/model/model-io.js';
 import { materialize } from '../runtime/query/materialize.js';
 import { query, type QueryAnswer } from '../runtime/query/query.js';
 import { listViews, openView, saveView } from '../runtime/query/views.js';
@@ -9,12 +11,13 @@ import { openCacheFolder } from './cache.js';
 import { parseFlags, type Flags } from './flags.js';
 import { formatBytes, type CliIo } from './io.js';
 
-export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--save NAME] [--json]`;
+export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--save NAME] [--model FILE] [--json]`;
 
 export const queryFlags = {
   cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },
   json: { type: 'boolean', help: 'print the query, the version, every matching id, the tensors read and the bytes fetched as JSON' },
   save: { type: 'string', value: 'NAME', help: 'save the answer in the dataset as a view of that name (edgelake views lists them)' },
+  model: { type: 'string', value: 'FILE', help: 'a model edgelake train --save wrote: makes `uncertainty` (its entropy of each image) usable, e.g. order by uncertainty desc' },
 } as const satisfies Flags;
 
 /** `edgelake query`: the ids a TQL-style query selects, reading only the tensors it names. */
@@ -25,7 +28,8 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(root, { cache });
-    const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }) });
+    const learner = values.model === undefined ? undefined : loadModel(new Uint8Array(await readFile(values.model)), { name: values.model });
+    const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }), learner }).finally(() => learner?.dispose());
     // Everything the answer cost: the refs and manifest too, when it ran on the version opened here.
     const fetched = answer.version === ds.version ? ds.network.bytes : answer.bytesFetched;
     const saved = values.save === undefined ? undefined : await saveView(openSinkNode(root), answer, values.save);

@@ -20,10 +20,11 @@ export interface Compiled {
 }
 
 /**
- * Compiles an expression against a dataset's tensors: names are checked, class names compared
- * with a class label become its index, and a mistake is refused with its column.
+ * Compiles an expression against a dataset's tensors (and `extra` values the caller computes, such
+ * as a learner's uncertainty): names are checked, class names compared with a class label become
+ * its index, and a mistake is refused with its column.
  */
-export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: string): Compiled {
+export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: string, extra: ReadonlySet<string> = new Set()): Compiled {
   const used = new Set<string>();
   const fail = (message: string, at: number): never => {
     throw new EdgelakeError('invalid-input', `query: ${message} at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
@@ -45,7 +46,7 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
         return () => v;
       }
       case 'tensor': {
-        if (!Object.hasOwn(tensors, e.name)) fail(`no tensor '${e.name}' (tensors: ${Object.keys(tensors).join(', ')})`, e.at);
+        if (!Object.hasOwn(tensors, e.name) && !extra.has(e.name)) fail(`no tensor '${e.name}' (tensors: ${[...Object.keys(tensors), ...extra].join(', ')})`, e.at);
         used.add(e.name);
         const name = e.name;
         return (s) => s[name];

@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { Dataset, View } from '../dataset/dataset.js';
+import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
 import { Loader } from '../loader/loader.js';
 import { compile, truthy, type Sample, type Value } from './evaluate.js';
 import { parseQuery } from './parse.js';
@@ -21,6 +22,14 @@ export interface QueryAnswer {
 export interface QueryOptions {
   /** Opens the dataset at another ref or version, for `from version '…'` / `from ref '…'`. */
   open?: (ref: string) => Promise<Dataset>;
+  /**
+   * A learner makes `uncertainty` a value queries can use (`order by uncertainty desc`): its
+   * uncertainty of each sample's `input` tensor (default 'image', scaled to [0, 1] as the active
+   * learner feeds it), by `measure` (default entropy).
+   */
+  learner?: { uncertainty(input: Float32Array, n: number, measure: UncertaintyMeasure): Promise<Float32Array> };
+  input?: string;
+  measure?: UncertaintyMeasure;
 }
 
 /**
@@ -35,22 +44,31 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
     if (!options.open) throw new EdgelakeError('invalid-input', `query: from ${q.from.kind} '${q.from.name}' needs the dataset opened there (openDataset(root, { ref: '${q.from.name}' }), or the open option)`);
     ds = await options.open(q.from.name);
   }
-  const where = q.where && compile(q.where, ds.tensors, text);
-  const order = q.orderBy && compile(q.orderBy.expr, ds.tensors, text);
-  const tensors = [...new Set([...(where?.tensors ?? []), ...(order?.tensors ?? [])])];
+  const extra = new Set(options.learner && !Object.hasOwn(ds.tensors, 'uncertainty') ? ['uncertainty'] : []);
+  const where = q.where && compile(q.where, ds.tensors, text, extra);
+  const order = q.orderBy && compile(q.orderBy.expr, ds.tensors, text, extra);
+  const named = new Set([...(where?.tensors ?? []), ...(order?.tensors ?? [])]);
   const before = ds.network.bytes;
+  const scores = named.delete('uncertainty') && extra.size ? await uncertaintyOf(ds, options) : undefined;
+  const tensors = [...named];
 
   let ids: number[] = [];
   const keys = new Map<number, Value>();
-  if (tensors.length === 0) ids = Array.from(ds.view().ids);
-  else {
+  if (tensors.length === 0) {
+    for (const id of ds.view().ids) {
+      const sample: Sample = scores ? { uncertainty: scores[id] } : {};
+      if (where && !truthy(where.run(sample))) continue;
+      ids.push(id);
+      if (order) keys.set(id, order.run(sample));
+    }
+  } else {
     for (const name of tensors) {
       const t = ds.tensor(name);
       if (t.dtype === 'bytes' || t.shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${t.dtype} [${t.shape.join(', ')}]; queries read numeric tensors of one shape`);
     }
     for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
       b.ids.forEach((id, row) => {
-        const sample: Sample = {};
+        const sample: Sample = scores ? { uncertainty: scores[id] } : {};
         for (const name of tensors) sample[name] = valueOf(b.tensors[name] as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row, ds.tensor(name).shape as number[]);
         if (where && !truthy(where.run(sample))) return;
         ids.push(id);
@@ -64,7 +82,21 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   }
   if (q.limit !== undefined) ids = ids.slice(0, q.limit);
   const out = Uint32Array.from(ids);
-  return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: tensors, bytesFetched: ds.network.bytes - before };
+  const read = scores ? [...new Set([...tensors, options.input ?? 'image'])] : tensors;
+  return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: read, bytesFetched: ds.network.bytes - before };
+}
+
+/** The learner's uncertainty of every sample, batch by batch (memory holds scores, not inputs). */
+async function uncertaintyOf(ds: Dataset, options: QueryOptions): Promise<Float32Array> {
+  const input = options.input ?? 'image';
+  const meta = ds.tensor(input);
+  const scale = meta.dtype === 'uint8' ? 1 / 255 : 1;
+  const scores = new Float32Array(ds.length);
+  for await (const b of new Loader(ds.view(), { batchSize: 1024, tensors: [input], transform: { [input]: { scale } } })) {
+    const batch = await options.learner!.uncertainty(b.tensors[input] as Float32Array, b.ids.length, options.measure ?? 'entropy');
+    b.ids.forEach((id, r) => (scores[id] = batch[r]));
+  }
+  return scores;
 }
 
 function valueOf(batch: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row: number, shape: number[]): Value {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli, FASHION_CLASSES } from '../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../support/nginx.js';
 import { FASHION_MNIST_DIR, hasCommand, missing } from '../../support/system.js';
-import { openView, query } from '../../../src/index.js';
+import { mlp, openView, query } from '../../../src/index.js';
 import { FolderSink, openDataset } from '../../../src/node.js';
 import { buildIdx } from '../../../src/format/index.js';
 
@@ -92,6 +92,19 @@ describe('query on the bundled subset', () => {
     expect(made.code, made.stderr).toBe(0);
     expect((await openDataset(dir, { ref: 'boots' })).length).toBe(40);
     await expect(openView(ds, 'nothing')).rejects.toThrow('has no view named nothing (views: boots)');
+  });
+
+  it('with a learner attached: order by uncertainty desc ranks the samples it is least sure of first', async () => {
+    const ds = await openDataset(dir);
+    const learner = mlp({ layers: [784, 16, 10], seed: 3 });
+    const top = await query(ds, "select * where label != 'Trouser' order by uncertainty desc limit 20", { learner });
+    // The reference: the same learner's entropy of every sample, computed here.
+    const x = Float32Array.from(images, (v) => v / 255);
+    const scores = await learner.uncertainty(x, labels.length, 'entropy');
+    const expected = reference((id) => labels[id] !== 1).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 20);
+    expect(Array.from(top.ids)).toEqual(expected);
+    await expect(query(ds, 'select * order by uncertainty desc')).rejects.toThrow("no tensor 'uncertainty'");
+    learner.dispose();
   });
 
   it('a mistake is refused with the column it is at', async () => {
