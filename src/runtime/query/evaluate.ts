@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
-import type { Expr, IndexPart } from './parse.js';
+import type { Expr } from './parse.js';
 
 /** A sample's array (a tensor's value, a slice of one), row-major. */
 export interface NdArray {
@@ -154,7 +154,7 @@ function index(v: Value, parts: CompiledPart[], s: Sample, at: number, fail: Fai
   if (typeof v !== 'object') return fail('only an array can be indexed', at);
   if (parts.length > v.shape.length) fail(`${parts.length} indices for an array of ${v.shape.length} dimensions`, at);
   const picks = v.shape.map((size, d): number[] => {
-    const p = parts[d] as CompiledPart | IndexPart | undefined;
+    const p: CompiledPart | undefined = parts[d];
     const bound = (x: ((s: Sample) => Value) | undefined, otherwise: number) => {
       if (!x) return otherwise;
       const n = scalar(x(s), 'index', at, fail);
@@ -162,13 +162,13 @@ function index(v: Value, parts: CompiledPart[], s: Sample, at: number, fail: Fai
     };
     if (!p) return Array.from({ length: size }, (_, i) => i);
     if (p.kind === 'at') {
-      const n = scalar((p.index as (s: Sample) => Value)(s), 'index', at, fail);
+      const n = scalar(p.index(s), 'index', at, fail);
       const i = n < 0 ? size + n : n;
       if (!(Number.isInteger(i) && i >= 0 && i < size)) fail(`index ${n} is outside a dimension of ${size}`, at);
       return [i];
     }
-    const start = bound(p.start as ((s: Sample) => Value) | undefined, 0);
-    const stop = bound(p.stop as ((s: Sample) => Value) | undefined, size);
+    const start = bound(p.start, 0);
+    const stop = bound(p.stop, size);
     return Array.from({ length: Math.max(0, stop - start) }, (_, i) => start + i);
   });
   const strides = v.shape.map((_, d) => v.shape.slice(d + 1).reduce((a, b) => a * b, 1));
