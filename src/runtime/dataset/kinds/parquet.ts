@@ -2,11 +2,10 @@ import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { EdgelakeError, isEdgelakeError } from '../../../errors.js';
 import { chunkBody } from '../../../format/chunk.js';
 import { crc32 } from '../../../format/hash.js';
-import { shardLayout } from '../../../format/webdataset/shards.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
 import { decodeParquetIndex, indexParquet, readRows, rowsChunk, valuesChunk, type ParquetChunk, type ParquetIndex, type ParquetModule } from './parquet-index.js';
-import { chunkRange, indexedChunk, openInPlace, underlyingRead, versionFile, versionFiles } from './virtual.js';
+import { chunkRange, indexedChunk, loadIndex, openInPlace, underlyingRead, versionFile, versionFiles } from './virtual.js';
 
 /** Whether a dataset root names Parquet files: a .parquet file or a brace pattern of them. */
 export function isParquetPattern(root: string): boolean {
@@ -32,10 +31,9 @@ interface Opened extends Awaited<ReturnType<typeof versionFiles>> {
 
 /** The files of a native dataset made from Parquet files read through `files` (a source at their folder). */
 export function parquetSource(pattern: string, files: Source): Source {
-  const layout = shardLayout(pattern);
   let opened: Promise<Opened> | undefined;
   const open = () => {
-    opened ??= load(layout, files, pattern);
+    opened ??= load(files, pattern);
     opened.catch(() => (opened = undefined));
     return opened;
   };
@@ -98,22 +96,12 @@ export function parquetSource(pattern: string, files: Source): Source {
   };
 }
 
-async function load(layout: ReturnType<typeof shardLayout>, files: Source, pattern: string): Promise<Opened> {
+async function load(files: Source, pattern: string): Promise<Opened> {
   const hp = await import('hyparquet');
-  let index: ParquetIndex;
-  try {
-    index = decodeParquetIndex(await files.read(layout.index), `${files.location}/${layout.index}`);
-  } catch (e) {
-    if (!isEdgelakeError(e, 'not-found')) throw e;
-    // No index beside the files: read each whole, once (`edgelake index` saves doing it again).
-    const read = async function* () {
-      for (const name of layout.shards) yield { name, bytes: await files.read(name) };
-    };
-    index = await indexParquet(hp, read(), { name: layout.index.replace(/\.edgelake-index\.json\.gz$/, ''), created: new Date(0).toISOString() });
-  }
-  const listed = index.files.map((f) => f.name);
-  if (listed.join('\n') !== layout.shards.join('\n')) {
-    throw new EdgelakeError('invalid-input', `${pattern}: the index ${layout.index} lists ${listed.length} files (${listed[0]}…), the pattern names ${layout.shards.length} (${layout.shards[0]}…); run edgelake index again`);
-  }
+  const index = await loadIndex(pattern, files, {
+    decode: decodeParquetIndex,
+    build: (read, name) => indexParquet(hp, read, { name, created: new Date(0).toISOString() }),
+    files: (i) => i.files.map((f) => f.name),
+  });
   return { index, hp, metadata: new Map(), ...(await versionFiles(index.name, index.manifest)) };
 }

@@ -1,4 +1,4 @@
-import { EdgelakeError } from '../../../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../../../errors.js';
 import { encodeChunkHeader } from '../../../format/chunk.js';
 import { verifyContentAddress } from '../../../format/content-address.js';
 import { sha256Hex } from '../../../format/hash.js';
@@ -82,4 +82,35 @@ export async function chunkRange(sizes: number[], crcs: number[], offset: number
 /** A chunk read's options for the reads of original files under it: the chunk's size limit and checks are the chunk's. */
 export function underlyingRead(options: ReadOptions | undefined): ReadOptions {
   return { signal: options?.signal, onRetry: options?.onRetry };
+}
+
+/** How a kind reads the index beside its files, or makes one from the files themselves. */
+export interface IndexCodec<I> {
+  decode(bytes: Uint8Array, where: string): I;
+  build(files: AsyncIterable<{ name: string; bytes: Uint8Array }>, name: string): Promise<I>;
+  /** The file names the index lists, in order. */
+  files(index: I): string[];
+}
+
+/**
+ * The index beside the files of `pattern`, or, without one, one made by reading each file whole,
+ * once (`edgelake index` saves doing it again); refused if it lists other files than the pattern.
+ */
+export async function loadIndex<I>(pattern: string, files: Source, codec: IndexCodec<I>): Promise<I> {
+  const layout = shardLayout(pattern);
+  let index: I;
+  try {
+    index = codec.decode(await files.read(layout.index), `${files.location}/${layout.index}`);
+  } catch (e) {
+    if (!isEdgelakeError(e, 'not-found')) throw e;
+    const read = async function* () {
+      for (const name of layout.shards) yield { name, bytes: await files.read(name) };
+    };
+    index = await codec.build(read(), layout.index.replace(/\.edgelake-index\.json\.gz$/, ''));
+  }
+  const listed = codec.files(index);
+  if (listed.join('\n') !== layout.shards.join('\n')) {
+    throw new EdgelakeError('invalid-input', `${pattern}: the index ${layout.index} lists ${listed.length} files (${listed[0]}…), the pattern names ${layout.shards.length} (${layout.shards[0]}…); run edgelake index again`);
+  }
+  return index;
 }

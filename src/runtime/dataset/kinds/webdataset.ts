@@ -1,10 +1,9 @@
-import { EdgelakeError, isEdgelakeError } from '../../../errors.js';
+import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
-import { shardLayout } from '../../../format/webdataset/shards.js';
 import { assembleChunk, decodeWebDatasetIndex, indexShards, type ShardSpan, type WebDatasetIndex } from '../../../format/webdataset/wds-index.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
-import { chunkRange, indexedChunk, openInPlace, underlyingRead, versionFile, versionFiles } from './virtual.js';
+import { chunkRange, indexedChunk, loadIndex, openInPlace, underlyingRead, versionFile, versionFiles } from './virtual.js';
 
 /** What a shard set is read as: its index, the refs and manifest made from it. */
 interface Opened extends Awaited<ReturnType<typeof versionFiles>> {
@@ -27,10 +26,9 @@ export function openWebDataset(pattern: string, options: OpenDatasetOptions = {}
  * (or none: class labels live in the index).
  */
 export function webDatasetSource(pattern: string, shards: Source): Source {
-  const layout = shardLayout(pattern);
   let opened: Promise<Opened> | undefined;
   const open = () => {
-    opened ??= load(layout, shards, pattern);
+    opened ??= load(shards, pattern);
     opened.catch(() => (opened = undefined));
     return opened;
   };
@@ -63,22 +61,12 @@ export function webDatasetSource(pattern: string, shards: Source): Source {
   };
 }
 
-async function load(layout: ReturnType<typeof shardLayout>, shards: Source, pattern: string): Promise<Opened> {
-  let index: WebDatasetIndex;
-  try {
-    index = decodeWebDatasetIndex(await shards.read(layout.index), `${shards.location}/${layout.index}`);
-  } catch (e) {
-    if (!isEdgelakeError(e, 'not-found')) throw e;
-    // No index beside the shards: read each whole, once (`edgelake index` saves doing it again).
-    const read = async function* () {
-      for (const name of layout.shards) yield { name, bytes: await shards.read(name) };
-    };
-    index = await indexShards(read(), { name: layout.index.replace(/\.edgelake-index\.json\.gz$/, ''), created: new Date(0).toISOString() });
-  }
-  const listed = index.shards.map((s) => s.name);
-  if (listed.join('\n') !== layout.shards.join('\n')) {
-    throw new EdgelakeError('invalid-input', `${pattern}: the index ${layout.index} lists ${listed.length} shards (${listed[0]}…), the pattern names ${layout.shards.length} (${layout.shards[0]}…); run edgelake index again`);
-  }
+async function load(shards: Source, pattern: string): Promise<Opened> {
+  const index = await loadIndex(pattern, shards, {
+    decode: decodeWebDatasetIndex,
+    build: (files, name) => indexShards(files, { name, created: new Date(0).toISOString() }),
+    files: (i) => i.shards.map((s) => s.name),
+  });
   return { index, ...(await versionFiles(index.name, index.manifest)) };
 }
 
