@@ -48,31 +48,30 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   const where = q.where && compile(q.where, ds.tensors, text, extra);
   const order = q.orderBy && compile(q.orderBy.expr, ds.tensors, text, extra);
   const named = new Set([...(where?.tensors ?? []), ...(order?.tensors ?? [])]);
+  // The learner's uncertainty is scored from the same batches the query reads: one pass over the data.
+  const input = named.delete('uncertainty') && extra.size ? options.input ?? 'image' : undefined;
+  const tensors = [...new Set([...named, ...(input ? [input] : [])])];
+  for (const name of tensors) {
+    const t = ds.tensor(name);
+    if (t.dtype === 'bytes' || t.shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${t.dtype} [${t.shape.join(', ')}]; queries read numeric tensors of one shape`);
+  }
   const before = ds.network.bytes;
-  const scores = named.delete('uncertainty') && extra.size ? await uncertaintyOf(ds, options) : undefined;
-  const tensors = [...named];
 
   let ids: number[] = [];
   const keys = new Map<number, Value>();
-  if (tensors.length === 0) {
-    for (const id of ds.view().ids) {
-      const sample: Sample = scores ? { uncertainty: scores[id] } : {};
-      if (where && !truthy(where.run(sample))) continue;
-      ids.push(id);
-      if (order) keys.set(id, order.run(sample));
-    }
-  } else {
-    for (const name of tensors) {
-      const t = ds.tensor(name);
-      if (t.dtype === 'bytes' || t.shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${t.dtype} [${t.shape.join(', ')}]; queries read numeric tensors of one shape`);
-    }
+  const take = (id: number, sample: Sample) => {
+    if (where && !truthy(where.run(sample))) return;
+    ids.push(id);
+    if (order) keys.set(id, order.run(sample));
+  };
+  if (tensors.length === 0) for (const id of ds.view().ids) take(id, {});
+  else {
     for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
+      const scores = input ? await uncertaintyOf(b.tensors[input] as ArrayLike<number>, ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
       b.ids.forEach((id, row) => {
-        const sample: Sample = scores ? { uncertainty: scores[id] } : {};
-        for (const name of tensors) sample[name] = valueOf(b.tensors[name] as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row, ds.tensor(name).shape as number[]);
-        if (where && !truthy(where.run(sample))) return;
-        ids.push(id);
-        if (order) keys.set(id, order.run(sample));
+        const sample: Sample = scores ? { uncertainty: scores[row] } : {};
+        for (const name of named) sample[name] = valueOf(b.tensors[name] as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row, ds.tensor(name).shape as number[]);
+        take(id, sample);
       });
     }
   }
@@ -82,21 +81,13 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   }
   if (q.limit !== undefined) ids = ids.slice(0, q.limit);
   const out = Uint32Array.from(ids);
-  const read = scores ? [...new Set([...tensors, options.input ?? 'image'])] : tensors;
-  return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: read, bytesFetched: ds.network.bytes - before };
+  return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: tensors, bytesFetched: ds.network.bytes - before };
 }
 
-/** The learner's uncertainty of every sample, batch by batch (memory holds scores, not inputs). */
-async function uncertaintyOf(ds: Dataset, options: QueryOptions): Promise<Float32Array> {
-  const input = options.input ?? 'image';
-  const meta = ds.tensor(input);
-  const scale = meta.dtype === 'uint8' ? 1 / 255 : 1;
-  const scores = new Float32Array(ds.length);
-  for await (const b of new Loader(ds.view(), { batchSize: 1024, tensors: [input], transform: { [input]: { scale } } })) {
-    const batch = await options.learner!.uncertainty(b.tensors[input] as Float32Array, b.ids.length, options.measure ?? 'entropy');
-    b.ids.forEach((id, r) => (scores[id] = batch[r]));
-  }
-  return scores;
+/** The learner's uncertainty of a batch's inputs, scaled to [0, 1] as the active learner feeds it. */
+function uncertaintyOf(raw: ArrayLike<number>, divisor: number, n: number, options: QueryOptions): Promise<Float32Array> {
+  const x = Float32Array.from(raw, (v) => v / divisor);
+  return options.learner!.uncertainty(x, n, options.measure ?? 'entropy');
 }
 
 function valueOf(batch: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row: number, shape: number[]): Value {
