@@ -2,6 +2,7 @@ import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { EdgelakeError, isEdgelakeError } from '../../../errors.js';
 import { chunkBody } from '../../../format/chunk.js';
 import { crc32 } from '../../../format/hash.js';
+import type { TensorMeta } from '../../../format/manifest.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
 import { decodeParquetIndex, indexParquet, readRows, rowsChunk, valuesChunk, type ParquetChunk, type ParquetIndex, type ParquetModule } from './parquet-index.js';
@@ -27,6 +28,8 @@ interface Opened extends Awaited<ReturnType<typeof versionFiles>> {
   index: ParquetIndex;
   hp: ParquetModule;
   metadata: Map<number, Promise<FileMetaData>>;
+  /** Each chunk's tensor, by hash (an inline chunk's values are typed by it). */
+  tensorOfChunk: Map<string, TensorMeta>;
 }
 
 /** The files of a native dataset made from Parquet files read through `files` (a source at their folder). */
@@ -73,7 +76,7 @@ export function parquetSource(pattern: string, files: Source): Source {
     const part = { ...chunk, rowStart: chunk.rowStart + first, sizes: chunk.sizes.slice(first, last + 1), crcs: chunk.crcs.slice(first, last + 1) };
     return rowsChunk(part, tensor, rows, `${pattern}: ${o.index.files[chunk.file].name}`);
   };
-  const tensorOf = (o: Opened, path: string) => Object.values(o.index.manifest.tensors).find((t) => t.chunks.some((c) => path.endsWith(c.hash)))!;
+  const tensorOf = (o: Opened, path: string) => o.tensorOfChunk.get(path.slice(path.lastIndexOf('/') + 1))!;
 
   return {
     location: `${files.location}/${pattern.slice(pattern.lastIndexOf('/') + 1)}`,
@@ -103,5 +106,6 @@ async function load(files: Source, pattern: string): Promise<Opened> {
     build: (read, name) => indexParquet(hp, read, { name, created: new Date(0).toISOString() }),
     files: (i) => i.files.map((f) => f.name),
   });
-  return { index, hp, metadata: new Map(), ...(await versionFiles(index.name, index.manifest)) };
+  const tensorOfChunk = new Map(Object.values(index.manifest.tensors).flatMap((t) => t.chunks.map((c) => [c.hash, t] as const)));
+  return { index, hp, metadata: new Map(), tensorOfChunk, ...(await versionFiles(index.name, index.manifest)) };
 }
