@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'invalid-input' // a builder or CLI argument is wrong
   | 'storage-full' // the disk or the browser's quota has no room; nothing already stored is lost
   | 'conflict' // the dataset moved on since it was read: a commit would lose another writer's version
-  | 'gpu-unavailable'; // no WebGPU adapter, and the caller required one
+  | 'gpu-unavailable' // no WebGPU adapter, and the caller required one
+  | 'not-modified'; // a read asked for a file only if it changed (ReadOptions.ifChanged), and it had not
 
 export class EdgelakeError extends Error {
   readonly code: ErrorCode;

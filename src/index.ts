@@ -17,6 +17,7 @@ export { commitDataset, type CommitDatasetOptions, type CommitBase, type SampleV
 export { versionLog, diffVersions, type LogEntry, type VersionDiff } from './runtime/dataset/history.js';
 export { createBranch, createTag, checkout } from './runtime/dataset/refs.js';
 export { remoteChain, datasetChain, type RemoteRoot } from './runtime/dataset/chain.js';
+export type { LinkedFiles, LinkedFilesOptions } from './runtime/dataset/links.js';
 export type { DecodePool, PoolFactory } from './runtime/dataset/decode-pool.js';
 export type { TypedArray } from './runtime/dataset/batch.js';
 export type { Manifest, TensorMeta, Dtype } from './format/manifest.js';

@@ -121,6 +121,7 @@ describe('public API', () => {
     expect(Object.keys(edgelakeFormat).sort()).toMatchInlineSnapshot(`
       [
         "DEFAULT_LIMITS",
+        "DEFAULT_LINKED_CHUNK_SAMPLES",
         "DEFAULT_MAX_PIXELS",
         "DTYPE_BYTES",
         "FORMAT_VERSION",
@@ -130,6 +131,7 @@ describe('public API', () => {
         "TensorWriter",
         "buildIdx",
         "buildImageFolder",
+        "buildLinked",
         "chunkHeaderBytes",
         "chunkPath",
         "commitChild",

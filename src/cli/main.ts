@@ -1,6 +1,7 @@
 import { isEdgelakeError } from '../errors.js';
 import { useNodeCodecs } from '../format/codecs.node.js';
 import { redactUrls } from '../source/redact.js';
+import { buildLinkedCommand, buildLinkedFlags, buildLinkedUsage } from './build-linked.js';
 import { buildIdxCommand, buildIdxFlags, buildIdxUsage, buildImageFolderCommand, buildImageFolderFlags, buildImageFolderUsage, buildNativeCommand, buildNativeFlags, buildNativeUsage } from './build.js';
 import { cacheCommand, cacheFlags, cacheUsage, fetchCommand, fetchFlags, fetchUsage } from './cache.js';
 import { closestFlag, helpText, type Flags } from './flags.js';
@@ -21,6 +22,7 @@ type Command = (args: string[], io: CliIo) => Promise<number>;
 export const commands: Record<string, { run: Command; usage: string; summary: string; flags: Flags }> = {
   'build idx': { run: buildIdxCommand, usage: buildIdxUsage, flags: buildIdxFlags, summary: 'Builds a dataset from MNIST-style IDX files (gzipped or not): image and label tensors, train and test splits, optionally a PCA probe.' },
   'build imagefolder': { run: buildImageFolderCommand, usage: buildImageFolderUsage, flags: buildImageFolderFlags, summary: 'Builds a dataset from one subfolder per class of JPEG or PNG files, with a thumbnail probe.' },
+  'build linked': { run: buildLinkedCommand, usage: buildLinkedUsage, flags: buildLinkedFlags, summary: 'Builds a dataset of links to JPEG or PNG files where they are (a list or a CSV of URLs and classes); readers fetch, cache and decode them.' },
   'build native': { run: buildNativeCommand, usage: buildNativeUsage, flags: buildNativeFlags, summary: 'Writes any dataset (WebDataset shards or Parquet files read in place) as a native one, then adds a PCA probe if asked.' },
   index: { run: indexCommand, usage: indexUsage, flags: indexFlags, summary: 'Reads WebDataset shards or Parquet files once and writes the index beside them, so that opening them reads only what is asked for.' },
   inspect: { run: inspectCommand, usage: inspectUsage, flags: inspectFlags, summary: 'Shows a dataset\'s refs, version, splits and tensors.' },

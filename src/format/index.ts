@@ -22,6 +22,7 @@ export { commitChild, commitVersion, type CommitOptions, type Committed } from '
 export { buildIdx, type BuildIdxOptions, type IdxSplit } from './builders/build-idx.js';
 export { parseIdx, type IdxArray } from './builders/idx.js';
 export { buildImageFolder, type BuildImageFolderOptions, type ImageFile } from './builders/build-imagefolder.js';
+export { buildLinked, DEFAULT_LINKED_CHUNK_SAMPLES, type BuildLinkedOptions, type LinkedEntry } from './builders/build-linked.js';
 export {
   decodeImageSync, decodeJpeg, decodePng, sniffImageType, thumbnail, toRgb, resizeArea,
   jpegScaleFor, packJpegCoefficients, unpackJpegCoefficients, readJpegCoefficients,

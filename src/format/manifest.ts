@@ -42,6 +42,11 @@ export interface TensorMeta {
   quant?: Quant;
   sampleCompression: SampleCompression;
   chunkCompression: ChunkCompression;
+  /**
+   * The samples are files where they already are: the chunks hold each sample's URL (UTF-8), and
+   * the file at it is the payload, in `sampleCompression` (FORMAT.md, "Linked tensors").
+   */
+  linked?: true;
   chunks: ChunkRef[];
 }
 

@@ -23,7 +23,7 @@ const REFS_KEYS = ['format', 'name', 'head', 'refs'];
 const REFS_OPTIONAL = ['tags'];
 const MANIFEST_KEYS = ['format', 'parent', 'message', 'created', 'length', 'splits', 'tensors'];
 const TENSOR_KEYS = ['htype', 'dtype', 'shape', 'sampleCompression', 'chunkCompression', 'chunks'];
-const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant'];
+const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant', 'linked'];
 const CHUNK_KEYS = ['hash', 'bytes', 'samples', 'headerHash'];
 
 /** A value for an error message, cut short: it may be hostile and huge. */
@@ -187,13 +187,19 @@ function validateTensor(c: Checker, v: unknown, f: string, length: number, limit
   const shape = shapeArr.map((d, i) => (d === null ? null : c.integer(d, `${f}.shape[${i}]`, 0, MAX_EXTENT)));
   const sampleCompression = c.oneOf<TensorMeta['sampleCompression']>(o.sampleCompression, `${f}.sampleCompression`, SAMPLE_COMPRESSIONS);
   const chunkCompression = c.oneOf<TensorMeta['chunkCompression']>(o.chunkCompression, `${f}.chunkCompression`, CHUNK_COMPRESSIONS);
-  if (sampleCompression !== 'none' && chunkCompression !== 'none') {
+  const linked = o.linked === undefined ? undefined : o.linked === true ? true : c.fail(`${f}.linked`, 'must be true when present');
+  if (linked && sampleCompression !== 'jpeg' && sampleCompression !== 'png') {
+    c.fail(`${f}.linked`, `is true, so sampleCompression must name the files' format (jpeg or png), not ${sampleCompression}`);
+  }
+  // A linked tensor's chunks hold URLs, which chunk DEFLATE suits; its sampleCompression is the files'.
+  if (!linked && sampleCompression !== 'none' && chunkCompression !== 'none') {
     c.fail(`${f}.chunkCompression`, `is ${chunkCompression} and sampleCompression is ${sampleCompression}; at most one may be other than "none"`);
   }
   if ((sampleCompression === 'jpeg' || sampleCompression === 'png') && dtype !== 'uint8') {
     c.fail(`${f}.sampleCompression`, `is ${sampleCompression}, which needs dtype uint8, not ${dtype}`);
   }
   const meta: TensorMeta = { htype, dtype, shape, sampleCompression, chunkCompression, chunks: [] };
+  if (linked) meta.linked = true;
   if (o.layout !== undefined) meta.layout = validateLayout(c, o.layout, `${f}.layout`, shape.length);
   if (o.classNames !== undefined) {
     if (htype !== 'class_label') c.fail(`${f}.classNames`, `is only allowed on class_label tensors, not ${htype}`);

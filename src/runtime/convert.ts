@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../errors.js';
+import { encodeChunk } from '../format/chunk.js';
 import { commitChild, commitVersion, type Committed } from '../format/builders/commit.js';
 import { DEFAULT_LIMITS } from '../format/limits.js';
 import { parseJson, validateRefs } from '../format/validate.js';
@@ -7,6 +8,7 @@ import { TensorWriter } from '../format/builders/tensor-writer.js';
 import { chunkPath, REFS_PATH } from '../format/manifest.js';
 import type { Sink } from '../format/sink.js';
 import type { Dataset } from './dataset/dataset.js';
+import { filesTensor } from './dataset/links.js';
 import { Loader } from './loader/loader.js';
 
 export interface ConvertOptions {
@@ -21,19 +23,26 @@ export interface ConvertOptions {
 /**
  * Writes a dataset of any kind (WebDataset shards or Parquet read in place, another root) as a
  * native one into `sink`, its version as it is: every chunk (so every hash, and every cache
- * entry, stays the same), its tensors and splits.
+ * entry, stays the same), its tensors and splits. A linked tensor's files are copied into
+ * chunks of their own (the files as they are, in the links' order): the copy links nothing.
  */
 export async function convertToNative(dataset: Dataset, sink: Sink, options: ConvertOptions = {}): Promise<Committed> {
-  const refs = Object.values(dataset.tensors).flatMap((t) => t.chunks);
+  const jobs = Object.entries(dataset.tensors).flatMap(([name, t]) => t.chunks.map((ref, chunk) => ({ name, t, ref, chunk })));
+  const tensors: Dataset['tensors'] = Object.fromEntries(Object.entries(dataset.tensors).map(([name, t]) => [name, t.linked ? { ...filesTensor(t), chunks: [] } : t]));
   let done = 0;
-  const copy = async (i: number) => {
-    const ref = refs[i];
-    await sink.write(chunkPath(ref.hash), await dataset.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes }));
-    options.onProgress?.(++done, refs.length);
+  const copy = async ({ name, t, ref, chunk }: (typeof jobs)[number]) => {
+    if (t.linked) {
+      const { stored, ref: copied } = await encodeChunk(await dataset.readLinked(name, chunk), 'none');
+      await sink.write(chunkPath(copied.hash), stored);
+      tensors[name].chunks[chunk] = copied;
+    } else {
+      await sink.write(chunkPath(ref.hash), await dataset.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes }));
+    }
+    options.onProgress?.(++done, jobs.length);
   };
-  for (let i = 0; i < refs.length; i += 8) await Promise.all(refs.slice(i, i + 8).map((_, k) => copy(i + k)));
+  for (let i = 0; i < jobs.length; i += 8) await Promise.all(jobs.slice(i, i + 8).map(copy));
 
-  return commitVersion(sink, { length: dataset.length, splits: dataset.splits, tensors: dataset.tensors }, {
+  return commitVersion(sink, { length: dataset.length, splits: dataset.splits, tensors }, {
     name: options.name ?? dataset.name, message: `converted from ${dataset.name} (version ${dataset.version})`, created: options.created ?? new Date().toISOString(),
   });
 }

@@ -15,13 +15,23 @@ export class FileSource implements Source {
 
   async read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
     const where = this.#where(path);
-    return this.#withFile(path, options.signal, async (file, { size }) => {
+    return this.#withFile(path, options.signal, async (file, stats) => {
+      const { size } = stats;
+      if (options.ifChanged !== undefined && options.ifChanged === validatorOf(stats)) {
+        throw new EdgelakeError('not-modified', `${where} has not changed (${options.ifChanged})`);
+      }
       if (options.maxBytes !== undefined && size > options.maxBytes) {
         throw new EdgelakeError('limit', `${where} is ${size} bytes, over the limit of ${options.maxBytes}`);
       }
       const bytes = await readFully(file, 0, size, options.signal);
       // A file that shrank while we read it is as wrong as a short range.
       if (bytes.length < size) throw shortFile(where, bytes.length, size);
+      if (options.onValidator) {
+        // Bytes of a file rewritten while we read them may mix two versions: read again (a transient fault).
+        const after = validatorOf(await file.stat());
+        if (after !== validatorOf(stats)) throw new EdgelakeError('unreachable', `${where} changed while it was read`);
+        options.onValidator(after);
+      }
       return bytes;
     });
   }
@@ -70,6 +80,11 @@ export class FileSource implements Source {
       await file.close();
     }
   }
+}
+
+/** A file's identity, size and last change: what tells a rewritten file from the one read before. */
+function validatorOf(s: Stats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
 }
 
 /** Up to `length` bytes from `offset`; fewer only at the end of the file. */

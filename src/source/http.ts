@@ -60,8 +60,10 @@ export class HttpSource implements Source {
     const where = this.#where(path);
     const max = options.maxBytes ?? Infinity;
     const remembered = this.#mutable.has(path) ? this.#remembered.get(path) : undefined;
-    const headers: Record<string, string> = remembered ? { 'if-none-match': remembered.etag } : {};
+    const etag = options.ifChanged ?? remembered?.etag;
+    const headers: Record<string, string> = etag ? { 'if-none-match': etag } : {};
     return this.#request(path, headers, options.signal, async (response, timer) => {
+      if (response.status === 304 && options.ifChanged) throw abandon(response, new EdgelakeError('not-modified', `${where} has not changed (ETag ${options.ifChanged})`));
       if (response.status === 304 && remembered) {
         if (remembered.body.length > max) throw tooLarge(where, remembered.body.length, max);
         return remembered.body.slice();
@@ -75,6 +77,8 @@ export class HttpSource implements Source {
       const body = await readBody(response, timer, window, () => tooLarge(where, `more than ${max}`, max));
       if (declared !== undefined && body.length !== declared) throw truncated(where, body.length, declared);
       if (this.#mutable.has(path)) this.#remember(path, response.headers.get('etag'), body);
+      const validator = response.headers.get('etag');
+      if (validator) options.onValidator?.(validator);
       return body;
     });
   }

@@ -1,3 +1,4 @@
+import { isEdgelakeError } from '../errors.js';
 import type { ReadOptions, Source } from './source.js';
 
 export interface SourceMetrics {
@@ -8,11 +9,13 @@ export interface SourceMetrics {
   retries: number;
   /** Of those, the ones after bytes that failed their check: fetched again. */
   refetched: number;
+  /** Reads that found their file unchanged (ReadOptions.ifChanged): a request, no bytes. */
+  unchanged: number;
 }
 
 /** Counts the requests, bytes and retries that reach `source` (wrap it beneath a cache to count network traffic). */
 export function withMetrics(source: Source): { source: Source; metrics: SourceMetrics } {
-  const metrics: SourceMetrics = { requests: 0, bytes: 0, retries: 0, refetched: 0 };
+  const metrics: SourceMetrics = { requests: 0, bytes: 0, retries: 0, refetched: 0, unchanged: 0 };
   const count = (bytes: Uint8Array) => {
     metrics.requests++;
     metrics.bytes += bytes.length;
@@ -30,7 +33,14 @@ export function withMetrics(source: Source): { source: Source; metrics: SourceMe
     metrics,
     source: {
       location: source.location,
-      read: async (path: string, options?: ReadOptions) => count(await source.read(path, counted(options))),
+      read: async (path: string, options?: ReadOptions) => {
+        try {
+          return count(await source.read(path, counted(options)));
+        } catch (e) {
+          if (isEdgelakeError(e, 'not-modified')) metrics.unchanged++;
+          throw e;
+        }
+      },
       readRange: async (path: string, offset: number, length: number, options?: ReadOptions) => count(await source.readRange(path, offset, length, counted(options))),
     },
   };

@@ -38,4 +38,12 @@ export interface ReadOptions {
   check?: (bytes: Uint8Array) => unknown;
   /** Told of every retry below (a transient fault: unreachable, or bytes damaged in transit); metrics count them. */
   onRetry?: (reason: EdgelakeError) => void;
+  /**
+   * Reads the file only if it is no longer the one this validator (from onValidator) named: an
+   * unchanged file fails the read with code 'not-modified' and no bytes move (HTTP If-None-Match;
+   * a local file's identity, size and mtime). Whole-file reads only.
+   */
+  ifChanged?: string;
+  /** Told the validator of the bytes a whole-file read returns, when the transport has one (an ETag; a local file's identity, size and mtime). */
+  onValidator?: (validator: string) => void;
 }

@@ -29,6 +29,18 @@ describe('FileSource', () => {
     expect(await source.readRange('chunks/ef/ef01', 5, 0)).toEqual(new Uint8Array(0));
   });
 
+  it('reads a file only if it changed since a validator (its identity, size and mtime)', async () => {
+    const source = new FileSource(root);
+    let validator = '';
+    await source.read('chunks/ef/ef01', { onValidator: (v) => (validator = v) });
+    await expect(source.read('chunks/ef/ef01', { ifChanged: validator })).rejects.toMatchObject({ code: 'not-modified' });
+    await writeFile(join(root, 'chunks', 'ef', 'ef02'), 'a');
+    await writeFile(join(root, 'chunks', 'ef', 'ef02'), 'ab');
+    let changed = '';
+    expect(await source.read('chunks/ef/ef02', { ifChanged: validator, onValidator: (v) => (changed = v) })).toEqual(new TextEncoder().encode('ab'));
+    expect(changed).not.toBe(validator);
+  });
+
   it('says not-found for a missing file', async () => {
     const source = new FileSource(root);
     await expect(source.read('chunks/ef/missing')).rejects.toMatchObject({ code: 'not-found' });

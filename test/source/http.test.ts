@@ -90,6 +90,16 @@ describe('HttpSource', () => {
     expect(server.requests.at(-1)!.headers['if-none-match']).toBeUndefined();
   });
 
+  it('reads a file only if it changed since a validator (ifChanged), and tells the validator of what it read', async () => {
+    const source = new HttpSource(server.url);
+    let etag = '';
+    expect(await source.read('chunks/ab/abcd', { onValidator: (v) => (etag = v) })).toEqual(await source.read('chunks/ab/abcd'));
+    expect(etag).toMatch(/^"\d+-\d+"$/);
+    await expect(source.read('chunks/ab/abcd', { ifChanged: etag })).rejects.toMatchObject({ code: 'not-modified' });
+    expect(server.requests.at(-1)).toMatchObject({ status: 304, headers: { 'if-none-match': etag } });
+    expect((await source.read('chunks/ab/abcd', { ifChanged: '"another"' })).length).toBeGreaterThan(0);
+  });
+
   it('refuses a file over maxBytes from Content-Length, before reading its body', async () => {
     const source = new HttpSource(server.url);
     const error = await failure(source.read('chunks/ab/abcd', { maxBytes: 1000 }));

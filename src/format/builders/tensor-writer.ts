@@ -22,6 +22,8 @@ export class TensorWriter {
     readonly name: string,
     readonly spec: TensorSpec,
     private readonly targetChunkBytes: number,
+    /** At most this many samples a chunk, whatever their bytes (a linked tensor's chunk of URLs is small, its files are not). */
+    private readonly maxChunkSamples = Infinity,
   ) {
     this.sampleBytes = fixedSampleBytes(spec);
   }
@@ -35,7 +37,7 @@ export class TensorWriter {
     const stored = this.spec.sampleCompression === 'deflate' ? deflate(payload) : payload.slice();
     this.pending.push(stored);
     this.pendingBytes += stored.length;
-    if (this.pendingBytes >= this.targetChunkBytes) await this.flush();
+    if (this.pendingBytes >= this.targetChunkBytes || this.pending.length >= this.maxChunkSamples) await this.flush();
   }
 
   /** Samples appended so far. */

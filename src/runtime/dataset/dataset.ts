@@ -3,7 +3,7 @@ import { EdgelakeError } from '../../errors.js';
 import type { Committed } from '../../format/builders/commit.js';
 import { verifySamplePayload, verifyChunkHeader, type ChunkHeader } from '../../format/chunk.js';
 import type { ReadLimits } from '../../format/limits.js';
-import { chunkPath, type Manifest, type TensorMeta } from '../../format/manifest.js';
+import { chunkPath, type ChunkRef, type Manifest, type TensorMeta } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
 import { chunkHeaderBytes } from '../../format/validate.js';
 import type { SourceMetrics } from '../../source/metrics.js';
@@ -14,6 +14,7 @@ import { datasetChain, remoteChain, remoteRoot, type RemoteRoot } from './chain.
 import { chunkStarts, locateSample, mergeRanges } from './chunk-index.js';
 import { commitDataset, type CommitDatasetOptions } from './commit.js';
 import { decodeSample, decodeSamples } from './decode.js';
+import { filesTensor, LinkedFiles, linkedChunk, linksOf, linkTensor } from './links.js';
 import type { PoolFactory } from './decode-pool.js';
 import { openVersion } from './versions.js';
 
@@ -48,7 +49,8 @@ export async function openDataset(root: string | Source, options: OpenDatasetOpt
   const { source, metrics } = datasetChain(remote, options.cache);
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
   const forWorkers = typeof root === 'string' ? remoteRoot(root, options) : undefined;
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, forWorkers, options);
+  const links = new LinkedFiles(typeof root === 'string' ? root : root.location, options);
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, forWorkers, { ...options, links });
 }
 
 /** One version of a dataset. Nothing is fetched until a view is read. */
@@ -66,7 +68,7 @@ export class Dataset {
     readonly network: SourceMetrics,
     /** The root for decode workers to read from themselves, when the dataset was opened from a root string. */
     private readonly root: RemoteRoot | undefined,
-    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'>,
+    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'> & { links?: LinkedFiles },
   ) {}
 
   /**
@@ -96,6 +98,34 @@ export class Dataset {
   }
   get cache(): ChunkCache | undefined {
     return this.options.cache;
+  }
+
+  /** Where the files of linked tensors are read (FORMAT.md, "Linked tensors"); its `network` counts them. */
+  get links(): LinkedFiles {
+    if (!this.options.links) throw new EdgelakeError('invalid-input', `dataset ${this.name} was opened without a way to read linked files`);
+    return this.options.links;
+  }
+
+  /**
+   * The files that samples of chunk `chunk` of a linked tensor link: `indices` (in the chunk;
+   * default all), read through `links` (FORMAT.md, "Linked tensors"). `stored`: the chunk of
+   * URLs when the caller has read it already.
+   */
+  async readLinked(tensor: string, chunk: number, options: { indices?: number[]; stored?: Uint8Array; signal?: AbortSignal } = {}): Promise<Uint8Array[]> {
+    const t = this.tensor(tensor);
+    const ref = t.chunks[chunk];
+    const where = { dataset: this.name, version: this.version, tensor, chunk: String(chunk) };
+    const stored = options.stored ?? (await this.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes, signal: options.signal }));
+    const urls = await decodeSamples({ stored, ref, tensor: linkTensor(t), limits: this.limits, where, verified: true });
+    const links = linksOf(urls.data, urls.offsets);
+    const indices = options.indices ?? links.map((_, i) => i);
+    return this.links.read(ref, indices.map((i) => [i, links[i]]), this.limits, where, options.signal);
+  }
+
+  /** readLinked's files as a chunk of them and the tensor that reads it: what decodeSamples takes. */
+  async linkedFiles(tensor: string, chunk: number, stored: Uint8Array, signal?: AbortSignal): Promise<{ stored: Uint8Array; ref: ChunkRef; tensor: TensorMeta }> {
+    const files = await this.readLinked(tensor, chunk, { stored, signal });
+    return { ...(await linkedChunk(files, this.tensor(tensor).chunks[chunk])), tensor: filesTensor(this.tensor(tensor)) };
   }
 
   tensor(name: string): TensorMeta {
@@ -184,17 +214,22 @@ export class View {
       const { chunk, index } = locateSample(chunkStarts(t), id);
       const ref = t.chunks[chunk];
       const where = { dataset: this.dataset.name, version: this.dataset.version, tensor: name, chunk: String(chunk) };
+      const stored = t.linked ? linkTensor(t) : t; // a linked tensor's chunks hold the files' URLs
       let sample: Uint8Array;
       if (this.dataset.preferRange(name, chunk)) {
         const header = await this.dataset.chunkHeader(name, chunk);
         const from = header.payloadStart + header.offsets[index];
         const check = (b: Uint8Array) => verifySamplePayload(header, index, b, where); // crc32: damaged in transit -> fetched again
         const bytes = await this.dataset.source.readRange(chunkPath(ref.hash), from, header.offsets[index + 1] - header.offsets[index], { check });
-        sample = decodeSample(check(bytes), t, this.dataset.limits, where, index).data;
+        sample = decodeSample(check(bytes), stored, this.dataset.limits, where, index).data;
       } else {
-        const stored = await this.dataset.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
-        const all = await decodeSamples({ stored, ref, tensor: t, limits: this.dataset.limits, where, verified: true }); // the chain verified it
+        const bytes = await this.dataset.source.read(chunkPath(ref.hash), { maxBytes: ref.bytes });
+        const all = await decodeSamples({ stored: bytes, ref, tensor: stored, limits: this.dataset.limits, where, verified: true }); // the chain verified it
         sample = all.data.subarray(all.offsets[index], all.offsets[index + 1]);
+      }
+      if (t.linked) {
+        const [file] = await this.dataset.links.read(ref, [[index, linksOf(sample, [0, sample.length])[0]]], this.dataset.limits, where);
+        sample = decodeSample(file, filesTensor(t), this.dataset.limits, where, index).data;
       }
       out[name] = t.dtype === 'bytes' || t.sampleCompression !== 'none' ? sample.slice() : typedArrayFor(t.dtype, sample.slice().buffer);
     }));

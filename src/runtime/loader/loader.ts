@@ -377,7 +377,8 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }) };
     const signal = this.abort.signal;
     const decoder = route === 'pool' ? pool : this.here;
-    const remote = route === 'pool' && pool.fetch && pool.size > 0 ? ds.workerRemote(pool.size) : undefined;
+    // A linked tensor's files are read here, through the dataset's one sidecar and cache; workers decode them.
+    const remote = route === 'pool' && pool.fetch && pool.size > 0 && !meta.linked ? ds.workerRemote(pool.size) : undefined;
     let decodedThere: DecodedSamples | undefined;
     const via = remote && (async (_path: string, options: ReadOptions) => {
       const { stored, retries, ...samples } = await pool.fetch!({ ...task, fetch: { ...remote, path } });
@@ -389,7 +390,8 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const stored = await ds.source.read(path, { maxBytes: ref.bytes, signal, via, writeBehind: (w, bytes) => (write = this.behind(w, bytes)) });
     fetched(key);
     // The chain verified the bytes (on the wire, or as the cache read them).
-    const decoded = decodedThere ?? (await decoder.decode({ ...task, stored, verified: true }));
+    const files = meta.linked ? await ds.linkedFiles(tensor, c, stored, signal) : undefined;
+    const decoded = decodedThere ?? (await decoder.decode({ ...task, stored, ...files, verified: true }));
     // While more than a quarter of prefetchBytes is on its way to a disk slower than the link,
     // the load (and with it prefetching, which stays within the budget) waits for the disk.
     if (write && this.writingBytes > (this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES) / 4) await write;
@@ -421,6 +423,8 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     if (fixed !== undefined) return fixed * ref.samples;
     const shape = meta.shape;
     if (meta.sampleCompression !== 'none' && shape.every((d) => d !== null)) return (shape as number[]).reduce((a, d) => a * d, ref.samples);
+    // A linked chunk stores URLs, not the files: count each sample as a 640x480 photo, decoded.
+    if (meta.linked) return ref.samples * 640 * 480 * 3;
     return ref.bytes * 4;
   }
 

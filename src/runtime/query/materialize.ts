@@ -2,10 +2,11 @@ import { EdgelakeError } from '../../errors.js';
 import { commitChild, type Committed } from '../../format/builders/commit.js';
 import { TensorWriter } from '../../format/builders/tensor-writer.js';
 import { decodeChunk } from '../../format/chunk.js';
-import { chunkPath } from '../../format/manifest.js';
+import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
 import { fixedSampleBytes } from '../../format/validate.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
+import { filesTensor } from '../dataset/links.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { createBranch } from '../dataset/refs.js';
 
@@ -21,7 +22,8 @@ export interface MaterializeOptions {
 /**
  * Writes the samples `ids` (a query's answer, in its order) of `dataset` as a new version: every
  * tensor's sample payloads copied (images stay encoded, nothing is decoded to pixels), packed into
- * new chunks in that order, so a loader streams them whole and in sequence. Splits follow the samples.
+ * new chunks in that order, so a loader streams them whole and in sequence; a linked tensor's
+ * files are copied in as its samples (the version links nothing). Splits follow the samples.
  * The version is a child of the one read, on a new branch `ref`.
  */
 export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink: Sink, options: MaterializeOptions = {}): Promise<Committed> {
@@ -29,6 +31,10 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
   const ref = options.ref ?? 'materialized';
   const tensors: Dataset['tensors'] = {};
   for (const [name, t] of Object.entries(dataset.tensors)) {
+    if (t.linked) {
+      tensors[name] = await copyLinkedFiles(dataset, name, ids, sink, options.chunkBytes ?? 1 << 20);
+      continue;
+    }
     const { chunks: parentChunks, ...spec } = t;
     // The parent's chunk size, as the writer counts it (before compression), unless told otherwise.
     const perSample = fixedSampleBytes(t);
@@ -65,4 +71,27 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
   return commitChild(sink, dataset.version, { length: ids.length, splits, tensors }, {
     ref, message: options.message ?? `${ids.length} samples materialized`, created: options.created ?? new Date().toISOString(),
   });
+}
+
+/** Files a window of linked samples reads at once: links of one chunk go in one read. */
+const LINKED_WINDOW = 64;
+
+/** The files a linked tensor links for samples `ids`, copied in that order into chunks of about `chunkBytes`. */
+async function copyLinkedFiles(dataset: Dataset, name: string, ids: ArrayLike<number>, sink: Sink, chunkBytes: number): Promise<TensorMeta> {
+  const t = dataset.tensor(name);
+  const { chunks: _, ...spec } = filesTensor(t);
+  const writer = new TensorWriter(sink, name, spec, chunkBytes);
+  const starts = chunkStarts(t);
+  for (let k = 0; k < ids.length; k += LINKED_WINDOW) {
+    const window = Array.from({ length: Math.min(LINKED_WINDOW, ids.length - k) }, (_, j) => locateSample(starts, ids[k + j]));
+    const byChunk = new Map<number, number[]>();
+    for (const { chunk, index } of window) byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), index]);
+    const files = new Map<string, Uint8Array>();
+    await Promise.all([...byChunk].map(async ([chunk, indices]) => {
+      const read = await dataset.readLinked(name, chunk, { indices });
+      indices.forEach((index, j) => files.set(`${chunk}/${index}`, read[j]));
+    }));
+    for (const { chunk, index } of window) await writer.append(files.get(`${chunk}/${index}`)!);
+  }
+  return writer.finish();
 }

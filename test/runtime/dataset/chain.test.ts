@@ -40,7 +40,7 @@ describe("a dataset's one source chain: transport -> verify -> retry -> concurre
     const { source, metrics } = datasetChain(remoteChain(s.transport, { retry: { baseDelayMs: 1 }, concurrency: 1 }), cache);
     expect(await source.read(s.paths[0])).toEqual(s.bytes[0]);
     expect(await source.read(s.paths[0])).toEqual(s.bytes[0]);
-    expect(metrics).toEqual({ requests: 1, bytes: 300, retries: 0, refetched: 0 });
+    expect(metrics).toEqual({ requests: 1, bytes: 300, retries: 0, refetched: 0, unchanged: 0 });
     expect(cache.stats).toMatchObject({ misses: 1, hits: 1 });
   });
 
@@ -69,7 +69,7 @@ describe("a dataset's one source chain: transport -> verify -> retry -> concurre
     expect(await source.read(s.paths[1], { via })).toEqual(s.bytes[1]);
     expect(elsewhere).toEqual([s.paths[1]]);
     expect(s.log).toEqual([]); // this thread's transport saw nothing
-    expect(metrics).toEqual({ requests: 1, bytes: 500, retries: 0, refetched: 0 });
+    expect(metrics).toEqual({ requests: 1, bytes: 500, retries: 0, refetched: 0, unchanged: 0 });
     expect(await cache.store.get(s.paths[1].slice(-64))).toEqual(s.bytes[1]);
     expect(await source.read(s.paths[1], { via })).toEqual(s.bytes[1]); // now a hit: nobody reads
     expect(elsewhere).toHaveLength(1);

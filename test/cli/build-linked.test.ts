@@ -1,0 +1,54 @@
+// edgelake build linked: a dataset of links from a list or a CSV, no file read to build it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { csvEntries, lineEntries } from '../../src/cli/build-linked.js';
+import { openDataset } from '../../src/node.js';
+import { cli } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgelake-build-linked-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+
+describe('edgelake build linked', () => {
+  it('builds from a CSV of urls and classes: links in chunks of --chunk-samples, labels by class name', async () => {
+    const csv = file('photos.csv', 'label,url\ncat,https://host/a.jpg\ndog,"https://host/b,c.jpg"\ncat,s3://bucket/d.JPEG\n');
+    const r = await cli('build', 'linked', csv, '--out', join(dir, 'a'), '--chunk-samples', '2', '--created', '2026-12-06T00:00:00Z');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/wrote .* \(3 samples\)\n  image: 2 chunks/);
+    const ds = await openDataset(join(dir, 'a'));
+    expect(ds.tensor('image')).toMatchObject({ linked: true, sampleCompression: 'jpeg', shape: [null, null, 3] });
+    expect(ds.tensor('label').classNames).toEqual(['cat', 'dog']);
+    expect(Array.from((await ds.view().get(1, ['label'])).label)).toEqual([1]);
+  });
+
+  it('builds from a list, one link a line, without classes', async () => {
+    const list = file('photos.txt', '# my photos\nphotos/a.png\n\nphotos/b.png\n');
+    expect((await cli('build', 'linked', list, '--out', join(dir, 'b'))).code).toBe(0);
+    const ds = await openDataset(join(dir, 'b'));
+    expect(Object.keys(ds.tensors)).toEqual(['image']);
+    expect(ds.tensor('image').sampleCompression).toBe('png');
+    expect(lineEntries('a.jpg\r\n b.jpg \n#c.jpg')).toEqual([{ link: 'a.jpg' }, { link: 'b.jpg' }]);
+  });
+
+  it('says what is wrong with a list', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['mixed.txt', 'a.jpg\nb.png\n', /b\.png is png but a\.jpg is jpeg/],
+      ['noext.txt', 'https://host/photo?id=3\n', /ends in neither \.jpg, \.jpeg nor \.png: name the files' format \(--format jpeg\|png\)/],
+      ['nourl.csv', 'file,label\na.jpg,x\n', /the header \(file,label\) names no url, link or path column/],
+      ['short.csv', 'url,label\na.jpg\n', /row 2 has 1 fields, the header 2/],
+      ['empty.txt', '\n# nothing\n', /the list names no file/],
+    ];
+    for (const [name, text, message] of cases) {
+      const r = await cli('build', 'linked', file(name, text), '--out', join(dir, name));
+      expect(r.code, name).toBe(2); // bad input, as for any argument
+      expect(r.stderr, name).toMatch(message);
+    }
+    expect((await cli('build', 'linked', file('fmt.txt', 'https://host/photo?id=3\n'), '--out', join(dir, 'fmt'), '--format', 'jpeg')).code).toBe(0);
+    expect(csvEntries('url,class\n"a ""quoted"".jpg",x\n')).toEqual([{ link: 'a "quoted".jpg', className: 'x' }]);
+  });
+});
