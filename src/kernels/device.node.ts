@@ -1,4 +1,12 @@
 import { getDevice, type GetDeviceOptions, type Gpu, type GpuProvider } from './device.js';
+import { filterNativeStderr } from './native-stderr.node.js';
+
+/**
+ * Dawn clamps maxDynamic{Uniform,Storage}BuffersPerPipelineLayout to 16 on adapters that report
+ * more (lavapipe, RADV) and says so on stderr from C++ on every adapter request, with no toggle:
+ * edgelake never uses dynamic offsets, so the notice is noise.
+ */
+const DAWN_LIMIT_NOTICE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
 
 // The native module loads on first use, once; a process that never asks for a GPU never loads it.
 let loading: Promise<GPU> | undefined;
@@ -29,7 +37,9 @@ export const nodeGpuProvider: GpuProvider = {
     'on Linux install a Vulkan driver, e.g. Mesa lavapipe: apt-get install mesa-vulkan-drivers ' +
     'libvulkan1 (or run scripts/setup-debian.sh)',
   async requestAdapter(options) {
-    return (await (loading ??= loadDawn())).requestAdapter(options);
+    const gpu = await (loading ??= loadDawn());
+    // Dawn builds the adapter's limits, and prints the notice, within this synchronous call.
+    return filterNativeStderr(() => gpu.requestAdapter(options), DAWN_LIMIT_NOTICE);
   },
 };
 

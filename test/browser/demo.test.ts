@@ -81,6 +81,8 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
   /** What the page asked for, by session: "run|url|range". */
   const asked = new Map<number, string[]>();
   const timings: string[] = [];
+  /** Requests the page saw fail (devtools' net::ERR_ABORTED and the like): none should. */
+  const failed: string[] = [];
   const t0 = performance.now();
   const lap = (what: string) => timings.push(`${what} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -90,6 +92,7 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
     browser = await openBrowser({});
     page = await browser.context.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => failed.push(`${r.failure()?.errorText} ${r.url()}`));
     page.on('request', (r) => {
       if (!CHUNK.test(r.url())) return;
       const h = r.headers();
@@ -133,6 +136,7 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
     expect(await page.getByTestId('cache-bytes').textContent()).toContain(`in ${idb.chunks} chunks`);
     const svg = await page.getByTestId('chart').locator('svg').count();
     expect(svg).toBe(2);
+    expect(failed).toEqual([]);
     expect(await page.getByTestId('chart').locator('path.baseline').count()).toBe(2); // the random baseline ran beside it
   });
 
