@@ -4,7 +4,10 @@
  * as docs/LAYOUT.md draws them:
  *
  *   errors | events  <  kernels  <  format | source  <  cache | sampler  <  runtime/dataset  <  runtime/loader
- *   <  runtime/*.ts (platform assembly)  <  runtime/model  <  runtime/learn  <  cli  <  the entries
+ *   <  runtime/*.ts (platform assembly)  <  runtime/model  <  runtime/learn  <  cli  <  the entries  <  viewer
+ *
+ * The viewer is a page built on the library as a user would build it: it imports only the public
+ * entries (`edgelake` and `edgelake/kernels`), never their insides.
  *
  * kernels sit below format so the image codecs can run a kernel family's CPU reference (JPEG
  * reconstruction) or record it on a device.
@@ -35,10 +38,14 @@ const FLOORS: { prefix: string; rank: number }[] = [
   { prefix: 'node.ts', rank: 10 },
   { prefix: 'tfjs.ts', rank: 10 },
   { prefix: 'onnx.ts', rank: 10 },
+  { prefix: 'viewer/', rank: 11 },
 ];
 
+/** Floors that may import from below only these files (the public entries), besides their own. */
+const PUBLIC_ONLY: Record<string, string[]> = { 'viewer/': ['index.ts', 'kernels/index.ts'] };
+
 export interface Problem {
-  kind: 'cycle' | 'upward' | 'sibling' | 'unplaced';
+  kind: 'cycle' | 'upward' | 'sibling' | 'unplaced' | 'private';
   message: string;
 }
 
@@ -86,6 +93,9 @@ export function checkImports(src: string): Problem[] {
       if (!to) continue;
       if (to.rank > from.rank) problems.push({ kind: 'upward', message: `${file} (${from.prefix}) imports ${target} from a higher floor (${to.prefix})` });
       else if (to.rank === from.rank && to.prefix !== from.prefix) problems.push({ kind: 'sibling', message: `${file} (${from.prefix}) imports ${target} from a sibling floor (${to.prefix})` });
+      else if (PUBLIC_ONLY[from.prefix] && to.prefix !== from.prefix && !PUBLIC_ONLY[from.prefix].includes(target)) {
+        problems.push({ kind: 'private', message: `${file} (${from.prefix}) imports ${target}; it may import only the public entries (${PUBLIC_ONLY[from.prefix].join(', ')})` });
+      }
     }
   }
   for (const cycle of cycles(graph)) problems.push({ kind: 'cycle', message: `files importing each other in a circle: ${cycle.join(', ')}` });

@@ -11,6 +11,7 @@ import { materializeCommand, materializeFlags, materializeUsage, queryCommand, q
 import { streamCommand, streamFlags, streamUsage } from './stream.js';
 import { trainCommand, trainFlags, trainUsage } from './train.js';
 import { learnCommand, learnFlags, learnUsage } from './learn.js';
+import { viewCommand, viewFlags, viewUsage } from './view.js';
 import {
   branchCommand, branchFlags, branchUsage, checkoutCommand, checkoutUsage, diffCommand, diffFlags, diffUsage, logCommand, logFlags, logUsage, noFlags, tagCommand, tagUsage,
 } from './versions.js';
@@ -27,6 +28,7 @@ export const commands: Record<string, { run: Command; usage: string; summary: st
   index: { run: indexCommand, usage: indexUsage, flags: indexFlags, summary: 'Reads WebDataset shards or Parquet files once and writes the index beside them, so that opening them reads only what is asked for.' },
   inspect: { run: inspectCommand, usage: inspectUsage, flags: inspectFlags, summary: 'Shows a dataset\'s refs, version, splits and tensors.' },
   query: { run: queryCommand, usage: queryUsage, flags: queryFlags, summary: 'Selects samples with a TQL-style query (where, order by, limit; class names, array functions, slices), reading only the tensors it names.' },
+  view: { run: viewCommand, usage: viewUsage, flags: viewFlags, summary: 'Serves the dataset viewer page (image grid with class names, per-class counts, an embedding scatter, queries) for a dataset folder or URL on 127.0.0.1.' },
   views: { run: viewsCommand, usage: viewsUsage, flags: viewsFlags, summary: 'Lists the query answers saved in a dataset (edgelake query --save NAME).' },
   materialize: { run: materializeCommand, usage: materializeUsage, flags: materializeFlags, summary: 'Writes the samples a query selects as a new version, packed in order for streaming, on a new branch.' },
   fetch: { run: fetchCommand, usage: fetchUsage, flags: fetchFlags, summary: 'Prefetches a dataset\'s chunks (a split, some tensors) into a persistent cache folder.' },

@@ -4,7 +4,7 @@
  * strict TypeScript with skipLibCheck off under node16 and bundler resolution, run the first one
  * against a dataset served on 127.0.0.1, and run the installed `edgelake` command.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -159,5 +159,31 @@ describe.skipIf(missing('npm', 'install Node.js with npm', hasCommand('npm')))('
     const { code, out } = await sh(join(dir, 'node_modules/.bin/edgelake'), ['--help']);
     expect(code, out).toBe(0);
     expect(out).toMatch(/edgelake/);
+  }, 30_000);
+
+  test('the tarball holds the built viewer page, and the installed edgelake view serves it until Ctrl-C', async () => {
+    const files = packed.files.map((f) => f.path);
+    for (const file of ['index.html', 'viewer.js', 'style.css']) expect(files).toContain(`dist/viewer/${file}`);
+    const child = spawn(join(dir, 'node_modules/.bin/edgelake'), ['view', join(root, 'served/fashion-mnist'), '--port', '0'], { cwd: dir });
+    let out = '';
+    const ended = new Promise<number | null>((ok) => child.on('exit', ok));
+    const url = await new Promise<string>((ok, fail) => {
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /^edgelake viewer: (\S+)/.exec(out);
+        if (m) ok(m[1]);
+      });
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      void ended.then(() => fail(new Error(`edgelake view ended: ${out}`)));
+    });
+    try {
+      expect(await (await fetch(url)).text()).toContain('viewer.js');
+      expect((await fetch(new URL('viewer.js', url))).status).toBe(200);
+      expect((await (await fetch(new URL('data/edgelake.json', url))).json()).name).toBe('fashion-mnist-subset');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await ended).toBe(0);
+    expect(out).toMatch(/stopped \(SIGINT\)\n$/);
   }, 30_000);
 });

@@ -1,0 +1,97 @@
+// `edgelake view`: the built viewer page and a dataset folder beside it (with byte ranges) on
+// 127.0.0.1 until --exit-after; a URL root is handed to the page; mistakes are named.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildViewer } from '../../scripts/build-viewer.js';
+import { runCli } from '../../src/node.js';
+import { buildSubsetArgs, cli } from '../support/cli.js';
+
+const out = mkdtempSync(join(tmpdir(), 'edgelake-view-'));
+const page = join(out, 'page');
+const ds = join(out, 'ds');
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/** Starts `edgelake view ARGS` in-process; resolves with the URL it printed, and later with how it ended. */
+function view(...args: string[]): { url: Promise<string>; done: Promise<{ code: number; stdout: string; stderr: string }> } {
+  let stdout = '';
+  let stderr = '';
+  let found: (url: string) => void = () => {};
+  const url = new Promise<string>((ok) => (found = ok));
+  const done = runCli(['view', ...args], {
+    stdout: (t) => {
+      stdout += t;
+      const m = /^edgelake viewer: (\S+)/.exec(stdout);
+      if (m) found(m[1]);
+    },
+    stderr: (t) => void (stderr += t),
+    isTTY: false,
+  }).then((code) => ({ code, stdout, stderr }));
+  return { url, done };
+}
+
+describe('edgelake view', () => {
+  beforeAll(async () => {
+    await buildViewer(page);
+    expect((await cli(...buildSubsetArgs(ds, '--chunk-kib', '256'))).code).toBe(0);
+  }, 120_000);
+
+  it('serves the page and the dataset folder (ranges included) on 127.0.0.1, then stops after --exit-after', async () => {
+    const started = performance.now();
+    const run = view(ds, '--port', '0', '--exit-after', '2', '--page', page);
+    const url = await run.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?dataset=data\/$/);
+    const html = await (await fetch(url)).text();
+    expect(html).toContain('<script type="module" src="viewer.js">');
+    const script = await fetch(new URL('viewer.js', url));
+    expect([script.status, script.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect((await fetch(new URL('style.css', url))).status).toBe(200);
+    // The dataset, where the page's ?dataset=data/ points, answering ranges as an object store would.
+    const dataset = new URL('data/', url);
+    const refs = await (await fetch(new URL('edgelake.json', dataset))).json() as { name: string; head: string; refs: Record<string, string> };
+    expect(refs.name).toBe('fashion-mnist-subset');
+    const manifest = await (await fetch(new URL(`versions/${refs.refs[refs.head]}.json`, dataset))).json() as { tensors: Record<string, { chunks: { hash: string; bytes: number }[] }> };
+    const chunk = manifest.tensors.image.chunks[0];
+    const part = await fetch(new URL(`chunks/${chunk.hash.slice(0, 2)}/${chunk.hash}`, dataset), { headers: { range: 'bytes=0-99' } });
+    expect([part.status, part.headers.get('content-range'), (await part.arrayBuffer()).byteLength]).toEqual([206, `bytes 0-99/${chunk.bytes}`, 100]);
+
+    const { code, stdout } = await run.done;
+    expect(code).toBe(0);
+    expect(stdout).toBe(`edgelake viewer: ${url}\n  serving ${ds} at /data/ (stops after 2 s)\nstopped (--exit-after 2)\n`);
+    expect(performance.now() - started).toBeGreaterThan(1900);
+    await expect(fetch(url)).rejects.toThrow(); // closed
+  });
+
+  it('hands a URL root to the page, which opens it itself', async () => {
+    const run = view('https://example.org/data/fashion-mnist', '--port', '0', '--exit-after', '0', '--page', page);
+    expect(await run.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?dataset=https%3A%2F%2Fexample\.org%2Fdata%2Ffashion-mnist$/);
+    const { code, stdout } = await run.done;
+    expect(code).toBe(0);
+    expect(stdout).toContain('serving the page; the dataset is read from its own URL');
+    expect(stdout).toContain('https://example.org/data/fashion-mnist must allow this origin (CORS)');
+  });
+
+  it('names what is wrong: a missing folder, a folder with no dataset, an unbuilt page, a bad port', async () => {
+    const missing = await cli('view', join(out, 'no-such-folder'), '--page', page);
+    expect([missing.code, missing.stderr]).toEqual([1, `edgelake view: ${join(out, 'no-such-folder')} is missing: ROOT is a dataset folder or an http(s):// URL\n`]);
+    mkdirSync(join(out, 'empty'));
+    const empty = await cli('view', join(out, 'empty'), '--page', page);
+    expect(empty.stderr).toBe(`edgelake view: ${join(out, 'empty')} holds no dataset (no edgelake.json): build one with edgelake build, or give its URL\n`);
+    writeFileSync(join(out, 'a-file'), '');
+    expect((await cli('view', join(out, 'a-file'), '--page', page)).stderr).toContain('is not a folder');
+    const unbuilt = await cli('view', ds, '--page', join(out, 'empty'));
+    expect([unbuilt.code, unbuilt.stderr]).toEqual([1, `edgelake view: the viewer page is not built: ${join(out, 'empty')} has no index.html and viewer.js; run npm run build in the edgelake folder (or pass --page DIR)\n`]);
+    expect(await cli('view', ds, '--port', '70000', '--page', page)).toMatchObject({ code: 2, stderr: 'edgelake view: --port must be a whole number 0..65535, got 70000\n' });
+    expect((await cli('view', ds, '--exit-after', 'soon', '--page', page)).code).toBe(2);
+    expect((await cli('view')).stderr).toBe(`edgelake view: usage: edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]\n`);
+  });
+
+  it('a port in use is an error that says to pick another', async () => {
+    const first = view(ds, '--port', '0', '--exit-after', '2', '--page', page);
+    const port = new URL(await first.url).port;
+    const second = await cli('view', ds, '--port', port, '--page', page);
+    expect([second.code, second.stderr]).toEqual([2, `edgelake view: 127.0.0.1:${port} is in use; pick another port with --port N (0 takes a free one)\n`]);
+    expect((await first.done).code).toBe(0);
+  });
+});
