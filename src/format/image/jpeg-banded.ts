@@ -7,8 +7,10 @@ import { BitReader } from './jpeg/bits.js';
 import { type Frame, layoutScan } from './jpeg/layout.js';
 import { type Headers, newHeaders, readSegments, type ScanHeader } from './jpeg/markers.js';
 import { problem } from './jpeg/problem.js';
+import { ProgressiveScan } from './jpeg/progressive.js';
 import {
-  checkSoi, frameColor, isOnlyScan, type JpegFrameSize, latchQuantTables, readJpegCoefficients, type ReadJpegOptions, SECOND_SCAN, sequentialScan, withSampleName,
+  checkSoi, dcOnlyComponents, frameColor, isOnlyScan, type JpegFrameSize, latchQuantTables, MAX_SCANS, progressiveTables, readJpegCoefficients, type ReadJpegOptions,
+  SECOND_SCAN, sequentialScan, withSampleName,
 } from './jpeg/read.js';
 import { checkData } from './jpeg/restarts.js';
 
@@ -21,8 +23,9 @@ export type DecodeJpegBandedOptions = ReadJpegOptions;
  * Decodes a JPEG on the CPU to the pixels reconstructJpegRef makes of readJpegCoefficients'
  * coefficients, holding less: a sequential file of one scan (baseline, the usual photo) is
  * entropy-decoded one MCU row at a time into a buffer of one row of blocks, and each row is
- * reconstructed before the next is decoded, so the image's coefficients never exist whole.
- * Progressive and multi-scan files need every scan before any block is final: they are read
+ * reconstructed before the next is decoded, so the image's coefficients never exist whole. A
+ * progressive file is decoded a band (MCU row) at a time too, each of its scans resuming where it
+ * stopped in the band before (decodeProgressiveRows). Sequential files of several scans are read
  * whole, then reconstructed row by row. Errors are those of readJpegCoefficients, naming the sample.
  */
 export function decodeJpegBanded(bytes: Uint8Array, options: DecodeJpegBandedOptions = {}): JpegImage {
@@ -34,10 +37,76 @@ export function decodeJpegBanded(bytes: Uint8Array, options: DecodeJpegBandedOpt
     const h = newHeaders();
     const first = readSegments(bytes, 2, h, maxPixels);
     if (first && isOnlyScan(h.frame!, first.scan)) return decodeRows(bytes, h.frame!, h, first, maxPixels, scaleFor, name);
+    if (first && h.frame!.progressive) return decodeProgressiveRows(bytes, h.frame!, h, first, maxPixels, scaleFor, name);
     // Headers again from the start, and the same errors: reading them is cheap, nothing was decoded yet.
     const coef = readJpegCoefficients(bytes, { name, maxPixels, scale: options.scale });
     return reconstructJpegRef(coef, scaleFor(coef), name);
   });
+}
+
+/** Where one MCU row of every component lies in a band buffer: each component's v rows of blocksWide blocks, one after another. */
+function bandLayout(components: Frame['components']): { firstBlocks: number[]; blocks: number } {
+  const firstBlocks: number[] = [];
+  let blocks = 0;
+  for (const c of components) {
+    firstBlocks.push(blocks);
+    blocks += c.v * c.blocksWide;
+  }
+  return { firstBlocks, blocks };
+}
+
+/**
+ * A progressive image, band by band: the headers are read first, every scan's data skipped to
+ * find the next scan (and set up as a ProgressiveScan with the tables of its time); then for each
+ * MCU row, every scan in turn decodes its blocks of that row into one band buffer, resuming its
+ * bits, end-of-band run and restart count where the row before left them, and the band is
+ * reconstructed. So only a band of coefficients is ever held, as for a baseline file.
+ */
+function decodeProgressiveRows(
+  bytes: Uint8Array, frame: Frame, h: Headers, first: { scan: ScanHeader; pos: number }, maxPixels: number,
+  scaleFor: (frame: JpegFrameSize) => JpegScale, name: string,
+): JpegImage {
+  const n = frame.components.length;
+  const quantTables = new Uint16Array(n * 64);
+  const latched = frame.components.map(() => false);
+  const layout: JpegLayout = {
+    width: frame.width, height: frame.height, maxH: frame.maxH, maxV: frame.maxV,
+    color: frameColor(frame, h), components: frame.components.map(({ h: ch, v, blocksWide, blocksHigh, firstBlock }) => ({ h: ch, v, blocksWide, blocksHigh, firstBlock })),
+    orientation: h.orientation || 1,
+  };
+  const dcOnly = dcOnlyComponents(frame, h, layout.orientation, scaleFor);
+  const scans: ProgressiveScan[] = [];
+  for (let next: typeof first | undefined = first, count = 0; next; next = readSegments(bytes, next.pos, h, maxPixels), count++) {
+    if (count === MAX_SCANS) problem(`more than ${MAX_SCANS} scans`, 'limit');
+    if (next.scan.ss > 0 && next.scan.components.every((c) => dcOnly[c])) continue; // AC that a 1/8 reconstruction never reads
+    latchQuantTables(frame, next.scan, h, quantTables, latched);
+    const scanLayout = layoutScan(frame, next.scan.components.map((c) => frame.components[c]));
+    scans.push(new ProgressiveScan(new BitReader(bytes, next.pos), scanLayout, next.scan, progressiveTables(next.scan, h), h.restartInterval));
+  }
+  // A component no scan reached is all zeros; any table will do for it.
+  frame.components.forEach((c, i) => {
+    if (!latched[i]) quantTables.set(h.quant[c.quantId] ?? new Uint16Array(64), i * 64);
+  });
+  const rows = new JpegRowReconstruction(layout, quantTables, scaleFor(layout), name);
+  const { firstBlocks, blocks } = bandLayout(frame.components);
+  const band = new Int16Array(blocks * 64);
+  const last = new Uint8Array(blocks);
+  for (let m = 0; m < frame.mcusHigh; m++) {
+    band.fill(0);
+    last.fill(0);
+    for (const s of scans) {
+      const comps = s.scan.components;
+      // Block b of component c (frame numbering) is at band block b + shift: the band holds MCU row m alone.
+      const shift = Int32Array.from(comps, (c) => firstBlocks[c] - frame.components[c].firstBlock - m * frame.components[c].v * frame.components[c].blocksWide);
+      const v = comps.length === 1 ? frame.components[comps[0]].v : 1; // a one-component scan's rows are block rows
+      const from = m * v;
+      const to = Math.min(from + v, s.layout.mcusHigh);
+      if (from < to) s.decodeRows(from, to, band, last, shift);
+    }
+    rows.push(band, firstBlocks);
+  }
+  for (const s of scans) checkData(s.reader);
+  return rows.image();
 }
 
 /** The one scan of a sequential image, decoded and reconstructed MCU row by MCU row. */
@@ -53,13 +122,7 @@ function decodeRows(
     color: frameColor(frame, h), components, orientation: h.orientation || 1,
   };
   const rows = new JpegRowReconstruction(layout, quantTables, scaleFor(layout), name);
-  // One MCU row of blocks: each component's v rows of blocksWide, one component after another.
-  const firstBlocks: number[] = [];
-  let blocks = 0;
-  for (const c of components) {
-    firstBlocks.push(blocks);
-    blocks += c.v * c.blocksWide;
-  }
+  const { firstBlocks, blocks } = bandLayout(frame.components);
   const band = new Int16Array(blocks * 64);
   const reader = new BitReader(bytes, first.pos);
   const scan = sequentialScan(reader, layoutScan(frame, first.scan.components.map((c) => frame.components[c])), first.scan, h);

@@ -22,7 +22,10 @@ const VARIANTS: [string, string[]][] = [
   ['gray', ['-grayscale']],
   ['gray sampled 2x2 (its scan codes a row of blocks at a time)', ['-grayscale', '-sample', '2x2']],
   ['RGB', ['-rgb']],
-  ['progressive 4:2:0 (read whole, reconstructed row by row)', ['-sample', '2x2', '-progressive']],
+  ['progressive 4:2:0 (band by band, every scan resumed)', ['-sample', '2x2', '-progressive']],
+  ['progressive 4:4:4, a restart every 3 MCUs', ['-sample', '1x1', '-progressive', '-restart', '3B']],
+  ['progressive 4:2:2, a restart every MCU row', ['-sample', '2x1', '-progressive', '-restart', '1']],
+  ['progressive gray sampled 2x2', ['-grayscale', '-sample', '2x2', '-progressive']],
 ];
 
 /** The whole-image path: all coefficients, all planes, then colour. */
@@ -88,9 +91,18 @@ describe.skipIf(noTools(['nature/Dune.jpg']))('decodeJpegBanded', () => {
     }
   });
 
+  it('refuses a progressive file cut anywhere, naming it, as readJpegCoefficients refuses it', () => {
+    const bytes = cjpeg(pictures[0], ['-sample', '2x2', '-progressive', '-restart', '2B']);
+    for (let cut = 0; cut < bytes.length - 1; cut += cut < 900 ? 3 : 41) {
+      const part = bytes.subarray(0, cut);
+      expect(refusal(() => readJpegCoefficients(part, { name: 'cut.jpg' })), `cut at ${cut}`).toMatch(/^invalid-input: cut\.jpg: /);
+      expect(refusal(() => decodeJpegBanded(part, { name: 'cut.jpg' })), `cut at ${cut}`).toMatch(/^invalid-input: cut\.jpg: /);
+    }
+  });
+
   it('damaged data: decodes to the whole-image path\'s pixels, or is refused by both, naming the sample', () => {
     const random = mulberry32(29);
-    const files = [cjpeg(pictures[1], ['-sample', '2x2']), cjpeg(pictures[1], ['-sample', '1x1', '-restart', '1'])];
+    const files = [cjpeg(pictures[1], ['-sample', '2x2']), cjpeg(pictures[1], ['-sample', '1x1', '-restart', '1']), cjpeg(pictures[1], ['-sample', '2x2', '-progressive'])];
     let refused = 0;
     for (let i = 0; i < 300; i++) {
       const damaged = files[i % files.length].slice();

@@ -12,7 +12,6 @@ const LOOKAHEAD_MASK = (1 << LOOKAHEAD) - 1;
  * One scan of a progressive JPEG (ITU T.81 G.1.2, after libjpeg's jdphuff.c): it adds to the
  * coefficients earlier scans left. DC scans may interleave components; AC scans code one
  * component's band of coefficients ss..se, the first time (ah 0) or one more bit (ah > 0).
- * Each kind has its own loop, so each stays monomorphic when optimized.
  */
 export function decodeProgressiveScan(
   r: BitReader,
@@ -23,56 +22,95 @@ export function decodeProgressiveScan(
   out: Int16Array,
   last: Uint8Array,
 ): void {
-  const { ss, se, ah, al } = scan;
-  const dcScan = ss === 0;
-  const valid = (dcScan ? se === 0 : ss <= se && se <= 63 && scan.components.length === 1) && (ah === 0 || al === ah - 1) && al <= 13;
-  if (!valid) problem(`progressive scan with Ss=${ss}, Se=${se}, Ah=${ah}, Al=${al} is not valid${!dcScan && scan.components.length > 1 ? ' (an AC scan must have one component)' : ''}`);
-  const restarts = new Restarts(restartInterval);
-  if (dcScan) {
-    decodeDcScan(r, layout, ah === 0 ? Array.from(layout.blockComponent, (c) => tables.dc[c]) : undefined, al, restarts, out);
-    return;
-  }
-  const state = { eobrun: 0, last };
-  const { mcusWide, mcusHigh, first, rowStride } = layout;
-  for (let y = 0; y < mcusHigh; y++) {
-    const row = first[0] + y * rowStride[0];
-    for (let x = 0; x < mcusWide; x++) {
-      if (restarts.step(r)) state.eobrun = 0;
-      if (ah === 0) acFirst(r, tables.ac[0], out, (row + x) << 6, ss, se, al, state);
-      else acRefine(r, tables.ac[0], out, (row + x) << 6, ss, se, al, state);
-    }
-  }
+  new ProgressiveScan(r, layout, scan, tables, restartInterval).decodeRows(0, layout.mcusHigh, out, last, new Int32Array(layout.first.length));
 }
 
-/** The DC coefficients of each block, shifted left by `al`: their first bits (`dc` tables), or one more. */
-function decodeDcScan(r: BitReader, layout: ScanLayout, dc: HuffmanTable[] | undefined, al: number, restarts: Restarts, out: Int16Array): void {
-  const { mcusWide, mcusHigh, blockComponent, blockOffset, first, rowStride, step } = layout;
-  const pred = new Int32Array(first.length);
-  for (let y = 0; y < mcusHigh; y++) {
-    for (let x = 0; x < mcusWide; x++) {
-      if (restarts.step(r)) pred.fill(0);
-      for (let b = 0; b < blockComponent.length; b++) {
-        const c = blockComponent[b];
-        const pos = (first[c] + y * rowStride[c] + x * step[c] + blockOffset[b]) << 6;
-        if (r.bits < 16) r.fill();
-        if (!dc) {
-          r.bits--;
-          if ((r.buf >>> r.bits) & 1) out[pos] |= 1 << al;
-          continue;
+/**
+ * A progressive scan decoded a run of MCU rows at a time, in order: its reader, end-of-band run,
+ * restart count and DC predictions carry over from one call to the next. So a decoder can take
+ * every scan's rows of one band of the image, reconstruct the band, and go on to the next, never
+ * holding the whole image's coefficients. Each kind of scan has its own loop, so each stays
+ * monomorphic when optimized.
+ */
+export class ProgressiveScan {
+  private readonly restarts: Restarts;
+  private readonly dc: HuffmanTable[] | undefined;
+  private readonly ac: HuffmanTable | undefined;
+  private readonly pred: Int32Array;
+  private eobrun = 0;
+
+  constructor(
+    readonly reader: BitReader,
+    readonly layout: ScanLayout,
+    readonly scan: ScanHeader,
+    tables: { dc: HuffmanTable[]; ac: HuffmanTable[] },
+    restartInterval: number,
+  ) {
+    const { ss, se, ah, al } = scan;
+    const dcScan = ss === 0;
+    const valid = (dcScan ? se === 0 : ss <= se && se <= 63 && scan.components.length === 1) && (ah === 0 || al === ah - 1) && al <= 13;
+    if (!valid) problem(`progressive scan with Ss=${ss}, Se=${se}, Ah=${ah}, Al=${al} is not valid${!dcScan && scan.components.length > 1 ? ' (an AC scan must have one component)' : ''}`);
+    this.restarts = new Restarts(restartInterval);
+    this.dc = dcScan && ah === 0 ? Array.from(layout.blockComponent, (c) => tables.dc[c]) : undefined;
+    this.ac = dcScan ? undefined : tables.ac[0];
+    this.pred = new Int32Array(layout.first.length);
+  }
+
+  /**
+   * Decodes MCU rows [from, to) of the scan into `out`, a block's coefficients at 64 x its block
+   * index as the layout places it plus `shift` (per scan component, in blocks: where `out` holds
+   * a band of the image); `last` is indexed by the same block numbers.
+   */
+  decodeRows(from: number, to: number, out: Int16Array, last: Uint8Array, shift: Int32Array): void {
+    const { ss, se, ah, al } = this.scan;
+    if (ss === 0) return this.dcRows(from, to, out, shift);
+    const r = this.reader;
+    const ac = this.ac!;
+    const state: BandState = { eobrun: this.eobrun, last };
+    const { mcusWide, first, rowStride } = this.layout;
+    for (let y = from; y < to; y++) {
+      const row = first[0] + shift[0] + y * rowStride[0];
+      for (let x = 0; x < mcusWide; x++) {
+        if (this.restarts.step(r)) state.eobrun = 0;
+        if (ah === 0) acFirst(r, ac, out, (row + x) << 6, ss, se, al, state);
+        else acRefine(r, ac, out, (row + x) << 6, ss, se, al, state);
+      }
+    }
+    this.eobrun = state.eobrun;
+  }
+
+  /** The DC coefficients of each block, shifted left by `al`: their first bits (`dc` tables), or one more. */
+  private dcRows(from: number, to: number, out: Int16Array, shift: Int32Array): void {
+    const r = this.reader;
+    const { dc, pred } = this;
+    const { al } = this.scan;
+    const { mcusWide, blockComponent, blockOffset, first, rowStride, step } = this.layout;
+    for (let y = from; y < to; y++) {
+      for (let x = 0; x < mcusWide; x++) {
+        if (this.restarts.step(r)) pred.fill(0);
+        for (let b = 0; b < blockComponent.length; b++) {
+          const c = blockComponent[b];
+          const pos = (first[c] + shift[c] + y * rowStride[c] + x * step[c] + blockOffset[b]) << 6;
+          if (r.bits < 16) r.fill();
+          if (!dc) {
+            r.bits--;
+            if ((r.buf >>> r.bits) & 1) out[pos] |= 1 << al;
+            continue;
+          }
+          let s = dc[b].fast[(r.buf >>> (r.bits - LOOKAHEAD)) & LOOKAHEAD_MASK];
+          if (s !== 0) {
+            r.bits -= s >> 8;
+            s &= 0xff;
+          } else {
+            s = decodeLong(r, dc[b]);
+          }
+          if (s !== 0) {
+            if (r.bits < s) r.fill();
+            r.bits -= s;
+            pred[c] += extend((r.buf >>> r.bits) & ((1 << s) - 1), s);
+          }
+          out[pos] = pred[c] << al;
         }
-        let s = dc[b].fast[(r.buf >>> (r.bits - LOOKAHEAD)) & LOOKAHEAD_MASK];
-        if (s !== 0) {
-          r.bits -= s >> 8;
-          s &= 0xff;
-        } else {
-          s = decodeLong(r, dc[b]);
-        }
-        if (s !== 0) {
-          if (r.bits < s) r.fill();
-          r.bits -= s;
-          pred[c] += extend((r.buf >>> r.bits) & ((1 << s) - 1), s);
-        }
-        out[pos] = pred[c] << al;
       }
     }
   }

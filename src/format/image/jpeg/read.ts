@@ -18,7 +18,7 @@ import { checkData } from './restarts.js';
  * many empty scans over a large frame would take hours. Real files have at most a few dozen
  * (libjpeg-turbo's fuzzers allow 500).
  */
-const MAX_SCANS = 1000;
+export const MAX_SCANS = 1000;
 
 /** What a JPEG scale may be chosen from: the frame's size as stored, and its EXIF orientation. */
 export type JpegFrameSize = Pick<JpegCoefficients, 'width' | 'height' | 'orientation'>;
@@ -169,7 +169,7 @@ function startImage(frame: Frame, h: Headers, first: ScanHeader, scaleFor: (fram
  * Which components a progressive frame's reconstruction reads DC alone of: at 1/8, those whose
  * IDCT is 1x1 (libjpeg gives a subsampled component a larger one, which reads AC too).
  */
-function dcOnlyComponents(frame: Frame, h: Headers, orientation: number, scaleFor: (frame: JpegFrameSize) => JpegScale): boolean[] {
+export function dcOnlyComponents(frame: Frame, h: Headers, orientation: number, scaleFor: (frame: JpegFrameSize) => JpegScale): boolean[] {
   const none = frame.components.map(() => false);
   if (!frame.progressive) return none;
   const { width, height, maxH, maxV } = frame;
@@ -186,15 +186,19 @@ function dcOnlyComponents(frame: Frame, h: Headers, orientation: number, scaleFo
 function decodeScan(reader: BitReader, frame: Frame, scan: ScanHeader, h: Headers, image: Image): void {
   const layout = layoutScan(frame, scan.components.map((c) => frame.components[c]));
   if (frame.progressive) {
-    const dcScan = scan.ss === 0;
-    const tables = {
-      dc: dcScan && scan.ah === 0 ? scan.dc.map((id) => dcTable(h, id, false)) : [],
-      ac: dcScan ? [] : scan.ac.map((id) => huffmanTable(h.ac, id, 'AC', false)),
-    };
-    decodeProgressiveScan(reader, layout, scan, tables, h.restartInterval, image.coefficients, image.last);
+    decodeProgressiveScan(reader, layout, scan, progressiveTables(scan, h), h.restartInterval, image.coefficients, image.last);
   } else {
     decodeSequentialScan(sequentialScan(reader, layout, scan, h), layout, image.coefficients);
   }
+}
+
+/** The Huffman tables a progressive scan reads, as the headers define them when it starts. */
+export function progressiveTables(scan: ScanHeader, h: Headers): { dc: HuffmanTable[]; ac: HuffmanTable[] } {
+  const dcScan = scan.ss === 0;
+  return {
+    dc: dcScan && scan.ah === 0 ? scan.dc.map((id) => dcTable(h, id, false)) : [],
+    ac: dcScan ? [] : scan.ac.map((id) => huffmanTable(h.ac, id, 'AC', false)),
+  };
 }
 
 /** A sequential scan ready to decode row by row, its data read by `reader`. */
