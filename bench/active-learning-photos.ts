@@ -4,7 +4,8 @@
  * scripts/photo-dataset.ts), served by nginx on 127.0.0.1, the labels and the bytes fetched (the
  * thumbnail probe included) that cost-aware margin, cost-blind margin and random need to reach
  * random's final test accuracy, averaged over seeds. Goal: cost-aware margin at most 0.5x
- * random's bytes. Every run starts from an empty cache. Curves (accuracy against labels and bytes) go to
+ * random's bytes. For scale, the learner's ceiling: the same learner trained once on every
+ * training label. Every run starts from an empty cache. Curves (accuracy against labels and bytes) go to
  * bench/results/active-learning-photos.svg.
  *
  *   npx tsx bench/active-learning-photos.ts [--seeds 3] [--round 80] [--labels 560] [--size 8] [--hidden 128] [--epochs 10] [--device cpu|gpu]
@@ -41,21 +42,39 @@ const arms: Arm[] = [
   { name: 'cost-aware margin', strategy: 'margin', costAware: true },
 ];
 
-async function run(arm: Arm, seed: number): Promise<RoundResult[]> {
+/** An ActiveLearner over a fresh, empty-cached dataset with the bench's learner; `labels` a round. */
+async function activeLearner(strategy: Arm['strategy'], costAware: boolean, seed: number, labels: { round: number; max: number }) {
   const ds = await openDataset(nginx.url, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 40 }) });
   const classes = ds.tensor('label').classNames!.length;
   // An MLP over a small centre of the photo: on 2 software cores a CNN at 32x32 takes minutes a round and, from a few hundred labels, stays at chance.
   const learner = mlp({ layers: [3 * size * size, hidden, classes], seed, device: gpu?.device });
   const al = new ActiveLearner({
-    dataset: ds, strategy: arm.strategy, costAware: arm.costAware, roundSize, maxLabels, learner, seed, epochs, batchSize: 16,
+    dataset: ds, strategy, costAware, roundSize: labels.round, maxLabels: labels.max, learner, seed, epochs, batchSize: 16,
     probe: 'thumbnail', device: gpu?.device,
     // Photos of any size: a random-resized crop to train on, the centre to score and evaluate.
     inputTransform: { fit: { size: [size, size], crop: 'random', scale: [0.6, 1] }, scale: 1 / 255, mean: [0.5], std: [0.25] },
   });
+  return { al, learner };
+}
+
+async function run(arm: Arm, seed: number): Promise<RoundResult[]> {
+  const { al, learner } = await activeLearner(arm.strategy, arm.costAware, seed, { round: roundSize, max: maxLabels });
   try {
     const rounds = await al.run();
     console.error(`${arm.name} seed ${seed}: ${rounds.map((r) => `${r.labels}:${r.accuracy.toFixed(3)}/${(r.bytesFetched / MB).toFixed(1)}MB`).join(' ')} (${rounds.reduce((a, r) => a + r.seconds, 0).toFixed(0)} s)`);
     return rounds;
+  } finally {
+    learner.dispose();
+  }
+}
+
+/** The learner's ceiling: trained once on every training label (seed 0), what the arms could reach at best. */
+async function ceiling(): Promise<RoundResult & { classes: number }> {
+  const ds = await openDataset(root);
+  const train = ds.view({ split: 'train' }).length;
+  const { al, learner } = await activeLearner('random', false, 0, { round: train, max: train });
+  try {
+    return { ...(await al.run()).at(-1)!, classes: ds.tensor('label').classNames!.length };
   } finally {
     learner.dispose();
   }
@@ -82,10 +101,14 @@ try {
     for (const seed of seeds) runs.push(await run(arm, seed));
     curves.set(arm.name, mean(runs));
   }
+  const all = await ceiling();
   const random = curves.get('random')!;
   const target = random.at(-1)!.accuracy;
   const atRandom = reach(random, target)!;
-  const rows = [{ measure: `random: test accuracy at ${maxLabels} labels (mean of ${seeds.length} seeds)`, value: target, unit: '' }];
+  const rows = [
+    { measure: `the learner trained on all ${all.labels} training labels (its ceiling; chance ${(1 / all.classes).toFixed(3)})`, value: all.accuracy, unit: '' },
+    { measure: `random: test accuracy at ${maxLabels} labels (mean of ${seeds.length} seeds)`, value: target, unit: '' },
+  ];
   for (const arm of arms) {
     const p = reach(curves.get(arm.name)!, target);
     rows.push(
