@@ -126,10 +126,11 @@ export interface DecodedChunk {
  * inflate, header structure and headerHash, every sample's crc32 and every payload's size as
  * shape and dtype require (sample-compressed ones when decodeSamplePayload inflates them), and
  * every class label against its classNames. Throws an EdgelakeError naming `where`; never returns wrong data.
- * With `{ verified: true }` the caller vouches that `stored` already matched `ref.hash`, and only that check is skipped.
+ * With `{ verified: true }` the caller vouches that `stored` already matched `ref.hash`, and only that check is skipped;
+ * with `wanted`, only those samples are returned, so only their crc32s are checked.
  */
 export async function decodeChunk(
-  stored: Uint8Array, ref: ChunkRef, tensor: TensorMeta, limits: ReadLimits, where: Where, options: { verified?: boolean } = {},
+  stored: Uint8Array, ref: ChunkRef, tensor: TensorMeta, limits: ReadLimits, where: Where, options: { verified?: boolean; wanted?: Uint32Array } = {},
 ): Promise<DecodedChunk> {
   const w = describeWhere(where);
   if (stored.length !== ref.bytes) {
@@ -152,11 +153,28 @@ export async function decodeChunk(
   const payload = (i: number) => body.subarray(P + offsets[i], P + offsets[i + 1]);
   // Sample-compressed payloads are sized after inflating, in decodeSamplePayload.
   const rule = tensor.sampleCompression === 'none' ? payloadRule(tensor) : undefined;
-  for (let i = 0; i < header.samples; i++) {
-    checkPayloadSize(offsets[i + 1] - offsets[i], rule, i, w);
-    verifySamplePayload(header, i, payload(i), where);
-  }
+  for (let i = 0; i < header.samples; i++) checkPayloadSize(offsets[i + 1] - offsets[i], rule, i, w);
+  // The SHA-256 vouches for every byte; a crc32 guards each sample returned, so one a view skips costs nothing.
+  for (const i of options.wanted ?? header.crcs.keys()) verifySamplePayload(header, i, payload(i), where);
   if (tensor.sampleCompression === 'none') checkClassLabels(body.subarray(P), tensor, where, (byte) => sampleAtOffset(offsets, byte));
+  return { header, body, payload };
+}
+
+/**
+ * A compact chunk body read sample by sample (readWantedSamples: the `wanted` samples, every other
+ * one empty), its header checked against headerHash and each wanted payload against its crc32 as
+ * they arrived: here the structure, and the wanted payloads' sizes and class labels, as decodeChunk checks every sample's.
+ */
+export function wantedChunk(body: Uint8Array, ref: ChunkRef, tensor: TensorMeta, where: Where, wanted: Uint32Array): DecodedChunk {
+  const w = describeWhere(where);
+  const header = parseChunkHeader(body, ref, where, body.length);
+  const { offsets, payloadStart: P } = header;
+  const payload = (i: number) => body.subarray(P + offsets[i], P + offsets[i + 1]);
+  const rule = tensor.sampleCompression === 'none' ? payloadRule(tensor) : undefined;
+  for (const i of wanted) {
+    checkPayloadSize(offsets[i + 1] - offsets[i], rule, i, w);
+    if (tensor.sampleCompression === 'none') checkClassLabels(payload(i), tensor, where, () => i);
+  }
   return { header, body, payload };
 }
 

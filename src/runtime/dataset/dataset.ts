@@ -122,9 +122,17 @@ export class Dataset {
     return this.links.read(ref, indices.map((i) => [i, links[i]]), this.limits, where, options.signal);
   }
 
-  /** readLinked's files as a chunk of them and the tensor that reads it: what decodeSamples takes. */
-  async linkedFiles(tensor: string, chunk: number, stored: Uint8Array, signal?: AbortSignal): Promise<{ stored: Uint8Array; ref: ChunkRef; tensor: TensorMeta }> {
-    const files = await this.readLinked(tensor, chunk, { stored, signal });
+  /**
+   * readLinked's files as a chunk of them and the tensor that reads it: what decodeSamples takes.
+   * With `wanted` (chunk-local indices), only those files are read; the others are empty samples.
+   */
+  async linkedFiles(tensor: string, chunk: number, stored: Uint8Array, signal?: AbortSignal, wanted?: Uint32Array): Promise<{ stored: Uint8Array; ref: ChunkRef; tensor: TensorMeta }> {
+    const read = await this.readLinked(tensor, chunk, { stored, signal, ...(wanted && { indices: Array.from(wanted) }) });
+    let files = read;
+    if (wanted) {
+      files = Array.from({ length: this.tensor(tensor).chunks[chunk].samples }, () => new Uint8Array(0));
+      wanted.forEach((i, k) => (files[i] = read[k]));
+    }
     return { ...(await linkedChunk(files, this.tensor(tensor).chunks[chunk])), tensor: filesTensor(this.tensor(tensor)) };
   }
 

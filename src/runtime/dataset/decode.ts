@@ -1,5 +1,5 @@
 import { EdgelakeError, isEdgelakeError } from '../../errors.js';
-import { decodeChunk, decodeSamplePayload } from '../../format/chunk.js';
+import { decodeChunk, decodeSamplePayload, wantedChunk } from '../../format/chunk.js';
 import { concatBytes } from '../../format/inflate.js';
 import { checkClassLabels } from '../../format/labels.js';
 import { decodeJpegBanded, decodePng, packJpegCoefficients, readJpegCoefficients, toRgb, type JpegFrameSize } from '../../format/image/index.js';
@@ -20,6 +20,13 @@ export interface DecodeTask {
   /** The stored bytes were already checked against ref.hash (by the cache): skip that SHA-256. */
   verified?: boolean;
   images?: ImageDecoding;
+  /**
+   * Chunk-local indices of the samples the reader uses, ascending: the others decode to nothing,
+   * so a sparse view does not decode the JPEGs it skips. Absent: every sample.
+   */
+  wanted?: Uint32Array;
+  /** `stored` is a compact body read sample by sample (readWantedSamples): only the wanted samples are there, already checked. */
+  ranged?: boolean;
 }
 
 /** How image samples decode, when a loader's transform says more than "to RGB at full size". */
@@ -52,10 +59,12 @@ export interface DecodedSamples {
  * `limits.maxInflatedBytes`, so a chunk of many small bombs is refused like one big one.
  */
 export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
-  const { stored, ref, tensor, limits, where } = task;
-  const chunk = await decodeChunk(stored, ref, tensor, limits, where, { verified: task.verified });
+  const { stored, ref, tensor, limits, where, wanted } = task;
+  const chunk = task.ranged && wanted ? wantedChunk(stored, ref, tensor, where, wanted) : await decodeChunk(stored, ref, tensor, limits, where, { verified: task.verified, wanted });
   const { offsets, payloadStart: P, samples: n } = chunk.header;
   if (tensor.sampleCompression === 'none') return { data: chunk.body.subarray(P), offsets };
+  const skip = wanted && new Uint8Array(n).fill(1);
+  if (skip) for (const i of wanted) skip[i] = 0;
 
   const parts: Uint8Array[] = [];
   const out = new Uint32Array(n + 1);
@@ -64,6 +73,10 @@ export async function decodeSamples(task: DecodeTask): Promise<DecodedSamples> {
   const boxes = images && task.images?.crop ? new Uint32Array(4 * n) : undefined;
   let budget = limits.maxInflatedBytes;
   for (let i = 0; i < n; i++) {
+    if (skip?.[i]) {
+      out[i + 1] = out[i];
+      continue;
+    }
     const sample = decodeSample(chunk.payload(i), tensor, { ...limits, maxInflatedBytes: budget }, where, i, task.images);
     budget -= sample.data.length;
     parts.push(sample.data);

@@ -11,6 +11,7 @@ import type { View } from '../dataset/dataset.js';
 import type { DecodedSamples } from '../dataset/decode.js';
 import { EpochOrder, groupByChunk, type ShuffleOptions } from './order.js';
 import { Residency } from './residency.js';
+import { readWantedSamples, wantedInChunk } from './sparse.js';
 import { inlinePool, type DecodePool } from './workers/pool.js';
 
 const DEFAULT_PREFETCH_BYTES = 64 << 20;
@@ -374,9 +375,19 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
       crop: { ...fitCrop(t.fit, t.seed ?? this.order.shuffle?.seed ?? 0, this.order.epoch), firstId: this.chunkStart(tensor, c) },
       ...(this.options.device && jpegOnDevice(meta, t.fit) ? { coefficients: true } : {}),
     };
-    const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }) };
+    // A view that skips most of a chunk decodes only its samples, and reads only them when they are far apart.
+    const wanted = wantedInChunk(this.view.ids, this.chunkStart(tensor, c), ref.samples);
+    const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }), ...(wanted && { wanted }) };
     const signal = this.abort.signal;
     const decoder = route === 'pool' ? pool : this.here;
+    const ranged = wanted && (await readWantedSamples(ds, tensor, c, wanted, signal));
+    if (ranged) {
+      fetched(key);
+      const decoded = await decoder.decode({ ...task, stored: ranged, ranged: true });
+      signal.throwIfAborted();
+      this.chunksRead++;
+      return decoded;
+    }
     // A linked tensor's files are read here, through the dataset's one sidecar and cache; workers decode them.
     const remote = route === 'pool' && pool.fetch && pool.size > 0 && !meta.linked ? ds.workerRemote(pool.size) : undefined;
     let decodedThere: DecodedSamples | undefined;
@@ -390,7 +401,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const stored = await ds.source.read(path, { maxBytes: ref.bytes, signal, via, writeBehind: (w, bytes) => (write = this.behind(w, bytes)) });
     fetched(key);
     // The chain verified the bytes (on the wire, or as the cache read them).
-    const files = meta.linked ? await ds.linkedFiles(tensor, c, stored, signal) : undefined;
+    const files = meta.linked ? await ds.linkedFiles(tensor, c, stored, signal, wanted) : undefined;
     const decoded = decodedThere ?? (await decoder.decode({ ...task, stored, ...files, verified: true }));
     // While more than a quarter of prefetchBytes is on its way to a disk slower than the link,
     // the load (and with it prefetching, which stays within the budget) waits for the disk.
@@ -419,13 +430,16 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const [tensor, c] = splitKey(key);
     const meta = this.view.dataset.tensor(tensor);
     const ref = meta.chunks[c];
+    // A view that takes a few samples of the chunk holds only those, decoded (uncompressed samples stay in their chunk's body).
+    const few = meta.sampleCompression !== 'none' || meta.linked ? wantedInChunk(this.view.ids, this.chunkStart(tensor, c), ref.samples) : undefined;
+    const samples = few?.length ?? ref.samples;
     const fixed = fixedSampleBytes({ ...meta, sampleCompression: meta.sampleCompression === 'deflate' ? 'none' : meta.sampleCompression });
-    if (fixed !== undefined) return fixed * ref.samples;
+    if (fixed !== undefined) return fixed * samples;
     const shape = meta.shape;
-    if (meta.sampleCompression !== 'none' && shape.every((d) => d !== null)) return (shape as number[]).reduce((a, d) => a * d, ref.samples);
+    if (meta.sampleCompression !== 'none' && shape.every((d) => d !== null)) return (shape as number[]).reduce((a, d) => a * d, samples);
     // A linked chunk stores URLs, not the files: count each sample as a 640x480 photo, decoded.
-    if (meta.linked) return ref.samples * 640 * 480 * 3;
-    return ref.bytes * 4;
+    if (meta.linked) return samples * 640 * 480 * 3;
+    return Math.ceil((ref.bytes * 4 * samples) / ref.samples);
   }
 
   private checkResume(state: LoaderState): number {

@@ -33,10 +33,10 @@ async function linkedFolder(name: string, n: number): Promise<{ dir: string; fil
   return { dir, files };
 }
 
-/** Every sample's pixels, by id, as a loader decodes them (one epoch). */
-async function epoch(ds: Awaited<ReturnType<typeof openDataset>>): Promise<Map<number, Uint8Array>> {
+/** Every sample's pixels (or those of `indices`), by id, as a loader decodes them (one epoch). */
+async function epoch(ds: Awaited<ReturnType<typeof openDataset>>, indices?: number[]): Promise<Map<number, Uint8Array>> {
   const out = new Map<number, Uint8Array>();
-  for await (const b of new Loader(ds.view(), { batchSize: 4, tensors: ['image'] })) b.ids.forEach((id, i) => out.set(id, (b.tensors.image as Uint8Array[])[i]));
+  for await (const b of new Loader(ds.view({ indices }), { batchSize: 4, tensors: ['image'] })) b.ids.forEach((id, i) => out.set(id, (b.tensors.image as Uint8Array[])[i]));
   return out;
 }
 
@@ -62,6 +62,15 @@ describe('linked tensors', () => {
     const one = await warm.view().get(4, ['image', 'label']);
     expect(one.image).toEqual(first.get(4));
     expect(Array.from(one.label)).toEqual([0]);
+  });
+
+  it('read only the files a view takes', async () => {
+    const { dir, files } = await linkedFolder('view', 7);
+    const ds = await openDataset(join(dir, 'ds'));
+    const got = await epoch(ds, [1, 5]); // chunks of 3: one sample of chunk 0, one of chunk 1
+    expect([...got.keys()]).toEqual([1, 5]);
+    for (const [id, pixelsOf] of got) expect(pixelsOf).toEqual(await pixels(files[id]));
+    expect(ds.links.network).toMatchObject({ requests: 2 });
   });
 
   it('read a changed file again, whole, and never serve its old bytes', async () => {

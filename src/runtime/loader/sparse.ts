@@ -1,0 +1,82 @@
+import { encodeChunkHeader, verifySamplePayload, type ChunkHeader } from '../../format/chunk.js';
+import { chunkHeaderBytes } from '../../format/validate.js';
+import { chunkPath } from '../../format/manifest.js';
+import type { Dataset } from '../dataset/dataset.js';
+
+/**
+ * Two wanted samples closer than this are read as one range: on a fast link a request costs
+ * about as much as moving this many bytes, and on a slow one the gap is small next to the latency.
+ */
+export const RANGE_GAP_BYTES = 256 << 10;
+
+/**
+ * The chunk-local indices of `ids` (ascending dataset indices) that fall in [start, start +
+ * samples), or undefined when they are all of them: what a view needs of one chunk.
+ */
+export function wantedInChunk(ids: Uint32Array, start: number, samples: number): Uint32Array | undefined {
+  const from = lowerBound(ids, start);
+  const to = lowerBound(ids, start + samples);
+  if (to - from === samples) return undefined;
+  return Uint32Array.from(ids.subarray(from, to), (id) => id - start);
+}
+
+/**
+ * The byte ranges [from, to) of a chunk body that hold the wanted samples, nearby ones merged
+ * (closer than `gap`), each with the samples it holds.
+ */
+export function sampleRanges(header: ChunkHeader, wanted: Uint32Array, gap = RANGE_GAP_BYTES): { from: number; to: number; samples: number[] }[] {
+  const ranges: { from: number; to: number; samples: number[] }[] = [];
+  for (const i of wanted) {
+    const from = header.payloadStart + header.offsets[i];
+    const to = header.payloadStart + header.offsets[i + 1];
+    const last = ranges.at(-1);
+    if (last && from - last.to < gap) {
+      last.to = to;
+      last.samples.push(i);
+    } else ranges.push({ from, to, samples: [i] });
+  }
+  return ranges;
+}
+
+/**
+ * Reads only the wanted samples of an uncompressed chunk: its header (checked against headerHash),
+ * then their byte ranges (each sample checked against its crc32 as it arrives, so a damaged
+ * transfer is fetched again). Returns them as a compact chunk body in which every other sample is
+ * empty (same crc32s, so the body says which samples it lacks), or undefined when the view wants
+ * so much of the chunk (more than half its bytes, header included) that the whole chunk, cached
+ * for the next epoch, is the better read.
+ */
+export async function readWantedSamples(ds: Dataset, tensor: string, chunk: number, wanted: Uint32Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  const meta = ds.tensor(tensor);
+  const ref = meta.chunks[chunk];
+  if (meta.chunkCompression !== 'none' || meta.linked || ref.bytes / Math.max(1, wanted.length) < RANGE_GAP_BYTES) return undefined;
+  if (await ds.cache?.listed(ref.hash)) return undefined; // the whole chunk is here already
+  const header = await ds.chunkHeader(tensor, chunk);
+  const ranges = sampleRanges(header, wanted);
+  if (ranges.reduce((a, r) => a + r.to - r.from, chunkHeaderBytes(ref.samples)) > ref.bytes / 2) return undefined;
+  const { offsets, payloadStart: P } = header;
+  const sizes = new Uint32Array(header.samples);
+  for (const i of wanted) sizes[i] = offsets[i + 1] - offsets[i];
+  const compact = encodeChunkHeader(sizes, header.crcs);
+  const body = new Uint8Array(compact.length + sizes.reduce((a, n) => a + n, 0));
+  body.set(compact);
+  const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(chunk) };
+  await Promise.all(ranges.map(async ({ from, to, samples }) => {
+    const sample = (got: Uint8Array, i: number) => got.subarray(P + offsets[i] - from, P + offsets[i + 1] - from);
+    const check = (got: Uint8Array) => samples.forEach((i) => verifySamplePayload(header, i, sample(got, i), where));
+    const got = await ds.source.readRange(chunkPath(ref.hash), from, to - from, { check, signal });
+    const at = new DataView(compact.buffer); // sample i starts at P + its compact offset
+    for (const i of samples) body.set(sample(got, i), P + at.getUint32(12 + 4 * i, true));
+  }));
+  return body;
+}
+
+function lowerBound(ids: Uint32Array, value: number): number {
+  let [lo, hi] = [0, ids.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
