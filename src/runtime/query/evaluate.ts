@@ -17,7 +17,14 @@ export type Sample = Record<string, Value>;
 export interface Compiled {
   run(sample: Sample): Value;
   tensors: Set<string>;
+  /**
+   * Its reductions of a whole tensor (`mean(image)`), by the name a caller may put in a sample
+   * once it has computed them for a batch at once (on a device): run uses such a value when there.
+   */
+  reductions: Map<string, { fn: Reduction; tensor: string }>;
 }
+
+export type Reduction = 'mean' | 'sum' | 'min' | 'max';
 
 /**
  * Compiles an expression against a dataset's tensors (and `extra` values the caller computes, such
@@ -26,6 +33,7 @@ export interface Compiled {
  */
 export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: string, extra: ReadonlySet<string> = new Set()): Compiled {
   const used = new Set<string>();
+  const reductions: Compiled['reductions'] = new Map();
   const fail = (message: string, at: number): never => {
     throw new EdgelakeError('invalid-input', `query: ${message} at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
   };
@@ -53,7 +61,6 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
       }
       case 'call': {
         const args = e.args.map(go);
-        const reduce = REDUCTIONS[e.name];
         if (e.name === 'shape') {
           if (args.length !== 1) fail('shape takes one tensor', e.at);
           return (s) => {
@@ -61,8 +68,16 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
             return { data: typeof v === 'object' ? v.shape : [], shape: [typeof v === 'object' ? v.shape.length : 0] };
           };
         }
-        if (!reduce) fail(`no function '${e.name}' (functions: ${[...Object.keys(REDUCTIONS), 'shape'].join(', ')})`, e.at);
+        if (!Object.hasOwn(REDUCTIONS, e.name)) fail(`no function '${e.name}' (functions: ${[...Object.keys(REDUCTIONS), 'shape'].join(', ')})`, e.at);
         if (args.length !== 1) fail(`${e.name} takes one argument`, e.at);
+        const fn = e.name as Reduction;
+        const reduce = REDUCTIONS[fn];
+        const whole = e.args[0];
+        if (whole.kind === 'tensor') {
+          const key = `${fn}(${whole.name})`;
+          reductions.set(key, { fn, tensor: whole.name });
+          return (s) => (Object.hasOwn(s, key) ? s[key] : reduce(numbersOf(args[0](s), e.name, e.at, fail)));
+        }
         return (s) => reduce(numbersOf(args[0](s), e.name, e.at, fail));
       }
       case 'index': {
@@ -96,14 +111,14 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
     }
   };
   const run = go(expr);
-  return { run, tensors: used };
+  return { run, tensors: used, reductions };
 }
 
 export function truthy(v: Value): boolean {
   return typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : typeof v === 'string' ? v.length > 0 : v.data.length > 0;
 }
 
-const REDUCTIONS: Record<string, (xs: ArrayLike<number>) => number> = {
+const REDUCTIONS: Record<Reduction, (xs: ArrayLike<number>) => number> = {
   mean: (xs) => sumOf(xs) / xs.length,
   sum: sumOf,
   min: (xs) => extreme(xs, (a, b) => a < b),

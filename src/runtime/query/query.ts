@@ -2,7 +2,9 @@ import { EdgelakeError } from '../../errors.js';
 import type { Dataset, View } from '../dataset/dataset.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
 import { Loader } from '../loader/loader.js';
-import { compile, truthy, type Sample, type Value } from './evaluate.js';
+import { rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
+import { ROW_STATS_MAX_SIZE } from '../../kernels/reduce/row-stats.ref.js';
+import { compile, truthy, type Compiled, type Sample, type Value } from './evaluate.js';
 import { parseQuery } from './parse.js';
 
 export interface QueryAnswer {
@@ -30,12 +32,15 @@ export interface QueryOptions {
   learner?: { uncertainty(input: Float32Array, n: number, measure: UncertaintyMeasure): Promise<Float32Array> };
   input?: string;
   measure?: UncertaintyMeasure;
+  /** Reductions of whole uint8 tensors (`mean(image) > 100`) run here, a batch of samples a dispatch; the rest on the CPU. */
+  device?: GPUDevice;
 }
 
 /**
  * Runs a query (TQL-style, see parse.ts) on a dataset: `select * where label == 'Sandal'`. Only
- * the tensors its expressions name are read, chunk by chunk through the dataset's cache, every
- * sample evaluated on the CPU.
+ * the tensors its expressions name are read, chunk by chunk through the dataset's cache, and
+ * evaluated sample by sample on the CPU; with a device, reductions of whole uint8 tensors are
+ * computed there first, for a batch at once.
  */
 export async function query(dataset: Dataset, text: string, options: QueryOptions = {}): Promise<QueryAnswer> {
   const q = parseQuery(text);
@@ -66,10 +71,13 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   };
   if (tensors.length === 0) for (const id of ds.view().ids) take(id, {});
   else {
+    const onDevice = options.device && deviceReductions([where, order], ds, options.device);
     for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
       const scores = input ? await uncertaintyOf(b.tensors[input] as ArrayLike<number>, ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
+      const reduced = onDevice ? await reduceOnDevice(options.device!, onDevice, b.tensors as Record<string, Uint8Array>, b.ids.length, ds) : [];
       b.ids.forEach((id, row) => {
         const sample: Sample = scores ? { uncertainty: scores[row] } : {};
+        for (const [key, values] of reduced) sample[key] = values[row];
         for (const name of named) sample[name] = valueOf(b.tensors[name] as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row, ds.tensor(name).shape as number[]);
         take(id, sample);
       });
@@ -82,6 +90,32 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   if (q.limit !== undefined) ids = ids.slice(0, q.limit);
   const out = Uint32Array.from(ids);
   return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: tensors, bytesFetched: ds.network.bytes - before };
+}
+
+/** The whole-tensor reductions of the expressions that a device computes: those of uint8 tensors whose sample fits a binding. */
+function deviceReductions(compiled: (Compiled | undefined)[], ds: Dataset, device: GPUDevice): Compiled['reductions'] | undefined {
+  const found: Compiled['reductions'] = new Map();
+  const fits = (tensor: string) => ds.tensor(tensor).dtype === 'uint8' && sizeOf(ds, tensor) <= Math.min(ROW_STATS_MAX_SIZE, device.limits.maxStorageBufferBindingSize);
+  for (const c of compiled) for (const [key, r] of c?.reductions ?? []) if (fits(r.tensor)) found.set(key, r);
+  return found.size > 0 ? found : undefined;
+}
+
+/** Each reduction's value for every row of a batch: one rowStats dispatch per tensor. */
+async function reduceOnDevice(device: GPUDevice, reductions: Compiled['reductions'], batch: Record<string, Uint8Array>, rows: number, ds: Dataset): Promise<[string, Float64Array][]> {
+  const stats = new Map<string, Uint32Array>();
+  for (const { tensor } of reductions.values()) {
+    if (!stats.has(tensor)) stats.set(tensor, await rowStatsOnDevice(device, batch[tensor], rows, sizeOf(ds, tensor)));
+  }
+  return [...reductions].map(([key, { fn, tensor }]) => {
+    const s = stats.get(tensor)!;
+    const size = sizeOf(ds, tensor);
+    const at = fn === 'min' ? 1 : fn === 'max' ? 2 : 0;
+    return [key, Float64Array.from({ length: rows }, (_, r) => (fn === 'mean' ? s[3 * r] / size : s[3 * r + at]))];
+  });
+}
+
+function sizeOf(ds: Dataset, tensor: string): number {
+  return (ds.tensor(tensor).shape as number[]).reduce((a, d) => a * d, 1);
 }
 
 /** The learner's uncertainty of a batch's inputs, scaled to [0, 1] as the active learner feeds it. */

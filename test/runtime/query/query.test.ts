@@ -78,6 +78,13 @@ describe('query on the bundled subset', () => {
     expect(spec.versionId).toBe(parent.version);
   });
 
+  it('--device names where reductions run: gpu or cpu, nothing else', async () => {
+    const cpu = await cli('query', dir, 'select * where mean(image) > 100', '--device', 'cpu', '--json');
+    expect(cpu.code, cpu.stderr).toBe(0);
+    expect(JSON.parse(cpu.stdout).count).toBeGreaterThan(0);
+    expect((await cli('query', dir, 'select * where mean(image) > 100', '--device', 'tpu')).stderr).toContain('--device must be gpu or cpu, not "tpu"');
+  });
+
   it('saved views: a query\'s answer kept in the dataset by name, listed, opened, materialized; a name never moves', async () => {
     const saved = await cli('query', dir, 'select * where label == 9 limit 40', '--save', 'boots', '--json');
     expect(saved.code, saved.stderr).toBe(0);
