@@ -121,6 +121,7 @@ describe('query on the bundled subset', () => {
       ["select * where label == 'Sneakers'", "query: tensor label has no class 'Sneakers' (classes: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot) at column 25"],
       ['select * where labl == 1', "query: no tensor 'labl' (tensors: image, label) at column 16"],
       ['select * where median(image) > 1', "query: no function 'median' (functions: mean, sum, min, max, shape) at column 16"],
+      ['select * where constructor(image) > 1', "query: no function 'constructor' (functions: mean, sum, min, max, shape) at column 16"], // not Object's
       ['select * where image > 1', "query: '>' needs a number; reduce an array first (mean, min, max, sum) or index it at column 22"],
       ['select * limit x', "query: expected a whole number after LIMIT, found 'x' at column 16"],
       ["select * where label == 'a", 'query: a string that never ends at column 25'],
