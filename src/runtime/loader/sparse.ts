@@ -42,15 +42,15 @@ export function sampleRanges(header: ChunkHeader, wanted: Uint32Array, gap = RAN
  * Reads only the wanted samples of an uncompressed chunk: its header (checked against headerHash),
  * then their byte ranges (each sample checked against its crc32 as it arrives, so a damaged
  * transfer is fetched again). Returns them as a compact chunk body in which every other sample is
- * empty (same crc32s, so the body says which samples it lacks), or undefined when the view wants
- * so much of the chunk (more than half its bytes, header included) that the whole chunk, cached
- * for the next epoch, is the better read.
+ * empty (same crc32s, so the body says which samples it lacks), or undefined where the whole chunk
+ * is the better read: the dataset has a cache (the chunk, fetched once, serves every later epoch
+ * and view; ranges would be fetched again each time), or the view wants more than half its bytes.
  */
 export async function readWantedSamples(ds: Dataset, tensor: string, chunk: number, wanted: Uint32Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
   const meta = ds.tensor(tensor);
   const ref = meta.chunks[chunk];
   if (meta.chunkCompression !== 'none' || meta.linked || ref.bytes / Math.max(1, wanted.length) < RANGE_GAP_BYTES) return undefined;
-  if (await ds.cache?.listed(ref.hash)) return undefined; // the whole chunk is here already
+  if (ds.cache) return undefined;
   const header = await ds.chunkHeader(tensor, chunk);
   const ranges = sampleRanges(header, wanted);
   if (ranges.reduce((a, r) => a + r.to - r.from, chunkHeaderBytes(ref.samples)) > ref.bytes / 2) return undefined;
