@@ -101,13 +101,13 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
 
 gpuDescribe('the loader fitting images of any size on a GPU device', ({ device }) => {
   /** Each batch's fitted images, [B, 3, H, W] float32, from a loader on the device and from one on the CPU. */
-  async function bothPaths(ds: Dataset, fit: FitTransform, batchSize: number, seed: number): Promise<[Float32Array[], Float32Array[]]> {
+  async function bothPaths(ds: Dataset, fit: FitTransform, batchSize: number, seed: number, indices?: number[]): Promise<[Float32Array[], Float32Array[]]> {
     const options = { batchSize, tensors: ['image'], epoch: 2, transform: { image: { fit, scale: 1 / 255, toCHW: true, seed } } };
     const floats = 3 * fit.size[0] * fit.size[1];
     const onGpu: Float32Array[] = [];
-    for await (const b of new Loader(ds.view(), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
+    for await (const b of new Loader(ds.view({ indices }), { ...options, device })) onGpu.push(new Float32Array(await readBuffer(device, b.tensors.image as GPUBuffer, b.ids.length * floats * 4)));
     const onCpu: Float32Array[] = [];
-    for await (const b of new Loader(ds.view(), options)) onCpu.push(b.tensors.image as Float32Array);
+    for await (const b of new Loader(ds.view({ indices }), options)) onCpu.push(b.tensors.image as Float32Array);
     bufferPool(device).trim(0);
     return [onGpu, onCpu];
   }
@@ -128,6 +128,13 @@ gpuDescribe('the loader fitting images of any size on a GPU device', ({ device }
       const [onGpu, onCpu] = await bothPaths(ds, fit, 4, 5);
       expect(onGpu.map((b) => b.length)).toEqual([4, 3].map((n) => n * 3 * fit.size[0] * fit.size[1]));
       expect(onGpu).toEqual(onCpu);
+      // A view of a few: only its JPEGs are entropy-decoded and sent; the rest of each chunk is skipped.
+      const [someGpu, someCpu] = await bothPaths(ds, fit, 2, 5, [1, 4, 6]);
+      expect(someGpu.map((b) => b.length)).toEqual([2, 1].map((n) => n * 3 * fit.size[0] * fit.size[1]));
+      expect(someGpu).toEqual(someCpu);
+      const floats = 3 * fit.size[0] * fit.size[1];
+      const row = (batches: Float32Array[], b: number, r: number) => Array.from(batches[b].subarray(r * floats, (r + 1) * floats));
+      expect([row(someCpu, 0, 0), row(someCpu, 0, 1), row(someCpu, 1, 0)]).toEqual([row(onCpu, 0, 1), row(onCpu, 1, 0), row(onCpu, 1, 2)]); // ids 1, 4, 6 as the whole view made them
     }
   });
 });
