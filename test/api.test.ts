@@ -306,6 +306,7 @@ describe('public API', () => {
         "reluBackwardInPlaceWgsl",
         "reluBackwardRef",
         "reluBackwardWgsl",
+        "rowStatsFits",
         "rowStatsOnDevice",
         "rowStatsPlan",
         "rowStatsRef",

@@ -1,5 +1,5 @@
 import { assertDeviceAlive, computePipeline, createBindGroup, paramsBindGroup, readBuffer, storageBinding, Transients, uploadBuffer, workgroupGrid } from '../pipelines.js';
-import { ROW_STATS_WORKGROUP, rowStatsPlan, type RowStatsArgs } from './row-stats.ref.js';
+import { ROW_STATS_MAX_SIZE, ROW_STATS_WORKGROUP, rowStatsPlan, type RowStatsArgs } from './row-stats.ref.js';
 import { rowStatsWgsl } from './row-stats.wgsl.js';
 
 /**
@@ -18,6 +18,11 @@ export function encodeRowStats(device: GPUDevice, pass: GPUComputePassEncoder, a
   pass.setBindGroup(1, createBindGroup(device, pipeline, 1, 'rowStats', [input, output]));
   pass.dispatchWorkgroups(...workgroupGrid(device, a.rows));
   return transients;
+}
+
+/** Whether rows of `size` values can be reduced on `device`: one row within a u32 sum and one storage binding. */
+export function rowStatsFits(device: GPUDevice, size: number): boolean {
+  return Number.isInteger(size) && size >= 1 && size <= Math.min(ROW_STATS_MAX_SIZE, device.limits.maxStorageBufferBindingSize);
 }
 
 /**

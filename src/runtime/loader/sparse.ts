@@ -61,12 +61,12 @@ export async function readWantedSamples(ds: Dataset, tensor: string, chunk: numb
   const body = new Uint8Array(compact.length + sizes.reduce((a, n) => a + n, 0));
   body.set(compact);
   const where = { dataset: ds.name, version: ds.version, tensor, chunk: String(chunk) };
+  const compactOffsets = new DataView(compact.buffer); // sample i starts at P + its compact offset
   await Promise.all(ranges.map(async ({ from, to, samples }) => {
     const sample = (got: Uint8Array, i: number) => got.subarray(P + offsets[i] - from, P + offsets[i + 1] - from);
     const check = (got: Uint8Array) => samples.forEach((i) => verifySamplePayload(header, i, sample(got, i), where));
     const got = await ds.source.readRange(chunkPath(ref.hash), from, to - from, { check, signal });
-    const at = new DataView(compact.buffer); // sample i starts at P + its compact offset
-    for (const i of samples) body.set(sample(got, i), P + at.getUint32(12 + 4 * i, true));
+    for (const i of samples) body.set(sample(got, i), P + compactOffsets.getUint32(12 + 4 * i, true));
   }));
   return body;
 }

@@ -2,8 +2,7 @@ import { EdgelakeError } from '../../errors.js';
 import type { Dataset, View } from '../dataset/dataset.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
 import { Loader } from '../loader/loader.js';
-import { rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
-import { ROW_STATS_MAX_SIZE } from '../../kernels/reduce/row-stats.ref.js';
+import { rowStatsFits, rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
 import { compile, truthy, type Compiled, type Sample, type Value } from './evaluate.js';
 import { parseQuery } from './parse.js';
 
@@ -95,7 +94,7 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
 /** The whole-tensor reductions of the expressions that a device computes: those of uint8 tensors whose sample fits a binding. */
 function deviceReductions(compiled: (Compiled | undefined)[], ds: Dataset, device: GPUDevice): Compiled['reductions'] | undefined {
   const found: Compiled['reductions'] = new Map();
-  const fits = (tensor: string) => ds.tensor(tensor).dtype === 'uint8' && sizeOf(ds, tensor) <= Math.min(ROW_STATS_MAX_SIZE, device.limits.maxStorageBufferBindingSize);
+  const fits = (tensor: string) => ds.tensor(tensor).dtype === 'uint8' && rowStatsFits(device, sizeOf(ds, tensor));
   for (const c of compiled) for (const [key, r] of c?.reductions ?? []) if (fits(r.tensor)) found.set(key, r);
   return found.size > 0 ? found : undefined;
 }
