@@ -39,7 +39,7 @@ try {
     ...run.rows(shardBytes),
   ], [
     `files written by hyparquet-writer in ${written.toFixed(1)} s (row groups of 100, ${values['page-kib']} KiB pages); edgelake index over HTTP in ${run.indexSeconds.toFixed(1)} s; epoch ${run.epochSeconds.toFixed(1)} s`,
-    'bytes are what nginx logged as sent ($body_bytes_sent); a random sample costs its page and its offset index entry',
+    'bytes are what nginx logged as sent ($body_bytes_sent); a random sample costs one range read, of the page holding its row',
   ]);
 } finally {
   await nginx.stop();

@@ -8,7 +8,7 @@ import type { Sink } from '../../format/sink.js';
 import { chunkHeaderBytes } from '../../format/validate.js';
 import type { SourceMetrics } from '../../source/metrics.js';
 import { DEFAULT_CONCURRENCY, openTransport, type OpenSourceOptions } from '../../source/open.js';
-import type { Source } from '../../source/source.js';
+import type { ReadOptions, Source } from '../../source/source.js';
 import { typedArrayFor, type TypedArray } from './batch.js';
 import { datasetChain, remoteChain, remoteRoot, type RemoteRoot } from './chain.js';
 import { chunkStarts, locateSample, mergeRanges } from './chunk-index.js';
@@ -29,6 +29,12 @@ export interface OpenDatasetOptions extends OpenSourceOptions {
   /** Opens the bare transport of a root string (chosen by the entry point: Node adds local folders). */
   openTransport?: (root: string, options: OpenSourceOptions) => Source;
 }
+
+/**
+ * Reads samples of a chunk (chunk-local indices) without its header or the rest of its body, each
+ * checked by the reader: a dataset read in place whose index knows where each row lives.
+ */
+export type SampleReader = (ref: ChunkRef, samples: number[], options?: ReadOptions) => Promise<Uint8Array[]>;
 
 export interface ViewOptions {
   split?: string;
@@ -68,8 +74,13 @@ export class Dataset {
     readonly network: SourceMetrics,
     /** The root for decode workers to read from themselves, when the dataset was opened from a root string. */
     private readonly root: RemoteRoot | undefined,
-    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'> & { links?: LinkedFiles },
+    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'> & { links?: LinkedFiles; readSamples?: SampleReader },
   ) {}
+
+  /** How single samples are read without their chunk's header, when the dataset's kind knows better than ranges of the chunk body. */
+  get readSamples(): SampleReader | undefined {
+    return this.options.readSamples;
+  }
 
   /**
    * The root for `workers` decode workers to read through their own remote chains: they share
@@ -210,8 +221,9 @@ export class View {
   }
 
   /**
-   * Sample `i` of the view, one typed array per tensor. Fetches only what it needs: for
-   * uncompressed chunks the header and the sample's byte range, else the whole chunk.
+   * Sample `i` of the view, one typed array per tensor. Fetches only what it needs: what the
+   * dataset's kind reads of one sample (Parquet: its page), for uncompressed chunks the header and
+   * the sample's byte range, else the whole chunk.
    */
   async get(i: number, tensors: string[] = Object.keys(this.dataset.tensors)): Promise<Record<string, TypedArray | Uint8Array>> {
     if (!Number.isInteger(i) || i < 0 || i >= this.ids.length) throw new EdgelakeError('invalid-input', `view index ${i} is outside [0, ${this.ids.length})`);
@@ -224,7 +236,10 @@ export class View {
       const where = { dataset: this.dataset.name, version: this.dataset.version, tensor: name, chunk: String(chunk) };
       const stored = t.linked ? linkTensor(t) : t; // a linked tensor's chunks hold the files' URLs
       let sample: Uint8Array;
-      if (this.dataset.preferRange(name, chunk)) {
+      if (this.dataset.readSamples && !t.linked) {
+        const [bytes] = await this.dataset.readSamples(ref, [index]);
+        sample = decodeSample(bytes, stored, this.dataset.limits, where, index).data;
+      } else if (this.dataset.preferRange(name, chunk)) {
         const header = await this.dataset.chunkHeader(name, chunk);
         const from = header.payloadStart + header.offsets[index];
         const check = (b: Uint8Array) => verifySamplePayload(header, index, b, where); // crc32: damaged in transit -> fetched again

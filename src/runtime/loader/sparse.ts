@@ -1,4 +1,4 @@
-import { encodeChunkHeader, verifySamplePayload, type ChunkHeader } from '../../format/chunk.js';
+import { chunkBody, encodeChunkHeader, verifySamplePayload, type ChunkHeader } from '../../format/chunk.js';
 import { chunkHeaderBytes } from '../../format/validate.js';
 import { chunkPath } from '../../format/manifest.js';
 import type { Dataset } from '../dataset/dataset.js';
@@ -39,7 +39,8 @@ export function sampleRanges(header: ChunkHeader, wanted: Uint32Array, gap = RAN
 }
 
 /**
- * Reads only the wanted samples of an uncompressed chunk: its header (checked against headerHash),
+ * Reads only the wanted samples of an uncompressed chunk: as the dataset's kind reads single
+ * samples (Parquet: the pages holding them), or else its header (checked against headerHash),
  * then their byte ranges (each sample checked against its crc32 as it arrives, so a damaged
  * transfer is fetched again). Returns them as a compact chunk body in which every other sample is
  * empty (same crc32s, so the body says which samples it lacks), or undefined where the whole chunk
@@ -51,6 +52,7 @@ export async function readWantedSamples(ds: Dataset, tensor: string, chunk: numb
   const ref = meta.chunks[chunk];
   if (meta.chunkCompression !== 'none' || meta.linked || ref.bytes / Math.max(1, wanted.length) < RANGE_GAP_BYTES) return undefined;
   if (ds.cache) return undefined;
+  if (ds.readSamples) return compactBody(ref.samples, wanted, await ds.readSamples(ref, Array.from(wanted), { signal }));
   const header = await ds.chunkHeader(tensor, chunk);
   const ranges = sampleRanges(header, wanted);
   if (ranges.reduce((a, r) => a + r.to - r.from, chunkHeaderBytes(ref.samples)) > ref.bytes / 2) return undefined;
@@ -69,6 +71,13 @@ export async function readWantedSamples(ds: Dataset, tensor: string, chunk: numb
     for (const i of samples) body.set(sample(got, i), P + compactOffsets.getUint32(12 + 4 * i, true));
   }));
   return body;
+}
+
+/** A chunk body of `samples` samples holding only the `wanted` ones (`payloads`, checked by their reader); the others empty. */
+function compactBody(samples: number, wanted: Uint32Array, payloads: Uint8Array[]): Uint8Array {
+  const all = Array.from({ length: samples }, (): Uint8Array => new Uint8Array(0));
+  wanted.forEach((i, k) => (all[i] = payloads[k]));
+  return chunkBody(all);
 }
 
 function lowerBound(ids: Uint32Array, value: number): number {

@@ -1,7 +1,6 @@
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { EdgelakeError } from '../../../errors.js';
 import { encodeChunk } from '../../../format/chunk.js';
-import { crc32 } from '../../../format/hash.js';
 import { sniffImageType } from '../../../format/image/image.js';
 import { decodeIndexFile, encodeIndexFile } from '../../../format/index-file.js';
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
@@ -9,21 +8,19 @@ import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '.
 import { validateManifest } from '../../../format/validate.js';
 import { splitsOfFiles } from '../../../format/webdataset/shards.js';
 import { storedSize } from '../../../format/webdataset/wds-index.js';
+import { columnSchema, pageSpan, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
 
-export const PARQUET_INDEX_FORMAT = 'edgelake-parquet-index/1';
+export const PARQUET_INDEX_FORMAT = 'edgelake-parquet-index/2';
 
-/** Rows [rowStart, rowStart + rows) of one column of one file: a chunk, read with hyparquet. */
-export interface ParquetChunk {
+/** Rows [rowStart, rowStart + rows) of one column of one file: a chunk, read from the pages that hold them. */
+export interface ParquetChunk extends PageSpan {
   file: number;
   column: string;
   rowStart: number;
   rows: number;
-  /** Each row's payload size and crc32 (a chunk header without reading the rows). */
-  sizes: number[];
-  crcs: number[];
 }
 
-/** A chunk of a number column, kept in the index itself: a number is 4 bytes, cheaper than a page read. */
+/** A chunk of a number tensor, kept in the index itself: a number is 4 bytes, cheaper than a page read. */
 export interface ParquetValues {
   values: number[];
 }
@@ -32,8 +29,9 @@ export interface ParquetValues {
 export interface ParquetIndex {
   format: typeof PARQUET_INDEX_FORMAT;
   name: string;
-  /** `footer`: the bytes of the footer (metadata, its length and PAR1) at the file's end, and their crc32. */
-  files: { name: string; bytes: number; footer: number; footerCrc: number }[];
+  files: { name: string; bytes: number }[];
+  /** How the pages of each column read from the files decode (its schema, root to payload leaf). */
+  columns: Record<string, ColumnSchema>;
   manifest: Manifest;
   chunks: Record<string, ParquetChunk | ParquetValues>;
 }
@@ -41,56 +39,70 @@ export interface ParquetIndex {
 /** How a column's values become sample payloads. */
 type ColumnKind = { kind: 'image'; type: 'png' | 'jpeg' } | { kind: 'int' } | { kind: 'float' } | { kind: 'text' };
 
-export type ParquetModule = typeof import('hyparquet');
-
-/** Rows of a file's columns as hyparquet gives them (objects, byte arrays kept as bytes). */
-export function readRows(hp: ParquetModule, file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number): Promise<Record<string, unknown>[]> {
-  return hp.parquetReadObjects({ file, metadata, columns: [column], rowStart, rowEnd, utf8: false, useOffsetIndex: true }) as Promise<Record<string, unknown>[]>;
+/** Rows of a file's column as hyparquet gives them (objects, byte arrays kept as bytes). */
+function readRows(hp: ParquetModule, file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number): Promise<Record<string, unknown>[]> {
+  return hp.parquetReadObjects({ file, metadata, columns: [column], rowStart, rowEnd, utf8: false }) as Promise<Record<string, unknown>[]>;
 }
 
 /**
  * Indexes Parquet files (Hugging Face's layout: an image column of `{ bytes, path }` structs,
  * ClassLabel names in the `huggingface` key-value metadata), given whole and in order. Each
  * column a tensor of that name: images (PNG or JPEG, decoded on read), integers (class labels
- * when the metadata names their classes), floats, strings. Chunks are runs of rows within a row
- * group, about `chunkBytes` of payload each.
+ * when the metadata names their classes), floats, strings. Chunks of images and strings are runs
+ * of rows within a row group, about `chunkBytes` of payload each, with the page table of their
+ * rows (the footer and offset index need not be read again); numbers are kept in the index.
  */
 export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ name: string; bytes: Uint8Array }>, options: { name: string; columns?: string[]; chunkBytes?: number; created?: string }): Promise<ParquetIndex> {
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const listed: ParquetIndex['files'] = [];
   const chunks: ParquetIndex['chunks'] = {};
-  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[]; size?: string }>();
+  const schemas: ParquetIndex['columns'] = {};
+  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[]; size?: string; values: number[] }>();
   let length = 0;
   const samples: { name: string; samples: number }[] = [];
+  const flushValues = async (t: { chunks: ChunkRef[]; values: number[]; kind: ColumnKind }) => {
+    if (!t.values.length) return;
+    const { ref } = await encodeChunk(t.values.map((v) => payloadOf(t.kind, v, 'the index')), 'none');
+    chunks[ref.hash] = { values: t.values };
+    t.chunks.push(ref);
+    t.values = [];
+  };
   for await (const { name, bytes } of files) {
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const metadata = hp.parquetMetadata(buffer);
-    const footer = new DataView(buffer).getUint32(buffer.byteLength - 8, true) + 8;
-    const file = listed.push({ name, bytes: bytes.length, footer, footerCrc: crc32(bytes.subarray(bytes.length - footer)) }) - 1;
+    const file = listed.push({ name, bytes: bytes.length }) - 1;
     const features = huggingFaceFeatures(metadata);
-    const columns = options.columns ?? hp.parquetSchema(metadata).children.map((c) => c.element.name);
+    const schema = hp.parquetSchema(metadata).children;
+    const columns = options.columns ?? schema.map((c) => c.element.name);
     let groupStart = 0;
-    for (const group of metadata.row_groups) {
-      const groupRows = Number(group.num_rows);
+    for (const [group, rowGroup] of metadata.row_groups.entries()) {
+      const groupRows = Number(rowGroup.num_rows);
       for (const column of columns) {
         const rows = await readRows(hp, buffer, metadata, column, groupStart, groupStart + groupRows);
         let t = tensors.get(column);
         if (!t) {
           const first = rows[0]?.[column];
-          const kind = kindOf(first, `${name}: column ${column}`);
-          t = { kind, meta: metaFor(kind, features[column]), chunks: [] };
+          const kind = kindOf(first, schema.find((c) => c.element.name === column)?.element.type, `${name}: column ${column}`);
+          t = { kind, meta: metaFor(kind, features[column]), chunks: [], values: [] };
           tensors.set(column, t);
         }
+        if (t.kind.kind === 'int' || t.kind.kind === 'float') {
+          for (const [i, row] of rows.entries()) {
+            payloadOf(t.kind, row[column], `${name}: row ${groupStart + i}, column ${column}`); // refuses nulls, and integers beyond int32
+            t.values.push(Number(row[column]));
+            if (t.values.length * 4 >= chunkBytes) await flushValues(t);
+          }
+          continue;
+        }
+        schemas[column] ??= columnSchema(metadata.schema, column);
+        const leaf = schemas[column].slice(1).map((e) => e.name);
         let run: Uint8Array[] = [];
         let runBytes = 0;
         let runStart = groupStart;
         const flush = async () => {
           if (!run.length) return;
           const { ref } = await encodeChunk(run, 'none');
-          const numbers = t.kind.kind === 'int' || t.kind.kind === 'float';
-          chunks[ref.hash] = numbers
-            ? { values: rows.slice(runStart - groupStart, runStart - groupStart + run.length).map((r) => Number(r[column])) }
-            : { file, column, rowStart: runStart, rows: run.length, sizes: run.map((p) => p.length), crcs: run.map((p) => crc32(p)) };
+          chunks[ref.hash] = { file, column, rowStart: runStart, rows: run.length, ...pageSpan(hp, bytes, metadata, group, groupStart, leaf, runStart, runStart + run.length) };
           t.chunks.push(ref);
           runStart += run.length;
           [run, runBytes] = [[], 0];
@@ -109,13 +121,14 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
     length += groupStart;
     samples.push({ name, samples: groupStart });
   }
+  for (const t of tensors.values()) await flushValues(t);
   if (!tensors.size) throw new EdgelakeError('invalid-input', `${listed.map((f) => f.name).join(', ') || 'no files'}: no rows`);
   const manifest: Manifest = {
     format: FORMAT_VERSION, parent: null, message: `Parquet: ${listed.length} files`, created: options.created ?? new Date().toISOString(), length, splits: splitsOfFiles(samples),
     tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { ...t.meta, ...(t.size && { shape: [...t.size.split('x').map(Number), 3] }), chunks: t.chunks }])),
   };
   validateManifest(manifest, `the index of ${listed.length} Parquet files`, DEFAULT_LIMITS);
-  return { format: PARQUET_INDEX_FORMAT, name: options.name, files: listed, manifest, chunks };
+  return { format: PARQUET_INDEX_FORMAT, name: options.name, files: listed, columns: schemas, manifest, chunks };
 }
 
 /** The payloads of an inline chunk of a number tensor. */
@@ -124,16 +137,10 @@ export function valuesChunk(chunk: ParquetValues, tensor: TensorMeta): Uint8Arra
   return chunk.values.map((v) => payloadOf(kind, v, 'the index'));
 }
 
-/** A chunk's payloads from its rows (as readRows gives them), each checked against the crc32 indexed. */
-export function rowsChunk(chunk: ParquetChunk, kind: TensorMeta, rows: Record<string, unknown>[], where: string): Uint8Array[] {
-  const columnKind = kindOfMeta(kind);
-  return rows.map((row, i) => {
-    const payload = payloadOf(columnKind, row[chunk.column], `${where}: row ${chunk.rowStart + i}`);
-    if (payload.length !== chunk.sizes[i] || crc32(payload) !== chunk.crcs[i]) {
-      throw new EdgelakeError('integrity', `${where} changed since it was indexed (row ${chunk.rowStart + i} of column ${chunk.column} differs); run edgelake index again`);
-    }
-    return payload;
-  });
+/** The payloads of file rows from `rowStart` of a chunk's tensor, from its column's values (as readSpanRows gives them). */
+export function rowPayloads(tensor: TensorMeta, values: unknown[], rowStart: number, where: string): Uint8Array[] {
+  const kind = kindOfMeta(tensor);
+  return values.map((v, i) => payloadOf(kind, v, `${where}: row ${rowStart + i}`));
 }
 
 export function encodeParquetIndex(index: ParquetIndex): Uint8Array {
@@ -149,7 +156,7 @@ export function decodeParquetIndex(bytes: Uint8Array, where: string): ParquetInd
   for (const t of Object.values(index.manifest.tensors)) {
     for (const ref of t.chunks) {
       const c = Object.hasOwn(index.chunks, ref.hash) ? index.chunks[ref.hash] : undefined;
-      const fits = c && ('values' in c ? Array.isArray(c.values) && c.values.length === ref.samples : index.files[c.file] && c.rows === ref.samples && c.sizes?.length === ref.samples && c.crcs?.length === ref.samples);
+      const fits = c && ('values' in c ? Array.isArray(c.values) && c.values.length === ref.samples : index.files[c.file] && c.rows === ref.samples && Array.isArray(c.pages) && c.pages.length % 2 === 0 && typeof c.crcs === 'string' && c.crcs.length === 4 * c.pages.length && Object.hasOwn(index.columns ?? {}, c.column));
       if (!fits) {
         throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash} has no matching entry in the index`);
       }
@@ -168,13 +175,15 @@ function huggingFaceFeatures(metadata: FileMetaData): Record<string, { _type?: s
   }
 }
 
-function kindOf(value: unknown, where: string): ColumnKind {
+/** A column's kind from its first value, and its physical type (a DOUBLE column's 0 is a float). */
+function kindOf(value: unknown, type: string | undefined, where: string): ColumnKind {
   const bytes = imageBytes(value);
   if (bytes) {
     const type = sniffImageType(bytes);
     if (!type) throw new EdgelakeError('invalid-input', `${where}: bytes that are neither PNG nor JPEG`);
     return { kind: 'image', type };
   }
+  if (typeof value === 'number' && (type === 'FLOAT' || type === 'DOUBLE')) return { kind: 'float' };
   if (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)) || typeof value === 'boolean') return { kind: 'int' };
   if (typeof value === 'number') return { kind: 'float' };
   if (typeof value === 'string') return { kind: 'text' };

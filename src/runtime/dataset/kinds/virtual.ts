@@ -10,7 +10,7 @@ import { openTransport } from '../../../source/open.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import { withVerify } from '../../../source/verify.js';
 import { datasetChain, remoteChain } from '../chain.js';
-import { Dataset, type OpenDatasetOptions } from '../dataset.js';
+import { Dataset, type OpenDatasetOptions, type SampleReader } from '../dataset.js';
 import { openVersion } from '../versions.js';
 
 /*
@@ -19,17 +19,23 @@ import { openVersion } from '../versions.js';
  * from the original files, and the usual chain verifies, counts and caches them.
  */
 
+/** The files of a native dataset made from files in another layout; it may also read single samples of a chunk. */
+export interface VirtualSource extends Source {
+  readSamples?: SampleReader;
+}
+
 /**
  * Opens files matching `pattern` through the virtual Source `virtual` builds over a source at
  * their folder. `dataset.network` counts the bytes read from the original files.
  */
-export async function openInPlace(pattern: string, options: OpenDatasetOptions, virtual: (files: Source) => Source): Promise<Dataset> {
+export async function openInPlace(pattern: string, options: OpenDatasetOptions, virtual: (files: Source) => VirtualSource): Promise<Dataset> {
   const transport = (options.openTransport ?? openTransport)(shardLayout(pattern).base, options);
   const { source: files, metrics } = withMetrics(remoteChain(transport, options));
-  const { source } = datasetChain(withVerify(virtual(files), verifyContentAddress), options.cache);
+  const inPlace = virtual(files);
+  const { source } = datasetChain(withVerify(inPlace, verifyContentAddress), options.cache);
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
   // Decode workers read through the dataset's chain on this thread: they cannot open a pattern themselves.
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, undefined, options);
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, undefined, { ...options, readSamples: inPlace.readSamples });
 }
 
 /** The refs and manifest files of a one-version dataset with `manifest`. */

@@ -1,0 +1,136 @@
+// A Parquet sample is read from the pages holding its row, found in edgelake's index: whatever
+// the column's encoding (plain or dictionary) and whether or not the file has an offset index.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../../format/image/png-encoder.js';
+import { mulberry32 } from '../../../support/random.js';
+import { Loader } from '../../../../src/index.js';
+import { openDataset, openTransportNode, runCli } from '../../../../src/node.js';
+import type { Source } from '../../../../src/source/source.js';
+import { decodeParquetIndex } from '../../../../src/runtime/dataset/kinds/parquet-index.js';
+
+const ROWS = 250;
+const dir = mkdtempSync(join(tmpdir(), 'edgelake-parquet-pages-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Row r: a 6x5 gray PNG whose pixels are r + x + y, a word from a list of 7 (dictionary-encoded), and r / 4. */
+const png = (r: number) => encodePng({ width: 6, height: 5, colorType: 0, bitDepth: 8, samples: Uint16Array.from({ length: 30 }, (_, k) => (r + (k % 6) + Math.floor(k / 6)) & 255), filter: () => 0 });
+const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'];
+
+function write(name: string, options: { offsetIndex: boolean }): string {
+  const rows = Array.from({ length: ROWS }, (_, r) => r);
+  const buffer = parquetWriteBuffer({
+    columnData: [
+      { name: 'image', data: rows.map((r) => ({ bytes: png(r), path: `row-${r}.png` })), offsetIndex: options.offsetIndex },
+      { name: 'word', data: rows.map((r) => WORDS[r % WORDS.length]), encoding: 'RLE_DICTIONARY', offsetIndex: options.offsetIndex },
+      { name: 'score', data: rows.map((r) => r / 4) },
+    ],
+    schema: [
+      { name: 'schema', num_children: 3 },
+      { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
+      { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+      { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      { name: 'word', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'score', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+    ],
+    rowGroupSize: 100,
+    pageSize: 200,
+  });
+  writeFileSync(join(dir, name), new Uint8Array(buffer));
+  return join(dir, name);
+}
+
+describe.each([true, false])('Parquet pages (offset index written: %s)', (offsetIndex) => {
+  const file = write(`train-${offsetIndex ? 'paged' : 'plain'}.parquet`, { offsetIndex });
+  const expectRow = (got: Record<string, ArrayLike<number>>, r: number) => {
+    expectPixel(got, r);
+    expect(new TextDecoder().decode(got.word as Uint8Array)).toBe(WORDS[r % WORDS.length]);
+    expect(got.score[0]).toBe(r / 4);
+  };
+
+  it('reads any one sample from its pages alone, and every sample through the loader', async () => {
+    const ds = await openDataset(file);
+    const view = ds.view();
+    for (const r of [0, 1, 99, 100, 173, ROWS - 1]) expectRow(await view.get(r), r);
+    let seen = 0;
+    for await (const b of new Loader(view, { batchSize: 64, tensors: ['word', 'score'] })) {
+      b.ids.forEach((id, i) => expect((b.tensors.score as Float32Array)[i]).toBe(id / 4));
+      seen += b.ids.length;
+    }
+    expect(seen).toBe(ROWS);
+  });
+
+  it('a sample costs the pages holding its row, not its row group', async () => {
+    let read = 0;
+    const ds = await openDataset(file, { openTransport: (root, o) => counting(root, o, (n) => (read += n)) });
+    read = 0; // opening read the file whole, to index it (no index file beside it)
+    await ds.view().get(173, ['image']);
+    const groupBytes = readFileSync(file).length / 3;
+    if (offsetIndex) expect(read).toBeLessThan(groupBytes / 10);
+    else expect(read).toBeGreaterThan(groupBytes / 10); // without an offset index, the column chunk is one span
+  });
+});
+
+it('a page changed since the index was made is named, never decoded; the other pages still read', async () => {
+  const file = write('changed.parquet', { offsetIndex: true });
+  expect(await runCli(['index', file])).toBe(0);
+  const index = decodeParquetIndex(readFileSync(join(dir, 'changed.edgelake-index.json.gz')), 'index');
+  expect(Object.values(index.chunks).filter((c) => 'pages' in c && c.column === 'word').every((c) => 'dictionary' in c)).toBe(true); // each read with its dictionary page
+  const chunk = Object.values(index.chunks).find((c) => 'pages' in c && c.column === 'image' && c.rowStart === 100);
+  if (!chunk || !('pages' in chunk)) throw new Error('no image chunk from row 100');
+  const bytes = readFileSync(file);
+  bytes[chunk.offset + chunk.pages[0] - 1] ^= 0xff; // the last byte of row 100's page
+  writeFileSync(file, bytes);
+  const ds = await openDataset(file, { retry: { retries: 0 } });
+  await expect(ds.view().get(100, ['image'])).rejects.toThrow(new RegExp(`changed\\.parquet changed since it was indexed \\(the page at byte ${chunk.offset} differs\\); run edgelake index again`));
+  expectPixel(await ds.view().get(99, ['image']), 99);
+  expectPixel(await ds.view().get(200, ['image']), 200);
+});
+
+it('a loader over a few samples of large chunks reads only the pages holding them', async () => {
+  const random = mulberry32(7);
+  const noise = Array.from({ length: 200 }, () => Uint16Array.from({ length: 64 * 64 }, () => Math.floor(random() * 256))); // ~4 KiB PNGs: 400 KiB a row group
+  const file = join(dir, 'noise.parquet');
+  writeFileSync(file, new Uint8Array(parquetWriteBuffer({
+    columnData: [{ name: 'image', data: noise.map((samples) => encodePng({ width: 64, height: 64, colorType: 0, bitDepth: 8, samples, filter: () => 0 })) }],
+    schema: [{ name: 'schema', num_children: 1 }, { name: 'image', type: 'BYTE_ARRAY', repetition_type: 'REQUIRED' }],
+    rowGroupSize: 100,
+    pageSize: 4096,
+  })));
+  expect(await runCli(['index', file, '--chunk-kib', '1024'])).toBe(0); // a chunk a row group
+  let read = 0;
+  const ds = await openDataset(file, { openTransport: (root, o) => counting(root, o, (n) => (read += n)) });
+  read = 0;
+  const ids = [30, 150];
+  for await (const b of new Loader(ds.view({ indices: ids }), { batchSize: 2, tensors: ['image'] })) {
+    b.ids.forEach((id, i) => expect((b.tensors.image as Uint8Array)[(i * 64 * 64 + 100) * 3]).toBe(noise[id][100]));
+  }
+  expect(read).toBeGreaterThan(2 * 4096);
+  expect(read).toBeLessThan(readFileSync(file).length / 10); // 2 pages, not 2 row groups
+});
+
+/** Pixel (x 4, y 2) of row r's image, red channel. */
+function expectPixel(got: Record<string, ArrayLike<number>>, r: number) {
+  expect(got.image[3 * (2 * 6 + 4)]).toBe((r + 4 + 2) & 255);
+}
+
+/** The bare transport of `root`, adding the bytes of each read to `add`. */
+function counting(root: string, options: object, add: (bytes: number) => void): Source {
+  const s = openTransportNode(root, options);
+  return {
+    location: s.location,
+    read: async (path, o) => {
+      const b = await s.read(path, o);
+      add(b.length);
+      return b;
+    },
+    readRange: async (path, offset, length, o) => {
+      const b = await s.readRange(path, offset, length, o);
+      add(b.length);
+      return b;
+    },
+  };
+}
