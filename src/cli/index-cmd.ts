@@ -4,6 +4,7 @@ import { EdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';
 import { encodeParquetIndex, indexParquet } from '../runtime/dataset/kinds/parquet-index.js';
+import { loadParquet } from '../runtime/dataset/kinds/parquet-pages.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
@@ -39,7 +40,7 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   };
   const name = layout.index.replace(/\.edgelake-index\.json\.gz$/, '');
   const parquet = /\.parquet$/i.test(positionals[0]);
-  const index = parquet ? await indexParquet(await import('hyparquet'), shards(), { name, chunkBytes: kib * 1024 }) : await indexShards(shards(), { name, chunkBytes: kib * 1024 });
+  const index = parquet ? await indexParquet(await loadParquet(), shards(), { name, chunkBytes: kib * 1024 }) : await indexShards(shards(), { name, chunkBytes: kib * 1024 });
   const bytes = 'files' in index ? encodeParquetIndex(index) : encodeWebDatasetIndex(index);
   const files = 'files' in index ? index.files.length : index.shards.length;
   const where = values.out ?? `${source.location}/${layout.index}`;

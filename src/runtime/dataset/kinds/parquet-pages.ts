@@ -3,12 +3,19 @@ import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
 
 /*
- * A Parquet column read page by page, with the page table in edgelake's index instead of the
- * file's footer and offset index: a sample costs one range read of the pages holding its row
+ * A Parquet column read page by page, with the page table in edgelake's index (made from the page
+ * headers when indexing) instead of the file's footer and offset index: a sample costs one range read of the pages holding its row
  * (plus the dictionary page of a dictionary-encoded column), each page checked by its crc32.
  */
 
-export type ParquetModule = typeof import('hyparquet');
+/** hyparquet, and its page header reader (a page table is made from page headers, not the optional offset index). */
+export type ParquetModule = typeof import('hyparquet') & { parquetHeader: typeof import('hyparquet/src/column.js').parquetHeader };
+
+/** Loads hyparquet, only when Parquet files are read. */
+export async function loadParquet(): Promise<ParquetModule> {
+  const [hp, { parquetHeader }] = await Promise.all([import('hyparquet'), import('hyparquet/src/column.js')]);
+  return { ...hp, parquetHeader };
+}
 
 /** A column's path from the schema's root to the leaf holding its payloads (an image struct's `bytes`), one element a level. */
 export type ColumnSchema = SchemaElement[];
@@ -45,40 +52,32 @@ export function columnSchema(schema: SchemaElement[], column: string): ColumnSch
 
 /**
  * The pages of rows [from, to) of row group `group` of a file (whole in `bytes`), leaf column
- * `path`: from the column chunk's offset index, or the whole column chunk as one page span when
- * the file has none.
+ * `path`, found by walking the column chunk's page headers (files need no offset index).
  */
-export function pageSpan(hp: ParquetModule, bytes: Uint8Array, metadata: FileMetaData, group: number, groupStart: number, path: string[], from: number, to: number): PageSpan {
-  const rowGroup = metadata.row_groups[group];
-  const chunk = rowGroup.columns.find((c) => c.meta_data?.path_in_schema.join('.') === path.join('.'));
-  const meta = chunk?.meta_data;
-  if (!chunk || !meta) throw new EdgelakeError('invalid-input', `row group ${group}: no column ${path.join('.')}`);
+export function pageSpan(parquet: ParquetModule, bytes: Uint8Array, metadata: FileMetaData, group: number, groupStart: number, path: string[], from: number, to: number): PageSpan {
+  const meta = metadata.row_groups[group].columns.find((c) => c.meta_data?.path_in_schema.join('.') === path.join('.'))?.meta_data;
+  if (!meta) throw new EdgelakeError('invalid-input', `row group ${group}: no column ${path.join('.')}`);
   const crcOf = (offset: number, length: number) => crc32(bytes.subarray(offset, offset + length));
-  const dictionaryAt = Number(meta.dictionary_page_offset ?? 0);
-  const start = Number(dictionaryAt || meta.data_page_offset);
+  const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
   const end = start + Number(meta.total_compressed_size);
-  if (!chunk.offset_index_offset || !chunk.offset_index_length) {
-    return { codec: meta.codec, offset: start, pageRow: groupStart, pages: [end - start, Number(rowGroup.num_rows)], crcs: hex(crcOf(start, end - start)) };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let dictionary: number[] | undefined;
+  const span: PageSpan = { codec: meta.codec, offset: -1, pageRow: -1, pages: [], crcs: '' };
+  for (let [at, row] = [start, groupStart]; at < end && row < to; ) {
+    const reader = { view, offset: at };
+    const header = parquet.parquetHeader(reader);
+    const size = reader.offset - at + header.compressed_page_size;
+    if (header.type === 'DICTIONARY_PAGE') dictionary = [at, size, crcOf(at, size)];
+    const rows = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_rows ?? 0; // a leaf that is not repeated has a value a row
+    if (rows && row + rows > from) {
+      if (span.offset < 0) [span.offset, span.pageRow] = [at, row];
+      span.pages.push(size, rows);
+      span.crcs += hex(crcOf(at, size));
+    }
+    [at, row] = [at + size, row + rows];
   }
-  const at = Number(chunk.offset_index_offset);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + at, chunk.offset_index_length);
-  const locations = hp.readOffsetIndex({ view, offset: 0 }).page_locations.map((l, i, all) => ({
-    offset: Number(l.offset),
-    bytes: l.compressed_page_size,
-    first: Number(l.first_row_index),
-    end: i + 1 < all.length ? Number(all[i + 1].first_row_index) : Number(rowGroup.num_rows),
-  }));
-  const wanted = locations.filter((l) => groupStart + l.first < to && groupStart + l.end > from);
-  const pages: number[] = [];
-  let crcs = '';
-  wanted.forEach((l, i) => {
-    if (i > 0 && l.offset !== wanted[i - 1].offset + wanted[i - 1].bytes) throw new EdgelakeError('invalid-input', `row group ${group}, column ${path.join('.')}: pages not back to back`);
-    pages.push(l.bytes, l.end - l.first);
-    crcs += hex(crcOf(l.offset, l.bytes));
-  });
-  const firstData = locations[0]?.offset ?? end;
-  const dictionary = dictionaryAt && dictionaryAt < firstData ? [dictionaryAt, firstData - dictionaryAt, crcOf(dictionaryAt, firstData - dictionaryAt)] : undefined;
-  return { codec: meta.codec, offset: wanted[0].offset, pageRow: groupStart + wanted[0].first, pages, crcs, ...(dictionary && { dictionary }) };
+  if (span.offset < 0) throw new EdgelakeError('invalid-input', `row group ${group}, column ${path.join('.')}: no page holds rows ${from}..${to - 1}`);
+  return { ...span, ...(dictionary && { dictionary }) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { chunkPath, type ChunkRef, type TensorMeta } from '../../../format/manif
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
 import { decodeParquetIndex, indexParquet, rowPayloads, valuesChunk, type ParquetChunk, type ParquetIndex } from './parquet-index.js';
-import { readSpanRows, type ParquetModule } from './parquet-pages.js';
+import { loadParquet, readSpanRows, type ParquetModule } from './parquet-pages.js';
 import { indexedChunk, loadIndex, openInPlace, underlyingRead, versionFile, versionFiles, type VirtualSource } from './virtual.js';
 
 /** Whether a dataset root names Parquet files: a .parquet file or a brace pattern of them. */
@@ -78,7 +78,7 @@ export function parquetSource(pattern: string, files: Source): VirtualSource {
 }
 
 async function load(files: Source, pattern: string): Promise<Opened> {
-  const hp = await import('hyparquet');
+  const hp = await loadParquet();
   const index = await loadIndex(pattern, files, {
     decode: decodeParquetIndex,
     build: (read, name) => indexParquet(hp, read, { name, created: new Date(0).toISOString() }),
