@@ -2,16 +2,17 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgelakeError } from '../errors.js';
+import { DATASET_KINDS } from '../runtime/dataset/kinds/registry.js';
 import { schemeOf } from '../source/open.js';
 import { redactUrl } from '../source/redact.js';
 import { parseFlags, type Flags } from './flags.js';
 import type { CliIo } from './io.js';
 import { serveStatic, type ServedRequest } from './serve.js';
 
-export const viewUsage = 'edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]';
+export const viewUsage = 'edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]  (ROOT: a dataset folder or URL, or WebDataset shards / Parquet files: train-{000..009}.tar)';
 
 export const viewFlags = {
   port: { type: 'string', value: 'N', default: '8090', help: 'the port to serve on (0 takes a free one)' },
@@ -24,7 +25,7 @@ export const viewFlags = {
 export const DATASET_PREFIX = '/data/';
 
 export interface ViewerOptions {
-  /** A dataset folder (served beside the page) or a URL the page opens itself. */
+  /** A dataset folder or local WebDataset shards / Parquet files (served beside the page), or a URL the page opens itself. */
   root: string;
   /** The built page (index.html, viewer.js, style.css); default: the package's dist/viewer. */
   pageDir?: string;
@@ -36,7 +37,7 @@ export interface ViewerOptions {
 export interface RunningViewer {
   /** The page, opening the dataset: what to give a browser. */
   url: string;
-  /** The local folder served at DATASET_PREFIX, when ROOT was one. */
+  /** The local folder served at DATASET_PREFIX, when ROOT was one (or named files in one). */
   folder?: string;
   server: Server;
   close(): Promise<void>;
@@ -55,11 +56,14 @@ export async function startViewer(options: ViewerOptions): Promise<RunningViewer
     throw new EdgelakeError('not-found', `the viewer page is not built: ${pageDir} has no index.html and viewer.js; run npm run build in the edgelake folder (or pass --page DIR)`);
   }
   const scheme = schemeOf(options.root);
-  const folder = scheme === undefined ? resolve(options.root) : scheme === 'file' ? fileURLToPath(options.root) : undefined;
+  const local = scheme === undefined ? resolve(options.root) : scheme === 'file' ? fileURLToPath(options.root) : undefined;
+  // Shards or Parquet files read in place: their folder is served, and the page opens their pattern in it.
+  const files = local !== undefined && DATASET_KINDS.some((k) => k.claims(local)) ? basename(local) : undefined;
+  const folder = files === undefined ? local : dirname(local!);
   if (folder !== undefined) {
     const info = await stat(folder).catch(() => undefined);
-    if (!info?.isDirectory()) throw new EdgelakeError('not-found', `${folder} is ${info ? 'not a folder' : 'missing'}: ROOT is a dataset folder or an http(s):// URL`);
-    if (!existsSync(join(folder, 'edgelake.json'))) throw new EdgelakeError('not-found', `${folder} holds no dataset (no edgelake.json): build one with edgelake build, or give its URL`);
+    if (!info?.isDirectory()) throw new EdgelakeError('not-found', `${folder} is ${info ? 'not a folder' : 'missing'}: ROOT is a dataset folder, WebDataset shards or Parquet files, or an http(s):// URL`);
+    if (files === undefined && !existsSync(join(folder, 'edgelake.json'))) throw new EdgelakeError('not-found', `${folder} holds no dataset (no edgelake.json): build one with edgelake build, or give its URL`);
   }
   const mounts: Record<string, string> = { '/': pageDir, ...(folder !== undefined && { [DATASET_PREFIX.slice(0, -1)]: folder }) };
   const server = serveStatic(mounts, options.onRequest);
@@ -75,7 +79,7 @@ export async function startViewer(options: ViewerOptions): Promise<RunningViewer
   const { address, port: bound } = server.address() as AddressInfo;
   const origin = `http://${address.includes(':') ? `[${address}]` : address}:${bound}`;
   // A local dataset is on the page's origin (a relative URL); a remote one is opened where it is (its host must allow CORS).
-  const dataset = folder !== undefined ? DATASET_PREFIX.slice(1) : encodeURIComponent(options.root);
+  const dataset = folder !== undefined ? `${DATASET_PREFIX.slice(1)}${encodeURIComponent(files ?? '')}` : encodeURIComponent(options.root);
   let closing: Promise<void> | undefined;
   return {
     url: `${origin}/?dataset=${dataset}`,

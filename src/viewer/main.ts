@@ -60,7 +60,9 @@ async function view(url: string): Promise<void> {
     stats.imageBytesTotal = ds.tensor(image).chunks.reduce((a, c) => a + c.bytes, 0);
     stats.firstPageNetworkBytes = ds.network.bytes;
     const share = ((100 * stats.firstPageImageBytes) / Math.max(1, stats.imageBytesTotal)).toFixed(1);
-    $('status').textContent = `first page in ${(stats.firstPageMs / 1000).toFixed(2)} s; ${formatBytes(stats.firstPageImageBytes)} of ${formatBytes(stats.imageBytesTotal)} of image chunks fetched (${share}%)`;
+    // Shards and Parquet files read in place fetch ranges of their files, never an image chunk: only the total says what moved.
+    const images = stats.firstPageImageBytes ? `, ${formatBytes(stats.firstPageImageBytes)} of ${formatBytes(stats.imageBytesTotal)} of image chunks (${share}%)` : '';
+    $('status').textContent = `first page in ${(stats.firstPageMs / 1000).toFixed(2)} s; ${formatBytes(stats.firstPageNetworkBytes)} fetched${images}`;
   })().catch(showError);
   const counts = (async () => {
     if (!label) return void ($('classes').hidden = true);
@@ -101,6 +103,11 @@ async function scatter(ds: Dataset, embedding: string, label?: string): Promise<
   info.textContent = `PCA of ${embedding} (${dim} dims) to 2-D on the ${pca.on === 'gpu' ? `GPU (${adapter})` : 'CPU'}: ${points.toLocaleString('en')} points, variance ${pca.variance.map((v) => v.toPrecision(3)).join(' and ')}`;
 }
 
+/** The dataset's URL against this page's; the braces of a shard pattern (train-{000..009}.tar) kept, which URL would escape. */
+function resolveRoot(target: string): string {
+  return new URL(target, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
+}
+
 function picker(): void {
   for (const id of ['images', 'classes', 'embedding']) $(id).hidden = true;
   $('title').textContent = 'edgelake viewer';
@@ -113,5 +120,5 @@ const target = params.get('dataset');
 if (!target) picker();
 else {
   $<HTMLInputElement>('dataset-url').value = target;
-  void view(new URL(target, location.href).href).catch(showError).finally(() => (stats.done = true));
+  void view(resolveRoot(target)).catch(showError).finally(() => (stats.done = true));
 }

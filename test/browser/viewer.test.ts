@@ -1,7 +1,7 @@
 // The dataset viewer as users get it (the built page, served by `edgelake view`'s server with the
 // dataset beside it) in Debian's Chromium on SwiftShader's WebGPU, against the full Fashion-MNIST
 // (70,000 samples, with the PCA probe). What it shows is checked against the IDX files themselves.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -15,7 +15,8 @@ import type { Manifest, Refs } from '../../src/format/manifest.js';
 import { buildImageFolder } from '../../src/format/index.js';
 import { FolderSink } from '../../src/node.js';
 import { encodePng } from '../format/image/png-encoder.js';
-import { cli, FASHION_CLASSES } from '../support/cli.js';
+import { cli, FASHION_CLASSES, SUBSET } from '../support/cli.js';
+import { writeHuggingFaceParquet } from '../support/parquet-files.js';
 import { FASHION_MNIST_DIR, missing } from '../support/system.js';
 import { CHROMIUM, noChromium, openBrowser, type Browser } from './chromium.js';
 
@@ -171,7 +172,8 @@ describe.skipIf(noChromium || noFashionMnist)('the dataset viewer in Chromium, o
     expect(stats.firstPageMs).toBeLessThan(2000);
     expect(sent / imageBytes).toBeLessThan(0.05);
     expect(sent).toBe(0);
-    expect(await page.getByTestId('status').textContent()).toMatch(/^first page in \d+\.\d\d s; 0 B of 30\.\d MiB of image chunks fetched \(0\.0%\)$/);
+    expect(stats.firstPageImageBytes).toBe(0);
+    expect(await page.getByTestId('status').textContent()).toMatch(/^first page in \d+\.\d\d s; \d+(\.\d)? (B|KiB) fetched$/); // the refs and manifest revalidated, no image chunk
   });
 
   it('a query shows its 7,000 results and pages through them, each page reading only its own images', async () => {
@@ -288,5 +290,53 @@ describe.skipIf(noChromium)('the dataset viewer on an image folder of PNGs of ma
     await page.goto(`${viewer.url}&image=thumbnail`);
     await opened(page);
     expect(pictures(await cells(page), 32)).toEqual(SIZES.map((_, i) => i));
+  });
+});
+
+describe.skipIf(noChromium)('the dataset viewer on Parquet files read in place (a Hugging Face-style export)', { timeout: 120_000 }, () => {
+  const subset = (file: string) => gunzipSync(readFileSync(join(SUBSET, file)));
+  const labels = subset('train-labels-idx1-ubyte.gz').subarray(8);
+  const pixels = subset('train-images-idx3-ubyte.gz').subarray(16);
+  let scratch = '';
+  let pattern = '';
+  const served: ServedRequest[] = [];
+  let viewer: RunningViewer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'edgelake-viewer-parquet-'));
+    pattern = writeHuggingFaceParquet(join(scratch), pixels, labels, { files: 2, rowGroupSize: 100, pageSize: 1024 });
+    expect((await cli('index', join(scratch, pattern))).code).toBe(0);
+    await buildViewer(join(scratch, 'page'));
+    viewer = await startViewer({ root: join(scratch, pattern), pageDir: join(scratch, 'page'), port: 0, onRequest: (r) => served.push(r) });
+    browser = await openBrowser({});
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await viewer?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('`edgelake view` on the files\' pattern shows the first page with the metadata\'s class names, fetching its pages only', async () => {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await page.goto(viewer.url);
+    await opened(page);
+    expect(await page.getByTestId('summary').textContent()).toMatch(new RegExp(`^${labels.length.toLocaleString('en')} samples · version [0-9a-f]{12} · train ${labels.length.toLocaleString('en')}`));
+    const shown = await cells(page);
+    expect(shown.map((c) => c.id)).toEqual(Array.from({ length: PAGE }, (_, i) => i));
+    for (const c of shown) {
+      expect([c.width, c.height]).toEqual([28, 28]);
+      expect(c.pixels).toEqual(Array.from(pixels.subarray(c.id * 784, (c.id + 1) * 784))); // the PNG in the struct, decoded
+      expect(c.caption).toBe(CLASSES[labels[c.id]]); // ClassLabel names from the huggingface metadata
+    }
+    const counts = await page.getByTestId('counts').locator('tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.count)));
+    expect(counts.reduce((a, n) => a + n, 0)).toBe(labels.length);
+    // The index, then the pages of the first page's rows: a small part of the files.
+    const fileBytes = readdirSync(scratch).filter((f) => f.endsWith('.parquet')).reduce((a, f) => a + statSync(join(scratch, f)).size, 0);
+    const sent = served.filter((r) => /\.parquet$|edgelake-index/.test(r.path)).reduce((a, r) => a + r.bytes, 0);
+    console.log(`viewer, Parquet: ${sent} of ${fileBytes} bytes of the files and their index sent (${((100 * sent) / fileBytes).toFixed(2)}%); status: ${await page.getByTestId('status').textContent()}`);
+    expect(sent / fileBytes).toBeLessThan(0.05);
+    expect(await page.getByTestId('status').textContent()).toMatch(/^first page in \d+\.\d\d s; \d+(\.\d)? KiB fetched$/);
   });
 });

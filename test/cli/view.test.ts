@@ -74,7 +74,7 @@ describe('edgelake view', () => {
 
   it('names what is wrong: a missing folder, a folder with no dataset, an unbuilt page, a bad port', async () => {
     const missing = await cli('view', join(out, 'no-such-folder'), '--page', page);
-    expect([missing.code, missing.stderr]).toEqual([1, `edgelake view: ${join(out, 'no-such-folder')} is missing: ROOT is a dataset folder or an http(s):// URL\n`]);
+    expect([missing.code, missing.stderr]).toEqual([1, `edgelake view: ${join(out, 'no-such-folder')} is missing: ROOT is a dataset folder, WebDataset shards or Parquet files, or an http(s):// URL\n`]);
     mkdirSync(join(out, 'empty'));
     const empty = await cli('view', join(out, 'empty'), '--page', page);
     expect(empty.stderr).toBe(`edgelake view: ${join(out, 'empty')} holds no dataset (no edgelake.json): build one with edgelake build, or give its URL\n`);
@@ -84,7 +84,7 @@ describe('edgelake view', () => {
     expect([unbuilt.code, unbuilt.stderr]).toEqual([1, `edgelake view: the viewer page is not built: ${join(out, 'empty')} has no index.html and viewer.js; run npm run build in the edgelake folder (or pass --page DIR)\n`]);
     expect(await cli('view', ds, '--port', '70000', '--page', page)).toMatchObject({ code: 2, stderr: 'edgelake view: --port must be a whole number 0..65535, got 70000\n' });
     expect((await cli('view', ds, '--exit-after', 'soon', '--page', page)).code).toBe(2);
-    expect((await cli('view')).stderr).toBe(`edgelake view: usage: edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]\n`);
+    expect((await cli('view')).stderr).toBe(`edgelake view: usage: edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]  (ROOT: a dataset folder or URL, or WebDataset shards / Parquet files: train-{000..009}.tar)\n`);
   });
 
   it('a port in use is an error that says to pick another', async () => {
