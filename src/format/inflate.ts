@@ -28,6 +28,25 @@ export function inflateBounded(data: Uint8Array, maxBytes: number, what: string)
   return platformInflate(data, maxBytes, what);
 }
 
+/** A gzip member's (RFC 1952) contents within `maxBytes`, as inflateBounded; 'invalid-chunk' for a header that is not gzip's. */
+export function gunzipBounded(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
+  return inflateBounded(gzipBody(data, what), maxBytes, what);
+}
+
+/** The DEFLATE stream inside a gzip member, past its optional header fields. */
+function gzipBody(b: Uint8Array, what: string): Uint8Array {
+  const fail = (why: string) => new EdgelakeError('invalid-chunk', `${what}: ${why}`);
+  if (b.length < 18 || b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8) throw fail('not gzip');
+  const flags = b[3];
+  let at = 10;
+  if (flags & 4) at += 2 + (b[at] | (b[at + 1] << 8)); // FEXTRA
+  if (flags & 8) at = b.indexOf(0, at) + 1; // FNAME
+  if (flags & 16) at = b.indexOf(0, at) + 1; // FCOMMENT
+  if (flags & 2) at += 2; // FHCRC
+  if (at <= 0 || at > b.length - 8) throw fail('a truncated gzip header');
+  return b.subarray(at, b.length - 8);
+}
+
 /**
  * BoundedInflate in JavaScript (fflate), for every platform: input is fed in steps no larger
  * than the remaining budget can need, and inflation stops as soon as the output passes the

@@ -41,7 +41,7 @@ type ColumnKind = { kind: 'image'; type: 'png' | 'jpeg' } | { kind: 'int' } | { 
 
 /** Rows of a file's column as hyparquet gives them (objects, byte arrays kept as bytes). */
 function readRows(hp: ParquetModule, file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number): Promise<Record<string, unknown>[]> {
-  return hp.parquetReadObjects({ file, metadata, columns: [column], rowStart, rowEnd, utf8: false }) as Promise<Record<string, unknown>[]>;
+  return hp.parquetReadObjects({ file, metadata, columns: [column], rowStart, rowEnd, utf8: false, compressors: hp.compressors }) as Promise<Record<string, unknown>[]>;
 }
 
 /**

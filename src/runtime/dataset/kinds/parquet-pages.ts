@@ -1,6 +1,8 @@
-import type { AsyncBuffer, CompressionCodec, FileMetaData, SchemaElement } from 'hyparquet';
-import { EdgelakeError } from '../../../errors.js';
+import type { AsyncBuffer, CompressionCodec, Compressors, FileMetaData, SchemaElement } from 'hyparquet';
+import { EdgelakeError, isEdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
+import { gunzipBounded } from '../../../format/inflate.js';
+import { DEFAULT_LIMITS } from '../../../format/limits.js';
 
 /*
  * A Parquet column read page by page, with the page table in edgelake's index (made from the page
@@ -8,13 +10,24 @@ import { crc32 } from '../../../format/hash.js';
  * (plus the dictionary page of a dictionary-encoded column), each page checked by its crc32.
  */
 
-/** hyparquet, and its page header reader (a page table is made from page headers, not the optional offset index). */
-export type ParquetModule = typeof import('hyparquet') & { parquetHeader: typeof import('hyparquet/src/column.js').parquetHeader };
+/**
+ * hyparquet, its page header reader (a page table is made from page headers, not the optional
+ * offset index) and the page codecs it lacks: GZIP by fflate, ZSTD (Polars' default) by fzstd.
+ */
+export type ParquetModule = typeof import('hyparquet') & { parquetHeader: typeof import('hyparquet/src/column.js').parquetHeader; compressors: Compressors };
 
-/** Loads hyparquet, only when Parquet files are read. */
+/** Loads hyparquet and the codecs, only when Parquet files are read. */
 export async function loadParquet(): Promise<ParquetModule> {
-  const [hp, { parquetHeader }] = await Promise.all([import('hyparquet'), import('hyparquet/src/column.js')]);
-  return { ...hp, parquetHeader };
+  const [hp, { parquetHeader }, zstd] = await Promise.all([import('hyparquet'), import('hyparquet/src/column.js'), import('fzstd')]);
+  const bounded = (codec: string, size: number) => {
+    if (size > DEFAULT_LIMITS.maxInflatedBytes) throw new EdgelakeError('limit', `a ${codec} page of ${size} bytes, over the limit of ${DEFAULT_LIMITS.maxInflatedBytes}`);
+    return size;
+  };
+  const compressors: Compressors = {
+    GZIP: (input, size) => gunzipBounded(input, bounded('GZIP', size), 'a GZIP page'),
+    ZSTD: (input, size) => zstd.decompress(input, new Uint8Array(bounded('ZSTD', size))),
+  };
+  return { ...hp, parquetHeader, compressors };
 }
 
 /** A column's path from the schema's root to the leaf holding its payloads (an image struct's `bytes`), one element a level. */
@@ -85,7 +98,7 @@ export function pageSpan(parquet: ParquetModule, bytes: Uint8Array, metadata: Fi
  * holding them (and one of the dictionary page), each page checked against its crc32, decoded by
  * hyparquet as a file of one row group that holds just those pages.
  */
-export async function readSpanRows(hp: ParquetModule, schema: ColumnSchema, span: PageSpan, from: number, to: number, read: (offset: number, length: number) => Promise<Uint8Array>, changed: (why: string) => Error): Promise<unknown[]> {
+export async function readSpanRows(hp: ParquetModule, schema: ColumnSchema, span: PageSpan, from: number, to: number, read: (offset: number, length: number) => Promise<Uint8Array>, where: string): Promise<unknown[]> {
   let [offset, row, first, bytes, rows] = [span.offset, span.pageRow, -1, 0, 0];
   const pages: { at: number; bytes: number; crc: number }[] = [];
   for (let p = 0; p < span.pages.length / 2; p++) {
@@ -99,7 +112,7 @@ export async function readSpanRows(hp: ParquetModule, schema: ColumnSchema, span
   }
   if (!pages.length) throw new EdgelakeError('not-found', `rows [${from}, ${to}) are not in this page span`);
   const check = (got: Uint8Array, at: number, size: number, crc: number, whose: string) => {
-    if (crc32(got.subarray(at, at + size)) !== crc) throw changed(`the ${whose} at byte ${pages[0].at + at} differs`);
+    if (crc32(got.subarray(at, at + size)) !== crc) throw new EdgelakeError('integrity', `${where} changed since it was indexed (the ${whose} at byte ${pages[0].at + at} differs); run edgelake index again`);
   };
   const [dictionary, data] = await Promise.all([
     span.dictionary ? read(span.dictionary[0], span.dictionary[1]) : new Uint8Array(0),
@@ -128,7 +141,9 @@ export async function readSpanRows(hp: ParquetModule, schema: ColumnSchema, span
     }],
   };
   const column = schema[1].name;
-  const objects = (await hp.parquetReadObjects({ file: buffer, metadata, columns: [column], utf8: false })) as Record<string, unknown>[];
+  const objects = (await hp.parquetReadObjects({ file: buffer, metadata, columns: [column], utf8: false, compressors: hp.compressors }).catch((e: unknown) => {
+    throw isEdgelakeError(e) ? e : new EdgelakeError('invalid-chunk', `${where}: rows ${from}..${to - 1} of column ${column}: ${(e as Error).message}`, { cause: e });
+  })) as Record<string, unknown>[];
   return objects.slice(from - first, to - first).map((r) => r[column]);
 }
 

@@ -41,10 +41,9 @@ export function parquetSource(pattern: string, files: Source): VirtualSource {
   /** File rows [first, last] of a chunk (chunk-local), from the pages holding them, each page checked by its crc32. */
   const payloads = async (o: Opened, chunk: ParquetChunk, first: number, last: number, options?: ReadOptions) => {
     const { name } = o.index.files[chunk.file];
-    const changed = (why: string) => new EdgelakeError('integrity', `${pattern}: ${name} changed since it was indexed (${why}); run edgelake index again`);
     const read = (offset: number, length: number) => files.readRange(name, offset, length, underlyingRead(options));
     const [from, to] = [chunk.rowStart + first, chunk.rowStart + last + 1];
-    const values = await readSpanRows(o.hp, o.index.columns[chunk.column], chunk, from, to, read, changed);
+    const values = await readSpanRows(o.hp, o.index.columns[chunk.column], chunk, from, to, read, `${pattern}: ${name}`);
     return rowPayloads(o.index.manifest.tensors[chunk.column], values, from, `${pattern}: ${name}`);
   };
   const tensorOf = (o: Opened, path: string) => o.tensorOfChunk.get(path.slice(path.lastIndexOf('/') + 1))!;

@@ -4,6 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'fflate';
+import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../../format/image/png-encoder.js';
@@ -21,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const png = (r: number) => encodePng({ width: 6, height: 5, colorType: 0, bitDepth: 8, samples: Uint16Array.from({ length: 30 }, (_, k) => (r + (k % 6) + Math.floor(k / 6)) & 255), filter: () => 0 });
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'];
 
-function write(name: string, options: { offsetIndex: boolean }): string {
+function write(name: string, options: { offsetIndex: boolean; codec?: 'GZIP' | 'ZSTD' }): string {
   const rows = Array.from({ length: ROWS }, (_, r) => r);
   const buffer = parquetWriteBuffer({
     columnData: [
@@ -39,6 +41,7 @@ function write(name: string, options: { offsetIndex: boolean }): string {
     ],
     rowGroupSize: 100,
     pageSize: 200,
+    ...(options.codec && { codec: options.codec, compressors: { GZIP: (b: Uint8Array) => gzipSync(b), ZSTD: zstdStored } }),
   });
   writeFileSync(join(dir, name), new Uint8Array(buffer));
   return join(dir, name);
@@ -111,6 +114,33 @@ it('a loader over a few samples of large chunks reads only the pages holding the
   expect(read).toBeGreaterThan(2 * 4096);
   expect(read).toBeLessThan(readFileSync(file).length / 10); // 2 pages, not 2 row groups
 });
+
+// Snappy is hyparquet's own; GZIP (fflate) and ZSTD (fzstd, Polars' default) are edgelake's to supply.
+it.each(['GZIP', 'ZSTD'] as const)('reads %s-compressed pages, at indexing and a sample at a time', async (codec) => {
+  const file = write(`codec-${codec}.parquet`, { offsetIndex: false, codec });
+  const bytes = readFileSync(file);
+  expect(parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).row_groups[0].columns.map((c) => c.meta_data?.codec)).toEqual([codec, codec, codec, codec]);
+  const ds = await openDataset(file);
+  for (const r of [0, 137, ROWS - 1]) expectPixel(await ds.view().get(r, ['image']), r);
+  expect(new TextDecoder().decode((await ds.view().get(201, ['word'])).word as Uint8Array)).toBe(WORDS[201 % WORDS.length]);
+});
+
+/**
+ * A Zstandard frame (RFC 8878) of raw blocks, which every decoder reads: enough to write ZSTD pages
+ * here, where Node 20 has no zstd encoder.
+ */
+function zstdStored(data: Uint8Array): Uint8Array {
+  const MAX = 128 << 10;
+  const out: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0xa0]; // magic; single segment, a 4-byte content size
+  for (let k = 0; k < 4; k++) out.push((data.length >>> (8 * k)) & 255);
+  for (let at = 0; at < data.length || at === 0; at += MAX) {
+    const block = data.subarray(at, at + MAX);
+    const header = (block.length << 3) | (at + MAX >= data.length ? 1 : 0); // raw block; the last one says so
+    out.push(header & 255, (header >>> 8) & 255, (header >>> 16) & 255, ...block);
+    if (data.length === 0) break;
+  }
+  return Uint8Array.from(out);
+}
 
 /** Pixel (x 4, y 2) of row r's image, red channel. */
 function expectPixel(got: Record<string, ArrayLike<number>>, r: number) {
