@@ -6,8 +6,9 @@ import { DEFAULT_LIMITS } from '../../../format/limits.js';
 
 /*
  * A Parquet column read page by page, with the page table in edgelake's index (made from the page
- * headers when indexing) instead of the file's footer and offset index: a sample costs one range read of the pages holding its row
- * (plus the dictionary page of a dictionary-encoded column), each page checked by its crc32.
+ * headers when indexing) instead of the file's footer and offset index: a sample costs one range
+ * read of the pages holding its row (plus the dictionary page of a dictionary-encoded column),
+ * each page checked by its crc32.
  */
 
 /**
@@ -67,7 +68,7 @@ export function columnSchema(schema: SchemaElement[], column: string): ColumnSch
  * The pages of rows [from, to) of row group `group` of a file (whole in `bytes`), leaf column
  * `path`, found by walking the column chunk's page headers (files need no offset index).
  */
-export function pageSpan(parquet: ParquetModule, bytes: Uint8Array, metadata: FileMetaData, group: number, groupStart: number, path: string[], from: number, to: number): PageSpan {
+export function pageSpan(hp: ParquetModule, bytes: Uint8Array, metadata: FileMetaData, group: number, groupStart: number, path: string[], from: number, to: number): PageSpan {
   const meta = metadata.row_groups[group].columns.find((c) => c.meta_data?.path_in_schema.join('.') === path.join('.'))?.meta_data;
   if (!meta) throw new EdgelakeError('invalid-input', `row group ${group}: no column ${path.join('.')}`);
   const crcOf = (offset: number, length: number) => crc32(bytes.subarray(offset, offset + length));
@@ -78,7 +79,7 @@ export function pageSpan(parquet: ParquetModule, bytes: Uint8Array, metadata: Fi
   const span: PageSpan = { codec: meta.codec, offset: -1, pageRow: -1, pages: [], crcs: '' };
   for (let [at, row] = [start, groupStart]; at < end && row < to; ) {
     const reader = { view, offset: at };
-    const header = parquet.parquetHeader(reader);
+    const header = hp.parquetHeader(reader);
     const size = reader.offset - at + header.compressed_page_size;
     if (header.type === 'DICTIONARY_PAGE') dictionary = [at, size, crcOf(at, size)];
     const rows = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_rows ?? 0; // a leaf that is not repeated has a value a row
@@ -99,12 +100,12 @@ export function pageSpan(parquet: ParquetModule, bytes: Uint8Array, metadata: Fi
  * hyparquet as a file of one row group that holds just those pages.
  */
 export async function readSpanRows(hp: ParquetModule, schema: ColumnSchema, span: PageSpan, from: number, to: number, read: (offset: number, length: number) => Promise<Uint8Array>, where: string): Promise<unknown[]> {
-  let [offset, row, first, bytes, rows] = [span.offset, span.pageRow, -1, 0, 0];
+  let [offset, row, first, bytes, rows] = [span.offset, span.pageRow, -1, 0, 0]; // `first`: the first row read
   const pages: { at: number; bytes: number; crc: number }[] = [];
   for (let p = 0; p < span.pages.length / 2; p++) {
     const [size, count, crc] = [span.pages[2 * p], span.pages[2 * p + 1], parseInt(span.crcs.slice(8 * p, 8 * p + 8), 16)];
     if (row < to && row + count > from) {
-      if (first < 0) [first, rows] = [row, 0];
+      if (first < 0) first = row;
       pages.push({ at: offset, bytes: size, crc });
       [bytes, rows] = [bytes + size, rows + count];
     }
