@@ -8,7 +8,7 @@ import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '.
 import { validateManifest } from '../../../format/validate.js';
 import { splitsOfFiles } from '../../../format/webdataset/shards.js';
 import { storedSize } from '../../../format/webdataset/wds-index.js';
-import { columnSchema, pageSpan, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
+import { columnSchema, pageSpan, spanFits, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
 
 export const PARQUET_INDEX_FORMAT = 'edgelake-parquet-index/2';
 
@@ -156,9 +156,11 @@ export function decodeParquetIndex(bytes: Uint8Array, where: string): ParquetInd
   for (const t of Object.values(index.manifest.tensors)) {
     for (const ref of t.chunks) {
       const c = Object.hasOwn(index.chunks, ref.hash) ? index.chunks[ref.hash] : undefined;
-      const fits = c && ('values' in c ? Array.isArray(c.values) && c.values.length === ref.samples : index.files[c.file] && c.rows === ref.samples && Array.isArray(c.pages) && c.pages.length % 2 === 0 && typeof c.crcs === 'string' && c.crcs.length === 4 * c.pages.length && Object.hasOwn(index.columns ?? {}, c.column));
-      if (!fits) {
+      if (!c || ('values' in c ? !Array.isArray(c.values) || c.values.length !== ref.samples : !index.files[c.file] || c.rows !== ref.samples || !Object.hasOwn(index.columns ?? {}, c.column))) {
         throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash} has no matching entry in the index`);
+      }
+      if (!('values' in c) && !spanFits(c, index.files[c.file].bytes, c.rowStart, c.rows)) {
+        throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash}: its page table does not fit ${index.files[c.file].name} (pages outside its ${index.files[c.file].bytes} bytes, or not holding rows ${c.rowStart}..${c.rowStart + c.rows - 1})`);
       }
     }
   }

@@ -94,6 +94,20 @@ export function pageSpan(hp: ParquetModule, bytes: Uint8Array, metadata: FileMet
   return { ...span, ...(dictionary && { dictionary }) };
 }
 
+/** Whether an index's page span is well formed: its pages within a file of `fileBytes`, holding rows [rowStart, rowStart + rows). */
+export function spanFits(span: PageSpan, fileBytes: number, rowStart: number, rows: number): boolean {
+  const whole = (n: unknown, least = 0): n is number => Number.isSafeInteger(n) && (n as number) >= least;
+  const { offset, pageRow, pages, crcs, dictionary } = span;
+  if (!whole(offset) || !whole(pageRow) || !Array.isArray(pages) || pages.length < 2 || pages.length % 2 || typeof crcs !== 'string' || !/^[0-9a-f]*$/.test(crcs) || crcs.length !== 4 * pages.length) return false;
+  let [bytes, held] = [0, 0];
+  for (let p = 0; p < pages.length; p += 2) {
+    if (!whole(pages[p], 1) || !whole(pages[p + 1], 1)) return false;
+    [bytes, held] = [bytes + pages[p], held + pages[p + 1]];
+  }
+  const dictionaryFits = dictionary === undefined || (Array.isArray(dictionary) && dictionary.length === 3 && dictionary.every((n) => whole(n)) && dictionary[0] + dictionary[1] <= fileBytes);
+  return typeof span.codec === 'string' && dictionaryFits && offset + bytes <= fileBytes && pageRow <= rowStart && pageRow + held >= rowStart + rows;
+}
+
 /**
  * The values of column `schema` for file rows [from, to) of `span`: one range read of the pages
  * holding them (and one of the dictionary page), each page checked against its crc32, decoded by

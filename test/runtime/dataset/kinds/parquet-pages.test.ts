@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'fflate';
+import { gunzipSync, gzipSync } from 'fflate';
 import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,17 @@ it('a loader over a few samples of large chunks reads only the pages holding the
   }
   expect(read).toBeGreaterThan(2 * 4096);
   expect(read).toBeLessThan(readFileSync(file).length / 10); // 2 pages, not 2 row groups
+});
+
+it('an index whose page table points outside its file is refused by name, before any page is read', async () => {
+  const file = write('tampered.parquet', { offsetIndex: true });
+  expect(await runCli(['index', file])).toBe(0);
+  const path = join(dir, 'tampered.edgelake-index.json.gz');
+  const index = JSON.parse(new TextDecoder().decode(gunzipSync(readFileSync(path)))) as { chunks: Record<string, { pages?: number[] }> };
+  const [hash, chunk] = Object.entries(index.chunks).find(([, c]) => c.pages)!;
+  chunk.pages![0] = 1 << 30; // a page of a GiB, in a file of 27 kB
+  writeFileSync(path, gzipSync(new TextEncoder().encode(JSON.stringify(index))));
+  await expect(openDataset(file)).rejects.toThrow(`${path}: chunk ${hash}: its page table does not fit tampered.parquet`);
 });
 
 // Snappy is hyparquet's own; GZIP (fflate) and ZSTD (fzstd, Polars' default) are edgelake's to supply.
