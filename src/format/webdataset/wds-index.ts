@@ -5,7 +5,7 @@ import { decodeIndexFile, encodeIndexFile } from '../index-file.js';
 import { sniffImageType } from '../image/image.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../manifest.js';
-import { validateManifest } from '../validate.js';
+import { chunkHeaderBytes, validateManifest } from '../validate.js';
 import { splitsOfFiles } from './shards.js';
 import { tarMembers, type TarMember } from './tar.js';
 
@@ -149,9 +149,20 @@ export function decodeWebDatasetIndex(bytes: Uint8Array, where: string): WebData
       const c = Object.hasOwn(index.chunks, ref.hash) ? index.chunks[ref.hash] : undefined;
       const fits = c && ('values' in c ? Array.isArray(c.values) && c.values.length === ref.samples : index.shards[c.shard] && [c.offsets, c.sizes, c.crcs].every((a) => Array.isArray(a) && a.length === ref.samples));
       if (!fits) throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash} has no matching entry in the index`);
+      if (!('values' in c) && !spanFits(c, index.shards[c.shard].bytes, ref)) {
+        throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash}: its members do not fit ${index.shards[c.shard].name} (outside its ${index.shards[c.shard].bytes} bytes, or not the chunk's ${ref.bytes} bytes)`);
+      }
     }
   }
   return index;
+}
+
+/** Whether a span's members lie inside a shard of `shardBytes` and make a chunk body of `ref.bytes` (a tampered index could ask for any range). */
+function spanFits(span: ShardSpan, shardBytes: number, ref: ChunkRef): boolean {
+  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!whole(span.start) || !span.offsets.every(whole) || !span.sizes.every(whole) || !span.crcs.every(whole)) return false;
+  const inside = span.offsets.every((o, i) => span.start + o + span.sizes[i] <= shardBytes);
+  return inside && chunkHeaderBytes(ref.samples) + span.sizes.reduce((a, n) => a + n, 0) === ref.bytes;
 }
 
 /** Consecutive members with one key make a sample. */

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, SUBSET } from '../../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../../support/nginx.js';
@@ -130,6 +130,20 @@ describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python
       await expect(epoch()).rejects.toThrow(/fm-001\.tar changed since it was indexed \(the member at byte \d+ differs\); run edgelake index again/);
     } finally {
       writeFileSync(shard, original);
+    }
+  });
+
+  it('an index whose members lie outside their shard is refused by name, before any shard is read', async () => {
+    const path = join(dir, 'fm.edgelake-index.json.gz');
+    const original = readFileSync(path);
+    const index = JSON.parse(gunzipSync(original).toString('utf8')) as { chunks: Record<string, { sizes?: number[] }> };
+    const [hash, chunk] = Object.entries(index.chunks).find(([, c]) => c.sizes)!;
+    chunk.sizes![0] = 1 << 30; // a member of a GiB
+    writeFileSync(path, gzipSync(JSON.stringify(index)));
+    try {
+      await expect(openDataset(`${nginx.url}/${pattern}`)).rejects.toThrow(`chunk ${hash}: its members do not fit fm-`);
+    } finally {
+      writeFileSync(path, original);
     }
   });
 
