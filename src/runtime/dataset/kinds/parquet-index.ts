@@ -8,7 +8,7 @@ import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '.
 import { validateManifest } from '../../../format/validate.js';
 import { splitsOfFiles } from '../../../format/webdataset/shards.js';
 import { storedSize } from '../../../format/webdataset/wds-index.js';
-import { columnSchema, pageSpan, spanFits, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
+import { columnPages, columnSchema, pageSpan, spanFits, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
 
 export const PARQUET_INDEX_FORMAT = 'edgelake-parquet-index/2';
 
@@ -95,14 +95,14 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
           continue;
         }
         schemas[column] ??= columnSchema(metadata.schema, column);
-        const leaf = schemas[column].slice(1).map((e) => e.name);
+        const pages = columnPages(hp, bytes, metadata, group, groupStart, schemas[column].slice(1).map((e) => e.name));
         let run: Uint8Array[] = [];
         let runBytes = 0;
         let runStart = groupStart;
         const flush = async () => {
           if (!run.length) return;
           const { ref } = await encodeChunk(run, 'none');
-          chunks[ref.hash] = { file, column, rowStart: runStart, rows: run.length, ...pageSpan(hp, bytes, metadata, group, groupStart, leaf, runStart, runStart + run.length) };
+          chunks[ref.hash] = { file, column, rowStart: runStart, rows: run.length, ...pageSpan(pages, runStart, runStart + run.length) };
           t.chunks.push(ref);
           runStart += run.length;
           [run, runBytes] = [[], 0];

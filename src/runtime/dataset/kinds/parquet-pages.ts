@@ -64,34 +64,47 @@ export function columnSchema(schema: SchemaElement[], column: string): ColumnSch
   return [plain(schema[0], 1), plain(top, 1), plain(leaf)];
 }
 
+/** A column chunk's pages, walked once when indexing: each data page's place, rows and crc32, and the dictionary page. */
+export interface ColumnPages {
+  codec: CompressionCodec;
+  pages: { at: number; bytes: number; row: number; rows: number; crc: number }[];
+  dictionary?: number[];
+}
+
 /**
- * The pages of rows [from, to) of row group `group` of a file (whole in `bytes`), leaf column
- * `path`, found by walking the column chunk's page headers (files need no offset index).
+ * The pages of leaf column `path` in row group `group` of a file (whole in `bytes`), whose first
+ * row is `groupStart`, found by walking the column chunk's page headers (files need no offset index).
  */
-export function pageSpan(hp: ParquetModule, bytes: Uint8Array, metadata: FileMetaData, group: number, groupStart: number, path: string[], from: number, to: number): PageSpan {
+export function columnPages(hp: ParquetModule, bytes: Uint8Array, metadata: FileMetaData, group: number, groupStart: number, path: string[]): ColumnPages {
   const meta = metadata.row_groups[group].columns.find((c) => c.meta_data?.path_in_schema.join('.') === path.join('.'))?.meta_data;
   if (!meta) throw new EdgelakeError('invalid-input', `row group ${group}: no column ${path.join('.')}`);
-  const crcOf = (offset: number, length: number) => crc32(bytes.subarray(offset, offset + length));
+  const crcOf = (at: number, length: number) => crc32(bytes.subarray(at, at + length));
   const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
   const end = start + Number(meta.total_compressed_size);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let dictionary: number[] | undefined;
-  const span: PageSpan = { codec: meta.codec, offset: -1, pageRow: -1, pages: [], crcs: '' };
-  for (let [at, row] = [start, groupStart]; at < end && row < to; ) {
+  const found: ColumnPages = { codec: meta.codec, pages: [] };
+  for (let [at, row] = [start, groupStart]; at < end; ) {
     const reader = { view, offset: at };
     const header = hp.parquetHeader(reader);
     const size = reader.offset - at + header.compressed_page_size;
-    if (header.type === 'DICTIONARY_PAGE') dictionary = [at, size, crcOf(at, size)];
+    if (header.type === 'DICTIONARY_PAGE') found.dictionary = [at, size, crcOf(at, size)];
     const rows = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_rows ?? 0; // a leaf that is not repeated has a value a row
-    if (rows && row + rows > from) {
-      if (span.offset < 0) [span.offset, span.pageRow] = [at, row];
-      span.pages.push(size, rows);
-      span.crcs += hex(crcOf(at, size));
-    }
+    if (rows) found.pages.push({ at, bytes: size, row, rows, crc: crcOf(at, size) });
     [at, row] = [at + size, row + rows];
   }
-  if (span.offset < 0) throw new EdgelakeError('invalid-input', `row group ${group}, column ${path.join('.')}: no page holds rows ${from}..${to - 1}`);
-  return { ...span, ...(dictionary && { dictionary }) };
+  return found;
+}
+
+/** The span of `column`'s pages that hold file rows [from, to): what the index keeps of a chunk. */
+export function pageSpan(column: ColumnPages, from: number, to: number): PageSpan {
+  const held = column.pages.filter((p) => p.row < to && p.row + p.rows > from);
+  if (!held.length) throw new EdgelakeError('invalid-input', `no page holds rows ${from}..${to - 1}`);
+  if (held.some((p, i) => i > 0 && p.at !== held[i - 1].at + held[i - 1].bytes)) throw new EdgelakeError('invalid-input', `the pages holding rows ${from}..${to - 1} are not back to back`);
+  return {
+    codec: column.codec, offset: held[0].at, pageRow: held[0].row,
+    pages: held.flatMap((p) => [p.bytes, p.rows]), crcs: held.map((p) => hex(p.crc)).join(''),
+    ...(column.dictionary && { dictionary: column.dictionary }),
+  };
 }
 
 /** Whether an index's page span is well formed: its pages within a file of `fileBytes`, holding rows [rowStart, rowStart + rows). */

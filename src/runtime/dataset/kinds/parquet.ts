@@ -46,7 +46,7 @@ export function parquetSource(pattern: string, files: Source): VirtualSource {
     const values = await readSpanRows(o.hp, o.index.columns[chunk.column], chunk, from, to, read, `${pattern}: ${name}`);
     return rowPayloads(o.index.manifest.tensors[chunk.column], values, from, `${pattern}: ${name}`);
   };
-  const tensorOf = (o: Opened, path: string) => o.tensorOfChunk.get(path.slice(path.lastIndexOf('/') + 1))!;
+  const tensorOf = (o: Opened, path: string) => o.tensorOfChunk.get(path.slice(path.lastIndexOf('/') + 1))!; // a chunk path ends in its hash
   const body = async (o: Opened, path: string, options?: ReadOptions) => {
     const chunk = indexedChunk(o.index.chunks, path, pattern);
     if ('values' in chunk) return chunkBody(valuesChunk(chunk, tensorOf(o, path)));
@@ -66,12 +66,20 @@ export function parquetSource(pattern: string, files: Source): VirtualSource {
     },
     async readSamples(ref: ChunkRef, samples: number[], options?: ReadOptions) {
       const o = await open();
-      const chunk = indexedChunk(o.index.chunks, chunkPath(ref.hash), pattern);
+      const path = chunkPath(ref.hash);
+      const chunk = indexedChunk(o.index.chunks, path, pattern);
       if ('values' in chunk) {
-        const all = valuesChunk(chunk, tensorOf(o, chunkPath(ref.hash)));
+        const all = valuesChunk(chunk, tensorOf(o, path));
         return samples.map((i) => all[i]);
       }
-      return Promise.all(samples.map(async (i) => (await payloads(o, chunk, i, i, options))[0]));
+      // Runs of consecutive samples are read together: neighbours often share a page.
+      const runs: number[][] = [];
+      for (const i of samples) {
+        const run = runs.at(-1);
+        if (run && i === run.at(-1)! + 1) run.push(i);
+        else runs.push([i]);
+      }
+      return (await Promise.all(runs.map((run) => payloads(o, chunk, run[0], run.at(-1)!, options)))).flat();
     },
   };
 }
