@@ -4,9 +4,11 @@
  * chunk caches in temp folders, and a hard deadline so that no run, and no server it started,
  * outlives its time.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startNginx } from '../test/support/nginx.js';
 import { buildPhotoDataset, buildPhotoDatasetArgs } from '../scripts/photo-dataset.js';
 import { startThrottleProxyProcess, type ThrottleProxyProcess } from './throttle-proxy.js';
@@ -77,10 +79,13 @@ export async function fashionMnist(options: { chunkKiB: number; compression: Chu
 
 /**
  * The labelled photo set (scripts/photo-dataset.ts: 2,100 JPEGs of any size, label, thumbnail
- * probe), built once under os.tmpdir()/edgelake-bench-photos/; returns the dataset's folder.
+ * probe), built once per recipe under os.tmpdir()/edgelake-bench-photos-<scripts hash>/; returns the dataset's folder.
  */
 export async function photoDataset(): Promise<string> {
-  const home = join(tmpdir(), 'edgelake-bench-photos');
+  // Named by the scripts that make it: a changed recipe builds a new set rather than reusing the old one.
+  const recipe = createHash('sha256');
+  for (const script of ['photo-dataset.ts', 'photo-dataset-render.ts']) recipe.update(readFileSync(fileURLToPath(new URL(`../scripts/${script}`, import.meta.url))));
+  const home = join(tmpdir(), `edgelake-bench-photos-${recipe.digest('hex').slice(0, 12)}`);
   if (!existsSync(join(home, 'dataset', 'edgelake.json'))) {
     const building = `${home}.building`;
     await buildPhotoDataset(building);

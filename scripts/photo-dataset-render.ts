@@ -11,6 +11,8 @@ import { resizeArea, type DecodedImage } from '../src/format/index.js';
 /** Images' long side in pixels, and the aspects (long / short) they take, either way round. */
 export const LONG_SIDE = [384, 768];
 export const ASPECTS = [1, 5 / 4, 4 / 3, 3 / 2, 16 / 9];
+/** The stamp's long side, as a fraction of the image's short side: the object is the photo's subject, the photo its setting. */
+export const STAMP_SIZE = [0.7, 0.95];
 /** Grain added to every pixel: a triangular distribution over -GRAIN..GRAIN levels. */
 export const GRAIN = 8;
 const LEVELS = ['1', '1/2', '1/4'];
@@ -45,8 +47,7 @@ export function render(pyramid: DecodedImage[], stamp: DecodedImage, random: () 
     data.set(photo.data.subarray(from, from + width * 3), y * width * 3);
   }
 
-  // The stamp's long side is 35-75 % of the image's short side: big enough to see at 64x64, small enough to need context.
-  const size = (Math.min(width, height) * (0.35 + 0.4 * random())) / Math.max(stamp.width, stamp.height);
+  const size = (Math.min(width, height) * (STAMP_SIZE[0] + (STAMP_SIZE[1] - STAMP_SIZE[0]) * random())) / Math.max(stamp.width, stamp.height);
   const [sw, sh] = [Math.max(1, Math.round(stamp.width * size)), Math.max(1, Math.round(stamp.height * size))];
   const box = [Math.floor(random() * (width - sw + 1)), Math.floor(random() * (height - sh + 1)), sw, sh];
   const flipped = random() < 0.5;

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPhotoDataset, buildPhotoDatasetArgs, CLASSES, MATE_DIR, MIN_BYTES, PER_CLASS, STAMPS_DIR, type PhotoEntry } from '../../scripts/photo-dataset.js';
+import { buildPhotoDataset, buildPhotoDatasetArgs, CLASSES, MATE_DIR, MIN_BYTES, PER_CLASS, STAMPS_DIR, STAMPS_PER_CLASS, type PhotoEntry } from '../../scripts/photo-dataset.js';
+import { STAMP_SIZE } from '../../scripts/photo-dataset-render.js';
 import { openVersion } from '../../src/index.js';
 import { FileSource } from '../../src/node.js';
 import { cli } from '../support/cli.js';
@@ -52,11 +53,13 @@ describe.skipIf(noPackages)('the photo-size classification set', () => {
       const files = readdirSync(join(dir, 'a', 'images', c)).sort();
       expect(files.map((f) => `images/${c}/${f}`)).toEqual(entries.filter((e) => e.className === c).map((e) => e.file));
       expect(files).toHaveLength(SUBSET);
-      // Every stamp comes from its class's folder of the package, and the first SUBSET are all different.
+      // Every stamp comes from its class's folder of the package: its first STAMPS_PER_CLASS, in turn.
       const stamps = entries.filter((e) => e.className === c).map((e) => e.stamp);
       for (const s of stamps) expect(existsSync(join(STAMPS_DIR, s)), s).toBe(true);
       expect(stamps.every((s) => s.startsWith(`${c}/`))).toBe(true);
-      expect(new Set(stamps).size).toBe(SUBSET);
+      const objects = stamps.slice(0, STAMPS_PER_CLASS);
+      expect(new Set(objects).size).toBe(STAMPS_PER_CLASS);
+      expect(stamps).toEqual(stamps.map((_, k) => objects[k % STAMPS_PER_CLASS]));
     }
     expect(JSON.parse(readFileSync(join(dir, 'a', 'index.json'), 'utf8'))).toEqual(entries);
   });
@@ -66,6 +69,10 @@ describe.skipIf(noPackages)('the photo-size classification set', () => {
       const bytes = readFileSync(join(dir, 'a', e.file));
       expect(bytes.length, e.file).toBeGreaterThanOrEqual(MIN_BYTES);
       expect(frame(bytes), e.file).toEqual({ sof: 0xc0, width: e.width, height: e.height });
+      // The object is the photo's subject: its long side a set fraction of the image's short side.
+      const fraction = Math.max(e.box[2], e.box[3]) / Math.min(e.width, e.height);
+      expect(fraction, e.file).toBeGreaterThanOrEqual(STAMP_SIZE[0] - 0.01);
+      expect(fraction, e.file).toBeLessThanOrEqual(STAMP_SIZE[1] + 0.01);
     }
     expect(new Set(entries.map((e) => `${e.width}x${e.height}`)).size).toBeGreaterThan(entries.length / 2);
     expect(entries.some((e) => e.width > e.height) && entries.some((e) => e.width < e.height)).toBe(true);
@@ -99,7 +106,7 @@ describe.skipIf(noPackages)('the photo-size classification set', () => {
 
   it('credits each package with its version and licence', () => {
     const md = readFileSync(join(dir, 'a', 'PROVENANCE.md'), 'utf8');
-    for (const c of CLASSES) expect(md).toMatch(new RegExp(`\\| ${c} \\| ${SUBSET} \\| \\d+ / \\d+ \\| tuxpaint-stamps-default \\d{4}\\.\\S+ \\| GPL-2 \\| .*Bill Kendrick`));
+    for (const c of CLASSES) expect(md).toMatch(new RegExp(`\\| ${c} \\| ${SUBSET} \\| ${STAMPS_PER_CLASS} / \\d+ \\| tuxpaint-stamps-default \\d{4}\\.\\S+ \\| GPL-2 \\| .*Bill Kendrick`));
     for (const photo of new Set(entries.map((e) => e.background))) {
       expect(md).toMatch(new RegExp(`\\| ${photo} \\| \\d+ \\| mate-backgrounds \\d\\S* \\| GPL-2\\+ \\| \\d{4}, \\S`));
     }
