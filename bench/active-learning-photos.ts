@@ -6,7 +6,8 @@
  * random's final test accuracy (at --labels), averaged over seeds; the margin arms may label up
  * to --arm-labels to reach it, as what they save is bytes. Goal: cost-aware margin at most 0.5x
  * random's bytes. For scale: the same learner trained once (one round's epochs) on every
- * training label; warm-started rounds train for longer and can pass it. Every run starts from an empty cache. Curves (accuracy against labels and bytes) go to
+ * training label; warm-started rounds train for longer and can pass it. Every run starts from an
+ * empty cache. Curves (accuracy against labels and bytes) go to
  * bench/results/active-learning-photos.svg.
  *
  *   npx tsx bench/active-learning-photos.ts [--seeds 3] [--round 80] [--labels 560] [--arm-labels 800] [--size 8] [--hidden 128] [--epochs 10] [--device cpu|gpu]
