@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { sha256HexWebCrypto } from '../../src/format/hash.js';
-import { sha256HexNode } from '../../src/format/hash.node.js';
+import { crc32Js, sha256HexWebCrypto } from '../../src/format/hash.js';
+import { crc32Node, sha256HexNode } from '../../src/format/hash.node.js';
 import { crc32 } from '../../src/format/index.js';
 
 const random = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(Math.random() * 256));
@@ -20,12 +20,22 @@ describe.each([
   });
 });
 
-describe('crc32', () => {
+describe.each([
+  ['JavaScript', crc32Js],
+  ['the platform (zlib under Node)', crc32],
+])('crc32 by %s', (_, crc) => {
   it('matches zlib on random inputs and sub-ranges', () => {
     for (const n of [0, 1, 7, 8, 9, 1000, 65_537]) {
       const bytes = random(n);
-      expect(crc32(bytes)).toBe(zlibCrc32(bytes));
-      expect(crc32(bytes, 1, Math.max(1, n - 3))).toBe(zlibCrc32(bytes.subarray(1, Math.max(1, n - 3))));
+      expect(crc(bytes)).toBe(zlibCrc32(bytes));
+      expect(crc(bytes, 1, Math.max(1, n - 3))).toBe(zlibCrc32(bytes.subarray(1, Math.max(1, n - 3))));
     }
   });
+});
+
+it('zlib\'s crc32, which the Node entry installs, is there (Node 20.15 and later) and agrees', async () => {
+  await import('../../src/node.js');
+  const bytes = random(1000);
+  expect(crc32Node).toBeTypeOf('function'); // Node 20.15 and later
+  expect(crc32Node!(bytes)).toBe(crc32Js(bytes));
 });
