@@ -5,7 +5,7 @@
  * outlives its time.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,12 +86,21 @@ export async function photoDataset(): Promise<string> {
   const recipe = createHash('sha256');
   for (const script of ['photo-dataset.ts', 'photo-dataset-render.ts']) recipe.update(readFileSync(fileURLToPath(new URL(`../scripts/${script}`, import.meta.url))));
   const home = join(tmpdir(), `edgelake-bench-photos-${recipe.digest('hex').slice(0, 12)}`);
-  if (!existsSync(join(home, 'dataset', 'edgelake.json'))) {
+  if (!existsSync(join(home, 'images'))) {
     const building = `${home}.building`;
     await buildPhotoDataset(building);
-    if ((await runCli(buildPhotoDatasetArgs(building))) !== 0) throw new Error('building the photo dataset failed');
     rmSync(home, { recursive: true, force: true });
     renameSync(building, home);
+  }
+  // The dataset is built again from the images whenever the code that writes datasets changed.
+  const writer = createHash('sha256');
+  const format = fileURLToPath(new URL('../src/format/', import.meta.url));
+  for (const file of ['chunk.ts', 'header-index.ts', ...readdirSync(join(format, 'builders')).sort().map((f) => `builders/${f}`)]) writer.update(readFileSync(join(format, file)));
+  const [stamp, writerId] = [join(home, 'dataset.writer'), writer.digest('hex')];
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== writerId || !existsSync(join(home, 'dataset', 'edgelake.json'))) {
+    rmSync(join(home, 'dataset'), { recursive: true, force: true });
+    if ((await runCli(buildPhotoDatasetArgs(home))) !== 0) throw new Error('building the photo dataset failed');
+    writeFileSync(stamp, writerId);
   }
   return join(home, 'dataset');
 }

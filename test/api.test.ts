@@ -147,7 +147,9 @@ describe('public API', () => {
         "deflate",
         "describeWhere",
         "encodeChunk",
+        "encodeHeaderIndex",
         "fixedSampleBytes",
+        "headerIndexOffsets",
         "inflateBounded",
         "jpegScaleFor",
         "packJpegCoefficients",
@@ -169,6 +171,7 @@ describe('public API', () => {
         "verifyContentAddress",
         "verifySamplePayload",
         "versionPath",
+        "withChunks",
       ]
     `);
   });

@@ -18,12 +18,13 @@ export interface ChunkHeader {
   payloadStart: number;
 }
 
-/** Encodes sample payloads into a chunk; returns the stored bytes and the manifest entry. */
-export async function encodeChunk(payloads: Uint8Array[], compression: ChunkCompression): Promise<{ stored: Uint8Array; ref: ChunkRef }> {
+/** Encodes sample payloads into a chunk; returns the stored bytes, the manifest entry and the body's header. */
+export async function encodeChunk(payloads: Uint8Array[], compression: ChunkCompression): Promise<{ stored: Uint8Array; ref: ChunkRef; header: Uint8Array }> {
   const body = chunkBody(payloads);
   const stored = compression === 'deflate' ? deflate(body) : body;
-  const [hash, headerHash] = await Promise.all([sha256Hex(stored), sha256Hex(body.subarray(0, chunkHeaderBytes(payloads.length)))]);
-  return { stored, ref: { hash, bytes: stored.length, samples: payloads.length, headerHash } };
+  const header = body.subarray(0, chunkHeaderBytes(payloads.length));
+  const [hash, headerHash] = await Promise.all([sha256Hex(stored), sha256Hex(header)]);
+  return { stored, ref: { hash, bytes: stored.length, samples: payloads.length, headerHash }, header };
 }
 
 /** A chunk body (header, then the payloads), before chunk compression; `crcs` when already known. */

@@ -2,8 +2,8 @@
 // edgelake/format: the dataset format of docs/FORMAT.md: manifests and their validation, the chunk
 // codec, hashing and content addresses, limits, image codecs, and the builders that write datasets.
 export {
-  FORMAT_VERSION, DTYPE_BYTES, REFS_PATH, chunkPath, versionPath,
-  type Refs, type Manifest, type TensorMeta, type ChunkRef, type Quant,
+  FORMAT_VERSION, DTYPE_BYTES, REFS_PATH, chunkPath, versionPath, withChunks,
+  type Refs, type Manifest, type TensorMeta, type ChunkRef, type HeaderIndexRef, type Quant,
   type Dtype, type Htype, type SampleCompression, type ChunkCompression,
 } from './manifest.js';
 export { validateManifest, validateRefs, parseJson, fixedSampleBytes, decodedSampleBytes, chunkHeaderBytes } from './validate.js';
@@ -18,6 +18,7 @@ export { DEFAULT_LIMITS, DEFAULT_MAX_PIXELS, describeWhere, type ReadLimits, typ
 export { MemorySink, type Sink } from './sink.js';
 export { HttpSink, type HttpSinkOptions } from './http-sink.js';
 export { TensorWriter, type TensorSpec } from './builders/tensor-writer.js';
+export { encodeHeaderIndex, headerIndexOffsets } from './header-index.js';
 export { commitChild, commitVersion, type CommitOptions, type Committed } from './builders/commit.js';
 export { buildIdx, type BuildIdxOptions, type IdxSplit } from './builders/build-idx.js';
 export { parseIdx, type IdxArray } from './builders/idx.js';

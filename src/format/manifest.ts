@@ -48,6 +48,32 @@ export interface TensorMeta {
    */
   linked?: true;
   chunks: ChunkRef[];
+  /**
+   * Every chunk's header, concatenated in chunk order, in one file (FORMAT.md, "Header index"):
+   * a reader that reads parts of many chunks learns where their samples lie in one request.
+   */
+  headers?: HeaderIndexRef;
+}
+
+/** A tensor's header index: the file chunks/<hash[0..2]>/<hash>, of `bytes` bytes. */
+export interface HeaderIndexRef {
+  hash: string;
+  bytes: number;
+}
+
+/** A tensor's description without its chunks (nor their header index): what a writer starts from. */
+export type TensorSpec = Omit<TensorMeta, 'chunks' | 'headers'>;
+
+/** `meta` with other chunks: its header index describes the old ones, so it goes. */
+export function withChunks(meta: TensorMeta, chunks: ChunkRef[]): TensorMeta {
+  const { headers: _stale, ...rest } = meta;
+  return { ...rest, chunks };
+}
+
+/** `meta` as a writer's starting point: its chunks and their header index left out. */
+export function specOf(meta: TensorMeta | TensorSpec): TensorSpec {
+  const { chunks: _chunks, headers: _headers, ...spec } = meta as TensorMeta;
+  return spec;
 }
 
 export interface Manifest {

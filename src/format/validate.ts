@@ -23,7 +23,8 @@ const REFS_KEYS = ['format', 'name', 'head', 'refs'];
 const REFS_OPTIONAL = ['tags'];
 const MANIFEST_KEYS = ['format', 'parent', 'message', 'created', 'length', 'splits', 'tensors'];
 const TENSOR_KEYS = ['htype', 'dtype', 'shape', 'sampleCompression', 'chunkCompression', 'chunks'];
-const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant', 'linked'];
+const TENSOR_OPTIONAL = ['layout', 'classNames', 'quant', 'linked', 'headers'];
+const HEADER_INDEX_KEYS = ['hash', 'bytes'];
 const CHUNK_KEYS = ['hash', 'bytes', 'samples', 'headerHash'];
 
 /** A value for an error message, cut short: it may be hostile and huge. */
@@ -242,6 +243,13 @@ function validateTensor(c: Checker, v: unknown, f: string, length: number, limit
     return ref;
   });
   if (total !== length) c.fail(`${f}.chunks`, `hold ${total} samples in all, but length is ${length}`);
+  if (o.headers !== undefined) {
+    const ho = c.object(o.headers, `${f}.headers`);
+    c.keys(ho, `${f}.headers`, HEADER_INDEX_KEYS);
+    meta.headers = { hash: c.hash(ho.hash, `${f}.headers.hash`), bytes: c.integer(ho.bytes, `${f}.headers.bytes`, 1, Number.MAX_SAFE_INTEGER) };
+    const expected = meta.chunks.reduce((a, ch) => a + chunkHeaderBytes(ch.samples), 0);
+    if (meta.headers.bytes !== expected) c.fail(`${f}.headers.bytes`, `is ${meta.headers.bytes}, but the headers of its ${meta.chunks.length} chunks make ${expected} bytes`);
+  }
   return meta;
 }
 

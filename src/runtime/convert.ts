@@ -41,6 +41,10 @@ export async function convertToNative(dataset: Dataset, sink: Sink, options: Con
     options.onProgress?.(++done, jobs.length);
   };
   for (let i = 0; i < jobs.length; i += 8) await Promise.all(jobs.slice(i, i + 8).map(copy));
+  // A tensor's header index is a file of its own, shared as its chunks are.
+  for (const t of Object.values(dataset.tensors)) {
+    if (t.headers && !t.linked) await sink.write(chunkPath(t.headers.hash), await dataset.source.read(chunkPath(t.headers.hash), { maxBytes: t.headers.bytes }));
+  }
 
   return commitVersion(sink, { length: dataset.length, splits: dataset.splits, tensors }, {
     name: options.name ?? dataset.name, message: `converted from ${dataset.name} (version ${dataset.version})`, created: options.created ?? new Date().toISOString(),

@@ -18,6 +18,7 @@ export interface TensorInfo {
   classNames?: string[]; quant?: { scale: number[]; zeroPoint: number[] };
   sampleCompression: (typeof SAMPLE_COMPRESSION)[number];
   chunkCompression: (typeof CHUNK_COMPRESSION)[number]; chunks: ChunkRef[];
+  headers?: { hash: string; bytes: number };
 }
 export interface Manifest {
   format: string; parent: string | null; message: string; created: string; length: number;
@@ -116,7 +117,7 @@ export function validateManifest(v: unknown, maxChunkBytes: number, fail: (m: st
     if (!REF_NAME.test(name)) fail(`tensor name ${JSON.stringify(name)} does not match ${REF_NAME}`);
     if (!isObj(t)) fail(`${w} is not an object`);
     checkKeys(t, ['htype', 'dtype', 'shape', 'sampleCompression', 'chunkCompression', 'chunks'],
-      ['layout', 'classNames', 'quant'], w, fail);
+      ['layout', 'classNames', 'quant', 'headers'], w, fail);
     if (!(HTYPES as readonly unknown[]).includes(t.htype)) fail(`${w}: unknown htype`);
     if (typeof t.dtype !== 'string' || !own(ITEM_SIZE, t.dtype)) fail(`${w}: unknown dtype`);
     if (!Array.isArray(t.shape) || t.shape.length > 8 ||
@@ -183,6 +184,14 @@ export function validateManifest(v: unknown, maxChunkBytes: number, fail: (m: st
       sum += c.samples;
     });
     if (sum !== length) fail(`${w}: chunk samples sum to ${sum}, length is ${length}`);
+    if (t.headers !== undefined) {
+      const h = t.headers;
+      if (!isObj(h)) fail(`${w}: headers must be an object`);
+      checkKeys(h, ['hash', 'bytes'], [], `${w} headers`, fail);
+      if (typeof h.hash !== 'string' || !HEX64.test(h.hash)) fail(`${w}: headers.hash is not 64 lowercase hex`);
+      const P = (t.chunks as { samples: number }[]).reduce((a, c) => a + 12 + 8 * c.samples + 4, 0);
+      if (h.bytes !== P) fail(`${w}: headers.bytes must be ${P}, the sum of the chunks' header sizes`);
+    }
   }
   return v as unknown as Manifest;
 }

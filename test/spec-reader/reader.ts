@@ -181,6 +181,24 @@ export function readDataset(root: string, ref?: string, opts: ReaderOptions = {}
     }
   }
 
+  /** The tensor's header index, when it has one: its SHA-256, and each chunk's header in it against headerHash. */
+  function verifyHeaderIndex(name: string): void {
+    const t = getTensor(name);
+    if (!t.headers) return;
+    const path = `chunks/${t.headers.hash.slice(0, 2)}/${t.headers.hash}`;
+    const fail = (m: string): never => {
+      throw new Error(`${path} (dataset "${refs.name}", version ${versionId}, tensor "${name}", header index): ${m}`);
+    };
+    const index = readFile(path, t.headers.bytes, fail);
+    if (index.length !== t.headers.bytes || sha256hex(index) !== t.headers.hash) fail('size or SHA-256 does not match the manifest');
+    let at = 0;
+    t.chunks.forEach((c, ci) => {
+      const P = 12 + 4 * (c.samples + 1) + 4 * c.samples;
+      if (sha256hex(index.subarray(at, at + P)) !== c.headerHash) fail(`header of chunk ${ci} does not match its headerHash`);
+      at += P;
+    });
+  }
+
   const readTensorBytes = (name: string): Uint8Array => concat([...readSamplePayloads(name)]);
   return {
     refs, versionId: versionId!, manifest,
@@ -190,6 +208,11 @@ export function readDataset(root: string, ref?: string, opts: ReaderOptions = {}
       readTensorBytes: () => readTensorBytes(name),
     }),
     readSamplePayloads, readTensorBytes,
-    verifyAll() { for (const name of Object.keys(manifest.tensors)) for (const _ of readSamplePayloads(name)); },
+    verifyAll() {
+      for (const name of Object.keys(manifest.tensors)) {
+        verifyHeaderIndex(name);
+        for (const _ of readSamplePayloads(name));
+      }
+    },
   };
 }

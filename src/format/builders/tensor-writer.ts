@@ -1,30 +1,36 @@
 import { EdgelakeError } from '../../errors.js';
 import { encodeChunk } from '../chunk.js';
 import { deflate } from '../inflate.js';
-import { chunkPath, type TensorMeta } from '../manifest.js';
+import { encodeHeaderIndex, wantsHeaderIndex } from '../header-index.js';
+import { chunkPath, specOf, type TensorMeta, type TensorSpec } from '../manifest.js';
 import type { Sink } from '../sink.js';
 import { fixedSampleBytes } from '../validate.js';
 
-export type TensorSpec = Omit<TensorMeta, 'chunks'>;
+export type { TensorSpec };
 
 /**
  * Appends one tensor's samples and cuts them into chunks of about `targetChunkBytes` (before
- * compression), writing each chunk to the sink as soon as it is full, so memory stays at one chunk.
+ * compression), writing each chunk to the sink as soon as it is full, so memory stays at one chunk (and each
+ * chunk's header, 8 bytes a sample, for the header index written at the end).
  */
 export class TensorWriter {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private readonly chunks: TensorMeta['chunks'] = [];
+  /** Each written chunk's header, for the tensor's header index. */
+  private readonly headers: Uint8Array[] = [];
   private readonly sampleBytes: number | undefined;
+  readonly spec: TensorSpec;
 
   constructor(
     private readonly sink: Sink,
     readonly name: string,
-    readonly spec: TensorSpec,
+    spec: TensorSpec,
     private readonly targetChunkBytes: number,
     /** At most this many samples a chunk, whatever their bytes (a linked tensor's chunk of URLs is small, its files are not). */
     private readonly maxChunkSamples = Infinity,
   ) {
+    this.spec = specOf(spec); // a spec spread from a parent's tensor may carry its header index
     this.sampleBytes = fixedSampleBytes(spec);
   }
 
@@ -45,16 +51,21 @@ export class TensorWriter {
     return this.chunks.reduce((a, c) => a + c.samples, 0) + this.pending.length;
   }
 
+  /** The tensor's manifest entry, once its last chunk (and its header index, where it has one) is written. */
   async finish(): Promise<TensorMeta> {
     await this.flush();
-    return { ...this.spec, chunks: this.chunks };
+    if (!wantsHeaderIndex(this.spec, this.chunks.length)) return { ...this.spec, chunks: this.chunks };
+    const { bytes, ref } = await encodeHeaderIndex(this.headers);
+    await this.sink.write(chunkPath(ref.hash), bytes);
+    return { ...this.spec, chunks: this.chunks, headers: ref };
   }
 
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    const { stored, ref } = await encodeChunk(this.pending, this.spec.chunkCompression);
+    const { stored, ref, header } = await encodeChunk(this.pending, this.spec.chunkCompression);
     await this.sink.write(chunkPath(ref.hash), stored);
     this.chunks.push(ref);
+    this.headers.push(header.slice());
     this.pending = [];
     this.pendingBytes = 0;
   }

@@ -2,7 +2,7 @@ import { EdgelakeError } from '../../errors.js';
 import { storedHashes, writeChunk } from '../../format/builders/chunk-writer.js';
 import { commitChild, type Committed } from '../../format/builders/commit.js';
 import { decodeChunk } from '../../format/chunk.js';
-import { chunkPath, REFS_PATH, type ChunkRef, type Manifest, type TensorMeta } from '../../format/manifest.js';
+import { chunkPath, REFS_PATH, withChunks, type ChunkRef, type Manifest, type TensorMeta } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
 import { DEFAULT_LIMITS } from '../../format/limits.js';
 import { NAME, parseJson, validateRefs } from '../../format/validate.js';
@@ -53,10 +53,10 @@ export async function commitDataset(dataset: CommitBase, sink: Sink, options: Co
 
   const stored = storedHashes(manifest.tensors);
   const tensors: Manifest['tensors'] = { ...manifest.tensors };
-  for (const { name, byChunk } of updates) tensors[name] = { ...tensors[name], chunks: await rewriteChunks(dataset, sink, name, byChunk, stored) };
+  for (const { name, byChunk } of updates) tensors[name] = withChunks(tensors[name], await rewriteChunks(dataset, sink, name, byChunk, stored));
   let { length, splits } = manifest;
   if (appended) {
-    for (const [name, payloads] of appended.payloads) tensors[name] = { ...tensors[name], chunks: [...tensors[name].chunks, ...(await appendChunks(sink, tensors[name], payloads, stored))] };
+    for (const [name, payloads] of appended.payloads) tensors[name] = withChunks(tensors[name], [...tensors[name].chunks, ...(await appendChunks(sink, tensors[name], payloads, stored))]);
     splits = appended.split === undefined ? splits : { ...splits, [appended.split]: [...(splits[appended.split] ?? []), [length, length + appended.length]] };
     length += appended.length;
   }

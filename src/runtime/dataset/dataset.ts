@@ -14,6 +14,7 @@ import { datasetChain, remoteChain, remoteRoot, type RemoteRoot } from './chain.
 import { chunkStarts, locateSample, mergeRanges } from './chunk-index.js';
 import { commitDataset, type CommitDatasetOptions } from './commit.js';
 import { decodeSample, decodeSamples } from './decode.js';
+import { HeaderIndex } from './header-index.js';
 import { filesTensor, LinkedFiles, linkedChunk, linksOf, linkTensor } from './links.js';
 import type { PoolFactory } from './decode-pool.js';
 import { openVersion } from './versions.js';
@@ -62,6 +63,7 @@ export async function openDataset(root: string | Source, options: OpenDatasetOpt
 /** One version of a dataset. Nothing is fetched until a view is read. */
 export class Dataset {
   private readonly headers = new Map<string, Promise<ChunkHeader>>();
+  private readonly indexes = new Map<string, HeaderIndex>();
 
   constructor(
     /** Every read of the dataset goes through this chain (chain.ts): the remote, metrics, the cache. */
@@ -194,7 +196,11 @@ export class Dataset {
     return chunkHeaderBytes(ref.samples) + ref.bytes / ref.samples < ref.bytes / 2;
   }
 
-  /** A chunk's verified header, fetched alone (a range read) and remembered. */
+  /**
+   * A chunk's verified header, remembered: from the tensor's header index when it has one (one
+   * read for every chunk), else fetched alone (a range read), as it is when the index's copy fails
+   * its headerHash.
+   */
   chunkHeader(tensor: string, chunk: number): Promise<ChunkHeader> {
     const key = `${tensor}/${chunk}`;
     let header = this.headers.get(key);
@@ -203,12 +209,19 @@ export class Dataset {
       const where = { dataset: this.name, version: this.version, tensor, chunk: String(chunk) };
       // The check runs in the chain's verify layer: a header damaged in transit is fetched again.
       const check = (b: Uint8Array) => verifyChunkHeader(b, ref, where);
-      header = this.source.readRange(chunkPath(ref.hash), 0, chunkHeaderBytes(ref.samples), { check }).then(check);
+      const alone = () => this.source.readRange(chunkPath(ref.hash), 0, chunkHeaderBytes(ref.samples), { check }).then(check);
+      header = this.headerIndex(tensor).header(chunk).then((indexed) => (indexed ? check(indexed).catch(alone) : alone()));
       header.catch(() => this.headers.delete(key));
       if (this.headers.size >= 1024) this.headers.delete(this.headers.keys().next().value!);
       this.headers.set(key, header);
     }
     return header;
+  }
+
+  private headerIndex(tensor: string): HeaderIndex {
+    let index = this.indexes.get(tensor);
+    if (!index) this.indexes.set(tensor, (index = new HeaderIndex(this.source, this.tensor(tensor), this.limits.maxChunkBytes)));
+    return index;
   }
 }
 

@@ -2,12 +2,10 @@ import { chunkBody, encodeChunkHeader, verifySamplePayload, type ChunkHeader } f
 import { chunkHeaderBytes } from '../../format/validate.js';
 import { chunkPath } from '../../format/manifest.js';
 import type { Dataset } from '../dataset/dataset.js';
+import { REQUEST_COST_BYTES } from '../dataset/header-index.js';
 
-/**
- * Two wanted samples closer than this are read as one range: on a fast link a request costs
- * about as much as moving this many bytes, and on a slow one the gap is small next to the latency.
- */
-export const RANGE_GAP_BYTES = 256 << 10;
+/** Two wanted samples closer than this are read as one range: the gap costs no more than a request. */
+export const RANGE_GAP_BYTES = REQUEST_COST_BYTES;
 
 /**
  * The chunk-local indices of `ids` (ascending dataset indices) that fall in [start, start +

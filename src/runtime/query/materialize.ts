@@ -35,11 +35,11 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
       tensors[name] = await copyLinkedFiles(dataset, name, ids, sink, options.chunkBytes ?? 1 << 20);
       continue;
     }
-    const { chunks: parentChunks, ...spec } = t;
+    const { chunks: parentChunks } = t;
     // The parent's chunk size, as the writer counts it (before compression), unless told otherwise.
     const perSample = fixedSampleBytes(t);
     const parentSize = parentChunks[0] && (perSample !== undefined ? perSample * parentChunks[0].samples : parentChunks[0].bytes);
-    const writer = new TensorWriter(sink, name, spec, options.chunkBytes ?? Math.max(parentSize ?? 1 << 20, 64 * 1024));
+    const writer = new TensorWriter(sink, name, t, options.chunkBytes ?? Math.max(parentSize ?? 1 << 20, 64 * 1024));
     const starts = chunkStarts(t);
     let held: { chunk: number; payload: (i: number) => Uint8Array } | undefined;
     for (let k = 0; k < ids.length; k++) {
@@ -52,8 +52,7 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
       }
       await writer.append(held.payload(index));
     }
-    const { chunks } = await writer.finish();
-    tensors[name] = { ...t, chunks };
+    tensors[name] = await writer.finish();
   }
   // A split keeps the selected samples it had, at their new places.
   const splits: Dataset['splits'] = {};
@@ -79,8 +78,7 @@ const LINKED_WINDOW = 64;
 /** The files a linked tensor links for samples `ids`, copied in that order into chunks of about `chunkBytes`. */
 async function copyLinkedFiles(dataset: Dataset, name: string, ids: ArrayLike<number>, sink: Sink, chunkBytes: number): Promise<TensorMeta> {
   const t = dataset.tensor(name);
-  const { chunks: _, ...spec } = filesTensor(t);
-  const writer = new TensorWriter(sink, name, spec, chunkBytes);
+  const writer = new TensorWriter(sink, name, filesTensor(t), chunkBytes);
   const starts = chunkStarts(t);
   for (let k = 0; k < ids.length; k += LINKED_WINDOW) {
     const window = Array.from({ length: Math.min(LINKED_WINDOW, ids.length - k) }, (_, j) => locateSample(starts, ids[k + j]));

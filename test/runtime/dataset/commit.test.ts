@@ -82,6 +82,21 @@ describe('commitDataset', () => {
     }
   });
 
+  it('keeps the header index of a tensor it leaves alone, and drops that of one whose chunks it rewrites (it names the old headers)', async () => {
+    const flat = join(root, `flat-${n++}`);
+    expect((await cli(...buildSubsetArgs(flat, '--chunk-kib', '64', '--chunk-compression', 'none'))).code).toBe(0);
+    const parent = await openDataset(flat);
+    expect(parent.tensor('image').headers).toBeDefined();
+    await parent.commit(new FolderSink(flat), { update: { label: { ids: [3], values: Int32Array.of(9) } }, created: '2026-12-06T00:00:00Z' });
+    const relabelled = await openDataset(flat);
+    expect(relabelled.tensor('image').headers).toEqual(parent.tensor('image').headers);
+    await relabelled.commit(new FolderSink(flat), { update: { image: { ids: [3], values: new Uint8Array(IMAGE).fill(9) } }, created: '2026-12-06T00:00:01Z' });
+    const child = await openDataset(flat);
+    expect(child.tensor('image').headers).toBeUndefined();
+    readDataset(flat).verifyAll();
+    expect(same((await child.view().get(3, ['image'])).image, new Uint8Array(IMAGE).fill(9))).toBe(true);
+  });
+
   it('appends samples to every tensor, in new chunks, into the split the caller names', async () => {
     const parent = await openDataset(dir);
     const added = 30;

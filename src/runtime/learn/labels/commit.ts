@@ -2,7 +2,7 @@ import { EdgelakeError } from '../../../errors.js';
 import { commitChild, type Committed } from '../../../format/builders/commit.js';
 import { storedHashes, writeChunk } from '../../../format/builders/chunk-writer.js';
 import { deflate } from '../../../format/inflate.js';
-import { DTYPE_BYTES, REFS_PATH, type TensorMeta } from '../../../format/manifest.js';
+import { DTYPE_BYTES, REFS_PATH, specOf, type TensorMeta, type TensorSpec } from '../../../format/manifest.js';
 import type { Sink } from '../../../format/sink.js';
 import { parseJson, validateRefs } from '../../../format/validate.js';
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
@@ -42,8 +42,8 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
     throw new EdgelakeError('invalid-input', `dataset ${dataset.name}: tensor ${tensor} is ${parent.dtype} [${parent.shape.join(', ')}], not one integer class per sample`);
   }
   for (const [id] of labels) if (!(Number.isInteger(id) && id >= 0 && id < manifest.length)) throw new EdgelakeError('invalid-input', `commit: sample ${id} is not in dataset ${dataset.name} (${manifest.length} samples)`);
-  const spec: Omit<TensorMeta, 'chunks'> = parent
-    ? { ...parent }
+  const spec: TensorSpec = parent
+    ? specOf(parent)
     : { htype: 'class_label', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'deflate' };
   const bounds = parent ? parent.chunks.map((c) => c.samples) : chunkSizes(manifest.length, NEW_CHUNK_SAMPLES);
 
@@ -83,7 +83,7 @@ async function readAll(dataset: Dataset, tensor: string, take: (ids: Uint32Array
  * `bytes` as fixed-size samples in chunks of `bounds` samples; unchanged chunks come out with the
  * parent's hash. Chunks whose hash is in `stored` are not written; those written join it.
  */
-async function writeTensor(sink: Sink, spec: Omit<TensorMeta, 'chunks'>, bytes: Uint8Array, bounds: number[], stored: Set<string>): Promise<TensorMeta> {
+async function writeTensor(sink: Sink, spec: TensorSpec, bytes: Uint8Array, bounds: number[], stored: Set<string>): Promise<TensorMeta> {
   const size = bytes.length / bounds.reduce((a, b) => a + b, 0);
   const chunks: TensorMeta['chunks'] = [];
   let at = 0;
