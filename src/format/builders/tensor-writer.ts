@@ -10,8 +10,8 @@ export type { TensorSpec };
 
 /**
  * Appends one tensor's samples and cuts them into chunks of about `targetChunkBytes` (before
- * compression), writing each chunk to the sink as soon as it is full, so memory stays at one chunk (and each
- * chunk's header, 8 bytes a sample, for the header index written at the end).
+ * compression), writing each chunk to the sink as soon as it is full, so memory stays at one
+ * chunk (and the written chunks' headers, 8 bytes a sample, for the header index at the end).
  */
 export class TensorWriter {
   private pending: Uint8Array[] = [];

@@ -197,8 +197,8 @@ export class Dataset {
   }
 
   /**
-   * A chunk's verified header, remembered: from the tensor's header index when it has one (one
-   * read for every chunk), else fetched alone (a range read), as it is when the index's copy fails
+   * A chunk's verified header, remembered: from the tensor's header index once reading it pays
+   * (header-index.ts), else fetched alone (a range read), as it is when the index's copy fails
    * its headerHash.
    */
   chunkHeader(tensor: string, chunk: number): Promise<ChunkHeader> {
