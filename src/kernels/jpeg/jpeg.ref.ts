@@ -24,8 +24,21 @@ export function reconstructJpegRef(coef: JpegCoefficients, scale: JpegScale = 1,
  * gray with R = G = B), as a JpegImage: one channel for gray, the low byte.
  */
 export function unpackJpegPixels(words: Uint32Array, width: number, height: number, channels: 1 | 3): JpegImage {
-  const data = new Uint8Array(width * height * channels);
-  for (let i = 0, d = 0; i < width * height; i++) {
+  const count = width * height;
+  const data = new Uint8Array(count * channels);
+  let i = 0;
+  if (channels === 3) {
+    // Four pixels at a time as three little-endian words (a byte at a time is 4x slower).
+    const out = new Uint32Array(data.buffer, 0, Math.floor(count / 4) * 3);
+    for (let o = 0; o < out.length; o += 3, i += 4) {
+      const b = words[i + 1];
+      const c = words[i + 2];
+      out[o] = (words[i] & 0xffffff) | (b << 24);
+      out[o + 1] = ((b >>> 8) & 0xffff) | (c << 16);
+      out[o + 2] = ((c >>> 16) & 0xff) | (words[i + 3] << 8);
+    }
+  }
+  for (let d = i * channels; i < count; i++) {
     const w = words[i];
     data[d++] = w & 255;
     if (channels === 3) {

@@ -3,6 +3,7 @@ import {
   assertDeviceAlive, computePipeline, createBindGroup, paramsBindGroup, storageBinding, Transients, uploadBuffer, workgroupGrid,
 } from '../pipelines.js';
 import type { JpegCoefficients, JpegScale } from './coefficients.js';
+import { orientationSteps } from './color.ref.js';
 import { jpegColorWgsl } from './color.wgsl.js';
 import { jpegIdctWgsl } from './idct.wgsl.js';
 import { checkJpegArrays, jpegPlan, type JpegLayout, type JpegPlan, type JpegUpsample } from './plan.js';
@@ -36,7 +37,7 @@ export interface JpegReconstructArgs {
 const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2 } as const;
 const UPSAMPLE_CODES: Record<JpegUpsample, number> = { full: 0, h2v1: 1, h2v2: 2, h1v2: 3, replicate: 4 };
 const COLOR_WORKGROUP = 256;
-const IDCT_BLOCKS_PER_WORKGROUP = 8; // BLOCKS in idct.wgsl.ts
+const IDCT_WORKGROUP = 64;
 const IDCT_ENTRY = 12; // u32s per (image, component): ENTRY vec4s in idct.wgsl.ts
 const COLOR_ENTRY = 32; // u32s per image: IMAGE vec4s in color.wgsl.ts
 
@@ -197,25 +198,25 @@ export function encodeJpegBatch(device: GPUDevice, pass: GPUComputePassEncoder, 
   if (new Set(buffers).size < buffers.length) {
     throw new EdgelakeError('invalid-input', `${kernel}: coefficients, quantTables, output and planes must be different buffers`);
   }
-  const [idctTable, workgroups] = idctTableOf(args.images, plans, planeBase);
-  const colorTable = colorTableOf(args.images, plans, planeBase);
+  const [idctTable, idctInvocations] = idctTableOf(args.images, plans, planeBase);
+  const [colorTable, runs] = colorTableOf(args.images, plans, planeBase);
   // Created last: nothing can throw after it, so a failed call leaves no buffer behind.
   const planes = given
     || { buffer: transients.add(device.createBuffer({ label: `${kernel} planes`, size: Math.max(4, planeBytes), usage: GPUBufferUsage.STORAGE })), size: Math.max(4, planeBytes) };
   const table = (data: Uint32Array, what: string) => ({ buffer: transients.add(uploadBuffer(device, `${kernel} ${what}`, GPUBufferUsage.STORAGE, data)) });
 
-  const idct = computePipeline(device, { label: 'jpeg-idct', code: jpegIdctWgsl });
+  const idct = computePipeline(device, { label: 'jpeg-idct', code: jpegIdctWgsl, constants: { WORKGROUP_SIZE: IDCT_WORKGROUP } });
   pass.setPipeline(idct);
-  pass.setBindGroup(0, paramsBindGroup(device, transients, idct, 'jpeg-idct', Uint32Array.of(idctTable.length / IDCT_ENTRY, workgroups, 0, 0), [table(idctTable, 'idct table')]));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, idct, 'jpeg-idct', Uint32Array.of(idctTable.length / IDCT_ENTRY, idctInvocations, 0, 0), [table(idctTable, 'idct table')]));
   // Coefficients come uploaded per batch: new bind groups, rather than filling the cache with dead ones.
   pass.setBindGroup(1, createBindGroup(device, idct, 1, `jpeg-idct ${args.coefficients.label}`, [coefficients, quantTables, planes]));
-  pass.dispatchWorkgroups(...workgroupGrid(device, workgroups));
+  pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(idctInvocations / IDCT_WORKGROUP)));
 
   const color = computePipeline(device, { label: 'jpeg-color', code: jpegColorWgsl, constants: { WORKGROUP_SIZE: COLOR_WORKGROUP } });
   pass.setPipeline(color);
-  pass.setBindGroup(0, paramsBindGroup(device, transients, color, 'jpeg-color', Uint32Array.of(args.images.length, pixels, 0, 0), [table(colorTable, 'color table')]));
+  pass.setBindGroup(0, paramsBindGroup(device, transients, color, 'jpeg-color', Uint32Array.of(args.images.length, runs, 0, 0), [table(colorTable, 'color table')]));
   pass.setBindGroup(1, createBindGroup(device, color, 1, `jpeg-color ${planes.buffer.label} -> ${output.buffer.label}`, [planes, output]));
-  pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(pixels / COLOR_WORKGROUP)));
+  pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(runs / COLOR_WORKGROUP)));
   return transients;
 }
 
@@ -224,33 +225,45 @@ function layoutOf(coef: JpegCoefficients): JpegLayout {
   return { width, height, maxH, maxV, color, components, orientation };
 }
 
-/** idct.wgsl.ts's table, an entry per (image, component) in workgroup order, and the workgroup count. */
+/**
+ * idct.wgsl.ts's table, an entry per (image, component) in invocation order, and the invocations
+ * in all: one per word of plane samples across (4 / size blocks, at least 1) per block row.
+ */
 function idctTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[]): [Uint32Array, number] {
   const entries = plans.reduce((n, p) => n + p.components.length, 0);
   const data = new Uint32Array(entries * IDCT_ENTRY);
-  let [e, workgroups] = [0, 0];
+  let [e, invocations] = [0, 0];
   plans.forEach((plan, i) => {
     plan.components.forEach((p, c) => {
+      const perRow = Math.ceil(p.validBlocksWide / Math.max(1, 4 / p.size));
       data.set([images[i].firstBlock + p.firstBlock, p.blocksWide, p.validBlocksWide, p.validBlocksHigh], e);
-      data.set([workgroups, (planeBase[i] + p.offset) / 4, p.stride / 4, p.size], e + 4);
-      data.set([images[i].firstQuant + c * 64], e + 8);
-      workgroups += p.validBlocksHigh * Math.ceil(p.validBlocksWide / IDCT_BLOCKS_PER_WORKGROUP);
+      data.set([invocations, (planeBase[i] + p.offset) / 4, p.stride / 4, p.size], e + 4);
+      data.set([images[i].firstQuant + c * 64, perRow], e + 8);
+      invocations += p.validBlocksHigh * perRow;
       e += IDCT_ENTRY;
     });
   });
-  return [data, workgroups];
+  return [data, invocations];
 }
 
-/** color.wgsl.ts's table: per image its size, first pixel, orientation, colour, and each component's plane and upsampling. */
-function colorTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[]): Uint32Array {
+/**
+ * color.wgsl.ts's table, and the runs of 4 stored pixels of the batch (an invocation each): per
+ * image its size, runs per row, colour, first run, where its pixels go, and each component's plane and upsampling.
+ */
+function colorTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[]): [Uint32Array, number] {
   const data = new Uint32Array(images.length * COLOR_ENTRY);
+  let runs = 0;
   plans.forEach((plan, i) => {
     const at = i * COLOR_ENTRY;
-    data.set([plan.width, plan.height, images[i].firstPixel, plan.orientation, plan.outWidth * plan.outHeight, COLOR_CODES[plan.color]], at);
+    const runsPerRow = Math.ceil(plan.width / 4);
+    const { origin, dx, dy } = orientationSteps(plan.orientation, plan.width, plan.height);
+    data.set([plan.width, plan.height, runsPerRow, COLOR_CODES[plan.color]], at);
+    data.set([runs, images[i].firstPixel + origin, dx >>> 0, dy >>> 0], at + 4);
     plan.components.forEach((p, c) => {
       data.set([(planeBase[i] + p.offset) / 4, p.stride / 4, p.sampleWidth, p.sampleHeight], at + 8 + c * 4);
       data.set([UPSAMPLE_CODES[p.upsample], p.hExpand, p.vExpand, 0], at + 20 + c * 4);
     });
+    runs += runsPerRow * plan.height;
   });
-  return data;
+  return [data, runs];
 }
