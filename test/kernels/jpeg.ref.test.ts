@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { colorRef, idctRef, jpegPlan, reconstructJpegRef, type JpegCoefficients, type JpegComponentPlan, type JpegScale } from '../../src/kernels/index.js';
+import { colorRef, idctRef, jpegPlan, reconstructJpegRef, unpackJpegPixels, type JpegCoefficients, type JpegComponentPlan, type JpegScale } from '../../src/kernels/index.js';
 import { upsampleRow } from '../../src/kernels/jpeg/color.ref.js';
 import { idct1, idct2, idct4, idct8 } from '../../src/kernels/jpeg/idct.ref.js';
 import { mulberry32 } from '../support/random.js';
@@ -298,6 +298,20 @@ describe('pixels', () => {
       colorRef(plan, planes, out, middle, plan.height);
       colorRef(plan, planes, out, 0, middle);
       expect(out, `pixels at 1/${scale}`).toEqual(whole);
+    }
+  });
+});
+
+describe('unpackJpegPixels', () => {
+  test('the GPU\'s RGBA words to RGB or gray samples: every pixel count, from any offset of the words', () => {
+    const random = mulberry32(seed);
+    for (const [width, height] of [[1, 1], [2, 1], [3, 1], [4, 1], [5, 3], [7, 7], [64, 33]]) {
+      const words = Uint32Array.from({ length: width * height + 1 }, () => Math.floor(random() * 2 ** 32));
+      for (const channels of [1, 3] as const) {
+        const image = unpackJpegPixels(words.subarray(1), width, height, channels);
+        const expected = Uint8Array.from({ length: width * height * channels }, (_, i) => (words[1 + Math.floor(i / channels)] >>> (8 * (i % channels))) & 255);
+        expect({ ...image, data: [...image.data] }, `${width}x${height}, ${channels} channel(s)`).toEqual({ width, height, channels, data: [...expected] });
+      }
     }
   });
 });

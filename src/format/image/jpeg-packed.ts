@@ -12,16 +12,34 @@ import type { JpegCoefficients, JpegComponent, JpegScale } from '../../kernels/j
 const MAGIC = 0x43504a45; // 'EJPC'
 const COLORS = ['gray', 'ycbcr', 'rgb'] as const;
 
+/** Where a packed buffer of `components` components holds its coefficients (bytes). */
+function coefficientsAt(components: number): number {
+  return (9 + 5 * components) * 4 + Math.ceil((components * 64 * 2) / 4) * 4;
+}
+
+/**
+ * A zeroed coefficients array of `length` for a JPEG of `components` components, with room
+ * before it for the rest of packJpegCoefficients' buffer, which then packs it without a copy.
+ */
+export function packableCoefficients(components: number, length: number): Int16Array {
+  const at = coefficientsAt(components);
+  return new Int16Array(new ArrayBuffer(at + length * 2), at, length);
+}
+
+/** `coef` in one buffer: the one under its coefficients if packableCoefficients made them (no copy), else a new one. */
 export function packJpegCoefficients(coef: JpegCoefficients, scale: JpegScale): Uint8Array {
-  const head = 9 + 5 * coef.components.length;
+  const count = coef.components.length;
+  const head = 9 + 5 * count;
   const quantAt = head * 4;
-  const coefAt = quantAt + Math.ceil((coef.quantTables.length * 2) / 4) * 4;
-  const out = new Uint8Array(coefAt + coef.coefficients.length * 2);
+  const coefAt = coefficientsAt(count);
+  const { coefficients } = coef;
+  const inPlace = coefficients.byteOffset === coefAt && coefficients.buffer.byteLength === coefAt + coefficients.byteLength;
+  const out = inPlace ? new Uint8Array(coefficients.buffer) : new Uint8Array(coefAt + coefficients.length * 2);
   const words = new Uint32Array(out.buffer, 0, head);
-  words.set([MAGIC, scale, coef.width, coef.height, coef.maxH, coef.maxV, COLORS.indexOf(coef.color), coef.orientation, coef.components.length]);
+  words.set([MAGIC, scale, coef.width, coef.height, coef.maxH, coef.maxV, COLORS.indexOf(coef.color), coef.orientation, count]);
   coef.components.forEach((c, i) => words.set([c.h, c.v, c.blocksWide, c.blocksHigh, c.firstBlock], 9 + 5 * i));
   new Uint16Array(out.buffer, quantAt, coef.quantTables.length).set(coef.quantTables);
-  new Int16Array(out.buffer, coefAt, coef.coefficients.length).set(coef.coefficients);
+  if (!inPlace) new Int16Array(out.buffer, coefAt, coefficients.length).set(coefficients);
   return out;
 }
 
@@ -38,7 +56,7 @@ export function unpackJpegCoefficients(bytes: Uint8Array, name = 'sample'): { co
     return { h, v, blocksWide, blocksHigh, firstBlock };
   });
   const quantAt = (9 + 5 * count) * 4;
-  const coefAt = quantAt + Math.ceil((count * 64 * 2) / 4) * 4;
+  const coefAt = coefficientsAt(count);
   if (coefAt > bytes.byteLength || (bytes.byteLength - coefAt) % 2 !== 0) throw fail();
   const quantTables = new Uint16Array(bytes.buffer, bytes.byteOffset + quantAt, count * 64);
   const coefficients = new Int16Array(bytes.buffer, bytes.byteOffset + coefAt, (bytes.byteLength - coefAt) / 2);

@@ -9,6 +9,7 @@ import { HuffmanTable } from './huffman.js';
 import { STANDARD_TABLES } from './huffman-standard.js';
 import { type Frame, layoutScan, type ScanLayout } from './layout.js';
 import { type Headers, newHeaders, readSegments, type ScanHeader } from './markers.js';
+import { packableCoefficients } from '../jpeg-packed.js';
 import { JpegProblem, problem } from './problem.js';
 import { decodeProgressiveScan } from './progressive.js';
 import { checkData } from './restarts.js';
@@ -154,7 +155,8 @@ function startImage(frame: Frame, h: Headers, first: ScanHeader, scaleFor: (fram
   const n = frame.components.length;
   const orientation = h.orientation || 1;
   return {
-    coefficients: new Int16Array(frame.blocks * 64), // layoutFrame has checked the size against maxPixels
+    // Sized by layoutFrame, checked against maxPixels; packable, as the GPU path sends them on.
+    coefficients: packableCoefficients(n, frame.blocks * 64),
     quantTables: new Uint16Array(n * 64),
     last: new Uint8Array(frame.progressive ? frame.blocks : 0),
     latched: frame.components.map(() => false),
