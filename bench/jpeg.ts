@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import jpegJs from 'jpeg-js';
 import sharp from 'sharp';
 import { listPhotos, MATE_DIR } from '../scripts/jpeg-testset.js';
-import { decodeJpeg } from '../src/format/index.js';
+import { decodeJpeg, readJpegCoefficients } from '../src/format/index.js';
 import { decodeImage, formatAdapter } from '../src/index.js';
-import { centerBox, fitRef } from '../src/kernels/index.js';
+import { centerBox, encodeJpegBatch, fitRef, jpegPlan, uploadJpegBatch } from '../src/kernels/index.js';
 import { getNodeDevice } from '../src/node.js';
 import { benchArgs, median, report, type BenchRow } from './report.js';
 import { workerDecoder } from './jpeg-workers.js';
@@ -60,6 +60,7 @@ for (const [set, files] of Object.entries(sets)) {
   });
   await pool.close();
   mps[`${set} edgelake GPU, entropy in ${values.workers} workers`] = (pixels * passes) / 1e6 / seconds;
+  mps[`${set} edgelake GPU reconstruction alone`] = (pixels * passes) / 1e6 / await timeReconstruction(files, passes);
 }
 for (const [set, files] of Object.entries(sets)) {
   const pixels = files.reduce((n, b) => n + frameSize(b), 0);
@@ -83,7 +84,7 @@ for (const set of Object.keys(sets)) {
 report('jpeg', 'JPEG decoding: edgelake CPU and GPU paths, jpeg-js, sharp (same files, one run)', rows, [
   `${full.length} mate-backgrounds photos (${(full.reduce((n, b) => n + frameSize(b), 0) / 1e6).toFixed(1)} MP in all) and the same as 256x256; median of ${rounds} rounds, each of at least 16 MP (the 256x256 set repeated)`,
   `adapter: ${formatAdapter(gpu!.adapter)}; sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), one thread; jpeg-js and edgelake CPU on this thread`,
-  'GPU path: our entropy decoder on the CPU, reconstruction (dequantize, IDCT, upsampling, colour, orientation) on the adapter, pixels read back',
+  'GPU path: our entropy decoder on the CPU, reconstruction (dequantize, IDCT, upsampling, colour, orientation) on the adapter, pixels read back; "reconstruction alone": the adapter\'s two dispatches per file, coefficients already on the device',
 ]);
 gpu!.device.destroy();
 
@@ -96,6 +97,36 @@ async function timeRounds(run: () => Promise<unknown> | unknown): Promise<number
     times.push((performance.now() - started) / 1000);
   }
   return median(times);
+}
+
+/**
+ * The adapter's share alone: each file's coefficients already on the device, then per file the
+ * two dispatches (IDCT, colour) submitted and waited for; no entropy decoding, upload or read-back.
+ */
+async function timeReconstruction(files: readonly Uint8Array[], passes: number): Promise<number> {
+  const { device } = gpu!;
+  const batches = files.map((b, i) => uploadJpegBatch(device, [{ coef: readJpegCoefficients(b, { name: `file ${i}` }), scale: 1 }]));
+  const usage = GPUBufferUsage.STORAGE;
+  const outputs = batches.map((b) => device.createBuffer({ label: 'bench pixels', size: b.pixels * 4, usage }));
+  const planes = batches.map((b) => device.createBuffer({ label: 'bench planes', size: jpegPlan(b.images[0].layout, 1).planeBytes, usage }));
+  try {
+    return await timeRounds(async () => {
+      for (let p = 0; p < passes; p++) {
+        for (const [i, b] of batches.entries()) {
+          const encoder = device.createCommandEncoder();
+          const pass = encoder.beginComputePass();
+          const transients = encodeJpegBatch(device, pass, { images: b.images, coefficients: b.coefficients, quantTables: b.quantTables, output: outputs[i], planes: planes[i] });
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+          await device.queue.onSubmittedWorkDone();
+          transients.destroy();
+        }
+      }
+    });
+  } finally {
+    for (const b of [...outputs, ...planes]) b.destroy();
+    for (const b of batches) b.destroy();
+  }
 }
 
 /** width x height from the frame header. */
