@@ -278,6 +278,7 @@ describe('public API', () => {
         "hash4",
         "idctRef",
         "jpegBatchLayout",
+        "jpegColorRun",
         "jpegColorWgsl",
         "jpegIdctWgsl",
         "jpegPlan",

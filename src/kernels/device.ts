@@ -172,3 +172,13 @@ const providers = new WeakMap<GPU, GpuProvider>();
 function sorted(features: GPUSupportedFeatures): string[] {
   return [...features].sort();
 }
+
+/**
+ * Whether `device` runs on the CPU (lavapipe, SwiftShader): such drivers run invocations as SIMD
+ * lanes but load memory lane by lane, so kernels there give each invocation more work.
+ */
+export function isCpuAdapter(device: GPUDevice): boolean {
+  const info: Partial<GPUAdapterInfo> | undefined = 'adapterInfo' in device ? device.adapterInfo : undefined;
+  if (!info) return false;
+  return info.isFallbackAdapter === true || info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+}

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'vitest';
 import {
-  encodeJpegBatch, encodeJpegReconstruct, idctRef, jpegPlan, readBuffer, reconstructJpegRef, unpackJpegPixels, uploadBuffer, uploadJpegBatch, uploadJpegCoefficients,
+  encodeJpegBatch, encodeJpegReconstruct, idctRef, jpegColorRun, jpegPlan, readBuffer, reconstructJpegRef, unpackJpegPixels, uploadBuffer, uploadJpegBatch, uploadJpegCoefficients,
   type JpegCoefficients, type JpegImage, type JpegScale,
 } from '../../src/kernels/index.js';
 import { gpuDescribe } from './gpu.js';
@@ -13,8 +13,11 @@ const scales: JpegScale[] = [1, 2, 4, 8];
 let images = 0;
 afterAll(() => console.log(`jpeg: ${images} random images reconstructed on the GPU, equal to the CPU reference (seed ${seed})`));
 
-/** Upload, record into one pass, submit, read back: the round trip a caller does. Also returns the planes. */
-async function reconstructOnGpu(device: GPUDevice, coef: JpegCoefficients, scale: JpegScale): Promise<{ image: JpegImage; planes: Uint8Array }> {
+/**
+ * Upload, record into one pass, submit, read back: the round trip a caller does. Also returns the
+ * planes. `colorRun`: pixels per colour invocation, by default the device's (32 on CPU adapters).
+ */
+async function reconstructOnGpu(device: GPUDevice, coef: JpegCoefficients, scale: JpegScale, colorRun?: number): Promise<{ image: JpegImage; planes: Uint8Array }> {
   const plan = jpegPlan(coef, scale);
   const input = uploadJpegCoefficients(device, coef, 'test JPEG');
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
@@ -23,7 +26,7 @@ async function reconstructOnGpu(device: GPUDevice, coef: JpegCoefficients, scale
   try {
     const encoder = device.createCommandEncoder({ label: 'jpeg test' });
     const pass = encoder.beginComputePass({ label: 'jpeg test' });
-    const transients = encodeJpegReconstruct(device, pass, { ...input, scale, output, planes });
+    const transients = encodeJpegReconstruct(device, pass, { ...input, scale, output, planes, colorRun });
     pass.end();
     device.queue.submit([encoder.finish()]);
     transients.destroy();
@@ -47,11 +50,15 @@ function firstDifferences(a: Uint8Array, b: Uint8Array): string[] {
 async function expectEqual(device: GPUDevice, spec: SyntheticJpeg, scale: JpegScale, salt: number) {
   const coef = syntheticCoefficients(mulberry32(seed ^ Math.imul(salt, 0x9e3779b1)), spec);
   const what = `${spec.width}x${spec.height} orientation ${spec.orientation} 1/${scale} ${spec.kind ?? 'photo'}, seed ${seed}`;
-  const { image, planes } = await reconstructOnGpu(device, coef, scale);
   const expected = reconstructJpegRef(coef, scale);
-  expect(firstDifferences(planes, idctRef(coef, jpegPlan(coef, scale))), `planes, ${what}`).toEqual([]);
-  expect({ width: image.width, height: image.height, channels: image.channels }, what).toEqual({ width: expected.width, height: expected.height, channels: expected.channels });
-  expect(firstDifferences(image.data, expected.data), `pixels, ${what}`).toEqual([]);
+  // The device's own colour runs, and runs of one word (what GPUs get) or of 12 pixels.
+  for (const colorRun of [undefined, 4, 12]) {
+    const { image, planes } = await reconstructOnGpu(device, coef, scale, colorRun);
+    const how = `${what}, colour runs of ${colorRun ?? jpegColorRun(device)}`;
+    expect(firstDifferences(planes, idctRef(coef, jpegPlan(coef, scale))), `planes, ${how}`).toEqual([]);
+    expect({ width: image.width, height: image.height, channels: image.channels }, how).toEqual({ width: expected.width, height: expected.height, channels: expected.channels });
+    expect(firstDifferences(image.data, expected.data), `pixels, ${how}`).toEqual([]);
+  }
 }
 
 gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device }) => {
@@ -89,26 +96,29 @@ gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device
     // Three pixels of gap before each image: the kernel must leave them alone.
     const placed = batch.images.map((image, i) => ({ ...image, firstPixel: image.firstPixel + 3 * (i + 1) }));
     const total = batch.pixels + 3 * items.length;
-    const output = uploadBuffer(device, 'test batch pixels', GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, new Uint32Array(total).fill(0xdeadbeef));
     try {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      const transients = encodeJpegBatch(device, pass, { images: placed, coefficients: batch.coefficients, quantTables: batch.quantTables, output });
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-      transients.destroy();
-      const words = new Uint32Array(await readBuffer(device, output, total * 4));
-      items.forEach(({ coef, scale }, i) => {
-        const expected = reconstructJpegRef(coef, scale);
-        const at = placed[i].firstPixel;
-        const got = unpackJpegPixels(words.subarray(at, at + expected.width * expected.height), expected.width, expected.height, expected.channels);
-        expect(firstDifferences(got.data, expected.data), `image ${i} (${coef.width}x${coef.height} 1/${scale}, seed ${seed})`).toEqual([]);
-        expect([...words.subarray(at - 3, at)], `the gap before image ${i}`).toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef]);
-      });
-      images += items.length;
+      for (const colorRun of [undefined, 4]) {
+        const output = uploadBuffer(device, 'test batch pixels', GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, new Uint32Array(total).fill(0xdeadbeef));
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        const transients = encodeJpegBatch(device, pass, { images: placed, coefficients: batch.coefficients, quantTables: batch.quantTables, output, colorRun });
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+        transients.destroy();
+        const words = new Uint32Array(await readBuffer(device, output, total * 4));
+        output.destroy();
+        items.forEach(({ coef, scale }, i) => {
+          const expected = reconstructJpegRef(coef, scale);
+          const at = placed[i].firstPixel;
+          const got = unpackJpegPixels(words.subarray(at, at + expected.width * expected.height), expected.width, expected.height, expected.channels);
+          const what = `image ${i} (${coef.width}x${coef.height} 1/${scale}, colour runs of ${colorRun ?? jpegColorRun(device)}, seed ${seed})`;
+          expect(firstDifferences(got.data, expected.data), what).toEqual([]);
+          expect([...words.subarray(at - 3, at)], `the gap before ${what}`).toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef]);
+        });
+        images += items.length;
+      }
     } finally {
       batch.destroy();
-      output.destroy();
     }
   });
 
@@ -130,6 +140,7 @@ gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device
       { output: input.coefficients },
       { scale: 3 as JpegScale },
       { layout: { ...input.layout, orientation: 9 } },
+      { colorRun: 6 },
     ];
     for (const change of bad) {
       const record = () => encodeJpegReconstruct(device, pass, { ...ok, ...change });

@@ -3,11 +3,11 @@ import { lastEntryWgsl } from './table.wgsl.js';
 
 /**
  * Planes to pixels, the WGSL twin of color.ref.ts, for a batch of images: one invocation per run
- * of 4 stored pixels of a row (one word of a full-size plane), which loads each plane sample it
- * needs once for the 4 and finds its image once (binary search over each image's first run, in a
- * table). It upsamples each component (libjpeg's fancy triangle filters or replication, edges
- * repeated), converts YCbCr to RGB with jdcolor.c's fixed-point constants (RGB and gray pass
- * through) and writes each pixel, where EXIF orientation puts it, as one u32: R | G << 8 |
+ * of RUN stored pixels of a row (jpegColorRun), which finds its image once (binary search over
+ * each image's first run, in a table) and makes them 4 at a time (one word of a full-size plane),
+ * loading each plane sample it needs once for the 4. It upsamples each component (libjpeg's
+ * fancy triangle filters or replication, edges repeated), converts YCbCr to RGB with jdcolor.c's
+ * fixed-point constants (RGB and gray pass through) and writes each pixel, where EXIF orientation puts it, as one u32: R | G << 8 |
  * B << 16 | 255 << 24 (RGBA8, as a GPU texture or canvas takes it); gray as R = G = B, so a fit
  * or a canvas reads every image alike.
  */
@@ -23,6 +23,7 @@ ${shaderHeader({
   },
 })}
 ${lastEntryWgsl}
+override RUN: u32 = 4u; // stored pixels per invocation, a multiple of 4 (jpegColorRun in jpeg.ts)
 const IMAGE: u32 = 8u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
 // [0] width, height as stored, runs per row, colour (0 gray, 1 YCbCr, 2 RGB: COLOR_CODES in jpeg.ts)
 // [1] first run, output pixel of stored pixel (0, 0), then its steps per stored column and row
@@ -111,25 +112,33 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   let place = table[image + 1u];
   let run = index - place.x;
   let y = quotient(run, size.z);
-  let x = (run - y * size.z) * 4u;
-  let luma = sample4(Component(table[image + 2u], table[image + 5u]), x, y);
-  var rgb = array<vec4i, 3>(luma, luma, luma);
-  if (size.w != 0u) {
-    rgb[1] = sample4(Component(table[image + 3u], table[image + 6u]), x, y);
-    rgb[2] = sample4(Component(table[image + 4u], table[image + 7u]), x, y);
-  }
-  if (size.w == 1u) {
-    let cb = rgb[1] - 128;
-    let cr = rgb[2] - 128;
-    rgb[0] = clamp(luma + ((91881 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
-    rgb[1] = clamp(luma + ((-22554 * cb - 46802 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
-    rgb[2] = clamp(luma + ((116130 * cb + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
-  }
-  let pixels = vec4u(rgb[0]) | (vec4u(rgb[1]) << vec4u(8u)) | (vec4u(rgb[2]) << vec4u(16u)) | vec4u(0xff000000u);
   let dx = bitcast<i32>(place.z);
-  let first = bitcast<i32>(place.y) + i32(x) * dx + i32(y) * bitcast<i32>(place.w);
-  for (var k = 0u; k < min(4u, size.x - x); k++) {
-    output[u32(first + i32(k) * dx)] = pixels[k];
+  let rowStart = bitcast<i32>(place.y) + i32(y) * bitcast<i32>(place.w);
+  let components = array<Component, 3>(
+    Component(table[image + 2u], table[image + 5u]),
+    Component(table[image + 3u], table[image + 6u]),
+    Component(table[image + 4u], table[image + 7u]),
+  );
+  let start = (run - y * size.z) * RUN;
+  for (var x = start; x < min(start + RUN, size.x); x += 4u) {
+    let luma = sample4(components[0], x, y);
+    var rgb = array<vec4i, 3>(luma, luma, luma);
+    if (size.w != 0u) {
+      rgb[1] = sample4(components[1], x, y);
+      rgb[2] = sample4(components[2], x, y);
+    }
+    if (size.w == 1u) {
+      let cb = rgb[1] - 128;
+      let cr = rgb[2] - 128;
+      rgb[0] = clamp(luma + ((91881 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
+      rgb[1] = clamp(luma + ((-22554 * cb - 46802 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
+      rgb[2] = clamp(luma + ((116130 * cb + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
+    }
+    let pixels = vec4u(rgb[0]) | (vec4u(rgb[1]) << vec4u(8u)) | (vec4u(rgb[2]) << vec4u(16u)) | vec4u(0xff000000u);
+    let first = rowStart + i32(x) * dx;
+    for (var k = 0u; k < min(4u, size.x - x); k++) {
+      output[u32(first + i32(k) * dx)] = pixels[k];
+    }
   }
 }
 `;

@@ -4,7 +4,7 @@ export type { JpegComponentPlan, JpegImage, JpegLayout, JpegPlan, JpegUpsample }
 export { idctRef, IDCT_RANGE_LIMIT } from './idct.ref.js';
 export { colorRef, orientationSteps } from './color.ref.js';
 export { reconstructJpegRef, unpackJpegPixels } from './jpeg.ref.js';
-export { encodeJpegBatch, encodeJpegReconstruct, jpegBatchLayout, uploadJpegBatch, uploadJpegCoefficients, writeJpegBatch } from './jpeg.js';
+export { encodeJpegBatch, encodeJpegReconstruct, jpegBatchLayout, jpegColorRun, uploadJpegBatch, uploadJpegCoefficients, writeJpegBatch } from './jpeg.js';
 export type { JpegBatchArgs, JpegBatchImage, JpegBatchItem, JpegBatchLayout, JpegGpuBatch, JpegGpuCoefficients, JpegReconstructArgs } from './jpeg.js';
 export { jpegColorWgsl } from './color.wgsl.js';
 export { jpegIdctWgsl } from './idct.wgsl.js';

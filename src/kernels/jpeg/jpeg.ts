@@ -3,6 +3,7 @@ import {
   assertDeviceAlive, computePipeline, createBindGroup, paramsBindGroup, storageBinding, Transients, uploadBuffer, workgroupGrid,
 } from '../pipelines.js';
 import type { JpegCoefficients, JpegScale } from './coefficients.js';
+import { isCpuAdapter } from '../device.js';
 import { orientationSteps } from './color.ref.js';
 import { jpegColorWgsl } from './color.wgsl.js';
 import { jpegIdctWgsl } from './idct.wgsl.js';
@@ -32,6 +33,8 @@ export interface JpegReconstructArgs {
   planes?: GPUBuffer;
   /** Names the image in errors. */
   name?: string;
+  /** Overrides jpegColorRun(device) (tests, benchmarks). */
+  colorRun?: number;
 }
 
 const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2 } as const;
@@ -92,6 +95,17 @@ export interface JpegBatchArgs {
   /** Scratch for every image's planes, back to back; a transient when omitted. */
   planes?: GPUBuffer;
   name?: string;
+  /** Overrides jpegColorRun(device) (tests, benchmarks). */
+  colorRun?: number;
+}
+
+/**
+ * Stored pixels the colour kernel makes per invocation: 4 (one plane word) on GPUs; 32 on CPU
+ * adapters, where finding an image and loading its table entries costs as much as 4 pixels'
+ * work (lavapipe, 68 MP of photos: 0.73 s at 4, 0.53 at 8, 0.39 at 16, 0.34 at 32, 0.30 at 64).
+ */
+export function jpegColorRun(device: GPUDevice): number {
+  return isCpuAdapter(device) ? 32 : 4;
 }
 
 /** Several JPEGs' coefficients in one buffer (and their tables in another), as encodeJpegBatch reads them. */
@@ -199,7 +213,9 @@ export function encodeJpegBatch(device: GPUDevice, pass: GPUComputePassEncoder, 
     throw new EdgelakeError('invalid-input', `${kernel}: coefficients, quantTables, output and planes must be different buffers`);
   }
   const [idctTable, idctInvocations] = idctTableOf(args.images, plans, planeBase);
-  const [colorTable, runs] = colorTableOf(args.images, plans, planeBase);
+  const run = args.colorRun ?? jpegColorRun(device);
+  if (!Number.isInteger(run) || run < 4 || run % 4 !== 0) throw new EdgelakeError('invalid-input', `${kernel}: colorRun must be a positive multiple of 4, got ${run}`);
+  const [colorTable, runs] = colorTableOf(args.images, plans, planeBase, run);
   // Created last: nothing can throw after it, so a failed call leaves no buffer behind.
   const planes = given
     || { buffer: transients.add(device.createBuffer({ label: `${kernel} planes`, size: Math.max(4, planeBytes), usage: GPUBufferUsage.STORAGE })), size: Math.max(4, planeBytes) };
@@ -212,7 +228,7 @@ export function encodeJpegBatch(device: GPUDevice, pass: GPUComputePassEncoder, 
   pass.setBindGroup(1, createBindGroup(device, idct, 1, `jpeg-idct ${args.coefficients.label}`, [coefficients, quantTables, planes]));
   pass.dispatchWorkgroups(...workgroupGrid(device, Math.ceil(idctInvocations / IDCT_WORKGROUP)));
 
-  const color = computePipeline(device, { label: 'jpeg-color', code: jpegColorWgsl, constants: { WORKGROUP_SIZE: COLOR_WORKGROUP } });
+  const color = computePipeline(device, { label: 'jpeg-color', code: jpegColorWgsl, constants: { WORKGROUP_SIZE: COLOR_WORKGROUP, RUN: run } });
   pass.setPipeline(color);
   pass.setBindGroup(0, paramsBindGroup(device, transients, color, 'jpeg-color', Uint32Array.of(args.images.length, runs, 0, 0), [table(colorTable, 'color table')]));
   pass.setBindGroup(1, createBindGroup(device, color, 1, `jpeg-color ${planes.buffer.label} -> ${output.buffer.label}`, [planes, output]));
@@ -247,15 +263,15 @@ function idctTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan
 }
 
 /**
- * color.wgsl.ts's table, and the runs of 4 stored pixels of the batch (an invocation each): per
+ * color.wgsl.ts's table, and the runs of `run` stored pixels of the batch (an invocation each): per
  * image its size, runs per row, colour, first run, where its pixels go, and each component's plane and upsampling.
  */
-function colorTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[]): [Uint32Array, number] {
+function colorTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan[], planeBase: readonly number[], run: number): [Uint32Array, number] {
   const data = new Uint32Array(images.length * COLOR_ENTRY);
   let runs = 0;
   plans.forEach((plan, i) => {
     const at = i * COLOR_ENTRY;
-    const runsPerRow = Math.ceil(plan.width / 4);
+    const runsPerRow = Math.ceil(plan.width / run);
     const { origin, dx, dy } = orientationSteps(plan.orientation, plan.width, plan.height);
     data.set([plan.width, plan.height, runsPerRow, COLOR_CODES[plan.color]], at);
     data.set([runs, images[i].firstPixel + origin, dx >>> 0, dy >>> 0], at + 4);

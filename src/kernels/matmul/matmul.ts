@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
+import { isCpuAdapter } from '../device.js';
 import { assertDeviceAlive, cachedBindGroup, computePipeline, paramsBindGroup, storageBinding, Transients, workgroupGrid } from '../pipelines.js';
 import { matmulSizes, type MatmulArgs } from './matmul.ref.js';
 import { matmulWgsl } from './matmul.wgsl.js';
@@ -30,12 +31,6 @@ export function matmulTiling(device: GPUDevice, m: number, n: number): MatmulTil
   if (!isCpuAdapter(device)) return { ...STAGED_MATMUL_TILING };
   const cols = Math.min(8, Math.ceil(n / 8)); // narrow outputs (10 classes) waste fewer lanes
   return { kind: 'direct', wgX: 8, wgY: 1, rows: cols >= 4 || m <= 8 ? 8 : 16, cols, tileK: 1 };
-}
-
-function isCpuAdapter(device: GPUDevice): boolean {
-  const info: Partial<GPUAdapterInfo> | undefined = 'adapterInfo' in device ? device.adapterInfo : undefined;
-  if (!info) return false;
-  return info.isFallbackAdapter === true || info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
 }
 
 /**
