@@ -166,15 +166,34 @@ fn row(size: u32, ws: ptr<function, array<i32, 64>>, r: u32) -> array<u32, 8> {
 
 // Pass 1 over the columns each size reads (4x4 skips column 4; 2x2 uses 0, 1, 3, 5, 7).
 fn columns(size: u32, first: u32, q: u32, ws: ptr<function, array<i32, 64>>) {
-  for (var col = 0u; col < 8u; col++) {
-    if (size == 8u || (size == 4u && col != 4u) || (size == 2u && (col < 2u || (col & 1u) == 1u))) {
-      column(size, first, q, col, ws);
-    }
+  // Written out, not a loop: with constant columns the workspace stays in registers on CPU drivers.
+  column(size, first, q, 0u, ws);
+  column(size, first, q, 1u, ws);
+  if (size > 2u) {
+    column(size, first, q, 2u, ws);
   }
+  column(size, first, q, 3u, ws);
+  if (size == 8u) {
+    column(size, first, q, 4u, ws);
+  }
+  column(size, first, q, 5u, ws);
+  if (size > 2u) {
+    column(size, first, q, 6u, ws);
+  }
+  column(size, first, q, 7u, ws);
 }
 
 fn pack(s: array<u32, 8>, k: u32) -> u32 {
   return s[k] | (s[k + 1u] << 8u) | (s[k + 2u] << 16u) | (s[k + 3u] << 24u);
+}
+
+// Row r of a block of size 8 or 4 to the plane word(s) at \`at\`.
+fn rowWords(size: u32, ws: ptr<function, array<i32, 64>>, r: u32, at: u32) {
+  let s = row(size, ws, r);
+  planes[at] = pack(s, 0u);
+  if (size == 8u) {
+    planes[at + 1u] = pack(s, 4u);
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -197,13 +216,17 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   if (size >= 4u) {
     let first = (blocks.x + blockRow * blocks.y + unit) * 64u;
     columns(size, first, q, &ws);
-    for (var r = 0u; r < size; r++) {
-      let s = row(size, &ws, r);
-      let at = rows + r * plane.z + unit * size / 4u;
-      planes[at] = pack(s, 0u);
-      if (size == 8u) {
-        planes[at + 1u] = pack(s, 4u);
-      }
+    let at = rows + unit * size / 4u;
+    // Rows written out, as the columns: constant rows keep the workspace in registers.
+    rowWords(size, &ws, 0u, at);
+    rowWords(size, &ws, 1u, at + plane.z);
+    rowWords(size, &ws, 2u, at + 2u * plane.z);
+    rowWords(size, &ws, 3u, at + 3u * plane.z);
+    if (size == 8u) {
+      rowWords(size, &ws, 4u, at + 4u * plane.z);
+      rowWords(size, &ws, 5u, at + 5u * plane.z);
+      rowWords(size, &ws, 6u, at + 6u * plane.z);
+      rowWords(size, &ws, 7u, at + 7u * plane.z);
     }
     return;
   }
@@ -220,10 +243,9 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       words.x |= limit((coefficient(first) * i32(quant[q]) + 4) >> 3u) << (b * 8u);
     } else {
       columns(size, first, q, &ws);
-      for (var r = 0u; r < 2u; r++) {
-        let s = row(size, &ws, r);
-        words[r] |= (s[0] | (s[1] << 8u)) << (b * 16u);
-      }
+      let s0 = row(size, &ws, 0u);
+      let s1 = row(size, &ws, 1u);
+      words |= vec2u(s0[0] | (s0[1] << 8u), s1[0] | (s1[1] << 8u)) << vec2u(b * 16u);
     }
   }
   for (var r = 0u; r < size; r++) {
