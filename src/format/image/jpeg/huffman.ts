@@ -62,7 +62,7 @@ const RECENT_TABLES = 32;
  * defined the same (building one fills 1.5k lookahead entries: 7% of decoding a 256x256 JPEG at
  * 1/8). Tables are never changed once built, so files share them safely.
  */
-export function huffmanTable(counts: Uint8Array, values: Uint8Array, what: string): HuffmanTable {
+export function huffmanTableFor(counts: Uint8Array, values: Uint8Array, what: string): HuffmanTable {
   const key = String.fromCharCode(...counts, ...values);
   let table = recent.get(key);
   if (table) {

@@ -1,6 +1,6 @@
 import { nextMarker } from './bits.js';
 import { adobeTransform, exifOrientation, isJfif } from './exif.js';
-import { type HuffmanTable, huffmanTable } from './huffman.js';
+import { type HuffmanTable, huffmanTableFor } from './huffman.js';
 import { type Frame, layoutFrame } from './layout.js';
 import { hex, problem } from './problem.js';
 import { NATURAL_ORDER } from './zigzag.js';
@@ -193,7 +193,7 @@ function readHuffmanTables(b: Uint8Array, start: number, end: number, h: Headers
     const total = counts.reduce((sum, c) => sum + c, 0);
     if (total > 256) problem(`${what} has ${total} symbols (at most 256)`);
     if (p + 17 + total > end) problem(`DHT segment too short for the ${total} symbols of ${what}`);
-    const table = huffmanTable(counts, b.subarray(p + 17, p + 17 + total), what);
+    const table = huffmanTableFor(counts, b.subarray(p + 17, p + 17 + total), what);
     (kind === 0 ? h.dc : h.ac)[id] = table;
     p += 17 + total;
   }
