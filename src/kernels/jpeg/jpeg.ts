@@ -1,9 +1,9 @@
 import { EdgelakeError } from '../../errors.js';
+import { isCpuAdapter } from '../device.js';
 import {
   assertDeviceAlive, computePipeline, createBindGroup, paramsBindGroup, storageBinding, Transients, uploadBuffer, workgroupGrid,
 } from '../pipelines.js';
 import type { JpegCoefficients, JpegScale } from './coefficients.js';
-import { isCpuAdapter } from '../device.js';
 import { orientationSteps } from './color.ref.js';
 import { jpegColorWgsl } from './color.wgsl.js';
 import { jpegIdctWgsl } from './idct.wgsl.js';
