@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'storage-full' // the disk or the browser's quota has no room; nothing already stored is lost
   | 'conflict' // the dataset moved on since it was read: a commit would lose another writer's version
   | 'gpu-unavailable' // no WebGPU adapter, and the caller required one
-  | 'not-modified'; // a read asked for a file only if it changed (ReadOptions.ifChanged), and it had not
+  | 'not-modified' // a read asked for a file only if it changed (ReadOptions.ifChanged), and it had not
+  | 'unsupported'; // the storage cannot serve a read of this kind (several ranges in one request): read another way
 
 export class EdgelakeError extends Error {
   readonly code: ErrorCode;

@@ -1,9 +1,10 @@
 import { EdgelakeError } from '../errors.js';
 import { readBody, RequestTimer } from './body.js';
+import { byterangeParts, gatherRanges, type RangePart } from './byteranges.js';
 import { checkRange, checkRelativePath, encodePath } from './path.js';
 import { redactUrl } from './redact.js';
 import { CorruptTransferError, RetryLaterError } from './retry.js';
-import type { ReadOptions, Source } from './source.js';
+import type { ByteRange, ReadOptions, Source } from './source.js';
 
 export interface HttpSourceOptions {
   /** Sent with every request (tokens go here); never shown in `location`, messages or logs. */
@@ -25,6 +26,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Whole files up to this size are read in one piece, within the timeout; larger ones stream, the timeout restarting on every piece. */
 const ONE_PIECE_BYTES = 4 << 20;
 const DEFAULT_MAX_IGNORED_RANGE_BYTES = 16 * 1024 * 1024;
+/** Room for one part's boundary and headers in a multipart/byteranges answer (nginx writes about 100 bytes). */
+const PART_OVERHEAD_BYTES = 1024;
 
 /** Reads files under an http(s):// prefix with fetch. */
 export class HttpSource implements Source {
@@ -38,6 +41,8 @@ export class HttpSource implements Source {
   readonly #mutable: ReadonlySet<string>;
   readonly #maxIgnoredRangeBytes: number;
   readonly #remembered = new Map<string, { etag: string; body: Uint8Array }>();
+  /** Set when the server answered several ranges with the whole file or fewer bytes: it serves one range a request. */
+  #oneRangeARequest = false;
 
   constructor(urlPrefix: string, options: HttpSourceOptions = {}) {
     const url = parseHttpPrefix(urlPrefix);
@@ -130,6 +135,56 @@ export class HttpSource implements Source {
       const body = await readBody(response, timer, { start: offset, end, max }, () => tooLarge(where, 'more', max));
       if (body.length < length) throw shortFile(where, offset + body.length, end);
       return body;
+    });
+  }
+
+  /** One request for several ranges (Range: bytes=a-b,c-d), answered as multipart/byteranges, or one part that holds them all. */
+  async readRanges(path: string, ranges: readonly ByteRange[], options: ReadOptions = {}): Promise<Uint8Array> {
+    const where = this.#where(path);
+    for (const { offset, length } of ranges) checkRange(offset, length, where);
+    const total = ranges.reduce((a, r) => a + r.length, 0);
+    const described = `${where} (${ranges.length} ranges)`;
+    if (options.maxBytes !== undefined && total > options.maxBytes) throw tooLarge(described, total, options.maxBytes);
+    const asked = ranges.filter((r) => r.length > 0);
+    if (asked.length === 0) return new Uint8Array(0);
+    if (this.#oneRangeARequest) throw oneRangeOnly(where);
+    const last = Math.max(...asked.map((r) => r.offset + r.length));
+    const headers = { range: `bytes=${asked.map((r) => `${r.offset}-${r.offset + r.length - 1}`).join(',')}` };
+    return this.#request(path, headers, options.signal, async (response, timer) => {
+      if (response.status === 416) throw abandon(response, shortFile(described, parseContentRange(response.headers.get('content-range'))?.total, last));
+      if (response.status === 200) {
+        this.#oneRangeARequest = true;
+        throw abandon(response, oneRangeOnly(where));
+      }
+      if (response.status !== 206) throw statusError(response, where);
+      const boundary = /^multipart\/byteranges\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(response.headers.get('content-type') ?? '');
+      let parts: RangePart[];
+      if (boundary) {
+        const max = total + PART_OVERHEAD_BYTES * (asked.length + 1);
+        const body = await readBody(response, timer, { start: 0, end: Infinity, max, hint: declaredLength(response) }, () => tooLarge(described, 'more', max));
+        try {
+          parts = byterangeParts(body, boundary[1] ?? boundary[2]);
+        } catch (e) {
+          throw new CorruptTransferError(`${described}: the multipart/byteranges answer is damaged: ${(e as Error).message}`);
+        }
+      } else {
+        // One part: a server may merge the ranges into one; any smaller answer means one range a request.
+        const range = parseContentRange(response.headers.get('content-range'));
+        if (range?.total !== undefined && range.total < last) throw abandon(response, shortFile(described, range.total, last));
+        if (!range || !asked.every((r) => range.start <= r.offset && r.offset + r.length <= range.end + 1)) {
+          this.#oneRangeARequest = true;
+          throw abandon(response, oneRangeOnly(where));
+        }
+        const length = range.end + 1 - range.start;
+        const body = await readBody(response, timer, { start: 0, end: length, max: length }, () => tooLarge(described, 'more', length));
+        if (body.length < length) throw truncated(described, body.length, length);
+        parts = [{ start: range.start, bytes: body, size: range.total }];
+      }
+      const size = parts.find((p) => p.size !== undefined)?.size;
+      if (size !== undefined && size < last) throw shortFile(described, size, last);
+      const gathered = gatherRanges(parts, ranges);
+      if (!gathered) throw new CorruptTransferError(`${described}: the server's parts do not hold every range asked`);
+      return gathered;
     });
   }
 
@@ -240,6 +295,10 @@ function tooLarge(where: string, size: number | string, max: number): EdgelakeEr
 function shortFile(where: string, size: number | undefined, needed: number): EdgelakeError {
   const has = size === undefined ? 'shorter' : `${size} bytes`;
   return new EdgelakeError('source', `${where}: file is ${has}, the range needs ${needed} bytes`);
+}
+
+function oneRangeOnly(where: string): EdgelakeError {
+  return new EdgelakeError('unsupported', `${where}: the server serves one range a request, not several`);
 }
 
 function truncated(where: string, got: number, expected: number): EdgelakeError {

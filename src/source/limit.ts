@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../errors.js';
-import type { ReadOptions, Source } from './source.js';
+import type { ByteRange, ReadOptions, Source } from './source.js';
 
 interface Waiter {
   start(): void;
@@ -71,10 +71,12 @@ export function withConcurrency(source: Source, n: number): Source {
     }
   }
 
+  const readRanges = source.readRanges?.bind(source);
   return {
     location: source.location,
     read: (path: string, options?: ReadOptions) => limited(() => source.read(path, options), options?.signal),
     readRange: (path: string, offset: number, length: number, options?: ReadOptions) =>
       limited(() => source.readRange(path, offset, length, options), options?.signal),
+    ...(readRanges && { readRanges: (path: string, ranges: readonly ByteRange[], options?: ReadOptions) => limited(() => readRanges(path, ranges, options), options?.signal) }),
   };
 }

@@ -1,5 +1,5 @@
 import { isEdgelakeError } from '../errors.js';
-import type { ReadOptions, Source } from './source.js';
+import type { ByteRange, ReadOptions, Source } from './source.js';
 
 export interface SourceMetrics {
   /** Reads that brought bytes back. */
@@ -29,6 +29,7 @@ export function withMetrics(source: Source): { source: Source; metrics: SourceMe
       options?.onRetry?.(reason);
     },
   });
+  const readRanges = source.readRanges?.bind(source);
   return {
     metrics,
     source: {
@@ -42,6 +43,7 @@ export function withMetrics(source: Source): { source: Source; metrics: SourceMe
         }
       },
       readRange: async (path: string, offset: number, length: number, options?: ReadOptions) => count(await source.readRange(path, offset, length, counted(options))),
+      ...(readRanges && { readRanges: async (path: string, ranges: readonly ByteRange[], options?: ReadOptions) => count(await readRanges(path, ranges, counted(options))) }),
     },
   };
 }

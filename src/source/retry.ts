@@ -1,5 +1,5 @@
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
-import type { ReadOptions, Source } from './source.js';
+import type { ByteRange, ReadOptions, Source } from './source.js';
 
 /**
  * An 'unreachable' error that says when the server wants to be asked again (HTTP 429 or 503
@@ -83,11 +83,13 @@ export function withRetry(source: Source, options: RetryOptions = {}): Source {
     }
   }
 
+  const readRanges = source.readRanges?.bind(source);
   return {
     location: source.location,
     read: (path: string, opts?: ReadOptions) => attempt(() => source.read(path, opts), opts),
     readRange: (path: string, offset: number, length: number, opts?: ReadOptions) =>
       attempt(() => source.readRange(path, offset, length, opts), opts),
+    ...(readRanges && { readRanges: (path: string, ranges: readonly ByteRange[], opts?: ReadOptions) => attempt(() => readRanges(path, ranges, opts), opts) }),
   };
 }
 

@@ -13,6 +13,18 @@ export interface Source {
   read(path: string, options?: ReadOptions): Promise<Uint8Array>;
   /** `length` bytes from `offset`. Fails if the file is shorter than `offset + length`. */
   readRange(path: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * Several ranges of one file, their bytes concatenated in the order given, in one request where
+   * the transport can (HTTP multipart/byteranges); absent where it cannot. Fails with code
+   * 'unsupported' when the storage turns out to serve one range a request (ask each range alone).
+   */
+  readRanges?(path: string, ranges: readonly ByteRange[], options?: ReadOptions): Promise<Uint8Array>;
+}
+
+/** `length` bytes of a file from `offset`. */
+export interface ByteRange {
+  offset: number;
+  length: number;
 }
 
 export interface ReadOptions {

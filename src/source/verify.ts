@@ -1,6 +1,6 @@
 import { isEdgelakeError } from '../errors.js';
 import { CorruptTransferError } from './retry.js';
-import type { ReadOptions, Source } from './source.js';
+import type { ByteRange, ReadOptions, Source } from './source.js';
 
 /** Checks a whole file's bytes (e.g. against the hash its name carries); throws to refuse them. */
 export type VerifyFile = (path: string, bytes: Uint8Array, location: string) => Promise<void>;
@@ -12,19 +12,20 @@ export type VerifyFile = (path: string, bytes: Uint8Array, location: string) => 
  * them again.
  */
 export function withVerify(source: Source, verify: VerifyFile): Source {
+  const checked = async (bytes: Uint8Array, options: ReadOptions | undefined) => {
+    if (options?.check) await damagedInTransit(() => options.check!(bytes));
+    return bytes;
+  };
+  const readRanges = source.readRanges?.bind(source);
   return {
     location: source.location,
     async read(path: string, options?: ReadOptions) {
       const bytes = await source.read(path, options);
       await damagedInTransit(() => verify(path, bytes, source.location));
-      if (options?.check) await damagedInTransit(() => options.check!(bytes));
-      return bytes;
+      return checked(bytes, options);
     },
-    async readRange(path: string, offset: number, length: number, options?: ReadOptions) {
-      const bytes = await source.readRange(path, offset, length, options);
-      if (options?.check) await damagedInTransit(() => options.check!(bytes));
-      return bytes;
-    },
+    readRange: async (path: string, offset: number, length: number, options?: ReadOptions) => checked(await source.readRange(path, offset, length, options), options),
+    ...(readRanges && { readRanges: async (path: string, ranges: readonly ByteRange[], options?: ReadOptions) => checked(await readRanges(path, ranges, options), options) }),
   };
 }
 

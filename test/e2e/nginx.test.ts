@@ -54,6 +54,16 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     });
   });
 
+  it('reads many ranges in one request (multipart/byteranges), equal to the same slices, end to end', { timeout: 30_000 }, async () => {
+    const path = tree.chunkPaths[2]!;
+    const whole = tree.files.get(path)!;
+    const ranges = Array.from({ length: 40 }, (_, i) => ({ offset: (i * 46_337) % (whole.length - 5000), length: 1 + ((i * 7919) % 5000) }));
+    const got = await source.readRanges!(path, ranges);
+    const expected = ranges.map(({ offset, length }) => whole.subarray(offset, offset + length));
+    expect(sha256hex(got)).toBe(sha256hex(new Uint8Array(expected.flatMap((piece) => [...piece]))));
+    expect((await nginx.accessLog()).trimEnd().split('\n').at(-1)).toMatch(/"GET \/chunks\/\S+ HTTP\/1\.1" 206 /);
+  });
+
   it('revalidates edgelake.json: 304 while it is unchanged, the new body once it changes', async () => {
     const first = await source.read('edgelake.json');
     expect(await source.read('edgelake.json')).toEqual(first);

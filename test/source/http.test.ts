@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRetryAfter } from '../../src/source/index.js';
+import { CorruptTransferError } from '../../src/source/retry.js';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
 import { HttpSource, isEdgelakeError, RetryLaterError } from '../../src/index.js';
 
@@ -36,6 +37,57 @@ describe('HttpSource', () => {
     expect(await source.read('chunks/ab/abcd')).toEqual(chunk);
     expect(await source.readRange('chunks/ab/abcd', 1000, 5000)).toEqual(chunk.subarray(1000, 6000));
     expect(server.requests[1]!.headers.range).toBe('bytes=1000-5999');
+  });
+
+  it('reads several ranges in one request (multipart/byteranges), their bytes end to end in the order asked', async () => {
+    const source = new HttpSource(server.url);
+    const ranges = [{ offset: 50_000, length: 10 }, { offset: 0, length: 0 }, { offset: 100, length: 20 }, { offset: 99_990, length: 10 }];
+    const got = await source.readRanges('chunks/ab/abcd', ranges);
+    expect(got).toEqual(new Uint8Array([...chunk.subarray(50_000, 50_010), ...chunk.subarray(100, 120), ...chunk.subarray(99_990)]));
+    expect(server.requests.map((r) => r.headers.range)).toEqual(['bytes=50000-50009,100-119,99990-99999']);
+  });
+
+  it('takes several ranges from one part when the server merges them into one', async () => {
+    server.handler = serveFiles(files, { severalRanges: 'merged' });
+    const got = await new HttpSource(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 900, length: 5 }]);
+    expect(got).toEqual(new Uint8Array([...chunk.subarray(10, 15), ...chunk.subarray(900, 905)]));
+  });
+
+  it("learns from one answer that a server serves one range a request: 'unsupported', then no more tries", async () => {
+    for (const options of [{ ignoreRange: true }, { severalRanges: 'first' as const }]) {
+      server.handler = serveFiles(files, options);
+      server.requests.length = 0;
+      const source = new HttpSource(server.url);
+      const ranges = [{ offset: 10, length: 5 }, { offset: 900, length: 5 }];
+      for (let k = 0; k < 2; k++) {
+        const error = await failure(source.readRanges('chunks/ab/abcd', ranges));
+        expect(isEdgelakeError(error, 'unsupported')).toBe(true);
+        expect(error.message).toContain('chunks/ab/abcd');
+      }
+      expect(server.requests).toHaveLength(1);
+      expect(await source.readRange('chunks/ab/abcd', 900, 5)).toEqual(chunk.subarray(900, 905));
+    }
+  });
+
+  it('names the file and its size when one of several ranges runs past its end', async () => {
+    const error = await failure(new HttpSource(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 99_995, length: 10 }]));
+    expect(isEdgelakeError(error, 'source')).toBe(true);
+    expect(error.message).toMatch(/chunks\/ab\/abcd \(2 ranges\): file is 100000 bytes, the range needs 100005/);
+  });
+
+  it('treats a damaged multipart answer as damaged in transit (a retry layer fetches it again)', async () => {
+    const damaged = [
+      'no boundary here',
+      '\r\n--B\r\nContent-Type: application/octet-stream\r\n\r\n0123456789\r\n--B--\r\n', // no Content-Range
+      '\r\n--B\r\nContent-Range: bytes 10-14/100000\r\n\r\n012', // cut short
+      '\r\n--B\r\nContent-Range: bytes 10-14/100000\r\n\r\n01234\r\n--B--\r\n', // the second range missing
+    ];
+    for (const body of damaged) {
+      server.handler = (_request, response) => void response.writeHead(206, { 'content-type': 'multipart/byteranges; boundary="B"' }).end(body);
+      const error = await failure(new HttpSource(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 900, length: 5 }]));
+      expect(error).toBeInstanceOf(CorruptTransferError);
+      expect(error.message).toContain('chunks/ab/abcd (2 ranges)');
+    }
   });
 
   it('slices the body when the server ignores Range, within a limit', async () => {

@@ -38,30 +38,41 @@ export async function startTestServer(): Promise<TestServer> {
 }
 
 /**
- * Serves files like a static server: Range -> 206 with Content-Range (or 416), ETag +
- * If-None-Match -> 304. `ignoreRange` answers 200 with the whole file, as some servers do.
+ * Serves files like a static server: Range -> 206 with Content-Range (or 416), several ranges ->
+ * multipart/byteranges as nginx writes it, ETag + If-None-Match -> 304. `ignoreRange` answers 200
+ * with the whole file, as some servers do; `severalRanges` answers several ranges with the
+ * `first` alone (as a server that serves one range a request) or `merged` into one part.
  */
-export function serveFiles(files: Map<string, Uint8Array>, options: { ignoreRange?: boolean } = {}): Handler {
+export function serveFiles(files: Map<string, Uint8Array>, options: { ignoreRange?: boolean; severalRanges?: 'parts' | 'first' | 'merged' } = {}): Handler {
   return (request, response) => {
     const path = decodeURIComponent((request.url ?? '/').slice(1).split('?')[0] ?? '');
     const file = files.get(path);
     if (!file) return void response.writeHead(404).end('not found');
     const etag = `"${file.length}-${checksum(file)}"`;
     if (request.headers['if-none-match'] === etag) return void response.writeHead(304, { etag }).end();
-    const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
-    if (!range || options.ignoreRange) {
+    const asked = /^bytes=\d+-\d+(,\d+-\d+)*$/.test(request.headers.range ?? '') ? request.headers.range!.slice(6).split(',').map((r) => r.split('-').map(Number)) : [];
+    if (asked.length === 0 || options.ignoreRange) {
       return void response.writeHead(200, { etag, 'content-length': file.length }).end(file);
     }
-    const start = Number(range[1]);
-    const end = Math.min(Number(range[2]), file.length - 1);
-    if (start >= file.length) {
+    let ranges = asked.filter(([start]) => start < file.length).map(([start, end]) => [start, Math.min(end, file.length - 1)]);
+    if (ranges.length === 0) {
       return void response.writeHead(416, { 'content-range': `bytes */${file.length}` }).end();
     }
-    response.writeHead(206, {
-      'content-range': `bytes ${start}-${end}/${file.length}`,
-      'content-length': end - start + 1,
-    });
-    response.end(file.subarray(start, end + 1));
+    if (options.severalRanges === 'first') ranges = ranges.slice(0, 1);
+    if (options.severalRanges === 'merged') ranges = [[Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))]];
+    if (ranges.length === 1) {
+      const [[start, end]] = ranges;
+      response.writeHead(206, { 'content-range': `bytes ${start}-${end}/${file.length}`, 'content-length': end - start + 1 });
+      return void response.end(file.subarray(start, end + 1));
+    }
+    const boundary = '00000000000000000001';
+    const parts = ranges.flatMap(([start, end]) => [
+      Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${start}-${end}/${file.length}\r\n\r\n`),
+      file.subarray(start, end + 1),
+    ]);
+    const body = Buffer.concat([...parts, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    response.writeHead(206, { 'content-type': `multipart/byteranges; boundary=${boundary}`, 'content-length': body.length });
+    response.end(body);
   };
 }
 

@@ -45,6 +45,7 @@ function elsewhereOr(remote: Source): Source {
     location: remote.location,
     read: (path: string, options: ReadOptions = {}) => (options.via ? options.via(path, options) : remote.read(path, options)),
     readRange: (path: string, offset: number, length: number, options?: ReadOptions) => remote.readRange(path, offset, length, options),
+    ...(remote.readRanges && { readRanges: remote.readRanges.bind(remote) }),
   };
 }
 

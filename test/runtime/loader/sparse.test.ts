@@ -5,6 +5,7 @@ import { commitVersion, MemorySink, TensorWriter, type TensorSpec } from '../../
 import { ChunkCache, EdgelakeError, Loader, MemoryChunkStore, MemorySource, openDataset, type Source } from '../../../src/index.js';
 import { sampleRanges, wantedInChunk } from '../../../src/runtime/loader/sparse.js';
 import { encodePng } from '../../format/image/png-encoder.js';
+import { serveFiles, startTestServer } from '../../source/test-server.js';
 
 const KIB = 1024;
 
@@ -56,6 +57,28 @@ describe('a loader over a sparse view', () => {
     const fetched = ds.network.bytes - before;
     expect(fetched).toBeGreaterThanOrEqual(4 * 100 * KIB);
     expect(fetched).toBeLessThan(4 * 100 * KIB + 3 * 8 * 25); // the samples and three headers (8 bytes a sample), not 3 chunks of 800 KiB
+  });
+
+  it('over HTTP, asks for all the wanted samples of a chunk in one request (multipart/byteranges), and no bytes between them', async () => {
+    const server = await startTestServer();
+    try {
+      const files = await dataset(bigSpec, big, 800 * KIB);
+      const ids = [1, 6, 9, 14, 23]; // 400 KiB apart in chunks 0 and 1: two ranges each, a request each where a server serves one range a request
+      for (const [severalRanges, requests] of [['parts', 3], ['first', 5 + 1]] as const) { // 'first': one range a request, learnt from one answer
+        server.handler = serveFiles(files, { severalRanges });
+        const ds = await openDataset(server.url);
+        server.requests.length = 0;
+        const before = ds.network.bytes;
+        const got = await epoch(new Loader(ds.view({ indices: ids }), { batchSize: 2 }));
+        for (const [id, x] of got) expect(x).toEqual(big[id]);
+        expect(got.size).toBe(ids.length);
+        const sampleReads = server.requests.filter((r) => r.path.startsWith('/chunks/') && Number(/^bytes=(\d+)/.exec(r.headers.range ?? '')?.[1]) > 0);
+        expect(sampleReads).toHaveLength(requests);
+        expect(ds.network.bytes - before).toBeLessThan(5 * 100 * KIB + 3 * 8 * 25 + 2 * 10 * KIB); // samples, headers and a refused part
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('reads whole chunks when the view wants much of them, or when the dataset has a cache to keep them in', async () => {
