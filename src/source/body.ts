@@ -39,6 +39,21 @@ export class RequestTimer {
   }
 }
 
+/** What HttpSource reads of a response: fetch's Response has it, and so does nodeFetch's (fetch.node.ts). */
+export interface HttpResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: { getReader(): BodyReader; cancel(): Promise<void> } | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export interface BodyReader {
+  read(): Promise<{ done: true; value?: Uint8Array } | { done: false; value: Uint8Array }>;
+  cancel(): Promise<void>;
+  releaseLock(): void;
+}
+
 export interface BodyWindow {
   /** Keep body bytes [start, end); stop reading (and cancel the rest) once `end` is reached. */
   start: number;
@@ -54,7 +69,7 @@ export interface BodyWindow {
  * Returns fewer bytes than the window when the body ends early; the caller decides what that means.
  */
 export async function readBody(
-  response: Response,
+  response: HttpResponse,
   timer: RequestTimer,
   window: BodyWindow,
   tooLarge: () => EdgelakeError,

@@ -1,5 +1,5 @@
 import { EdgelakeError } from '../errors.js';
-import { readBody, RequestTimer } from './body.js';
+import { readBody, RequestTimer, type HttpResponse } from './body.js';
 import { byterangeParts, gatherRanges, type RangePart } from './byteranges.js';
 import { checkRange, checkRelativePath, encodePath } from './path.js';
 import { redactUrl } from './redact.js';
@@ -11,7 +11,8 @@ export interface HttpSourceOptions {
   headers?: Record<string, string>;
   /** Signs each request just before it is sent; S3Source uses it for SigV4. */
   sign?: (request: Request) => Promise<Request>;
-  fetch?: (request: Request, init?: RequestInit) => Promise<Response>;
+  /** How requests are sent: fetch by default; the Node entry sends them with node:http (nodeFetch). */
+  fetch?: (request: Request, init?: RequestInit) => Promise<HttpResponse>;
   /** Longest wait for the response, and then for each next piece of its body. */
   timeoutMs?: number;
   /** Files that may change: read with If-None-Match and served from memory on 304. */
@@ -202,7 +203,7 @@ export class HttpSource implements Source {
     path: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
-    handle: (response: Response, timer: RequestTimer) => Promise<T>,
+    handle: (response: HttpResponse, timer: RequestTimer) => Promise<T>,
   ): Promise<T> {
     const where = this.#where(path);
     const timer = new RequestTimer(this.#timeoutMs, signal);
@@ -262,14 +263,14 @@ function parseContentRange(value: string | null) {
 }
 
 /** Content-Length when it counts the bytes we will see (not when the body is re-encoded). */
-function declaredLength(response: Response): number | undefined {
+function declaredLength(response: HttpResponse): number | undefined {
   const value = response.headers.get('content-length');
   const encoding = response.headers.get('content-encoding');
   if (value === null || (encoding && encoding !== 'identity') || !/^\d+$/.test(value)) return undefined;
   return Number(value);
 }
 
-function statusError(response: Response, where: string): EdgelakeError {
+function statusError(response: HttpResponse, where: string): EdgelakeError {
   const { status } = response;
   response.body?.cancel().catch(() => {});
   if (status === 404 || status === 410) {
@@ -283,7 +284,7 @@ function statusError(response: Response, where: string): EdgelakeError {
 }
 
 /** Frees the connection of a response whose body we will not read. */
-function abandon(response: Response, error: EdgelakeError): EdgelakeError {
+function abandon(response: HttpResponse, error: EdgelakeError): EdgelakeError {
   response.body?.cancel().catch(() => {});
   return error;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EdgelakeError } from '../errors.js';
+import { nodeFetch } from './fetch.node.js';
 import { FileSource } from './file.node.js';
 import { openTransport, schemeOf, withDefaults, type OpenSourceOptions } from './open.js';
 import { redactUrl } from './redact.js';
@@ -24,10 +25,10 @@ export function openTransportNode(location: string, options: Pick<OpenSourceOpti
   }
   if (scheme === undefined) return new FileSource(location);
   if (scheme === 'file') return new FileSource(filePath(location));
-  if (scheme === 's3' && options.s3?.accessKeyId === undefined) {
-    return openTransport(location, { ...options, s3: { ...s3FromEnvironment(process.env), ...options.s3 } });
-  }
-  return openTransport(location, options);
+  // Requests go out on node:http (nodeFetch) unless the caller brought its own fetch.
+  const http = { fetch: nodeFetch, ...options.http };
+  const s3 = { fetch: nodeFetch, ...(options.s3?.accessKeyId === undefined && s3FromEnvironment(process.env)), ...options.s3 };
+  return openTransport(location, { http, s3 });
 }
 
 /** A file:// URL's path; one that names another host (or none Node can read) is an argument error. */

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRetryAfter } from '../../src/source/index.js';
 import { CorruptTransferError } from '../../src/source/retry.js';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
-import { HttpSource, isEdgelakeError, RetryLaterError } from '../../src/index.js';
+import { HttpSource, isEdgelakeError, RetryLaterError, type HttpSourceOptions } from '../../src/index.js';
+import { nodeFetch } from '../../src/source/fetch.node.js';
 
 const chunk = seededBytes(100_000, 7);
 const refs = new TextEncoder().encode('{"format":"edgelake/1","head":"main","refs":{}}');
@@ -31,16 +32,22 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected the read to fail');
 }
 
-describe('HttpSource', () => {
+// Every test runs with fetch (browsers, and HttpSource's default) and with nodeFetch (what the Node entry sends with).
+describe.each([
+  ['fetch', undefined],
+  ['nodeFetch', nodeFetch],
+] as const)('HttpSource over %s', (_name, transport) => {
+  const http = (url: string, options: HttpSourceOptions = {}) => new HttpSource(url, { ...(transport && { fetch: transport }), ...options });
+
   it('reads whole files and byte ranges', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     expect(await source.read('chunks/ab/abcd')).toEqual(chunk);
     expect(await source.readRange('chunks/ab/abcd', 1000, 5000)).toEqual(chunk.subarray(1000, 6000));
     expect(server.requests[1]!.headers.range).toBe('bytes=1000-5999');
   });
 
   it('reads several ranges in one request (multipart/byteranges), their bytes end to end in the order asked', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     const ranges = [{ offset: 50_000, length: 10 }, { offset: 0, length: 0 }, { offset: 100, length: 20 }, { offset: 99_990, length: 10 }];
     const got = await source.readRanges('chunks/ab/abcd', ranges);
     expect(got).toEqual(new Uint8Array([...chunk.subarray(50_000, 50_010), ...chunk.subarray(100, 120), ...chunk.subarray(99_990)]));
@@ -49,7 +56,7 @@ describe('HttpSource', () => {
 
   it('takes several ranges from one part when the server merges them into one', async () => {
     server.handler = serveFiles(files, { severalRanges: 'merged' });
-    const got = await new HttpSource(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 900, length: 5 }]);
+    const got = await http(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 900, length: 5 }]);
     expect(got).toEqual(new Uint8Array([...chunk.subarray(10, 15), ...chunk.subarray(900, 905)]));
   });
 
@@ -57,7 +64,7 @@ describe('HttpSource', () => {
     for (const options of [{ ignoreRange: true }, { severalRanges: 'first' as const }]) {
       server.handler = serveFiles(files, options);
       server.requests.length = 0;
-      const source = new HttpSource(server.url);
+      const source = http(server.url);
       const ranges = [{ offset: 10, length: 5 }, { offset: 900, length: 5 }];
       for (let k = 0; k < 2; k++) {
         const error = await failure(source.readRanges('chunks/ab/abcd', ranges));
@@ -70,7 +77,7 @@ describe('HttpSource', () => {
   });
 
   it('names the file and its size when one of several ranges runs past its end', async () => {
-    const error = await failure(new HttpSource(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 99_995, length: 10 }]));
+    const error = await failure(http(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 99_995, length: 10 }]));
     expect(isEdgelakeError(error, 'source')).toBe(true);
     expect(error.message).toMatch(/chunks\/ab\/abcd \(2 ranges\): file is 100000 bytes, the range needs 100005/);
   });
@@ -84,7 +91,7 @@ describe('HttpSource', () => {
     ];
     for (const body of damaged) {
       server.handler = (_request, response) => void response.writeHead(206, { 'content-type': 'multipart/byteranges; boundary="B"' }).end(body);
-      const error = await failure(new HttpSource(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 900, length: 5 }]));
+      const error = await failure(http(server.url).readRanges('chunks/ab/abcd', [{ offset: 10, length: 5 }, { offset: 900, length: 5 }]));
       expect(error).toBeInstanceOf(CorruptTransferError);
       expect(error.message).toContain('chunks/ab/abcd (2 ranges)');
     }
@@ -92,7 +99,7 @@ describe('HttpSource', () => {
 
   it('slices the body when the server ignores Range, within a limit', async () => {
     server.handler = serveFiles(files, { ignoreRange: true });
-    const source = new HttpSource(server.url, { maxIgnoredRangeBytes: 50_000 });
+    const source = http(server.url, { maxIgnoredRangeBytes: 50_000 });
     expect(await source.readRange('chunks/ab/abcd', 10, 20)).toEqual(chunk.subarray(10, 30));
     const error = await failure(source.readRange('chunks/ab/abcd', 90_000, 10));
     expect(isEdgelakeError(error, 'limit')).toBe(true);
@@ -100,7 +107,7 @@ describe('HttpSource', () => {
   });
 
   it('names the path and sizes when a range runs past the end of the file', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     const past = await failure(source.readRange('chunks/ab/abcd', 99_990, 20));
     expect(isEdgelakeError(past, 'source')).toBe(true);
     expect(past.message).toContain('chunks/ab/abcd');
@@ -110,7 +117,7 @@ describe('HttpSource', () => {
   });
 
   it('maps statuses to error codes: 404 not-found, 403 source, 5xx and 429 unreachable', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     expect(isEdgelakeError(await failure(source.read('missing.bin')), 'not-found')).toBe(true);
     server.handler = (_q, r) => r.writeHead(403).end();
     expect(isEdgelakeError(await failure(source.read('edgelake.json')), 'source')).toBe(true);
@@ -131,7 +138,7 @@ describe('HttpSource', () => {
   });
 
   it('revalidates edgelake.json with its ETag and serves the remembered body on 304', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     expect(await source.read('edgelake.json')).toEqual(refs);
     expect(await source.read('edgelake.json')).toEqual(refs);
     expect(server.requests.map((r) => r.status)).toEqual([200, 304]);
@@ -143,7 +150,7 @@ describe('HttpSource', () => {
   });
 
   it('reads a file only if it changed since a validator (ifChanged), and tells the validator of what it read', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     let etag = '';
     expect(await source.read('chunks/ab/abcd', { onValidator: (v) => (etag = v) })).toEqual(await source.read('chunks/ab/abcd'));
     expect(etag).toMatch(/^"\d+-\d+"$/);
@@ -153,7 +160,7 @@ describe('HttpSource', () => {
   });
 
   it('refuses a file over maxBytes from Content-Length, before reading its body', async () => {
-    const source = new HttpSource(server.url);
+    const source = http(server.url);
     const error = await failure(source.read('chunks/ab/abcd', { maxBytes: 1000 }));
     expect(isEdgelakeError(error, 'limit')).toBe(true);
     expect(error.message).toContain('100000');
@@ -169,7 +176,7 @@ describe('HttpSource', () => {
       }, 1);
       response.on('close', () => clearInterval(timer));
     };
-    const error = await failure(new HttpSource(server.url).read('endless.bin', { maxBytes: 100_000 }));
+    const error = await failure(http(server.url).read('endless.bin', { maxBytes: 100_000 }));
     expect(isEdgelakeError(error, 'limit')).toBe(true);
     expect(written).toBeLessThan(10_000_000);
   });
@@ -179,13 +186,13 @@ describe('HttpSource', () => {
       response.writeHead(200, { 'content-length': chunk.length });
       response.write(chunk.subarray(0, 10_000), () => response.socket?.destroy());
     };
-    const error = await failure(new HttpSource(server.url).read('chunks/ab/abcd'));
+    const error = await failure(http(server.url).read('chunks/ab/abcd'));
     expect(isEdgelakeError(error, 'unreachable')).toBe(true);
     expect(error.message).toContain('chunks/ab/abcd');
   });
 
   it('times out a server that does not answer, or stalls mid-body', async () => {
-    const source = new HttpSource(server.url, { timeoutMs: 200 });
+    const source = http(server.url, { timeoutMs: 200 });
     server.handler = () => {}; // never answers
     const silent = await failure(source.read('edgelake.json'));
     expect(isEdgelakeError(silent, 'unreachable')).toBe(true);
@@ -200,7 +207,7 @@ describe('HttpSource', () => {
   it("lets the caller abort, with the caller's reason rather than an EdgelakeError", async () => {
     server.handler = () => {};
     const controller = new AbortController();
-    const read = new HttpSource(server.url).read('edgelake.json', { signal: controller.signal });
+    const read = http(server.url).read('edgelake.json', { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('user cancelled')), 50);
     const error = await failure(read);
     expect(error.message).toBe('user cancelled');
@@ -209,7 +216,7 @@ describe('HttpSource', () => {
 
   it('sends auth headers but never shows them in location, errors or logs', async () => {
     const secret = 'Bearer s3cr3t-token-123';
-    const source = new HttpSource(server.url, { headers: { authorization: secret } });
+    const source = http(server.url, { headers: { authorization: secret } });
     await source.read('edgelake.json');
     expect(server.requests[0]!.headers.authorization).toBe(secret);
     server.handler = (_q, r) => r.writeHead(500).end(secret); // even an echoing server
@@ -223,14 +230,14 @@ describe('HttpSource', () => {
 
   it('moves user:password from the URL into a Basic header', async () => {
     const withUser = server.url.replace('http://', 'http://reader:pa55word@');
-    const source = new HttpSource(withUser);
+    const source = http(withUser);
     await source.read('edgelake.json');
     expect(server.requests[0]!.headers.authorization).toBe(`Basic ${btoa('reader:pa55word')}`);
     expect(source.location).toBe(server.url.replace(/\/$/, '')); // a location has no trailing slash
   });
 
   it('refuses paths that would leave the prefix, without a request', async () => {
-    const source = new HttpSource(`${server.url}data/`);
+    const source = http(`${server.url}data/`);
     for (const path of ['../secret', 'a/../../b', '/etc/passwd', 'a\\b', '', 'a//b', './a']) {
       expect(isEdgelakeError(await failure(source.read(path)), 'invalid-input')).toBe(true);
     }

@@ -1,0 +1,68 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { BodyReader, HttpResponse } from './body.js';
+
+/** Redirects followed before giving up, as fetch does. */
+const MAX_REDIRECTS = 20;
+
+/**
+ * HttpSource's requests in Node, on node:http(s) and their keep-alive agents instead of fetch:
+ * the same answers for a third of the CPU a request (fetch wraps every body in WHATWG streams),
+ * which a view reading a hundred ranges an epoch feels. Follows redirects as fetch does (dropping
+ * credentials when one leaves the origin) and undoes a Content-Encoding a server sent anyway.
+ */
+export async function nodeFetch(request: Request, init: { signal?: AbortSignal | null } = {}): Promise<HttpResponse> {
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => (headers[name] = value));
+  let url = new URL(request.url);
+  for (let redirects = 0; ; redirects++) {
+    const answer = await send(url, request.method, headers, init.signal ?? undefined);
+    const location = answer.headers.location;
+    if (![301, 302, 303, 307, 308].includes(answer.statusCode ?? 0) || !location || redirects === MAX_REDIRECTS) return response(answer);
+    answer.resume();
+    const next = new URL(location, url);
+    if (next.origin !== url.origin) delete headers.authorization;
+    url = next;
+  }
+}
+
+function send(url: URL, method: string, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => request(url, { method, headers, signal }, resolve).on('error', reject).end());
+}
+
+function response(message: IncomingMessage): HttpResponse {
+  const encoding = message.headers['content-encoding'];
+  const decode = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
+  const stream = decode ? message.pipe(decode) : message;
+  if (decode) message.on('error', (e) => decode.destroy(e));
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const cancel = async () => void stream.destroy();
+  const reader: BodyReader = {
+    read: async () => {
+      const { done, value } = await chunks.next();
+      return done ? { done: true } : { done: false, value };
+    },
+    cancel,
+    releaseLock: () => {},
+  };
+  return {
+    status: message.statusCode ?? 0,
+    statusText: message.statusMessage ?? '',
+    headers: {
+      get(name: string) {
+        const value = message.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+    body: { getReader: () => reader, cancel },
+    async arrayBuffer() {
+      const all: Uint8Array[] = [];
+      for (let next = await reader.read(); !next.done; next = await reader.read()) all.push(next.value);
+      const body = new Uint8Array(all.reduce((a, piece) => a + piece.length, 0));
+      all.reduce((at, piece) => (body.set(piece, at), at + piece.length), 0);
+      return body.buffer;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// nodeFetch answers as fetch does where HttpSource could tell them apart (test/source/http.test.ts
+// runs every HttpSource test over both); these are the parts of fetch it had to write itself.
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeFetch } from '../../src/source/fetch.node.js';
+import { HttpSource } from '../../src/index.js';
+import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
+
+const file = seededBytes(50_000, 3);
+let [home, elsewhere]: TestServer[] = [];
+beforeAll(async () => {
+  [home, elsewhere] = await Promise.all([startTestServer(), startTestServer()]);
+  elsewhere.handler = serveFiles(new Map([['moved.bin', file]]));
+});
+afterAll(() => Promise.all([home.close(), elsewhere.close()]));
+
+describe('nodeFetch', () => {
+  it('follows redirects, and drops credentials when one leaves the origin', async () => {
+    home.handler = (request, response) => {
+      if (request.url === '/a.bin') return void response.writeHead(302, { location: '/b.bin' }).end();
+      response.writeHead(307, { location: `${elsewhere.url}moved.bin` }).end();
+    };
+    const source = new HttpSource(home.url, { fetch: nodeFetch, headers: { authorization: 'Bearer secret' } });
+    expect(await source.readRange('a.bin', 100, 1000)).toEqual(file.subarray(100, 1100));
+    expect(home.requests.map((r) => [r.path, r.headers.authorization])).toEqual([['/a.bin', 'Bearer secret'], ['/b.bin', 'Bearer secret']]);
+    expect(elsewhere.requests.map((r) => [r.path, r.headers.authorization, r.headers.range])).toEqual([['/moved.bin', undefined, 'bytes=100-1099']]);
+  });
+
+  it('gives the bytes a server compressed anyway (Content-Encoding: gzip) as they were', async () => {
+    home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(file));
+    expect(await new HttpSource(home.url, { fetch: nodeFetch }).read('zipped.bin')).toEqual(file);
+  });
+});
