@@ -33,12 +33,15 @@ function send(url: URL, method: string, headers: Record<string, string>, signal:
 }
 
 function response(message: IncomingMessage): HttpResponse {
+  // A response that cannot have a body (304 above all) leaves its connection now, read or not.
+  if (message.statusCode === 204 || message.statusCode === 304) message.resume();
   const encoding = message.headers['content-encoding'];
   const decode = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
   const stream = decode ? message.pipe(decode) : message;
   if (decode) message.on('error', (e) => decode.destroy(e));
   const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-  const cancel = async () => void stream.destroy();
+  // A body read to its last byte leaves the connection for the next request; any other is cut off.
+  const cancel = async () => void (message.complete ? stream.resume() : stream.destroy());
   const reader: BodyReader = {
     read: async () => {
       const { done, value } = await chunks.next();

@@ -26,6 +26,22 @@ describe('nodeFetch', () => {
     expect(elsewhere.requests.map((r) => [r.path, r.headers.authorization, r.headers.range])).toEqual([['/moved.bin', undefined, 'bytes=100-1099']]);
   });
 
+  it('keeps its connection for the next request once a body is read to its end, or has none (304)', async () => {
+    const ports = new Set<number>();
+    const files = serveFiles(new Map([['f.bin', file], ['edgelake.json', file.subarray(0, 10)]]));
+    home.handler = (request, response) => {
+      ports.add(request.socket.remotePort!);
+      files(request, response);
+    };
+    const source = new HttpSource(home.url, { fetch: nodeFetch });
+    for (let i = 0; i < 10; i++) {
+      await source.readRange('f.bin', i * 100, 1000);
+      await source.readRanges('f.bin', [{ offset: i, length: 10 }, { offset: 9000, length: 10 }]);
+      await source.read('edgelake.json'); // 304 after the first
+    }
+    expect(ports.size).toBeLessThanOrEqual(2);
+  });
+
   it('gives the bytes a server compressed anyway (Content-Encoding: gzip) as they were', async () => {
     home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(file));
     expect(await new HttpSource(home.url, { fetch: nodeFetch }).read('zipped.bin')).toEqual(file);
