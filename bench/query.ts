@@ -7,8 +7,8 @@
  *   - full Fashion-MNIST in deflate chunks, `label == 'Sandal'`: 7,000 samples spread over every
  *     chunk; a compressed chunk is read and inflated whole, whatever the view takes of it;
  *   - the photo set (scripts/photo-dataset.ts: JPEGs in uncompressed ~1 MB chunks), the 10%
- *     brightest thumbnails, fitted to 64x64: the view reads and decodes only its samples (ranges,
- *     their chunks' headers from the image tensor's header index).
+ *     brightest thumbnails, fitted to 64x64: the view reads and decodes only its samples (a
+ *     chunk's in one request for several ranges, its header from the image tensor's header index).
  * A chunk-compressed view is bounded by inflating: one thread inflates the 209 Fashion-MNIST
  * chunks (55 MB) in 135-190 ms here, at most 0.35-0.5x the materialized samples/s before any
  * fetching; that is what `materialize` is for.
