@@ -30,7 +30,7 @@ const DEFAULT_MAX_IGNORED_RANGE_BYTES = 16 * 1024 * 1024;
 /** Room for one part's boundary and headers in a multipart/byteranges answer (nginx writes about 100 bytes). */
 const PART_OVERHEAD_BYTES = 1024;
 
-/** Reads files under an http(s):// prefix with fetch. */
+/** Reads files under an http(s):// prefix with fetch, or the transport its options give. */
 export class HttpSource implements Source {
   readonly location: string;
   readonly #prefix: string;

@@ -52,11 +52,11 @@ export function sampleRanges(header: ChunkHeader, wanted: Uint32Array, gap = RAN
  * samples (Parquet: the pages holding them), or else its header (checked against headerHash),
  * then their byte ranges: one request for the chunk where the storage serves several ranges at
  * once, else a request for each group of nearby samples (each sample checked against its crc32
- * as it arrives, so a damaged transfer is fetched again). Returns them as a compact chunk body in which every other sample is
- * empty (same crc32s, so the body says which samples it lacks), or undefined where the whole chunk
- * is the better read: the dataset has a cache (the chunk, fetched once, serves every later epoch
- * and view; ranges would be fetched again each time), or the ranges, a request each, would fetch
- * more than half its bytes.
+ * as it arrives, so a damaged transfer is fetched again). Returns them as a compact chunk body in
+ * which every other sample is empty (same crc32s, so the body says which samples it lacks), or
+ * undefined where the whole chunk is the better read: the dataset has a cache (the chunk, fetched
+ * once, serves every later epoch and view; ranges would be fetched again each time), or the
+ * ranges, a request each, would fetch more than half its bytes.
  */
 export async function readWantedSamples(ds: Dataset, tensor: string, chunk: number, wanted: Uint32Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
   const meta = ds.tensor(tensor);
