@@ -40,7 +40,7 @@ export { IdbChunkStore, type IdbStoreOptions } from './cache/idb-store.js';
 export type { ChunkStore, Room, StoreEntry } from './cache/store.js';
 
 // sources: bytes by path and range, and the wrappers a chain is made of
-export type { Source, ReadOptions } from './source/source.js';
+export type { Source, ReadOptions, ByteRange } from './source/source.js';
 export { openSource, openTransport, type OpenSourceOptions } from './source/open.js';
 export { MemorySource } from './source/memory.js';
 export { HttpSource, type HttpSourceOptions } from './source/http.js';
