@@ -7,9 +7,9 @@ import { lastEntryWgsl } from './table.wgsl.js';
  * each image's first run, in a table) and makes them 4 at a time (one word of a full-size plane),
  * loading each plane sample it needs once for the 4. It upsamples each component (libjpeg's
  * fancy triangle filters or replication, edges repeated), converts YCbCr to RGB with jdcolor.c's
- * fixed-point constants (RGB and gray pass through) and writes each pixel, where EXIF orientation puts it, as one u32: R | G << 8 |
- * B << 16 | 255 << 24 (RGBA8, as a GPU texture or canvas takes it); gray as R = G = B, so a fit
- * or a canvas reads every image alike.
+ * fixed-point constants (RGB and gray pass through) and writes each pixel, where EXIF
+ * orientation puts it, as one u32: R | G << 8 | B << 16 | 255 << 24 (RGBA8, as a GPU texture or
+ * canvas takes it); gray as R = G = B, so a fit or a canvas reads every image alike.
  */
 export const jpegColorWgsl = /* wgsl */ `
 ${shaderHeader({
