@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSamples, type DecodedSamples, type DecodeTask } from '../../../../src/runtime/dataset/decode.js';
 import { inlinePool, WorkerPool, type DecodeApi, type DecodeOutcome, type PoolWorker } from '../../../../src/runtime/loader/workers/pool.js';
-import { cases, fresh, type Case } from './fixtures.js';
+import { bytes, cases, chunkCase, fresh, meta, type Case } from './fixtures.js';
 import { type DecodePool, EdgelakeError } from '../../../../src/index.js';
 import { nodeWorkerPool } from '../../../../src/node.js';
 import { chunkPath } from '../../../../src/format/index.js';
@@ -45,12 +45,15 @@ describe('nodeWorkerPool', () => {
     // Decoding awaits (hashing): interleaved, the first chunk would come back after the last.
     const one = nodeWorkerPool(1);
     try {
-      const biggest = all.reduce((a, b) => (b.task.stored.length > a.task.stored.length ? b : a)).task;
+      // Chunks of 4 MiB, so that each one's work (not the messages' latency) sets when it is back.
+      const big = [0, 1, 2, 3].map((i) => bytes(i, 1 << 20));
+      const biggest = (await chunkCase('big', big, meta({ shape: [1 << 20] }))).task;
       for (const decoder of [one, inlinePool()]) {
         await decoder.decode(fresh(biggest)); // the worker is up
         const finished: { i: number; ms: number }[] = [];
+        const tasks = Array.from({ length: 16 }, () => fresh(biggest)); // copied before the clock starts
         const start = performance.now();
-        await Promise.all(Array.from({ length: 16 }, (_, i) => decoder.decode(fresh(biggest)).then(() => finished.push({ i, ms: performance.now() - start }))));
+        await Promise.all(tasks.map((task, i) => decoder.decode(task).then(() => finished.push({ i, ms: performance.now() - start }))));
         const name = `${decoder.size} worker(s)`;
         expect(finished.map((f) => f.i), name).toEqual([...finished.keys()]);
         // Served one by one, the first of 16 equal chunks is back long before the last.
