@@ -3,8 +3,9 @@
 # Mesa's lavapipe Vulkan driver (from bookworm-backports; bookworm's Mesa 22 gives no WebGPU
 # adapter), nginx and Chromium for end-to-end tests, Python (its tarfile writes WebDataset shards
 # for the reader's tests), the Fashion-MNIST dataset, real JPEGs
-# and djpeg as a reference decoder, and Tux Paint's stamps for the photo-size classification set
-# (scripts/photo-dataset.ts; a 160 MB download).
+# and djpeg as a reference decoder, Tux Paint's stamps for the photo-size classification set
+# (scripts/photo-dataset.ts; a 160 MB download), and Ceph's S3 gateway with a monitor and an OSD
+# (a real S3 server that arbitrates conditional PUTs, for the commit race; a 61 MB download).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -33,7 +34,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  nginx chromium dataset-fashion-mnist mate-backgrounds libjpeg-turbo-progs tuxpaint-stamps-default python3 ca-certificates >/dev/null
+  nginx chromium dataset-fashion-mnist mate-backgrounds libjpeg-turbo-progs tuxpaint-stamps-default python3 ca-certificates \
+  radosgw ceph-mon ceph-osd >/dev/null
 apt-get install -y -qq --no-install-recommends -t bookworm-backports \
   mesa-vulkan-drivers libvulkan1 >/dev/null
-echo "setup-debian.sh: installed nginx, chromium, Fashion-MNIST, JPEG fixtures, Tux Paint stamps and Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+echo "setup-debian.sh: installed nginx, chromium, Fashion-MNIST, JPEG fixtures, Tux Paint stamps, Ceph radosgw and Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"

@@ -15,8 +15,8 @@ export interface HttpSinkOptions {
  * Writes a dataset's files with HTTP PUT under a URL prefix: an S3 bucket (signed), or any server
  * that stores what is PUT. `swap` is a conditional PUT: If-Match the ETag of the bytes it compared
  * (If-None-Match: * when the file was absent), so the server decides atomically and a 412 means
- * another writer came first. S3 honours both since 2024; a server that ignores them (s3rver 3.7
- * does) gives no compare-and-swap, only last-writer-wins.
+ * another writer came first. S3 and Ceph's radosgw honour both; a server that ignores them
+ * (s3rver 3.7 does) gives no compare-and-swap, only last-writer-wins.
  */
 export class HttpSink implements Sink {
   readonly location: string;
@@ -44,9 +44,21 @@ export class HttpSink implements Sink {
     if (current.bytes && !current.etag) {
       throw new EdgelakeError('source', `${this.location}/${path}: the server sent no ETag, so the file cannot be replaced only if unchanged`);
     }
-    const condition: Record<string, string> = current.etag ? { 'if-match': current.etag } : { 'if-none-match': '*' };
-    const response = await this.#send('PUT', path, condition, next);
+    const put = (condition: Record<string, string>) => this.#send('PUT', path, condition, next);
+    let response = await put(current.etag ? { 'if-match': current.etag } : { 'if-none-match': '*' });
+    // Ceph's radosgw 16 compares If-Match with its ETag stripped of the quotes: a 412 while the
+    // ETag is unchanged is that, so ask again unquoted (the server still decides atomically).
+    if (response.status === 412 && current.etag?.startsWith('"') && (await this.#send('HEAD', path, {})).headers.get('etag') === current.etag) {
+      await response.body?.cancel();
+      response = await put({ 'if-match': current.etag.slice(1, -1) });
+    }
     if (response.status === 412 || response.status === 409) return false; // S3 answers 409 to a conditional write that raced another
+    if (response.status >= 500) {
+      // Whether the write landed is unknown (radosgw 16 answers 500 to the loser of two conditional PUTs at once): the file says.
+      const after = (await this.#get(path)).bytes;
+      if (sameBytes(after, next)) return true;
+      if (!sameBytes(after, current.bytes)) return false;
+    }
     if (!response.ok) throw await failure(response, `${this.location}/${path}: conditional PUT`);
     return true;
   }

@@ -91,8 +91,8 @@ describe('labels committed into an S3 bucket (s3rver)', () => {
       const committed = await al.commit({ sink: openSink(`s3://${bucket}/ds`, { s3: s3Options }) });
       learner.dispose();
       // A fresh reader of the bucket sees the new version, child of the one read. (s3rver ignores
-      // If-Match on PUT, so two writers racing there cannot be shown: test/format/http-sink.test.ts
-      // runs that race against a server that honours it, as S3 does.)
+      // If-Match on PUT, so two writers racing there cannot be shown: test/e2e/rgw.test.ts runs
+      // that race against Ceph's radosgw, which honours it as S3 does.)
       const child = await openDataset(`s3://${bucket}/ds`, { s3: s3Options });
       expect([child.version, child.manifest.parent]).toEqual([committed.versionId, dataset.version]);
       expect(await child.view().get(6, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(8), person_mask: Uint8Array.of(1) });

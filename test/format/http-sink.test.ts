@@ -64,6 +64,55 @@ describe('HttpSink', () => {
     expect(served.filter((r) => r.path === '/files/race.json' && r.method === 'PUT').map((r) => r.status)).toEqual([200, 200, 412]);
   });
 
+  it("a server that compares If-Match without the ETag's quotes (Ceph's radosgw 16) still swaps, and still refuses a stale one", async () => {
+    // As radosgw 16 does: a quoted If-Match never matches; a bare one is compared (here by the real server, re-quoted).
+    const unquoting = async (request: Request) => {
+      const ifMatch = request.headers.get('if-match');
+      if (request.method !== 'PUT' || ifMatch === null) return fetch(request);
+      if (ifMatch.startsWith('"')) return new Response('PreconditionFailed', { status: 412 });
+      const headers = new Headers(request.headers);
+      headers.set('if-match', `"${ifMatch}"`);
+      return fetch(new Request(request, { headers }));
+    };
+    const sink = new HttpSink(`${base}/files/`, { fetch: unquoting });
+    await sink.write('rgw.json', bytes('v1'));
+    expect(await sink.swap('rgw.json', bytes('v1'), bytes('v2'))).toBe(true);
+    expect(new TextDecoder().decode(await sink.read('rgw.json'))).toBe('v2');
+    // Another writer replaces the file between this swap's read and its first PUT: refused, theirs kept.
+    const other = new HttpSink(`${base}/files/`);
+    let first = true;
+    const late = new HttpSink(`${base}/files/`, {
+      fetch: async (request) => {
+        if (request.method === 'PUT' && first) {
+          first = false;
+          await other.write('rgw.json', bytes('theirs'));
+        }
+        return unquoting(request);
+      },
+    });
+    expect(await late.swap('rgw.json', bytes('v2'), bytes('mine'))).toBe(false);
+    expect(new TextDecoder().decode(await sink.read('rgw.json'))).toBe('theirs');
+  });
+
+  it('after a 5xx to its conditional PUT, swap reads the file back: its bytes landed, or another writer\'s did, or nothing changed (an error)', async () => {
+    await new HttpSink(`${base}/files/`).write('ambiguous.json', bytes('v1'));
+    // The server applies the PUT, then fails to say so.
+    const appliedThen500 = new HttpSink(`${base}/files/`, {
+      fetch: async (request) => (request.method === 'PUT' ? (await fetch(request), new Response('oops', { status: 500 })) : fetch(request)),
+    });
+    expect(await appliedThen500.swap('ambiguous.json', bytes('v1'), bytes('v2'))).toBe(true);
+    // Another writer's PUT won (as radosgw 16 answers the loser of two at once).
+    const other = new HttpSink(`${base}/files/`);
+    const lostThen500 = new HttpSink(`${base}/files/`, {
+      fetch: async (request) => (request.method === 'PUT' ? (await other.write('ambiguous.json', bytes('theirs')), new Response('', { status: 500 })) : fetch(request)),
+    });
+    expect(await lostThen500.swap('ambiguous.json', bytes('v2'), bytes('mine'))).toBe(false);
+    // Nothing changed: the failure is the caller's to see.
+    const failed = new HttpSink(`${base}/files/`, { fetch: async (request) => (request.method === 'PUT' ? new Response('down', { status: 503 }) : fetch(request)) });
+    await expect(failed.swap('ambiguous.json', bytes('theirs'), bytes('mine'))).rejects.toThrow('ambiguous.json: conditional PUT answered 503: down');
+    expect(new TextDecoder().decode(await other.read('ambiguous.json'))).toBe('theirs');
+  });
+
   it('names what failed: a path outside the root, a server that refuses the PUT', async () => {
     await expect(new HttpSink(`${base}/files/`).write('../x', Uint8Array.of(1))).rejects.toThrow('"../x": not a relative file path');
     await expect(new HttpSink(`${base}/elsewhere/`).write('x', Uint8Array.of(1))).rejects.toThrow(`${base}/elsewhere/x: PUT answered 405`);
