@@ -3,15 +3,19 @@
  * every epoch fetches): samples/s through the loader of (a) a query's view, (b) the same samples
  * materialized (a version of their own, packed in order) and (c) the whole dataset. Targets: (a)
  * >= 0.8x (b), and (b) >= (c). Median of alternating rounds; (a) and (b) also for a second epoch
- * of the same opened dataset (chunk headers known, nothing cached). Two datasets:
+ * of the same opened dataset (chunk headers known, nothing cached). Three datasets:
  *   - full Fashion-MNIST in deflate chunks, `label == 'Sandal'`: 7,000 samples spread over every
  *     chunk; a compressed chunk is read and inflated whole, whatever the view takes of it;
+ *   - the same in uncompressed chunks: the view reads only its samples, one request a chunk with
+ *     ~33 ranges of 784 bytes (209 requests against the materialized version's 21);
  *   - the photo set (scripts/photo-dataset.ts: JPEGs in uncompressed ~1 MB chunks), the 10%
  *     brightest thumbnails, fitted to 64x64: the view reads and decodes only its samples (a
  *     chunk's in one request for several ranges, its header from the image tensor's header index).
  * A chunk-compressed view is bounded by inflating: one thread inflates the 209 Fashion-MNIST
  * chunks (55 MB) in 135-190 ms here, at most 0.35-0.5x the materialized samples/s before any
- * fetching; that is what `materialize` is for.
+ * fetching; that is what `materialize` is for. Uncompressed, the same view is bounded by its
+ * requests: the materialized epoch takes ~60 ms, and 209 requests of 33 parts cost more than that
+ * in sending and parsing alone (a CPU profile: 0.29x here).
  *
  *   npx tsx bench/query.ts [--rounds 3] [--batch 256]
  */
@@ -34,8 +38,11 @@ interface Case {
 }
 
 const fmnist = await fashionMnist({ chunkKiB: 256, compression: 'deflate', data: 'full' });
+const fmnistRaw = await fashionMnist({ chunkKiB: 256, compression: 'none', data: 'full' });
+const sandals = "select * where label == 'Sandal'";
 const cases: Case[] = [
-  { name: 'Fashion-MNIST', root: fmnist.root, text: "select * where label == 'Sandal'", transform: { scale: 1 / 255 } },
+  { name: 'Fashion-MNIST, deflate chunks', root: fmnist.root, text: sandals, transform: { scale: 1 / 255 } },
+  { name: 'Fashion-MNIST, uncompressed chunks', root: fmnistRaw.root, text: sandals, transform: { scale: 1 / 255 } },
   { name: 'photos', root: await photoDataset(), text: 'select * order by mean(thumbnail) desc limit 210', transform: { fit: { size: [64, 64], crop: 'center' }, scale: 1 / 255 } },
 ];
 
@@ -48,7 +55,7 @@ async function epoch(view: View, transform: TensorTransform): Promise<{ rate: nu
 }
 
 const rows: BenchRow[] = [];
-const notes: string[] = [fmnist.description];
+const notes: string[] = [fmnist.description, fmnistRaw.description];
 for (const c of cases) {
   const dir = mkdtempSync(join(tmpdir(), 'edgelake-bench-query-'));
   cpSync(c.root, dir, { recursive: true }); // materialize writes a branch: not into the shared bench dataset
