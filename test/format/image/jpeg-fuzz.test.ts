@@ -54,6 +54,6 @@ describe.skipIf(noPackages)(`decoding mutated JPEGs (EDGELAKE_SEED=${seed})`, ()
     }
     const started = performance.now();
     expect(() => decodeJpeg(bytes, { name: 'huge.jpg' })).toThrow(/^huge\.jpg: .*65535x65535/);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(1000); // decoding it would take minutes: a loaded CI machine still passes
   });
 });
