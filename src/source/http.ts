@@ -76,7 +76,7 @@ export class HttpSource implements Source {
         if (remembered.body.length > max) throw tooLarge(where, remembered.body.length, max);
         return remembered.body.slice();
       }
-      if (response.status !== 200) throw statusError(response, where);
+      if (response.status !== 200) throw await statusError(response, where);
       const declared = declaredLength(response);
       if (declared !== undefined && declared > max) {
         throw abandon(response, tooLarge(where, declared, max));
@@ -124,7 +124,7 @@ export class HttpSource implements Source {
         const total = parseContentRange(response.headers.get('content-range'))?.total;
         throw abandon(response, shortFile(where, total, end));
       }
-      if (response.status !== 200) throw statusError(response, where);
+      if (response.status !== 200) throw await statusError(response, where);
       // The server ignored Range: read the start of the whole file, within a limit.
       const max = options.maxBytes ?? this.#maxIgnoredRangeBytes;
       const declared = declaredLength(response);
@@ -157,7 +157,7 @@ export class HttpSource implements Source {
         this.#oneRangeARequest = true;
         throw abandon(response, oneRangeOnly(where));
       }
-      if (response.status !== 206) throw statusError(response, where);
+      if (response.status !== 206) throw await statusError(response, where);
       const boundary = /^multipart\/byteranges\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(response.headers.get('content-type') ?? '');
       let parts: RangePart[];
       if (boundary) {
@@ -270,17 +270,38 @@ function declaredLength(response: HttpResponse): number | undefined {
   return Number(value);
 }
 
-function statusError(response: HttpResponse, where: string): EdgelakeError {
+async function statusError(response: HttpResponse, where: string): Promise<EdgelakeError> {
   const { status } = response;
-  response.body?.cancel().catch(() => {});
   if (status === 404 || status === 410) {
-    return new EdgelakeError('not-found', `${where} does not exist (HTTP ${status})`);
+    return abandon(response, new EdgelakeError('not-found', `${where} does not exist (HTTP ${status})`));
   }
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    return new RetryLaterError(`${where}: HTTP ${status}`, retryAfterMs);
+    return abandon(response, new RetryLaterError(`${where}: HTTP ${status}`, retryAfterMs));
   }
-  return new EdgelakeError('source', `${where}: HTTP ${status} ${response.statusText}`.trimEnd());
+  return new EdgelakeError('source', `${where}: HTTP ${status} ${response.statusText}`.trimEnd() + await storeReason(response));
+}
+
+/**
+ * Why an object store refused (S3 and its kin send an XML error document): " (Code: Message)"
+ * from the first 4 KiB of the body, or '' when it has none. SignatureDoesNotMatch and
+ * AccessDenied both come as a bare 403; only this tells a wrong secret from a missing grant.
+ */
+async function storeReason(response: HttpResponse): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for (let part = await reader.read(); !part.done && text.length < 4096; part = await reader.read()) text += decoder.decode(part.value, { stream: true });
+  } catch {
+    return '';
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const element = (name: string) => new RegExp(`<${name}>([^<]{1,300})</${name}>`).exec(text)?.[1].trim();
+  const [code, message] = [element('Code'), element('Message')];
+  return code ? ` (${code}${message ? `: ${message}` : ''})` : '';
 }
 
 /** Frees the connection of a response whose body we will not read. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCeph, startRgw, type RunningRgw } from '../support/ceph.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
 import { missing } from '../support/system.js';
-import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp, openDataset, openSink } from '../../src/index.js';
+import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp, openDataset, openSink, openSource } from '../../src/index.js';
 
 const noCeph = missing('Ceph (radosgw, ceph-mon, ceph-osd)', 'apt-get install --no-install-recommends radosgw ceph-mon ceph-osd', hasCeph());
 const bucket = 'edgelake-labels';
@@ -66,6 +66,23 @@ describe.skipIf(noCeph)('labels committed into a Ceph radosgw bucket', () => {
     const al = new ActiveLearner({ dataset, strategy: 'random', roundSize: 10, maxLabels: 100, learner, epochs: 1, seed: 1, target: 'person', labels: new MemoryLabelStore() });
     return { al, dataset, learner };
   }
+
+  it('signs every read as radosgw checks it: a wrong secret key is refused (403) without showing it; the right one revalidates edgelake.json with a 304', async () => {
+    const stranger = openSource(root, { s3: { ...s3(), secretAccessKey: 'not-the-secret' } });
+    const error = (await stranger.read('edgelake.json').catch((e: Error) => e)) as Error;
+    expect(error).toMatchObject({ code: 'source' });
+    expect(error.message).toMatch(/edgelake\.json: HTTP 403 Forbidden \(SignatureDoesNotMatch\)$/);
+    expect(error.message).not.toContain('not-the-secret');
+    const statuses: number[] = [];
+    const source = openSource(root, { s3: { ...s3(), fetch: async (request: Request, init?: RequestInit) => {
+      const response = await fetch(request, init);
+      statuses.push(response.status);
+      return response;
+    } } });
+    const first = await source.read('edgelake.json');
+    expect(await source.read('edgelake.json')).toEqual(first);
+    expect(statuses).toEqual([200, 304]);
+  });
 
   it('two writers on one version, 5 times over: exactly one commit lands, the other gets a conflict and keeps its labels, which land on the next version', { timeout: 120_000 }, async () => {
     for (let race = 0; race < 5; race++) {

@@ -129,6 +129,18 @@ describe.each([
     expect((throttled as RetryLaterError).retryAfterMs).toBe(3000);
   });
 
+  it("names an object store's reason for a refusal, from its XML error document; a refusal without one keeps the status alone", async () => {
+    const source = http(server.url);
+    server.handler = (_q, r) => r.writeHead(403, { 'content-type': 'application/xml' }).end(
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><StringToSign>AWS4-HMAC-SHA256...</StringToSign></Error>',
+    );
+    const refused = await failure(source.readRange('chunks/ab/abcd', 0, 10));
+    expect(refused).toMatchObject({ code: 'source' });
+    expect(refused.message).toMatch(/chunks\/ab\/abcd \[0, 10\): HTTP 403 Forbidden \(SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided\.\)$/);
+    server.handler = (_q, r) => r.writeHead(403).end('<html>no</html>');
+    expect((await failure(source.read('edgelake.json'))).message).toMatch(/edgelake\.json: HTTP 403 Forbidden$/);
+  });
+
   it('parses Retry-After as seconds or as an HTTP date', () => {
     const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT');
     expect(parseRetryAfter('120', now)).toBe(120_000);
