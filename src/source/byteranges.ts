@@ -22,7 +22,7 @@ export function byterangeParts(body: Uint8Array, boundary: string): RangePart[] 
     if (body[at] === 0x2d && body[at + 1] === 0x2d) return parts; // "--": the closing boundary
     const headersEnd = indexOf(body, CRLF2, at);
     if (headersEnd < 0 || headersEnd - at > MAX_PART_HEADERS) throw new Error(`part ${parts.length + 1} has no end to its headers`);
-    const headers = String.fromCharCode(...body.subarray(at, headersEnd));
+    const headers = LATIN1.decode(body.subarray(at, headersEnd));
     const range = /^content-range:[ \t]*bytes[ \t]+(\d+)-(\d+)\/(\d+|\*)[ \t\r]*$/im.exec(headers);
     if (!range) throw new Error(`part ${parts.length + 1} has no Content-Range bytes a-b/size`);
     const start = Number(range[1]);
@@ -36,22 +36,51 @@ export function byterangeParts(body: Uint8Array, boundary: string): RangePart[] 
 }
 
 /**
+ * The longest Range header value sent: nginx answers a header line over 8 KiB with 400 Bad
+ * Request, Apache one over 8,190 bytes, and a signed request carries more headers beside it.
+ */
+export const MAX_RANGE_HEADER_CHARS = 4096;
+
+/** One request's Range header value and the ranges it asks. */
+export interface RangeRequest {
+  range: string;
+  ranges: ByteRange[];
+}
+
+/** Requests for non-empty `ranges`, in order, as few as keep each Range header within `maxChars`. */
+export function rangeRequests(ranges: readonly ByteRange[], maxChars = MAX_RANGE_HEADER_CHARS): RangeRequest[] {
+  const requests: RangeRequest[] = [];
+  for (const r of ranges) {
+    const spec = `${r.offset}-${r.offset + r.length - 1}`;
+    const last = requests.at(-1);
+    if (last && last.range.length + 1 + spec.length <= maxChars) {
+      last.range += `,${spec}`;
+      last.ranges.push(r);
+    } else requests.push({ range: `bytes=${spec}`, ranges: [r] });
+  }
+  return requests;
+}
+
+/**
  * The requested ranges' bytes, concatenated in request order, from the parts a server sent (it
  * may merge or reorder them); undefined when a range is in no part.
  */
 export function gatherRanges(parts: readonly RangePart[], ranges: readonly ByteRange[]): Uint8Array | undefined {
   const out = new Uint8Array(ranges.reduce((a, r) => a + r.length, 0));
   let at = 0;
+  let k = 0; // parts mostly come in the order asked: the last part used and the one after it are tried first
   for (const { offset, length } of ranges) {
-    const part = parts.find((p) => p.start <= offset && offset + length <= p.start + p.bytes.length);
-    if (!part && length > 0) return undefined;
-    if (part) out.set(part.bytes.subarray(offset - part.start, offset - part.start + length), at);
+    const holds = (i: number) => i >= 0 && i < parts.length && parts[i].start <= offset && offset + length <= parts[i].start + parts[i].bytes.length;
+    k = holds(k) ? k : holds(k + 1) ? k + 1 : parts.findIndex((_, i) => holds(i));
+    if (k < 0 && length > 0) return undefined;
+    if (k >= 0) out.set(parts[k].bytes.subarray(offset - parts[k].start, offset - parts[k].start + length), at);
     at += length;
   }
   return out;
 }
 
 const CRLF2 = new Uint8Array([13, 10, 13, 10]);
+const LATIN1 = new TextDecoder('latin1');
 /** A part's headers are a Content-Type and a Content-Range: a few hundred bytes, not a payload. */
 const MAX_PART_HEADERS = 4096;
 

@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../errors.js';
 import { readBody, RequestTimer, type HttpResponse } from './body.js';
-import { byterangeParts, gatherRanges, type RangePart } from './byteranges.js';
+import { byterangeParts, gatherRanges, rangeRequests, type RangePart, type RangeRequest } from './byteranges.js';
 import { checkRange, checkRelativePath, encodePath } from './path.js';
 import { redactUrl } from './redact.js';
 import { CorruptTransferError, RetryLaterError } from './retry.js';
@@ -139,7 +139,11 @@ export class HttpSource implements Source {
     });
   }
 
-  /** One request for several ranges (Range: bytes=a-b,c-d), answered as multipart/byteranges, or one part that holds them all. */
+  /**
+   * Several ranges in as few requests as servers take (Range: bytes=a-b,c-d, each answered as
+   * multipart/byteranges, or one part that holds them all): one, unless the Range header would be
+   * longer than a server reads.
+   */
   async readRanges(path: string, ranges: readonly ByteRange[], options: ReadOptions = {}): Promise<Uint8Array> {
     const where = this.#where(path);
     for (const { offset, length } of ranges) checkRange(offset, length, where);
@@ -149,9 +153,17 @@ export class HttpSource implements Source {
     const asked = ranges.filter((r) => r.length > 0);
     if (asked.length === 0) return new Uint8Array(0);
     if (this.#oneRangeARequest) throw oneRangeOnly(where);
-    const last = Math.max(...asked.map((r) => r.offset + r.length));
-    const headers = { range: `bytes=${asked.map((r) => `${r.offset}-${r.offset + r.length - 1}`).join(',')}` };
-    return this.#request(path, headers, options.signal, async (response, timer) => {
+    const answers = await Promise.all(rangeRequests(asked).map((request) => this.#rangeParts(path, request, described, options.signal)));
+    const gathered = gatherRanges(answers.flat(), ranges);
+    if (!gathered) throw new CorruptTransferError(`${described}: the server's parts do not hold every range asked`);
+    return gathered;
+  }
+
+  /** The parts of one request's answer for `request.ranges`, each checked to lie within the file. */
+  #rangeParts(path: string, request: RangeRequest, described: string, signal: AbortSignal | undefined): Promise<RangePart[]> {
+    const where = this.#where(path);
+    const last = Math.max(...request.ranges.map((r) => r.offset + r.length));
+    return this.#request(path, { range: request.range }, signal, async (response, timer) => {
       if (response.status === 416) throw abandon(response, shortFile(described, parseContentRange(response.headers.get('content-range'))?.total, last));
       if (response.status === 200) {
         this.#oneRangeARequest = true;
@@ -161,7 +173,7 @@ export class HttpSource implements Source {
       const boundary = /^multipart\/byteranges\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(response.headers.get('content-type') ?? '');
       let parts: RangePart[];
       if (boundary) {
-        const max = total + PART_OVERHEAD_BYTES * (asked.length + 1);
+        const max = request.ranges.reduce((a, r) => a + r.length, 0) + PART_OVERHEAD_BYTES * (request.ranges.length + 1);
         const body = await readBody(response, timer, { start: 0, end: Infinity, max, hint: declaredLength(response) }, () => tooLarge(described, 'more', max));
         try {
           parts = byterangeParts(body, boundary[1] ?? boundary[2]);
@@ -172,7 +184,7 @@ export class HttpSource implements Source {
         // One part: a server may merge the ranges into one; any smaller answer means one range a request.
         const range = parseContentRange(response.headers.get('content-range'));
         if (range?.total !== undefined && range.total < last) throw abandon(response, shortFile(described, range.total, last));
-        if (!range || !asked.every((r) => range.start <= r.offset && r.offset + r.length <= range.end + 1)) {
+        if (!range || !request.ranges.every((r) => range.start <= r.offset && r.offset + r.length <= range.end + 1)) {
           this.#oneRangeARequest = true;
           throw abandon(response, oneRangeOnly(where));
         }
@@ -183,9 +195,7 @@ export class HttpSource implements Source {
       }
       const size = parts.find((p) => p.size !== undefined)?.size;
       if (size !== undefined && size < last) throw shortFile(described, size, last);
-      const gathered = gatherRanges(parts, ranges);
-      if (!gathered) throw new CorruptTransferError(`${described}: the server's parts do not hold every range asked`);
-      return gathered;
+      return parts;
     });
   }
 

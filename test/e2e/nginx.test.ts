@@ -6,6 +6,7 @@ import { hasCommand, missing } from '../support/system.js';
 import { datasetLikeTree, sha256hex, startNginx, writeTree } from './servers.js';
 import { type Source } from '../../src/index.js';
 import { openSourceNode } from '../../src/node.js';
+import { rangeRequests } from '../../src/source/byteranges.js';
 
 const tree = datasetLikeTree();
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
@@ -62,6 +63,20 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     const expected = ranges.map(({ offset, length }) => whole.subarray(offset, offset + length));
     expect(sha256hex(got)).toBe(sha256hex(new Uint8Array(expected.flatMap((piece) => [...piece]))));
     expect((await nginx.accessLog()).trimEnd().split('\n').at(-1)).toMatch(/"GET \/chunks\/\S+ HTTP\/1\.1" 206 /);
+  });
+
+  it('reads more ranges than one Range header can carry (nginx refuses a line over 8 KiB) in several requests', { timeout: 30_000 }, async () => {
+    const path = tree.chunkPaths[2]!;
+    const whole = tree.files.get(path)!;
+    const ranges = Array.from({ length: 2000 }, (_, i) => ({ offset: (i * 104_729) % (whole.length - 16), length: 1 + (i % 16) }));
+    const before = (await nginx.accessLog()).trimEnd().split('\n').length;
+    const got = await source.readRanges!(path, ranges);
+    const expected = ranges.map(({ offset, length }) => whole.subarray(offset, offset + length));
+    expect(sha256hex(got)).toBe(sha256hex(new Uint8Array(expected.flatMap((piece) => [...piece]))));
+    const answers = (await nginx.accessLog()).trimEnd().split('\n').slice(before);
+    expect(answers.length).toBe(rangeRequests(ranges).length);
+    expect(answers.length).toBeGreaterThan(4);
+    for (const line of answers) expect(line).toMatch(/"GET \/chunks\/\S+ HTTP\/1\.1" 206 /);
   });
 
   it('revalidates edgelake.json: 304 while it is unchanged, the new body once it changes', async () => {

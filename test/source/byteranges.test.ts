@@ -1,6 +1,6 @@
 // A multipart/byteranges answer read by its parts' Content-Range, never by searching the payload.
 import { describe, expect, it } from 'vitest';
-import { byterangeParts, gatherRanges } from '../../src/source/byteranges.js';
+import { byterangeParts, gatherRanges, rangeRequests } from '../../src/source/byteranges.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array | undefined) => (b ? new TextDecoder().decode(b) : undefined);
@@ -17,6 +17,16 @@ describe('multipart/byteranges', () => {
     const got = gatherRanges(parts, [{ offset: 102, length: 3 }, { offset: 1, length: 2 }, { offset: 500, length: 0 }, { offset: 5, length: 5 }]);
     expect(text(got)).toBe('mnobcfghij');
     expect(gatherRanges(parts, [{ offset: 8, length: 4 }])).toBeUndefined(); // runs past its part
+  });
+
+  it('asks ranges in as few requests as keep each Range header within its limit, in order', () => {
+    const ranges = Array.from({ length: 1000 }, (_, i) => ({ offset: 1_000_000 + 7000 * i, length: 784 }));
+    const requests = rangeRequests(ranges);
+    expect(requests.length).toBe(4); // "1000000-1000783," is 16 characters: 255 of them fill 4,096
+    for (const { range } of requests) expect(range.length).toBeLessThanOrEqual(4096);
+    expect(requests.flatMap((r) => r.ranges)).toEqual(ranges);
+    expect(requests.map((r) => r.range).join(',').replaceAll('bytes=', '')).toBe(ranges.map((r) => `${r.offset}-${r.offset + r.length - 1}`).join(','));
+    expect(rangeRequests([{ offset: 0, length: 5 }, { offset: 9, length: 1 }])).toEqual([{ range: 'bytes=0-4,9-9', ranges: [{ offset: 0, length: 5 }, { offset: 9, length: 1 }] }]);
   });
 
   it('names what is wrong with a damaged body', () => {
