@@ -135,10 +135,16 @@ async function readInput(path: string): Promise<Uint8Array> {
   }
 }
 
-/** The inputs' newest mtime, to the second: rebuilding the same files gives the same version id. */
+/**
+ * The inputs' newest mtime, to the second: rebuilding the same files gives the same version id.
+ * A photo folder holds more files than a call takes arguments (Math.max(...) throws past ~125,000), so they are stat'ed 256 at a time.
+ */
 export async function newestModification(paths: string[]): Promise<string> {
-  const times = await Promise.all(paths.map(async (p) => (await stat(p)).mtimeMs));
-  return new Date(Math.floor(Math.max(...times) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  let newest = 0;
+  for (let i = 0; i < paths.length; i += 256) {
+    for (const s of await Promise.all(paths.slice(i, i + 256).map((p) => stat(p)))) newest = Math.max(newest, s.mtimeMs);
+  }
+  return new Date(Math.floor(newest / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 export function positiveInt(value: string | undefined, flag: string, fallback: number): number {

@@ -140,7 +140,7 @@ export async function cacheCommand(args: string[], io: CliIo): Promise<number> {
     if (action === 'stats') {
       const entries = await cache.store.entries();
       const bytes = entries.reduce((a, e) => a + e.bytes, 0);
-      const lastUsed = entries.length ? new Date(Math.max(...entries.map((e) => e.lastUsed))).toISOString() : null;
+      const lastUsed = entries.length ? new Date(entries.reduce((a, e) => Math.max(a, e.lastUsed), 0)).toISOString() : null;
       print({ location: cache.store.location, entries: entries.length, bytes, budgetBytes: cache.budgetBytes, lastUsed },
         `${cache.store.location}: ${entries.length} chunks, ${formatBytes(bytes)} of ${formatBytes(cache.budgetBytes)} budget` +
         `${lastUsed ? `, last used ${lastUsed}` : ''}`);

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../format/image/png-encoder.js';
 import { cli } from '../support/cli.js';
+import { newestModification } from '../../src/cli/build.js';
 import { hasCommand, missing } from '../support/system.js';
 import { openVersion, readChunk } from '../../src/index.js';
 import { FileSource } from '../../src/node.js';
@@ -32,6 +33,16 @@ function makeJpegFolder(): Map<string, Buffer> {
   }
   return files;
 }
+
+it('dates a build by its newest input, to the second, among more files than a call takes arguments', async () => {
+  const [older, newer] = [join(root, 'older.png'), join(root, 'newer.png')];
+  writeFileSync(older, '');
+  writeFileSync(newer, '');
+  utimesSync(older, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+  utimesSync(newer, new Date('2021-06-01T12:34:56.789Z'), new Date('2021-06-01T12:34:56.789Z'));
+  const paths = [...Array.from({ length: 100_000 }, () => older), newer, ...Array.from({ length: 100_000 }, () => older)];
+  expect(await newestModification(paths)).toBe('2021-06-01T12:34:56Z');
+});
 
 describe.skipIf(noTools)('edgelake build imagefolder', () => {
   let jpegs: Map<string, Buffer>;
