@@ -1,51 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli } from '../support/cli.js';
+import { smallDisk } from '../support/small-disk.js';
 import { missing } from '../support/system.js';
 import { FsChunkStore } from '../../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-full-disk-'));
-const disk = join(root, 'disk');
+const disk = smallDisk(join(root, 'disk'), '3m');
 const dataset = join(root, 'ds');
-const cacheDir = join(disk, 'cache');
-
-/** A real, small disk to fill: a 3 MiB tmpfs (needs root, as CI and the dev container run). */
-function mountDisk(): boolean {
-  mkdirSync(disk);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', disk], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const mounted = mountDisk();
+const cacheDir = join(disk.path, 'cache');
 afterAll(() => {
-  if (mounted) execFileSync('umount', [disk]);
+  disk.unmount();
   rmSync(root, { recursive: true, force: true });
 });
-
-/** Fills the disk with one file, leaving `spare` bytes free; returns a function that deletes it. */
-function fill(spare = 0): () => void {
-  const path = join(disk, 'filler');
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(4096, 1);
-  try {
-    for (;;) {
-      const { bavail, bsize } = statfsSync(disk);
-      if (bavail * bsize <= spare) break;
-      writeSync(fd, block);
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    closeSync(fd);
-  }
-  return () => rmSync(path);
-}
 
 const stream = async (split: string) => {
   const r = await cli('stream', dataset, '--split', split, '--cache', cacheDir, '--workers', '0', '--json');
@@ -53,7 +22,7 @@ const stream = async (split: string) => {
 };
 const warnings = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('warning:'));
 
-describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mount -t tmpfs', mounted))('a cache on a full disk', () => {
+describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mount -t tmpfs', disk.mounted))('a cache on a full disk', () => {
   beforeAll(async () => {
     expect((await cli(...buildSubsetArgs(dataset, '--chunk-kib', '64'))).code).toBe(0);
   }, 60_000);
@@ -61,7 +30,7 @@ describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mou
   it('a warm split streams completely from the cache on a full disk', async () => {
     const cold = await stream('test');
     expect(cold.stats).toMatchObject({ samples: 1000, cacheHits: 0 });
-    const free = fill();
+    const free = disk.fill();
     try {
       const warm = await stream('test');
       expect(warm.code, warm.stderr).toBe(0);
@@ -75,7 +44,7 @@ describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mou
 
   it('a cold split streams uncached on a full disk, with one warning and a count of what was not stored', async () => {
     const before = (await (await FsChunkStore.open(cacheDir)).usage()).entries;
-    const free = fill();
+    const free = disk.fill();
     try {
       const cold = await stream('train');
       expect(cold.code, cold.stderr).toBe(0);
@@ -92,7 +61,7 @@ describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mou
   it('with a budget on a nearly full disk, the epoch completes, storing what fits and streaming the rest', async () => {
     expect((await cli('cache', 'clear', '--cache', cacheDir)).code).toBe(0);
     expect((await cli('cache', 'stats', '--cache', cacheDir, '--budget', '2M')).code).toBe(0);
-    const free = fill(300_000);
+    const free = disk.fill(300_000);
     try {
       const r = await stream('train');
       expect(r.code, r.stderr).toBe(0);
@@ -109,7 +78,7 @@ describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mou
 
   it('fetch on a full disk fetches every chunk and says how many it could not store', async () => {
     expect((await cli('cache', 'clear', '--cache', cacheDir)).code).toBe(0);
-    const free = fill();
+    const free = disk.fill();
     try {
       const r = await cli('fetch', dataset, '--cache', cacheDir, '--split', 'train');
       expect(r.code, r.stderr).toBe(0);

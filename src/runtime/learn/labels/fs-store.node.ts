@@ -11,6 +11,7 @@ import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
  *
  * (little-endian). `append` resolves after fsync, so an acknowledged batch survives a crash. A
  * crash mid-write leaves at most a torn last record, never acknowledged: open() cuts it off. A
+ * batch a full disk cannot take whole is refused (storage-full) and cut off at once. A
  * damaged record with more after it is damage, not a crash: open() refuses and changes nothing.
  * One learner writes a file at a time.
  */
@@ -19,6 +20,8 @@ export class FsLabelStore implements LabelStore {
     readonly location: string,
     private handle: FileHandle | undefined,
     private batches: LabelBatch[],
+    /** Where the last acknowledged record ends: the file's length between appends. */
+    private end: number,
   ) {}
 
   static async open(path: string): Promise<FsLabelStore> {
@@ -32,7 +35,7 @@ export class FsLabelStore implements LabelStore {
         await handle.sync();
       }
       if (!existed) await syncFolder(dirname(path)); // the new file's name survives a power cut too
-      return new FsLabelStore(path, handle, batches);
+      return new FsLabelStore(path, handle, batches, end);
     } catch (e) {
       await handle.close();
       throw e;
@@ -46,9 +49,34 @@ export class FsLabelStore implements LabelStore {
   async append(batch: LabelBatch): Promise<void> {
     checkLabelBatch(batch, this.location);
     if (!this.handle) throw new EdgelakeError('invalid-input', `label store ${this.location}: closed`);
-    await this.handle.write(encodeRecord(batch));
-    await this.handle.sync();
+    const record = encodeRecord(batch);
+    try {
+      // On a full disk write(2) can take part of a record and return without an error: the rest would never come.
+      const { bytesWritten } = await this.handle.write(record);
+      if (bytesWritten < record.length) throw this.notStored(batch, `the disk took ${bytesWritten} of its ${record.length} bytes`);
+      await this.handle.sync();
+    } catch (e) {
+      await this.cutBack();
+      const code = (e as NodeJS.ErrnoException).code;
+      throw code === 'ENOSPC' || code === 'EDQUOT' ? this.notStored(batch, `the disk is full or over quota (${code})`, e) : e;
+    }
+    this.end += record.length;
     this.batches.push({ ids: batch.ids.slice(), labels: batch.labels.slice() });
+  }
+
+  private notStored(batch: LabelBatch, why: string, cause?: unknown): EdgelakeError {
+    const kept = this.batches.reduce((a, b) => a + b.ids.length, 0);
+    return new EdgelakeError('storage-full', `label store ${this.location}: ${why}; this batch of ${batch.ids.length} labels was not stored, the ${kept} before it are kept`, { cause });
+  }
+
+  /** Cuts a batch that was not acknowledged off the file, so the next record follows the last one that was. */
+  private async cutBack(): Promise<void> {
+    try {
+      await this.handle!.truncate(this.end);
+    } catch {
+      // Left in the file, a torn record would stand between two whole ones; open() cuts it off, as after a crash.
+      await this.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -3,10 +3,16 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { smallDisk } from '../../../support/small-disk.js';
+import { missing } from '../../../support/system.js';
 import { FsLabelStore } from '../../../../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-labels-fs-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const disk = smallDisk(join(root, 'disk'), '1m');
+afterAll(() => {
+  disk.unmount();
+  rmSync(root, { recursive: true, force: true });
+});
 
 /** A file holding two batches ([1, 2] -> [10, 20], then [3] -> [30]); returns its path and the first record's size. */
 async function twoBatches(): Promise<{ path: string; first: number }> {
@@ -52,5 +58,38 @@ describe('FsLabelStore', () => {
     writeFileSync(path, bytes);
     await expect(FsLabelStore.open(path)).rejects.toThrow(`label store ${path}: the record at byte 0 is damaged and more follow; refusing to open it (nothing was changed)`);
     expect(Buffer.compare(readFileSync(path), bytes)).toBe(0);
+  });
+});
+
+describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mount -t tmpfs', disk.mounted))('FsLabelStore on a full disk', () => {
+  const labels = (n: number, first = 0) => ({ ids: Uint32Array.from({ length: n }, (_, i) => first + i), labels: Int32Array.from({ length: n }, (_, i) => i % 10) });
+
+  it('refuses a batch the disk takes only part of, or none of, keeps every acknowledged one, and appends after them once there is room', async () => {
+    const path = join(disk.path, 'labels.bin');
+    const store = await FsLabelStore.open(path);
+    await store.append(labels(2)); // 28 bytes
+    let free = disk.fill();
+    try {
+      // 1,000 labels are 8,012 bytes: the rest of the file's page takes part of them, and write(2) returns short, without an error.
+      await expect(store.append(labels(1000, 2))).rejects.toMatchObject({
+        code: 'storage-full', message: expect.stringMatching(`^label store ${path}: the disk took \\d+ of its 8012 bytes; this batch of 1000 labels was not stored, the 2 before it are kept$`),
+      });
+      expect(readFileSync(path).length).toBe(28);
+      await store.append(labels(507, 2)); // fits the file's page: 4,096 bytes in all
+    } finally {
+      free();
+    }
+    free = disk.fill();
+    try {
+      await expect(store.append(labels(1, 509))).rejects.toMatchObject({
+        code: 'storage-full', message: `label store ${path}: the disk is full or over quota (ENOSPC); this batch of 1 labels was not stored, the 509 before it are kept`,
+      });
+    } finally {
+      free();
+    }
+    await store.append(labels(3, 509));
+    await store.close();
+    expect((await load(path)).map(([ids]) => ids.length)).toEqual([2, 507, 3]);
+    expect(readFileSync(path).length).toBe(4096 + 12 + 24);
   });
 });
