@@ -19,11 +19,18 @@ export class FolderSink implements Sink {
     await mkdir(dirname(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     const file = await open(tmp, 'w');
+    let written = false;
     try {
       await file.writeFile(bytes);
       await file.sync();
+      written = true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+      throw new EdgelakeError('storage-full', `${target}: cannot write ${bytes.length} bytes: the disk is full or over quota (${code}); every file written before is as it was`, { cause: e });
     } finally {
       await file.close();
+      if (!written) await unlink(tmp).catch(() => {}); // a dataset folder keeps no half-written file
     }
     await rename(tmp, target);
   }
