@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { smallDisk } from '../support/small-disk.js';
 import { missing } from '../support/system.js';
 import { conformanceCases } from './store-conformance.js';
 import { randomChunk, sameBytes } from './random-chunks.js';
@@ -96,22 +97,15 @@ describe('FsChunkStore', () => {
 });
 
 /** A real 2 MiB tmpfs, so the disk really fills up; mounting needs root on Linux. */
-const small = mkdtempSync(join(tmpdir(), 'edgelake-full-disk-'));
-const mounted = tryMount(small);
-function tryMount(dir: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const smallRoot = mkdtempSync(join(tmpdir(), 'edgelake-full-disk-'));
+const disk = smallDisk(join(smallRoot, 'disk'), '2m');
+const small = disk.path;
 afterAll(() => {
-  if (mounted) execFileSync('umount', [small]);
-  rmSync(small, { recursive: true, force: true });
+  disk.unmount();
+  rmSync(smallRoot, { recursive: true, force: true });
 });
 
-describe.skipIf(missing('a tmpfs mount (root)', 'run the tests as root on Linux', mounted))('FsChunkStore on a full disk', () => {
+describe.skipIf(missing('a tmpfs mount (root)', 'run the tests as root on Linux', disk.mounted))('FsChunkStore on a full disk', () => {
   it('fails with storage-full, loses nothing stored before, leaves no temp file, and stores again once there is room', async () => {
     const store = await FsChunkStore.open(small);
     const stored: { hash: string; bytes: Uint8Array }[] = [];

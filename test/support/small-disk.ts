@@ -41,7 +41,7 @@ export function smallDisk(path: string, size: string): SmallDisk {
       return () => rmSync(filler);
     },
     unmount() {
-      if (mounted) execFileSync('umount', [path]);
+      if (mounted) execFileSync('umount', ['--lazy', path]); // lazy: a file a failed test left open does not keep it mounted
     },
   };
 }

@@ -2,7 +2,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { smallDisk } from '../../../support/small-disk.js';
 import { missing } from '../../../support/system.js';
 import { FsLabelStore } from '../../../../src/node.js';
@@ -67,6 +67,7 @@ describe.skipIf(missing('a tmpfs to fill', 'run the tests as root, which may mou
   it('refuses a batch the disk takes only part of, or none of, keeps every acknowledged one, and appends after them once there is room', async () => {
     const path = join(disk.path, 'labels.bin');
     const store = await FsLabelStore.open(path);
+    onTestFinished(() => store.close()); // an open file would keep the disk from unmounting
     await store.append(labels(2)); // 28 bytes
     let free = disk.fill();
     try {
