@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
-import type { Expr } from './parse.js';
+import { queryError, type Expr } from './parse.js';
 
 /** A sample's array (a tensor's value, a slice of one), row-major. */
 export interface NdArray {
@@ -16,6 +16,8 @@ export type Sample = Record<string, Value>;
 /** An expression made ready to run on sample after sample, and the tensors it reads. */
 export interface Compiled {
   run(sample: Sample): Value;
+  /** Its value as a number, to sort by: an array must be reduced or indexed first. */
+  key(sample: Sample): number;
   tensors: Set<string>;
   /**
    * Its reductions of a whole tensor (`mean(image)`), by the name a caller may put in a sample
@@ -31,28 +33,29 @@ export type Reduction = 'mean' | 'sum' | 'min' | 'max';
  * as a learner's uncertainty): names are checked, class names compared with a class label become
  * its index, and a mistake is refused with its column.
  */
-export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: string, extra: ReadonlySet<string> = new Set()): Compiled {
+export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: string, extra: ReadonlySet<string> = new Set(), at = expr.at): Compiled {
   const used = new Set<string>();
   const reductions: Compiled['reductions'] = new Map();
   const fail = (message: string, at: number): never => {
-    throw new EdgelakeError('invalid-input', `query: ${message} at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
+    throw queryError(text, message, at);
   };
-  /** A string compared with a class label tensor is that class's index. */
+  /** A string compared with a class label tensor is that class's index; with anything else it is a mistake. */
   const classIndex = (side: Expr, other: Expr): Expr => {
-    if (other.kind !== 'string' || side.kind !== 'tensor') return other;
-    const names = tensors[side.name]?.classNames;
-    if (!names) return other;
+    if (other.kind !== 'string' || side.kind !== 'tensor' || !Object.hasOwn(tensors, side.name)) return other; // a string left is refused below
+    const names = tensors[side.name].classNames;
+    if (!names) return fail(`tensor ${side.name} has no class names to compare '${other.value}' with`, other.at);
     const index = names.indexOf(other.value);
     if (index < 0) fail(`tensor ${side.name} has no class '${other.value}' (classes: ${names.join(', ')})`, other.at);
     return { kind: 'number', value: index, at: other.at };
   };
   const go = (e: Expr): ((s: Sample) => Value) => {
     switch (e.kind) {
-      case 'number':
-      case 'string': {
+      case 'number': {
         const v = e.value;
         return () => v;
       }
+      case 'string':
+        return fail(`a string is a class name, compared with a class label tensor (label == '${e.value}')`, e.at);
       case 'tensor': {
         if (!Object.hasOwn(tensors, e.name) && !extra.has(e.name)) fail(`no tensor '${e.name}' (tensors: ${[...Object.keys(tensors), ...extra].join(', ')})`, e.at);
         used.add(e.name);
@@ -71,7 +74,7 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
         if (!Object.hasOwn(REDUCTIONS, e.name)) fail(`no function '${e.name}' (functions: ${[...Object.keys(REDUCTIONS), 'shape'].join(', ')})`, e.at);
         if (args.length !== 1) fail(`${e.name} takes one argument`, e.at);
         const fn = e.name as Reduction;
-        const reduce = REDUCTIONS[fn];
+        const reduce = (xs: ArrayLike<number>) => (xs.length === 0 && (fn === 'min' || fn === 'max') ? fail(`${fn} of an empty array`, e.at) : REDUCTIONS[fn](xs));
         const whole = e.args[0];
         if (whole.kind === 'tensor') {
           const key = `${fn}(${whole.name})`;
@@ -82,7 +85,7 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
       }
       case 'index': {
         const target = go(e.target);
-        const parts = e.parts.map((p) => (p.kind === 'at' ? { kind: 'at' as const, index: go(p.index) } : { kind: 'slice' as const, start: p.start && go(p.start), stop: p.stop && go(p.stop) }));
+        const parts = e.parts.map((p) => (p.kind === 'at' ? { kind: 'at' as const, index: go(p.index) } : { kind: 'slice' as const, start: p.start && go(p.start), stop: p.stop && go(p.stop), step: p.step && go(p.step) }));
         return (s) => index(target(s), parts, s, e.at, fail);
       }
       case 'unary': {
@@ -94,7 +97,7 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
         const values = e.values.map((v) => go(classIndex(e.operand, v)));
         return (s) => {
           const v = operand(s);
-          const found = values.some((f) => same(v, f(s)));
+          const found = values.some((f) => same(v, f(s), 'in', e.at, fail));
           return found !== e.negated ? 1 : 0;
         };
       }
@@ -103,15 +106,15 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
         const right = go(classIndex(e.left, e.right));
         if (e.op === 'and') return (s) => (truthy(left(s)) && truthy(right(s)) ? 1 : 0);
         if (e.op === 'or') return (s) => (truthy(left(s)) || truthy(right(s)) ? 1 : 0);
-        if (e.op === '==') return (s) => (same(left(s), right(s)) ? 1 : 0);
-        if (e.op === '!=') return (s) => (same(left(s), right(s)) ? 0 : 1);
+        if (e.op === '==') return (s) => (same(left(s), right(s), e.op, e.at, fail) ? 1 : 0);
+        if (e.op === '!=') return (s) => (same(left(s), right(s), e.op, e.at, fail) ? 0 : 1);
         const f = ARITHMETIC[e.op];
         return (s) => f(scalar(left(s), e.op, e.at, fail), scalar(right(s), e.op, e.at, fail));
       }
     }
   };
   const run = go(expr);
-  return { run, tensors: used, reductions };
+  return { run, key: (s) => scalar(run(s), 'order by', at, fail), tensors: used, reductions };
 }
 
 export function truthy(v: Value): boolean {
@@ -156,35 +159,44 @@ function scalar(v: Value, what: string, at: number, fail: Fail): number {
   return fail(`'${what}' needs a number; reduce an array first (mean, min, max, sum) or index it`, at);
 }
 
-function same(a: Value, b: Value): boolean {
-  if (typeof a === 'object' && a.data.length === 1) a = a.data[0];
-  if (typeof b === 'object' && b.data.length === 1) b = b.data[0];
-  return a === b;
+/** `==`, `!=` and `in` compare numbers: an array of one element is that element, a longer one a mistake. */
+function same(a: Value, b: Value, what: string, at: number, fail: Fail): boolean {
+  return scalar(a, what, at, fail) === scalar(b, what, at, fail);
 }
 
-type CompiledPart = { kind: 'at'; index: (s: Sample) => Value } | { kind: 'slice'; start?: (s: Sample) => Value; stop?: (s: Sample) => Value };
+type CompiledPart = { kind: 'at'; index: (s: Sample) => Value } | { kind: 'slice'; start?: (s: Sample) => Value; stop?: (s: Sample) => Value; step?: (s: Sample) => Value };
 
-/** NumPy-style basic indexing: an index per leading dimension (negative from the end), or start:stop. */
+/** NumPy-style basic indexing: an index per leading dimension (negative from the end), or start:stop:step. */
 function index(v: Value, parts: CompiledPart[], s: Sample, at: number, fail: Fail): Value {
   if (typeof v !== 'object') return fail('only an array can be indexed', at);
   if (parts.length > v.shape.length) fail(`${parts.length} indices for an array of ${v.shape.length} dimensions`, at);
+  const whole = (x: (s: Sample) => Value, what: string) => {
+    const n = scalar(x(s), what, at, fail);
+    return Number.isInteger(n) ? n : fail(`${what} ${n} is not a whole number`, at);
+  };
   const picks = v.shape.map((size, d): number[] => {
     const p: CompiledPart | undefined = parts[d];
-    const bound = (x: ((s: Sample) => Value) | undefined, otherwise: number) => {
-      if (!x) return otherwise;
-      const n = scalar(x(s), 'index', at, fail);
-      return Math.max(0, Math.min(size, n < 0 ? size + n : n));
-    };
     if (!p) return Array.from({ length: size }, (_, i) => i);
     if (p.kind === 'at') {
-      const n = scalar(p.index(s), 'index', at, fail);
+      const n = whole(p.index, 'index');
       const i = n < 0 ? size + n : n;
-      if (!(Number.isInteger(i) && i >= 0 && i < size)) fail(`index ${n} is outside a dimension of ${size}`, at);
+      if (!(i >= 0 && i < size)) fail(`index ${n} is outside a dimension of ${size}`, at);
       return [i];
     }
-    const start = bound(p.start, 0);
-    const stop = bound(p.stop, size);
-    return Array.from({ length: Math.max(0, stop - start) }, (_, i) => start + i);
+    // Python's slice.indices: bounds from the end when negative, clamped; a negative step walks back from the last element.
+    const step = p.step ? whole(p.step, 'slice step') : 1;
+    if (step === 0) fail('a slice step of 0', at);
+    const [lowest, highest] = step > 0 ? [0, size] : [-1, size - 1];
+    const bound = (x: ((s: Sample) => Value) | undefined, otherwise: number) => {
+      if (!x) return otherwise;
+      const n = whole(x, 'slice bound');
+      return Math.max(lowest, Math.min(highest, n < 0 ? size + n : n));
+    };
+    const start = bound(p.start, step > 0 ? lowest : highest);
+    const stop = bound(p.stop, step > 0 ? highest : lowest);
+    const picked: number[] = [];
+    for (let i = start; step > 0 ? i < stop : i > stop; i += step) picked.push(i);
+    return picked;
   });
   const strides = v.shape.map((_, d) => v.shape.slice(d + 1).reduce((a, b) => a * b, 1));
   const out: number[] = [];

@@ -3,9 +3,10 @@ import { EdgelakeError } from '../../errors.js';
 /*
  * The query language, after Deep Lake's TQL:
  *   select * [from version 'ID' | from ref 'NAME'] [where EXPR] [order by EXPR [asc|desc]] [limit N]
- * EXPR: comparisons (== = != <> < <= > >=), IN (...), and / or / not, + - * / %, numbers,
- * strings (class names where compared with a class label), tensors by name, functions
- * (mean, min, max, sum, shape) and NumPy-style indexing and slicing: image[0:14, :, 0].
+ * EXPR: comparisons (== = != <> < <= > >=), IN (...), and / or / not, + - * / % (% keeps the
+ * dividend's sign, as in SQL), numbers, strings ('It''s': class names, compared with a class
+ * label), tensors by name, functions (mean, min, max, sum, shape) and NumPy-style indexing and
+ * slicing: image[0:14, :, 0], image[::2, ::-1].
  */
 
 export type Expr =
@@ -18,13 +19,14 @@ export type Expr =
   | { kind: 'binary'; op: string; left: Expr; right: Expr; at: number }
   | { kind: 'in'; operand: Expr; values: Expr[]; negated: boolean; at: number };
 
-export type IndexPart = { kind: 'at'; index: Expr } | { kind: 'slice'; start?: Expr; stop?: Expr };
+export type IndexPart = { kind: 'at'; index: Expr } | { kind: 'slice'; start?: Expr; stop?: Expr; step?: Expr };
 
 export interface Query {
   text: string;
   from?: { kind: 'version' | 'ref'; name: string };
   where?: Expr;
-  orderBy?: { expr: Expr; descending: boolean };
+  /** `at`: the column its expression starts at. */
+  orderBy?: { expr: Expr; descending: boolean; at: number };
   limit?: number;
 }
 
@@ -43,7 +45,7 @@ export function parseQuery(text: string): Query {
   let i = 0;
   const peek = () => tokens[i];
   const fail = (message: string, at = peek().at): never => {
-    throw new EdgelakeError('invalid-input', `query: ${message} at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
+    throw queryError(text, message, at);
   };
   const isWord = (w: string) => peek().type === 'word' && peek().text.toLowerCase() === w;
   const word = (w: string) => (isWord(w) ? (i++, true) : false);
@@ -80,10 +82,13 @@ export function parseQuery(text: string): Query {
       const at = peek().at;
       i++;
       const parts: IndexPart[] = [];
+      const bound = (): Expr | undefined => (isOp(':') || isOp(',') || isOp(']') ? undefined : expr());
       do {
-        const start = isOp(':') || isOp(',') || isOp(']') ? undefined : expr();
-        if (op(':')) parts.push({ kind: 'slice', start, stop: isOp(',') || isOp(']') ? undefined : expr() });
-        else if (start) parts.push({ kind: 'at', index: start });
+        const start = bound();
+        if (op(':')) {
+          const stop = bound();
+          parts.push({ kind: 'slice', start, stop, step: op(':') ? bound() : undefined });
+        } else if (start) parts.push({ kind: 'at', index: start });
         else fail('expected an index or a slice');
       } while (op(','));
       expectOp(']');
@@ -153,8 +158,9 @@ export function parseQuery(text: string): Query {
   if (word('where')) query.where = expr();
   if (word('order')) {
     expectWord('by');
+    const at = peek().at;
     const e = expr();
-    query.orderBy = { expr: e, descending: word('desc') ? true : (word('asc'), false) };
+    query.orderBy = { expr: e, descending: word('desc') ? true : (word('asc'), false), at };
   }
   if (word('limit')) {
     const n = peek();
@@ -186,9 +192,12 @@ function tokenize(text: string): Token[] {
       tokens.push({ type: 'number', text: number[0], at });
       i += number[0].length;
     } else if (c === "'" || c === '"') {
-      const end = text.indexOf(c, i + 1);
-      if (end < 0) throw new EdgelakeError('invalid-input', `query: a string that never ends at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
-      tokens.push({ type: 'string', text: text.slice(i + 1, end), at });
+      // SQL's escape: the quote doubled inside the string ('It''s').
+      let end = i;
+      do end = text.indexOf(c, end + 1);
+      while (end >= 0 && text[end + 1] === c && (end += 1));
+      if (end < 0) throw queryError(text, 'a string that never ends', at);
+      tokens.push({ type: 'string', text: text.slice(i + 1, end).replaceAll(c + c, c), at });
       i = end + 1;
     } else if (/[A-Za-z_]/.test(c)) {
       const w = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))![0];
@@ -196,11 +205,22 @@ function tokenize(text: string): Token[] {
       i += w.length;
     } else {
       const o = OPS.find((candidate) => text.startsWith(candidate, i));
-      if (!o) throw new EdgelakeError('invalid-input', `query: unexpected '${c}' at column ${at}\n  ${text}\n  ${' '.repeat(at - 1)}^`);
+      if (!o) throw queryError(text, `unexpected '${c}'`, at);
       tokens.push({ type: 'op', text: o, at });
       i += o.length;
     }
   }
   tokens.push({ type: 'end', text: '', at: text.length + 1 });
   return tokens;
+}
+
+/** A mistake in a query, at 1-based offset `at` of its text: its line and column, that line, and a caret under the spot. */
+export function queryError(text: string, message: string, at: number): EdgelakeError {
+  const start = text.lastIndexOf('\n', at - 2) + 1;
+  const end = text.indexOf('\n', start);
+  const line = text.slice(start, end < 0 ? undefined : end);
+  const column = at - start;
+  const where = text.includes('\n') ? `line ${text.slice(0, start).split('\n').length}, column ${column}` : `column ${column}`;
+  const caret = line.slice(0, column - 1).replace(/[^\t]/g, ' '); // a tab stays a tab, so the caret lines up
+  return new EdgelakeError('invalid-input', `query: ${message} at ${where}\n  ${line}\n  ${caret}^`);
 }

@@ -50,10 +50,10 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   }
   const extra = new Set(options.learner && !Object.hasOwn(ds.tensors, 'uncertainty') ? ['uncertainty'] : []);
   const where = q.where && compile(q.where, ds.tensors, text, extra);
-  const order = q.orderBy && compile(q.orderBy.expr, ds.tensors, text, extra);
+  const order = q.orderBy && compile(q.orderBy.expr, ds.tensors, text, extra, q.orderBy.at);
   const named = new Set([...(where?.tensors ?? []), ...(order?.tensors ?? [])]);
   // The learner's uncertainty is scored from the same batches the query reads: one pass over the data.
-  const input = named.delete('uncertainty') && extra.size ? options.input ?? 'image' : undefined;
+  const input = extra.has('uncertainty') && named.delete('uncertainty') ? options.input ?? 'image' : undefined;
   const tensors = [...new Set([...named, ...(input ? [input] : [])])];
   for (const name of tensors) {
     const t = ds.tensor(name);
@@ -62,11 +62,11 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   const before = ds.network.bytes;
 
   let ids: number[] = [];
-  const keys = new Map<number, Value>();
+  const keys = new Map<number, number>();
   const take = (id: number, sample: Sample) => {
     if (where && !truthy(where.run(sample))) return;
     ids.push(id);
-    if (order) keys.set(id, order.run(sample));
+    if (order) keys.set(id, order.key(sample));
   };
   if (tensors.length === 0) for (const id of ds.view().ids) take(id, {});
   else {
@@ -84,7 +84,9 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   }
   if (order) {
     const sign = q.orderBy!.descending ? -1 : 1;
-    ids.sort((a, b) => sign * compareValues(keys.get(a)!, keys.get(b)!) || a - b);
+    // NaN (0 / 0, the mean of nothing) sorts last either way, as pandas puts it; ties go by id.
+    const compare = (x: number, y: number) => (Number.isNaN(x) ? +!Number.isNaN(y) : Number.isNaN(y) ? -1 : sign * (x < y ? -1 : x > y ? 1 : 0));
+    ids.sort((a, b) => compare(keys.get(a)!, keys.get(b)!) || a - b);
   }
   if (q.limit !== undefined) ids = ids.slice(0, q.limit);
   const out = Uint32Array.from(ids);
@@ -129,8 +131,3 @@ function valueOf(batch: ArrayLike<number> & { subarray(a: number, b: number): Ar
   return { data: batch.subarray(row * size, (row + 1) * size), shape };
 }
 
-function compareValues(a: Value, b: Value): number {
-  const n = (v: Value) => (typeof v === 'number' ? v : typeof v === 'string' ? NaN : v.data.length === 1 ? v.data[0] : NaN);
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  return n(a) - n(b);
-}

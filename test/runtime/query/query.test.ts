@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli, FASHION_CLASSES } from '../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../support/nginx.js';
 import { FASHION_MNIST_DIR, hasCommand, missing } from '../../support/system.js';
-import { mlp, openView, query } from '../../../src/index.js';
+import { MemorySource, mlp, openView, query } from '../../../src/index.js';
 import { FolderSink, openDataset } from '../../../src/node.js';
-import { buildIdx } from '../../../src/format/index.js';
+import { buildIdx, commitVersion, MemorySink, TensorWriter } from '../../../src/format/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-query-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -127,6 +127,32 @@ describe('query on the bundled subset', () => {
       ["select * where label == 'a", 'query: a string that never ends at column 25'],
     ];
     for (const [text, message] of refused) await expect(query(ds, text), text).rejects.toThrow(message);
+  });
+});
+
+describe('query on a dataset built in memory', () => {
+  /** 12 samples: score (float32) i / 4 - 1, NaN where i % 4 == 0; uncertainty, a tensor of the dataset's own, i % 3. */
+  async function scored() {
+    const sink = new MemorySink();
+    const scalar = (name: string) => new TensorWriter(sink, name, { htype: 'generic', dtype: 'float32', shape: [], sampleCompression: 'none', chunkCompression: 'none' }, 64);
+    const [score, uncertainty] = [scalar('score'), scalar('uncertainty')];
+    for (let i = 0; i < 12; i++) {
+      await score.append(new Uint8Array(Float32Array.of(i % 4 === 0 ? NaN : i / 4 - 1).buffer));
+      await uncertainty.append(new Uint8Array(Float32Array.of(i % 3).buffer));
+    }
+    await commitVersion(sink, { length: 12, splits: {}, tensors: { score: await score.finish(), uncertainty: await uncertainty.finish() } }, { name: 'scored', message: 'scores', created: '2026-01-01T00:00:00Z' });
+    return openDataset(new MemorySource(sink.files));
+  }
+
+  it('order by puts NaN last either way, as pandas does, and sorts the rest', async () => {
+    const ds = await scored();
+    expect(Array.from((await query(ds, 'select * order by score')).ids)).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11, 0, 4, 8]);
+    expect(Array.from((await query(ds, 'select * order by score desc')).ids)).toEqual([11, 10, 9, 7, 6, 5, 3, 2, 1, 0, 4, 8]);
+  });
+
+  it("a tensor named uncertainty is the dataset's own when no learner is attached", async () => {
+    const ds = await scored();
+    expect(Array.from((await query(ds, 'select * where uncertainty > 0 order by uncertainty desc limit 4')).ids)).toEqual([2, 5, 8, 11]);
   });
 });
 
