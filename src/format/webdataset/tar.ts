@@ -69,15 +69,14 @@ function checksum(h: Uint8Array): number {
   return sum;
 }
 
-/** The `path` record of a pax extended header ("LEN path=VALUE\n" records). */
+/** The `path` record of a pax extended header ("LEN path=VALUE\n" records, LEN counting bytes, VALUE UTF-8). */
 function paxPath(data: Uint8Array): string | undefined {
-  const text = decoder.decode(data);
-  for (let at = 0; at < text.length; ) {
-    const space = text.indexOf(' ', at);
-    const length = Number(text.slice(at, space));
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(0x20, at);
+    const length = Number(decoder.decode(data.subarray(at, space)));
     if (!(space > at && length > 0)) return undefined;
-    const record = text.slice(space + 1, at + length - 1);
-    if (record.startsWith('path=')) return record.slice(5);
+    const record = data.subarray(space + 1, at + length - 1); // LEN covers the whole record, its newline too
+    if (decoder.decode(record.subarray(0, 5)) === 'path=') return decoder.decode(record.subarray(5));
     at += length;
   }
   return undefined;

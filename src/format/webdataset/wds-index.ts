@@ -52,9 +52,10 @@ const IMAGE_TYPES: Record<string, 'png' | 'jpeg'> = { png: 'png', jpg: 'jpeg', j
 
 /**
  * Indexes WebDataset shards, given whole and in order: members group into samples by key (the
- * name up to the first '.' of its file name, as WebDataset does), each extension a tensor:
- * `png`/`jpg` images (decoded to pixels on read), `cls` an integer class label, anything else
- * (`json`, `txt`, ...) bytes. Every sample must have the same extensions.
+ * name up to the first '.' of its file name, as WebDataset does), each extension a tensor, typed
+ * by its last part (`seg.png` too): `png`/`jpg` images (decoded to pixels on read), `cls` an
+ * integer class label, anything else (`json`, `txt`, ...) bytes. Hidden files (`._x.jpg`) are
+ * skipped. Every sample must have the same extensions.
  */
 export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8Array }> | AsyncIterable<{ name: string; bytes: Uint8Array }>, options: IndexShardsOptions): Promise<WebDatasetIndex> {
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
@@ -95,12 +96,13 @@ export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8A
         const where = `${name}: ${sample.key}.${ext}`;
         let t = tensors.get(ext);
         if (!t) tensors.set(ext, (t = { meta: metaFor(ext), chunks: [], open: undefined, values: [] }));
-        if (ext === 'cls') {
+        const kind = kindOf(ext);
+        if (kind === 'cls') {
           t.values.push(classOf(data, where));
           if (t.values.length === LABELS_PER_CHUNK) await flushValues(ext);
           continue;
         }
-        if (IMAGE_TYPES[ext]) noteSize(sizes, ext, data, IMAGE_TYPES[ext], where);
+        if (IMAGE_TYPES[kind]) noteSize(sizes, ext, data, IMAGE_TYPES[kind], where);
         if (t.open && t.open.shard !== shard) await flushSpan(ext);
         t.open ??= { shard, members: [], bytes: 0 };
         t.open.members.push({ member, bytes: data });
@@ -119,7 +121,7 @@ export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8A
     format: FORMAT_VERSION, parent: null, message: `WebDataset: ${listed.length} shards`, created: options.created ?? new Date().toISOString(), length, splits: splitsOfFiles(listed),
     tensors: Object.fromEntries([...tensors].map(([ext, t]) => {
       const size = sizes.get(ext);
-      const shape = IMAGE_TYPES[ext] && size ? [...size.split('x').map(Number), 3] : t.meta.shape;
+      const shape = IMAGE_TYPES[kindOf(ext)] && size ? [...size.split('x').map(Number), 3] : t.meta.shape;
       return [ext, { ...t.meta, shape, chunks: t.chunks }];
     })),
   };
@@ -171,7 +173,7 @@ function* samplesOf(members: Iterable<TarMember>, shard: string): Generator<{ ke
   for (const member of members) {
     const slash = member.name.lastIndexOf('/');
     const dot = member.name.indexOf('.', slash + 1);
-    if (dot < 0) continue; // no extension: not part of a sample (WebDataset skips these too)
+    if (dot <= slash + 1) continue; // no extension, or a hidden file (macOS ._x.jpg, .DS_Store): WebDataset skips these too
     const [key, ext] = [member.name.slice(0, dot), member.name.slice(dot + 1).toLowerCase()];
     if (current?.key !== key) {
       if (current) yield current;
@@ -183,11 +185,17 @@ function* samplesOf(members: Iterable<TarMember>, shard: string): Generator<{ ke
   if (current) yield current;
 }
 
+/** What an extension holds, from its last part (`seg.png` is an image), as WebDataset's decoders choose. */
+function kindOf(ext: string): string {
+  return ext.slice(ext.lastIndexOf('.') + 1);
+}
+
 function metaFor(ext: string): Omit<TensorMeta, 'chunks'> {
-  const image = IMAGE_TYPES[ext];
+  const kind = kindOf(ext);
+  const image = IMAGE_TYPES[kind];
   if (image) return { htype: 'image', dtype: 'uint8', shape: [null, null, 3], layout: 'HWC', sampleCompression: image, chunkCompression: 'none' };
-  if (ext === 'cls') return { htype: 'class_label', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'none' };
-  return { htype: ext === 'txt' || ext === 'json' ? 'text' : 'generic', dtype: 'bytes', shape: [], sampleCompression: 'none', chunkCompression: 'none' };
+  if (kind === 'cls') return { htype: 'class_label', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'none' };
+  return { htype: kind === 'txt' || kind === 'json' ? 'text' : 'generic', dtype: 'bytes', shape: [], sampleCompression: 'none', chunkCompression: 'none' };
 }
 
 function classOf(data: Uint8Array, where: string): number {

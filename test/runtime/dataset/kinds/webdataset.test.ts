@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../../format/image/png-encoder.js';
 import { cli, SUBSET } from '../../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../../support/nginx.js';
 import { hasCommand, missing } from '../../../support/system.js';
@@ -13,6 +14,7 @@ import { readDataset } from '../../../spec-reader/reader.js';
 import { ChunkCache, Loader, MemoryChunkStore } from '../../../../src/index.js';
 import { expandShards, shardLayout } from '../../../../src/format/webdataset/shards.js';
 import { tarMembers } from '../../../../src/format/webdataset/tar.js';
+import { indexShards, type InlineChunk, type WebDatasetIndex } from '../../../../src/format/webdataset/wds-index.js';
 import { openDataset } from '../../../../src/node.js';
 
 const SHARDS = 4;
@@ -161,5 +163,47 @@ with tarfile.open('${odd}/x-0.tar', 'w') as t:
     } finally {
       rmSync(odd, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python3')))('WebDataset shards as other writers name their members', () => {
+  /** The tar Python's tarfile writes of `members`, in its default (pax) format: an independent writer. */
+  const pythonTar = (members: [string, Uint8Array | string][]) => new Uint8Array(execFileSync('python3', ['-c', `import io, json, sys, tarfile
+with tarfile.open(fileobj=sys.stdout.buffer, mode='w|') as t:
+    for name, body in json.loads(sys.stdin.buffer.read()):
+        i = tarfile.TarInfo(name); i.size = len(bytes.fromhex(body)); t.addfile(i, io.BytesIO(bytes.fromhex(body)))`], { input: JSON.stringify(members.map(([name, body]) => [name, Buffer.from(body).toString('hex')])) }));
+  const labelsOf = (index: WebDatasetIndex, tensor: string) => index.manifest.tensors[tensor].chunks.flatMap((c) => (index.chunks[c.hash] as InlineChunk).values);
+
+  it('non-ASCII names, in pax records whose lengths count bytes (Python\'s tarfile, tar --format=posix), are read whole', async () => {
+    const names = ['grüße_0.cls', 'grüße_0.txt', 'café_1.cls', 'café_1.txt', 'plain_2.cls', 'plain_2.txt'];
+    const shard = pythonTar(names.map((n) => [n, n.endsWith('.cls') ? n.at(-5)! : 'text']));
+    expect([...tarMembers(shard)].map((m) => m.name)).toEqual(names);
+    const index = await indexShards([{ name: 'utf8.tar', bytes: shard }], { name: 'utf8' });
+    expect([index.manifest.length, Object.keys(index.manifest.tensors), labelsOf(index, 'cls')]).toEqual([3, ['cls', 'txt'], [0, 1, 2]]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'edgelake-wds-utf8-'));
+    try {
+      for (const n of names) writeFileSync(join(dir, n), 'x');
+      const gnu = new Uint8Array(execFileSync('tar', ['--format=posix', '-cf', '-', '-C', dir, ...names]));
+      expect([...tarMembers(gnu)].map((m) => m.name)).toEqual(names);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hidden files (macOS ._x.cls AppleDouble files, .DS_Store) are not samples, as WebDataset skips them', async () => {
+    const appleDouble = '\x00\x05\x16\x07Mac OS X';
+    const shard = pythonTar([['shard/.DS_Store', 'Bud1'], ['shard/000.cls', '3'], ['shard/._000.cls', appleDouble], ['shard/000.txt', 'a'], ['shard/._000.txt', appleDouble], ['shard/001.cls', '5'], ['shard/001.txt', 'b']]);
+    const index = await indexShards([{ name: 'macos.tar', bytes: shard }], { name: 'macos' });
+    expect([index.manifest.length, Object.keys(index.manifest.tensors), labelsOf(index, 'cls')]).toEqual([2, ['cls', 'txt'], [3, 5]]);
+  });
+
+  it('a multi-part extension is one tensor typed by its last part: 000.seg.png is an image, 000.label.cls a class label', async () => {
+    const png = encodePng({ width: 4, height: 3, colorType: 2, bitDepth: 8, samples: Uint16Array.from({ length: 36 }, (_, i) => i * 7) });
+    const shard = pythonTar([['000.input.png', png], ['000.seg.png', png], ['000.label.cls', '7'], ['001.input.png', png], ['001.seg.png', png], ['001.label.cls', '8']]);
+    const index = await indexShards([{ name: 'multi.tar', bytes: shard }], { name: 'multi' });
+    for (const name of ['input.png', 'seg.png']) expect(index.manifest.tensors[name]).toMatchObject({ htype: 'image', dtype: 'uint8', shape: [3, 4, 3], sampleCompression: 'png' });
+    expect(index.manifest.tensors['label.cls']).toMatchObject({ htype: 'class_label', dtype: 'int32' });
+    expect(labelsOf(index, 'label.cls')).toEqual([7, 8]);
   });
 });
