@@ -9,11 +9,12 @@ import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
-export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet)';
+export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--columns A,B] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet)';
 
 export const indexFlags = {
   out: { type: 'string', value: 'FILE', help: 'write the index to this local file (default: beside the files, by PUT for http(s) and s3)' },
   'chunk-kib': { type: 'string', value: 'K', help: 'the payload of a chunk (one range read), in KiB (default 256)' },
+  columns: { type: 'string', value: 'A,B', help: 'Parquet only: the columns to read, comma-separated (default: every column; leave out one edgelake cannot read)' },
   json: { type: 'boolean', help: 'print the result as JSON' },
 } as const satisfies Flags;
 
@@ -26,6 +27,9 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage} (PATTERN: shards-{000..099}.tar or data/train-{00000..00003}-of-00004.parquet, in a folder or at an http(s):// or s3:// URL)`);
   const kib = values['chunk-kib'] === undefined ? 256 : Number(values['chunk-kib']);
   if (!Number.isInteger(kib) || kib < 1) throw new EdgelakeError('invalid-input', `--chunk-kib must be a whole number >= 1, not ${values['chunk-kib']}`);
+  const parquet = /\.parquet$/i.test(positionals[0]);
+  const columns = values.columns?.split(',').map((c) => c.trim());
+  if (columns && !parquet) throw new EdgelakeError('invalid-input', '--columns names Parquet columns; WebDataset shards have none');
   const layout = shardLayout(positionals[0]);
   const source = openSourceNode(layout.base);
   let read = 0;
@@ -39,8 +43,7 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
     }
   };
   const name = layout.index.replace(/\.edgelake-index\.json\.gz$/, '');
-  const parquet = /\.parquet$/i.test(positionals[0]);
-  const index = parquet ? await indexParquet(await loadParquet(), shards(), { name, chunkBytes: kib * 1024 }) : await indexShards(shards(), { name, chunkBytes: kib * 1024 });
+  const index = parquet ? await indexParquet(await loadParquet(), shards(), { name, columns, chunkBytes: kib * 1024 }) : await indexShards(shards(), { name, chunkBytes: kib * 1024 });
   const bytes = 'files' in index ? encodeParquetIndex(index) : encodeWebDatasetIndex(index);
   const files = 'files' in index ? index.files.length : index.shards.length;
   const where = values.out ?? `${source.location}/${layout.index}`;

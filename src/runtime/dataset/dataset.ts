@@ -29,6 +29,8 @@ export interface OpenDatasetOptions extends OpenSourceOptions {
   createPool?: PoolFactory;
   /** Opens the bare transport of a root string (chosen by the entry point: Node adds local folders). */
   openTransport?: (root: string, options: OpenSourceOptions) => Source;
+  /** Parquet files: the columns to read when no index lies beside them (default: every column); an index without one of them is refused. */
+  columns?: string[];
 }
 
 /**

@@ -22,8 +22,20 @@ export interface ParquetChunk extends PageSpan {
 
 /** A chunk of a number tensor, kept in the index itself: a number is 4 bytes, cheaper than a page read. */
 export interface ParquetValues {
-  values: number[];
+  values: IndexNumber[];
 }
+
+/** A value in the index: JSON has no NaN, ±Infinity or -0, so those floats are kept as the strings Number() reads back exactly. */
+export type IndexNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
+
+const SPECIAL_FLOATS: ReadonlySet<unknown> = new Set(['NaN', 'Infinity', '-Infinity', '-0']);
+
+function indexNumber(n: number): IndexNumber {
+  return Object.is(n, -0) ? '-0' : Number.isFinite(n) ? n : (String(n) as IndexNumber);
+}
+
+/** What to say when a column cannot be read: how to leave it out. */
+const NAME_COLUMNS = "name the columns to read: edgelake index --columns A,B, or openDataset's columns option";
 
 /** What `edgelake index` writes beside Parquet files: the manifest and where each chunk's rows are. */
 export interface ParquetIndex {
@@ -47,8 +59,8 @@ function readRows(hp: ParquetModule, file: AsyncBuffer, metadata: FileMetaData, 
 /**
  * Indexes Parquet files (Hugging Face's layout: an image column of `{ bytes, path }` structs,
  * ClassLabel names in the `huggingface` key-value metadata), given whole and in order. Each
- * column a tensor of that name: images (PNG or JPEG, decoded on read), integers (class labels
- * when the metadata names their classes), floats, strings. Chunks of images and strings are runs
+ * column (or each of `columns`) a tensor of that name: images (PNG or JPEG, decoded on read),
+ * integers (class labels when the metadata names their classes), floats, strings. Chunks of images and strings are runs
  * of rows within a row group, about `chunkBytes` of payload each, with the page table of their
  * rows (the footer and offset index need not be read again); numbers are kept in the index.
  */
@@ -57,10 +69,10 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
   const listed: ParquetIndex['files'] = [];
   const chunks: ParquetIndex['chunks'] = {};
   const schemas: ParquetIndex['columns'] = {};
-  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[]; size?: string; values: number[] }>();
+  const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[]; size?: string; values: IndexNumber[] }>();
   let length = 0;
   const samples: { name: string; samples: number }[] = [];
-  const flushValues = async (t: { chunks: ChunkRef[]; values: number[]; kind: ColumnKind }) => {
+  const flushValues = async (t: { chunks: ChunkRef[]; values: IndexNumber[]; kind: ColumnKind }) => {
     if (!t.values.length) return;
     const { ref } = await encodeChunk(t.values.map((v) => payloadOf(t.kind, v, 'the index')), 'none');
     chunks[ref.hash] = { values: t.values };
@@ -73,7 +85,10 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
     const file = listed.push({ name, bytes: bytes.length }) - 1;
     const features = huggingFaceFeatures(metadata);
     const schema = hp.parquetSchema(metadata).children;
-    const columns = options.columns ?? schema.map((c) => c.element.name);
+    const names = schema.map((c) => c.element.name);
+    const columns = options.columns ? [...new Set(options.columns)] : names;
+    const unknown = columns.find((c) => !names.includes(c));
+    if (unknown !== undefined) throw new EdgelakeError('invalid-input', `${name}: no column ${unknown} (its columns: ${names.join(', ')})`);
     let groupStart = 0;
     for (const [group, rowGroup] of metadata.row_groups.entries()) {
       const groupRows = Number(rowGroup.num_rows);
@@ -89,7 +104,7 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
         if (t.kind.kind === 'int' || t.kind.kind === 'float') {
           for (const [i, row] of rows.entries()) {
             payloadOf(t.kind, row[column], `${name}: row ${groupStart + i}, column ${column}`); // refuses nulls, and integers beyond int32
-            t.values.push(Number(row[column]));
+            t.values.push(indexNumber(Number(row[column])));
             if (t.values.length * 4 >= chunkBytes) await flushValues(t);
           }
           continue;
@@ -156,7 +171,7 @@ export function decodeParquetIndex(bytes: Uint8Array, where: string): ParquetInd
   for (const t of Object.values(index.manifest.tensors)) {
     for (const ref of t.chunks) {
       const c = Object.hasOwn(index.chunks, ref.hash) ? index.chunks[ref.hash] : undefined;
-      if (!c || ('values' in c ? !Array.isArray(c.values) || c.values.length !== ref.samples : !index.files[c.file] || c.rows !== ref.samples || !Object.hasOwn(index.columns ?? {}, c.column))) {
+      if (!c || ('values' in c ? !Array.isArray(c.values) || c.values.length !== ref.samples || !c.values.every((v) => typeof v === 'number' || SPECIAL_FLOATS.has(v)) : !index.files[c.file] || c.rows !== ref.samples || !Object.hasOwn(index.columns ?? {}, c.column))) {
         throw new EdgelakeError('invalid-manifest', `${where}: chunk ${ref.hash} has no matching entry in the index`);
       }
       if (!('values' in c) && !spanFits(c, index.files[c.file].bytes, c.rowStart, c.rows)) {
@@ -189,7 +204,7 @@ function kindOf(value: unknown, type: string | undefined, where: string): Column
   if (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)) || typeof value === 'boolean') return { kind: 'int' };
   if (typeof value === 'number') return { kind: 'float' };
   if (typeof value === 'string') return { kind: 'text' };
-  throw new EdgelakeError('invalid-input', `${where}: values like ${String(value).slice(0, 40)} are not images, numbers or strings (name the columns to read)`);
+  throw new EdgelakeError('invalid-input', `${where}: values like ${String(value).slice(0, 40)} are not images, numbers or strings (${NAME_COLUMNS})`);
 }
 
 function kindOfMeta(t: TensorMeta): ColumnKind {

@@ -56,12 +56,26 @@ export function columnSchema(schema: SchemaElement[], column: string): ColumnSch
     const kept: SchemaElement = { name, type, type_length, repetition_type, converted_type, logical_type, num_children: children };
     return JSON.parse(JSON.stringify(kept)) as SchemaElement; // undefined fields dropped, as the index stores it
   };
-  const at = schema.findIndex((e, i) => i > 0 && e.name === column);
+  // Only the root's children: a struct's own fields (an image's `path`) may share a top-level column's name.
+  const at = children(schema, 0).find((i) => schema[i].name === column);
+  if (at === undefined) throw new EdgelakeError('invalid-input', `no column ${column}`);
   const top = schema[at];
-  if (!top?.num_children) return [plain(schema[0], 1), plain(top)];
-  const leaf = schema.slice(at + 1, at + 1 + top.num_children).find((e) => e.name === 'bytes' && !e.num_children);
+  if (!top.num_children) return [plain(schema[0], 1), plain(top)];
+  const leaf = children(schema, at).map((i) => schema[i]).find((e) => e.name === 'bytes' && !e.num_children);
   if (!leaf) throw new EdgelakeError('invalid-input', `column ${column}: a struct without a bytes field (only Hugging Face's {bytes, path} structs are read)`);
   return [plain(schema[0], 1), plain(top, 1), plain(leaf)];
+}
+
+/** The indices of element `parent`'s children in a flattened (depth-first) schema. */
+function children(schema: SchemaElement[], parent: number): number[] {
+  const after = (i: number): number => {
+    let next = i + 1;
+    for (let c = 0; c < (schema[i].num_children ?? 0) && next < schema.length; c++) next = after(next); // bounded by the schema: a file may lie
+    return next;
+  };
+  const found: number[] = [];
+  for (let [c, i] = [0, parent + 1]; c < (schema[parent].num_children ?? 0) && i < schema.length; c++, i = after(i)) found.push(i);
+  return found;
 }
 
 /** A column chunk's pages, walked once when indexing: each data page's place, rows and crc32, and the dictionary page. */

@@ -20,7 +20,7 @@ export function isParquetPattern(root: string): boolean {
  * without one, the files are read whole, once, to make it.
  */
 export function openParquetDataset(pattern: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  return openInPlace(pattern, options, (files) => parquetSource(pattern, files));
+  return openInPlace(pattern, options, (files) => parquetSource(pattern, files, options.columns));
 }
 
 interface Opened extends Awaited<ReturnType<typeof versionFiles>> {
@@ -30,11 +30,11 @@ interface Opened extends Awaited<ReturnType<typeof versionFiles>> {
   tensorOfChunk: Map<string, TensorMeta>;
 }
 
-/** The files of a native dataset made from Parquet files read through `files` (a source at their folder). */
-export function parquetSource(pattern: string, files: Source): VirtualSource {
+/** The files of a native dataset made from Parquet files read through `files` (a source at their folder), of `columns` (default: all). */
+export function parquetSource(pattern: string, files: Source, columns?: string[]): VirtualSource {
   let opened: Promise<Opened> | undefined;
   const open = () => {
-    opened ??= load(files, pattern);
+    opened ??= load(files, pattern, columns);
     opened.catch(() => (opened = undefined));
     return opened;
   };
@@ -84,13 +84,16 @@ export function parquetSource(pattern: string, files: Source): VirtualSource {
   };
 }
 
-async function load(files: Source, pattern: string): Promise<Opened> {
+async function load(files: Source, pattern: string, columns: string[] | undefined): Promise<Opened> {
   const hp = await loadParquet();
   const index = await loadIndex(pattern, files, {
     decode: decodeParquetIndex,
-    build: (read, name) => indexParquet(hp, read, { name, created: new Date(0).toISOString() }),
+    build: (read, name) => indexParquet(hp, read, { name, columns, created: new Date(0).toISOString() }),
     files: (i) => i.files.map((f) => f.name),
   });
+  // An index made earlier may have left out a column asked for now.
+  const absent = columns?.find((c) => !Object.hasOwn(index.manifest.tensors, c));
+  if (absent !== undefined) throw new EdgelakeError('invalid-input', `${pattern}: its index has no column ${absent} (run edgelake index --columns ${columns!.join(',')})`);
   const tensorOfChunk = new Map(Object.values(index.manifest.tensors).flatMap((t) => t.chunks.map((c) => [c.hash, t] as const)));
   return { index, hp, tensorOfChunk, ...(await versionFiles(index.name, index.manifest)) };
 }

@@ -136,6 +136,57 @@ it.each(['GZIP', 'ZSTD'] as const)('reads %s-compressed pages, at indexing and a
   expect(new TextDecoder().decode((await ds.view().get(201, ['word'])).word as Uint8Array)).toBe(WORDS[201 % WORDS.length]);
 });
 
+it('a top-level column named like a field of the image struct (path) reads as itself', async () => {
+  const file = join(dir, 'path-column.parquet');
+  const rows = [0, 1, 2, 3];
+  writeFileSync(file, new Uint8Array(parquetWriteBuffer({
+    columnData: [
+      { name: 'image', data: rows.map((r) => ({ bytes: png(r), path: null })) },
+      { name: 'path', data: rows.map((r) => `images/${r}.png`) },
+    ],
+    schema: [
+      { name: 'schema', num_children: 2 },
+      { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
+      { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+      { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }, // image.path: null here
+      { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    ],
+  })));
+  const view = (await openDataset(file)).view();
+  for (const r of rows) {
+    const got = await view.get(r, ['image', 'path']);
+    expectPixel(got, r);
+    expect(new TextDecoder().decode(got.path as Uint8Array)).toBe(`images/${r}.png`);
+  }
+});
+
+it('NaN, ±Infinity and -0 in a float column survive the index file, bit for bit', async () => {
+  const file = join(dir, 'specials.parquet');
+  const score = [1.5, NaN, -0, Infinity, -Infinity, 0];
+  writeFileSync(file, new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'score', data: score, type: 'DOUBLE' }] })));
+  expect(await runCli(['index', file])).toBe(0);
+  const ds = await openDataset(file);
+  const got: number[] = [];
+  for await (const b of new Loader(ds.view(), { batchSize: score.length, tensors: ['score'] })) got.push(...(b.tensors.score as Float32Array));
+  expect(got.map((x, i) => Object.is(x, score[i]))).toEqual(score.map(() => true)); // Object.is tells -0 from 0, and NaN is NaN
+  expect(Object.is((await ds.view().get(2, ['score'])).score[0], -0)).toBe(true);
+});
+
+it('a file with a column edgelake cannot read opens with the columns named, by option or by edgelake index --columns', async () => {
+  const file = join(dir, 'timestamps.parquet');
+  writeFileSync(file, new Uint8Array(parquetWriteBuffer({ columnData: [
+    { name: 'label', data: [0n, 1n, 2n], type: 'INT64' },
+    { name: 'created', data: [new Date(0), new Date(1), new Date(2)], type: 'TIMESTAMP' },
+  ] })));
+  await expect(openDataset(file)).rejects.toThrow(/column created: .* \(name the columns to read: edgelake index --columns A,B, or openDataset's columns option\)/);
+  const named = await openDataset(file, { columns: ['label'] });
+  expect([Object.keys(named.manifest.tensors), (await named.view().get(2, ['label'])).label[0]]).toEqual([['label'], 2]);
+  await expect(openDataset(file, { columns: ['lable'] })).rejects.toThrow('timestamps.parquet: no column lable (its columns: label, created)');
+  expect(await runCli(['index', file, '--columns', 'label'])).toBe(0);
+  expect(Object.keys((await openDataset(file)).manifest.tensors)).toEqual(['label']); // the index remembers them
+  await expect(openDataset(file, { columns: ['created'] })).rejects.toThrow(`${file}: its index has no column created (run edgelake index --columns created)`);
+});
+
 /**
  * A Zstandard frame (RFC 8878) of raw blocks, which every decoder reads: enough to write ZSTD pages
  * here, where Node 20 has no zstd encoder.
