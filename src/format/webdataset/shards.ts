@@ -34,12 +34,19 @@ export function expandShards(pattern: string): string[] {
   return out;
 }
 
+/** Words that name a split wherever they stand in a file's name (`imagenet1k-validation-0000.tar`). */
+const SPLIT_WORDS = new Set(['train', 'training', 'val', 'valid', 'validation', 'test', 'testing', 'dev', 'eval']);
+
 /**
- * The split a file's samples belong to: its name's leading word (`train-00000-of-00004.parquet`,
- * `test-003.tar`: Hugging Face's and WebDataset's habit), or undefined when it has none.
+ * The split a file's samples belong to: a split word of its name (`cc3m-train-0000.tar`), else its
+ * name before the shard number (`train-00000-of-00004.parquet`, `fm-003.tar`: Hugging Face's and
+ * WebDataset's habit), or undefined when that is no split name.
  */
 export function splitOfFile(name: string): string | undefined {
-  return /^([A-Za-z][A-Za-z_]*)(?=[-_.\d])/.exec(name.slice(name.lastIndexOf('/') + 1))?.[1];
+  const stem = name.slice(name.lastIndexOf('/') + 1).replace(/\..*$/, '');
+  const word = stem.split(/[-_]/).find((w) => SPLIT_WORDS.has(w.toLowerCase()));
+  const before = stem.replace(/[-_]?\d+(-of-\d+)?$/, '');
+  return word ?? (/^[A-Za-z][A-Za-z0-9_-]{0,99}$/.test(before) ? before : undefined);
 }
 
 /** The splits of samples read file after file (`samples` each), by splitOfFile; none unless every file names one. */
@@ -58,9 +65,9 @@ export function splitsOfFiles(files: { name: string; samples: number }[]): Recor
   return splits;
 }
 
-/** Whether a dataset root names WebDataset shards: a .tar file or a brace pattern of them. */
+/** Whether a dataset root names WebDataset shards: a .tar file or a brace pattern of them (.tar.gz too, to refuse by name). */
 export function isShardPattern(root: string): boolean {
-  return /\.tar(\?.*)?$/i.test(root);
+  return /\.(tar|tar\.gz|tgz)(\?.*)?$/i.test(root);
 }
 
 /**
@@ -72,6 +79,9 @@ export function shardLayout(pattern: string): { base: string; shards: string[]; 
   const slash = pattern.lastIndexOf('/');
   const base = slash < 0 ? '.' : pattern.slice(0, slash) || '/';
   const file = pattern.slice(slash + 1);
+  // Samples are read as byte ranges of a shard, which a gzip stream does not have.
+  if (/\.(tar\.gz|tgz)(\?.*)?$/i.test(file)) throw new EdgelakeError('invalid-input', `${pattern}: gzipped shards cannot be read in place (a sample is a byte range of its shard); gunzip them and open the .tar files`);
+  if (/[{}]/.test(base)) throw new EdgelakeError('invalid-input', `${pattern}: only the file name may hold a brace pattern, not a folder name; open each folder's files by their own pattern`);
   const stem = file.replace(/\{.*$/, '').replace(/\.(tar|parquet)$/i, '').replace(/[-_.]+$/, '') || 'shards';
   return { base, shards: expandShards(file), index: `${stem}.edgelake-index.json.gz` };
 }

@@ -110,7 +110,13 @@ export async function loadIndex<I>(pattern: string, files: Source, codec: IndexC
   } catch (e) {
     if (!isEdgelakeError(e, 'not-found')) throw e;
     const read = async function* () {
-      for (const name of layout.shards) yield { name, bytes: await files.read(name) };
+      for (const name of layout.shards) {
+        // Named here: openVersion would take a not-found for a folder without edgelake.json.
+        const bytes = await files.read(name).catch((e: unknown) => {
+          throw isEdgelakeError(e, 'not-found') ? new EdgelakeError('invalid-input', `${pattern}: ${files.location}/${name}, a file the pattern names, does not exist`, { cause: e }) : e;
+        });
+        yield { name, bytes };
+      }
     };
     index = await codec.build(read(), layout.index.replace(/\.edgelake-index\.json\.gz$/, ''));
   }

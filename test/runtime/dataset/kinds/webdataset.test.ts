@@ -12,7 +12,7 @@ import { startNginx, type RunningNginx } from '../../../support/nginx.js';
 import { hasCommand, missing } from '../../../support/system.js';
 import { readDataset } from '../../../spec-reader/reader.js';
 import { ChunkCache, Loader, MemoryChunkStore } from '../../../../src/index.js';
-import { expandShards, shardLayout } from '../../../../src/format/webdataset/shards.js';
+import { expandShards, shardLayout, splitsOfFiles } from '../../../../src/format/webdataset/shards.js';
 import { tarMembers } from '../../../../src/format/webdataset/tar.js';
 import { indexShards, type InlineChunk, type WebDatasetIndex } from '../../../../src/format/webdataset/wds-index.js';
 import { openDataset } from '../../../../src/node.js';
@@ -31,6 +31,32 @@ describe('shard patterns', () => {
     expect(() => expandShards('x-{9..1}.tar')).toThrow('the range {9..1} must count up');
     expect(() => expandShards('x-{abc}.tar')).toThrow('{abc} is neither a range {000..099} nor a list {a,b}');
     expect(() => expandShards('x-{0..99999999}.tar')).toThrow('at most 100000 shards');
+  });
+
+  it('only the file name may hold a pattern; gzipped shards are refused, saying to gunzip them', async () => {
+    expect(() => shardLayout('https://host/{train,val}/shard-000.tar')).toThrow('https://host/{train,val}/shard-000.tar: only the file name may hold a brace pattern');
+    for (const gz of ['/data/train-{000..009}.tar.gz', '/data/train-000.tgz']) {
+      await expect(openDataset(gz)).rejects.toThrow(`${gz}: gzipped shards cannot be read in place (a sample is a byte range of its shard); gunzip them and open the .tar files`);
+    }
+  });
+
+  it('name their splits by a split word anywhere in the name, else by the name before the shard number', () => {
+    const splits = (...names: string[]) => Object.keys(splitsOfFiles(names.map((name) => ({ name, samples: 1 }))));
+    expect(splits('imagenet1k-train-0000.tar', 'imagenet1k-validation-0000.tar')).toEqual(['train', 'validation']);
+    expect(splits('cc3m-train-0000.tar', 'cc3m-val-0000.tar')).toEqual(['train', 'val']);
+    expect(splits('train-000.tar', 'test-000.tar', 'train-00000-of-00004.parquet')).toEqual(['train', 'test']);
+    expect(splits('fm-000.tar', 'shard7.tar', 'laion400m-part-00001.tar', 'mnist.tar')).toEqual(['fm', 'shard', 'laion400m-part', 'mnist']);
+    expect(splits('fm-000.tar', '000.tar')).toEqual([]); // a file without a name: no splits
+  });
+});
+
+describe('WebDataset shards that are not there', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelake-wds-missing-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a pattern naming a shard that does not exist names that shard, not a missing edgelake.json', async () => {
+    writeFileSync(join(dir, 'shard-000.tar'), Buffer.alloc(1024)); // an empty tar: two zero blocks
+    await expect(openDataset(join(dir, 'shard-{000..001}.tar'))).rejects.toThrow(`${join(dir, 'shard-{000..001}.tar')}: ${dir}/shard-001.tar, a file the pattern names, does not exist`);
   });
 });
 
