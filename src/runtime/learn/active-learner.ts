@@ -134,6 +134,10 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
   private round = 0;
   private readonly startBytes: number;
   private restoring: Promise<void> | undefined;
+  /** The last teach: the next one stores and trains after it, so two quick answers for a sample are checked one after the other. */
+  private teaching: Promise<unknown> = Promise.resolve();
+  /** The version this learner last committed, by the ref option it was given ('' for the head): the next commit goes onto it. */
+  private readonly commits = new Map<string, string>();
 
   constructor(private readonly options: ActiveLearnerOptions) {
     super();
@@ -164,6 +168,7 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
     await this.restored();
     const round = this.round;
     const k = Math.min(o.roundSize, o.maxLabels - this.pool.labelledCount, this.pool.size - this.pool.labelledCount);
+    if (k <= 0) throw new EdgelakeError('invalid-input', `step: nothing left to label (${this.pool.labelledCount} of ${this.pool.size} samples labelled, maxLabels ${o.maxLabels})`);
     this.phase(round, 'scoring');
     const { ids: selected } = await this.select(k, round, !o.oracle);
     this.phase(round, 'labelling');
@@ -189,7 +194,11 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
   async query(n = this.options.roundSize): Promise<QueryResult> {
     if (!(Number.isInteger(n) && n > 0)) throw new EdgelakeError('invalid-input', `query: n must be a positive integer, got ${n}`);
     await this.restored();
-    const { ids, values } = await this.select(Math.min(n, this.pool.unlabelledCount), this.round, false);
+    const selected = await this.select(Math.min(n, this.pool.unlabelledCount), this.round, false);
+    // A teach while this query scored may have labelled some of them: asking again would be refused.
+    const still = Array.from(selected.ids.keys()).filter((i) => !this.pool.isLabelled(selected.ids[i]));
+    const ids = Uint32Array.from(still, (i) => selected.ids[i]);
+    const values = Float64Array.from(still, (i) => selected.values[i]);
     const preview = this.options.preview;
     if (!preview) return { ids, scores: values };
     this.options.dataset.tensor(preview); // an unknown name fails here, naming the dataset's tensors
@@ -202,15 +211,22 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
   /**
    * Labels `ids` (a person's answer to query(), or anyone's; they may differ from the dataset's),
    * then trains the learner on every label so far. The labels are checked (each id in the pool,
-   * unlabelled, once; integer labels), then stored (options.labels) before anything else, so once
+   * unlabelled, once; each label one of the learner's classes), then stored (options.labels) before anything else, so once
    * teach returns, or even once training starts, no crash loses them.
    */
   async teach(ids: ArrayLike<number>, labels: ArrayLike<number>): Promise<void> {
+    const taught = this.teaching.then(() => this.teachNow(ids, labels));
+    this.teaching = taught.catch(() => {});
+    return taught;
+  }
+
+  private async teachNow(ids: ArrayLike<number>, labels: ArrayLike<number>): Promise<void> {
     await this.restored();
     if (ids.length === 0) throw new EdgelakeError('invalid-input', 'teach: no samples given');
     this.pool.checkLabels(ids, labels);
+    const { classes } = this.options.learner;
     for (let i = 0; i < labels.length; i++) {
-      if (!Number.isInteger(labels[i]) || Math.abs(labels[i]) > 0x7fffffff) throw new EdgelakeError('invalid-input', `teach: sample ${ids[i]} has label ${labels[i]}, not a 32-bit integer`);
+      if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) throw new EdgelakeError('invalid-input', `teach: sample ${ids[i]} has label ${labels[i]}; the learner knows ${classes} classes, 0 to ${classes - 1}`);
     }
     const batch = { ids: Uint32Array.from(ids), labels: Int32Array.from(labels) };
     await this.options.labels?.append(batch);
@@ -230,7 +246,11 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
   async commit(options: CommitLabelsOptions): Promise<Committed> {
     await this.restored();
     const labels = new Map(Array.from(this.pool.labelled(), (id) => [id, this.pool.labelOf(id)!]));
-    return commitLabels(this.options.dataset, labels, { tensor: this.options.target ?? 'label', ...options });
+    // After its own commit, a learner commits onto that version: it holds the dataset's labels and some of these.
+    const ref = options.ref ?? '';
+    const committed = await commitLabels(this.options.dataset, labels, { tensor: this.options.target ?? 'label', onto: this.commits.get(ref), ...options });
+    this.commits.set(ref, committed.versionId);
+    return committed;
   }
 
   /** The labels options.labels holds, taken into the pool once, before the first query, teach or step. */
@@ -238,11 +258,13 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
     this.restoring ??= (async () => {
       const store = this.options.labels;
       if (!store) return;
+      const given = new Set(this.pool.labelled());
       for (const { ids, labels } of await store.load()) {
         // A pool restored from JSON may hold some already: the same answer is no news, a different one is a conflict.
+        // Within the store the first answer stands, as teach refuses a second (a store written before teaches ran one at a time may hold two).
         const fresh = Array.from(ids.keys()).filter((i) => {
           const known = this.pool.labelOf(ids[i]);
-          if (known !== undefined && known !== labels[i]) {
+          if (known !== undefined && known !== labels[i] && given.has(ids[i])) {
             throw new EdgelakeError('invalid-input', `label store ${store.location}: sample ${ids[i]} is labelled ${labels[i]} there but ${known} in the given pool`);
           }
           return known === undefined;

@@ -69,12 +69,49 @@ describe('ActiveLearner.query / teach', () => {
     await expect(al.teach([ids[1], ids[2]], [1])).rejects.toThrow('Pool.label: 2 ids but 1 labels');
     await expect(al.teach([ids[0]], [2])).rejects.toThrow(`Pool.label: sample ${ids[0]} is already labelled (5)`);
     await expect(al.teach([ids[1], ids[1]], [1, 1])).rejects.toThrow(`Pool.label: sample ${ids[1]} appears twice in this call`);
-    await expect(al.teach([ids[1]], [1.5])).rejects.toThrow(`teach: sample ${ids[1]} has label 1.5, not a 32-bit integer`);
+    for (const label of [1.5, 10, -1]) await expect(al.teach([ids[1]], [label])).rejects.toThrow(`teach: sample ${ids[1]} has label ${label}; the learner knows 10 classes, 0 to 9`);
     await expect(al.teach([99_999], [1])).rejects.toThrow('Pool.label: sample 99999 is not in the pool');
     await expect(al.teach([], [])).rejects.toThrow('teach: no samples given');
     await expect(al.query(0)).rejects.toThrow('query: n must be a positive integer, got 0');
     expect(await labels.load()).toEqual(before);
     expect(al.pool.labelledCount).toBe(1);
+    learner.dispose();
+  });
+
+  it('two quick answers for one sample: the first stands, the second is refused and stored nowhere, and a new learner on the store starts whole', async () => {
+    const path = join(root, 'quick', 'labels.bin');
+    const labels = await FsLabelStore.open(path);
+    const { al, learner } = await person({ labels });
+    const [id] = (await al.query(1)).ids;
+    const answers = await Promise.allSettled([al.teach([id], [3]), al.teach([id], [5])]);
+    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected']);
+    expect(String((answers[1] as PromiseRejectedResult).reason.message)).toBe(`Pool.label: sample ${id} is already labelled (3)`);
+    expect((await labels.load()).map((b) => [Array.from(b.ids), Array.from(b.labels)])).toEqual([[[id], [3]]]);
+    await labels.close();
+    learner.dispose();
+    const again = await person({ labels: await FsLabelStore.open(path) });
+    expect((await again.al.query(2)).ids).not.toContain(id);
+    expect(again.al.pool.labelOf(id)).toBe(3);
+    again.learner.dispose();
+  });
+
+  it('a store that holds two answers for one sample (as two teaches at once could leave it before they ran in turn): the first stands', async () => {
+    const path = join(root, 'twice', 'labels.bin');
+    const labels = await FsLabelStore.open(path);
+    await labels.append({ ids: Uint32Array.of(4, 7), labels: Int32Array.of(3, 1) });
+    await labels.append({ ids: Uint32Array.of(4), labels: Int32Array.of(5) });
+    const { al, learner } = await person({ labels });
+    expect((await al.query(1)).ids).toHaveLength(1);
+    expect([al.pool.labelOf(4), al.pool.labelOf(7), al.pool.labelledCount]).toEqual([3, 1, 2]);
+    await labels.close();
+    learner.dispose();
+  });
+
+  it('step() with nothing left to label says so', async () => {
+    const { al, learner } = await person({ maxLabels: 2, oracle: async (ids) => Array.from(ids, answer) });
+    const { ids } = await al.query(2);
+    await al.teach(ids, Array.from(ids, answer));
+    await expect(al.step()).rejects.toThrow(`step: nothing left to label (2 of ${al.pool.size} samples labelled, maxLabels 2)`);
     learner.dispose();
   });
 

@@ -20,6 +20,11 @@ export interface CommitLabelsOptions {
   message?: string;
   /** ISO 8601 time of the version (default now). */
   created?: string;
+  /**
+   * The version to commit onto when this writer committed since `dataset` was read (default the
+   * version it read): one whose labels are the dataset's with some of these over them.
+   */
+  onto?: string;
 }
 
 /** Samples per chunk of a label tensor the parent lacks. */
@@ -41,7 +46,13 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
   if (parent && !(parent.shape.length === 0 && parent.dtype in DTYPE_BYTES && parent.dtype !== 'float16' && parent.dtype !== 'float32' && (parent.sampleCompression === 'none' || parent.sampleCompression === 'deflate'))) {
     throw new EdgelakeError('invalid-input', `dataset ${dataset.name}: tensor ${tensor} is ${parent.dtype} [${parent.shape.join(', ')}], not one integer class per sample`);
   }
-  for (const [id] of labels) if (!(Number.isInteger(id) && id >= 0 && id < manifest.length)) throw new EdgelakeError('invalid-input', `commit: sample ${id} is not in dataset ${dataset.name} (${manifest.length} samples)`);
+  if (labels.size === 0) throw new EdgelakeError('invalid-input', `commit: no labels to commit to dataset ${dataset.name}`);
+  const classes = parent?.classNames?.length;
+  for (const [id, label] of labels) {
+    if (!(Number.isInteger(id) && id >= 0 && id < manifest.length)) throw new EdgelakeError('invalid-input', `commit: sample ${id} is not in dataset ${dataset.name} (${manifest.length} samples)`);
+    // A label the tensor's class names lack would make its whole chunk unreadable.
+    if (classes !== undefined && !(Number.isInteger(label) && label >= 0 && label < classes)) throw new EdgelakeError('invalid-input', `commit: sample ${id}'s label ${label} is not one of tensor ${tensor}'s ${classes} classes (0 to ${classes - 1})`);
+  }
   const spec: TensorSpec = parent
     ? specOf(parent)
     : { htype: 'class_label', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'deflate' };
@@ -66,7 +77,7 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
   };
   const refsBytes = await options.sink.read(REFS_PATH);
   const ref = options.ref ?? (refsBytes ? validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS)).head : 'main');
-  return commitChild(options.sink, dataset.version, { length: manifest.length, splits: manifest.splits, tensors }, {
+  return commitChild(options.sink, options.onto ?? dataset.version, { length: manifest.length, splits: manifest.splits, tensors }, {
     ref, message: options.message ?? `${labels.size} labels in ${tensor}`, created: options.created ?? new Date().toISOString(),
   });
 }

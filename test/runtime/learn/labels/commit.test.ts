@@ -97,6 +97,30 @@ describe('ActiveLearner.commit', () => {
     b.learner.dispose();
   });
 
+  it('commit, teach, commit from one learner: the second goes onto the first, keeping both; nothing to commit is refused', async () => {
+    const { al, dataset, learner } = await learnerOn('person');
+    await expect(al.commit({ sink: new FolderSink(dir) })).rejects.toThrow(`commit: no labels to commit to dataset ${dataset.name}`);
+    await al.teach([1, 2], [1, 2]);
+    const first = await al.commit({ sink: new FolderSink(dir) });
+    await al.teach([3], [3]);
+    const second = await al.commit({ sink: new FolderSink(dir) });
+    learner.dispose();
+    const child = await openDataset(dir);
+    expect([child.version, child.manifest.parent, first.manifest.parent]).toEqual([second.versionId, first.versionId, dataset.version]);
+    const view = child.view();
+    for (const [id, label] of [[1, 1], [2, 2], [3, 3]]) expect(await view.get(id, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(label), person_mask: Uint8Array.of(1) });
+    readDataset(dir).verifyAll();
+  });
+
+  it('a label the tensor\'s class names lack is refused before anything is written: it would make its whole chunk unreadable', async () => {
+    const { dataset } = await learnerOn('label');
+    const { commitLabels } = await import('../../../../src/runtime/learn/labels/commit.js');
+    const chunksBefore = chunkFiles();
+    await expect(commitLabels(dataset, new Map([[3, 10]]), { sink: new FolderSink(dir) })).rejects.toThrow("commit: sample 3's label 10 is not one of tensor label's 10 classes (0 to 9)");
+    expect(chunkFiles()).toBe(chunksBefore);
+    expect((await openDataset(dir)).version).toBe(dataset.version);
+  });
+
   it('edgelake learn --commit: the labels bought become a version', async () => {
     const before = await openDataset(dir);
     const parent = before.version;
