@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
 import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
@@ -13,11 +14,13 @@ import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
  * crash mid-write leaves at most a torn last record, never acknowledged: open() cuts it off. A
  * batch a full disk cannot take whole is refused (storage-full) and cut off at once. A
  * damaged record with more after it is damage, not a crash: open() refuses and changes nothing.
- * One learner writes a file at a time.
+ * One learner writes a file at a time: open() takes `<path>.lock` until close(), and takes over
+ * one left by a process on this host that is no longer running.
  */
 export class FsLabelStore implements LabelStore {
   private constructor(
     readonly location: string,
+    private readonly lock: string,
     private handle: FileHandle | undefined,
     private batches: LabelBatch[],
     /** Where the last acknowledged record ends: the file's length between appends. */
@@ -26,18 +29,21 @@ export class FsLabelStore implements LabelStore {
 
   static async open(path: string): Promise<FsLabelStore> {
     await mkdir(dirname(path), { recursive: true });
-    const existed = await readFile(path).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
-    const handle = await open(path, 'a+');
+    const lock = await takeLock(path);
+    let handle: FileHandle | undefined;
     try {
+      const existed = await readFile(path).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+      handle = await open(path, 'a+');
       const { batches, end } = existed ? readRecords(existed, path) : { batches: [], end: 0 };
       if (existed && end < existed.length) {
         await handle.truncate(end);
         await handle.sync();
       }
       if (!existed) await syncFolder(dirname(path)); // the new file's name survives a power cut too
-      return new FsLabelStore(path, handle, batches, end);
+      return new FsLabelStore(path, lock, handle, batches, end);
     } catch (e) {
-      await handle.close();
+      await handle?.close();
+      await releaseLock(lock);
       throw e;
     }
   }
@@ -80,8 +86,14 @@ export class FsLabelStore implements LabelStore {
   }
 
   async close(): Promise<void> {
-    await this.handle?.close();
+    if (!this.handle) return;
+    const handle = this.handle;
     this.handle = undefined;
+    try {
+      await handle.close();
+    } finally {
+      await releaseLock(this.lock);
+    }
   }
 }
 
@@ -127,6 +139,65 @@ function readRecords(bytes: Uint8Array, path: string): { batches: LabelBatch[]; 
     throw new EdgelakeError('integrity', `label store ${path}: the record at byte ${at} is damaged and more follow; refusing to open it (nothing was changed)`);
   }
   return { batches, end: at };
+}
+
+/** Lock files this process holds or is taking: so a lock naming our own pid is an earlier process's (a restarted container reuses pids). */
+const held = new Set<string>();
+
+/** Creates `<path>.lock` holding our pid and host, taking over one whose process is gone; returns the lock's path. */
+async function takeLock(path: string): Promise<string> {
+  const file = resolve(`${path}.lock`);
+  if (held.has(file)) throw lockConflict(path, file, `${process.pid} ${hostname()}`);
+  held.add(file);
+  try {
+    for (;;) {
+      const found = await createOrRead(file, `${process.pid} ${hostname()}`);
+      if (found === undefined) return file;
+      const [pid, host] = found.split(' ');
+      const holder = Number(pid);
+      const gone = host === hostname() && holder > 0 && (holder === process.pid || !isRunning(holder));
+      if (!gone) throw lockConflict(path, file, found);
+      // Removed only if still the dead owner's: another process may have taken it over since we read it.
+      if ((await readFile(file, 'utf8').catch(() => undefined)) === found) await rm(file, { force: true });
+    }
+  } catch (e) {
+    held.delete(file);
+    throw e;
+  }
+}
+
+/** Creates the lock file with `owner` in it; or, when one exists, returns its owner. */
+async function createOrRead(file: string, owner: string): Promise<string | undefined> {
+  for (;;) {
+    try {
+      await writeFile(file, owner, { flag: 'wx' });
+      return undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const found = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    if (found !== undefined) return found; // undefined: released while we looked, so create it again
+  }
+}
+
+function lockConflict(path: string, file: string, owner: string): EdgelakeError {
+  const [pid, host] = owner.split(' ');
+  const who = Number(pid) > 0 ? `process ${pid} on ${host}` : 'another process (its lock names no pid yet)';
+  return new EdgelakeError('conflict', `label store ${path}: ${who} has it open (lock ${file}); one learner writes a file at a time. If that process is not a learner, delete the lock`);
+}
+
+async function releaseLock(file: string): Promise<void> {
+  if (held.delete(file)) await rm(file, { force: true });
+}
+
+/** Signal 0 checks a pid without touching the process: ESRCH means none; EPERM means one we may not signal, so running. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 async function syncFolder(folder: string): Promise<void> {

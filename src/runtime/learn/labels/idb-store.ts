@@ -7,17 +7,16 @@ const BATCHES = 'batches';
 /**
  * Labels in an IndexedDB database (the browser's FsLabelStore): one record per `teach`, keyed by
  * its sequence number, written in a transaction with strict durability, so `append` resolves
- * once the batch is on disk and a record is whole or absent.
+ * once the batch is on disk and a record is whole or absent. The next number is found inside that
+ * transaction, so stores on one database (two tabs) append in turn without colliding.
  */
 export class IdbLabelStore implements LabelStore {
   readonly location: string;
   private db: IDBDatabase | undefined;
-  private next: number;
 
-  private constructor(name: string, db: IDBDatabase, next: number) {
+  private constructor(name: string, db: IDBDatabase) {
     this.location = `IndexedDB "${name}"`;
     this.db = db;
-    this.next = next;
   }
 
   static async open(name = 'edgelake-labels', options: { indexedDB?: IDBFactory } = {}): Promise<IdbLabelStore> {
@@ -25,9 +24,7 @@ export class IdbLabelStore implements LabelStore {
     if (!factory) throw new EdgelakeError('invalid-input', `IndexedDB "${name}": this environment has no IndexedDB; pass options.indexedDB`);
     const request = factory.open(name, 1);
     request.onupgradeneeded = () => request.result.createObjectStore(BATCHES);
-    const db = await promisifyRequest(request);
-    const keys = await promisifyRequest(db.transaction(BATCHES, 'readonly').objectStore(BATCHES).getAllKeys());
-    return new IdbLabelStore(name, db, keys.length === 0 ? 0 : Number(keys[keys.length - 1]) + 1);
+    return new IdbLabelStore(name, await promisifyRequest(request));
   }
 
   async load(): Promise<LabelBatch[]> {
@@ -38,12 +35,14 @@ export class IdbLabelStore implements LabelStore {
   async append(batch: LabelBatch): Promise<void> {
     checkLabelBatch(batch, this.location);
     const tx = this.open().transaction(BATCHES, 'readwrite', { durability: 'strict' });
-    tx.objectStore(BATCHES).add({ ids: batch.ids.slice(), labels: batch.labels.slice() }, this.next);
+    const store = tx.objectStore(BATCHES);
+    const record = { ids: batch.ids.slice(), labels: batch.labels.slice() };
+    const last = store.openKeyCursor(null, 'prev');
+    last.onsuccess = () => store.add(record, last.result ? Number(last.result.key) + 1 : 0);
     await new Promise<void>((resolve, reject) => {
       tx.oncomplete = () => resolve();
       tx.onabort = tx.onerror = () => reject(new EdgelakeError(tx.error?.name === 'QuotaExceededError' ? 'storage-full' : 'invalid-input', `label store ${this.location}: ${tx.error?.message ?? 'the write was aborted'}`, { cause: tx.error }));
     });
-    this.next++;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
-// FsLabelStore's file after a crash: a torn last record is cut off; damage before the end is refused.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// FsLabelStore's file after a crash: a torn last record is cut off; damage before the end is refused; one learner writes it at a time.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { smallDisk } from '../../../support/small-disk.js';
@@ -58,6 +59,33 @@ describe('FsLabelStore', () => {
     writeFileSync(path, bytes);
     await expect(FsLabelStore.open(path)).rejects.toThrow(`label store ${path}: the record at byte 0 is damaged and more follow; refusing to open it (nothing was changed)`);
     expect(Buffer.compare(readFileSync(path), bytes)).toBe(0);
+    expect(existsSync(`${path}.lock`), 'a refused open keeps no lock').toBe(false);
+  });
+
+  it('refuses a second open while a learner, here or in another process, has the file open; opens once it is closed', async () => {
+    const { path } = await twoBatches();
+    const first = await FsLabelStore.open(path);
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe(`${process.pid} ${hostname()}`);
+    await expect(FsLabelStore.open(path)).rejects.toMatchObject({
+      code: 'conflict', message: `label store ${path}: process ${process.pid} on ${hostname()} has it open (lock ${path}.lock); one learner writes a file at a time. If that process is not a learner, delete the lock`,
+    });
+    await first.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    writeFileSync(`${path}.lock`, `${process.ppid} ${hostname()}`); // the process that started this one is running
+    await expect(FsLabelStore.open(path)).rejects.toThrow(`label store ${path}: process ${process.ppid} on ${hostname()} has it open`);
+    rmSync(`${path}.lock`);
+    expect(await load(path)).toEqual([[[1, 2], [10, 20]], [[3], [30]]]);
+  });
+
+  it('takes over a lock left by a process that died without closing the file', async () => {
+    const { path } = await twoBatches();
+    const { pid } = spawnSync(process.execPath, ['-e', '']); // exited and reaped: its pid names no process
+    writeFileSync(`${path}.lock`, `${pid} ${hostname()}`);
+    const store = await FsLabelStore.open(path);
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe(`${process.pid} ${hostname()}`);
+    await store.append({ ids: Uint32Array.of(4), labels: Int32Array.of(40) });
+    await store.close();
+    expect(await load(path)).toEqual([[[1, 2], [10, 20]], [[3], [30]], [[4], [40]]]);
   });
 });
 
