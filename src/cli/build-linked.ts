@@ -45,7 +45,8 @@ export function lineEntries(text: string): LinkedEntry[] {
 
 /** A CSV (RFC 4180) whose header names the link's column (url, link or path) and, optionally, the class's (label or class). */
 export function csvEntries(text: string, name = 'the CSV'): LinkedEntry[] {
-  const [header, ...rows] = parseCsv(text).filter((r) => r.some((f) => f !== ''));
+  // Excel and Python's utf-8-sig start the file with a byte order mark, which is no part of the header.
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, '')).filter((r) => r.some((f) => f !== ''));
   if (!header) throw new EdgelakeError('invalid-input', `${name} is empty`);
   const column = (names: string[]) => header.findIndex((h) => names.includes(h.trim().toLowerCase()));
   const link = column(['url', 'link', 'path']);

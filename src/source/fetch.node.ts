@@ -1,10 +1,16 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { EdgelakeError } from '../errors.js';
 import type { BodyReader, HttpResponse } from './body.js';
+import { redactUrl } from './redact.js';
 
 /** Redirects followed before giving up, as fetch does. */
 const MAX_REDIRECTS = 20;
+/** What fetch (undici) stops sending when a redirect leaves the origin: credentials, and the old host. */
+const ORIGIN_HEADERS = ['authorization', 'cookie', 'proxy-authorization', 'host'];
+const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
 /**
  * HttpSource's requests in Node, on node:http(s) and their keep-alive agents instead of fetch:
@@ -19,10 +25,10 @@ export async function nodeFetch(request: Request, init: { signal?: AbortSignal |
   for (let redirects = 0; ; redirects++) {
     const answer = await send(url, request.method, headers, init.signal ?? undefined);
     const location = answer.headers.location;
-    if (![301, 302, 303, 307, 308].includes(answer.statusCode ?? 0) || !location || redirects === MAX_REDIRECTS) return response(answer);
+    if (![301, 302, 303, 307, 308].includes(answer.statusCode ?? 0) || !location || redirects === MAX_REDIRECTS) return response(answer, url);
     answer.resume();
     const next = new URL(location, url);
-    if (next.origin !== url.origin) delete headers.authorization;
+    if (next.origin !== url.origin) for (const name of ORIGIN_HEADERS) delete headers[name];
     url = next;
   }
 }
@@ -32,13 +38,14 @@ function send(url: URL, method: string, headers: Record<string, string>, signal:
   return new Promise((resolve, reject) => request(url, { method, headers, signal }, resolve).on('error', reject).end());
 }
 
-function response(message: IncomingMessage): HttpResponse {
+function response(message: IncomingMessage, url: URL): HttpResponse {
   // A response that cannot have a body (304 above all) leaves its connection now, read or not.
-  if (message.statusCode === 204 || message.statusCode === 304) message.resume();
-  const encoding = message.headers['content-encoding'];
-  const decode = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
-  const stream = decode ? message.pipe(decode) : message;
-  if (decode) message.on('error', (e) => decode.destroy(e));
+  const bodiless = message.statusCode === 204 || message.statusCode === 304;
+  if (bodiless) message.resume();
+  const decoders = bodiless ? [] : decodersFor(message, url);
+  // pipeline passes an error of any stage (a connection cut mid-body) on to the last one, which we read.
+  if (decoders.length > 0) pipeline([message, ...decoders], () => {});
+  const stream: Readable = decoders.at(-1) ?? message;
   const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   // A body read to its last byte leaves the connection for the next request; any other is cut off.
   const cancel = async () => void (message.complete ? stream.resume() : stream.destroy());
@@ -68,4 +75,19 @@ function response(message: IncomingMessage): HttpResponse {
       return body.buffer;
     },
   };
+}
+
+/**
+ * Decoders undoing the response's Content-Encoding: its codings were applied in the order listed
+ * (RFC 9110 8.4), so they are undone last first. One we cannot undo fails the request.
+ */
+function decodersFor(message: IncomingMessage, url: URL): Transform[] {
+  const header = message.headers['content-encoding'] ?? '';
+  const codings = header.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  const unknown = codings.find((c) => !Object.hasOwn(DECODERS, c));
+  if (unknown !== undefined) {
+    message.destroy();
+    throw new EdgelakeError('source', `${redactUrl(url.href)}: the server sent Content-Encoding ${header}, and ${unknown} is none that edgelake can undo (gzip, deflate, br)`);
+  }
+  return codings.reverse().map((c) => DECODERS[c]());
 }

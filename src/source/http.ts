@@ -13,7 +13,7 @@ export interface HttpSourceOptions {
   sign?: (request: Request) => Promise<Request>;
   /** How requests are sent: fetch by default; the Node entry sends them with node:http (nodeFetch). */
   fetch?: (request: Request, init?: RequestInit) => Promise<HttpResponse>;
-  /** Longest wait for the response, and then for each next piece of its body. */
+  /** Longest wait for the response, and then for each next piece of its body (fetch takes a body of up to 4 MiB as one piece). */
   timeoutMs?: number;
   /** Files that may change: read with If-None-Match and served from memory on 304. */
   mutablePaths?: readonly string[];
@@ -24,7 +24,7 @@ export interface HttpSourceOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/** Whole files up to this size are read in one piece, within the timeout; larger ones stream, the timeout restarting on every piece. */
+/** Whole files up to this size are read from fetch in one piece, within the timeout; larger ones stream, the timeout restarting on every piece. */
 const ONE_PIECE_BYTES = 4 << 20;
 const DEFAULT_MAX_IGNORED_RANGE_BYTES = 16 * 1024 * 1024;
 /** Room for one part's boundary and headers in a multipart/byteranges answer (nginx writes about 100 bytes). */
@@ -81,10 +81,11 @@ export class HttpSource implements Source {
       if (declared !== undefined && declared > max) {
         throw abandon(response, tooLarge(where, declared, max));
       }
-      // A small declared body is taken in one piece: Chromium reports a fetch whose body stream was
+      // A small declared body from fetch is taken in one piece: Chromium reports a fetch whose body stream was
       // read to its end as aborted (net::ERR_ABORTED) when the reader got there before the load completed.
+      // Other transports (nodeFetch) stream it, so a slow but moving body restarts the timer.
       const window = { start: 0, end: Infinity, max, hint: declared };
-      const body = declared !== undefined && declared <= ONE_PIECE_BYTES
+      const body = response instanceof Response && declared !== undefined && declared <= ONE_PIECE_BYTES
         ? new Uint8Array(await response.arrayBuffer())
         : await readBody(response, timer, window, () => tooLarge(where, `more than ${max}`, max));
       if (declared !== undefined && body.length !== declared) throw truncated(where, body.length, declared);
@@ -217,6 +218,7 @@ export class HttpSource implements Source {
   ): Promise<T> {
     const where = this.#where(path);
     const timer = new RequestTimer(this.#timeoutMs, signal);
+    let answered = false;
     try {
       const url = `${this.#prefix}${encodePath(path)}${this.#query}`;
       const all = new Headers(this.#headers);
@@ -226,11 +228,15 @@ export class HttpSource implements Source {
         throw new EdgelakeError('source', `${where}: could not sign the request`, { cause: e });
       });
       const response = await this.#fetch(request, { signal: timer.signal });
+      answered = true;
       timer.touch();
       return await handle(response, timer);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       if (e instanceof EdgelakeError) throw e;
+      if (timer.timedOut && answered) {
+        throw new EdgelakeError('unreachable', `${where}: the body came too slowly: over ${this.#timeoutMs} ms for its next piece`);
+      }
       if (timer.timedOut) {
         throw new EdgelakeError('unreachable', `${where}: no answer within ${this.#timeoutMs} ms`);
       }

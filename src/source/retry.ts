@@ -73,7 +73,11 @@ export function withRetry(source: Source, options: RetryOptions = {}): Source {
       } catch (e) {
         if (!isTransient(e) || signal?.aborted) throw e;
         const asked = e instanceof RetryLaterError ? e.retryAfterMs : undefined;
-        if (k >= retries || (asked !== undefined && asked > maxRetryAfterMs)) {
+        if (asked !== undefined && asked > maxRetryAfterMs) {
+          const wait = `the server asked to wait ${Math.ceil(asked / 1000)} s, more than maxRetryAfterMs (${maxRetryAfterMs} ms) allows`;
+          throw new EdgelakeError(e.code, `${e.message} (${wait})`, { cause: e });
+        }
+        if (k >= retries) {
           const persisted = e.code === 'integrity' ? `the same in every one of ${k + 1} attempts` : `gave up after ${k + 1} attempts`;
           throw new EdgelakeError(e.code, `${e.message} (${persisted})`, { cause: e });
         }

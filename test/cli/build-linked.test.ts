@@ -51,4 +51,10 @@ describe('edgelake build linked', () => {
     expect((await cli('build', 'linked', file('fmt.txt', 'https://host/photo?id=3\n'), '--out', join(dir, 'fmt'), '--format', 'jpeg')).code).toBe(0);
     expect(csvEntries('url,class\n"a ""quoted"".jpg",x\n')).toEqual([{ link: 'a "quoted".jpg', className: 'x' }]);
   });
+
+  it("reads a CSV that starts with a byte order mark (Excel, Python's utf-8-sig), quoted header or not", async () => {
+    const csv = file('bom.csv', '\uFEFF"url","label"\r\n"https://host/a.jpg","cat"\r\n');
+    expect((await cli('build', 'linked', csv, '--out', join(dir, 'bom'))).code).toBe(0);
+    expect(csvEntries('\uFEFFurl,label\na.jpg,cat\n')).toEqual([{ link: 'a.jpg', className: 'cat' }]);
+  });
 });

@@ -1,9 +1,9 @@
 // nodeFetch answers as fetch does where HttpSource could tell them apart (test/source/http.test.ts
 // runs every HttpSource test over both); these are the parts of fetch it had to write itself.
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeFetch } from '../../src/source/fetch.node.js';
-import { HttpSource } from '../../src/index.js';
+import { HttpSource, isEdgelakeError } from '../../src/index.js';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
 
 const file = seededBytes(50_000, 3);
@@ -15,15 +15,17 @@ beforeAll(async () => {
 afterAll(() => Promise.all([home.close(), elsewhere.close()]));
 
 describe('nodeFetch', () => {
-  it('follows redirects, and drops credentials when one leaves the origin', async () => {
+  it('follows redirects, and drops credentials (authorization, cookie, proxy-authorization) when one leaves the origin', async () => {
     home.handler = (request, response) => {
       if (request.url === '/a.bin') return void response.writeHead(302, { location: '/b.bin' }).end();
       response.writeHead(307, { location: `${elsewhere.url}moved.bin` }).end();
     };
-    const source = new HttpSource(home.url, { fetch: nodeFetch, headers: { authorization: 'Bearer secret' } });
+    const credentials = { authorization: 'Bearer secret', cookie: 'session=secret', 'proxy-authorization': 'Basic secret' };
+    const source = new HttpSource(home.url, { fetch: nodeFetch, headers: credentials });
     expect(await source.readRange('a.bin', 100, 1000)).toEqual(file.subarray(100, 1100));
-    expect(home.requests.map((r) => [r.path, r.headers.authorization])).toEqual([['/a.bin', 'Bearer secret'], ['/b.bin', 'Bearer secret']]);
-    expect(elsewhere.requests.map((r) => [r.path, r.headers.authorization, r.headers.range])).toEqual([['/moved.bin', undefined, 'bytes=100-1099']]);
+    expect(home.requests.map((r) => [r.path, r.headers.authorization, r.headers.cookie])).toEqual([['/a.bin', 'Bearer secret', 'session=secret'], ['/b.bin', 'Bearer secret', 'session=secret']]);
+    expect(elsewhere.requests.map((r) => [r.path, r.headers.range])).toEqual([['/moved.bin', 'bytes=100-1099']]);
+    expect(JSON.stringify(elsewhere.requests[0]!.headers)).not.toContain('secret');
   });
 
   it('keeps its connection for the next request once a body is read to its end, or has none (304)', async () => {
@@ -45,5 +47,31 @@ describe('nodeFetch', () => {
   it('gives the bytes a server compressed anyway (Content-Encoding: gzip) as they were', async () => {
     home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(file));
     expect(await new HttpSource(home.url, { fetch: nodeFetch }).read('zipped.bin')).toEqual(file);
+  });
+
+  it('undoes Content-Encoding in any case, and a list of codings last first (RFC 9110)', async () => {
+    const source = new HttpSource(home.url, { fetch: nodeFetch });
+    home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'GZIP' }).end(gzipSync(file));
+    expect(await source.read('upper.bin')).toEqual(file);
+    home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'gzip, identity, br' }).end(brotliCompressSync(gzipSync(file)));
+    expect(await source.read('twice.bin')).toEqual(file);
+  });
+
+  it("refuses a Content-Encoding it cannot undo ('source', not retried) rather than give compressed bytes as the file", async () => {
+    home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'zstd', 'content-length': 4 }).end('ZZZZ');
+    const error = await new HttpSource(`${home.url}?sig=secret`, { fetch: nodeFetch }).read('packed.bin').catch((e: Error) => e);
+    expect(isEdgelakeError(error, 'source')).toBe(true);
+    expect((error as Error).message).toMatch(/\/packed\.bin\?…: the server sent Content-Encoding zstd/);
+  });
+
+  it('reads nothing into a 304 that names a Content-Encoding', async () => {
+    const etag = '"v1"';
+    home.handler = (request, response) => {
+      if (request.headers['if-none-match'] === etag) return void response.writeHead(304, { etag, 'content-encoding': 'gzip' }).end();
+      response.writeHead(200, { etag, 'content-encoding': 'gzip' }).end(gzipSync(file));
+    };
+    const source = new HttpSource(home.url, { fetch: nodeFetch });
+    expect(await source.read('edgelake.json')).toEqual(file);
+    expect(await source.read('edgelake.json')).toEqual(file);
   });
 });

@@ -213,7 +213,22 @@ describe.each([
       response.writeHead(200, { 'content-length': 1000 });
       response.write(new Uint8Array(10)); // and then nothing
     };
-    expect(isEdgelakeError(await failure(source.read('edgelake.json')), 'unreachable')).toBe(true);
+    const stalled = await failure(source.read('edgelake.json'));
+    expect(isEdgelakeError(stalled, 'unreachable')).toBe(true);
+    expect(stalled.message).toMatch(/edgelake\.json: the body came too slowly: over 200 ms for its next piece/);
+  });
+
+  it('restarts the timeout on every piece of a slow but moving body (fetch takes a small one whole, within it)', async () => {
+    const pieces = Array.from({ length: 10 }, (_, i) => chunk.subarray(i * 1000, (i + 1) * 1000));
+    server.handler = (_request, response) => {
+      response.writeHead(200, { 'content-length': 10_000 });
+      // A piece every 100 ms: 1 s in all, over three times the timeout.
+      const timer = setInterval(() => (pieces.length ? response.write(pieces.shift()) : (clearInterval(timer), response.end())), 100);
+      response.on('close', () => clearInterval(timer));
+    };
+    const read = http(server.url, { timeoutMs: 300 }).read('slow.bin');
+    if (transport === nodeFetch) expect(await read).toEqual(chunk.subarray(0, 10_000));
+    else expect((await failure(read)).message).toMatch(/slow\.bin: the body came too slowly: over 300 ms/);
   });
 
   it("lets the caller abort, with the caller's reason rather than an EdgelakeError", async () => {

@@ -58,10 +58,11 @@ describe('withRetry', () => {
     expect(delays[1]).toBeLessThanOrEqual(3000);
   });
 
-  it('gives up rather than wait longer than maxRetryAfterMs', async () => {
-    server.handler = (_q, r) => r.writeHead(429, { 'retry-after': '3600' }).end();
-    const error = await retried({ maxRetryAfterMs: 60_000 }).read('chunks/cd/cdef').catch((e: Error) => e);
+  it('gives up rather than wait longer than maxRetryAfterMs, saying how long the server asked for', async () => {
+    server.handler = (_q, r) => r.writeHead(503, { 'retry-after': '3600' }).end();
+    const error = await retried({ retries: 2, maxRetryAfterMs: 60_000 }).read('chunks/cd/cdef').catch((e: Error) => e);
     expect(isEdgelakeError(error, 'unreachable')).toBe(true);
+    expect((error as Error).message).toMatch(/HTTP 503 \(the server asked to wait 3600 s, more than maxRetryAfterMs \(60000 ms\) allows\)$/);
     expect(server.requests).toHaveLength(1);
   });
 
