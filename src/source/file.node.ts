@@ -82,9 +82,9 @@ export class FileSource implements Source {
   }
 }
 
-/** A file's identity, size and last change: what tells a rewritten file from the one read before. */
+/** A file's identity, size and last changes: ctime too, as a copy that keeps the mtime (cp -p, rsync -t) still sets it. */
 function validatorOf(s: Stats): string {
-  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
 }
 
 /** Up to `length` bytes from `offset`; fewer only at the end of the file. */

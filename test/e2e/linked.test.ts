@@ -1,11 +1,12 @@
 // Linked files served by nginx and s3rver as they are: read once cold, revalidated warm, re-read when changed.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPhotoDataset, MATE_DIR, STAMPS_DIR, type PhotoEntry } from '../../scripts/photo-dataset.js';
 import { batchArray, decodeImage, Loader, type Dataset } from '../../src/index.js';
-import { openDataset } from '../../src/node.js';
+import { buildLinked } from '../../src/format/index.js';
+import { FolderSink, openDataset } from '../../src/node.js';
 import { cli } from '../support/cli.js';
 import { startNginx, type RunningNginx } from '../support/nginx.js';
 import { hasCommand, missing } from '../support/system.js';
@@ -89,6 +90,26 @@ describe.skipIf(noPackages)('linked photos', () => {
     expect(after.get(5)).not.toEqual(first.get(5));
     const full = (await changed.view().get(5, ['image'])).image;
     expect(full).toEqual((await decodeImage(readFileSync(join(dir, 'served', photos[6].file)))).data);
+  });
+
+  it('served by nginx under two roots sharing a cache: the same relative link, each root its own file', { timeout: 60_000 }, async () => {
+    // Two photos of one size and mtime (unpacked from archives, rsync -a): nginx gives them one ETag.
+    const bytes = new Uint8Array(readFileSync(join(dir, 'served', photos[0].file)));
+    const other = bytes.slice(); // a copy (a Buffer's slice would share the bytes)
+    other[other.length >> 1] ^= 0xff;
+    const when = new Date('2025-06-01T12:00:00Z');
+    for (const [name, file] of [['cats', bytes], ['dogs', other]] as const) {
+      mkdirSync(join(dir, 'served', name, 'images'), { recursive: true });
+      writeFileSync(join(dir, 'served', name, 'images', '0.jpg'), file);
+      utimesSync(join(dir, 'served', name, 'images', '0.jpg'), when, when);
+      await buildLinked(new FolderSink(join(dir, 'served', name, 'ds')), [{ link: '../images/0.jpg' }], { created: '2026-01-01T00:00:00Z' });
+    }
+    const cacheDir = join(dir, 'two-roots-cache');
+    const cats = await openDataset(`${nginx.url}cats/ds`, { cacheDir });
+    expect(await cats.readLinked('image', 0)).toEqual([bytes]);
+    const dogs = await openDataset(`${nginx.url}dogs/ds`, { cacheDir });
+    expect(dogs.tensor('image').chunks[0].hash).toBe(cats.tensor('image').chunks[0].hash);
+    expect(await dogs.readLinked('image', 0)).toEqual([other]);
   });
 
   it('in an S3 bucket (s3rver): the same, through If-None-Match on signed requests', { timeout: 120_000 }, async () => {

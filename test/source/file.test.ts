@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ describe('FileSource', () => {
     expect(await source.readRange('chunks/ef/ef01', 5, 0)).toEqual(new Uint8Array(0));
   });
 
-  it('reads a file only if it changed since a validator (its identity, size and mtime)', async () => {
+  it('reads a file only if it changed since a validator (its identity, size, mtime and ctime)', async () => {
     const source = new FileSource(root);
     let validator = '';
     await source.read('chunks/ef/ef01', { onValidator: (v) => (validator = v) });
@@ -39,6 +39,20 @@ describe('FileSource', () => {
     let changed = '';
     expect(await source.read('chunks/ef/ef02', { ifChanged: validator, onValidator: (v) => (changed = v) })).toEqual(new TextEncoder().encode('ab'));
     expect(changed).not.toBe(validator);
+  });
+
+  it('reads again a file rewritten in place with its old size and mtime put back (cp -p, rsync -t --inplace)', async () => {
+    const source = new FileSource(root);
+    const file = join(root, 'chunks', 'ef', 'ef03');
+    const then = new Date('2025-01-01T00:00:00Z');
+    await writeFile(file, 'version 1');
+    await utimes(file, then, then);
+    let validator = '';
+    await source.read('chunks/ef/ef03', { onValidator: (v) => (validator = v) });
+    await new Promise((r) => setTimeout(r, 20)); // past the kernel's coarse clock, which stamps the ctime
+    await writeFile(file, 'version 2');
+    await utimes(file, then, then);
+    expect(new TextDecoder().decode(await source.read('chunks/ef/ef03', { ifChanged: validator }))).toBe('version 2');
   });
 
   it('says not-found for a missing file', async () => {

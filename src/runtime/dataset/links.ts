@@ -7,6 +7,7 @@ import type { ChunkRef, TensorMeta } from '../../format/manifest.js';
 import { chunkHeaderBytes } from '../../format/validate.js';
 import { withMetrics, type SourceMetrics } from '../../source/metrics.js';
 import { openTransport, schemeOf, withDefaults, type OpenSourceOptions } from '../../source/open.js';
+import { encodePath } from '../../source/path.js';
 import { redactUrl } from '../../source/redact.js';
 import type { Source } from '../../source/source.js';
 import { urlSource } from '../../source/urls.js';
@@ -14,10 +15,11 @@ import { urlSource } from '../../source/urls.js';
 /*
  * Linked tensors (FORMAT.md, "Linked tensors"): a chunk holds URLs, and each sample is the file at
  * its URL. The files are read through the cache like chunks: stored under their SHA-256, with a
- * sidecar per chunk (a cache note) recording each file's validator (an ETag; a local file's
- * identity, size and mtime) and hash. A later read asks the server for the file only if it
- * changed since (If-None-Match): unchanged, the cached bytes are served, checked against the hash
- * first read; changed, the new bytes are read whole and replace the old, never mixed with them.
+ * sidecar per chunk and dataset root (a cache note) recording each file's validator (an ETag; a
+ * local file's identity, size, mtime and ctime) and hash. A later read asks the server for the
+ * file only if it changed since (If-None-Match): unchanged, the cached bytes are served, checked
+ * against the hash first read; changed, the new bytes are read whole and replace the old, never
+ * mixed with them.
  */
 
 /** What the sidecar keeps of one file, once read. */
@@ -36,6 +38,7 @@ export interface LinkedFilesOptions extends OpenSourceOptions {
 /** Reads the files linked tensors name, through their own retries, concurrency cap and metrics. */
 export class LinkedFiles {
   readonly #files: Source;
+  readonly #open: (root: string, options: OpenSourceOptions) => Source;
   /** Requests and bytes that reached the files' servers; `unchanged` counts revalidations that moved no bytes. */
   readonly network: SourceMetrics;
 
@@ -45,6 +48,7 @@ export class LinkedFiles {
     // Transports open per folder at the first read of a file in it: datasets without links open none.
     const { source, metrics } = withMetrics(withDefaults(urlSource((folder) => open(folder, options)), options));
     this.#files = source;
+    this.#open = open;
     this.network = metrics;
   }
 
@@ -55,11 +59,12 @@ export class LinkedFiles {
    */
   async read(ref: ChunkRef, links: [number, string][], limits: ReadLimits, where: Where, signal?: AbortSignal): Promise<Uint8Array[]> {
     const cache = this.options.cache;
-    const note = `links:${ref.hash}`;
+    // Relative links name other files under another root: the same chunk's records are kept per root.
+    const note = `links:${ref.hash}:${redactUrl(this.root)}`;
     const before = cache ? parseSidecar(await cache.store.getNote(note), ref.samples) : [];
     const after = [...before];
     const files = await Promise.all(links.map(async ([i, link]) => {
-      const { bytes, record } = await this.#readFile(resolveLink(link, this.root, where, i), before[i], limits, signal);
+      const { bytes, record } = await this.#readFile(resolveLink(link, this.root, where, i, (root) => this.#open(root, this.options).location), before[i], limits, signal);
       after[i] = record;
       return bytes;
     }));
@@ -99,10 +104,11 @@ export class LinkedFiles {
 }
 
 /**
- * A link as the URL to read: absolute ones as they are, relative ones against the dataset's root.
+ * A link as the URL to read: absolute ones as they are, relative ones as URLs against the dataset's
+ * root (a local one as a file:// URL; `absolute` makes a relative path absolute, as Node's transport does).
  * A dataset opened from http(s):// or s3:// may link only such files: never local ones.
  */
-export function resolveLink(link: string, root: string, where: Where, i: number): string {
+export function resolveLink(link: string, root: string, where: Where, i: number, absolute = (path: string) => path): string {
   const scheme = schemeOf(link);
   const remote = ['http', 'https', 's3'].includes(schemeOf(root) ?? '');
   const refuse = (why: string) => new EdgelakeError('invalid-chunk', `${describeWhere(where)}: sample ${i} links ${JSON.stringify(redactUrl(link).slice(0, 200))}, ${why}`);
@@ -111,7 +117,8 @@ export function resolveLink(link: string, root: string, where: Where, i: number)
   if (scheme !== undefined && scheme !== 'file') throw refuse('which is not an http(s)://, s3:// or file:// URL');
   if (remote && (scheme === 'file' || link.startsWith('/'))) throw refuse(`a local file, and the dataset is remote (${redactUrl(root)})`);
   if (scheme === 'file' || link.startsWith('/')) return link;
-  return remote ? new URL(link, root.replace(/\/*$/, '/')).href : `${root.replace(/\/+$/, '')}/${link}`;
+  const base = remote || schemeOf(root) === 'file' ? root : `file://${encodePath(absolute(root))}`;
+  return new URL(link, base.replace(/\/*$/, '/')).href;
 }
 
 /** A linked tensor's chunks as stored: URLs, one UTF-8 string a sample. */

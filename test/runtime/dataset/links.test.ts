@@ -114,6 +114,31 @@ describe('linked tensors', () => {
     await expect(epoch(again)).rejects.toMatchObject({ code: 'integrity', message: expect.stringMatching(/1\.png: its server calls it unchanged \("same"\)/) });
   });
 
+  it('keep what a cache knows of a chunk per root: the same relative links under another root name other files', async () => {
+    const [cats, dogs] = [await linkedFolder('cats', 2), await linkedFolder('dogs', 2)];
+    writeFileSync(dogs.files[0], png(6, 6, 7)); // the same chunk of links, another photo
+    // A server whose ETag only two files of one size and mtime share (nginx's), answering 304 to it.
+    const sameEtag = (folder: string, o: object): Source => {
+      const files = openTransportNode(folder, o);
+      if (!folder.endsWith('/photos/')) return files;
+      return {
+        location: files.location,
+        async read(path: string, options: ReadOptions = {}) {
+          if (options.ifChanged === '"same"') throw new EdgelakeError('not-modified', `${path} unchanged`);
+          options.onValidator?.('"same"');
+          return files.read(path, { ...options, onValidator: undefined });
+        },
+        readRange: files.readRange.bind(files),
+      };
+    };
+    const open = (dir: string) => openDataset(join(dir, 'ds'), { cacheDir: join(root, 'shared-cache'), openTransport: sameEtag });
+    const [a, b] = [await open(cats.dir), await open(dogs.dir)];
+    expect(b.tensor('image').chunks[0].hash).toBe(a.tensor('image').chunks[0].hash);
+    for (const [ds, files] of [[a, cats.files], [b, dogs.files]] as const) {
+      for (const [id, pixelsOf] of await epoch(ds)) expect(pixelsOf).toEqual(await pixels(files[id]));
+    }
+  });
+
   it('read again every time a file whose server gives no validator: never trusted stale', async () => {
     const { dir } = await linkedFolder('no-etag', 3);
     const plain = (folder: string, o: object): Source => {
@@ -146,12 +171,26 @@ describe('linked tensors', () => {
   it('resolve relative links against the dataset, and refuse local files from a remote dataset', () => {
     expect(resolveLink('photos/a.jpg', 'https://host/ds', where, 0)).toBe('https://host/ds/photos/a.jpg');
     expect(resolveLink('../p/a.jpg', 's3://bucket/sets/ds/', where, 0)).toBe('s3://bucket/sets/p/a.jpg');
-    expect(resolveLink('../p/a.jpg', '/data/ds', where, 0)).toBe('/data/ds/../p/a.jpg');
+    // A local root resolves them as a URL too (as file:///data/ds/): %20 is a space, '#' starts a fragment.
+    expect(resolveLink('../p/a%20b.jpg#2', '/data/my ds', where, 0)).toBe('file:///data/p/a%20b.jpg#2');
+    expect(resolveLink('p/été.jpg', 'file:///data/ds', where, 0)).toBe('file:///data/ds/p/%C3%A9t%C3%A9.jpg');
+    expect(resolveLink('../p/a.jpg', 'sets/ds', where, 0, (path) => `/work/${path}`)).toBe('file:///work/sets/p/a.jpg');
     expect(resolveLink('file:///data/a.jpg', '/data/ds', where, 0)).toBe('file:///data/a.jpg');
     expect(resolveLink('http://other/a.jpg', '/data/ds', where, 0)).toBe('http://other/a.jpg');
     expect(() => resolveLink('file:///etc/passwd', 'https://host/ds', where, 3)).toThrow(/sample 3 links "file:\/\/\/etc\/passwd", a local file, and the dataset is remote/);
     expect(() => resolveLink('/etc/passwd', 's3://b/ds', where, 0)).toThrow(/a local file/);
     expect(() => resolveLink('ftp://h/a.jpg', '/data', where, 0)).toThrow(/not an http\(s\):\/\/, s3:\/\/ or file:\/\/ URL/);
+  });
+
+  it('read the file a relative link names as a URL, percent-escapes decoded, from a local root as over HTTP', async () => {
+    const dir = join(root, 'escaped');
+    mkdirSync(join(dir, 'my photos'), { recursive: true });
+    const [spaced, literal] = [png(4, 4, 1), png(5, 5, 2)];
+    writeFileSync(join(dir, 'my photos', 'été 1.png'), spaced);
+    writeFileSync(join(dir, 'my photos', '%C3%A9t%C3%A9%201.png'), literal); // what joining the text named
+    await buildLinked(new FolderSink(join(dir, 'ds')), [{ link: '../my%20photos/%C3%A9t%C3%A9%201.png#x' }], { created: '2026-12-06T00:00:00Z' });
+    const ds = await openDataset(join(dir, 'ds'));
+    expect((await ds.view().get(0, ['image'])).image).toEqual(await pixels(join(dir, 'my photos', 'été 1.png')));
   });
 
   it('refuse a manifest whose linked tensor names no image format', async () => {
