@@ -228,7 +228,7 @@ function imageBytes(value: unknown): Uint8Array | undefined {
 }
 
 function payloadOf(kind: ColumnKind, value: unknown, where: string): Uint8Array {
-  if (value === null || value === undefined) throw new EdgelakeError('invalid-input', `${where}: a null value (every sample needs one)`);
+  if (value === null || value === undefined) throw new EdgelakeError('invalid-input', `${where}: a null value (every sample needs one; to leave the column out, ${NAME_COLUMNS})`);
   const out = new Uint8Array(4);
   const view = new DataView(out.buffer);
   switch (kind.kind) {
