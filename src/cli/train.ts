@@ -5,9 +5,9 @@ import { openDataset } from '../runtime/open.node.js';
 import type { Dataset } from '../runtime/dataset/dataset.js';
 import { formatAdapter } from '../kernels/device.js';
 import { getNodeDevice } from '../kernels/device.node.js';
-import type { Model } from '../runtime/model/model.js';
-import { loadModel, loadWeights, saveModel, type LoadedWeights } from '../runtime/model/model-io.js';
-import { cnn, head, mlp } from '../runtime/model/zoo.js';
+import type { Model, ModelSpec } from '../runtime/model/model.js';
+import { loadModel, loadWeights, savedSpec, saveModel, type LoadedWeights } from '../runtime/model/model-io.js';
+import { cnn, createModel, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
 import { positiveInt } from './build.js';
 import { progressBar, type CliIo } from './io.js';
@@ -29,8 +29,8 @@ export const trainFlags = {
   cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },
   save: { type: 'string', value: 'FILE', help: 'save the trained model (safetensors, with its optimizer state)' },
   resume: { type: 'string', value: 'FILE', help: 'go on training a model --save wrote' },
-  init: { type: 'string', value: 'FILE', help: 'start from a pretrained model\'s weights, matched by layer name; the classifier starts fresh' },
-  freeze: { type: 'string', value: 'N', help: 'with --init: keep the first N layers with weights as they are' },
+  init: { type: 'string', value: 'FILE', help: 'start from a pretrained model: its architecture and weights, the classifier fresh for this dataset\'s classes' },
+  freeze: { type: 'string', value: 'N', help: 'with --init or --resume: keep the first N layers with weights as they are (0: train them all)' },
   ref: { type: 'string', value: 'R', help: 'the ref, tag or version id to read (default the head)' },
   json: { type: 'boolean', help: 'print the epochs and the test result as JSON' },
 } as const satisfies Flags;
@@ -38,6 +38,7 @@ export const trainFlags = {
 /** `edgelake train`: fits a model on the train split, streaming, then evaluates it on the test split. */
 export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(trainFlags, args);
+  const chosen = args.some((a) => a === '--model' || a.startsWith('--model=')); // --model has a default
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${trainUsage}`);
   if (!['mlp', 'cnn', 'head'].includes(values.model!)) throw new EdgelakeError('invalid-input', `--model must be mlp, cnn or head, not "${values.model}"`);
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
@@ -47,7 +48,9 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   const lr = values.lr === undefined ? undefined : Number(values.lr);
   if (values.init !== undefined && values.resume !== undefined) throw new EdgelakeError('invalid-input', '--init starts a new training from pretrained weights, --resume goes on with a saved one: give one of them');
-  const freeze = values.freeze === undefined ? undefined : positiveInt(values.freeze, '--freeze', 0);
+  const freeze = values.freeze === undefined ? undefined : Number(values.freeze);
+  if (freeze !== undefined && !/^\d+$/.test(values.freeze!)) throw new EdgelakeError('invalid-input', `--freeze must be a whole number of layers, 0 or more, not "${values.freeze}"`);
+  if (freeze !== undefined && values.init === undefined && values.resume === undefined) throw new EdgelakeError('invalid-input', '--freeze keeps pretrained layers as they are: give the model with --init FILE (or --resume FILE)');
   if (lr !== undefined && !(lr > 0)) throw new EdgelakeError('invalid-input', `--lr must be a positive number, not "${values.lr}"`);
   // --device gpu demands one; without --device the GPU is used when there is one.
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
@@ -65,16 +68,18 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     const fit = (crop: 'random' | 'center') => (inputSize === undefined ? {} : { fit: { size: [inputSize, inputSize] as const, crop } });
     const shape = inputSize === undefined ? (stored as number[]) : [inputSize, inputSize, stored[2] ?? 3];
     const device = gpu?.device ?? null;
+    const base = values.init === undefined ? undefined : new Uint8Array(await readFile(values.init));
     const model = values.resume
       ? loadModel(new Uint8Array(await readFile(values.resume)), { device, name: values.resume })
+      : base ? baseModel(savedSpec(base, values.init), shape, classes, { init: values.init, input, model: chosen ? values.model : undefined }, { device, seed })
       : makeModel(values.model!, shape, classes, { device, seed });
     // A pretrained base: every layer the file shares by name, the classifier afresh (this dataset's classes).
-    const init = values.init === undefined ? undefined : { file: values.init, ...initFrom(model, new Uint8Array(await readFile(values.init)), values.init) };
-    const defaulted = [args.includes('--model') ? '' : `--model ${values.model}`, values.epochs === undefined ? `--epochs ${epochs}` : ''].filter(Boolean);
+    const init = base && { file: values.init!, ...initFrom(model, base, values.init!) };
+    const defaulted = [chosen || base || values.resume ? '' : `--model ${values.model}`, values.epochs === undefined ? `--epochs ${epochs}` : ''].filter(Boolean);
     if (defaulted.length && !values.json) io.stderr(`training with the defaults ${defaulted.join(' and ')} (edgelake train --help lists the flags)\n`);
     if (init && !values.json) io.stderr(`--init ${init.file}: loaded ${init.loaded.join(', ')}; fresh ${init.fresh.join(', ')}\n`);
     if (freeze !== undefined) model.freeze(freeze);
-    const image = values.model === 'cnn';
+    const image = model.spec.input.length === 3; // [channels, height, width]: images go in as CHW
     const loader = (split: string, shuffle: boolean) => new Loader(ds.view({ split }), {
       batchSize, tensors: [input, 'label'], device: device ?? undefined,
       shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
@@ -117,6 +122,24 @@ function makeModel(kind: string, shape: number[], classes: number, options: { de
   }
   if (kind === 'head') return head({ ...options, dims: size, classes, hidden: [128] });
   return mlp({ ...options, layers: [size, 256, 128, classes] });
+}
+
+/**
+ * A pretrained base's architecture for this task, as Keras users fine-tune one: its layers, the
+ * classifier as wide as the dataset's classes; the dataset's inputs must be the ones it takes.
+ */
+function baseModel(spec: ModelSpec, shape: number[], classes: number, values: { init?: string; model?: string; input?: string }, options: { device: GPUDevice | null; seed: number }): Model {
+  const convolutional = spec.layers.some((l) => l.type === 'conv2d');
+  if (values.model !== undefined && (values.model === 'cnn') !== convolutional) {
+    throw new EdgelakeError('invalid-input', `--init ${values.init} is ${convolutional ? 'a convolutional model (--model cnn)' : 'a dense model (--model mlp or head)'}, not --model ${values.model}`);
+  }
+  const gives = spec.input.length === 3 ? [shape[2], shape[0], shape[1]] : [shape.reduce((a, b) => a * b, 1)];
+  if (gives.join(',') !== spec.input.join(',')) {
+    throw new EdgelakeError('invalid-input', `--init ${values.init} takes inputs of [${spec.input.join(', ')}]; tensor ${values.input ?? 'image'} gives [${gives.join(', ')}] (choose another with --input, or fit images with --input-size)`);
+  }
+  let classifier = spec.layers.length - 1;
+  while (classifier >= 0 && spec.layers[classifier].type !== 'dense') classifier--;
+  return createModel({ input: spec.input, layers: spec.layers.map((l, i) => (i === classifier ? { ...l, units: classes } : l)) }, options);
 }
 
 function initFrom(model: Model, bytes: Uint8Array, file: string): LoadedWeights {

@@ -58,6 +58,13 @@ export interface LoadedWeights {
   fresh: string[];
 }
 
+/** The architecture a saved model's file holds (what loadModel rebuilds), without its weights. */
+export function savedSpec(bytes: Uint8Array, name = 'model'): ModelSpec {
+  const { metadata } = decodeSafetensors(bytes, { name });
+  if (metadata.format !== FORMAT) throw new EdgelakeError('invalid-input', `${name}: not an edgelake model (metadata format ${JSON.stringify(metadata.format)}, expected ${FORMAT})`);
+  return parseJson<ModelSpec>(metadata.spec, name, 'spec');
+}
+
 /**
  * Copies a saved model's weights into `model` layer by layer, by name (Keras' load_weights
  * by_name), to start from a pretrained base: each layer the file holds is loaded, except those
