@@ -356,7 +356,7 @@ describe('public API', () => {
   });
 
   it('edgelake/tfjs and edgelake/onnx export their adapters and import neither TF.js nor ONNX Runtime: optional peers', async () => {
-    expect(Object.keys(await import('../src/tfjs.js'))).toEqual(['tfjsLearner']);
+    expect(Object.keys(await import('../src/tfjs.js'))).toEqual(['tfjsLearner', 'tfjsOutputOf']);
     expect(Object.keys(await import('../src/onnx.js'))).toEqual(['onnxEmbedder']);
     for (const file of ['tfjs', 'onnx']) expect(readFileSync(`src/runtime/model/adapters/${file}.ts`, 'utf8')).not.toMatch(/^\s*(import|export)\b[^;]*from '(@tensorflow|onnxruntime)/m);
   });

@@ -42,8 +42,7 @@ export async function tfjsModel(from: string | File[], savedAs: string, device: 
     model.dispose();
     throw new Error(`the TF.js model ${name} takes [${inputShape.join(', ')}] and gives ${out} classes; this dataset has ${inputs} values per image and ${classes} classes`);
   }
-  const last = model.layers.at(-1)?.getConfig().activation;
-  const learner = tfjsLearner(tf, model, { classes, output: last === 'softmax' ? 'probabilities' : 'logits' });
+  const learner = tfjsLearner(tf, model, { classes }); // probabilities or logits, as its last layer says
   return {
     kind: 'tfjs',
     describe: `TF.js model (${model.layers.length} layers, ${model.countParams().toLocaleString('en')} parameters; TF.js ${on} backend${on === 'webgpu' ? " on edgelake's device" : ''})`,

@@ -19,6 +19,7 @@ interface TfOptimizer {
 }
 interface TfLayersModel {
   readonly inputs: { shape: (number | null)[] }[];
+  readonly layers: { getClassName(): string; getConfig(): { activation?: unknown } }[];
   readonly trainableWeights: { read(): TfTensor }[];
   apply(inputs: TfTensor, kwargs?: { training?: boolean }): TfTensor | TfTensor[];
 }
@@ -47,8 +48,17 @@ interface Tfjs {
 export interface TfjsLearnerOptions {
   /** Classes the model predicts (its output width). */
   classes: number;
-  /** What the model's last layer gives: 'probabilities' (a softmax, the Keras habit; default) or 'logits'. */
+  /** What the model gives: 'probabilities' or 'logits' (default: as its last layer says, tfjsOutputOf). */
   output?: 'probabilities' | 'logits';
+}
+
+/**
+ * What a LayersModel gives: probabilities when its last layer is a softmax (a layer's softmax
+ * activation, or a Softmax layer, whose config names no activation), else logits.
+ */
+export function tfjsOutputOf(layersModel: object): 'probabilities' | 'logits' {
+  const last = (layersModel as TfLayersModel).layers.at(-1);
+  return last?.getClassName() === 'Softmax' || last?.getConfig().activation === 'softmax' ? 'probabilities' : 'logits';
 }
 
 /**
@@ -69,7 +79,7 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
     throw new EdgelakeError('invalid-input', `tfjsLearner: the model's input shape [${shape.join(', ')}] must be fixed after the batch dimension`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
-  const logits = options.output === 'logits';
+  const logits = (options.output ?? tfjsOutputOf(model)) === 'logits';
   let optimizer: TfOptimizer | undefined;
   let optimizerLr = NaN;
 
