@@ -98,7 +98,11 @@ function take(tensors: Record<string, NamedTensor>, key: string, shape: number[]
   const t = tensors[key];
   if (!t) throw new EdgelakeError('invalid-input', `${name}: tensor ${key} is missing`);
   if (t.shape.join(',') !== shape.join(',')) throw new EdgelakeError('invalid-input', `${name}: tensor ${key} is [${t.shape.join(', ')}], the model needs [${shape.join(', ')}]`);
-  return tensorFloat32(t, key);
+  try {
+    return tensorFloat32(t, key);
+  } catch (e) {
+    throw new EdgelakeError('invalid-input', `${name}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function parseJson<T>(text: string | undefined, name: string, field: string): T {

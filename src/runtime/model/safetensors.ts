@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
+import { halfToFloat } from '../../kernels/decode/decode.ref.js';
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
@@ -156,16 +157,24 @@ export function float32Tensor(shape: number[], values: Float32Array): NamedTenso
   return tensor;
 }
 
-/** The values of an F32 tensor, copied into a fresh (so 4-byte aligned) array. */
+/**
+ * The values of a floating-point tensor as float32, in a fresh (so aligned) array: F16, BF16 and
+ * F64 are converted, as PyTorch's load_state_dict converts to its parameters' dtype.
+ */
 export function tensorFloat32(t: NamedTensor, name: string): Float32Array {
-  if (t.dtype !== 'F32') throw new EdgelakeError('invalid-input', `tensor '${name}' is ${t.dtype}, not F32`);
+  if (!FLOATS.includes(t.dtype)) throw new EdgelakeError('invalid-input', `tensor '${name}' is ${t.dtype}, not a floating-point type (${FLOATS.join(', ')})`);
   checkTensor(`tensor '${name}'`, t);
   // Copied byte-wise: slice() of a Node Buffer would share its pool. Little-endian in the
   // file and on every platform JavaScript runs on.
-  const values = new Float32Array(t.data.byteLength / 4);
-  new Uint8Array(values.buffer).set(t.data);
-  return values;
+  const bytes = new Uint8Array(t.data.byteLength);
+  bytes.set(t.data);
+  if (t.dtype === 'F64') return Float32Array.from(new Float64Array(bytes.buffer));
+  if (t.dtype === 'F16') return Float32Array.from(new Uint16Array(bytes.buffer), halfToFloat);
+  if (t.dtype === 'BF16') return new Float32Array(Uint32Array.from(new Uint16Array(bytes.buffer), (h) => h << 16).buffer); // float32's upper half
+  return new Float32Array(bytes.buffer);
 }
+
+const FLOATS: readonly string[] = ['F32', 'F16', 'BF16', 'F64'];
 
 function checkTensor(where: string, t: NamedTensor): void {
   const fail = (why: string): never => {

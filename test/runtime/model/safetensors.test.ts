@@ -94,13 +94,25 @@ describe('safetensors writer and reader', () => {
     expect(encodeSafetensors(tensors, { k: 'v' })).toEqual(file(header + ' '.repeat(7), data));
   });
 
+  test('tensorFloat32 converts F16, BF16 and F64 weights to float32, as PyTorch loads them into float32 parameters', () => {
+    const values = [0.5, -1.25, 3, 65504, -0, Infinity];
+    const f64 = new Uint8Array(Float64Array.from([...values, 0.1]).buffer);
+    const bfloats = [0.5, -1.25, 3, 65280, -0, Infinity]; // 65504 needs more than bfloat16's 8 bits of mantissa
+    const bf16 = new Uint8Array(Uint16Array.from(new Uint32Array(Float32Array.from(bfloats).buffer), (u) => u >>> 16).buffer);
+    const f16 = new Uint8Array(Uint16Array.of(0x3800, 0xbd00, 0x4200, 0x7bff, 0x8000, 0x7c00, 0x0001).buffer); // the last, 2^-24, is subnormal
+    const { tensors } = decodeSafetensors(encodeSafetensors({ a: { dtype: 'F64', shape: [7], data: f64 }, b: { dtype: 'BF16', shape: [6], data: bf16 }, c: { dtype: 'F16', shape: [7], data: f16 } }));
+    expect([...tensorFloat32(tensors.a, 'a')]).toEqual([...values, Math.fround(0.1)]);
+    expect([...tensorFloat32(tensors.b, 'b')]).toEqual(bfloats);
+    expect([...tensorFloat32(tensors.c, 'c')]).toEqual([...values, 2 ** -24]);
+  });
+
   test('tensorFloat32 copies into an aligned array; float32Tensor checks its shape', () => {
     const bytes = encodeSafetensors({ u: { dtype: 'U8', shape: [1], data: Uint8Array.of(7) }, w: float32Tensor([3], Float32Array.of(1, 2, 3)) });
     const shifted = new Uint8Array(bytes.length + 1);
     shifted.set(bytes, 1); // every tensor now sits at an odd address
     const { tensors } = decodeSafetensors(shifted.subarray(1));
     expect([...tensorFloat32(tensors.w, 'w')]).toEqual([1, 2, 3]);
-    expect(() => tensorFloat32(tensors.u, 'u')).toThrow(expect.objectContaining({ code: 'invalid-input', message: "tensor 'u' is U8, not F32" }));
+    expect(() => tensorFloat32(tensors.u, 'u')).toThrow(expect.objectContaining({ code: 'invalid-input', message: "tensor 'u' is U8, not a floating-point type (F32, F16, BF16, F64)" }));
     expect(() => float32Tensor([2, 2], new Float32Array(3))).toThrow(/F32 \[2, 2\] needs 16 bytes, data holds 12/);
     expect(() => encodeSafetensors({ __metadata__: float32Tensor([], Float32Array.of(1)) })).toThrow(/reserved/);
     expect(() => encodeSafetensors({ x: { dtype: 'F8' as SafetensorsDtype, shape: [1], data: Uint8Array.of(1) } })).toThrow(/tensor 'x': unknown dtype "F8"/);
