@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { EdgelakeError } from '../errors.js';
 import { buildLinked, type LinkedEntry } from '../format/builders/build-linked.js';
 import { FolderSink } from '../format/folder-sink.node.js';
-import { describeBuild, positiveInt } from './build.js';
+import { createdTime, datasetName, describeBuild, positiveInt, refName } from './build.js';
 import { parseFlags, type Flags } from './flags.js';
 import type { CliIo } from './io.js';
 
-export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--created ISO]  (LIST: a .csv with a url column and an optional label column, or one link a line)';
+export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--created ISO] [--ref R]  (LIST: a .csv with a url column and an optional label column, or one link a line)';
 
 export const buildLinkedFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
@@ -22,6 +22,7 @@ export async function buildLinkedCommand(args: string[], io: CliIo): Promise<num
   const { values, positionals } = parseFlags(buildLinkedFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildLinkedUsage}`);
   const list = positionals[0];
+  const options = { name: datasetName(values.name), chunkSamples: positiveInt(values['chunk-samples'], '--chunk-samples', 32), created: createdTime(values.created) ?? new Date().toISOString(), ref: refName(values.ref) };
   let text: string;
   try {
     text = await readFile(list, 'utf8');
@@ -30,10 +31,7 @@ export async function buildLinkedCommand(args: string[], io: CliIo): Promise<num
   }
   const format = values.format;
   if (format !== undefined && format !== 'jpeg' && format !== 'png') throw new EdgelakeError('invalid-input', `--format must be jpeg or png, not "${format}"`);
-  const result = await buildLinked(new FolderSink(values.out), /\.csv$/i.test(list) ? csvEntries(text, list) : lineEntries(text), {
-    name: values.name, format, chunkSamples: positiveInt(values['chunk-samples'], '--chunk-samples', 32),
-    created: values.created ?? new Date().toISOString(), ref: values.ref,
-  });
+  const result = await buildLinked(new FolderSink(values.out), /\.csv$/i.test(list) ? csvEntries(text, list) : lineEntries(text), { ...options, format });
   io.stdout(describeBuild(values.out, result));
   return 0;
 }

@@ -6,13 +6,15 @@ import { buildIdx } from '../format/builders/build-idx.js';
 import { buildImageFolder, type ImageFile } from '../format/builders/build-imagefolder.js';
 import type { Committed } from '../format/builders/commit.js';
 import { FolderSink } from '../format/folder-sink.node.js';
+import { parseIdx } from '../format/builders/idx.js';
+import { NAME } from '../format/validate.js';
 import { addEmbeddingProbe, convertToNative } from '../runtime/convert.js';
 import { openDataset } from '../runtime/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const buildIdxUsage =
   'edgelake build idx --train-images F --train-labels F [--test-images F --test-labels F] [--class-names a,b,...] ' +
-  '[--name N] [--chunk-kib K] [--chunk-compression deflate|none] [--embedding-dims D] [--created ISO] --out DIR';
+  '[--name N] [--chunk-kib K] [--chunk-compression deflate|none] [--embedding-dims D] [--created ISO] [--ref R] --out DIR';
 
 export const buildIdxFlags = {
   'train-images': { type: 'string', value: 'FILE', help: 'the training images, an IDX file (gzipped or not)' },
@@ -20,7 +22,7 @@ export const buildIdxFlags = {
   'test-images': { type: 'string', value: 'FILE', help: 'the test images (with --test-labels: a test split)' },
   'test-labels': { type: 'string', value: 'FILE', help: 'the test labels' },
   'class-names': { type: 'string', value: 'a,b,...', help: 'the classes\' names, in label order' },
-  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default: the output folder\'s)' },
+  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default dataset)' },
   'chunk-kib': { type: 'string', value: 'K', help: 'chunk size before compression, in KiB (default 1024)' },
   'chunk-compression': { type: 'string', value: 'deflate|none', help: 'how chunks are compressed (default deflate)' },
   'embedding-dims': { type: 'string', value: 'D', help: 'add an int8 PCA embedding probe of D dimensions (what the active learner scores the pool with)' },
@@ -31,7 +33,8 @@ export const buildIdxFlags = {
 
 /** `edgelake build idx ...`: a dataset from MNIST-style IDX files (gzipped or not). */
 export async function buildIdxCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(buildIdxFlags, args);
+  const { values, positionals } = parseFlags(buildIdxFlags, args);
+  if (positionals.length) throw new EdgelakeError('invalid-input', `unexpected argument "${positionals[0]}"\nusage: ${buildIdxUsage}`);
   const need = (key: keyof typeof values): string => {
     const v = values[key];
     if (typeof v !== 'string') throw new EdgelakeError('invalid-input', `--${key} is required\nusage: ${buildIdxUsage}`);
@@ -48,17 +51,22 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
   if (compression !== 'deflate' && compression !== 'none') {
     throw new EdgelakeError('invalid-input', `--chunk-compression must be deflate or none, not "${compression}"`);
   }
+  const chunkBytes = positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024;
+  const embeddingDims = values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0);
+  // The builder checks the probe's size only after writing every chunk: check it against the images now.
+  const pixels = embeddingDims === undefined ? 0 : parseIdx(trainImages, files[0]).dims.slice(1).reduce((a, d) => a * d, 1);
+  if (embeddingDims !== undefined && embeddingDims > pixels) throw new EdgelakeError('invalid-input', `--embedding-dims must be at most ${pixels}, the pixels of an image, not ${embeddingDims}`);
 
   const result = await buildIdx(new FolderSink(out), {
     train: { images: trainImages, labels: trainLabels, imagesName: files[0], labelsName: files[1] },
     test: testImages ? { images: testImages, labels: testLabels, imagesName: files[2], labelsName: files[3] } : undefined,
-    name: values.name,
+    name: datasetName(values.name),
     classNames: values['class-names']?.split(',').map((s) => s.trim()),
-    chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024,
+    chunkBytes,
     chunkCompression: compression,
-    embeddingDims: values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0),
-    created: values.created ?? (await newestModification(files)),
-    ref: values.ref,
+    embeddingDims,
+    created: createdTime(values.created) ?? (await newestModification(files)),
+    ref: refName(values.ref),
     onProgress: progressBar(io, 'building'),
   });
   io.stdout(describeBuild(out, result));
@@ -66,11 +74,11 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
 }
 
 export const buildImageFolderUsage =
-  'edgelake build imagefolder SRC --out DIR [--name N] [--thumbnail S] [--test-fraction F] [--chunk-kib K] [--created ISO]';
+  'edgelake build imagefolder SRC --out DIR [--name N] [--thumbnail S] [--test-fraction F] [--chunk-kib K] [--created ISO] [--ref R]';
 
 export const buildImageFolderFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
-  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default: the output folder\'s)' },
+  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default images)' },
   thumbnail: { type: 'string', value: 'S', help: 'the thumbnail probe\'s size in pixels (default 32)' },
   'test-fraction': { type: 'string', value: 'F', help: 'the share of each class held out as the test split (default 0)' },
   'chunk-kib': { type: 'string', value: 'K', help: 'chunk size in KiB (default 1024)' },
@@ -82,15 +90,18 @@ export const buildImageFolderFlags = {
 export async function buildImageFolderCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(buildImageFolderFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildImageFolderUsage}`);
-  const files = await listImageFolder(positionals[0]);
-  const testFraction = values['test-fraction'] === undefined ? 0 : Number(values['test-fraction']);
-  const result = await buildImageFolder(new FolderSink(values.out), files, {
-    name: values.name,
+  const options = {
+    name: datasetName(values.name),
     thumbnailSize: positiveInt(values.thumbnail, '--thumbnail', 32),
-    testFraction,
+    testFraction: values['test-fraction'] === undefined ? 0 : Number(values['test-fraction']),
     chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024,
-    created: values.created ?? (await newestModification(files.map((f) => f.path))),
-    ref: values.ref,
+    ref: refName(values.ref),
+  };
+  const created = createdTime(values.created);
+  const files = await listImageFolder(positionals[0]);
+  const result = await buildImageFolder(new FolderSink(values.out), files, {
+    ...options,
+    created: created ?? (await newestModification(files.map((f) => f.path))),
     onProgress: progressBar(io, 'building'),
   });
   io.stdout(describeBuild(values.out, result));
@@ -147,6 +158,30 @@ export async function newestModification(paths: string[]): Promise<string> {
   return new Date(Math.floor(newest / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
+/** --name as edgelake.json holds it: a name it would refuse makes a dataset that never opens again. */
+export function datasetName(value: string | undefined): string | undefined {
+  const characters = value === undefined ? 1 : [...value].length; // code points, as edgelake.json counts them
+  if (characters < 1 || characters > 200) throw new EdgelakeError('invalid-input', `--name must have 1 to 200 characters, not ${characters}`);
+  return value;
+}
+
+/** --ref as a ref name, checked before anything is written. */
+export function refName(value: string | undefined): string | undefined {
+  if (value !== undefined && !NAME.test(value)) throw new EdgelakeError('invalid-input', `--ref "${value}" must match ${NAME.source}`);
+  return value;
+}
+
+/** --created as a manifest holds it: an RFC 3339 time in UTC on a real day (Date.parse takes February 30). */
+export function createdTime(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const day = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?Z$/.exec(value)?.[1];
+  const parsed = day === undefined ? NaN : Date.parse(`${day}T00:00:00Z`);
+  if (Number.isNaN(parsed) || new Date(parsed).toISOString().slice(0, 10) !== day) {
+    throw new EdgelakeError('invalid-input', `--created must be a UTC time like 2026-11-21T12:00:00Z, not "${value}"`);
+  }
+  return value;
+}
+
 export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -154,7 +189,19 @@ export function positiveInt(value: string | undefined, flag: string, fallback: n
   return n;
 }
 
-export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D] [--embedding-from TENSOR] [--name N] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
+/** The largest --seed: seeds are 32-bit. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** A whole number from 0 to `max`, in digits only: "", "1.5", "1e3" and "0x10" are refused. */
+export function wholeNumber(value: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new EdgelakeError('invalid-input', `${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? '0 or more' : `from 0 to ${max}`}, not "${value}"`);
+  }
+  return Number(value);
+}
+
+export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D [--embedding-from TENSOR]] [--name N] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
 
 export const buildNativeFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the native dataset into (required)' },
@@ -168,13 +215,17 @@ export const buildNativeFlags = {
 export async function buildNativeCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(buildNativeFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildNativeUsage}`);
-  const dims = values['embedding-dims'] === undefined ? undefined : Number(values['embedding-dims']);
+  const dims = values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0);
+  const from = values['embedding-from'];
+  if (from !== undefined && dims === undefined) throw new EdgelakeError('invalid-input', '--embedding-from needs --embedding-dims (the probe\'s size)');
+  const name = datasetName(values.name);
   const dataset = await openDataset(positionals[0]);
+  if (from !== undefined) dataset.tensor(from); // an unknown name fails now, naming the tensors, not after the copy
   const sink = new FolderSink(values.out);
   const progress = values.json ? undefined : progressBar(io, 'copying chunks');
-  let result = await convertToNative(dataset, sink, { name: values.name, onProgress: progress });
+  let result = await convertToNative(dataset, sink, { name, onProgress: progress });
   // The probe reads the pixels from the copy just written, not from the source again.
-  if (dims !== undefined) result = await addEmbeddingProbe(await openDataset(values.out), sink, { dims, from: values['embedding-from'] });
+  if (dims !== undefined) result = await addEmbeddingProbe(await openDataset(values.out), sink, { dims, from });
   const summary = { out: values.out, version: result.versionId, length: result.manifest.length, tensors: Object.keys(result.manifest.tensors), fetched: dataset.network.bytes };
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
   else io.stdout(`wrote ${values.out}: version ${result.versionId}, ${summary.length} samples (${summary.tensors.join(', ')}), ${formatBytes(summary.fetched)} read from ${positionals[0]}\n`);

@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
@@ -9,7 +10,7 @@ import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
-export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--columns A,B] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet)';
+export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--columns A,B] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet, in a folder or at an http(s):// or s3:// URL)';
 
 export const indexFlags = {
   out: { type: 'string', value: 'FILE', help: 'write the index to this local file (default: beside the files, by PUT for http(s) and s3)' },
@@ -24,12 +25,15 @@ export const indexFlags = {
  */
 export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(indexFlags, args);
-  if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage} (PATTERN: shards-{000..099}.tar or data/train-{00000..00003}-of-00004.parquet, in a folder or at an http(s):// or s3:// URL)`);
+  if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage}`);
   const kib = values['chunk-kib'] === undefined ? 256 : Number(values['chunk-kib']);
   if (!Number.isInteger(kib) || kib < 1) throw new EdgelakeError('invalid-input', `--chunk-kib must be a whole number >= 1, not ${values['chunk-kib']}`);
   const parquet = /\.parquet$/i.test(positionals[0]);
   const columns = values.columns?.split(',').map((c) => c.trim());
   if (columns && !parquet) throw new EdgelakeError('invalid-input', '--columns names Parquet columns; WebDataset shards have none');
+  // Checked before the files are read: indexing them can take minutes.
+  const outDir = values.out === undefined ? undefined : dirname(resolve(values.out));
+  if (outDir !== undefined && !(await stat(outDir).catch(() => undefined))?.isDirectory()) throw new EdgelakeError('invalid-input', `--out: no folder ${outDir} to write ${values.out} into`);
   const layout = shardLayout(positionals[0]);
   const source = openSourceNode(layout.base);
   let read = 0;

@@ -32,7 +32,7 @@ export function progressBar(io: CliIo, label: string, unit?: 'bytes'): ProgressB
     const share = total > 0 ? done / total : 1;
     const tail = `${(share * 100).toFixed(0).padStart(3)}% ${count(done)}/${count(total)}${detail ? `  ${detail}` : ''}`;
     if (io.isTTY) {
-      const room = Math.max(20, (io.columns ?? 80) - 1);
+      const room = Math.max(20, (io.columns || 80) - 1); // || not ??: a pseudo-terminal may report 0 columns
       const width = Math.max(5, Math.min(30, room - label.length - tail.length - 4));
       const filled = Math.round(share * width);
       shown = `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${tail}`.slice(0, room);

@@ -6,17 +6,18 @@ import { EdgelakeError } from '../errors.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { ActiveLearner, type RoundResult } from '../runtime/learn/active-learner.js';
 import { openDataset } from '../runtime/open.node.js';
+import type { Dataset } from '../runtime/dataset/dataset.js';
 import { formatAdapter } from '../kernels/device.js';
 import { getNodeDevice } from '../kernels/device.node.js';
 import { mlp } from '../runtime/model/zoo.js';
 import { learningCurvesSvg, type CurveSeries } from './plot.js';
 import { isStrategyName, STRATEGIES, type StrategyName } from '../sampler/strategies/index.js';
-import { positiveInt } from './build.js';
+import { MAX_SEED, positiveInt, wholeNumber } from './build.js';
 import { openCacheFolder, parseSize } from './cache.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const learnUsage =
-  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware] [--byte-budget B] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--json] [--plot FILE.svg] [--commit]`;
+  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware [--byte-budget B]] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--ref R] [--json] [--plot FILE.svg] [--commit]`;
 
 export const learnFlags = {
   strategy: { type: 'string', default: 'margin', value: STRATEGIES.join('|'), help: 'how each round picks the samples to label' },
@@ -47,7 +48,8 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   if (values.plot !== undefined && !/\.svg$/i.test(values.plot)) throw new EdgelakeError('invalid-input', `--plot draws SVG: name the file .svg, not ${values.plot}`);
   const maxLabels = positiveInt(values.labels, '--labels', 1000);
   const roundSize = positiveInt(values.round, '--round', 100);
-  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  const seed = wholeNumber(values.seed, '--seed', 0, MAX_SEED);
+  if (values['byte-budget'] !== undefined && !values['cost-aware']) throw new EdgelakeError('invalid-input', '--byte-budget needs --cost-aware (only a cost-aware pick counts bytes)');
   const byteBudget = values['byte-budget'] === undefined ? undefined : parseSize(values['byte-budget'], '--byte-budget');
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
   const device = gpu?.device ?? null;
@@ -56,6 +58,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   /** One run from an empty cache (its own, unless --cache is given for the main run). */
   const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random', after?: (al: ActiveLearner) => Promise<void>): Promise<RoundResult[]> => {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
+    if (costAware && byteBudget !== undefined) checkBudget(ds, byteBudget);
     const shape = ds.tensor('image').shape.map((d) => d ?? 0);
     const classes = ds.tensor('label').classNames?.length ?? 10;
     const learner = mlp({ layers: [shape.reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
@@ -103,4 +106,10 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   } finally {
     await mainCache.store.close();
   }
+}
+
+/** A cost-aware round fetches whole chunks: a budget below the smallest image chunk buys none. */
+function checkBudget(ds: Dataset, budget: number): void {
+  const smallest = ds.tensor('image').chunks.reduce((a, c) => Math.min(a, c.bytes), Infinity);
+  if (budget < smallest) throw new EdgelakeError('invalid-input', `--byte-budget ${formatBytes(budget)} is too small for one round: it fetches no sample (the smallest image chunk is ${formatBytes(smallest)})`);
 }

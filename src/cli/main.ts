@@ -60,15 +60,23 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     io.stdout(`edgelake ${await version()}\n`);
     return 0;
   }
+  if (argv[0] === 'help' && argv.length > 1) argv = [...argv.slice(1), '--help']; // edgelake help query = edgelake query --help
+  const wantsHelp = (args: string[]) => args.some((a) => a === '--help' || a === '-h');
   const key = [argv.slice(0, 2).join(' '), argv[0]].find((k) => k !== undefined && k in commands);
-  if (key && argv.slice(key.split(' ').length).some((a) => a === '--help' || a === '-h')) {
+  if (key && wantsHelp(argv.slice(key.split(' ').length))) {
     const c = commands[key];
     io.stdout(helpText(c.usage, c.summary, c.flags));
     return 0;
   }
   if (!key) {
-    (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? io.stdout : io.stderr)(usage());
-    return argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? 0 : 2;
+    const group = Object.keys(commands).some((k) => k.startsWith(`${argv[0]} `)); // build: its subcommands are the commands
+    if (argv.length === 0 || argv[0] === 'help' || wantsHelp(argv.slice(0, group ? undefined : 1))) {
+      io.stdout(usage());
+      return 0;
+    }
+    const name = argv.slice(0, group ? 2 : 1).join(' ');
+    io.stderr(`edgelake: ${group && argv.length === 1 ? `${name} needs a subcommand` : `unknown command '${name}'`}\n\n${usage()}`);
+    return 2;
   }
   try {
     return await commands[key].run(argv.slice(key.split(' ').length), io);
@@ -84,6 +92,15 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stderr(`edgelake ${key}: ${redactUrls((e as Error).message.split('. ')[0])}${hint}\nusage: ${commands[key].usage}\n`);
       return 2;
     }
+    if (isSystemError(e)) {
+      io.stderr(`edgelake ${key}: ${redactUrls(e.message)}\n`); // a missing file or a taken address, not a bug: no stack
+      return 1;
+    }
     throw e;
   }
+}
+
+/** A failure the system reports (ENOENT, ENOTDIR, EACCES, EADDRNOTAVAIL...); a bug (a TypeError) has no such code. */
+function isSystemError(e: unknown): e is Error {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
 }

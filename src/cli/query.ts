@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { getNodeDevice } from '../kernels/device.node.js';
-import { EdgelakeError } from '../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { loadModel } from '../runtime/model/model-io.js';
 import { materialize } from '../runtime/query/materialize.js';
 import { query, type QueryAnswer } from '../runtime/query/query.js';
@@ -11,6 +11,7 @@ import { openDataset } from '../runtime/open.node.js';
 import { openCacheFolder } from './cache.js';
 import { parseFlags, type Flags } from './flags.js';
 import { formatBytes, type CliIo } from './io.js';
+import { unknownRefIsUsage } from './versions.js';
 
 export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--save NAME] [--model FILE] [--device gpu|cpu] [--json]`;
 
@@ -62,7 +63,7 @@ export async function materializeCommand(args: string[], io: CliIo): Promise<num
   if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${materializeUsage}`);
   const [root, text] = positionals;
   const ds = await openDataset(root);
-  const answer = await answerOf(root, ds, text);
+  const answer = await unknownRefIsUsage(answerOf(root, ds, text));
   const source = answer.version === ds.version ? ds : await openDataset(root, { ref: answer.version });
   const committed = await materialize(source, answer.ids, openSinkNode(root), { ref: values.ref, message: `materialized: ${text}` });
   const summary = { version: committed.versionId, ref: values.ref ?? 'materialized', parent: answer.version, samples: answer.ids.length, chunks: Object.values(committed.manifest.tensors).reduce((a, t) => a + t.chunks.length, 0) };
@@ -75,7 +76,9 @@ async function answerOf(root: string, ds: Dataset, text: string): Promise<Pick<Q
   if (/^\s*select\b/i.test(text)) return query(ds, text, { open: (ref) => openDataset(root, { ref }) });
   const named = (await listViews(ds.source)).find((v) => v.name === text);
   const at = named && named.version !== ds.version ? await openDataset(root, { ref: named.version }) : ds;
-  const { saved } = await openView(at, text);
+  const { saved } = await openView(at, text).catch((e: unknown) => {
+    throw isEdgelakeError(e, 'not-found') && !named ? new EdgelakeError('invalid-input', e.message) : e; // a name the user mistyped
+  });
   return { ids: Uint32Array.from(saved.ids), version: saved.version };
 }
 

@@ -4,10 +4,10 @@ import { openDataset } from '../runtime/open.node.js';
 import { Loader, type LoaderStats } from '../runtime/loader/loader.js';
 import { query } from '../runtime/query/query.js';
 import { openCacheFolder } from './cache.js';
-import { positiveInt } from './build.js';
+import { MAX_SEED, positiveInt, wholeNumber } from './build.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
-export const streamUsage = 'edgelake stream ROOT [--split S] [--query QUERY] [--tensor T ...] [--batch-size N] [--seed S] [--window-chunks W] [--workers N] [--cache DIR] [--json]';
+export const streamUsage = 'edgelake stream ROOT [--split S] [--query QUERY] [--tensor T ...] [--batch-size N] [--seed S [--window-chunks W]] [--workers N] [--cache DIR] [--ref R] [--json]';
 
 export const streamFlags = {
   split: { type: 'string', value: 'S', help: 'only this split (default every sample)' },
@@ -26,6 +26,10 @@ export const streamFlags = {
 export async function streamCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(streamFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${streamUsage}`);
+  if (values['window-chunks'] !== undefined && values.seed === undefined) throw new EdgelakeError('invalid-input', '--window-chunks needs --seed (it shapes the shuffle)');
+  const seed = values.seed === undefined ? undefined : wholeNumber(values.seed, '--seed', 0, MAX_SEED);
+  const windowChunks = positiveInt(values['window-chunks'], '--window-chunks', 4);
+  const workers = wholeNumber(values.workers, '--workers', 2);
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
@@ -35,8 +39,8 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
     const loader = new Loader(view, {
       batchSize: positiveInt(values['batch-size'], '--batch-size', 256),
       tensors: values.tensor,
-      shuffle: values.seed === undefined ? undefined : { seed: Number(values.seed), windowChunks: positiveInt(values['window-chunks'], '--window-chunks', 4) },
-      workers: values.workers === undefined ? 2 : Number(values.workers),
+      shuffle: seed === undefined ? undefined : { seed, windowChunks },
+      workers,
     });
     const show = progressBar(io, 'streaming');
     loader.addEventListener('progress', (e) => show(e.detail.samples, view.length, describe(e.detail)));

@@ -9,12 +9,12 @@ import type { Model, ModelSpec } from '../runtime/model/model.js';
 import { loadModel, loadWeights, savedSpec, saveModel, type LoadedWeights } from '../runtime/model/model-io.js';
 import { cnn, createModel, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
-import { positiveInt } from './build.js';
+import { MAX_SEED, positiveInt, wholeNumber } from './build.js';
 import { progressBar, type CliIo } from './io.js';
 import { Loader } from '../runtime/loader/loader.js';
 
 export const trainUsage =
-  'edgelake train ROOT --model mlp|cnn|head --epochs N [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--cache DIR] [--save FILE] [--resume FILE] [--init FILE [--freeze N]] [--json]';
+  'edgelake train ROOT [--model mlp|cnn|head] [--epochs N] [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--workers N] [--cache DIR] [--save FILE] [--resume FILE] [--init FILE [--freeze N]] [--ref R] [--json]';
 
 export const trainFlags = {
   model: { type: 'string', default: 'mlp', value: 'mlp|cnn|head', help: 'the model to train' },
@@ -45,7 +45,8 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   const epochs = positiveInt(values.epochs, '--epochs', 1);
   const batchSize = positiveInt(values['batch-size'], '--batch-size', 128);
   const inputSize = values['input-size'] === undefined ? undefined : positiveInt(values['input-size'], '--input-size', 0);
-  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  const seed = wholeNumber(values.seed, '--seed', 0, MAX_SEED);
+  const workers = wholeNumber(values.workers, '--workers', 1);
   const lr = values.lr === undefined ? undefined : Number(values.lr);
   if (values.init !== undefined && values.resume !== undefined) throw new EdgelakeError('invalid-input', '--init starts a new training from pretrained weights, --resume goes on with a saved one: give one of them');
   const freeze = values.freeze === undefined ? undefined : Number(values.freeze);
@@ -84,7 +85,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       batchSize, tensors: [input, 'label'], device: device ?? undefined,
       shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
       transform: { [input]: { scale: scaleFor(ds, input), toCHW: image, ...fit(shuffle ? 'random' : 'center') } },
-      workers: values.workers === undefined ? 1 : Number(values.workers),
+      workers,
     });
     const trainLength = ds.view({ split: 'train' }).length;
     const show = progressBar(io, 'training');

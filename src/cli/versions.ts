@@ -69,7 +69,7 @@ export async function checkoutCommand(args: string[], io: CliIo): Promise<number
 }
 
 /** A ref the user named that does not exist is a usage mistake (exit 2), not a failed read. */
-async function unknownRefIsUsage<T>(work: Promise<T>): Promise<T> {
+export async function unknownRefIsUsage<T>(work: Promise<T>): Promise<T> {
   return work.catch((e: unknown) => {
     throw isEdgelakeError(e, 'not-found') && /: no ref "/.test(e.message) ? new EdgelakeError('invalid-input', e.message) : e;
   });

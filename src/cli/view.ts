@@ -14,10 +14,13 @@ import { serveStatic, type ServedRequest } from './serve.js';
 
 export const viewUsage = 'edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]  (ROOT: a dataset folder or URL, or WebDataset shards / Parquet files: train-{000..009}.tar)';
 
+/** The longest timer Node keeps (2^31 - 1 ms); a longer one fires at once. */
+const MAX_EXIT_AFTER = 2147483;
+
 export const viewFlags = {
   port: { type: 'string', value: 'N', default: '8090', help: 'the port to serve on (0 takes a free one)' },
   host: { type: 'string', value: 'H', default: '127.0.0.1', help: 'the address to listen on' },
-  'exit-after': { type: 'string', value: 'SECONDS', help: 'stop serving after that many seconds (default: until Ctrl-C)' },
+  'exit-after': { type: 'string', value: 'SECONDS', help: `stop serving after that many seconds, at most ${MAX_EXIT_AFTER} (default: until Ctrl-C)` },
   page: { type: 'string', value: 'DIR', help: "the built viewer page to serve (default: the package's dist/viewer, which npm run build makes)" },
 } as const satisfies Flags;
 
@@ -96,10 +99,13 @@ export async function startViewer(options: ViewerOptions): Promise<RunningViewer
 export async function viewCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(viewFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${viewUsage}`);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EdgelakeError('invalid-input', `--port must be a whole number 0..65535, got ${values.port}`);
-  const exitAfter = values['exit-after'] === undefined ? undefined : Number(values['exit-after']);
-  if (exitAfter !== undefined && !(exitAfter >= 0)) throw new EdgelakeError('invalid-input', `--exit-after must be a number of seconds, got ${values['exit-after']}`);
+  // Number('') is 0: an empty --port would take a free port, an empty --exit-after stop at once.
+  const port = /^\d+$/.test(values.port!) ? Number(values.port) : NaN;
+  if (!(port <= 65535)) throw new EdgelakeError('invalid-input', `--port must be a whole number 0..65535, got ${JSON.stringify(values.port)}`);
+  // An empty host listens on every interface: that must be asked for by name.
+  if (!values.host!.trim()) throw new EdgelakeError('invalid-input', `--host must name an address (127.0.0.1, or 0.0.0.0 for every interface), got ${JSON.stringify(values.host)}`);
+  const exitAfter = values['exit-after'] === undefined ? undefined : values['exit-after'].trim() ? Number(values['exit-after']) : NaN;
+  if (exitAfter !== undefined && !(exitAfter >= 0 && exitAfter <= MAX_EXIT_AFTER)) throw new EdgelakeError('invalid-input', `--exit-after must be a number of seconds 0..${MAX_EXIT_AFTER}, got ${JSON.stringify(values['exit-after'])}`);
 
   const viewer = await startViewer({ root: positionals[0], pageDir: values.page, port, host: values.host });
   const what = viewer.folder ? `${viewer.folder} at ${DATASET_PREFIX}` : 'the page; the dataset is read from its own URL';

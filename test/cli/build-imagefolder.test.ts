@@ -44,6 +44,23 @@ it('dates a build by its newest input, to the second, among more files than a ca
   expect(await newestModification(paths)).toBe('2021-06-01T12:34:56Z');
 });
 
+it('refuses a bad --name, --ref or --created before writing anything', async () => {
+  mkdirSync(join(root, 'one', 'a'), { recursive: true });
+  writeFileSync(join(root, 'one', 'a', 'x.png'), encodePng({ width: 2, height: 2, colorType: 0, bitDepth: 8, samples: Uint16Array.of(0, 85, 170, 255) }));
+  const cases: [string[], string][] = [
+    [['--name', ''], '--name must have 1 to 200 characters, not 0'], // edgelake.json would hold a name no reader opens
+    [['--ref', ''], '--ref "" must match'],
+    [['--created', 'notadate'], '--created must be a UTC time like 2026-11-21T12:00:00Z, not "notadate"'],
+  ];
+  for (const [extra, message] of cases) {
+    const r = await cli('build', 'imagefolder', join(root, 'one'), '--out', join(root, 'refused'), ...extra);
+    expect([r.code, r.stderr], extra.join(' ')).toEqual([2, expect.stringContaining(message)]);
+  }
+  expect(existsSync(join(root, 'refused'))).toBe(false);
+  expect((await cli('build', 'imagefolder', join(root, 'one'), '--out', join(root, 'unnamed'))).code).toBe(0);
+  expect(JSON.parse(readFileSync(join(root, 'unnamed', 'edgelake.json'), 'utf8')).name).toBe('images'); // what --help says
+});
+
 describe.skipIf(noTools)('edgelake build imagefolder', () => {
   let jpegs: Map<string, Buffer>;
   beforeAll(() => void (jpegs = makeJpegFolder()));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -50,6 +50,22 @@ describe('edgelake build idx + inspect', () => {
     expect(await cli(...wrongPair)).toMatchObject({ code: 2, stderr: expect.stringMatching(/has 5000 images but .*t10k-labels.* has 1000 labels/) });
     expect(await cli('inspect', join(out, 'missing'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/edgelake\.json/) });
     expect(await cli('frobnicate')).toMatchObject({ code: 2, stderr: expect.stringMatching(/usage:/) });
+  });
+
+  it('refuses a bad --name, --ref, --created or --embedding-dims, or a stray argument, before writing anything', async () => {
+    const cases: [string[], string][] = [
+      [['--name', ''], '--name must have 1 to 200 characters, not 0'], // edgelake.json would hold a name no reader opens
+      [['--ref', ''], '--ref "" must match ^[A-Za-z0-9._-]{1,100}$'],
+      [['--created', 'notadate'], '--created must be a UTC time like 2026-11-21T12:00:00Z, not "notadate"'],
+      [['--created', '2023-02-30T00:00:00Z'], 'not "2023-02-30T00:00:00Z"'],
+      [['--embedding-dims', '5000'], '--embedding-dims must be at most 784, the pixels of an image, not 5000'],
+      [['stray'], 'unexpected argument "stray"\nusage: edgelake build idx '],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await cli(...buildSubsetArgs(join(out, 'refused'), ...extra));
+      expect([r.code, r.stderr], extra.join(' ')).toEqual([2, expect.stringContaining(message)]);
+    }
+    expect(existsSync(join(out, 'refused'))).toBe(false);
   });
 
   it('runs as the `edgelake` bin', async () => {

@@ -1,5 +1,5 @@
 // edgelake build linked: a dataset of links from a list or a CSV, no file read to build it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,17 @@ describe('edgelake build linked', () => {
       expect(r.code, name).toBe(2); // bad input, as for any argument
       expect(r.stderr, name).toMatch(message);
     }
+    const list = file('ok.txt', 'a.jpg\n');
+    const flags: [string[], string][] = [
+      [['--name', ''], '--name must have 1 to 200 characters, not 0'],
+      [['--ref', ''], '--ref "" must match'],
+      [['--created', 'yesterday'], '--created must be a UTC time like 2026-11-21T12:00:00Z, not "yesterday"'],
+    ];
+    for (const [extra, message] of flags) {
+      const r = await cli('build', 'linked', list, '--out', join(dir, 'flags'), ...extra);
+      expect([r.code, r.stderr], extra.join(' ')).toEqual([2, expect.stringContaining(message)]);
+    }
+    expect(existsSync(join(dir, 'flags'))).toBe(false);
     expect((await cli('build', 'linked', file('fmt.txt', 'https://host/photo?id=3\n'), '--out', join(dir, 'fmt'), '--format', 'jpeg')).code).toBe(0);
     expect(csvEntries('url,class\n"a ""quoted"".jpg",x\n')).toEqual([{ link: 'a "quoted".jpg', className: 'x' }]);
   });

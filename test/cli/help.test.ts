@@ -23,12 +23,35 @@ describe('edgelake COMMAND --help', () => {
     });
   }
 
+  it('each usage line names every flag its command takes, optional ones in brackets; --name says its real default', () => {
+    for (const [name, command] of Object.entries(commands)) {
+      for (const flag of Object.keys(command.flags)) expect(command.usage, name).toContain(`--${flag}`);
+    }
+    expect(commands.train.usage).toContain('ROOT [--model mlp|cnn|head] [--epochs N] '); // both have defaults
+    expect(commands['build idx'].flags.name?.help).toBe('the dataset\'s name (default dataset)');
+    expect(commands['build imagefolder'].flags.name?.help).toBe('the dataset\'s name (default images)');
+  });
+
   it('a mistyped flag gets the closest one; edgelake --version prints the package version', async () => {
     const typo = await cli('train', 'data', '--epoch', '3');
     expect([typo.code, typo.stderr.split('\n')[0]]).toEqual([2, "edgelake train: Unknown option '--epoch'; did you mean --epochs?"]);
     expect((await cli('learn', 'data', '--zzz')).stderr.split('\n')[0]).toBe("edgelake learn: Unknown option '--zzz'; edgelake learn --help lists the flags");
     expect((await cli('--version')).stdout).toMatch(/^edgelake \d+\.\d+\.\d+\n$/);
     expect((await cli('--help')).stdout).toContain('edgelake COMMAND --help describes a command\'s flags');
+  });
+
+  it('-h, help and a group\'s --help print on stdout and exit 0; an unknown command is named', async () => {
+    const global = await cli('--help');
+    expect(await cli('-h')).toEqual(global);
+    expect(await cli('help')).toEqual(global);
+    expect(await cli('build', '--help')).toEqual(global);
+    expect(await cli('help', 'query')).toEqual(await cli('query', '--help'));
+    expect(await cli('help', 'build', 'idx')).toEqual(await cli('build', 'idx', '-h'));
+    const unknown = await cli('nosuchcmd');
+    expect([unknown.code, unknown.stdout, unknown.stderr]).toEqual([2, '', `edgelake: unknown command 'nosuchcmd'\n\n${global.stdout}`]);
+    expect((await cli('help', 'nosuchcmd')).stderr.split('\n')[0]).toBe("edgelake: unknown command 'nosuchcmd'");
+    expect((await cli('build', 'zip')).stderr.split('\n')[0]).toBe("edgelake: unknown command 'build zip'");
+    expect(await cli('build')).toMatchObject({ code: 2, stderr: expect.stringMatching(/^edgelake: build needs a subcommand\n/) });
   });
 });
 
@@ -46,6 +69,12 @@ describe('progress on a terminal', () => {
     expect(lines.at(-1)).toBe(''); // ended by the last update's newline
     expect(lines.slice(0, -1).map((l) => l.split('\r').at(-1)!.replace('\x1b[K', ''))).toEqual(['epoch 1: loss 0.4321, train accuracy 0.8765', expect.stringMatching(/^training a model with a long label \[#+\] 100% 1000\/1000 {2}epoch 3\/2/)]);
     for (const drawn of out.split(/[\r\n]/)) expect(drawn.replace('\x1b[K', '').length).toBeLessThan(100);
+  });
+
+  it('a terminal that reports 0 columns gets the 80-column bar, not a 20-character stub', () => {
+    let out = '';
+    progressBar({ stdout: () => {}, stderr: (t: string) => void (out += t), isTTY: true, columns: 0 }, 'fetching')(5, 10);
+    expect(out).toBe(`\rfetching [${'#'.repeat(15)}${'-'.repeat(15)}]  50% 5/10\x1b[K`);
   });
 
   it('without a terminal: a line every 10%, sizes for bytes', () => {

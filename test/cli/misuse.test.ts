@@ -1,9 +1,11 @@
 // Misuse gets a message that says what was wrong and what to do, and changes nothing.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from '../support/cli.js';
+import { buildSubsetArgs, cli } from '../support/cli.js';
+import { commands } from '../../src/cli/main.js';
+import { indexUsage } from '../../src/cli/index-cmd.js';
 import { mlp } from '../../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-misuse-'));
@@ -24,6 +26,60 @@ describe('the edgelake command, misused', () => {
       expect(r.stderr, argv.join(' ')).toContain(message);
     }
     expect(existsSync(join(root, 'nope'))).toBe(false); // looking did not make one
+  });
+
+  it('a file system error is one line and exit 1, not a stack trace; a bug still throws', async () => {
+    writeFileSync(join(root, 'a-file'), '');
+    const notDir = await cli('fetch', root, '--cache', join(root, 'a-file'));
+    expect(notDir).toMatchObject({ code: 1, stderr: `edgelake fetch: ENOTDIR: not a directory, mkdir '${join(root, 'a-file', 'chunks')}'\n` });
+    // A TypeError has no system code: it is a bug, and stays visible with its stack.
+    const inspect = commands.inspect.run;
+    commands.inspect.run = async () => { throw new TypeError('x is undefined'); };
+    try {
+      await expect(cli('inspect', root)).rejects.toThrow(TypeError);
+    } finally {
+      commands.inspect.run = inspect;
+    }
+  });
+
+  it('index: names a missing --out folder before reading anything; its usage says PATTERN once', async () => {
+    const out = join(root, 'no-folder', 'shards.edgelake-index.json.gz');
+    expect(await cli('index', join(root, 'shards-{000..001}.tar'), '--out', out)).toMatchObject({ code: 2, stderr: `edgelake index: --out: no folder ${join(root, 'no-folder')} to write ${out} into\n` });
+    const r = await cli('index', 'notes.txt');
+    expect(r).toMatchObject({ code: 2, stderr: `edgelake index: usage: ${indexUsage}\n` });
+    expect(r.stderr.match(/PATTERN:/g)).toHaveLength(1);
+  });
+
+  it('a number out of range, or a flag without the one it goes with, is refused naming both, before any work (exit 2)', async () => {
+    const native = ['build', 'native', root, '--out', join(root, 'native')];
+    const cases: [string[], string][] = [
+      [['stream', root, '--seed', 'abc'], '--seed must be a whole number from 0 to 4294967295, not "abc"'],
+      [['stream', root, '--seed', '4294967296'], '--seed must be a whole number from 0 to 4294967295, not "4294967296"'],
+      [['train', root, '--device', 'cpu', '--seed=-1'], '--seed must be a whole number from 0 to 4294967295, not "-1"'],
+      [['learn', root, '--device', 'cpu', '--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295, not "1.5"'], // not randomSelect's words
+      [['stream', root, '--workers', 'many'], '--workers must be a whole number 0 or more, not "many"'],
+      [['train', root, '--device', 'cpu', '--workers', '1.5'], '--workers must be a whole number 0 or more, not "1.5"'],
+      [['stream', root, '--window-chunks', '8'], '--window-chunks needs --seed'],
+      [['learn', root, '--device', 'cpu', '--byte-budget', '1M'], '--byte-budget needs --cost-aware'],
+      [[...native, '--embedding-from', 'image'], '--embedding-from needs --embedding-dims'],
+      [[...native, '--embedding-dims', 'NaN'], '--embedding-dims must be a positive integer, not "NaN"'],
+      [[...native, '--embedding-dims', '0'], '--embedding-dims must be a positive integer, not "0"'],
+      [[...native, '--name', ''], '--name must have 1 to 200 characters, not 0'],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await cli(...argv);
+      expect([r.code, r.stderr], argv.join(' ')).toEqual([2, expect.stringContaining(message)]);
+    }
+  });
+
+  it('refuses before the work what it can know then: an unknown --embedding-from before the copy, a byte budget that buys no sample', async () => {
+    const ds = join(root, 'subset');
+    expect((await cli(...buildSubsetArgs(ds))).code).toBe(0);
+    const unknown = await cli('build', 'native', ds, '--out', join(root, 'copy'), '--embedding-dims', '4', '--embedding-from', 'pixels');
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('has no tensor "pixels" (tensors: image, label)')]);
+    expect(existsSync(join(root, 'copy'))).toBe(false);
+    const poor = await cli('learn', ds, '--cost-aware', '--byte-budget', '1', '--labels', '20', '--round', '10', '--epochs', '1', '--device', 'cpu');
+    expect([poor.code, poor.stderr]).toEqual([2, expect.stringMatching(/--byte-budget 1 B is too small for one round: it fetches no sample \(the smallest image chunk is [\d.]+ KiB\)/)]);
   });
 
   it('bald on a model without dropout is refused, not ~0 for every sample', async () => {

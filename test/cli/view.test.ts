@@ -82,9 +82,27 @@ describe('edgelake view', () => {
     expect((await cli('view', join(out, 'a-file'), '--page', page)).stderr).toContain('is not a folder');
     const unbuilt = await cli('view', ds, '--page', join(out, 'empty'));
     expect([unbuilt.code, unbuilt.stderr]).toEqual([1, `edgelake view: the viewer page is not built: ${join(out, 'empty')} has no index.html and viewer.js; run npm run build in the edgelake folder (or pass --page DIR)\n`]);
-    expect(await cli('view', ds, '--port', '70000', '--page', page)).toMatchObject({ code: 2, stderr: 'edgelake view: --port must be a whole number 0..65535, got 70000\n' });
+    expect(await cli('view', ds, '--port', '70000', '--page', page)).toMatchObject({ code: 2, stderr: 'edgelake view: --port must be a whole number 0..65535, got "70000"\n' });
     expect((await cli('view', ds, '--exit-after', 'soon', '--page', page)).code).toBe(2);
     expect((await cli('view')).stderr).toBe(`edgelake view: usage: edgelake view ROOT [--port N] [--host H] [--exit-after SECONDS] [--page DIR]  (ROOT: a dataset folder or URL, or WebDataset shards / Parquet files: train-{000..009}.tar)\n`);
+  });
+
+  it('refuses an empty --host, --port or --exit-after, and an --exit-after past what a timer holds', async () => {
+    const cases: [string[], string][] = [
+      // --exit-after 0: were one of these taken, the viewer would stop at once rather than serve on.
+      [['--host', '', '--exit-after', '0'], '--host must name an address (127.0.0.1, or 0.0.0.0 for every interface), got ""'],
+      [['--port', '', '--exit-after', '0'], '--port must be a whole number 0..65535, got ""'],
+      [['--port', ' ', '--exit-after', '0'], '--port must be a whole number 0..65535, got " "'],
+      [['--exit-after', ''], '--exit-after must be a number of seconds 0..2147483, got ""'],
+      [['--exit-after', '1e10'], '--exit-after must be a number of seconds 0..2147483, got "1e10"'],
+      [['--exit-after', 'Infinity'], '--exit-after must be a number of seconds 0..2147483, got "Infinity"'],
+    ];
+    for (const [flags, message] of cases) expect(await cli('view', ds, ...flags, '--page', page), flags.join(' ')).toEqual({ code: 2, stdout: '', stderr: `edgelake view: ${message}\n` });
+  });
+
+  it('an address it cannot listen on is one line and exit 1', async () => {
+    // 192.0.2.1 is a documentation address (TEST-NET-1), on no interface of this machine.
+    expect(await cli('view', ds, '--port', '0', '--host', '192.0.2.1', '--page', page)).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(/^edgelake view: listen EADDRNOTAVAIL: address not available 192\.0\.2\.1\S*\n$/) });
   });
 
   it('a port in use is an error that says to pick another', async () => {

@@ -171,6 +171,7 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
     if (k <= 0) throw new EdgelakeError('invalid-input', `step: nothing left to label (${this.pool.labelledCount} of ${this.pool.size} samples labelled, maxLabels ${o.maxLabels})`);
     this.phase(round, 'scoring');
     const { ids: selected } = await this.select(k, round, !o.oracle);
+    if (selected.length === 0) throw new EdgelakeError('invalid-input', `step: round ${round} selected no sample${o.byteBudget === undefined ? '' : ` (is a byteBudget of ${o.byteBudget} bytes enough for a chunk?)`}`);
     this.phase(round, 'labelling');
     const labels = await (o.oracle ?? ((ids) => this.datasetLabels(ids)))(selected);
     await this.teach(selected, labels);

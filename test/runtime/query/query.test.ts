@@ -1,5 +1,5 @@
 // Queries, TQL-style: the ids a query selects, reading only the tensors it names.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -76,6 +76,22 @@ describe('query on the bundled subset', () => {
     const spec = (await import('../../spec-reader/reader.js')).readDataset(dir);
     spec.verifyAll(); // head (main) is untouched and whole
     expect(spec.versionId).toBe(parent.version);
+  });
+
+  it('materialize refuses a branch that exists, or a view or ref that does not, before writing a chunk (exit 2)', async () => {
+    const files = () => readdirSync(join(dir, 'chunks'), { recursive: true }).length;
+    const before = files();
+    const cases: [string[], string][] = [
+      [['select * limit 5', '--ref', 'main'], 'main is already a ref (a branch name must be new)'],
+      [['select * limit 5', '--ref', 'no/slash'], 'branch name "no/slash" must match'],
+      [['nosuchview'], 'has no view named nosuchview'],
+      [["select * from ref 'nope' limit 5"], 'no ref "nope"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli('materialize', dir, ...args);
+      expect([r.code, r.stderr], args.join(' ')).toEqual([2, expect.stringContaining(message)]);
+    }
+    expect(files()).toBe(before);
   });
 
   it('--device names where reductions run: gpu or cpu, nothing else', async () => {
