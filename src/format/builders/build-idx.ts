@@ -54,6 +54,12 @@ export async function buildIdx(sink: Sink, options: BuildIdxOptions): Promise<Co
     throw new EdgelakeError('invalid-input', `${classNames.length} class names given, but labels go up to ${maxLabel}`);
   }
 
+  // Checked before any chunk is written: a refused probe must not leave the images behind.
+  const dims = options.embeddingDims;
+  if (dims && !(Number.isInteger(dims) && dims >= 1 && dims <= rows * cols)) {
+    throw new EdgelakeError('invalid-input', `embedding dimensions must be an integer in [1, ${rows * cols}], got ${dims}`);
+  }
+
   const chunkBytes = options.chunkBytes ?? 1 << 20;
   const chunkCompression = options.chunkCompression ?? 'deflate';
   const image = new TensorWriter(sink, 'image', {
@@ -93,9 +99,6 @@ export async function buildIdx(sink: Sink, options: BuildIdxOptions): Promise<Co
 
 /** PCA fitted on the first (train) split, applied to all; int8 with one scale per dimension. */
 async function buildEmbedding(sink: Sink, images: Uint8Array[], pixels: number, dims: number, chunkBytes: number) {
-  if (!Number.isInteger(dims) || dims < 1 || dims > pixels) {
-    throw new EdgelakeError('invalid-input', `embedding dimensions must be an integer in [1, ${pixels}], got ${dims}`);
-  }
   const pca = fitPca(images[0], pixels, dims);
   const quant = quantizeInt8(concatProjections(images.map((rows) => project(pca, rows))), dims);
   const writer = new TensorWriter(sink, 'embedding', {

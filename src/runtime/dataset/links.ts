@@ -39,6 +39,8 @@ export interface LinkedFilesOptions extends OpenSourceOptions {
 export class LinkedFiles {
   readonly #files: Source;
   readonly #open: (root: string, options: OpenSourceOptions) => Source;
+  /** A relative local root made absolute, once: its transport's location. */
+  #absoluteRoot: string | undefined;
   /** Requests and bytes that reached the files' servers; `unchanged` counts revalidations that moved no bytes. */
   readonly network: SourceMetrics;
 
@@ -64,7 +66,7 @@ export class LinkedFiles {
     const before = cache ? parseSidecar(await cache.store.getNote(note), ref.samples) : [];
     const after = [...before];
     const files = await Promise.all(links.map(async ([i, link]) => {
-      const { bytes, record } = await this.#readFile(resolveLink(link, this.root, where, i, (root) => this.#open(root, this.options).location), before[i], limits, signal);
+      const { bytes, record } = await this.#readFile(resolveLink(link, this.root, where, i, (root) => (this.#absoluteRoot ??= this.#open(root, this.options).location)), before[i], limits, signal);
       after[i] = record;
       return bytes;
     }));

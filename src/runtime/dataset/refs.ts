@@ -1,8 +1,9 @@
 import { EdgelakeError } from '../../errors.js';
 import { swapRefs } from '../../format/builders/commit.js';
-import { versionPath, type Refs } from '../../format/manifest.js';
+import { DEFAULT_LIMITS } from '../../format/limits.js';
+import { REFS_PATH, versionPath, type Refs } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
-import { NAME } from '../../format/validate.js';
+import { NAME, parseJson, validateRefs } from '../../format/validate.js';
 import { resolveName } from './versions.js';
 
 // Each change is one compare-and-swap of edgelake.json (swapRefs): a writer who moved it
@@ -30,13 +31,31 @@ export async function checkout(sink: Sink, ref: string): Promise<string> {
   return refs.refs[ref];
 }
 
+/**
+ * Refuses a branch name that is malformed or taken, before work that ends by creating it
+ * (materialize writes its chunks first); createBranch checks again, under its swap.
+ */
+export async function checkNewBranch(sink: Sink, name: string): Promise<void> {
+  checkName('branch', name);
+  const bytes = await sink.read(REFS_PATH);
+  if (bytes) checkFree(validateRefs(parseJson(bytes, REFS_PATH, DEFAULT_LIMITS)), 'branch', name);
+}
+
+function checkName(what: string, name: string): void {
+  if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `${what} name "${name}" must match ${NAME.source}`);
+}
+
+function checkFree(refs: Refs, what: string, name: string): void {
+  const taken = Object.hasOwn(refs.refs, name) ? 'ref' : refs.tags && Object.hasOwn(refs.tags, name) ? 'tag' : undefined;
+  if (taken) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: ${name} is already a ${taken} (a ${what} name must be new)`);
+}
+
 async function addName(sink: Sink, kind: 'refs' | 'tags', name: string, from: string | undefined): Promise<string> {
   const what = kind === 'refs' ? 'branch' : 'tag';
-  if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `${what} name "${name}" must match ${NAME.source}`);
+  checkName(what, name);
   let versionId = '';
   await swapRefs(sink, async (refs) => {
-    const taken = Object.hasOwn(refs.refs, name) ? 'ref' : refs.tags && Object.hasOwn(refs.tags, name) ? 'tag' : undefined;
-    if (taken) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: ${name} is already a ${taken} (a ${what} name must be new)`);
+    checkFree(refs, what, name);
     versionId = resolve(refs, from ?? refs.head).versionId;
     // A version id typed by hand may name nothing: check the manifest is there before naming it.
     if (!(await sink.read(versionPath(versionId)))) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: no version ${versionId}`);

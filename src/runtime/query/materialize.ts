@@ -2,14 +2,13 @@ import { EdgelakeError } from '../../errors.js';
 import { commitChild, type Committed } from '../../format/builders/commit.js';
 import { TensorWriter } from '../../format/builders/tensor-writer.js';
 import { decodeChunk } from '../../format/chunk.js';
-import { DEFAULT_LIMITS } from '../../format/limits.js';
-import { chunkPath, REFS_PATH, type TensorMeta } from '../../format/manifest.js';
+import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
-import { fixedSampleBytes, NAME, parseJson, validateRefs } from '../../format/validate.js';
+import { fixedSampleBytes } from '../../format/validate.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import { filesTensor } from '../dataset/links.js';
 import type { Dataset } from '../dataset/dataset.js';
-import { createBranch } from '../dataset/refs.js';
+import { checkNewBranch, createBranch } from '../dataset/refs.js';
 
 export interface MaterializeOptions {
   /** The new ref (a branch) the version is committed on, from the version queried (default 'materialized'). */
@@ -72,16 +71,6 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
   return commitChild(sink, dataset.version, { length: ids.length, splits, tensors }, {
     ref, message: options.message ?? `${ids.length} samples materialized`, created: options.created ?? new Date().toISOString(),
   });
-}
-
-/** Refuses a branch name that is malformed or taken before any chunk is written (createBranch checks again, under its swap). */
-async function checkNewBranch(sink: Sink, ref: string): Promise<void> {
-  if (!NAME.test(ref)) throw new EdgelakeError('invalid-input', `branch name "${ref}" must match ${NAME.source}`);
-  const bytes = await sink.read(REFS_PATH);
-  if (!bytes) return;
-  const refs = validateRefs(parseJson(bytes, REFS_PATH, DEFAULT_LIMITS));
-  const taken = Object.hasOwn(refs.refs, ref) ? 'ref' : refs.tags && Object.hasOwn(refs.tags, ref) ? 'tag' : undefined;
-  if (taken) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: ${ref} is already a ${taken} (a branch name must be new)`);
 }
 
 /** Files a window of linked samples reads at once: links of one chunk go in one read. */
