@@ -5,6 +5,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { EdgelakeError } from '../errors.js';
 import type { BodyReader, HttpResponse } from './body.js';
 import { redactUrl } from './redact.js';
+import { CorruptTransferError } from './retry.js';
 
 /** Redirects followed before giving up, as fetch does. */
 const MAX_REDIRECTS = 20;
@@ -51,7 +52,9 @@ function response(message: IncomingMessage, url: URL): HttpResponse {
   const cancel = async () => void (message.complete ? stream.resume() : stream.destroy());
   const reader: BodyReader = {
     read: async () => {
-      const { done, value } = await chunks.next();
+      const { done, value } = await chunks.next().catch((e: unknown) => {
+        throw undecodable(e) ? new CorruptTransferError(`${redactUrl(url.href)}: its ${message.headers['content-encoding']} body could not be decoded: ${(e as Error).message}`, { cause: e }) : e;
+      });
       return done ? { done: true } : { done: false, value };
     },
     cancel,
@@ -75,6 +78,12 @@ function response(message: IncomingMessage, url: URL): HttpResponse {
       return body.buffer;
     },
   };
+}
+
+/** An error of zlib's decoders (Z_DATA_ERROR; brotli's ERR__ERROR_FORMAT_*): the bytes, not the connection, were wrong. */
+function undecodable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR__ERROR_'));
 }
 
 /**

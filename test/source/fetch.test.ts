@@ -3,7 +3,7 @@
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeFetch } from '../../src/source/fetch.node.js';
-import { HttpSource, isEdgelakeError } from '../../src/index.js';
+import { HttpSource, isEdgelakeError, withRetry } from '../../src/index.js';
 import { seededBytes, serveFiles, startTestServer, type TestServer } from './test-server.js';
 
 const file = seededBytes(50_000, 3);
@@ -62,6 +62,13 @@ describe('nodeFetch', () => {
     const error = await new HttpSource(`${home.url}?sig=secret`, { fetch: nodeFetch }).read('packed.bin').catch((e: Error) => e);
     expect(isEdgelakeError(error, 'source')).toBe(true);
     expect((error as Error).message).toMatch(/\/packed\.bin\?…: the server sent Content-Encoding zstd/);
+  });
+
+  it("takes a body its Content-Encoding does not decode for damaged bytes ('integrity', retried), not an unreachable server", async () => {
+    home.handler = (_request, response) => void response.writeHead(200, { 'content-encoding': 'gzip', 'content-length': 4 }).end('JFIF');
+    const error = await withRetry(new HttpSource(home.url, { fetch: nodeFetch }), { retries: 1, baseDelayMs: 1 }).read('photo.jpg').catch((e: Error) => e);
+    expect(isEdgelakeError(error, 'integrity')).toBe(true);
+    expect((error as Error).message).toMatch(/\/photo\.jpg: its gzip body could not be decoded: incorrect header check \(the same in every one of 2 attempts\)/);
   });
 
   it('reads nothing into a 304 that names a Content-Encoding', async () => {
