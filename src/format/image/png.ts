@@ -158,7 +158,9 @@ function inflateExact(z: Uint8Array, size: number, fail: Fail): Uint8Array {
   if (filled < size) {
     throw fail('invalid-input', `image data inflates to ${filled} of the ${size} bytes its IHDR implies (truncated?)`);
   }
-  if (adler32(out) !== readU32(z, z.length - 4)) throw fail('integrity', 'image data fails its Adler-32 checksum');
+  const sum = adler32(out);
+  // The checksum ends the zlib stream; libpng decodes, with a warning, a PNG whose IDAT holds bytes after it.
+  if (sum !== readU32(z, z.length - 4) && !hasU32After(z, sum, 2)) throw fail('integrity', 'image data fails its Adler-32 checksum');
   return out;
 }
 
@@ -295,6 +297,12 @@ function readU32(b: Uint8Array, at: number): number {
 
 function readType(b: Uint8Array, at: number): string {
   return String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]);
+}
+
+/** Whether big-endian `value` is at some offset >= `from` of `b`. */
+function hasU32After(b: Uint8Array, value: number, from: number): boolean {
+  for (let at = b.length - 4; at >= from; at--) if (readU32(b, at) === value) return true;
+  return false;
 }
 
 function adler32(b: Uint8Array): number {

@@ -139,6 +139,16 @@ describe('decodePng on hostile input', () => {
     expect(failure(() => decodePng(withRaw(ihdr(2, 2, 8, 0), rows(1))))).toMatch(/^invalid-input: .*3 of the 6 bytes/);
   });
 
+  it('decodes image data with stray bytes after its zlib stream, as libpng does, and still checks its Adler-32', () => {
+    const raw = Uint8Array.from({ length: 2 * 3 }, (_, i) => (i % 3 === 0 ? 0 : 40 * i)); // 2x2 gray, filter 0
+    const z = deflateSync(raw);
+    const strayed = png([ihdr(2, 2, 8, 0), chunk('IDAT', Buffer.concat([z, Uint8Array.of(0, 0)])), chunk('IEND', new Uint8Array(0))]);
+    expect(Array.from(decodePng(strayed).data)).toEqual([40, 80, 160, 200]);
+    const wrongSum = Buffer.concat([z, Uint8Array.of(0, 0)]);
+    wrongSum[z.length - 1] ^= 1;
+    expect(failure(() => decodePng(png([ihdr(2, 2, 8, 0), chunk('IDAT', wrongSum), chunk('IEND', new Uint8Array(0))])))).toMatch(/^integrity: .*Adler-32/);
+  });
+
   it('refuses broken structure with a message saying what is wrong', () => {
     const iend = chunk('IEND', new Uint8Array(0));
     const cases: Array<[Uint8Array, RegExp]> = [
