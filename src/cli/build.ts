@@ -8,7 +8,7 @@ import type { Committed } from '../format/builders/commit.js';
 import { FolderSink } from '../format/folder-sink.node.js';
 import { parseIdx } from '../format/builders/idx.js';
 import { NAME } from '../format/validate.js';
-import { addEmbeddingProbe, convertToNative } from '../runtime/convert.js';
+import { addEmbeddingProbe, convertToNative, probeInput } from '../runtime/convert.js';
 import { openDataset } from '../runtime/open.node.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
@@ -93,7 +93,7 @@ export async function buildImageFolderCommand(args: string[], io: CliIo): Promis
   const options = {
     name: datasetName(values.name),
     thumbnailSize: positiveInt(values.thumbnail, '--thumbnail', 32),
-    testFraction: values['test-fraction'] === undefined ? 0 : Number(values['test-fraction']),
+    testFraction: testFraction(values['test-fraction']),
     chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024,
     ref: refName(values.ref),
   };
@@ -182,6 +182,13 @@ export function createdTime(value: string | undefined): string | undefined {
   return value;
 }
 
+/** A share in [0, 1) in decimal digits ("0.1", ".25"): "", "abc" and "1" are refused, as "" would have been 0. */
+function testFraction(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^(0|0?\.\d+)$/.test(value)) throw new EdgelakeError('invalid-input', `--test-fraction must be a share from 0 up to (not including) 1, like 0.1, not "${value}"`);
+  return Number(value);
+}
+
 export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -220,7 +227,7 @@ export async function buildNativeCommand(args: string[], io: CliIo): Promise<num
   if (from !== undefined && dims === undefined) throw new EdgelakeError('invalid-input', '--embedding-from needs --embedding-dims (the probe\'s size)');
   const name = datasetName(values.name);
   const dataset = await openDataset(positionals[0]);
-  if (from !== undefined) dataset.tensor(from); // an unknown name fails now, naming the tensors, not after the copy
+  if (dims !== undefined) probeInput(dataset, dims, from); // a probe that cannot be fitted fails now, not after the copy
   const sink = new FolderSink(values.out);
   const progress = values.json ? undefined : progressBar(io, 'copying chunks');
   let result = await convertToNative(dataset, sink, { name, onProgress: progress });

@@ -72,7 +72,11 @@ async function headOf(sink: Sink): Promise<string> {
 /** Gray pixels at most: a covariance over more is too slow to fit in JavaScript (and a probe needs little). */
 const MAX_PROBE_PIXELS = 4096;
 
-async function embeddingOf(dataset: Dataset, sink: Sink, dims: number, from?: string) {
+/**
+ * The image tensor a probe of `dims` dimensions is fitted on, and its pixels and channels an
+ * image; refuses a probe that cannot be fitted, so a caller can ask before it copies anything.
+ */
+export function probeInput(dataset: Dataset, dims: number, from?: string): { name: string; pixels: number; channels: number } {
   const name = from ?? Object.keys(dataset.tensors).find((n) => dataset.tensors[n].htype === 'image');
   if (!name) throw new EdgelakeError('invalid-input', `dataset ${dataset.name} has no image tensor to fit a probe on (name one)`);
   const shape = dataset.tensor(name).shape;
@@ -82,6 +86,11 @@ async function embeddingOf(dataset: Dataset, sink: Sink, dims: number, from?: st
   if (!Number.isInteger(pixels)) throw new EdgelakeError('invalid-input', `tensor ${name} has images of any size [${shape.join(', ')}]: a PCA probe needs one size`);
   if (pixels > MAX_PROBE_PIXELS) throw new EdgelakeError('invalid-input', `tensor ${name} has ${pixels} pixels an image; a PCA probe takes at most ${MAX_PROBE_PIXELS} (build idx or imagefolder's thumbnail probe suits large photos)`);
   if (!Number.isInteger(dims) || dims < 1 || dims > pixels) throw new EdgelakeError('invalid-input', `embedding dimensions must be an integer in [1, ${pixels}], got ${dims}`);
+  return { name, pixels, channels };
+}
+
+async function embeddingOf(dataset: Dataset, sink: Sink, dims: number, from?: string) {
+  const { name, pixels, channels } = probeInput(dataset, dims, from);
   // The probe is a PCA of the gray levels (the mean of the channels).
   const rows = new Uint8Array(dataset.length * pixels);
   for await (const b of new Loader(dataset.view(), { batchSize: 1024, tensors: [name] })) {

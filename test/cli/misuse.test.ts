@@ -65,6 +65,7 @@ describe('the edgelake command, misused', () => {
       [[...native, '--embedding-dims', 'NaN'], '--embedding-dims must be a positive integer, not "NaN"'],
       [[...native, '--embedding-dims', '0'], '--embedding-dims must be a positive integer, not "0"'],
       [[...native, '--name', ''], '--name must have 1 to 200 characters, not 0'],
+      ...['', 'abc', '1', '-0.1', '0.5x'].map((f): [string[], string] => [['build', 'imagefolder', root, '--out', join(root, 'imgs'), `--test-fraction=${f}`], `--test-fraction must be a share from 0 up to (not including) 1, like 0.1, not "${f}"`]),
     ];
     for (const [argv, message] of cases) {
       const r = await cli(...argv);
@@ -72,11 +73,14 @@ describe('the edgelake command, misused', () => {
     }
   });
 
-  it('refuses before the work what it can know then: an unknown --embedding-from before the copy, a byte budget that buys no sample', async () => {
+  it('refuses before the work what it can know then: an unknown --embedding-from or too wide a probe before the copy, a byte budget that buys no sample', async () => {
     const ds = join(root, 'subset');
     expect((await cli(...buildSubsetArgs(ds))).code).toBe(0);
     const unknown = await cli('build', 'native', ds, '--out', join(root, 'copy'), '--embedding-dims', '4', '--embedding-from', 'pixels');
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('has no tensor "pixels" (tensors: image, label)')]);
+    expect(existsSync(join(root, 'copy'))).toBe(false);
+    const wide = await cli('build', 'native', ds, '--out', join(root, 'copy'), '--embedding-dims', '785');
+    expect([wide.code, wide.stderr]).toEqual([2, expect.stringContaining('embedding dimensions must be an integer in [1, 784], got 785')]);
     expect(existsSync(join(root, 'copy'))).toBe(false);
     const poor = await cli('learn', ds, '--cost-aware', '--byte-budget', '1', '--labels', '20', '--round', '10', '--epochs', '1', '--device', 'cpu');
     expect([poor.code, poor.stderr]).toEqual([2, expect.stringMatching(/--byte-budget 1 B is too small for one round: it fetches no sample \(the smallest image chunk is [\d.]+ KiB\)/)]);
