@@ -1,7 +1,7 @@
 // Linked files served by nginx and s3rver as they are: read once cold, revalidated warm, re-read when changed.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPhotoDataset, MATE_DIR, STAMPS_DIR, type PhotoEntry } from '../../scripts/photo-dataset.js';
 import { batchArray, decodeImage, Loader, type Dataset } from '../../src/index.js';
@@ -133,6 +133,24 @@ describe.skipIf(noPackages)('linked photos', () => {
       const after = await epoch(changed);
       expect(changed.links.network).toMatchObject({ requests: 1, unchanged: some.length - 1 });
       expect(after.get(3)).not.toEqual(first.get(3));
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it('stored in an S3 bucket itself: a relative link names the key as written, spaces and accents too', { timeout: 60_000 }, async () => {
+    const bucket = 'edgelake-relative';
+    const s3 = await startS3rver(bucket);
+    try {
+      const photo = new Uint8Array(readFileSync(join(dir, 'served', photos[0].file)));
+      await s3.put('photos/a b été.jpg', photo);
+      const local = join(dir, 'relative-ds');
+      await buildLinked(new FolderSink(local), [{ link: '../photos/a b été.jpg' }, { link: '../photos/a%20b%20%C3%A9t%C3%A9.jpg' }], { created: '2026-12-07T00:00:00Z' });
+      for (const file of readdirSync(local, { recursive: true, withFileTypes: true }).filter((f) => f.isFile())) {
+        await s3.put(`ds/${relative(local, join(file.parentPath, file.name))}`, readFileSync(join(file.parentPath, file.name)));
+      }
+      const ds = await openDataset(`s3://${bucket}/ds`, { s3: { endpoint: s3.url, region: 'us-east-1', ...S3RVER_CREDENTIALS } });
+      expect(await ds.readLinked('image', 0)).toEqual([photo, photo]);
     } finally {
       await s3.stop();
     }

@@ -120,7 +120,15 @@ export function resolveLink(link: string, root: string, where: Where, i: number,
   if (remote && (scheme === 'file' || link.startsWith('/'))) throw refuse(`a local file, and the dataset is remote (${redactUrl(root)})`);
   if (scheme === 'file' || link.startsWith('/')) return link;
   const base = remote || schemeOf(root) === 'file' ? root : `file://${encodePath(absolute(root))}`;
-  return new URL(link, base.replace(/\/*$/, '/')).href;
+  const url = new URL(link, base.replace(/\/*$/, '/'));
+  if (url.protocol !== 's3:') return url.href;
+  // An s3:// URL names its key as written (as the AWS CLI reads it), so the resolved path is decoded back.
+  if (url.search !== '') throw refuse("whose '?' would start a query, which an S3 key has not (write it as %3F)");
+  try {
+    return `s3://${url.host}${decodeURIComponent(url.pathname)}`;
+  } catch {
+    throw refuse("with a '%' that starts no UTF-8 escape (a '%' itself is written %25)");
+  }
 }
 
 /** A linked tensor's chunks as stored: URLs, one UTF-8 string a sample. */

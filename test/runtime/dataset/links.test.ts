@@ -171,6 +171,11 @@ describe('linked tensors', () => {
   it('resolve relative links against the dataset, and refuse local files from a remote dataset', () => {
     expect(resolveLink('photos/a.jpg', 'https://host/ds', where, 0)).toBe('https://host/ds/photos/a.jpg');
     expect(resolveLink('../p/a.jpg', 's3://bucket/sets/ds/', where, 0)).toBe('s3://bucket/sets/p/a.jpg');
+    // An s3:// URL names its key as written, so the resolved key is decoded back: 'a b' and 'a%20b' both name the key 'a b'.
+    expect(['p/a b été.jpg', 'p/a%20b%20%C3%A9t%C3%A9.jpg'].map((link) => resolveLink(link, 's3://bucket/ds', where, 0))).toEqual(['s3://bucket/ds/p/a b été.jpg', 's3://bucket/ds/p/a b été.jpg']);
+    expect(resolveLink('p/100%25 #2.jpg', 's3://bucket/ds', where, 0)).toBe('s3://bucket/ds/p/100% ');
+    expect(() => resolveLink('a?x=1.jpg', 's3://bucket/ds', where, 4)).toThrow(/sample 4 links "a\?…", whose '\?' would start a query, which an S3 key has not \(write it as %3F\)/);
+    expect(() => resolveLink('a%E9.jpg', 's3://bucket/ds', where, 0)).toThrow(/a '%' that starts no UTF-8 escape/);
     // A local root resolves them as a URL too (as file:///data/ds/): %20 is a space, '#' starts a fragment.
     expect(resolveLink('../p/a%20b.jpg#2', '/data/my ds', where, 0)).toBe('file:///data/p/a%20b.jpg#2');
     expect(resolveLink('p/été.jpg', 'file:///data/ds', where, 0)).toBe('file:///data/ds/p/%C3%A9t%C3%A9.jpg');
