@@ -7,7 +7,7 @@ import { halfToFloat } from '../../kernels/decode/decode.ref.js';
  * "__metadata__"?: {string: string}}, then the byte buffer. Offsets are relative to the buffer
  * start; tensors are row-major, little-endian, contiguous, and cover the buffer exactly.
  */
-export type SafetensorsDtype = 'F32' | 'F16' | 'I32' | 'U32' | 'I8' | 'U8' | 'F64' | 'I64' | 'BF16' | 'BOOL' | 'I16' | 'U16';
+export type SafetensorsDtype = 'F32' | 'F16' | 'I32' | 'U32' | 'I8' | 'U8' | 'F64' | 'I64' | 'U64' | 'BF16' | 'BOOL' | 'I16' | 'U16' | 'F8_E5M2' | 'F8_E4M3';
 
 /** One tensor: raw little-endian bytes, row-major. */
 export interface NamedTensor {
@@ -22,12 +22,12 @@ export interface DecodedSafetensors {
 }
 
 export const SAFETENSORS_ITEM_BYTES: Record<SafetensorsDtype, number> = {
-  BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8,
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
 };
 // The reference writer's Dtype enum order; it lays tensors out by descending rank, then name,
 // which keeps every tensor aligned to its item size.
 const DTYPE_RANK: Record<SafetensorsDtype, number> = {
-  BOOL: 0, U8: 1, I8: 2, I16: 3, U16: 4, F16: 5, BF16: 6, I32: 7, U32: 8, F32: 9, F64: 10, I64: 11,
+  BOOL: 0, U8: 1, I8: 2, F8_E5M2: 3, F8_E4M3: 4, I16: 5, U16: 6, F16: 7, BF16: 8, I32: 9, U32: 10, F32: 11, F64: 12, I64: 13, U64: 14,
 };
 const METADATA = '__metadata__';
 /** The reference reader's limit on N. */
@@ -158,8 +158,8 @@ export function float32Tensor(shape: number[], values: Float32Array): NamedTenso
 }
 
 /**
- * The values of a floating-point tensor as float32, in a fresh (so aligned) array: F16, BF16 and
- * F64 are converted, as PyTorch's load_state_dict converts to its parameters' dtype.
+ * The values of a floating-point tensor as float32, in a fresh (so aligned) array: F16, BF16, F64
+ * and the 8-bit floats are converted, as PyTorch's load_state_dict converts to its parameters' dtype.
  */
 export function tensorFloat32(t: NamedTensor, name: string): Float32Array {
   if (!FLOATS.includes(t.dtype)) throw new EdgelakeError('invalid-input', `tensor '${name}' is ${t.dtype}, not a floating-point type (${FLOATS.join(', ')})`);
@@ -171,10 +171,20 @@ export function tensorFloat32(t: NamedTensor, name: string): Float32Array {
   if (t.dtype === 'F64') return Float32Array.from(new Float64Array(bytes.buffer));
   if (t.dtype === 'F16') return Float32Array.from(new Uint16Array(bytes.buffer), halfToFloat);
   if (t.dtype === 'BF16') return new Float32Array(Uint32Array.from(new Uint16Array(bytes.buffer), (h) => h << 16).buffer); // float32's upper half
+  if (t.dtype === 'F8_E5M2') return Float32Array.from(bytes, (b) => halfToFloat(b << 8)); // float16's upper half
+  if (t.dtype === 'F8_E4M3') return Float32Array.from(bytes, e4m3ToFloat);
   return new Float32Array(bytes.buffer);
 }
 
-const FLOATS: readonly string[] = ['F32', 'F16', 'BF16', 'F64'];
+const FLOATS: readonly string[] = ['F32', 'F16', 'BF16', 'F64', 'F8_E5M2', 'F8_E4M3'];
+
+/** OCP's float8 E4M3 ("fn", PyTorch's float8_e4m3fn): bias 7, no infinities, S.1111.111 is NaN. */
+function e4m3ToFloat(b: number): number {
+  const sign = b & 0x80 ? -1 : 1;
+  const [exponent, mantissa] = [(b >> 3) & 15, b & 7];
+  if (exponent === 15 && mantissa === 7) return NaN;
+  return sign * (exponent === 0 ? (mantissa / 8) * 2 ** -6 : (1 + mantissa / 8) * 2 ** (exponent - 7));
+}
 
 function checkTensor(where: string, t: NamedTensor): void {
   const fail = (why: string): never => {

@@ -4,7 +4,7 @@
   python3 read_safetensors.py write FILE   writes a fixed sample file, prints it as JSON
 
 The JSON is {"metadata": {...}, "tensors": {name: {"dtype", "shape", "values"}}}, values
-flattened row-major; I64 as decimal strings (beyond 2^53 for JavaScript), non-finite floats
+flattened row-major; I64 and U64 as decimal strings (beyond 2^53 for JavaScript), non-finite floats
 as "nan", "inf", "-inf" (not JSON).
 """
 import json
@@ -12,21 +12,33 @@ import math
 import struct
 import sys
 
-FORMATS = {'F64': 'd', 'F32': 'f', 'F16': 'e', 'I64': 'q', 'I32': 'i', 'U32': 'I',
+FORMATS = {'F64': 'd', 'F32': 'f', 'F16': 'e', 'I64': 'q', 'U64': 'Q', 'I32': 'i', 'U32': 'I',
            'I16': 'h', 'U16': 'H', 'I8': 'b', 'U8': 'B', 'BOOL': '?'}
-SIZES = {'BF16': 2, **{d: struct.calcsize('<' + f) for d, f in FORMATS.items()}}
+SIZES = {'BF16': 2, 'F8_E5M2': 1, 'F8_E4M3': 1, **{d: struct.calcsize('<' + f) for d, f in FORMATS.items()}}
+
+
+def e4m3(b):
+    # OCP float8 E4M3 (fn): 4 exponent bits, bias 7, 3 mantissa bits, no infinities, all ones NaN.
+    sign, exponent, mantissa = (-1.0 if b & 0x80 else 1.0), (b >> 3) & 15, b & 7
+    if exponent == 15 and mantissa == 7:
+        return math.nan
+    return sign * math.ldexp(mantissa / 8, -6) if exponent == 0 else sign * math.ldexp(1 + mantissa / 8, exponent - 7)
 
 
 def unpack(dtype, raw):
     if dtype == 'BF16':  # the top half of a float32
         return [struct.unpack('<f', b'\0\0' + raw[i:i + 2])[0] for i in range(0, len(raw), 2)]
+    if dtype == 'F8_E5M2':  # the top half of a float16
+        return [struct.unpack('<e', b'\0' + raw[i:i + 1])[0] for i in range(len(raw))]
+    if dtype == 'F8_E4M3':
+        return [e4m3(b) for b in raw]
     return list(struct.unpack('<%d%s' % (len(raw) // SIZES[dtype], FORMATS[dtype]), raw))
 
 
 def to_json(dtype, values):
-    if dtype == 'I64':
+    if dtype in ('I64', 'U64'):
         return [str(v) for v in values]
-    if dtype in ('F64', 'F32', 'F16', 'BF16'):
+    if dtype in ('F64', 'F32', 'F16', 'BF16', 'F8_E5M2', 'F8_E4M3'):
         return [v if math.isfinite(v) else ('nan' if math.isnan(v) else ('inf' if v > 0 else '-inf')) for v in values]
     return values
 

@@ -31,7 +31,9 @@ function valuesOf(t: NamedTensor): unknown[] {
   const read: Record<SafetensorsDtype, (at: number) => unknown> = {
     F64: (at) => view.getFloat64(at, true), F32: (at) => view.getFloat32(at, true),
     F16: (at) => halfToFloat(view.getUint16(at, true)), BF16: (at) => new Float32Array(Uint32Array.of(view.getUint16(at, true) << 16).buffer)[0],
-    I64: (at) => view.getBigInt64(at, true).toString(), I32: (at) => view.getInt32(at, true), U32: (at) => view.getUint32(at, true),
+    F8_E5M2: (at) => tensorFloat32({ dtype: 'F8_E5M2', shape: [1], data: t.data.subarray(at, at + 1) }, 'e5m2')[0],
+    F8_E4M3: (at) => tensorFloat32({ dtype: 'F8_E4M3', shape: [1], data: t.data.subarray(at, at + 1) }, 'e4m3')[0],
+    I64: (at) => view.getBigInt64(at, true).toString(), U64: (at) => view.getBigUint64(at, true).toString(), I32: (at) => view.getInt32(at, true), U32: (at) => view.getUint32(at, true),
     I16: (at) => view.getInt16(at, true), U16: (at) => view.getUint16(at, true), I8: (at) => view.getInt8(at), U8: (at) => view.getUint8(at),
     BOOL: (at) => view.getUint8(at) !== 0,
   };
@@ -106,13 +108,22 @@ describe('safetensors writer and reader', () => {
     expect([...tensorFloat32(tensors.c, 'c')]).toEqual([...values, 2 ** -24]);
   });
 
+  test('tensorFloat32 converts both 8-bit floats: E5M2 as float16 cut short, E4M3 with no infinities (PyTorch float8_e4m3fn)', () => {
+    const { tensors } = decodeSafetensors(encodeSafetensors({
+      e5m2: { dtype: 'F8_E5M2', shape: [5], data: Uint8Array.of(0x3c, 0xc0, 0x7b, 0x7c, 0x01) },
+      e4m3: { dtype: 'F8_E4M3', shape: [6], data: Uint8Array.of(0x38, 0xc0, 0x7e, 0x7f, 0x01, 0x80) },
+    }));
+    expect([...tensorFloat32(tensors.e5m2, 'e5m2')]).toEqual([1, -2, 57344, Infinity, 2 ** -16]);
+    expect([...tensorFloat32(tensors.e4m3, 'e4m3')]).toEqual([1, -2, 448, NaN, 2 ** -9, -0]);
+  });
+
   test('tensorFloat32 copies into an aligned array; float32Tensor checks its shape', () => {
     const bytes = encodeSafetensors({ u: { dtype: 'U8', shape: [1], data: Uint8Array.of(7) }, w: float32Tensor([3], Float32Array.of(1, 2, 3)) });
     const shifted = new Uint8Array(bytes.length + 1);
     shifted.set(bytes, 1); // every tensor now sits at an odd address
     const { tensors } = decodeSafetensors(shifted.subarray(1));
     expect([...tensorFloat32(tensors.w, 'w')]).toEqual([1, 2, 3]);
-    expect(() => tensorFloat32(tensors.u, 'u')).toThrow(expect.objectContaining({ code: 'invalid-input', message: "tensor 'u' is U8, not a floating-point type (F32, F16, BF16, F64)" }));
+    expect(() => tensorFloat32(tensors.u, 'u')).toThrow(expect.objectContaining({ code: 'invalid-input', message: "tensor 'u' is U8, not a floating-point type (F32, F16, BF16, F64, F8_E5M2, F8_E4M3)" }));
     expect(() => float32Tensor([2, 2], new Float32Array(3))).toThrow(/F32 \[2, 2\] needs 16 bytes, data holds 12/);
     expect(() => encodeSafetensors({ __metadata__: float32Tensor([], Float32Array.of(1)) })).toThrow(/reserved/);
     expect(() => encodeSafetensors({ x: { dtype: 'F8' as SafetensorsDtype, shape: [1], data: Uint8Array.of(1) } })).toThrow(/tensor 'x': unknown dtype "F8"/);
@@ -165,7 +176,7 @@ describe('hostile or broken files are refused, naming the file and the field', (
     ['a header that is not UTF-8', file('{"x":1}').map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/],
     ['a header that is not JSON', file('{"w":'), /not valid JSON/],
     ['a header that is a JSON array', file('[1,2]'), /not a JSON object/],
-    ['an unknown dtype', file('{"w":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}', 1), /tensor 'w' has an unknown dtype "F8_E4M3"/],
+    ['an unknown dtype', file('{"w":{"dtype":"Q4_0","shape":[1],"data_offsets":[0,1]}}', 1), /tensor 'w' has an unknown dtype "Q4_0"/],
     ['a negative extent', file(`{"w":${f32('[0,4]', '[-1]')}}`, 4), /tensor 'w': shape must be an array of non-negative integers, got \[-1\]/],
     ['a fractional extent', file(`{"w":${f32('[0,4]', '[1.5]')}}`, 4), /tensor 'w': shape must be/],
     ['an extent as a string', file(`{"w":${f32('[0,4]', '["1"]')}}`, 4), /tensor 'w': shape must be/],
