@@ -329,6 +329,11 @@ export class Model extends TypedEventTarget<ModelEvents> {
     if (Array.isArray(y)) throw new EdgelakeError('invalid-input', `tensor ${targetName}: labels must be one value (or one row) per sample`);
     else if (ArrayBuffer.isView(y) && !(y instanceof Float32Array) && !(y instanceof Int32Array)) labels = Int32Array.from(y as ArrayLike<number>);
     else labels = y as Float32Array | Int32Array | GPUBuffer;
+    if (labelKind === 'index' && labels instanceof Int32Array) {
+      // The loss of a label past the classes is 0 with a gradient anyway: PyTorch refuses it ("Target 7 is out of bounds"), and so do we.
+      const bad = labels.subarray(0, n).findIndex((c) => c < 0 || c >= this.classes);
+      if (bad >= 0) throw new EdgelakeError('invalid-input', `tensor ${targetName}: sample ${batch.ids[bad]} has label ${labels[bad]}, and the model has ${this.classes} classes (0 to ${this.classes - 1})`);
+    }
     const labelCount = labelKind === 'soft' ? n * this.classes : n;
     return { x: this.backend.wrap(x as Float32Array | GPUBuffer, need, inputName), labels: this.backend.wrap(labels, labelCount, targetName), n, labelKind };
   }

@@ -93,6 +93,15 @@ describe('a model on the CPU path', () => {
     const raw = new Loader(ds.view({ split: 'train' }), { batchSize: 8, tensors: ['image', 'label'] });
     await expect(model.fit(raw, { epochs: 1 })).rejects.toThrow(/tensor image: the model needs 8 x 784 float32 values, the batch has Uint8Array values; give the loader a transform/);
     await expect(model.fit(loader('train', 'image'), { epochs: 1, input: 'nope' })).rejects.toThrow(/the batch has no tensor "nope"/);
+    // A label past the classes is refused, as PyTorch's "Target 7 is out of bounds", not trained on with loss 0.
+    const small = mlp({ layers: [4, 3] });
+    const batch = async function* (label: Int32Array | Uint8Array) {
+      yield { ids: Uint32Array.of(5, 9), tensors: { image: new Float32Array(8), label } };
+    };
+    for (const [label, message] of [[Int32Array.of(0, -1), 'sample 9 has label -1'], [Uint8Array.of(3, 1), 'sample 5 has label 3']] as const) {
+      await expect(small.fit(() => batch(label), { epochs: 1 })).rejects.toThrow(`tensor label: ${message}, and the model has 3 classes (0 to 2)`);
+    }
+    small.dispose();
     expect(failure(() => mlp({ layers: [784] }))).toMatch(/^invalid-input: mlp needs at least/);
     const truncated = (await saveModel(model)).slice(0, 100);
     expect(failure(() => loadModel(truncated, { name: 'weights.safetensors' }))).toMatch(/^invalid-input: .*weights\.safetensors/);
