@@ -58,4 +58,22 @@ describe('onnxEmbedder', () => {
     expect(() => onnxEmbedder(ort, session, { shape: [1, 28, 28], output: 'logits' })).toThrow('onnxEmbedder: the model has no output "logits" (it has output)');
     await expect(onnxEmbedder(ort, session, { shape: [1, 28, 28] }).embed(new Float32Array(10), 1)).rejects.toThrow('onnxEmbedder: 1 samples of [1, 28, 28] need 784 values, got 10');
   });
+
+  it('refuses outputs that are no embedding rows: int64 labels (listed first by skl2onnx), a reduced scalar', async () => {
+    // A session answering as a converted scikit-learn classifier does: int64 labels, then probabilities.
+    const classifier = {
+      inputNames: ['x'],
+      outputNames: ['label', 'probabilities', 'total'],
+      run: async () => ({
+        label: new ort.Tensor('int64', BigInt64Array.of(1n, 0n), [2]),
+        probabilities: new ort.Tensor('float32', Float32Array.of(0.25, 0.75, 0.5, 0.5), [2, 2]),
+        total: new ort.Tensor('float32', Float32Array.of(2), []),
+      }),
+    };
+    const x = new Float32Array(8);
+    await expect(onnxEmbedder(ort, classifier, { shape: [4] }).embed(x, 2)).rejects.toThrow('onnxEmbedder: output "label" is int64, not float rows; name the embedding output ({ output }, one of label, probabilities, total)');
+    await expect(onnxEmbedder(ort, classifier, { shape: [4], output: 'total' }).embed(x, 2)).rejects.toThrow('onnxEmbedder: output "total" has shape [], not one row for each of the 2 samples ([2, ...])');
+    await expect(onnxEmbedder(ort, classifier, { shape: [4], output: 'probabilities' }).embed(x, 0)).rejects.toThrow('embed needs a positive whole number of samples, got 0');
+    expect(await onnxEmbedder(ort, classifier, { shape: [4], output: 'probabilities' }).embed(x, 2)).toEqual({ dims: 2, rows: Float32Array.of(0.25, 0.75, 0.5, 0.5) });
+  });
 });

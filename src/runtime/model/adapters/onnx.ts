@@ -1,9 +1,11 @@
 import { EdgelakeError } from '../../../errors.js';
+import { halfToFloat } from '../../../kernels/decode/decode.ref.js';
 import type { Batch } from '../../loader/loader.js';
 
 // The little of ONNX Runtime Web (onnxruntime-web) the adapter calls, written out so that
 // edgelake never imports it (an optional peer); the entry takes `ort` and the session as objects.
 interface OrtTensor {
+  readonly type?: string;
   readonly data: unknown;
   readonly dims: readonly number[];
   dispose?(): void;
@@ -55,6 +57,7 @@ export function onnxEmbedder(ortModule: object, ortSession: object, options: Onn
 
   const embedder: OnnxEmbedder = {
     async embed(x, n) {
+      if (!(Number.isInteger(n) && n > 0)) throw new EdgelakeError('invalid-input', `onnxEmbedder: embed needs a positive whole number of samples, got ${n}`);
       const dims = [n, ...options.shape];
       let feed: OrtTensor;
       if (x instanceof Float32Array) {
@@ -65,10 +68,22 @@ export function onnxEmbedder(ortModule: object, ortSession: object, options: Onn
         feed = ort.Tensor.fromGpuBuffer(x, { dataType: 'float32', dims });
       }
       const result = await session.run({ [input]: feed });
-      const out = result[output];
-      const rows = out.data instanceof Float32Array ? out.data.slice() : Float32Array.from(out.data as ArrayLike<number>);
-      for (const t of Object.values(result)) t.dispose?.();
-      return { dims: rows.length / n, rows };
+      try {
+        const out = result[output];
+        // A classifier exported by skl2onnx lists its int64 labels first: they are no embedding.
+        const type = out.type ?? (out.data instanceof Float32Array ? 'float32' : out.data?.constructor.name);
+        if (type !== 'float32' && type !== 'float16' && type !== 'float64') {
+          throw new EdgelakeError('invalid-input', `onnxEmbedder: output "${output}" is ${type}, not float rows; name the embedding output ({ output }, one of ${session.outputNames.join(', ')})`);
+        }
+        if (out.dims[0] !== n || out.dims.length < 2) {
+          throw new EdgelakeError('invalid-input', `onnxEmbedder: output "${output}" has shape [${out.dims.join(', ')}], not one row for each of the ${n} samples ([${n}, ...])`);
+        }
+        const data = out.data as Float32Array | Float64Array | Uint16Array;
+        const rows = type === 'float16' ? Float32Array.from(data, halfToFloat) : type === 'float32' ? (data as Float32Array).slice() : Float32Array.from(data);
+        return { dims: rows.length / n, rows };
+      } finally {
+        for (const t of Object.values(result)) t.dispose?.();
+      }
     },
     async *embedBatches(source, name = 'image') {
       for await (const batch of source) {
