@@ -103,6 +103,11 @@ gpuDescribe('augment on the GPU equals its CPU reference', ({ device }) => {
     await expectMatchesReference(device, name, { plan, n, seed, ...batch });
   });
 
+  test.each(batches)('channels-last output ([H, W, C], for TF.js models): $n samples of $shape', async ({ n, shape, out }) => {
+    const plan = compileAugment(single.pipeline(out), shape, 'HWC');
+    await expectMatchesReference(device, 'pipeline HWC', { plan, n, seed, ...randomBatch(n, shape, n * 17 + 3) });
+  });
+
   test('a workgroup size that divides nothing, and a 1-invocation grid past 65535 workgroups', async () => {
     const plan = compileAugment(single.pipeline([5, 7]), [3, 11, 13]);
     await expectMatchesReference(device, 'pipeline', { plan, n: 3, seed, ...randomBatch(3, [3, 11, 13], 5) }, 7);

@@ -118,6 +118,16 @@ describe('augment CPU reference, hand-checked', () => {
     expect(run(ops, [3, 8, 8], input, 3, 5).output).toEqual(run(ops, [3, 8, 8], input, 3, 5).output);
     expect(run(ops, [3, 8, 8], input, 3, 6).output).not.toEqual(run(ops, [3, 8, 8], input, 3, 5).output);
   });
+
+  test("channels-last output ('HWC') holds the same values as planes ('CHW'), pixel by pixel", () => {
+    const ops: AugmentOp[] = [{ op: 'randomResizedCrop', size: [5, 4] }, { op: 'colorJitter', saturation: 0.5 }, { op: 'noise', std: 0.1 }, { op: 'mixup', alpha: 0.4 }];
+    const [n, input, key] = [3, ramp(3 * 3 * 8 * 6), { n: 3, ids: ids(3), seed: 7, epoch: 2 }];
+    const planes = augmentRef(compileAugment(ops, [3, 8, 6]), input, key).output;
+    const pixels = augmentRef(compileAugment(ops, [3, 8, 6], 'HWC'), input, key).output;
+    const transposed = new Float32Array(planes.length);
+    for (let s = 0; s < n; s++) for (let k = 0; k < 3; k++) for (let p = 0; p < 20; p++) transposed[(s * 20 + p) * 3 + k] = planes[(s * 3 + k) * 20 + p];
+    expect(pixels).toEqual(transposed);
+  });
 });
 
 describe('augment validation', () => {

@@ -90,6 +90,7 @@ export function encodeAugment(
     NOISE: +stages.noise,
     CUTOUT: +stages.cutout,
     MIXUP: +stages.mixup,
+    CHANNELS_LAST: +(plan.outputLayout === 'HWC'),
   });
   pass.setPipeline(kernel.pipeline);
   pass.setBindGroup(0, device.createBindGroup({

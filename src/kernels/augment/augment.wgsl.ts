@@ -107,6 +107,7 @@ override SATURATION: bool = false;
 override NOISE: bool = false;
 override CUTOUT: bool = false;
 override MIXUP: bool = false;
+override CHANNELS_LAST: bool = false;
 const STRIDE = 16u; // PARAM_STRIDE in params.ts
 
 fn tap(s: u32, x: i32, y: i32) -> vec3f {
@@ -200,11 +201,17 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     let other = augment(u32(params[p + 13u]), x, y);
     v = fence3(v * params[p + 14u]) + fence3(other * params[p + 15u]);
   }
-  let at = s * CHANNELS * plane + r;
+  // [C, H, W] planes, or with CHANNELS_LAST [H, W, C] pixels: channel k of this pixel is at + k * step.
+  var at = s * CHANNELS * plane + r;
+  var step = plane;
+  if (CHANNELS_LAST) {
+    at = (s * plane + r) * CHANNELS;
+    step = 1u;
+  }
   output[at] = v.x;
   if (CHANNELS == 3u) {
-    output[at + plane] = v.y;
-    output[at + 2u * plane] = v.z;
+    output[at + step] = v.y;
+    output[at + 2u * step] = v.z;
   }
 }
 `;

@@ -21,6 +21,8 @@ export interface AugmentPlan {
   readonly ops: readonly ResolvedOp[];
   readonly inputShape: SampleShape;
   readonly outputShape: SampleShape;
+  /** How output samples lie in memory: [C, H, W] planes, or [H, W, C] pixels (channels-last models, TF.js's). */
+  readonly outputLayout: 'CHW' | 'HWC';
   readonly passes: readonly ('mean' | 'augment')[];
   /** Which pixel stages the fused kernel compiles in (WGSL override constants). */
   readonly stages: Readonly<Record<'brightness' | 'contrast' | 'saturation' | 'noise' | 'cutout' | 'mixup', boolean>>;
@@ -39,7 +41,7 @@ export const MAX_OPS = 64;
  * (randomResizedCrop, resize, flip, rotate) come first, in any order and any number; then at most
  * one each of colorJitter, noise, cutout, mixup, in that order. Errors name the op and field.
  */
-export function compileAugment(ops: readonly AugmentOp[], inputShape: SampleShape): AugmentPlan {
+export function compileAugment(ops: readonly AugmentOp[], inputShape: SampleShape, outputLayout: 'CHW' | 'HWC' = 'CHW'): AugmentPlan {
   if (!Array.isArray(ops)) throw invalid('augment', `must be an array of ops, got ${JSON.stringify(ops)}`);
   if (ops.length > MAX_OPS) throw invalid('augment', `at most ${MAX_OPS} ops, got ${ops.length}`);
   const [c, h, w] = checkShape(inputShape);
@@ -86,6 +88,7 @@ export function compileAugment(ops: readonly AugmentOp[], inputShape: SampleShap
     ops: resolved,
     inputShape: [c, h, w],
     outputShape: [c, outH, outW],
+    outputLayout,
     passes: stages.contrast ? ['mean', 'augment'] : ['augment'],
     stages,
     fill: Math.fround(fill ?? 0),

@@ -144,6 +144,10 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
     const { roundSize, maxLabels } = options;
     if (!(Number.isInteger(roundSize) && roundSize > 0)) throw new EdgelakeError('invalid-input', `roundSize must be a positive integer, got ${roundSize}`);
     if (!(Number.isInteger(maxLabels) && maxLabels > 0)) throw new EdgelakeError('invalid-input', `maxLabels must be a positive integer, got ${maxLabels}`);
+    // Mixup mixes two samples' labels too, and the learner's labels come from people, not from the batch the loader mixed.
+    if (options.inputTransform?.augment?.some((op) => op.op === 'mixup')) {
+      throw new EdgelakeError('invalid-input', 'inputTransform: mixup is not supported by the active learner (its labels come from the oracle and label store, not the batch); leave it out of augment');
+    }
     this.strategy = strategyFor(options.strategy);
     this.pool = options.pool ?? new Pool(options.dataset.view({ split: options.split ?? 'train' }).ids);
     this.round = Math.ceil(this.pool.labelledCount / roundSize);
@@ -395,6 +399,8 @@ function unitScale(meta: TensorMeta): number {
 function inputTransform(given: TensorTransform | undefined, meta: TensorMeta, training: boolean): TensorTransform {
   const t: TensorTransform = { scale: unitScale(meta), ...given };
   if (training) return t;
-  const { augment: _, ...rest } = t;
-  return rest.fit ? { ...rest, fit: { size: rest.fit.size, crop: 'center' } } : rest;
+  // The layout training's augment gave ([C, H, W] unless toCHW is false), without its randomness.
+  const { augment, ...rest } = t;
+  const laidOut = augment ? { ...rest, toCHW: t.toCHW ?? true } : rest;
+  return laidOut.fit ? { ...laidOut, fit: { size: laidOut.fit.size, crop: 'center' } } : laidOut;
 }

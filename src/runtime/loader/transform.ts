@@ -18,7 +18,7 @@ export interface TensorTransform {
   /** Per channel (the last dimension), or one for all. */
   mean?: number[];
   std?: number[];
-  /** [H, W, C] samples become [C, H, W] (implied by `augment`). */
+  /** [H, W, C] samples become [C, H, W]; with `augment` the default (its kernel works on planes), and `false` gives [H, W, C] (TF.js models). */
   toCHW?: boolean;
   /** Per-sample random augmentation of [H, W, C] images, fused into as few passes as possible. */
   augment?: AugmentOp[];
@@ -67,7 +67,7 @@ function prepare(name: string, meta: TensorMeta, t: TensorTransform, defaultSeed
   }
   const dims = shape as number[];
   if (t.augment && dims.length !== 3) throw new EdgelakeError('invalid-input', `tensor ${name}: augment needs [H, W, C] images, not [${dims.join(', ')}]`);
-  const plan = t.augment ? compileAugment(t.augment, [dims[2], dims[0], dims[1]]) : undefined;
+  const plan = t.augment ? compileAugment(t.augment, [dims[2], dims[0], dims[1]], t.toCHW === false ? 'HWC' : 'CHW') : undefined;
   return {
     decode: (samples) => ({
       samples, shape: dims, dtype: meta.dtype as DecodeDtype, scale: t.scale, mean: t.mean, std: t.std, toCHW: t.toCHW || !!plan,

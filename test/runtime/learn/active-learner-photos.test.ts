@@ -80,6 +80,26 @@ describe.skipIf(noTools())('ActiveLearner on photos of any size', () => {
     expect(new Set(trained.map(key)).size).toBeGreaterThan(trained.length / 2);
     learner.dispose();
   });
+
+  it('with augment, scores and evaluates in the layout it trains in ([C, H, W] planes); mixup is refused', async () => {
+    const ds = await photos();
+    const learner = mlp({ layers: [3 * SIDE * SIDE, 2], seed: 1 });
+    const [trained, scored] = [[] as Float32Array[], [] as Float32Array[]];
+    const [fit, uncertainty] = [learner.fit.bind(learner), learner.uncertainty.bind(learner)];
+    learner.fit = async (source, options) => fit((epoch: number) => recorded((source as (epoch: number) => AsyncIterable<Batch>)(epoch), trained), options);
+    learner.uncertainty = async (x, n, measure, options) => (scored.push(...rowsOf(x as Float32Array)), uncertainty(x, n, measure, options));
+    const inputTransform = { fit: { size: [SIDE, SIDE] as [number, number], crop: 'center' as const }, augment: [{ op: 'flip' as const, p: 0 }] };
+    await new ActiveLearner({ dataset: ds, strategy: 'margin', roundSize: 12, maxLabels: 24, learner, epochs: 1, seed: 3, probe: 'thumbnail', inputTransform }).run();
+    const planes = new Set<string>();
+    for await (const b of new Loader(ds.view(), { batchSize: 64, tensors: ['image'], transform: { image: { fit: { size: [SIDE, SIDE] }, scale: 1 / 255, toCHW: true } } })) {
+      for (const row of rowsOf(b.tensors.image as Float32Array)) planes.add(key(row));
+    }
+    expect(scored.length).toBeGreaterThan(0);
+    for (const row of [...trained, ...scored]) expect(planes.has(key(row))).toBe(true);
+    const mixed = { ...inputTransform, augment: [{ op: 'mixup' as const, alpha: 0.4 }] };
+    expect(() => new ActiveLearner({ dataset: ds, strategy: 'margin', roundSize: 12, maxLabels: 24, learner, inputTransform: mixed })).toThrow('inputTransform: mixup is not supported by the active learner');
+    learner.dispose();
+  });
 });
 
 const key = (x: Float32Array) => Array.from(x, (v) => v.toFixed(4)).join(',');
