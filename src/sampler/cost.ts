@@ -42,6 +42,8 @@ export function planFetch(candidates: ArrayLike<number>, values: ArrayLike<numbe
   const budget = options.budgetBytes ?? Infinity;
   if (!(budget >= 0)) throw new EdgelakeError('invalid-input', `planFetch: budgetBytes must be >= 0, got ${options.budgetBytes}`);
   const overhead = cost.requestOverheadBytes ?? 0;
+  // A NaN score (a model that diverged) ranks last and is worth nothing: compared as it is, it would win or lose every comparison.
+  const rank = Float64Array.from(values, (v) => (Number.isNaN(Number(v)) ? -Infinity : Number(v)));
   const units = new Map<string, FetchUnit>();
   const needs = Array.from(candidates, (id) => cost.units(id).map((u) => {
     if (!units.has(u.key)) units.set(u.key, { ...u });
@@ -68,8 +70,8 @@ export function planFetch(candidates: ArrayLike<number>, values: ArrayLike<numbe
     for (const g of groups.values()) {
       const bytes = price(g.keys);
       if (spent + bytes - g.keys.length * overhead > budget) continue;
-      g.members.sort((a, b) => Number(values[b]) - Number(values[a]) || a - b);
-      const gain = g.members.slice(0, k - chosen.length).reduce((a, i) => a + Math.max(0, Number(values[i])), 0);
+      g.members.sort((a, b) => rank[b] - rank[a] || a - b);
+      const gain = g.members.slice(0, k - chosen.length).reduce((a, i) => a + Math.max(0, rank[i]), 0);
       const ratio = bytes === 0 ? Infinity : gain / bytes;
       if (!best || ratio > best.ratio) best = { ...g, ratio };
     }

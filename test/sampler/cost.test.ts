@@ -40,6 +40,12 @@ describe('planFetch', () => {
     expect(planFetch([1], [1], 1, chunks, { budgetBytes: 10 }).ids).toHaveLength(0);
   });
 
+  it('a NaN value (a diverged model) ranks last and is worth nothing, without upsetting the others', () => {
+    // A holds the NaN and a 0.1, B a 0.9 and a 0.8: B is the better chunk, with or without the NaN.
+    expect([...planFetch([0, 1, 10, 11], [NaN, 0.1, 0.9, 0.8], 2, chunks).ids]).toEqual([10, 11]);
+    expect([...planFetch([0, 1], [NaN, 0.1], 1, chunks).ids]).toEqual([1]);
+  });
+
   it('with range reads each sample is its own unit, and the request overhead counts', () => {
     const ranges: CostModel = { units: (id) => [{ key: `image/A#${id}`, bytes: id === 1 ? 10 : 100, cached: false }], requestOverheadBytes: 90 };
     // Value per byte: sample 1: 0.5 / (10 + 90) = 0.005; sample 2: 0.9 / 190 = 0.0047: 1 first.
