@@ -288,14 +288,19 @@ function declaredLength(response: HttpResponse): number | undefined {
 
 async function statusError(response: HttpResponse, where: string): Promise<EdgelakeError> {
   const { status } = response;
+  const reason = await storeReason(response);
   if (status === 404 || status === 410) {
-    return abandon(response, new EdgelakeError('not-found', `${where} does not exist (HTTP ${status})`));
+    // An object store says whether the bucket or the key is missing (NoSuchBucket, NoSuchKey).
+    if (reason.startsWith(' (NoSuchBucket')) return new EdgelakeError('not-found', `${where}: the bucket does not exist (HTTP ${status}, NoSuchBucket)`);
+    return new EdgelakeError('not-found', `${where} does not exist (HTTP ${status})`);
   }
-  if (status === 408 || status === 429 || status >= 500) {
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    return abandon(response, new RetryLaterError(`${where}: HTTP ${status}`, retryAfterMs));
+  // S3's RequestTimeout (a 400) is the server tiring of a slow upload or download: AWS's SDKs retry it too.
+  if (status === 408 || status === 429 || status >= 500 || reason.startsWith(' (RequestTimeout')) {
+    return new RetryLaterError(`${where}: HTTP ${status}${reason}`, parseRetryAfter(response.headers.get('retry-after')));
   }
-  return new EdgelakeError('source', `${where}: HTTP ${status} ${response.statusText}`.trimEnd() + await storeReason(response));
+  const region = response.headers.get('x-amz-bucket-region');
+  const hint = status === 301 && region ? `; the bucket is in region ${region} (set the region, or AWS_REGION)` : '';
+  return new EdgelakeError('source', `${where}: HTTP ${status} ${response.statusText}`.trimEnd() + reason + hint);
 }
 
 /**

@@ -141,6 +141,24 @@ describe.each([
     expect((await failure(source.read('edgelake.json'))).message).toMatch(/edgelake\.json: HTTP 403 Forbidden$/);
   });
 
+  it('says what an object store says of a missing bucket, a bucket in another region, and a request to try again', async () => {
+    const source = http(server.url);
+    const xml = (code: string, message: string) => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+    server.handler = (_q, r) => r.writeHead(404).end(xml('NoSuchBucket', 'The specified bucket does not exist'));
+    expect(await failure(source.read('edgelake.json'))).toMatchObject({ code: 'not-found', message: expect.stringMatching(/edgelake\.json: the bucket does not exist \(HTTP 404, NoSuchBucket\)$/) });
+    server.handler = (_q, r) => r.writeHead(404).end(xml('NoSuchKey', 'The specified key does not exist.'));
+    expect((await failure(source.read('edgelake.json'))).message).toMatch(/edgelake\.json does not exist \(HTTP 404\)$/);
+    server.handler = (_q, r) => r.writeHead(301, { 'x-amz-bucket-region': 'eu-west-1' }).end(xml('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.'));
+    expect((await failure(source.read('edgelake.json'))).message).toMatch(/; the bucket is in region eu-west-1 \(set the region, or AWS_REGION\)$/);
+    // S3's RequestTimeout is a 400 that AWS's SDKs retry; a 503 keeps its SlowDown.
+    for (const [status, code] of [[400, 'RequestTimeout'], [503, 'SlowDown']] as const) {
+      server.handler = (_q, r) => r.writeHead(status).end(xml(code, 'Try again.'));
+      const error = await failure(source.read('edgelake.json'));
+      expect(error).toBeInstanceOf(RetryLaterError);
+      expect(error.message).toMatch(new RegExp(`edgelake\\.json: HTTP ${status} \\(${code}: Try again\\.\\)$`));
+    }
+  });
+
   it('parses Retry-After as seconds or as an HTTP date', () => {
     const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT');
     expect(parseRetryAfter('120', now)).toBe(120_000);
