@@ -108,11 +108,16 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
   const maxPixels = Math.min(DEFAULT_MAX_PIXELS, Math.floor(limits.maxInflatedBytes / 3));
   const crop = images.crop;
   let [box, scale]: [FitBox | undefined, JpegScale] = [undefined, 1];
+  let badCrop: unknown; // a bad crop option, thrown through the decoder: the caller's error, not the sample's
   // Once the frame's size is known: the sample's box on the image as shown, and the scale it allows.
   const scaleFor = (frame: JpegFrameSize): JpegScale => {
     if (!crop) return 1;
     const [width, height] = frame.orientation >= 5 ? [frame.height, frame.width] : [frame.width, frame.height];
-    box = fitBox(crop, width, height, crop.firstId + i);
+    try {
+      box = fitBox(crop, width, height, crop.firstId + i);
+    } catch (e) {
+      throw (badCrop = e);
+    }
     return (scale = boxScale(box, crop.size));
   };
   let img: { width: number; height: number; data: Uint8Array };
@@ -126,13 +131,13 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
       img = toRgb(decodeJpegBanded(payload, { name, maxPixels, scale: scaleFor }));
     } else {
       img = toRgb(decodePng(payload, { name, maxPixels }));
-      if (crop) box = fitBox(crop, img.width, img.height, crop.firstId + i);
     }
   } catch (e) {
     // The decoders say 'invalid-input' (a builder's word); here the bad file is part of a chunk.
-    if (isEdgelakeError(e, 'invalid-input')) throw new EdgelakeError('invalid-chunk', e.message, { cause: e });
+    if (e !== badCrop && isEdgelakeError(e, 'invalid-input')) throw new EdgelakeError('invalid-chunk', e.message, { cause: e });
     throw e;
   }
+  if (crop && tensor.sampleCompression === 'png') box = fitBox(crop, img.width, img.height, crop.firstId + i);
   const got = [img.height, img.width, 3];
   if (tensor.shape.length === 3 && tensor.shape.some((d, k) => d !== null && d !== got[k])) {
     const want = tensor.shape.map((d) => d ?? 'any').join('x');

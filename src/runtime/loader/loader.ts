@@ -9,7 +9,7 @@ import { fitCrop, jpegOnDevice } from './fit.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import type { View } from '../dataset/dataset.js';
 import type { DecodedSamples } from '../dataset/decode.js';
-import { EpochOrder, groupByChunk, type ShuffleOptions } from './order.js';
+import { checkU32, EpochOrder, groupByChunk, shown, type ShuffleOptions } from './order.js';
 import { Residency } from './residency.js';
 import { readWantedSamples, wantedInChunk } from './sparse.js';
 import { inlinePool, type DecodePool } from './workers/pool.js';
@@ -24,12 +24,16 @@ export interface LoaderOptions {
   shuffle?: ShuffleOptions;
   /** Drop the last batch if it is smaller than batchSize. */
   dropLast?: boolean;
-  /** Memory for decoded chunks, in use and ahead, and fetched bytes not yet in the cache (default 64 MiB); it never depends on the dataset's size. */
+  /**
+   * Memory for decoded chunks, in use and ahead, and fetched bytes not yet in the cache (default 64 MiB); it never depends on the dataset's size.
+   * 0 reads nothing ahead of the window in use; Infinity reads ahead without limit.
+   */
   prefetchBytes?: number;
   /** Decode worker threads (default 0: decode on this thread); they also read the chunks (the dataset's concurrency cap is theirs to share). */
   workers?: number;
   /** A decode pool to share between loaders (instead of `workers`); the loader does not close it. */
   pool?: DecodePool;
+  /** The epoch (default 0), an integer in [0, 2^32): with the seed, it keys the shuffle and the transforms' random draws. */
   epoch?: number;
   /** A state() from an interrupted loader: yields exactly the samples it had not yet yielded. */
   resume?: LoaderState;
@@ -124,7 +128,10 @@ export interface LoaderStats {
 /**
  * Batches over a view, streaming: decoded chunks are fetched window by window ahead of use,
  * within a memory budget, so training starts after the first chunks arrive and the rest stream
- * while it runs. Iterate with `for await`; `state()` and `resume` continue an epoch exactly.
+ * while it runs. A loader yields one epoch; `forEpoch` makes the next. Iterate with `for await`:
+ * an iteration goes on from `state().position` (where a break left it), and one that starts at
+ * the end of an epoch this loader went through runs the same epoch again from its start, in the
+ * same order. `state()` and `resume` continue an epoch exactly, in a new loader.
  */
 export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncIterable<Batch> {
   private readonly tensors: string[];
@@ -132,13 +139,13 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
   private readonly order: EpochOrder;
   private position: number;
   private closed = false;
-  /** Aborts the reads still in flight when iteration ends (a break, close(), an error). */
-  private readonly abort = new AbortController();
+  /** Whether an iteration has begun: position at the end then means a pass ended, not a finished state resumed. */
+  private iterated = false;
   private started = 0;
   private firstBatchAt: number | null = null;
   private samples = 0;
   private chunksRead = 0;
-  private readonly baseline: { bytes: number; retries: number; refetched: number; hits: number; misses: number };
+  private baseline!: { bytes: number; retries: number; refetched: number; hits: number; misses: number };
   /** Cache writes still running, and their bytes. */
   private readonly writes = new Set<Promise<void>>();
   private writingBytes = 0;
@@ -149,9 +156,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
 
   constructor(private readonly view: View, private readonly options: LoaderOptions) {
     super();
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new EdgelakeError('invalid-input', `batchSize must be a positive integer, got ${options.batchSize}`);
-    }
+    checkOptions(options);
     const ds = view.dataset;
     this.tensors = options.tensors ?? Object.keys(ds.tensors);
     if (this.tensors.length === 0) throw new EdgelakeError('invalid-input', 'a loader needs at least one tensor');
@@ -162,8 +167,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const shuffle = options.resume ? options.resume.shuffle ?? undefined : options.shuffle;
     this.order = new EpochOrder(groupByChunk(view.ids, chunkStarts(ds.tensor(this.primary))), shuffle, epoch);
     this.position = options.resume ? this.checkResume(options.resume) : 0;
-    const { bytes, retries, refetched } = ds.network;
-    this.baseline = { bytes, retries, refetched, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
+    this.resetStats();
   }
 
   state(): LoaderState {
@@ -173,6 +177,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     };
   }
 
+  /** Of the iteration in progress, or the last one. */
   stats(): LoaderStats {
     const ds = this.view.dataset;
     const hits = (ds.cache?.stats.hits ?? 0) - this.baseline.hits;
@@ -189,8 +194,8 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
 
   /** A new loader over the same view with the same options, for epoch `epoch` (its own shuffle). */
   forEpoch(epoch: number): Loader {
-    const { resume: _resumed, ...options } = this.options;
-    return new Loader(this.view, { ...options, epoch });
+    // A resume at the epoch's start keeps this order's shuffle and primary tensor, which a resumed state may have given.
+    return new Loader(this.view, { ...this.options, resume: { ...this.state(), epoch, position: 0 } });
   }
 
   /** The epoch this loader yields. */
@@ -204,6 +209,11 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    if (this.iterated && this.position === this.order.length) this.position = 0;
+    this.iterated = true;
+    this.resetStats();
+    // Aborts this iteration's reads still in flight when it ends (a break, close(), an error).
+    const abort = new AbortController();
     const ds = this.view.dataset;
     const budget = this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
     const pool = this.options.pool ?? this.createPool(this.options.workers ?? 0);
@@ -219,7 +229,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     let readHere = true;
     let workersReady = pool.size === 0;
     (pool.ready?.() ?? Promise.resolve()).then(() => (workersReady = true), () => (workersReady = true)); // a worker that failed fails its tasks
-    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere ? 'first' : workersReady ? 'pool' : 'here'), Math.floor(budget / 4), budget);
+    const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere ? 'first' : workersReady ? 'pool' : 'here', abort.signal), Math.floor(budget / 4), budget);
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
     const transform = this.makeTransform();
     const windows = new Map<number, Window>();
@@ -299,7 +309,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
       }
       await Promise.all(this.writes);
     } finally {
-      this.abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
+      abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
       for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
       residency.clear();
       await Promise.all(this.writes);
@@ -307,6 +317,13 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
       if (!this.options.pool) await pool.close();
       this.dispatchEvent(new CustomEvent('end', { detail: this.stats() }));
     }
+  }
+
+  private resetStats(): void {
+    const ds = this.view.dataset;
+    const { bytes, retries, refetched } = ds.network;
+    this.baseline = { bytes, retries, refetched, hits: ds.cache?.stats.hits ?? 0, misses: ds.cache?.stats.misses ?? 0 };
+    [this.samples, this.chunksRead, this.firstBatchAt] = [0, 0, null];
   }
 
   private newPending(): Pending {
@@ -362,7 +379,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
    * decodes what it read, so network I/O stays off the training thread. Fetched bytes enter the
    * cache behind the batches: a batch never waits for a disk write.
    */
-  private async load(key: string, pool: DecodePool, fetched: (key: string) => void, route: 'first' | 'here' | 'pool'): Promise<DecodedSamples> {
+  private async load(key: string, pool: DecodePool, fetched: (key: string) => void, route: 'first' | 'here' | 'pool', signal: AbortSignal): Promise<DecodedSamples> {
     const [tensor, c] = splitKey(key);
     const ds = this.view.dataset;
     const meta = ds.tensor(tensor);
@@ -378,7 +395,6 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     // A view that skips most of a chunk decodes only its samples, and reads only them when they are far apart.
     const wanted = wantedInChunk(this.view.ids, this.chunkStart(tensor, c), ref.samples);
     const task = { ref, tensor: meta, limits: ds.limits, where: { dataset: ds.name, version: ds.version, tensor, chunk: String(c) }, ...(images && { images }), ...(wanted && { wanted }) };
-    const signal = this.abort.signal;
     const decoder = route === 'pool' ? pool : this.here;
     const ranged = wanted && (await readWantedSamples(ds, tensor, c, wanted, signal));
     if (ranged) {
@@ -452,6 +468,15 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     if (problem) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: cannot resume from a loader state for ${problem}`);
     return state.position;
   }
+}
+
+/** Refuses options the loader would otherwise truncate or ignore, naming the option (the order checks the shuffle and epoch). */
+function checkOptions({ batchSize, prefetchBytes, workers, transform = {} }: LoaderOptions): void {
+  const refuse = (what: string, value: unknown) => new EdgelakeError('invalid-input', `${what}, got ${shown(value)}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw refuse('batchSize must be a positive integer', batchSize);
+  if (prefetchBytes !== undefined && !(typeof prefetchBytes === 'number' && prefetchBytes >= 0)) throw refuse('prefetchBytes must be a number of bytes >= 0', prefetchBytes);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw refuse('workers must be a whole number >= 0', workers);
+  for (const [name, t] of Object.entries(transform)) if (t.seed !== undefined) checkU32(`transform.${name}.seed`, t.seed);
 }
 
 interface Window {

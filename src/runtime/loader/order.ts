@@ -1,3 +1,4 @@
+import { EdgelakeError } from '../../errors.js';
 import { shuffleInPlace } from '../../kernels/random/random.js';
 
 /** The samples of one chunk that a view holds, in ascending order. */
@@ -7,9 +8,22 @@ export interface ChunkGroup {
 }
 
 export interface ShuffleOptions {
+  /** An integer in [0, 2^32). */
   seed: number;
-  /** Chunks whose samples are mixed together; 1 keeps each chunk's samples together (default 4). */
+  /** Chunks whose samples are mixed together; 1 keeps each chunk's samples together, Infinity mixes all of them (default 4). */
   windowChunks?: number;
+}
+
+/** Seeds and epochs key the hash RNG as u32s: anything else would be truncated silently. */
+export function checkU32(name: string, value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) >= 2 ** 32) {
+    throw new EdgelakeError('invalid-input', `${name} must be an integer in [0, 2^32), got ${shown(value)}`);
+  }
+}
+
+/** An option's value for an error message: a string quoted, so "2" does not read as 2. */
+export function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 /**
@@ -28,8 +42,13 @@ export class EpochOrder {
   private readonly starts: number[];
 
   constructor(groups: ChunkGroup[], readonly shuffle: ShuffleOptions | undefined, readonly epoch: number) {
+    checkU32('epoch', epoch);
+    if (shuffle) checkU32('shuffle.seed', shuffle.seed);
+    const windowChunks = shuffle ? shuffle.windowChunks ?? 4 : 1;
+    if (!(windowChunks === Infinity || (Number.isInteger(windowChunks) && windowChunks >= 1))) {
+      throw new EdgelakeError('invalid-input', `shuffle.windowChunks must be a positive integer or Infinity, got ${shown(windowChunks)}`);
+    }
     const order = groups.slice();
-    const windowChunks = shuffle ? Math.max(1, shuffle.windowChunks ?? 4) : 1;
     if (shuffle) shuffleInPlace(order, shuffle.seed, epoch, 0xc4a2);
     this.windows = [];
     for (let i = 0; i < order.length; i += windowChunks) this.windows.push(order.slice(i, i + windowChunks));

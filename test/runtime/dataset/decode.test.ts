@@ -56,6 +56,15 @@ describe('decodeSamples', () => {
     expect(random.boxes).toEqual(again.boxes); // keyed by (seed, epoch, firstId + i)
   });
 
+  it('a bad crop option is the caller\'s error (invalid-input), not relabelled as a bad chunk', async () => {
+    const crop = { size: [4, 4] as const, crop: 'random' as const, seed: -1, epoch: 0, firstId: 0 };
+    for (const c of all.filter((c) => c.name === 'png' || c.name === 'jpeg')) {
+      for (const images of [{ crop }, { crop, coefficients: true }]) {
+        await expect(decodeSamples({ ...c.task, images }), c.name).rejects.toMatchObject({ code: 'invalid-input', message: 'fitRandom: seed must be an integer in [0, 2^32), got -1' });
+      }
+    }
+  });
+
   it('with verified, skips only the SHA-256 of the stored bytes (a wrong ref.hash passes); crc32s are still checked', async () => {
     const { task } = get('chunk-deflate');
     const wrong: DecodeTask = { ...task, ref: { ...task.ref, hash: '0'.repeat(64) } };

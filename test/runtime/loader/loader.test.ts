@@ -6,7 +6,8 @@ import { FileSource, openDataset } from '../../../src/node.js';
 import { chunkStarts, chunksCovering, locateSample } from '../../../src/runtime/dataset/chunk-index.js';
 import { EpochOrder, groupByChunk } from '../../../src/runtime/loader/order.js';
 import { buildSubsetArgs, cli, SUBSET } from '../../support/cli.js';
-import { type Batch, ChunkCache, type DecodePool, Loader, MemoryChunkStore, type Source, withConcurrency } from '../../../src/index.js';
+import { failure } from '../../support/errors.js';
+import { type Batch, ChunkCache, type DecodePool, Loader, type LoaderOptions, MemoryChunkStore, type Source, withConcurrency } from '../../../src/index.js';
 import { parseIdx } from '../../../src/format/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-loader-'));
@@ -89,6 +90,51 @@ describe('Loader over the bundled Fashion-MNIST subset', () => {
     expect(state.position).toBe(stopAt * 32);
     const rest = idsOf(await collect(new Loader((await openDataset(dir)).view({ split: 'train' }), { batchSize: 32, tensors: ['image', 'label'], resume: state })));
     expect([...seen, ...rest], `stopped after batch ${stopAt}`).toEqual(full);
+  });
+
+  it('iterated again, a loader runs its epoch again in the same order; after a break, it goes on from state().position', async () => {
+    const view = (await openDataset(dir)).view({ split: 'test' });
+    const loader = new Loader(view, { batchSize: 100, tensors: ['label'], shuffle: { seed: 4 } });
+    const epoch = idsOf(await collect(loader));
+    expect(idsOf(await collect(loader))).toEqual(epoch);
+    const seen: number[] = [];
+    for await (const b of loader) {
+      seen.push(...b.ids);
+      break;
+    }
+    expect(loader.state().position).toBe(100);
+    expect([...seen, ...idsOf(await collect(loader))]).toEqual(epoch);
+    // A state saved at the end of the epoch has nothing left to yield.
+    expect(await collect(new Loader(view, { batchSize: 100, tensors: ['label'], resume: loader.state() }))).toEqual([]);
+  });
+
+  it('forEpoch of a resumed loader gives the epochs the interrupted one would have, with its shuffle and chunk order', async () => {
+    const view = (await openDataset(dir)).view({ split: 'test' });
+    const original = new Loader(view, { batchSize: 100, tensors: ['image', 'label'], shuffle: { seed: 7 } });
+    for await (const _ of original) break;
+    // Only labels now: the order still follows the image chunks, as the state says.
+    const resumed = new Loader(view, { batchSize: 100, tensors: ['label'], resume: original.state() });
+    expect(idsOf(await collect(resumed.forEpoch(1)))).toEqual(idsOf(await collect(original.forEpoch(1))));
+  });
+
+  it('refuses options it would truncate or ignore, naming the option and value', async () => {
+    const view = (await openDataset(dir)).view({ split: 'test' });
+    const refusals: [Partial<LoaderOptions>, string][] = [
+      [{ shuffle: { seed: 1.5 } }, 'shuffle.seed must be an integer in [0, 2^32), got 1.5'],
+      [{ shuffle: { seed: 2 ** 32 + 1 } }, 'shuffle.seed must be an integer in [0, 2^32), got 4294967297'],
+      [{ epoch: -1 }, 'epoch must be an integer in [0, 2^32), got -1'],
+      [{ transform: { image: { scale: 1 / 255, seed: -1 } } }, 'transform.image.seed must be an integer in [0, 2^32), got -1'],
+      [{ shuffle: { seed: 1, windowChunks: NaN } }, 'shuffle.windowChunks must be a positive integer or Infinity, got NaN'],
+      [{ prefetchBytes: NaN }, 'prefetchBytes must be a number of bytes >= 0, got NaN'],
+      [{ prefetchBytes: -1 }, 'prefetchBytes must be a number of bytes >= 0, got -1'],
+      [{ workers: -1 }, 'workers must be a whole number >= 0, got -1'],
+    ];
+    for (const [options, message] of refusals) expect(failure(() => new Loader(view, { batchSize: 100, ...options }))).toBe(`invalid-input: ${message}`);
+    expect(failure(() => new Loader(view, { batchSize: 100 }).forEpoch(1.5))).toBe('invalid-input: epoch must be an integer in [0, 2^32), got 1.5');
+    // The limits: no reading ahead, no memory limit, one window of every chunk.
+    for (const options of [{ prefetchBytes: 0 }, { prefetchBytes: Infinity }, { shuffle: { seed: 1, windowChunks: Infinity } }]) {
+      expect(idsOf(await collect(new Loader(view, { batchSize: 100, tensors: ['label'], ...options }))).sort((a, b) => a - b)).toEqual([...view.ids]);
+    }
   });
 
   it('refuses a state from another view or version, saying which', async () => {

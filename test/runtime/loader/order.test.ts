@@ -30,4 +30,14 @@ describe('EpochOrder', () => {
     expect(all(1, 0)).not.toEqual(all(2, 0));
     expect(all(1, 0)).not.toEqual(all(1, 1));
   });
+
+  it('refuses a seed, epoch or windowChunks it would truncate; Infinity mixes every chunk in one window', () => {
+    expect(() => new EpochOrder(groups, { seed: 1, windowChunks: NaN }, 0)).toThrow('shuffle.windowChunks must be a positive integer or Infinity, got NaN');
+    expect(() => new EpochOrder(groups, { seed: 1, windowChunks: 0 }, 0)).toThrow('got 0');
+    expect(() => new EpochOrder(groups, { seed: 1.5 }, 0)).toThrow('shuffle.seed must be an integer in [0, 2^32), got 1.5');
+    expect(() => new EpochOrder(groups, undefined, 2 ** 32)).toThrow('epoch must be an integer in [0, 2^32), got 4294967296');
+    const all = new EpochOrder(groups, { seed: 3, windowChunks: Infinity }, 0);
+    expect(all.windowCount).toBe(1);
+    expect(new Set(windowsOf(all)[0]).size).toBe(100);
+  });
 });
