@@ -17,10 +17,25 @@ interface TfOptimizer {
   minimize(f: () => TfTensor, returnCost?: boolean, varList?: TfTensor[]): TfTensor | null;
   dispose(): void;
 }
+interface TfLayer {
+  getClassName(): string;
+  getConfig(): { activation?: unknown };
+  /** A nested model's own. */
+  readonly layers?: TfLayer[];
+  readonly outputs?: TfSymbolicTensor[];
+}
+interface TfSymbolicTensor {
+  readonly shape: (number | null)[];
+  readonly sourceLayer: TfLayer;
+  /** Which of its source layer's outputs it is. */
+  readonly tensorIndex: number;
+}
 interface TfLayersModel {
   readonly inputs: { shape: (number | null)[] }[];
-  readonly layers: { getClassName(): string; getConfig(): { activation?: unknown } }[];
+  readonly outputs: TfSymbolicTensor[];
+  readonly layers: TfLayer[];
   readonly trainableWeights: { read(): TfTensor }[];
+  readonly nonTrainableWeights: { read(): TfTensor; write(value: TfTensor): unknown }[];
   apply(inputs: TfTensor, kwargs?: { training?: boolean }): TfTensor | TfTensor[];
 }
 interface Tfjs {
@@ -28,6 +43,7 @@ interface Tfjs {
   /** Typed loosely: TF.js's own signature is generic over its TensorContainer. */
   tidy(fn: () => void): unknown;
   keep(t: TfTensor): TfTensor;
+  clone(t: TfTensor): TfTensor;
   oneHot(indices: TfTensor, depth: number): TfTensor;
   losses: { softmaxCrossEntropy(onehotLabels: TfTensor, logits: TfTensor): TfTensor };
   logSoftmax(logits: TfTensor): TfTensor;
@@ -48,18 +64,24 @@ interface Tfjs {
 export interface TfjsLearnerOptions {
   /** Classes the model predicts (its output width). */
   classes: number;
-  /** What the model gives: 'probabilities' or 'logits' (default: as its last layer says, tfjsOutputOf). */
+  /** What the model gives: 'probabilities' or 'logits' (default: as the layer making its output says, tfjsOutputOf). */
   output?: 'probabilities' | 'logits';
 }
 
 /**
- * What a LayersModel gives: probabilities when its last layer is a softmax (a layer's softmax
- * activation, or a Softmax layer, whose config names no activation), else logits.
+ * What a LayersModel gives: probabilities when the layer making its first output is a softmax (a
+ * layer's softmax activation, or a Softmax layer, whose config names no activation), else logits.
  */
 export function tfjsOutputOf(layersModel: object): 'probabilities' | 'logits' {
-  const last = (layersModel as TfLayersModel).layers.at(-1);
-  return last?.getClassName() === 'Softmax' || last?.getConfig().activation === 'softmax' ? 'probabilities' : 'logits';
+  const last = sourceOf((layersModel as TfLayersModel).outputs[0]);
+  return last.getClassName() === 'Softmax' || last.getConfig().activation === 'softmax' ? 'probabilities' : 'logits';
 }
+
+/** The layer that makes `t`, followed into nested models (a base model and a head model). */
+const sourceOf = (t: TfSymbolicTensor): TfLayer => (t.sourceLayer.outputs ? sourceOf(t.sourceLayer.outputs[t.tensorIndex]) : t.sourceLayer);
+
+const DROPOUT = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'GaussianDropout', 'AlphaDropout']);
+const hasDropout = (layers: TfLayer[]): boolean => layers.some((l) => DROPOUT.has(l.getClassName()) || hasDropout(l.layers ?? []));
 
 /**
  * A TF.js LayersModel as a Learner: `tfjs` is the TF.js namespace (`import * as tf from
@@ -72,13 +94,19 @@ export function tfjsOutputOf(layersModel: object): 'probabilities' | 'logits' {
 export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLearnerOptions): Learner {
   const [tf, model] = [tfjs as Tfjs, layersModel as TfLayersModel];
   if (typeof tf.tensor !== 'function' || typeof tf.train?.adam !== 'function') throw new EdgelakeError('invalid-input', 'tfjsLearner: the first argument must be the TF.js namespace (import * as tf from \'@tensorflow/tfjs\')');
-  if (!Array.isArray(model.inputs) || typeof model.apply !== 'function') throw new EdgelakeError('invalid-input', 'tfjsLearner: the second argument must be a TF.js LayersModel (tf.sequential(), tf.model() or tf.loadLayersModel())');
+  if (!Array.isArray(model.inputs) || !Array.isArray(model.outputs) || typeof model.apply !== 'function') throw new EdgelakeError('invalid-input', 'tfjsLearner: the second argument must be a TF.js LayersModel (tf.sequential(), tf.model() or tf.loadLayersModel())');
   const { classes } = options;
   const shape = model.inputs[0].shape.slice(1);
   if (!shape.every((d): d is number => typeof d === 'number' && d > 0)) {
     throw new EdgelakeError('invalid-input', `tfjsLearner: the model's input shape [${shape.join(', ')}] must be fixed after the batch dimension`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
+  const width = model.outputs[0].shape.at(-1);
+  if (width !== classes) {
+    const binary = width === 1 ? ': a binary classifier needs 2 outputs with softmax (Dense(2, softmax), not Dense(1, sigmoid))' : '';
+    throw new EdgelakeError('invalid-input', `tfjsLearner: the model's output width is ${width} and classes is ${classes}${binary}`);
+  }
+  const dropout = hasDropout(model.layers);
   const logits = (options.output ?? tfjsOutputOf(model)) === 'logits';
   let optimizer: TfOptimizer | undefined;
   let optimizerLr = NaN;
@@ -95,10 +123,16 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
     const y = batch.tensors[name];
     const n = batch.ids.length;
     if (y === undefined || Array.isArray(y) || y instanceof Float32Array) throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} must hold integer class labels`);
-    const indices = ArrayBuffer.isView(y) ? tf.tensor(Int32Array.from(y as ArrayLike<number>).subarray(0, n), [n], 'int32') : tf.tensor({ buffer: y, zeroCopy: true }, [n], 'int32');
+    const indices = ArrayBuffer.isView(y) ? tf.tensor(inClasses(Int32Array.from(y as ArrayLike<number>).subarray(0, n), batch, name), [n], 'int32') : tf.tensor({ buffer: y, zeroCopy: true }, [n], 'int32');
     const onehot = tf.oneHot(indices, classes);
     indices.dispose();
     return onehot;
+  };
+  /** CPU labels, checked: one-hot makes an all-zero row of a label out of range, a loss of 0, silently. */
+  const inClasses = (values: Int32Array, batch: Batch, name: string): Int32Array => {
+    const bad = values.findIndex((v) => v < 0 || v >= classes);
+    if (bad >= 0) throw new EdgelakeError('invalid-input', `tfjsLearner: label ${values[bad]} at row ${bad} (sample ${batch.ids[bad]}) of tensor ${name} is outside [0, ${classes})`);
+    return values;
   };
   const output = (x: TfTensor, training: boolean): TfTensor => {
     const out = model.apply(x, { training });
@@ -112,6 +146,24 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
     return { mean: tf.mul(loss, tf.tensor(Float32Array.of(1 / y.shape[0]), [], 'float32')), loss, correct };
   };
 
+  /** Loss and accuracy over the batches: each step adds its [loss, correct] to sums on the device, read once; a step that throws leaks nothing (its tensors are a tidy's). */
+  const summed = async (batches: AsyncIterable<Batch>, step: (batch: Batch, sums: TfTensor) => TfTensor) => {
+    let sums = tf.tensor(Float32Array.of(0, 0), [2], 'float32');
+    let samples = 0;
+    try {
+      for await (const batch of batches) {
+        const next = tf.tidy(() => step(batch, sums)) as TfTensor;
+        sums.dispose();
+        sums = next;
+        samples += batch.ids.length;
+      }
+      const { 0: loss, 1: correct } = await sums.data();
+      return { loss: loss / samples, accuracy: correct / samples, samples };
+    } finally {
+      sums.dispose();
+    }
+  };
+
   const learner: Learner = {
     classes,
     async fit(source: BatchSource, o: FitOptions): Promise<EpochStats[]> {
@@ -121,63 +173,55 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
         optimizer = tf.train.adam(lr);
         optimizerLr = lr;
       }
+      const adam = optimizer;
       const history: EpochStats[] = [];
       const variables = model.trainableWeights.map((w) => w.read());
       for (let epoch = 0; epoch < o.epochs; epoch++) {
         const started = performance.now();
         // The cosine schedule as Model.fit runs it; TF.js reads the rate at every step.
-        (optimizer as unknown as { learningRate: number }).learningRate = o.schedule === 'cosine' ? (lr * (1 + Math.cos((Math.PI * (epoch + 0.5)) / o.epochs))) / 2 : lr;
-        let sums = tf.tensor(Float32Array.of(0, 0), [2], 'float32');
-        let samples = 0;
-        for await (const batch of epochBatches(source, epoch)) {
+        (adam as unknown as { learningRate: number }).learningRate = o.schedule === 'cosine' ? (lr * (1 + Math.cos((Math.PI * (epoch + 0.5)) / o.epochs))) / 2 : lr;
+        const { loss, accuracy, samples } = await summed(epochBatches(source, epoch), (batch, sums) => {
           o.signal?.throwIfAborted();
-          const x = input(batch, o.input ?? 'image');
-          const y = labels(batch, o.target ?? 'label');
-          let step: { loss: TfTensor; correct: TfTensor } | undefined;
-          optimizer.minimize(() => {
+          const [x, y] = [input(batch, o.input ?? 'image'), labels(batch, o.target ?? 'label')];
+          let next: TfTensor | undefined;
+          adam.minimize(() => {
             const { mean, loss, correct } = lossOf(output(x, true), y);
-            step = { loss: tf.keep(loss), correct: tf.keep(correct) }; // minimize disposes what its function made
+            next = tf.keep(tf.add(sums, tf.stack([loss, correct]))); // minimize disposes what its function made
             return mean;
           }, false, variables);
-          const next = tf.tidy(() => tf.add(sums, tf.stack([step!.loss, step!.correct]))) as TfTensor;
-          for (const t of [sums, x, y, step!.loss, step!.correct]) t.dispose();
-          sums = next;
-          samples += batch.ids.length;
-        }
-        const { 0: loss, 1: correct } = await sums.data();
-        sums.dispose();
+          return next!;
+        });
         const seconds = (performance.now() - started) / 1000;
-        history.push({ epoch, samples, seconds, samplesPerSecond: samples / seconds, loss: loss / samples, accuracy: correct / samples });
+        history.push({ epoch, samples, seconds, samplesPerSecond: samples / seconds, loss, accuracy });
       }
       return history;
     },
-    async evaluate(source: AsyncIterable<Batch>, o: DataOptions = {}) {
-      let sums = tf.tensor(Float32Array.of(0, 0), [2], 'float32');
-      let samples = 0;
-      for await (const batch of source) {
-        const x = input(batch, o.input ?? 'image');
-        const y = labels(batch, o.target ?? 'label');
-        const next = tf.tidy(() => {
-          const { loss, correct } = lossOf(output(x, false), y);
-          return tf.add(sums, tf.stack([loss, correct]));
-        }) as TfTensor;
-        for (const t of [sums, x, y]) t.dispose();
-        sums = next;
-        samples += batch.ids.length;
-      }
-      const { 0: loss, 1: correct } = await sums.data();
-      sums.dispose();
-      return { loss: loss / samples, accuracy: correct / samples, samples };
+    evaluate(source: AsyncIterable<Batch>, o: DataOptions = {}) {
+      return summed(source, (batch, sums) => {
+        const { loss, correct } = lossOf(output(input(batch, o.input ?? 'image'), false), labels(batch, o.target ?? 'label'));
+        return tf.add(sums, tf.stack([loss, correct]));
+      });
     },
     async predictProba(x: Float32Array | GPUBuffer, n: number, o: { passes?: number } = {}) {
       const passes = o.passes ?? 1;
       const batch: Batch = { ids: new Uint32Array(n), tensors: { input: x } };
-      const inputs = input(batch, 'input');
-      const probs = tf.tidy(() => tf.stack(Array.from({ length: passes }, () => {
-        const out = output(inputs, passes > 1); // MC dropout: training-mode passes
-        return logits ? tf.softmax(out) : out;
-      }))) as TfTensor;
-      inputs.dispose();
+      // MC dropout runs training-mode passes, which use batch statistics (as Keras's model(x, training=True)) and move BatchNormalization's moving ones: those are put back.
+      const saved = passes > 1 ? model.nonTrainableWeights.map((w) => tf.clone(w.read())) : [];
+      let probs: TfTensor;
+      try {
+        probs = tf.tidy(() => {
+          const inputs = input(batch, 'input');
+          return tf.stack(Array.from({ length: passes }, () => {
+            const out = output(inputs, passes > 1);
+            return logits ? tf.softmax(out) : out;
+          }));
+        }) as TfTensor;
+      } finally {
+        saved.forEach((value, i) => {
+          model.nonTrainableWeights[i].write(value);
+          value.dispose();
+        });
+      }
       try {
         return Float32Array.from(await probs.data());
       } finally {
@@ -186,6 +230,10 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
     },
     async uncertainty(x: Float32Array | GPUBuffer, n: number, measure: UncertaintyMeasure, o: { passes?: number } = {}) {
       const passes = o.passes ?? (measure === 'bald' || measure === 'variation-ratio' ? 10 : 1);
+      if (passes > 1 && !dropout) {
+        // Without dropout every pass gives the same answer: bald would be ~0 for every sample, silently.
+        throw new EdgelakeError('invalid-input', `tfjsLearner: ${measure} with ${passes} passes is MC dropout, and this model has no dropout layer: add one (tf.layers.dropout({ rate: 0.2 })) or use entropy, margin or least-confidence`);
+      }
       const probs = await learner.predictProba(x, n, { passes });
       const scores = new Float32Array(n);
       uncertaintyRef({ probs, scores, n, classes, passes, measure });
