@@ -30,6 +30,8 @@ export interface GetOptions {
   verified?: boolean;
   /** Names the dataset, tensor or file in errors. */
   where?: string;
+  /** The caller's abort signal, which `fetch` honours: when it aborts a fetch other gets share, those gets fetch again. */
+  signal?: AbortSignal;
   /**
    * Store behind the caller: a miss is decided from the listing (no read of the store, which
    * would wait for this thread's event loop), the fetched bytes come back before they are
@@ -65,7 +67,8 @@ export interface ChunkCacheEvents {
  * A byte budget, LRU eviction, pinning and integrity around any ChunkStore. Every chunk is
  * checked against its SHA-256 name when it enters (here, or by the worker that fetched it) and
  * whenever it is read; a damaged entry is dropped and fetched again, never served. Concurrent
- * gets of one chunk share one fetch.
+ * gets of one chunk share one fetch, run with the first get's options; when its signal aborts
+ * it, the other gets still waiting (their own signals live) fetch again with their own.
  *
  * The budget bounds the store, not this cache: every write goes through ChunkStore.putWithin,
  * which announces it before listing what the store holds (other processes' chunks and writes in
@@ -83,7 +86,8 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
   readonly stats: CacheStats = { hits: 0, misses: 0, bytesFromCache: 0, bytesFetched: 0, evictions: 0, bytesEvicted: 0, damaged: 0, notStored: 0, writeFailures: 0 };
   readonly budgetBytes: number;
   private index: Promise<Map<string, IndexEntry>> | undefined;
-  private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  /** Fetches in progress, each with the signal of the caller whose options it runs with. */
+  private readonly inflight = new Map<string, { bytes: Promise<Uint8Array>; signal?: AbortSignal }>();
   /** Chunks fetched and verified whose write behind the caller has not ended yet. */
   private readonly writing = new Map<string, Uint8Array>();
   private readonly pins = new Map<string, number>();
@@ -109,10 +113,15 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
     }
     let pending = this.inflight.get(hash);
     if (!pending) {
-      pending = this.load(hash, options).finally(() => this.inflight.delete(hash));
+      pending = { bytes: this.load(hash, options).finally(() => this.inflight.delete(hash)), signal: options.signal };
       this.inflight.set(hash, pending);
     }
-    return pending;
+    const { bytes, signal } = pending;
+    return bytes.catch((e: unknown) => {
+      // The fetch ran with the first caller's options: whatever its abort tore down (its `via` too) fails that caller only.
+      if (signal?.aborted && !options.signal?.aborted) return this.get(hash, options);
+      throw e;
+    });
   }
 
   /** The verified bytes if cached, else undefined; never fetches. */

@@ -25,7 +25,7 @@ export function withCache(source: Source, cache: ChunkCache, { verified = false 
       const hash = contentHash(path);
       if (hash) {
         const where = `${source.location}/${path}`;
-        const bytes = await cache.get(hash, { fetch: () => source.read(path, options), where, verified, writeBehind: options?.writeBehind });
+        const bytes = await cache.get(hash, { fetch: () => source.read(path, options), where, verified, writeBehind: options?.writeBehind, signal: options?.signal });
         if (options?.maxBytes !== undefined && bytes.length > options.maxBytes) {
           throw new EdgelakeError('limit', `${where}: ${bytes.length} bytes, more than the ${options.maxBytes} expected`);
         }

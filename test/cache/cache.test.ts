@@ -14,6 +14,25 @@ function remote(bytes: Uint8Array) {
   return r;
 }
 
+/** A remote that answers after `ms` and stops when the caller's signal aborts, as fetch() does; counts the fetches that ran to the end. */
+function slowRemote(bytes: Uint8Array, ms = 20) {
+  const r = {
+    calls: 0,
+    completed: 0,
+    /** What one caller passes to get: its signal, and a fetch that honours it. */
+    for: (signal: AbortSignal) => ({
+      signal,
+      fetch: () => new Promise<Uint8Array>((resolve, reject) => {
+        r.calls++;
+        if (signal.aborted) return reject(signal.reason);
+        const t = setTimeout(() => (r.completed++, resolve(bytes.slice())), ms);
+        signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+      }),
+    }),
+  };
+  return r;
+}
+
 describe('ChunkCache', () => {
   it('fetches a miss once, stores it, and serves it from the store afterwards', async () => {
     const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 10_000 });
@@ -32,6 +51,37 @@ describe('ChunkCache', () => {
     const all = await Promise.all(Array.from({ length: 10 }, () => cache.get(c.hash, r)));
     expect(r.calls).toBe(1);
     for (const b of all) expect(b).toEqual(c.bytes);
+  });
+
+  it("one caller's abort fails that caller only: another waiting on the same chunk still gets it", async () => {
+    const cache = new ChunkCache(new MemoryChunkStore(), { budgetBytes: 10_000 });
+    const c = await chunk(6);
+    const r = slowRemote(c.bytes);
+    const [a, b] = [new AbortController(), new AbortController()];
+    const first = cache.get(c.hash, r.for(a.signal));
+    const second = cache.get(c.hash, r.for(b.signal));
+    a.abort(new EdgelakeError('source', 'loader A stopped'));
+    await expect(first).rejects.toThrow('loader A stopped');
+    expect(await second).toEqual(c.bytes);
+    expect(r.completed).toBe(1);
+    expect(await cache.peek(c.hash)).toEqual(c.bytes);
+  });
+
+  it('when every caller waiting on a chunk aborts, no fetch of it runs on', async () => {
+    const store = new MemoryChunkStore();
+    const cache = new ChunkCache(store, { budgetBytes: 10_000 });
+    const c = await chunk(7);
+    const r = slowRemote(c.bytes);
+    const [a, b] = [new AbortController(), new AbortController()];
+    const first = cache.get(c.hash, r.for(a.signal));
+    const second = cache.get(c.hash, r.for(b.signal));
+    a.abort(new Error('a stopped'));
+    await expect(first).rejects.toThrow('a stopped');
+    b.abort(new Error('b stopped'));
+    await expect(second).rejects.toThrow('b stopped');
+    await new Promise((resolve) => setTimeout(resolve, 40)); // longer than a fetch takes
+    expect(r.completed).toBe(0);
+    expect(await store.has(c.hash)).toBe(false);
   });
 
   it('refuses fetched bytes that do not match the name, and stores nothing', async () => {

@@ -74,6 +74,34 @@ describe('withCache', () => {
     expect(cache.stats.writeFailures).toBe(1);
   });
 
+  it("a reader's abort fails its read only, even when its own remote (via) goes with it: another reader of the chunk gets it", async () => {
+    const inner = new MemorySource((await dataset()).files);
+    // The remote takes a while and honours abort signals; a read that brings its own remote uses it, as the dataset's chain does.
+    const source: Source = {
+      location: inner.location,
+      read: (p, o) => o?.via ? o.via(p, o) : new Promise((resolve, reject) => {
+        if (o?.signal?.aborted) return reject(o.signal.reason);
+        const t = setTimeout(() => resolve(inner.read(p, o)), 20);
+        o?.signal?.addEventListener('abort', () => (clearTimeout(t), reject(o.signal!.reason)), { once: true });
+      }),
+      readRange: (p, off, len) => inner.readRange(p, off, len),
+    };
+    const cached = withCache(source, new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 }));
+    const v = await openVersion(cached);
+    const path = chunkPath(v.manifest.tensors.x.chunks[0].hash);
+    const [a, b] = [new AbortController(), new AbortController()];
+    // A's remote is a decode pool that it closes when it stops (as a Loader does), failing what it was fetching.
+    let closePool!: () => void;
+    const pool = new Promise<never>((_, reject) => (closePool = () => reject(new Error('the decode pool was closed'))));
+    pool.catch(() => {});
+    const first = cached.read(path, { signal: a.signal, via: () => pool });
+    const second = cached.read(path, { signal: b.signal });
+    a.abort(new EdgelakeError('source', 'dataset ten: loader stopped'));
+    closePool();
+    await expect(first).rejects.toThrow('the decode pool was closed');
+    expect(await second).toEqual(await inner.read(path));
+  });
+
   it('serves range reads from a cached chunk, and passes them through otherwise', async () => {
     const { source, state } = cuttable(new MemorySource((await dataset()).files));
     const cached = withCache(source, new ChunkCache(new MemoryChunkStore(), { budgetBytes: 1 << 20 }));
