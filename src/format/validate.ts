@@ -199,6 +199,10 @@ function validateTensor(c: Checker, v: unknown, f: string, length: number, limit
   if ((sampleCompression === 'jpeg' || sampleCompression === 'png') && dtype !== 'uint8') {
     c.fail(`${f}.sampleCompression`, `is ${sampleCompression}, which needs dtype uint8, not ${dtype}`);
   }
+  // Readers decode every image to RGB: another shape would be read as the wrong values, or fail on every sample.
+  if ((sampleCompression === 'jpeg' || sampleCompression === 'png') && !(shape.length === 3 && (shape[2] === 3 || shape[2] === null))) {
+    c.fail(`${f}.shape`, `is [${shape.join(', ')}], and ${sampleCompression} samples decode to RGB: [H, W, 3] (H and W may be null)`);
+  }
   const meta: TensorMeta = { htype, dtype, shape, sampleCompression, chunkCompression, chunks: [] };
   if (linked) meta.linked = true;
   if (o.layout !== undefined) meta.layout = validateLayout(c, o.layout, `${f}.layout`, shape.length);

@@ -127,6 +127,8 @@ describe('version manifests', () => {
     ['chunkCompression is known', (m) => { m.tensors.image.chunkCompression = 'zstd'; }, 'tensors.image.chunkCompression'],
     ['at most one compression', (m) => { m.tensors.image.sampleCompression = 'png'; }, 'tensors.image.chunkCompression'],
     ['jpeg and png need uint8', (m) => { m.tensors.label.sampleCompression = 'jpeg'; }, 'tensors.label.sampleCompression'],
+    ['jpeg and png decode to RGB: shape [H, W, 3]', (m) => { Object.assign(m.tensors.image, { sampleCompression: 'png', chunkCompression: 'none', shape: [28, 28, 1] }); }, 'tensors.image.shape'],
+    ['a 2-D png tensor is refused too', (m) => { Object.assign(m.tensors.image, { sampleCompression: 'png', chunkCompression: 'none', shape: [28, 28] }); }, 'tensors.image.shape'],
     ['chunk hash is 64 lowercase hex', (m) => { m.tensors.image.chunks[1].hash = `../${H.slice(3)}`; }, 'tensors.image.chunks[1].hash'],
     ['chunk headerHash is 64 lowercase hex', (m) => { m.tensors.image.chunks[0].headerHash = 'x'; }, 'tensors.image.chunks[0].headerHash'],
     ['chunk bytes >= 1', (m) => { m.tensors.image.chunks[0].bytes = 0; }, 'tensors.image.chunks[0].bytes'],

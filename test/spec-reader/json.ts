@@ -166,6 +166,9 @@ export function validateManifest(v: unknown, maxChunkBytes: number, fail: (m: st
     if ((t.sampleCompression === 'jpeg' || t.sampleCompression === 'png') && t.dtype !== 'uint8') {
       fail(`${w}: ${t.sampleCompression} needs dtype uint8`);
     }
+    if ((t.sampleCompression === 'jpeg' || t.sampleCompression === 'png') && !(t.shape.length === 3 && [3, null].includes(t.shape[2]))) {
+      fail(`${w}: ${t.sampleCompression} images decode to RGB, so shape must be [H, W, 3]`);
+    }
     if (!Array.isArray(t.chunks)) fail(`${w}: chunks must be a list`);
     let sum = 0;
     t.chunks.forEach((c: unknown, i: number) => {

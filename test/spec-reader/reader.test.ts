@@ -190,6 +190,7 @@ describe('spec reader refuses', () => {
       [(m) => { m.tensors.embedding.quant.zeroPoint = [128]; }, /quant.zeroPoint/],
       [(m) => { m.tensors.embedding.quant.scale = [1, 2]; }, /quant.scale/],
       [(m) => { Object.assign(m.tensors.label, { chunkCompression: 'none', sampleCompression: 'png' }); }, /png needs dtype uint8/],
+      [(m) => { Object.assign(m.tensors.image, { chunkCompression: 'none', sampleCompression: 'png', shape: [28, 28, 1] }); }, /png images decode to RGB, so shape must be \[H, W, 3\]/],
       [(m) => { m.tensors.image.chunks[0].bytes = 2 ** 40; }, /more than the 268435456 allowed/],
       [(m) => { m.tensors.image.chunks.push({ ...m.tensors.image.chunks[0], samples: 0 }); }, /samples in \[1, 2\^32\)/],
     ];
