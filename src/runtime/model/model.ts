@@ -319,7 +319,7 @@ export class Model extends TypedEventTarget<ModelEvents> {
     }
     const need = n * this.inputSize;
     const bad = Array.isArray(x) ? 'samples of different sizes'
-      : ArrayBuffer.isView(x) ? (x instanceof Float32Array ? (x.length < need ? `${x.length} values` : undefined) : `${x.constructor.name} values`)
+      : ArrayBuffer.isView(x) ? (x instanceof Float32Array ? (x.length !== need ? `${x.length} values` : undefined) : `${x.constructor.name} values`)
       : x.size < need * 4 ? `a ${x.size}-byte GPU buffer` : undefined;
     if (bad) {
       throw new EdgelakeError('invalid-input', `tensor ${inputName}: the model needs ${n} x ${this.inputSize} float32 values, the batch has ${bad}; give the loader a transform (e.g. { ${inputName}: { scale: 1 / 255 } })`);

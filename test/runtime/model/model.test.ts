@@ -93,6 +93,11 @@ describe('a model on the CPU path', () => {
     const raw = new Loader(ds.view({ split: 'train' }), { batchSize: 8, tensors: ['image', 'label'] });
     await expect(model.fit(raw, { epochs: 1 })).rejects.toThrow(/tensor image: the model needs 8 x 784 float32 values, the batch has Uint8Array values; give the loader a transform/);
     await expect(model.fit(loader('train', 'image'), { epochs: 1, input: 'nope' })).rejects.toThrow(/the batch has no tensor "nope"/);
+    // RGB rows into a gray model would be read as misaligned rows: more values than the model takes are refused too.
+    const rgb = async function* () {
+      yield { ids: Uint32Array.of(0, 1), tensors: { image: new Float32Array(2 * 3 * 784), label: Int32Array.of(0, 1) } };
+    };
+    await expect(model.fit(rgb, { epochs: 1 })).rejects.toThrow('tensor image: the model needs 2 x 784 float32 values, the batch has 4704 values');
     // A label past the classes is refused, as PyTorch's "Target 7 is out of bounds", not trained on with loss 0.
     const small = mlp({ layers: [4, 3] });
     const batch = async function* (label: Int32Array | Uint8Array) {

@@ -115,7 +115,11 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
   const input = (batch: Batch, name: string): TfTensor => {
     const x = batch.tensors[name];
     const n = batch.ids.length;
-    if (x instanceof Float32Array) return tf.tensor(x.subarray(0, n * size), [n, ...shape], 'float32');
+    if (x instanceof Float32Array) {
+      // More values than rows of the model's input would be read as misaligned rows (RGB into a gray model), silently.
+      if (x.length !== n * size) throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} has ${x.length} values; the model takes ${n} x [${shape.join(', ')}] = ${n * size}`);
+      return tf.tensor(x, [n, ...shape], 'float32');
+    }
     if (x !== undefined && !ArrayBuffer.isView(x) && !Array.isArray(x)) return tf.tensor({ buffer: x, zeroCopy: true }, [n, ...shape], 'float32');
     throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} must be float32 rows or a GPU buffer (give the loader a transform), the batch has ${x === undefined ? 'no such tensor' : x.constructor.name}`);
   };

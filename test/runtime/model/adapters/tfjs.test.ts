@@ -98,12 +98,15 @@ describe('tfjsLearner', () => {
     nested.dispose();
   });
 
-  it('refuses a label outside [0, classes), naming it, its row and sample', async () => {
+  it('refuses a label outside [0, classes), naming it, its row and sample, and rows of another size', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: 'softmax' })] });
     const learner = tfjsLearner(tf, model, { classes: 3 });
     const bad = batch(Int32Array.of(0, 2, 3, -1));
     await expect(learner.fit(batches(bad), { epochs: 1 })).rejects.toThrow(/label 3 at row 2 \(sample 2\) of tensor label is outside \[0, 3\)/);
     await expect(learner.evaluate(batches(bad)())).rejects.toThrow(expect.objectContaining({ code: 'invalid-input' }));
+    // Rows of another size (RGB into a model of gray pixels) would be read misaligned: refused.
+    const wide: Batch = { ids: Uint32Array.of(0, 1), tensors: { image: rows(6), label: Int32Array.of(0, 1) } };
+    await expect(learner.fit(batches(wide), { epochs: 1 })).rejects.toThrow('tfjsLearner: tensor image has 24 values; the model takes 2 x [4] = 8');
     learner.dispose();
     model.dispose();
   });
