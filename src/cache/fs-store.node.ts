@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EdgelakeError } from '../errors.js';
 import { SHA256_HEX } from '../format/hash.js';
@@ -7,11 +9,19 @@ import { checkHash, sumUsage, type ChunkStore, type Room, type StoreEntry } from
 
 /** A get() touches an entry's mtime at most this often per process: a syscall per read is too many. */
 const TOUCH_EVERY_MS = 1000;
-/** A temp file this old is abandoned even when its pid looks alive (pid reuse, another host). */
+/** A temp file this old is abandoned even when its pid looks alive (a reused pid, a writer in another namespace). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 const SHARD = /^[0-9a-f]{2}$/;
-/** <pid>-<random>-<size>.tmp: a write in progress, and the bytes it will hold (older versions wrote no size). */
-const TEMP = /^(\d+)-[0-9a-f]+(?:-(\d+))?\.tmp$/;
+/** <pid>@<namespace>-<random>-<size>.tmp: a write in progress, and the bytes it will hold (older versions wrote neither namespace nor size). */
+const TEMP = /^(\d+)(?:@([0-9a-f]+))?-[0-9a-f]+(?:-(\d+))?\.tmp$/;
+/** Makes a folder a cache: chunks/<h0h1>/<sha256> is a dataset's layout too, and a cache deletes what lies there. */
+const MARKER = 'edgelake-cache.json';
+const SUBFOLDERS = ['chunks', 'notes', 'tmp'];
+/**
+ * Where this process's pid means something: its pid namespace (container) on this host. Two
+ * containers sharing the folder see each other's pids as dead. Hashed: short and filesystem-safe.
+ */
+const PID_NAMESPACE = createHash('sha256').update(`${hostname()}\n${linuxPidNamespace()}`).digest('hex').slice(0, 12);
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 const isMissing = (e: unknown) => errno(e) === 'ENOENT';
@@ -19,9 +29,10 @@ const isMissing = (e: unknown) => errno(e) === 'ENOENT';
 /**
  * A ChunkStore in a folder, shared safely by any number of processes:
  *
+ *   <dir>/edgelake-cache.json   marks the folder as a cache: open() adopts no other folder that holds files
  *   <dir>/chunks/ab/<hash>   one file per chunk, whole or absent (temp file, fsync, rename)
  *   <dir>/notes/<sha256(name)>
- *   <dir>/tmp/<pid>-<random>-<size>.tmp   writes in progress, with the bytes they will hold
+ *   <dir>/tmp/<pid>@<namespace>-<random>-<size>.tmp   writes in progress, with the bytes they will hold
  *
  * The filesystem is the index: size from stat, last use from mtime (get() touches it). No index
  * file can be torn by a crash or go stale while another process evicts.
@@ -34,7 +45,8 @@ const isMissing = (e: unknown) => errno(e) === 'ENOENT';
  * ChunkCache: its budget), at any moment, however many processes write; temp files of notes (a
  * few hundred bytes) come on top. Space of an evicted chunk that a reader still holds open
  * returns when the reader closes it. No lock: a writer that dies leaves a temp file of a dead pid,
- * which the next listing removes.
+ * which the next listing removes; one of another pid namespace (a container sharing the folder)
+ * cannot be judged by its pid, and goes once it is an hour old.
  */
 export class FsChunkStore implements ChunkStore {
   private readonly touched = new Map<string, number>();
@@ -44,11 +56,20 @@ export class FsChunkStore implements ChunkStore {
 
   private constructor(readonly location: string) {}
 
-  /** Opens (creating if needed) the store in `dir`, and removes temp files that crashed writers left. */
+  /**
+   * Opens the store in `dir`, creating it if `dir` is missing or empty, and removes temp files
+   * that crashed writers left. Refuses a dataset's folder, and any other folder that holds files
+   * but is not a cache: clear() and eviction would delete what lies under its chunks/.
+   */
   static async open(dir: string): Promise<FsChunkStore> {
+    await claimFolder(dir);
+    for (const sub of SUBFOLDERS) {
+      await mkdir(join(dir, sub), { recursive: true }).catch((e) => {
+        throw errno(e) === 'EEXIST' || errno(e) === 'ENOTDIR' ? damaged(join(dir, sub), 'is a file, not a folder', dir, e) : e;
+      });
+    }
     const store = new FsChunkStore(dir);
-    for (const sub of ['chunks', 'notes', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
-    await store.removeStaleTemps();
+    await store.pendingWrites();
     return store;
   }
 
@@ -56,7 +77,8 @@ export class FsChunkStore implements ChunkStore {
     return join(this.location, 'chunks', hash.slice(0, 2), hash);
   }
 
-  private notePath(name: string): string {
+  /** The file that holds note `name` (for messages that name it). */
+  notePath(name: string): string {
     return join(this.location, 'notes', createHash('sha256').update(name).digest('hex'));
   }
 
@@ -64,7 +86,7 @@ export class FsChunkStore implements ChunkStore {
     checkHash(hash, this.location);
     const path = this.chunkPath(hash);
     // Once open, an eviction elsewhere only unlinks the name: this read still sees every byte.
-    const bytes = await readOrUndefined(path);
+    const bytes = await readOrUndefined(path, this.location);
     if (bytes && options?.touch !== false) await this.touch(hash, path);
     return bytes;
   }
@@ -102,7 +124,9 @@ export class FsChunkStore implements ChunkStore {
     checkHash(hash, this.location);
     this.touched.delete(hash);
     this.known.delete(hash);
-    await unlink(this.chunkPath(hash)).catch((e) => {
+    const path = this.chunkPath(hash);
+    await unlink(path).catch((e) => {
+      if (errno(e) === 'EISDIR') throw damaged(path, 'is a folder, not a chunk file', this.location, e);
       if (!isMissing(e)) throw e;
     });
   }
@@ -144,7 +168,7 @@ export class FsChunkStore implements ChunkStore {
   }
 
   async getNote(name: string): Promise<Uint8Array | undefined> {
-    return readOrUndefined(this.notePath(name));
+    return readOrUndefined(this.notePath(name), this.location);
   }
 
   async putNote(name: string, bytes: Uint8Array): Promise<void> {
@@ -167,7 +191,7 @@ export class FsChunkStore implements ChunkStore {
   private async writeAtomically(
     target: string, bytes: Uint8Array, what: string, { syncDir = false, makeRoom }: { syncDir?: boolean; makeRoom?: (room: Room) => Promise<boolean> } = {},
   ): Promise<boolean> {
-    const tmp = join(this.location, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}-${bytes.length}.tmp`);
+    const tmp = join(this.location, 'tmp', `${process.pid}@${PID_NAMESPACE}-${randomBytes(8).toString('hex')}-${bytes.length}.tmp`);
     let landed = false;
     try {
       const file = await open(tmp, 'wx');
@@ -202,38 +226,68 @@ export class FsChunkStore implements ChunkStore {
 
   /** The writes in flight (temp files, listed first), then the entries. */
   private async room(): Promise<Room> {
-    const dir = join(this.location, 'tmp');
-    let pending = 0;
-    for (const name of await readdir(dir)) {
-      const [, pid, size] = TEMP.exec(name) ?? [];
-      if (pid !== undefined && !isAlive(Number(pid))) {
-        await unlink(join(dir, name)).catch(() => {}); // a writer that died: its write will never land
-      } else {
-        pending += size !== undefined ? Number(size) : await stat(join(dir, name)).then((s) => s.size, () => 0);
-      }
-    }
+    const pending = await this.pendingWrites();
     return { entries: await this.list(false), pending };
   }
 
-  /** Temp files of dead processes (SIGKILL, power cut) or older than an hour. */
-  private async removeStaleTemps(): Promise<void> {
+  /** The bytes that writes in flight announce; removes the temp files of writes that will never land. */
+  private async pendingWrites(): Promise<number> {
     const dir = join(this.location, 'tmp');
+    let pending = 0;
     for (const name of await readdir(dir)) {
-      const pid = Number(TEMP.exec(name)?.[1] ?? NaN);
       const path = join(dir, name);
-      const old = await stat(path).then((s) => Date.now() - s.mtimeMs > STALE_TEMP_MS, () => false);
-      if (old || !isAlive(pid)) await unlink(path).catch(() => {});
+      const s = await stat(path).catch(() => undefined);
+      if (!s) continue; // landed (then the chunk listing that follows counts it) or removed meanwhile
+      const [, pid, namespace, size] = TEMP.exec(name) ?? [];
+      // An old temp file is abandoned whoever wrote it: a write takes seconds, and a pid may be reused.
+      const dead = pid !== undefined && (namespace ?? PID_NAMESPACE) === PID_NAMESPACE && !isAlive(Number(pid));
+      if (dead || Date.now() - s.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => {});
+      else pending += size !== undefined ? Number(size) : s.size;
     }
+    return pending;
   }
 }
 
-async function readOrUndefined(path: string): Promise<Uint8Array | undefined> {
+/**
+ * Makes `dir` a cache folder, or checks that it is one. A cache made before the marker existed
+ * (chunks/ beside notes/ or tmp/, nothing else) is adopted, and marked.
+ */
+async function claimFolder(dir: string): Promise<void> {
+  const names = await readdir(dir).catch((e): string[] => {
+    if (isMissing(e)) return [];
+    if (errno(e) === 'ENOTDIR') throw new EdgelakeError('invalid-input', `cache folder ${dir} is a file, or inside one: a cache needs a folder`, { cause: e });
+    throw e;
+  });
+  if (names.includes(MARKER)) return;
+  const dataset = names.filter((n) => n === 'edgelake.json' || n === 'versions');
+  if (dataset.length) {
+    throw new EdgelakeError('invalid-input', `${dir} holds a dataset (${dataset.join(', ')}), not a chunk cache: a cache evicts and clears the files under its chunks/, so give it a folder of its own`);
+  }
+  const earlier = names.includes('chunks') && names.some((n) => n === 'notes' || n === 'tmp') && names.every((n) => SUBFOLDERS.includes(n));
+  if (names.length > 0 && !earlier) {
+    const some = names.slice(0, 3).join(', ') + (names.length > 3 ? ', ...' : '');
+    throw new EdgelakeError('invalid-input', `${dir} is not an edgelake chunk cache: it holds other files (${some}) and no ${MARKER}; give an empty or new folder`);
+  }
+  await mkdir(dir, { recursive: true });
+  // An earlier cache is marked at best effort: a read-only shared one still serves reads.
+  await writeFile(join(dir, MARKER), JSON.stringify({ edgelake: 'chunk cache', version: 1 }) + '\n').catch((e) => {
+    if (!earlier) throw e;
+  });
+}
+
+/** A cache file that a folder stands in for, or the reverse: named, with the way out. */
+function damaged(path: string, what: string, location: string, cause: unknown): EdgelakeError {
+  return new EdgelakeError('invalid-input', `the cache folder ${location} is damaged: ${path} ${what} (remove it to go on)`, { cause });
+}
+
+async function readOrUndefined(path: string, location: string): Promise<Uint8Array | undefined> {
   try {
     const b = await readFile(path);
     // A plain Uint8Array over the Buffer's own memory; copy only if it sits in a shared pool.
     return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b);
   } catch (e) {
     if (isMissing(e)) return undefined;
+    if (errno(e) === 'EISDIR') throw damaged(path, 'is a folder, not a file', location, e);
     throw e;
   }
 }
@@ -254,5 +308,14 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return errno(e) === 'EPERM'; // alive, but another user's
+  }
+}
+
+/** The pid namespace's id on Linux ("pid:[4026531836]"); elsewhere the host name alone tells namespaces apart. */
+function linuxPidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
   }
 }

@@ -43,12 +43,24 @@ export async function openCacheFolder(dir: string, budget: string | undefined, i
   const store = await FsChunkStore.open(dir);
   const note = budget === undefined ? await store.getNote(CONFIG_NOTE) : undefined;
   const budgetBytes = budget !== undefined ? parseSize(budget, '--budget')
-    : note ? (JSON.parse(new TextDecoder().decode(note)) as { budgetBytes: number }).budgetBytes
+    : note ? rememberedBudget(note, store.notePath(CONFIG_NOTE), dir)
     : DEFAULT_BUDGET;
   const cache = new ChunkCache(store, { budgetBytes });
   cache.addEventListener('warning', (e) => io.stderr(`warning: ${e.detail.message}\n`));
   if (budget !== undefined) await cache.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
   return cache;
+}
+
+/** The budget a config note holds; a damaged note is named, with the way to set it again. */
+function rememberedBudget(note: Uint8Array, path: string, dir: string): number {
+  let budgetBytes: unknown;
+  try {
+    budgetBytes = JSON.parse(new TextDecoder().decode(note))?.budgetBytes;
+  } catch {
+    // not JSON: refused below, as a note without a budget is
+  }
+  if (typeof budgetBytes === 'number' && budgetBytes >= 0) return budgetBytes;
+  throw new EdgelakeError('invalid-input', `${path}: the budget this cache remembers is damaged (it should hold {"budgetBytes": N}); set it again with edgelake cache stats --cache ${dir} --budget SIZE`);
 }
 
 /** `edgelake fetch`: prefetch a split's chunks (all tensors, or the named ones) into the cache. */
@@ -131,7 +143,7 @@ export async function cacheCommand(args: string[], io: CliIo): Promise<number> {
     throw new EdgelakeError('invalid-input', `usage: ${cacheUsage}`);
   }
   // Looking at a cache must not make one: a mistyped folder is named, not created (setting a budget makes one).
-  if (values.budget === undefined && !(await stat(values.cache).then((s) => s.isDirectory(), () => false))) {
+  if (values.budget === undefined && !(await stat(values.cache).then(() => true, () => false))) {
     throw new EdgelakeError('not-found', `no cache folder at ${values.cache} (edgelake fetch --cache ${values.cache}, or --budget SIZE, makes one)`);
   }
   const cache = await openCacheFolder(values.cache, values.budget, io);

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,5 +121,52 @@ describe('edgelake fetch checks chunks as stream does', () => {
     const streamed = await cli('stream', dir, '--split', 'train', '--cache', cache, '--workers', '0');
     expect(streamed.code).toBe(1);
     expect(streamed.stderr).toMatch(/tensor image, chunk 1.*has flags 1; version 1 allows only 0/);
+  });
+});
+
+describe('edgelake cache and fetch on a folder that is not a cache', () => {
+  it("refuse a dataset's folder, leaving its chunks alone, and any other folder that holds files", async () => {
+    const dataset = join(root, 'not-a-cache');
+    expect((await cli(...buildSubsetArgs(dataset, '--chunk-kib', '256'))).code).toBe(0);
+    const before = readdirSync(dataset, { recursive: true }).sort();
+    const refused = `${dataset} holds a dataset (edgelake.json, versions), not a chunk cache`;
+    expect(await cli('cache', 'clear', '--cache', dataset)).toMatchObject({ code: 2, stderr: expect.stringContaining(refused) });
+    expect(await cli('fetch', dataset, '--cache', dataset, '--budget', '1K')).toMatchObject({ code: 2, stderr: expect.stringContaining(refused) });
+    expect(readdirSync(dataset, { recursive: true }).sort()).toEqual(before);
+    expect((await cli('stream', dataset, '--workers', '0')).code).toBe(0);
+
+    const folder = join(root, 'some-folder');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'todo.txt'), '');
+    expect(await cli('cache', 'stats', '--cache', folder)).toMatchObject({ code: 2, stderr: expect.stringContaining(`${folder} is not an edgelake chunk cache`) });
+    expect(readdirSync(folder)).toEqual(['todo.txt']);
+  });
+
+  it('name a damaged budget note by its path, and --budget sets it again', async () => {
+    const cache = join(root, 'damaged-note');
+    expect((await cli('cache', 'stats', '--cache', cache, '--budget', '1M')).code).toBe(0);
+    const note = join(cache, 'notes', createHash('sha256').update('config').digest('hex'));
+    for (const damage of ['{"budgetBytes":', '{}']) {
+      writeFileSync(note, damage);
+      expect(await cli('cache', 'stats', '--cache', cache)).toMatchObject({
+        code: 2,
+        stderr: `edgelake cache: ${note}: the budget this cache remembers is damaged (it should hold {"budgetBytes": N}); set it again with edgelake cache stats --cache ${cache} --budget SIZE\n`,
+      });
+    }
+    expect((await cli('cache', 'stats', '--cache', cache, '--budget', '2M')).code).toBe(0);
+    expect(JSON.parse((await cli('cache', 'stats', '--cache', cache, '--json')).stdout)).toMatchObject({ budgetBytes: 2 * 2 ** 20 });
+  });
+
+  it('name the path where a file stands for a folder, or a folder for a chunk file', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, '');
+    expect(await cli('cache', 'stats', '--cache', file, '--budget', '1M')).toMatchObject({ code: 2, stderr: `edgelake cache: cache folder ${file} is a file, or inside one: a cache needs a folder\n` });
+
+    const cache = join(root, 'folder-for-a-chunk');
+    expect((await cli('cache', 'stats', '--cache', cache, '--budget', '1M')).code).toBe(0);
+    const hash = createHash('sha256').update('hello').digest('hex');
+    const entry = join(cache, 'chunks', hash.slice(0, 2), hash);
+    mkdirSync(entry, { recursive: true });
+    expect(await cli('cache', 'verify', '--cache', cache)).toMatchObject({ code: 2, stderr: expect.stringContaining(`the cache folder ${cache} is damaged: ${entry} is a folder, not a file`) });
   });
 });

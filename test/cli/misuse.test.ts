@@ -30,8 +30,8 @@ describe('the edgelake command, misused', () => {
 
   it('a file system error is one line and exit 1, not a stack trace; a bug still throws', async () => {
     writeFileSync(join(root, 'a-file'), '');
-    const notDir = await cli('fetch', root, '--cache', join(root, 'a-file'));
-    expect(notDir).toMatchObject({ code: 1, stderr: `edgelake fetch: ENOTDIR: not a directory, mkdir '${join(root, 'a-file', 'chunks')}'\n` });
+    const notDir = await cli('tag', join(root, 'a-file'), 'v1');
+    expect(notDir).toMatchObject({ code: 1, stderr: `edgelake tag: ENOTDIR: not a directory, open '${join(root, 'a-file', 'edgelake.json')}'\n` });
     // A TypeError has no system code: it is a bug, and stays visible with its stack.
     const inspect = commands.inspect.run;
     commands.inspect.run = async () => { throw new TypeError('x is undefined'); };
