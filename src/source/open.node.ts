@@ -27,7 +27,7 @@ export function openTransportNode(location: string, options: Pick<OpenSourceOpti
   if (scheme === 'file') return new FileSource(filePath(location));
   // Requests go out on node:http (nodeFetch) unless the caller brought its own fetch.
   const http = { fetch: nodeFetch, ...options.http };
-  const s3 = { fetch: nodeFetch, ...(options.s3?.accessKeyId === undefined && s3FromEnvironment(process.env)), ...options.s3 };
+  const s3 = { fetch: nodeFetch, ...(scheme === 's3' && options.s3?.accessKeyId === undefined && s3FromEnvironment(process.env)), ...options.s3 };
   return openTransport(location, { http, s3 });
 }
 
@@ -42,10 +42,16 @@ function filePath(url: string): string {
 
 export function s3FromEnvironment(env: NodeJS.ProcessEnv): S3SourceOptions {
   const options: S3SourceOptions = {};
-  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  // An empty variable is unset, as the AWS CLI reads it: it must not hide the fallback after it.
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (endpoint) options.endpoint = endpoint;
   if (region) options.region = region;
+  if (!env.AWS_ACCESS_KEY_ID !== !env.AWS_SECRET_ACCESS_KEY) {
+    // Half a key pair would go unsigned, and a private bucket would answer 403 with no word of why.
+    const missing = env.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID';
+    throw new EdgelakeError('invalid-input', `partial S3 credentials in the environment: ${missing} is not set (set both, or neither for public buckets)`);
+  }
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     options.accessKeyId = env.AWS_ACCESS_KEY_ID;
     options.secretAccessKey = env.AWS_SECRET_ACCESS_KEY;

@@ -98,6 +98,9 @@ describe('openSourceNode', () => {
       region: 'eu-central-1',
       endpoint: 'http://127.0.0.1:9000',
     });
-    expect(s3FromEnvironment({ AWS_ACCESS_KEY_ID: 'AKID' })).toEqual({});
+    // An empty variable is unset (the AWS CLI's reading); half a key pair is refused, not sent unsigned.
+    expect(s3FromEnvironment({ AWS_REGION: '', AWS_DEFAULT_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' })).toEqual({ region: 'us-west-2', endpoint: 'http://127.0.0.1:9000' });
+    expect(failure(() => s3FromEnvironment({ AWS_ACCESS_KEY_ID: 'AKID' }))).toBe('invalid-input: partial S3 credentials in the environment: AWS_SECRET_ACCESS_KEY is not set (set both, or neither for public buckets)');
+    expect(failure(() => s3FromEnvironment({ AWS_SECRET_ACCESS_KEY: 'secret' }))).toMatch(/AWS_ACCESS_KEY_ID is not set/);
   });
 });
