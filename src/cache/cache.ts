@@ -303,9 +303,11 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
     }
     for (const [victim, entry] of victims) {
       if (total <= this.budgetBytes) break;
-      await this.store.delete(victim);
+      // Another writer may have evicted it first (it listed the same victims): only a removal counts.
+      const removed = await this.store.delete(victim);
       index.delete(victim);
       total -= entry.bytes;
+      if (!removed) continue;
       this.stats.evictions++;
       this.stats.bytesEvicted += entry.bytes;
     }

@@ -120,14 +120,15 @@ export class FsChunkStore implements ChunkStore {
     );
   }
 
-  async delete(hash: string): Promise<void> {
+  async delete(hash: string): Promise<boolean> {
     checkHash(hash, this.location);
     this.touched.delete(hash);
     this.known.delete(hash);
     const path = this.chunkPath(hash);
-    await unlink(path).catch((e) => {
+    return unlink(path).then(() => true, (e) => {
       if (errno(e) === 'EISDIR') throw damaged(path, 'is a folder, not a chunk file', this.location, e);
-      if (!isMissing(e)) throw e;
+      if (isMissing(e)) return false;
+      throw e;
     });
   }
 

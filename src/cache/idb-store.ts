@@ -104,12 +104,15 @@ export class IdbChunkStore implements ChunkStore {
     return (await idbGet<IndexRecord>(hash, this.use(INDEX))) !== undefined;
   }
 
-  async delete(hash: string): Promise<void> {
+  async delete(hash: string): Promise<boolean> {
     checkHash(hash, this.location);
+    let found = false;
     await this.write([CHUNKS, INDEX], (tx) => {
+      tx.objectStore(INDEX).getKey(hash).onsuccess = (e) => (found = (e.target as IDBRequest).result !== undefined);
       tx.objectStore(CHUNKS).delete(hash);
       tx.objectStore(INDEX).delete(hash);
     });
+    return found;
   }
 
   async entries(): Promise<StoreEntry[]> {

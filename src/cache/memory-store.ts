@@ -40,9 +40,9 @@ export class MemoryChunkStore implements ChunkStore {
     return this.chunks.has(hash);
   }
 
-  async delete(hash: string): Promise<void> {
+  async delete(hash: string): Promise<boolean> {
     checkHash(hash, this.location);
-    this.chunks.delete(hash);
+    return this.chunks.delete(hash);
   }
 
   async entries(): Promise<StoreEntry[]> {

@@ -44,8 +44,8 @@ export interface ChunkStore {
    */
   putWithin(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean>;
   has(hash: string): Promise<boolean>;
-  /** Removes an entry; removing one that is not there is not an error. */
-  delete(hash: string): Promise<void>;
+  /** Removes an entry; whether it was there (removing one that is not is not an error: another process may have evicted it). */
+  delete(hash: string): Promise<boolean>;
   /** Every entry with its size and last use. */
   entries(): Promise<StoreEntry[]>;
   usage(): Promise<{ entries: number; bytes: number }>;

@@ -214,6 +214,20 @@ describe('ChunkCache', () => {
     expect((await store.usage()).bytes).toBeLessThanOrEqual(300);
   });
 
+  it('counts each eviction once, though writes making room at once list the same victims', async () => {
+    const store = new MemoryChunkStore();
+    const full = new ChunkCache(store, { budgetBytes: 100_000 });
+    for (const c of await Promise.all(Array.from({ length: 40 }, (_, i) => chunk(200 + i)))) await full.get(c.hash, remote(c.bytes));
+    const remove = store.delete.bind(store);
+    store.delete = async (hash) => (await new Promise((r) => setTimeout(r, 1)), remove(hash)); // a disk takes a while
+    const small = new ChunkCache(store, { budgetBytes: 1000 });
+    const fresh = await Promise.all(Array.from({ length: 4 }, (_, i) => chunk(300 + i)));
+    await Promise.all(fresh.map((c) => small.get(c.hash, remote(c.bytes))));
+    const evicted = 40 + 4 - small.stats.notStored - (await store.usage()).entries;
+    expect(evicted).toBeGreaterThan(0);
+    expect(small.stats).toMatchObject({ evictions: evicted, bytesEvicted: evicted * 100 });
+  });
+
   it("the budget is the store's, not one cache's: a cache counts what another cache over the same store (another process) added since", async () => {
     const store = new MemoryChunkStore();
     const [one, two] = [new ChunkCache(store, { budgetBytes: 300 }), new ChunkCache(store, { budgetBytes: 300 })];

@@ -66,7 +66,7 @@ export const conformanceCases: ConformanceCase[] = [
     },
   },
   {
-    name: 'entries and usage list sizes; delete removes; deleting twice is fine',
+    name: 'entries and usage list sizes; delete removes and says so; deleting twice is fine',
     async run(store) {
       await store.put(hash(6), bytes(6, 100));
       await store.put(hash(7), bytes(7, 250));
@@ -74,8 +74,8 @@ export const conformanceCases: ConformanceCase[] = [
       check(usage.entries === 2 && usage.bytes === 350, `usage should be 2 entries, 350 bytes: ${JSON.stringify(usage)}`);
       const list = (await store.entries()).sort((a, b) => a.bytes - b.bytes);
       check(list.length === 2 && list[0].hash === hash(6) && list[0].bytes === 100 && list[1].bytes === 250, 'entries lists hash and size');
-      await store.delete(hash(6));
-      await store.delete(hash(6));
+      check((await store.delete(hash(6))) === true, 'delete of an entry must say it removed one');
+      check((await store.delete(hash(6))) === false, 'delete of a missing entry must say it removed none');
       check(!(await store.has(hash(6))) && (await store.usage()).bytes === 250, 'delete must remove the entry and its bytes');
     },
   },
