@@ -184,6 +184,23 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
     return report;
   }
 
+  /** Evicts least recently used unpinned entries until the store is within the budget (a budget just lowered); how many it removed. */
+  async trim(): Promise<number> {
+    const entries = await this.store.entries();
+    let total = entries.reduce((a, e) => a + e.bytes, 0);
+    let removed = 0;
+    for (const e of entries.filter((e) => !this.pins.has(e.hash)).sort((a, b) => a.lastUsed - b.lastUsed)) {
+      if (total <= this.budgetBytes) break;
+      total -= e.bytes;
+      if (!(await this.store.delete(e.hash))) continue;
+      removed++;
+      this.stats.evictions++;
+      this.stats.bytesEvicted += e.bytes;
+    }
+    this.index = undefined;
+    return removed;
+  }
+
   /** Removes every unpinned entry. */
   async clear(): Promise<number> {
     let removed = 0;

@@ -36,7 +36,7 @@ export const cacheFlags = {
 
 /**
  * Opens the cache folder with its budget: --budget if given (then remembered in the folder for
- * later commands), else the remembered one, else 4 GiB. The cache's warning (it cannot write: a
+ * later commands, and the cache trimmed to it), else the remembered one, else 4 GiB. The cache's warning (it cannot write: a
  * full disk) goes to stderr, once.
  */
 export async function openCacheFolder(dir: string, budget: string | undefined, io: CliIo): Promise<ChunkCache> {
@@ -47,7 +47,12 @@ export async function openCacheFolder(dir: string, budget: string | undefined, i
     : DEFAULT_BUDGET;
   const cache = new ChunkCache(store, { budgetBytes });
   cache.addEventListener('warning', (e) => io.stderr(`warning: ${e.detail.message}\n`));
-  if (budget !== undefined) await cache.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
+  if (budget !== undefined) {
+    await cache.putNote(CONFIG_NOTE, new TextEncoder().encode(JSON.stringify({ budgetBytes })));
+    // A lower budget holds from now on, not from the next write.
+    const evicted = await cache.trim();
+    if (evicted) io.stderr(`evicted ${evicted} chunks to fit the budget of ${formatBytes(budgetBytes)}\n`);
+  }
   return cache;
 }
 

@@ -105,6 +105,10 @@ describe('edgelake stream and fetch into a cache folder with a remembered budget
     expect(afterStream.bytes).toBeLessThanOrEqual(300 * 1024);
     expect((await cli('fetch', dir, '--cache', cache)).code).toBe(0);
     expect(JSON.parse((await cli('cache', 'stats', '--cache', cache, '--json')).stdout).bytes).toBeLessThanOrEqual(300 * 1024);
+    // A lower budget holds at once: the least recently used chunks go now, not at the next write.
+    const lowered = await cli('cache', 'stats', '--cache', cache, '--budget', '100K', '--json');
+    expect(lowered.stderr).toMatch(/^evicted \d+ chunks to fit the budget of 100\.0 KiB\n$/);
+    expect(JSON.parse(lowered.stdout)).toMatchObject({ budgetBytes: 100 * 1024, bytes: expect.toSatisfy((b: number) => b > 0 && b <= 100 * 1024) });
   });
 });
 
