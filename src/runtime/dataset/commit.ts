@@ -2,7 +2,7 @@ import { EdgelakeError } from '../../errors.js';
 import { storedHashes, writeChunk } from '../../format/builders/chunk-writer.js';
 import { commitChild, type Committed } from '../../format/builders/commit.js';
 import { decodeChunk } from '../../format/chunk.js';
-import { chunkPath, REFS_PATH, withChunks, type ChunkRef, type Manifest, type TensorMeta } from '../../format/manifest.js';
+import { chunkPath, REFS_PATH, withChunks, type ChunkRef, type Manifest, type Refs, type TensorMeta } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
 import { DEFAULT_LIMITS } from '../../format/limits.js';
 import { NAME, parseJson, validateRefs } from '../../format/validate.js';
@@ -19,7 +19,7 @@ export interface CommitDatasetOptions {
   /** `length` new samples after the last; every tensor must be given. `split` names the split they join (default: none). */
   append?: { length: number; tensors: Record<string, SampleValues>; split?: string };
   message?: string;
-  /** The ref to move (default: the dataset's head); it must still name the version the dataset read. */
+  /** The ref to move (default: the ref the dataset was opened at, else its head); it must still name the version the dataset read. */
   ref?: string;
   /** RFC 3339 time of the version (default: now). */
   created?: string;
@@ -32,6 +32,8 @@ export interface CommitBase {
   readonly manifest: Manifest;
   readonly source: Source;
   readonly limits: ReadLimits;
+  /** The ref or tag the version was opened at. */
+  readonly ref?: string;
 }
 
 /** Samples per appended chunk when the tensor has no chunk to take the size from. */
@@ -122,12 +124,17 @@ function tensorOf(dataset: CommitBase, name: string): TensorMeta {
   return dataset.manifest.tensors[name];
 }
 
+/** What a commit moves unasked: as git commits onto the branch checked out, the ref the dataset was opened at; else (a tag, a version id) the head. */
+export function defaultRef(refs: Refs, dataset: Pick<CommitBase, 'ref'>): string {
+  return dataset.ref !== undefined && Object.hasOwn(refs.refs, dataset.ref) ? dataset.ref : refs.head;
+}
+
 /** The ref the commit moves, refused before anything is written if it is a tag or has moved on already. */
 async function refToMove(dataset: CommitBase, sink: Sink, asked: string | undefined): Promise<string> {
   const bytes = await sink.read(REFS_PATH);
   if (!bytes) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset to commit onto`);
   const refs = validateRefs(parseJson(bytes, REFS_PATH, DEFAULT_LIMITS));
-  const ref = asked ?? refs.head;
+  const ref = asked ?? defaultRef(refs, dataset);
   if (refs.tags && Object.hasOwn(refs.tags, ref)) throw new EdgelakeError('invalid-input', `${ref} is a tag, and tags never move: commit onto a ref`);
   if (!Object.hasOwn(refs.refs, ref)) throw new EdgelakeError('invalid-input', `dataset ${refs.name} has no ref "${ref}" to move (make it first: createBranch, or edgelake branch)`);
   if (refs.refs[ref] !== dataset.version) {

@@ -59,7 +59,7 @@ export async function openDataset(root: string | Source, options: OpenDatasetOpt
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
   const forWorkers = typeof root === 'string' ? remoteRoot(root, options) : undefined;
   const links = new LinkedFiles(typeof root === 'string' ? root : root.location, options);
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, forWorkers, { ...options, links });
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, forWorkers, { ...options, links, opened: v.ref });
 }
 
 /** One version of a dataset. Nothing is fetched until a view is read. */
@@ -78,8 +78,13 @@ export class Dataset {
     readonly network: SourceMetrics,
     /** The root for decode workers to read from themselves, when the dataset was opened from a root string. */
     private readonly root: RemoteRoot | undefined,
-    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'> & { links?: LinkedFiles; readSamples?: SampleReader },
+    private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'> & { links?: LinkedFiles; readSamples?: SampleReader; opened?: string },
   ) {}
+
+  /** The ref or tag this version was opened at (undefined when opened by its id): what commit moves by default. */
+  get ref(): string | undefined {
+    return this.options.opened;
+  }
 
   /** How single samples are read without their chunk's header, when the dataset's kind knows better than ranges of the chunk body. */
   get readSamples(): SampleReader | undefined {

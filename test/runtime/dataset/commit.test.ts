@@ -8,7 +8,7 @@ import { mulberry32 } from '../../support/random.js';
 import { readDataset } from '../../spec-reader/reader.js';
 import { pngFolder } from '../../support/image-folder.js';
 import { encodePng } from '../../format/image/png-encoder.js';
-import { commitDataset, isEdgelakeError, Loader, MemorySource, type Dataset } from '../../../src/index.js';
+import { commitDataset, createBranch, createTag, isEdgelakeError, Loader, MemorySource, type Dataset } from '../../../src/index.js';
 import { chunkPath, MemorySink, versionPath } from '../../../src/format/index.js';
 import { FolderSink, openDataset } from '../../../src/node.js';
 
@@ -176,5 +176,16 @@ describe('commitDataset', () => {
     await (await openDataset(dir)).commit(new FolderSink(dir), { update: { label: { ids: [loserId], values: Int32Array.of(loserLabel) } } });
     const labels = new Int32Array(readDataset(dir).readTensorBytes('label').slice().buffer);
     expect([labels[1], labels[2]]).toEqual([7, 8]);
+  });
+
+  it('commits onto the branch the dataset was opened at, as git onto the branch checked out; a tag or version id moves the head', async () => {
+    const sink = new FolderSink(dir);
+    const start = (await openDataset(dir)).version;
+    await createBranch(sink, 'dev');
+    await createTag(sink, 'v1');
+    const onDev = await (await openDataset(dir, { ref: 'dev' })).commit(sink, { update: { label: { ids: [1], values: Int32Array.of(7) } } });
+    expect([(await openDataset(dir, { ref: 'dev' })).version, (await openDataset(dir)).version]).toEqual([onDev.versionId, start]);
+    const atTag = await (await openDataset(dir, { ref: 'v1' })).commit(sink, { update: { label: { ids: [2], values: Int32Array.of(8) } } });
+    expect((await openDataset(dir)).version).toBe(atTag.versionId);
   });
 });

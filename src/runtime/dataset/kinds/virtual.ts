@@ -35,7 +35,7 @@ export async function openInPlace(pattern: string, options: OpenDatasetOptions, 
   const { source } = datasetChain(withVerify(inPlace, verifyContentAddress), options.cache);
   const v = await openVersion(source, { ref: options.ref, limits: options.limits });
   // Decode workers read through the dataset's chain on this thread: they cannot open a pattern themselves.
-  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, undefined, { ...options, readSamples: inPlace.readSamples });
+  return new Dataset(source, v.refs.name, v.versionId, v.manifest, v.limits, metrics, undefined, { ...options, readSamples: inPlace.readSamples, opened: v.ref });
 }
 
 /** The refs and manifest files of a one-version dataset with `manifest`. */

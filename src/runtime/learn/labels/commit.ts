@@ -7,6 +7,7 @@ import type { Sink } from '../../../format/sink.js';
 import { parseJson, validateRefs } from '../../../format/validate.js';
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
 import { typedArrayFor } from '../../dataset/batch.js';
+import { defaultRef } from '../../dataset/commit.js';
 import type { Dataset } from '../../dataset/dataset.js';
 import { Loader } from '../../loader/loader.js';
 
@@ -15,7 +16,7 @@ export interface CommitLabelsOptions {
   sink: Sink;
   /** The label tensor to write (default 'label'); its mask is `<tensor>_mask` (uint8, 1 = labelled here). */
   tensor?: string;
-  /** The ref to move (default the dataset's head); it must still point at the version the dataset read. */
+  /** The ref to move (default the ref the dataset was opened at, else its head); it must still point at the version the dataset read. */
   ref?: string;
   message?: string;
   /** ISO 8601 time of the version (default now). */
@@ -76,7 +77,7 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
     [mask]: await writeTensor(options.sink, { htype: 'generic', dtype: 'uint8', shape: [], sampleCompression: 'none', chunkCompression: 'deflate' }, marked, bounds, stored),
   };
   const refsBytes = await options.sink.read(REFS_PATH);
-  const ref = options.ref ?? (refsBytes ? validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS)).head : 'main');
+  const ref = options.ref ?? (refsBytes ? defaultRef(validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS)), dataset) : 'main');
   return commitChild(options.sink, options.onto ?? dataset.version, { length: manifest.length, splits: manifest.splits, tensors }, {
     ref, message: options.message ?? `${labels.size} labels in ${tensor}`, created: options.created ?? new Date().toISOString(),
   });
