@@ -3,7 +3,7 @@ import { encodeChunk } from '../format/chunk.js';
 import { commitChild, commitVersion, type Committed } from '../format/builders/commit.js';
 import { DEFAULT_LIMITS } from '../format/limits.js';
 import { parseJson, validateRefs } from '../format/validate.js';
-import { fitPca, project, quantizeInt8 } from '../format/builders/pca.js';
+import { fitPca, MAX_PCA_PIXELS, project, quantizeInt8 } from '../format/builders/pca.js';
 import { TensorWriter } from '../format/builders/tensor-writer.js';
 import { chunkPath, REFS_PATH } from '../format/manifest.js';
 import type { Sink } from '../format/sink.js';
@@ -69,8 +69,6 @@ async function headOf(sink: Sink): Promise<string> {
   return validateRefs(parseJson(bytes, REFS_PATH, DEFAULT_LIMITS)).head;
 }
 
-/** Gray pixels at most: a covariance over more is too slow to fit in JavaScript (and a probe needs little). */
-const MAX_PROBE_PIXELS = 4096;
 
 /**
  * The image tensor a probe of `dims` dimensions is fitted on, and its pixels and channels an
@@ -84,7 +82,7 @@ export function probeInput(dataset: Dataset, dims: number, from?: string): { nam
   const channels = shape.length === 3 ? (shape[2] ?? 1) : 1;
   const pixels = values / channels;
   if (!Number.isInteger(pixels)) throw new EdgelakeError('invalid-input', `tensor ${name} has images of any size [${shape.join(', ')}]: a PCA probe needs one size`);
-  if (pixels > MAX_PROBE_PIXELS) throw new EdgelakeError('invalid-input', `tensor ${name} has ${pixels} pixels an image; a PCA probe takes at most ${MAX_PROBE_PIXELS} (build idx or imagefolder's thumbnail probe suits large photos)`);
+  if (pixels > MAX_PCA_PIXELS) throw new EdgelakeError('invalid-input', `tensor ${name} has ${pixels} pixels an image; a PCA probe takes at most ${MAX_PCA_PIXELS} (build idx or imagefolder's thumbnail probe suits large photos)`);
   if (!Number.isInteger(dims) || dims < 1 || dims > pixels) throw new EdgelakeError('invalid-input', `embedding dimensions must be an integer in [1, ${pixels}], got ${dims}`);
   return { name, pixels, channels };
 }

@@ -3,7 +3,7 @@ import type { ChunkCompression, Manifest } from '../manifest.js';
 import type { Sink } from '../sink.js';
 import { commitVersion, type Committed } from './commit.js';
 import { parseIdx, type IdxArray } from './idx.js';
-import { fitPca, project, quantizeInt8 } from './pca.js';
+import { fitPca, MAX_PCA_PIXELS, project, quantizeInt8 } from './pca.js';
 import { TensorWriter } from './tensor-writer.js';
 
 /** IDX files of one split, as bytes (gzipped or not); `name`s appear in errors. */
@@ -58,6 +58,9 @@ export async function buildIdx(sink: Sink, options: BuildIdxOptions): Promise<Co
   const dims = options.embeddingDims;
   if (dims && !(Number.isInteger(dims) && dims >= 1 && dims <= rows * cols)) {
     throw new EdgelakeError('invalid-input', `embedding dimensions must be an integer in [1, ${rows * cols}], got ${dims}`);
+  }
+  if (dims && rows * cols > MAX_PCA_PIXELS) {
+    throw new EdgelakeError('invalid-input', `images of ${rows}x${cols} pixels are too large for a PCA probe (at most ${MAX_PCA_PIXELS} pixels); build without --embedding-dims`);
   }
 
   const chunkBytes = options.chunkBytes ?? 1 << 20;

@@ -1,5 +1,6 @@
-import { gunzipSync } from 'fflate';
+import { Gunzip } from 'fflate';
 import { EdgelakeError } from '../../errors.js';
+import { concatBytes } from '../inflate.js';
 
 /** An IDX array (the MNIST file format): big-endian dims, then unsigned bytes. */
 export interface IdxArray {
@@ -8,6 +9,8 @@ export interface IdxArray {
 }
 
 const MAX_IDX_BYTES = 2 ** 31;
+/** Compressed bytes fed at a time: a bomb is stopped within one step's output. */
+const STEP = 64 << 10;
 
 /** Parses an IDX file of unsigned bytes (type 0x08), gunzipping it first if it is gzipped. */
 export function parseIdx(file: Uint8Array, name: string): IdxArray {
@@ -28,12 +31,21 @@ export function parseIdx(file: Uint8Array, name: string): IdxArray {
 }
 
 function gunzip(file: Uint8Array, name: string): Uint8Array {
-  // gzip's trailer holds the inflated size mod 2^32: refuse absurd sizes before allocating.
-  const isize = new DataView(file.buffer, file.byteOffset, file.byteLength).getUint32(file.length - 4, true);
-  if (isize > MAX_IDX_BYTES) throw new EdgelakeError('limit', `${name}: inflates to ${isize} bytes, too large`);
+  // The trailer's size is mod 2^32 and only the last member's (pigz and `cat a.gz b.gz` write
+  // several): inflate every member, in steps, stopping past the limit rather than trusting it.
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const gunzipper = new Gunzip((piece) => {
+    total += piece.length;
+    if (total > MAX_IDX_BYTES) throw new EdgelakeError('limit', `${name}: inflates to more than ${MAX_IDX_BYTES} bytes, too large`);
+    parts.push(piece);
+  });
   try {
-    return gunzipSync(file, { out: new Uint8Array(isize) });
+    if (file.length < 18) throw new Error('shorter than a gzip header and trailer');
+    for (let at = 0; at < file.length; at += STEP) gunzipper.push(file.subarray(at, at + STEP), at + STEP >= file.length);
   } catch (e) {
-    throw new EdgelakeError('invalid-input', `${name}: corrupt gzip (${(e as Error).message})`, { cause: e });
+    if (e instanceof EdgelakeError) throw e;
+    throw new EdgelakeError('invalid-input', `${name}: corrupt or truncated gzip (${(e as Error).message})`, { cause: e });
   }
+  return concatBytes(parts, total);
 }

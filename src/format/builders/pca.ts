@@ -2,6 +2,9 @@
  * PCA for the embedding probe: fitted on a deterministic subset of rows, projected for every
  * row, quantized to int8. Plain float64 loops in a fixed order, so a rebuild gives identical bytes.
  */
+/** Pixels a PCA probe is fitted on at most: its covariance is pixels^2 float64s, fitted in JavaScript (4096 pixels: 128 MiB, seconds). */
+export const MAX_PCA_PIXELS = 4096;
+
 export interface Pca {
   dim: number;
   k: number;
