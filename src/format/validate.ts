@@ -45,7 +45,7 @@ function codePoints(s: string, max: number): number {
 }
 
 /** Null-prototype records, so names like `__proto__` or `constructor` are plain keys. */
-const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+export const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 /** Checks values against the rules of FORMAT.md; every error names the file and the field path. */
 class Checker {

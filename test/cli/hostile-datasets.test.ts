@@ -126,3 +126,14 @@ describe('item 8: refs and manifests that JSON.parse would take', () => {
     expect(file).toContain(id);
   });
 });
+
+describe('a views.json that is not JSON', () => {
+  // Before: a SyntaxError from JSON.parse, with its stack.
+  it('views and query --save refuse it in one line, naming views.json', async () => {
+    const dir = dataset();
+    writeFileSync(join(dir, 'views.json'), '{"threes": ');
+    const expected = 'views.json: not valid UTF-8 JSON (line 1, column 12: ends where a value should be)';
+    expectClearFailure(await cli('views', dir), expected);
+    expectClearFailure(await cli('query', dir, 'select * where label == 3 limit 4', '--save', 'threes'), expected);
+  });
+});

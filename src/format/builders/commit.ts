@@ -3,7 +3,7 @@ import { sha256Hex } from '../hash.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { FORMAT_VERSION, REFS_PATH, versionPath, type Manifest, type Refs } from '../manifest.js';
 import type { Sink } from '../sink.js';
-import { NAME, parseJson, validateManifest, validateRefs } from '../validate.js';
+import { dict, NAME, parseJson, validateManifest, validateRefs } from '../validate.js';
 
 export interface CommitOptions {
   /** Dataset name, written to edgelake.json when it is new. */
@@ -23,8 +23,9 @@ export interface Committed {
 }
 
 /**
- * Writes a version manifest and moves a ref to it. The parent is the version the ref pointed at;
- * committing the same content again is a no-op, so rebuilding gives the same version id.
+ * Writes a version manifest and moves a ref to it by compare-and-swap ('conflict' if another writer
+ * moved that ref meanwhile). The parent is the version the ref pointed at; committing the same
+ * content again is a no-op, so rebuilding gives the same version id.
  */
 export async function commitVersion(
   sink: Sink,
@@ -32,12 +33,10 @@ export async function commitVersion(
   options: CommitOptions,
 ): Promise<Committed> {
   const ref = options.ref ?? 'main';
-  if (!NAME.test(ref)) throw new EdgelakeError('invalid-input', `ref name "${ref}" must match ${NAME.source}`);
+  checkRefName(ref);
   const refsBytes = await sink.read(REFS_PATH);
-  const refs: Refs = refsBytes
-    ? validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS))
-    : { format: FORMAT_VERSION, name: options.name, head: ref, refs: {} };
-  const parent = refs.refs[ref] ?? null;
+  const refs = refsBytes && validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS));
+  const parent = refs && Object.hasOwn(refs.refs, ref) ? refs.refs[ref] : null;
 
   const manifest: Manifest = { format: FORMAT_VERSION, parent, message: options.message, created: options.created, ...content };
   if (parent !== null) {
@@ -46,48 +45,57 @@ export async function commitVersion(
       return { versionId: parent, manifest: JSON.parse(new TextDecoder().decode(previous)) as Manifest, changed: false };
     }
   }
-  const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n');
-  validateManifest(JSON.parse(new TextDecoder().decode(bytes)), 'the new manifest', DEFAULT_LIMITS);
-  const versionId = await sha256Hex(bytes);
-  await sink.write(versionPath(versionId), bytes);
-  refs.refs[ref] = versionId;
-  await sink.write(REFS_PATH, refsFileBytes(refs));
-  return { versionId, manifest, changed: true };
+  const version = await versionFile(manifest);
+  const fresh: Refs = { format: FORMAT_VERSION, name: options.name, head: ref, refs: dict() };
+  await moveRef(sink, ref, parent, version, fresh);
+  return { versionId: version.id, manifest, changed: true };
 }
 
 /**
  * Commits `content` as the child of version `parent` and moves `ref` to it only if the ref still
  * points at `parent` (a compare-and-swap of edgelake.json): two writers who read the same version
  * cannot both move the ref, and the later one gets a 'conflict' error naming the version that won
- * (its version file stays, unreferenced: immutable, content-addressed, harmless).
+ * (its version file stays, unreferenced: immutable, content-addressed, harmless). With `newRef`,
+ * the ref must not exist yet, and is made at the new version.
  */
 export async function commitChild(
   sink: Sink,
   parent: string,
   content: Pick<Manifest, 'length' | 'splits' | 'tensors'>,
-  options: { ref: string; message: string; created: string },
+  options: { ref: string; message: string; created: string; newRef?: boolean },
 ): Promise<Committed> {
   const { ref } = options;
   if (!sink.swap) throw new EdgelakeError('invalid-input', 'this root cannot move refs safely (its sink has no compare-and-swap); commit to a folder');
-  if (!NAME.test(ref)) throw new EdgelakeError('invalid-input', `ref name "${ref}" must match ${NAME.source}`);
+  checkRefName(ref);
   const manifest: Manifest = { format: FORMAT_VERSION, parent, message: options.message, created: options.created, ...content };
-  const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n');
-  validateManifest(JSON.parse(new TextDecoder().decode(bytes)), 'the new manifest', DEFAULT_LIMITS);
-  const versionId = await sha256Hex(bytes);
+  const version = await versionFile(manifest);
+  await moveRef(sink, ref, options.newRef ? null : parent, version);
+  return { versionId: version.id, manifest, changed: true };
+}
+
+/**
+ * Points `ref` at a new version by compare-and-swap of edgelake.json, only while the ref names
+ * `from` (null: the ref must not exist yet). The version file is written once the refs allow the
+ * move, before the swap. `fresh` is a new dataset's refs, for a root that may hold none yet.
+ */
+async function moveRef(sink: Sink, ref: string, from: string | null, version: { id: string; bytes: Uint8Array }, fresh?: Refs): Promise<void> {
+  // A sink without compare-and-swap (a plain upload target) is written over: safe only with one writer.
+  const swap = sink.swap?.bind(sink) ?? (async (path: string, _: Uint8Array | undefined, next: Uint8Array) => (await sink.write(path, next), true));
   // Another ref may move meanwhile (edgelake.json changes, ours does not): then read it again and retry.
   for (let written = false; ; written = true) {
     const before = await sink.read(REFS_PATH);
-    if (!before) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset to commit onto`);
-    const refs = validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS));
-    if (refs.tags && Object.hasOwn(refs.tags, ref)) throw new EdgelakeError('invalid-input', `${ref} is a tag, and tags never move: commit onto a ref`);
-    if (refs.refs[ref] !== parent) {
-      throw new EdgelakeError('conflict', `ref ${ref} moved on since version ${parent} was read (it is now ${refs.refs[ref] ?? 'gone'}); open the dataset again and commit onto that`);
+    if (!before && !fresh) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset to commit onto`);
+    const refs = before ? validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS)) : fresh!;
+    if (refs.tags && Object.hasOwn(refs.tags, ref)) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: ${ref} is a tag, and tags never move: commit onto a ref`);
+    const now = Object.hasOwn(refs.refs, ref) ? refs.refs[ref] : null;
+    if (now !== from) {
+      throw new EdgelakeError('conflict', from === null
+        ? `ref ${ref} was made by another writer meanwhile (it names ${now}); commit onto it, or under another name`
+        : `ref ${ref} moved on since version ${from} was read (it is now ${now ?? 'gone'}); open the dataset again and commit onto that`);
     }
-    if (!written) await sink.write(versionPath(versionId), bytes);
-    const next = { ...refs, refs: { ...refs.refs, [ref]: versionId } };
-    if (await sink.swap(REFS_PATH, before, refsFileBytes(next))) break;
+    if (!written) await sink.write(versionPath(version.id), version.bytes);
+    if (await swap(REFS_PATH, before, checkedRefsBytes({ ...refs, refs: { ...refs.refs, [ref]: version.id } }))) return;
   }
-  return { versionId, manifest, changed: true };
 }
 
 /**
@@ -100,15 +108,29 @@ export async function swapRefs(sink: Sink, edit: (refs: Refs) => Refs | Promise<
   const before = await sink.read(REFS_PATH);
   if (!before) throw new EdgelakeError('not-found', `${REFS_PATH} does not exist: the root holds no dataset`);
   const next = await edit(validateRefs(parseJson(before, REFS_PATH, DEFAULT_LIMITS)));
-  const bytes = refsFileBytes(next);
-  validateRefs(JSON.parse(new TextDecoder().decode(bytes)), 'the new edgelake.json');
-  if (!(await sink.swap(REFS_PATH, before, bytes))) {
+  if (!(await sink.swap(REFS_PATH, before, checkedRefsBytes(next)))) {
     throw new EdgelakeError('conflict', `${REFS_PATH} changed since it was read (another writer moved a ref); read it again and retry`);
   }
   return next;
 }
 
-const refsFileBytes = (refs: Refs): Uint8Array => new TextEncoder().encode(JSON.stringify(refs, null, 2) + '\n');
+/** The bytes of edgelake.json, checked as a reader will check them before any writer replaces the file. */
+function checkedRefsBytes(refs: Refs): Uint8Array {
+  const bytes = new TextEncoder().encode(JSON.stringify(refs, null, 2) + '\n');
+  validateRefs(JSON.parse(new TextDecoder().decode(bytes)), 'the new edgelake.json');
+  return bytes;
+}
+
+/** A manifest's file bytes and id, checked as a reader will check them. */
+async function versionFile(manifest: Manifest): Promise<{ id: string; bytes: Uint8Array }> {
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n');
+  validateManifest(JSON.parse(new TextDecoder().decode(bytes)), 'the new manifest', DEFAULT_LIMITS);
+  return { id: await sha256Hex(bytes), bytes };
+}
+
+function checkRefName(ref: string): void {
+  if (!NAME.test(ref)) throw new EdgelakeError('invalid-input', `ref name "${ref}" must match ${NAME.source}`);
+}
 
 function sameContent(a: Manifest, b: Manifest): boolean {
   const strip = ({ parent: _p, ...rest }: Manifest) => JSON.stringify(rest);

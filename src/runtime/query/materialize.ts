@@ -4,11 +4,11 @@ import { TensorWriter } from '../../format/builders/tensor-writer.js';
 import { decodeChunk } from '../../format/chunk.js';
 import { chunkPath, type TensorMeta } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
-import { fixedSampleBytes } from '../../format/validate.js';
+import { dict, fixedSampleBytes } from '../../format/validate.js';
 import { chunkStarts, locateSample } from '../dataset/chunk-index.js';
 import { filesTensor } from '../dataset/links.js';
 import type { Dataset } from '../dataset/dataset.js';
-import { checkNewBranch, createBranch } from '../dataset/refs.js';
+import { checkNewBranch } from '../dataset/refs.js';
 
 export interface MaterializeOptions {
   /** The new ref (a branch) the version is committed on, from the version queried (default 'materialized'). */
@@ -24,13 +24,20 @@ export interface MaterializeOptions {
  * tensor's sample payloads copied (images stay encoded, nothing is decoded to pixels), packed into
  * new chunks in that order, so a loader streams them whole and in sequence; a linked tensor's
  * files are copied in as its samples (the version links nothing). Splits follow the samples.
- * The version is a child of the one read, on a new branch `ref`.
+ * The version is a child of the one read, on a new branch `ref` made right at it by one swap (the
+ * branch never names the parent, even if the write stops half way).
  */
 export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink: Sink, options: MaterializeOptions = {}): Promise<Committed> {
   if (ids.length === 0) throw new EdgelakeError('invalid-input', 'materialize: the query selected no sample');
+  // Checked before anything is written: an id outside the dataset would read outside a chunk (a header as a sample).
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k];
+    if (!(Number.isInteger(id) && id >= 0 && id < dataset.length)) throw new EdgelakeError('invalid-input', `materialize: sample ${id} (ids[${k}]) is not in dataset ${dataset.name} (${dataset.length} samples)`);
+  }
   const ref = options.ref ?? 'materialized';
   await checkNewBranch(sink, ref);
-  const tensors: Dataset['tensors'] = {};
+  // Null-prototype records: a tensor or split may be named __proto__.
+  const tensors: Dataset['tensors'] = dict();
   for (const [name, t] of Object.entries(dataset.tensors)) {
     if (t.linked) {
       tensors[name] = await copyLinkedFiles(dataset, name, ids, sink, options.chunkBytes ?? 1 << 20);
@@ -56,7 +63,7 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
     tensors[name] = await writer.finish();
   }
   // A split keeps the selected samples it had, at their new places.
-  const splits: Dataset['splits'] = {};
+  const splits: Dataset['splits'] = dict();
   for (const [name, ranges] of Object.entries(dataset.splits)) {
     const mine: [number, number][] = [];
     for (let k = 0; k < ids.length; k++) {
@@ -67,9 +74,8 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
     }
     if (mine.length) splits[name] = mine;
   }
-  await createBranch(sink, ref, dataset.version);
   return commitChild(sink, dataset.version, { length: ids.length, splits, tensors }, {
-    ref, message: options.message ?? `${ids.length} samples materialized`, created: options.created ?? new Date().toISOString(),
+    ref, newRef: true, message: options.message ?? `${ids.length} samples materialized`, created: options.created ?? new Date().toISOString(),
   });
 }
 

@@ -1,6 +1,7 @@
 import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { sha256Hex } from '../../format/hash.js';
-import { NAME } from '../../format/validate.js';
+import { DEFAULT_LIMITS } from '../../format/limits.js';
+import { NAME, parseJson } from '../../format/validate.js';
 import type { Sink } from '../../format/sink.js';
 import type { Source } from '../../source/source.js';
 import type { Dataset, View } from '../dataset/dataset.js';
@@ -66,7 +67,7 @@ async function readNames(source: Source): Promise<Record<string, string>> {
 }
 
 function parseNames(bytes: Uint8Array): Record<string, string> {
-  const names = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, string>;
+  const names = parseJson(bytes, VIEWS_PATH, DEFAULT_LIMITS) as Record<string, string>;
   if (typeof names !== 'object' || names === null || Object.entries(names).some(([k, v]) => !NAME.test(k) || !/^[0-9a-f]{64}$/.test(v))) {
     throw new EdgelakeError('invalid-manifest', `${VIEWS_PATH}: not an object of view names to SHA-256 hex`);
   }
@@ -76,7 +77,7 @@ function parseNames(bytes: Uint8Array): Record<string, string> {
 async function readView(source: Source, hash: string): Promise<SavedView> {
   const bytes = await source.read(viewPath(hash), { maxBytes: 64 << 20 });
   if ((await sha256Hex(bytes)) !== hash) throw new EdgelakeError('integrity', `${viewPath(hash)}: its bytes do not match its name`);
-  const view = JSON.parse(new TextDecoder().decode(bytes)) as SavedView;
-  if (view.format !== 'edgelake-view/1' || !Array.isArray(view.ids)) throw new EdgelakeError('invalid-manifest', `${viewPath(hash)}: not an edgelake-view/1 file`);
+  const view = parseJson(bytes, viewPath(hash), DEFAULT_LIMITS) as SavedView;
+  if (view?.format !== 'edgelake-view/1' || !Array.isArray(view.ids)) throw new EdgelakeError('invalid-manifest', `${viewPath(hash)}: not an edgelake-view/1 file`);
   return view;
 }

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli, FASHION_CLASSES } from '../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../support/nginx.js';
 import { FASHION_MNIST_DIR, hasCommand, missing } from '../../support/system.js';
-import { MemorySource, mlp, openView, query } from '../../../src/index.js';
+import { isEdgelakeError, materialize, MemorySource, mlp, openView, query } from '../../../src/index.js';
 import { FolderSink, openDataset } from '../../../src/node.js';
-import { buildIdx, commitVersion, MemorySink, TensorWriter } from '../../../src/format/index.js';
+import { buildIdx, commitVersion, MemorySink, REFS_PATH, TensorWriter, type Sink } from '../../../src/format/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-query-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -169,6 +169,62 @@ describe('query on a dataset built in memory', () => {
   it("a tensor named uncertainty is the dataset's own when no learner is attached", async () => {
     const ds = await scored();
     expect(Array.from((await query(ds, 'select * where uncertainty > 0 order by uncertainty desc limit 4')).ids)).toEqual([2, 5, 8, 11]);
+  });
+});
+
+describe('materialize on a dataset built in memory', () => {
+  /** 12 samples, x = 10 * id, in splits train [0, 8) and __proto__ [8, 12) (a name like any other). */
+  async function tiny() {
+    const sink = new MemorySink();
+    const x = new TensorWriter(sink, 'x', { htype: 'generic', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'none' }, 16);
+    for (let i = 0; i < 12; i++) await x.append(new Uint8Array(Int32Array.of(10 * i).buffer));
+    const splits = { train: [[0, 8]] as [number, number][], ['__proto__']: [[8, 12]] as [number, number][] };
+    await commitVersion(sink, { length: 12, splits, tensors: { x: await x.finish() } }, { name: 'tiny', message: 'x = 10 * id', created: '2026-01-01T00:00:00Z' });
+    const source = new MemorySource(sink.files);
+    return { sink, source, ds: await openDataset(source) };
+  }
+  const refsOf = (sink: MemorySink) => JSON.parse(new TextDecoder().decode(sink.files.get(REFS_PATH)));
+
+  it('refuses an id that is not a sample, naming the first, before it writes anything', async () => {
+    const { sink, ds } = await tiny();
+    const files = sink.files.size;
+    for (const bad of [12, -1, 1.5, NaN]) {
+      const e = await materialize(ds, [0, bad, 13], sink, { ref: 'picked' }).catch((err: unknown) => err);
+      expect(isEdgelakeError(e, 'invalid-input'), String(e)).toBe(true);
+      expect((e as Error).message).toBe(`materialize: sample ${bad} (ids[1]) is not in dataset tiny (12 samples)`);
+    }
+    expect(sink.files.size).toBe(files);
+  });
+
+  it('makes its branch at the new version in one swap: a crash before it leaves no branch, and trying again works', async () => {
+    const { sink, source, ds } = await tiny();
+    let crash = true;
+    const named: string[] = []; // what each edgelake.json swapped in names `picked`
+    const flaky: Sink = {
+      read: (path) => sink.read(path),
+      write: (path, bytes) => sink.write(path, bytes),
+      async swap(path, expected, next) {
+        if (crash) {
+          crash = false;
+          throw new Error('connection dropped');
+        }
+        named.push(JSON.parse(new TextDecoder().decode(next)).refs.picked);
+        return sink.swap(path, expected, next);
+      },
+    };
+    await expect(materialize(ds, [3, 1], flaky, { ref: 'picked' })).rejects.toThrow('connection dropped');
+    expect(Object.keys(refsOf(sink).refs)).toEqual(['main']);
+    const made = await materialize(ds, [3, 1], flaky, { ref: 'picked' });
+    expect(named).toEqual([made.versionId]);
+    const picked = await openDataset(source, { ref: 'picked' });
+    expect([picked.manifest.parent, picked.length, (await picked.view().get(0)).x]).toEqual([ds.version, 2, Int32Array.of(30)]);
+  });
+
+  it('keeps a split named __proto__, at the samples\' new places', async () => {
+    const { sink, source, ds } = await tiny();
+    await materialize(ds, [0, 9, 10, 5], sink, { ref: 'picked' });
+    const picked = await openDataset(source, { ref: 'picked' });
+    expect(Object.entries(picked.splits)).toEqual([['train', [[0, 1], [3, 4]]], ['__proto__', [[1, 3]]]]);
   });
 });
 
