@@ -1,12 +1,13 @@
 import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
-import { diffVersions, versionLog, type VersionDiff } from '../runtime/dataset/history.js';
+import { diffVersions, versionHistory, versionLog, type VersionDiff } from '../runtime/dataset/history.js';
+import { positiveInt } from './build.js';
 import { checkout, createBranch, createTag } from '../runtime/dataset/refs.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
 import type { CliIo } from './io.js';
 
-export const logUsage = 'edgelake log ROOT [--ref R] [--json]';
+export const logUsage = 'edgelake log ROOT [--ref R] [--max N] [--json]';
 export const diffUsage = 'edgelake diff ROOT A B [--json]';
 export const branchUsage = 'edgelake branch ROOT NAME [--from REF]';
 export const tagUsage = 'edgelake tag ROOT NAME [REF]';
@@ -14,6 +15,7 @@ export const checkoutUsage = 'edgelake checkout ROOT REF';
 
 export const logFlags = {
   ref: { type: 'string', value: 'R', help: 'start from this ref, tag or version (default the head)' },
+  max: { type: 'string', value: 'N', help: 'show at most N versions (default all)' },
   json: { type: 'boolean', help: 'print the versions as JSON' },
 } as const satisfies Flags;
 export const diffFlags = { json: { type: 'boolean', help: 'print the differences as JSON (every id)' } } as const satisfies Flags;
@@ -24,13 +26,17 @@ export const noFlags = {} as const satisfies Flags;
 export async function logCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(logFlags, args);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${logUsage}`);
-  const log = await unknownRefIsUsage(versionLog(openSourceNode(positionals[0]), { ref: values.ref }));
-  if (values.json) io.stdout(JSON.stringify(log, null, 2) + '\n');
-  else {
-    for (const v of log) {
-      const names = [...v.refs, ...v.tags.map((t) => `tag ${t}`), ...(v.head ? ['head'] : [])];
-      io.stdout(`version ${v.version}${names.length ? `  (${names.join(', ')})` : ''}\ncreated ${v.created}  ${v.length} samples\n    ${v.message}\n\n`);
-    }
+  const options = { ref: values.ref, max: positiveInt(values.max, '--max', Infinity) };
+  if (values.json) {
+    io.stdout(JSON.stringify(await unknownRefIsUsage(versionLog(openSourceNode(positionals[0]), options)), null, 2) + '\n');
+    return 0;
+  }
+  // Each version as it is read: a missing parent stops the log after what could be read, as in git.
+  const history = versionHistory(openSourceNode(positionals[0]), options);
+  for (let next = await unknownRefIsUsage(history.next()); !next.done; next = await history.next()) {
+    const v = next.value;
+    const names = [...v.refs, ...v.tags.map((t) => `tag ${t}`), ...(v.head ? ['head'] : [])];
+    io.stdout(`version ${v.version}${names.length ? `  (${names.join(', ')})` : ''}\ncreated ${v.created}  ${v.length} samples\n    ${v.message}\n\n`);
   }
   return 0;
 }

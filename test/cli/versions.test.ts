@@ -1,5 +1,5 @@
 // edgelake log / diff / branch / tag / checkout on a folder, and how each says it was misused.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,17 @@ describe('edgelake versions commands', () => {
     const text = await cli('log', dir);
     expect(text.stdout).toBe(`version ${first}  (review, tag imported, head)\ncreated 2017-08-25T00:00:00Z  6000 samples\n    import fashion-mnist-subset from IDX\n\n`);
     expect((await cli('checkout', dir, 'main')).code).toBe(0);
+  });
+
+  it('log --max shows the newest N; a missing parent stops the log after what it could read, as git log does', async () => {
+    expect((await cli('log', dir, '--ref', 'main', '--max', '1')).stdout).toMatch(new RegExp(`^version ${second}  \\(main, head\\)\n[^]*two labels\n\n$`));
+    const broken = join(root, 'broken');
+    cpSync(dir, broken, { recursive: true });
+    rmSync(join(broken, 'versions', `${first}.json`));
+    const r = await cli('log', broken, '--ref', 'main');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`version ${second}  (main, head)`);
+    expect(r.stderr).toContain(`version ${second}'s parent ${first}`);
   });
 
   it('diff names the changed ids, in text and JSON', async () => {

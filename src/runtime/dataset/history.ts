@@ -16,22 +16,31 @@ export interface LogEntry {
   head: boolean;
 }
 
+type LogOptions = { ref?: string; max?: number; limits?: Partial<ReadLimits> };
+
 /** The versions from `ref` (default: head) back through `parent`, newest first, at most `max`. */
-export async function versionLog(source: Source, options: { ref?: string; max?: number; limits?: Partial<ReadLimits> } = {}): Promise<LogEntry[]> {
+export async function versionLog(source: Source, options: LogOptions = {}): Promise<LogEntry[]> {
+  const log: LogEntry[] = [];
+  for await (const entry of versionHistory(source, options)) log.push(entry);
+  return log;
+}
+
+/** versionLog one version at a time: a caller shows what it has read before a missing parent stops it, as git log does. */
+export async function* versionHistory(source: Source, options: LogOptions = {}): AsyncGenerator<LogEntry> {
   const first = await openVersion(source, options);
   const { refs } = first;
   const namesOf = (names: Record<string, string> = {}, id: string) => Object.keys(names).filter((n) => names[n] === id);
-  const log: LogEntry[] = [];
   let manifest = first.manifest;
-  for (let version = first.versionId; ;) {
+  for (let version = first.versionId, count = 1; ; count++) {
     const named = namesOf(refs.refs, version);
-    log.push({
+    yield {
       version, parent: manifest.parent, created: manifest.created, message: manifest.message, length: manifest.length,
       refs: named, tags: namesOf(refs.tags, version), head: named.includes(refs.head),
-    });
-    if (manifest.parent === null || log.length >= (options.max ?? Infinity)) return log;
+    };
+    if (manifest.parent === null || count >= (options.max ?? Infinity)) return;
+    const child = version;
     version = manifest.parent;
-    manifest = await readManifest(source, version, first.limits, `dataset ${refs.name}: version ${log.at(-1)!.version}'s parent ${version}`);
+    manifest = await readManifest(source, version, first.limits, `dataset ${refs.name}: version ${child}'s parent ${version}`);
   }
 }
 
