@@ -1,12 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EdgelakeError } from '../errors.js';
-import { buildLinked, type LinkedEntry } from '../format/builders/build-linked.js';
+import { buildLinked, linkedFormat, type LinkedEntry } from '../format/builders/build-linked.js';
 import { FolderSink } from '../format/folder-sink.node.js';
+import { schemeOf } from '../source/open.js';
 import { createdTime, datasetName, describeBuild, positiveInt, refName } from './build.js';
 import { parseFlags, type Flags } from './flags.js';
 import type { CliIo } from './io.js';
 
-export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--created ISO] [--ref R]  (LIST: a .csv with a url column and an optional label column, or one link a line)';
+export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--created ISO] [--ref R]  (LIST: a .csv with a url column and an optional label column, or one link a line; a relative path starts from LIST\'s folder)';
 
 export const buildLinkedFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
@@ -21,7 +24,7 @@ export const buildLinkedFlags = {
 export async function buildLinkedCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(buildLinkedFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildLinkedUsage}`);
-  const list = positionals[0];
+  const [list, out] = [positionals[0], values.out];
   const options = { name: datasetName(values.name), chunkSamples: positiveInt(values['chunk-samples'], '--chunk-samples', 32), created: createdTime(values.created) ?? new Date().toISOString(), ref: refName(values.ref) };
   let text: string;
   try {
@@ -29,11 +32,53 @@ export async function buildLinkedCommand(args: string[], io: CliIo): Promise<num
   } catch (e) {
     throw new EdgelakeError('invalid-input', `cannot read ${list}: ${(e as Error).message}`, { cause: e });
   }
-  const format = values.format;
-  if (format !== undefined && format !== 'jpeg' && format !== 'png') throw new EdgelakeError('invalid-input', `--format must be jpeg or png, not "${format}"`);
-  const result = await buildLinked(new FolderSink(values.out), /\.csv$/i.test(list) ? csvEntries(text, list) : lineEntries(text), { ...options, format });
-  io.stdout(describeBuild(values.out, result));
+  if (values.format !== undefined && values.format !== 'jpeg' && values.format !== 'png') throw new EdgelakeError('invalid-input', `--format must be jpeg or png, not "${values.format}"`);
+  const listed = /\.csv$/i.test(list) ? csvEntries(text, list) : lineEntries(text);
+  const files = await localFiles(listed, list);
+  // Told from the files' own paths, so an error names them as they are, not as %-escaped links from --out.
+  const format = values.format ?? (listed.length ? linkedFormat(listed.map((e, i) => files[i] ?? e.link)) : undefined);
+  const entries = listed.map((e, i) => (files[i] === undefined ? e : { ...e, link: linkFrom(out, e.link, files[i]) }));
+  const result = await buildLinked(new FolderSink(out), entries, { ...options, format });
+  io.stdout(describeBuild(out, result));
   return 0;
+}
+
+/**
+ * The local file each entry names (a path means one from the list's folder), undefined for remote
+ * URLs; refused, before anything is written, if one is not there: every read of it would fail.
+ */
+async function localFiles(entries: LinkedEntry[], list: string): Promise<(string | undefined)[]> {
+  const files = entries.map((e) => localFile(e.link, dirname(resolve(list))));
+  for (let i = 0; i < files.length; i += 256) {
+    const found = await Promise.all(files.slice(i, i + 256).map((f) => f === undefined || stat(f).then((s) => s.isFile(), () => false)));
+    const at = found.indexOf(false);
+    if (at >= 0) throw new EdgelakeError('invalid-input', `${list} names ${entries[i + at].link}, but there is no file ${files[i + at]}`);
+  }
+  return files;
+}
+
+/** The file a local path or file:// URL names; undefined for remote URLs and for links buildLinked refuses. */
+function localFile(link: string, folder: string): string | undefined {
+  const scheme = schemeOf(link);
+  if (scheme === 'file') {
+    try {
+      return fileURLToPath(link);
+    } catch (e) {
+      throw new EdgelakeError('invalid-input', `${link} is not a local file:// URL: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return scheme === undefined && link !== '' && link.trim() === link ? resolve(folder, link) : undefined;
+}
+
+/**
+ * A link to `file` as FORMAT.md's reader resolves it from the dataset `out`: a file:// URL or absolute
+ * path as written, else relative, each segment percent-encoded so a %, # or ? is part of the name (and
+ * a copy of the dataset with its files still reads them), or a file:// URL where no relative path reaches (another drive).
+ */
+function linkFrom(out: string, link: string, file: string): string {
+  if (link.startsWith('/') || schemeOf(link) === 'file') return link;
+  const fromOut = relative(resolve(out), file);
+  return isAbsolute(fromOut) ? pathToFileURL(file).href : fromOut.split(sep).map(encodeURIComponent).join('/');
 }
 
 /** One link a line; blank lines and lines starting with # are skipped. */

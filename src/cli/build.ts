@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
@@ -51,7 +51,7 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
   if (compression !== 'deflate' && compression !== 'none') {
     throw new EdgelakeError('invalid-input', `--chunk-compression must be deflate or none, not "${compression}"`);
   }
-  const chunkBytes = positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024;
+  const chunkBytes = positiveInt(values['chunk-kib'], '--chunk-kib', 1024, MAX_CHUNK_KIB) * 1024;
   const embeddingDims = values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0);
   // The builder checks the probe's size only after writing every chunk: check it against the images now.
   const pixels = embeddingDims === undefined ? 0 : parseIdx(trainImages, files[0]).dims.slice(1).reduce((a, d) => a * d, 1);
@@ -92,42 +92,96 @@ export async function buildImageFolderCommand(args: string[], io: CliIo): Promis
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildImageFolderUsage}`);
   const options = {
     name: datasetName(values.name),
-    thumbnailSize: positiveInt(values.thumbnail, '--thumbnail', 32),
+    thumbnailSize: positiveInt(values.thumbnail, '--thumbnail', 32, MAX_THUMBNAIL),
     testFraction: testFraction(values['test-fraction']),
-    chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024) * 1024,
+    chunkBytes: positiveInt(values['chunk-kib'], '--chunk-kib', 1024, MAX_CHUNK_KIB) * 1024,
     ref: refName(values.ref),
   };
   const created = createdTime(values.created);
   const files = await listImageFolder(positionals[0]);
-  const result = await buildImageFolder(new FolderSink(values.out), files, {
+  const out = values.out;
+  // A photo that fails to decode is found only as it is written: a folder this build made goes with it.
+  const result = await removeOnFailure(out, async () => buildImageFolder(new FolderSink(out), files, {
     ...options,
     created: created ?? (await newestModification(files.map((f) => f.path))),
     onProgress: progressBar(io, 'building'),
-  });
-  io.stdout(describeBuild(values.out, result));
+  }));
+  io.stdout(describeBuild(out, result));
   return 0;
 }
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
 
+/**
+ * One class a subfolder of root, as torchvision's ImageFolder lists them: symlinks followed, paths
+ * with a dot-segment skipped (.thumbs/, ._a.jpg), and a class with no image refused, as its label numbers would shift.
+ */
 async function listImageFolder(root: string): Promise<(ImageFile & { path: string })[]> {
-  let classes;
+  let names;
   try {
-    classes = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.'));
+    names = (await readdir(root)).filter((name) => !name.startsWith('.')).sort();
   } catch (e) {
     throw new EdgelakeError('invalid-input', `cannot list ${root}: ${(e as Error).message}`, { cause: e });
   }
   const files = [];
-  for (const dir of classes) {
-    const classRoot = join(root, dir.name);
-    for (const entry of await readdir(classRoot, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !IMAGE_FILE.test(entry.name) || entry.name.startsWith('.')) continue;
-      const path = join(entry.parentPath ?? entry.path, entry.name);
-      files.push({ className: dir.name, name: relative(classRoot, path).split('\\').join('/'), path, read: () => readInput(path) });
+  for (const className of names) {
+    const classRoot = join(root, className);
+    if (!(await stat(classRoot).catch(() => undefined))?.isDirectory()) continue;
+    const paths = await imagesUnder(classRoot, [await realpath(root)]);
+    if (paths.length === 0) throw new EdgelakeError('invalid-input', `class folder ${classRoot} holds no .jpg, .jpeg or .png file: add its images or remove it`);
+    for (const path of paths) {
+      files.push({ className, name: relative(classRoot, path).split('\\').join('/'), path, read: () => readInput(path), head: () => readHead(path) });
     }
   }
   if (files.length === 0) throw new EdgelakeError('invalid-input', `${root} holds no class subfolders with .jpg, .jpeg or .png files`);
   return files;
+}
+
+/** The image files under dir, symlinks followed; `above` holds the real paths of the folders above, so a link back up ends there. */
+async function imagesUnder(dir: string, above: string[]): Promise<string[]> {
+  const real = await realpath(dir);
+  if (above.includes(real)) return [];
+  const found = [];
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('.')) continue;
+    const path = join(dir, name);
+    let s;
+    try {
+      s = await stat(path); // stat, not the Dirent: a symlink's target decides
+    } catch (e) {
+      if (!IMAGE_FILE.test(name)) continue;
+      throw new EdgelakeError('invalid-input', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    if (s.isDirectory()) found.push(...(await imagesUnder(path, [...above, real])));
+    else if (s.isFile() && IMAGE_FILE.test(name)) found.push(path);
+  }
+  return found;
+}
+
+/** A file's first bytes, enough to tell JPEG from PNG before anything is written. */
+async function readHead(path: string): Promise<Uint8Array> {
+  try {
+    const file = await open(path);
+    try {
+      const { buffer, bytesRead } = await file.read(new Uint8Array(8), 0, 8, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch (e) {
+    throw new EdgelakeError('invalid-input', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Runs a build into out and, if it fails, removes out when it did not exist before: no orphan chunks in a folder the command made. */
+export async function removeOnFailure<T>(out: string, build: () => Promise<T>): Promise<T> {
+  const existed = await stat(out).then(() => true, () => false);
+  try {
+    return await build();
+  } catch (e) {
+    if (!existed) await rm(out, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 export function describeBuild(out: string, r: Committed): string {
@@ -189,12 +243,17 @@ function testFraction(value: string | undefined): number {
   return Number(value);
 }
 
-export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+export function positiveInt(value: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new EdgelakeError('invalid-input', `${flag} must be a positive integer, not "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new EdgelakeError('invalid-input', `${flag} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, not "${value}"`);
   return n;
 }
+
+/** The largest --chunk-kib: a chunk may pass its size by a sample, and readers refuse chunks over 256 MiB. */
+export const MAX_CHUNK_KIB = 128 << 10;
+/** The largest --thumbnail: a probe of 1024 x 1024 x 3 values a sample is already far past what it is for. */
+const MAX_THUMBNAIL = 1024;
 
 /** The largest --seed: seeds are 32-bit. */
 export const MAX_SEED = 2 ** 32 - 1;
@@ -208,13 +267,14 @@ export function wholeNumber(value: string | undefined, flag: string, fallback: n
   return Number(value);
 }
 
-export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D [--embedding-from TENSOR]] [--name N] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
+export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D [--embedding-from TENSOR]] [--name N] [--created ISO] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
 
 export const buildNativeFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the native dataset into (required)' },
   'embedding-dims': { type: 'string', value: 'D', help: 'then add an int8 PCA probe of D dimensions as a new version' },
   'embedding-from': { type: 'string', value: 'TENSOR', help: 'the image tensor the probe is fitted on (default the first image tensor)' },
   name: { type: 'string', value: 'N', help: 'the new dataset\'s name (default the source\'s)' },
+  created: { type: 'string', value: 'ISO', help: 'the versions\' time (default now): the same --created builds the same version ids' },
   json: { type: 'boolean', help: 'print the result as JSON' },
 } as const satisfies Flags;
 
@@ -226,13 +286,14 @@ export async function buildNativeCommand(args: string[], io: CliIo): Promise<num
   const from = values['embedding-from'];
   if (from !== undefined && dims === undefined) throw new EdgelakeError('invalid-input', '--embedding-from needs --embedding-dims (the probe\'s size)');
   const name = datasetName(values.name);
+  const created = createdTime(values.created);
   const dataset = await openDataset(positionals[0]);
   if (dims !== undefined) probeInput(dataset, dims, from); // a probe that cannot be fitted fails now, not after the copy
   const sink = new FolderSink(values.out);
   const progress = values.json ? undefined : progressBar(io, 'copying chunks');
-  let result = await convertToNative(dataset, sink, { name, onProgress: progress });
+  let result = await convertToNative(dataset, sink, { name, created, onProgress: progress });
   // The probe reads the pixels from the copy just written, not from the source again.
-  if (dims !== undefined) result = await addEmbeddingProbe(await openDataset(values.out), sink, { dims, from });
+  if (dims !== undefined) result = await addEmbeddingProbe(await openDataset(values.out), sink, { dims, from, created });
   const summary = { out: values.out, version: result.versionId, length: result.manifest.length, tensors: Object.keys(result.manifest.tensors), fetched: dataset.network.bytes };
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
   else io.stdout(`wrote ${values.out}: version ${result.versionId}, ${summary.length} samples (${summary.tensors.join(', ')}), ${formatBytes(summary.fetched)} read from ${positionals[0]}\n`);

@@ -1,5 +1,6 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { MAX_CHUNK_KIB, positiveInt } from './build.js';
 import { parseFlags, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
@@ -26,8 +27,7 @@ export const indexFlags = {
 export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(indexFlags, args);
   if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage}`);
-  const kib = values['chunk-kib'] === undefined ? 256 : Number(values['chunk-kib']);
-  if (!Number.isInteger(kib) || kib < 1) throw new EdgelakeError('invalid-input', `--chunk-kib must be a whole number >= 1, not ${values['chunk-kib']}`);
+  const kib = positiveInt(values['chunk-kib'], '--chunk-kib', 256, MAX_CHUNK_KIB);
   const parquet = /\.parquet$/i.test(positionals[0]);
   const columns = values.columns?.split(',').map((c) => c.trim());
   if (columns && !parquet) throw new EdgelakeError('invalid-input', '--columns names Parquet columns; WebDataset shards have none');

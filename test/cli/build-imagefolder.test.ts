@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../format/image/png-encoder.js';
 import { cli } from '../support/cli.js';
-import { newestModification } from '../../src/cli/build.js';
+import { newestModification, removeOnFailure } from '../../src/cli/build.js';
 import { hasCommand, missing } from '../support/system.js';
 import { openVersion, readChunk } from '../../src/index.js';
-import { FileSource } from '../../src/node.js';
+import { FileSource, openDataset } from '../../src/node.js';
 import { thumbnail, toRgb } from '../../src/format/index.js';
 
 const MATE = '/usr/share/backgrounds/mate';
@@ -59,6 +59,68 @@ it('refuses a bad --name, --ref or --created before writing anything', async () 
   expect(existsSync(join(root, 'refused'))).toBe(false);
   expect((await cli('build', 'imagefolder', join(root, 'one'), '--out', join(root, 'unnamed'))).code).toBe(0);
   expect(JSON.parse(readFileSync(join(root, 'unnamed', 'edgelake.json'), 'utf8')).name).toBe('images'); // what --help says
+});
+
+/** Writes a small random RGB PNG at root/path (folders made), and returns the path. */
+function png(path: string, seed: number): string {
+  mkdirSync(join(root, path, '..'), { recursive: true });
+  const samples = Uint16Array.from({ length: 16 * 16 * 3 }, (_, i) => (i * 7919 + seed * 104729) % 251);
+  writeFileSync(join(root, path), encodePng({ width: 16, height: 16, colorType: 2, bitDepth: 8, samples }));
+  return join(root, path);
+}
+
+describe("edgelake build imagefolder lists classes as torchvision's ImageFolder does", () => {
+  it('follows symlinked images and class folders, ends a link back up, and skips paths with a dot-segment', async () => {
+    png('tv/cats/a.png', 1);
+    png('tv/cats/.thumbs/t.png', 2); // hidden, as ._a.png
+    png('tv/cats/._a.png', 3);
+    png('tv/shared/s.png', 4);
+    png('tv/dogs/d.png', 5);
+    symlinkSync('../shared/s.png', join(root, 'tv/dogs/link.png'));
+    symlinkSync('shared', join(root, 'tv/linked'));
+    symlinkSync('..', join(root, 'tv/cats/up')); // a cycle: tv/cats/up/cats/up/...
+    const r = await cli('build', 'imagefolder', join(root, 'tv'), '--out', join(root, 'tv-ds'));
+    expect(r.code, r.stderr).toBe(0);
+    const ds = await openDataset(join(root, 'tv-ds'));
+    const classes = ds.tensor('label').classNames!;
+    expect(classes).toEqual(['cats', 'dogs', 'linked', 'shared']); // torchvision's class_to_idx
+    const labels = [];
+    for (let i = 0; i < ds.length; i++) labels.push(classes[(await ds.view().get(i, ['label'])).label[0]]);
+    expect(labels).toEqual(['cats', 'dogs', 'dogs', 'linked', 'shared']);
+  });
+
+  it('refuses a class folder with no image, naming it: its label numbers would differ from torchvision\'s', async () => {
+    png('gap/a/x.png', 1);
+    png('gap/c/y.png', 2);
+    mkdirSync(join(root, 'gap/b/.hidden'), { recursive: true });
+    png('gap/b/.hidden/z.png', 3);
+    const r = await cli('build', 'imagefolder', join(root, 'gap'), '--out', join(root, 'gap-ds'));
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`class folder ${join(root, 'gap/b')} holds no .jpg, .jpeg or .png file`)]);
+    expect(existsSync(join(root, 'gap-ds'))).toBe(false);
+  });
+
+  it("checks every file's type before writing anything: a folder mixing PNG and JPEG leaves no --out", async () => {
+    for (let i = 0; i < 4; i++) png(`late/a/${i}.png`, i);
+    mkdirSync(join(root, 'late/b'));
+    writeFileSync(join(root, 'late/b/x.jpg'), Uint8Array.of(0xff, 0xd8, 0xff, 0xe0, 0, 16)); // a JPEG's first bytes
+    const r = await cli('build', 'imagefolder', join(root, 'late'), '--out', join(root, 'late-ds'), '--chunk-kib', '1');
+    expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/b\/x\.jpg is jpeg but a\/0\.png is png/)]);
+    expect(existsSync(join(root, 'late-ds'))).toBe(false);
+  });
+
+  it('removes the folder a failed build made, and only a folder it made', async () => {
+    const [made, kept] = [join(root, 'made'), join(root, 'kept')];
+    const failing = (dir: string) => async () => {
+      mkdirSync(join(dir, 'chunks'), { recursive: true });
+      throw new Error('a.jpg: corrupt JPEG');
+    };
+    await expect(removeOnFailure(made, failing(made))).rejects.toThrow('a.jpg: corrupt JPEG');
+    expect(existsSync(made)).toBe(false);
+    mkdirSync(kept);
+    await expect(removeOnFailure(kept, failing(kept))).rejects.toThrow('a.jpg: corrupt JPEG');
+    expect(existsSync(join(kept, 'chunks'))).toBe(true); // another version may share its chunks
+    expect(await removeOnFailure(made, async () => 7)).toBe(7);
+  });
 });
 
 describe.skipIf(noTools)('edgelake build imagefolder', () => {

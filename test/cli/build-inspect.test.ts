@@ -45,7 +45,7 @@ describe('edgelake build idx + inspect', () => {
 
   it('bad input is a clear error with exit code 2, naming what was wrong', async () => {
     expect(await cli('build', 'idx', '--out', out)).toMatchObject({ code: 2, stderr: expect.stringMatching(/--train-images is required/) });
-    expect(await cli(...buildSubsetArgs(join(out, 'x'), '--chunk-kib', 'lots'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--chunk-kib must be a positive integer, not "lots"/) });
+    expect(await cli(...buildSubsetArgs(join(out, 'x'), '--chunk-kib', 'lots'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--chunk-kib must be a positive integer up to 131072, not "lots"/) });
     const wrongPair = buildSubsetArgs(join(out, 'y')).map((a) => (a.endsWith('.gz') ? a.replace('train-labels', 't10k-labels') : a));
     expect(await cli(...wrongPair)).toMatchObject({ code: 2, stderr: expect.stringMatching(/has 5000 images but .*t10k-labels.* has 1000 labels/) });
     expect(await cli('inspect', join(out, 'missing'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/edgelake\.json/) });

@@ -65,6 +65,9 @@ describe('the edgelake command, misused', () => {
       [[...native, '--embedding-dims', 'NaN'], '--embedding-dims must be a positive integer, not "NaN"'],
       [[...native, '--embedding-dims', '0'], '--embedding-dims must be a positive integer, not "0"'],
       [[...native, '--name', ''], '--name must have 1 to 200 characters, not 0'],
+      [['build', 'imagefolder', root, '--out', join(root, 'imgs'), '--thumbnail', '100000'], '--thumbnail must be a positive integer up to 1024, not "100000"'],
+      [['build', 'imagefolder', root, '--out', join(root, 'imgs'), '--chunk-kib', '300000'], '--chunk-kib must be a positive integer up to 131072, not "300000"'],
+      [['index', join(root, 'a-{000..001}.tar'), '--chunk-kib', '0'], '--chunk-kib must be a positive integer up to 131072, not "0"'],
       ...['', 'abc', '1', '-0.1', '0.5x'].map((f): [string[], string] => [['build', 'imagefolder', root, '--out', join(root, 'imgs'), `--test-fraction=${f}`], `--test-fraction must be a share from 0 up to (not including) 1, like 0.1, not "${f}"`]),
     ];
     for (const [argv, message] of cases) {

@@ -3,7 +3,6 @@ import { sha256Hex } from '../hash.js';
 import { decodeImageSync, sniffImageType, thumbnail, toRgb } from '../image/index.js';
 import type { Manifest } from '../manifest.js';
 import type { Sink } from '../sink.js';
-import { NAME } from '../validate.js';
 import { commitVersion, type Committed } from './commit.js';
 import { TensorWriter } from './tensor-writer.js';
 
@@ -12,13 +11,15 @@ export interface ImageFile {
   className: string;
   name: string;
   read(): Promise<Uint8Array>;
+  /** Its first 8 bytes or more, to check every file's type before anything is written (default: read()). */
+  head?(): Promise<Uint8Array>;
 }
 
 export interface BuildImageFolderOptions {
   name?: string;
   /** Side of the square RGB thumbnail probe (default 32). */
   thumbnailSize?: number;
-  /** Share of each class put in the `test` split, chosen by a hash of the file's path (default 0). */
+  /** Share of each class put in the `test` split, round(n * testFraction) files chosen by a hash of their paths (default 0). */
   testFraction?: number;
   chunkBytes?: number;
   created: string;
@@ -34,15 +35,18 @@ export interface BuildImageFolderOptions {
 export async function buildImageFolder(sink: Sink, files: ImageFile[], options: BuildImageFolderOptions): Promise<Committed> {
   if (files.length === 0) throw new EdgelakeError('invalid-input', 'no JPEG or PNG files found');
   const size = options.thumbnailSize ?? 32;
+  // A probe is small by purpose; a side past this (1024 x 1024 x 3 a sample) only exhausts memory.
+  if (!(Number.isInteger(size) && size >= 1 && size <= 1024)) throw new EdgelakeError('invalid-input', `thumbnail size must be an integer in [1, 1024], got ${size}`);
   const testFraction = options.testFraction ?? 0;
   if (!(testFraction >= 0 && testFraction < 1)) throw new EdgelakeError('invalid-input', `test fraction must be in [0, 1), got ${testFraction}`);
   const classNames = [...new Set(files.map((f) => f.className))].sort();
   const ordered = await splitAndOrder(files, testFraction);
+  const format = await formatOf(ordered.map((o) => o.file));
 
   const chunkBytes = options.chunkBytes ?? 1 << 20;
-  // A tensor has one sampleCompression: the first file decides, and every other must match it.
-  let image: TensorWriter | undefined;
-  let first = '';
+  const image = new TensorWriter(sink, 'image', {
+    htype: 'image', dtype: 'uint8', shape: [null, null, 3], layout: 'HWC', sampleCompression: format, chunkCompression: 'none',
+  }, chunkBytes);
   const label = new TensorWriter(sink, 'label', {
     htype: 'class_label', dtype: 'int32', shape: [], classNames, sampleCompression: 'none', chunkCompression: 'deflate',
   }, chunkBytes);
@@ -55,15 +59,7 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
   for (const [i, { file }] of ordered.entries()) {
     const bytes = await file.read();
     const where = `${file.className}/${file.name}`;
-    const type = sniffImageType(bytes);
-    if (!type) throw new EdgelakeError('invalid-input', `${where} is neither JPEG nor PNG`);
-    image ??= new TensorWriter(sink, 'image', {
-      htype: 'image', dtype: 'uint8', shape: [null, null, 3], layout: 'HWC', sampleCompression: type, chunkCompression: 'none',
-    }, chunkBytes);
-    first ||= where;
-    if (type !== image.spec.sampleCompression) {
-      throw new EdgelakeError('invalid-input', `${where} is ${type} but ${first} is ${image.spec.sampleCompression}; a dataset's images must all be JPEG or all PNG (convert one kind first)`);
-    }
+    if (sniffImageType(bytes) !== format) throw new EdgelakeError('invalid-input', `${where} changed while the dataset was built: it is no longer ${format}`);
     const decoded = toRgb(decodeImageSync(bytes, { name: where }));
     sizes.add(`${decoded.height},${decoded.width}`);
     await image.append(bytes);
@@ -72,7 +68,7 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
     await thumb.append(thumbnail(decoded, size).data);
     options.onProgress?.(i + 1, ordered.length);
   }
-  const imageMeta = await image!.finish();
+  const imageMeta = await image.finish();
   // One size for every image: record it, so readers know the decoded shape without decoding.
   if (sizes.size === 1) imageMeta.shape = [...[...sizes][0].split(',').map(Number), 3];
 
@@ -85,13 +81,38 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
   }, { name: options.name ?? 'images', ref: options.ref, message: `import ${options.name ?? 'images'} from an image folder`, created: options.created });
 }
 
-/** Train samples first, then test; classes and file names in sorted order within each. */
+/**
+ * Train samples first, then test; classes and file names in sorted order within each. Per class,
+ * the round(n * testFraction) files whose paths hash lowest are test: the same on every build, and each class's share exact.
+ */
 async function splitAndOrder(files: ImageFile[], testFraction: number) {
-  const tagged = await Promise.all(files.map(async (file) => {
-    if (!NAME.test(file.className)) throw new EdgelakeError('invalid-input', `class folder "${file.className}" must match ${NAME.source}`);
-    const h = await sha256Hex(new TextEncoder().encode(`${file.className}/${file.name}`));
-    return { file, split: parseInt(h.slice(0, 8), 16) / 2 ** 32 < testFraction ? 'test' : 'train' };
-  }));
+  const hashed = await Promise.all(files.map(async (file) => ({ file, hash: await sha256Hex(new TextEncoder().encode(`${file.className}/${file.name}`)) })));
+  const classes = new Map<string, typeof hashed>();
+  for (const h of hashed) classes.get(h.file.className)?.push(h) ?? classes.set(h.file.className, [h]);
+  const tagged = [...classes.values()].flatMap((members) => {
+    members.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    const tests = Math.round(members.length * testFraction);
+    return members.map(({ file }, i) => ({ file, split: i < tests ? 'test' : 'train' }));
+  });
   const key = (o: (typeof tagged)[number]) => `${o.split === 'train' ? 0 : 1}\0${o.file.className}\0${o.file.name}`;
   return tagged.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** The format every file's first bytes name, checked before anything is written: a tensor has one sampleCompression. */
+async function formatOf(files: ImageFile[]): Promise<'jpeg' | 'png'> {
+  let first: { where: string; type: 'jpeg' | 'png' } | undefined;
+  // A few files at a time: a photo folder holds more files than a process may open at once.
+  for (let i = 0; i < files.length; i += 64) {
+    const heads = await Promise.all(files.slice(i, i + 64).map((f) => (f.head ? f.head() : f.read())));
+    for (const [j, bytes] of heads.entries()) {
+      const where = `${files[i + j].className}/${files[i + j].name}`;
+      const type = sniffImageType(bytes);
+      if (!type) throw new EdgelakeError('invalid-input', `${where} is neither JPEG nor PNG`);
+      first ??= { where, type };
+      if (type !== first.type) {
+        throw new EdgelakeError('invalid-input', `${where} is ${type} but ${first.where} is ${first.type}; a dataset's images must all be JPEG or all PNG (convert one kind first)`);
+      }
+    }
+  }
+  return first!.type;
 }

@@ -36,7 +36,7 @@ export async function buildLinked(sink: Sink, entries: LinkedEntry[], options: B
     const missing = entries.find((e) => e.className === undefined)!;
     throw new EdgelakeError('invalid-input', `${missing.link} has no class, but ${labelled} other files have one: give every file a class, or none`);
   }
-  const format = options.format ?? formatOf(entries);
+  const format = options.format ?? linkedFormat(entries.map((e) => e.link));
   const chunkSamples = options.chunkSamples ?? DEFAULT_LINKED_CHUNK_SAMPLES;
   const image = new TensorWriter(sink, 'image', {
     htype: 'image', dtype: 'uint8', shape: [null, null, 3], layout: 'HWC', sampleCompression: format, chunkCompression: 'deflate', linked: true,
@@ -57,13 +57,17 @@ export async function buildLinked(sink: Sink, entries: LinkedEntry[], options: B
 }
 
 /** The format every link's extension names; refused when one names none or another. */
-function formatOf(entries: LinkedEntry[]): SampleCompression & ('jpeg' | 'png') {
-  const of = (link: string) => (/\.jpe?g$/i.test(link.split(/[?#]/)[0]) ? 'jpeg' : /\.png$/i.test(link.split(/[?#]/)[0]) ? 'png' : undefined);
-  const first = of(entries[0].link);
-  for (const e of entries) {
-    const f = of(e.link);
-    if (!f) throw new EdgelakeError('invalid-input', `${e.link} ends in neither .jpg, .jpeg nor .png: name the files' format (--format jpeg|png)`);
-    if (f !== first) throw new EdgelakeError('invalid-input', `${e.link} is ${f} but ${entries[0].link} is ${first}: a tensor's files are all JPEG or all PNG`);
+export function linkedFormat(links: string[]): SampleCompression & ('jpeg' | 'png') {
+  const of = (link: string) => {
+    // A URL or relative link ends its path at ? or #; an absolute path has neither query nor fragment (FORMAT.md).
+    const path = link.startsWith('/') ? link : link.split(/[?#]/)[0];
+    return /\.jpe?g$/i.test(path) ? 'jpeg' : /\.png$/i.test(path) ? 'png' : undefined;
+  };
+  const first = of(links[0]);
+  for (const link of links) {
+    const f = of(link);
+    if (!f) throw new EdgelakeError('invalid-input', `${link} ends in neither .jpg, .jpeg nor .png: name the files' format (--format jpeg|png)`);
+    if (f !== first) throw new EdgelakeError('invalid-input', `${link} is ${f} but ${links[0]} is ${first}: a tensor's files are all JPEG or all PNG`);
   }
   return first!;
 }

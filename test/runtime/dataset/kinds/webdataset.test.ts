@@ -141,6 +141,9 @@ describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python
     const spec = readDataset(out);
     spec.verifyAll(); // the independent reader of FORMAT.md reads it whole
     expect(spec.manifest.parent).not.toBeNull();
+    // With --created, building again gives the same versions, as every builder does.
+    const again = async (to: string) => JSON.parse((await cli('build', 'native', `${nginx.url}/${pattern}`, '--out', to, '--embedding-dims', '8', '--created', '2026-12-07T00:00:00Z', '--json')).stdout).version;
+    expect(await again(join(dir, 'native-a'))).toBe(await again(join(dir, 'native-b')));
   }, 60_000);
 
   it('a shard changed since it was indexed is named, never mixed with what was indexed', async () => {
