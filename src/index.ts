@@ -45,6 +45,7 @@ export { openSource, openTransport, type OpenSourceOptions } from './source/open
 export { MemorySource } from './source/memory.js';
 export { HttpSource, type HttpSourceOptions } from './source/http.js';
 export { S3Source, parseS3Url, type S3SourceOptions } from './source/s3.js';
+export { redactUrl } from './source/redact.js';
 export { withRetry, RetryLaterError, CorruptTransferError, type RetryOptions } from './source/retry.js';
 export { withConcurrency } from './source/limit.js';
 export { withMetrics, type SourceMetrics } from './source/metrics.js';

@@ -75,6 +75,7 @@ describe('public API', () => {
         "query",
         "randomSelect",
         "readChunk",
+        "redactUrl",
         "remoteChain",
         "saveModel",
         "saveView",

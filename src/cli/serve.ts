@@ -3,9 +3,9 @@
  * URL prefix with HTTP byte ranges, as an object store serves a dataset. Node only.
  */
 import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** A request the server answered; tests use it to see what reached the network. */
 export interface ServedRequest {
@@ -25,12 +25,12 @@ const TYPES: Record<string, string> = {
 /**
  * A static file server over `mounts` (URL prefix -> folder): GET and HEAD, ETag with
  * If-None-Match, one byte range per request (206, or 416 when it lies outside the file), no
- * directory listings, and no path that leaves its folder. Under the `writable` prefixes PUT
- * stores a file as S3 does, If-Match and If-None-Match: * included (412 when they fail), so a
+ * directory listings, and no path that leaves its folder (by `..` or a symbolic link). Under the
+ * `writable` prefixes PUT stores a file as S3 does, If-Match and If-None-Match: * included (412 when they fail), so a
  * commit's compare-and-swap of edgelake.json holds against other writers.
  */
 export function serveStatic(mounts: Record<string, string>, onRequest?: (r: ServedRequest) => void, writable: string[] = []): Server {
-  const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+  const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length).map(([prefix, dir]): Mount => ({ prefix, dir: resolve(dir), real: realOf(resolve(dir)) }));
   let puts = Promise.resolve(); // one PUT at a time: each compares and renames before the next looks
   return createServer((req, res) => {
     let bytes = 0;
@@ -47,17 +47,18 @@ export function serveStatic(mounts: Record<string, string>, onRequest?: (r: Serv
   });
 }
 
-async function answer(req: IncomingMessage, res: ServerResponse, rawPath: string, roots: [string, string][], sent: (n: number) => void): Promise<void> {
+async function answer(req: IncomingMessage, res: ServerResponse, rawPath: string, roots: Mount[], sent: (n: number) => void): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
-  const file = locate(rawPath, roots);
-  if (file === 'forbidden') return void res.writeHead(403).end();
-  let info = file ? await stat(file).catch(() => undefined) : undefined;
-  let target = file;
+  const found = locate(rawPath, roots);
+  if (found === 'forbidden') return void res.writeHead(403).end();
+  let info = found ? await stat(found.file).catch(() => undefined) : undefined;
+  let target = found?.file;
   if (info?.isDirectory()) {
-    target = join(file!, 'index.html');
+    target = join(target!, 'index.html');
     info = await stat(target).catch(() => undefined);
   }
   if (!target || !info?.isFile()) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  if (!(await staysIn(found!.mount, target))) return void res.writeHead(403).end();
 
   const size = info.size;
   const etag = etagOf(info);
@@ -90,9 +91,10 @@ function etagOf(info: Stats): string {
 const MAX_PUT_BYTES = 64 * 1024 * 1024;
 
 /** PUT: the body to a temporary file renamed into place, if If-Match / If-None-Match: * hold. */
-async function store(req: IncomingMessage, res: ServerResponse, rawPath: string, roots: [string, string][]): Promise<void> {
-  const file = locate(rawPath, roots);
-  if (file === 'forbidden' || !file || rawPath.endsWith('/')) return void res.writeHead(403).end();
+async function store(req: IncomingMessage, res: ServerResponse, rawPath: string, roots: Mount[]): Promise<void> {
+  const found = locate(rawPath, roots);
+  if (found === 'forbidden' || !found || rawPath.endsWith('/') || !(await staysIn(found.mount, found.file))) return void res.writeHead(403).end();
+  const { file } = found;
   const parts: Buffer[] = [];
   let length = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
@@ -113,8 +115,16 @@ async function store(req: IncomingMessage, res: ServerResponse, rawPath: string,
   res.writeHead(200, { etag: etagOf(await stat(file)) }).end();
 }
 
+/** A folder served under a URL prefix. */
+interface Mount {
+  prefix: string;
+  dir: string;
+  /** `dir` with its links followed, taken once. */
+  real: Promise<string>;
+}
+
 /** The file a URL path names under its mount, 'forbidden' for one that would leave it, undefined when unmounted. */
-function locate(rawPath: string, roots: [string, string][]): string | undefined | 'forbidden' {
+function locate(rawPath: string, roots: Mount[]): { mount: Mount; file: string } | undefined | 'forbidden' {
   let path: string;
   try {
     path = decodeURIComponent(rawPath);
@@ -122,16 +132,31 @@ function locate(rawPath: string, roots: [string, string][]): string | undefined 
     return 'forbidden';
   }
   if (path.includes('\0') || path.includes('\\') || path.split('/').includes('..')) return 'forbidden';
-  for (const [prefix, dir] of roots) {
+  for (const mount of roots) {
+    const { prefix, dir } = mount;
     const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
     if (path !== prefix && !path.startsWith(base)) continue;
-    const root = resolve(dir);
-    const file = resolve(root, `.${sep}${path.slice(base.length - 1)}`);
-    const rel = relative(root, file);
-    if (rel.startsWith('..') || isAbsolute(rel)) return 'forbidden'; // belt and braces after the '..' check
-    return file;
+    const file = resolve(dir, `.${sep}${path.slice(base.length - 1)}`);
+    if (!within(dir, file)) return 'forbidden'; // belt and braces after the '..' check
+    return { mount, file };
   }
   return undefined;
+}
+
+/** Whether `file`, its links followed, is still in its mount's folder: a link may point anywhere. */
+async function staysIn(mount: Mount, file: string): Promise<boolean> {
+  return within(await mount.real, await realOf(file));
+}
+
+function within(root: string, file: string): boolean {
+  const rel = relative(root, file);
+  return !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** `path` with its links followed; one not there yet (a PUT's) is its nearest existing folder's real path, then the rest. */
+async function realOf(path: string): Promise<string> {
+  const real = await realpath(path).catch(() => undefined);
+  return real ?? (dirname(path) === path ? path : join(await realOf(dirname(path)), basename(path)));
 }
 
 /** One `bytes=` range of a `size`-byte file as [first, last]; undefined (serve it all) when malformed or multiple. */

@@ -2,14 +2,18 @@ import type { Dataset } from '../index.js';
 import { className } from './palette.js';
 import { FIT_PX, loadThumbs, type Thumb } from './samples.js';
 
-/** What the grid pages through: every sample, or a query's answer, without listing them all up front. */
+/**
+ * What the grid pages through: every sample, or a query's answer, without listing them all up
+ * front; with the dataset its ids index (a query `from ref '…'` answers in another version).
+ */
 export interface Listing {
+  dataset: Dataset;
   length: number;
   ids(from: number, to: number): Uint32Array;
 }
 
-export const everySample = (length: number): Listing => ({ length, ids: (from, to) => Uint32Array.from({ length: to - from }, (_, i) => from + i) });
-export const listOf = (ids: Uint32Array): Listing => ({ length: ids.length, ids: (from, to) => ids.subarray(from, to) });
+export const everySample = (dataset: Dataset): Listing => ({ dataset, length: dataset.length, ids: (from, to) => Uint32Array.from({ length: to - from }, (_, i) => from + i) });
+export const listOf = (ids: Uint32Array, dataset: Dataset): Listing => ({ dataset, length: ids.length, ids: (from, to) => ids.subarray(from, to) });
 
 export interface GridElements {
   grid: HTMLElement;
@@ -24,19 +28,18 @@ export interface GridElements {
  * samples' chunks; a page asked for while another loads wins, and the older one is dropped.
  */
 export class Grid {
-  private listing: Listing = { length: 0, ids: () => new Uint32Array() };
+  private listing?: Listing;
   private page = 0;
   private shown = 0;
 
   constructor(
     private readonly els: GridElements,
-    private readonly ds: Dataset,
     private readonly image: string,
     private readonly label: string | undefined,
     private readonly pageSize: number,
   ) {
-    els.prev.addEventListener('click', () => void this.show(this.listing, this.page - 1));
-    els.next.addEventListener('click', () => void this.show(this.listing, this.page + 1));
+    els.prev.addEventListener('click', () => void (this.listing && this.show(this.listing, this.page - 1)));
+    els.next.addEventListener('click', () => void (this.listing && this.show(this.listing, this.page + 1)));
   }
 
   /** Shows page `page` of `listing`; resolves once it is drawn (or dropped for a newer one). */
@@ -52,9 +55,9 @@ export class Grid {
     this.els.next.disabled = this.page >= pages - 1;
     this.els.grid.setAttribute('aria-busy', 'true');
     try {
-      const thumbs = await loadThumbs(this.ds, listing.ids(from, to), this.image, this.label);
+      const thumbs = await loadThumbs(listing.dataset, listing.ids(from, to), this.image, this.label);
       if (turn !== this.shown) return;
-      const names = this.label ? this.ds.tensor(this.label).classNames : undefined;
+      const names = this.label ? listing.dataset.tensor(this.label).classNames : undefined;
       this.els.grid.replaceChildren(...thumbs.map((t) => cell(t, names)));
       this.els.grid.dataset.page = String(this.page);
     } finally {

@@ -1,6 +1,7 @@
-import { ChunkCache, EdgelakeError, formatAdapter, getDevice, IdbChunkStore, openDataset, type Dataset } from '../index.js';
+import { ChunkCache, EdgelakeError, formatAdapter, getDevice, IdbChunkStore, openDataset, redactUrl, type Dataset } from '../index.js';
 import { countClasses, renderCounts } from './counts.js';
 import { everySample, Grid, listOf } from './grid.js';
+import { pageSizeOf, resolveRoot } from './params.js';
 import { pca2d } from './pca.js';
 import { wireQuery } from './query-box.js';
 import { drawScatter, loadEmbeddings } from './scatter.js';
@@ -11,7 +12,7 @@ import { chunkBytesFetched, formatBytes, stats } from './stats.js';
 const params = new URLSearchParams(location.search);
 const DB = 'edgelake-viewer';
 const CACHE_BUDGET = 2 * 2 ** 30;
-const PAGE_SIZE = Math.max(1, Math.min(500, Number(params.get('page-size')) || 48));
+const PAGE_SIZE = pageSizeOf(params.get('page-size'));
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -38,23 +39,24 @@ function header(ds: Dataset, url: string): void {
   $('title').textContent = ds.name;
   document.title = `${ds.name} · edgelake viewer`;
   const splits = Object.entries(ds.splits).map(([name, ranges]) => `${name} ${ranges.reduce((a, [lo, hi]) => a + hi - lo, 0).toLocaleString('en')}`);
-  $('summary').textContent = `${ds.length.toLocaleString('en')} samples · version ${ds.version.slice(0, 12)}${splits.length ? ` · ${splits.join(', ')}` : ''} · ${url}`;
+  $('summary').textContent = `${ds.length.toLocaleString('en')} samples · version ${ds.version.slice(0, 12)}${splits.length ? ` · ${splits.join(', ')}` : ''} · ${redactUrl(url)}`;
   $('tensors').textContent = Object.entries(ds.tensors).map(([name, t]) => `${name}: ${t.htype} ${t.dtype} [${t.shape.map((d) => d ?? '?').join('×')}]`).join(' · ');
 }
 
 async function view(url: string): Promise<void> {
-  stats.dataset = url;
+  stats.dataset = redactUrl(url); // the URL itself may hold a password or a signature
   const cache = new ChunkCache(await IdbChunkStore.open(DB), { budgetBytes: CACHE_BUDGET });
-  const ds = await openDataset(url, { cache });
+  const open = (ref?: string) => openDataset(url, { cache, ref });
+  const ds = await open();
   header(ds, url);
   const { image, label, embedding } = tensorsOf(ds);
   const names = label ? ds.tensor(label).classNames : undefined;
 
   // The first page and the counts come first and together: each reads only its own chunks.
-  const grid = image ? new Grid({ grid: $('grid'), prev: $('prev'), next: $('next'), position: $('position') }, ds, image, label, PAGE_SIZE) : undefined;
+  const grid = image ? new Grid({ grid: $('grid'), prev: $('prev'), next: $('next'), position: $('position') }, image, label, PAGE_SIZE) : undefined;
   const firstPage = (async () => {
     if (!grid || !image) return void ($('images').hidden = true);
-    await grid.show(everySample(ds.length));
+    await grid.show(everySample(ds));
     stats.firstPageMs = Math.round(performance.now()); // performance.now() counts from navigation
     stats.firstPageImageBytes = chunkBytesFetched(ds, image);
     stats.imageBytesTotal = ds.tensor(image).chunks.reduce((a, c) => a + c.bytes, 0);
@@ -72,10 +74,10 @@ async function view(url: string): Promise<void> {
 
   if (grid) {
     const box = wireQuery({ form: $<HTMLFormElement>('query'), input: $<HTMLInputElement>('query-text'), clear: $<HTMLButtonElement>('query-clear'), count: $('query-count') }, ds, {
-      show: (ids) => grid.show(ids ? listOf(ids) : everySample(ds.length)),
+      show: (answer) => grid.show(answer ? listOf(answer.ids, answer.view.dataset) : everySample(ds)),
       error: showError,
       clearError: () => void ($('error').hidden = true),
-    });
+    }, { open });
     const asked = params.get('query');
     if (asked) void firstPage.then(() => box.run(asked));
   }
@@ -103,11 +105,6 @@ async function scatter(ds: Dataset, embedding: string, label?: string): Promise<
   info.textContent = `PCA of ${embedding} (${dim} dims) to 2-D on the ${pca.on === 'gpu' ? `GPU (${adapter})` : 'CPU'}: ${points.toLocaleString('en')} points, variance ${pca.variance.map((v) => v.toPrecision(3)).join(' and ')}`;
 }
 
-/** The dataset's URL against this page's; the braces of a shard pattern (train-{000..009}.tar) kept, which URL would escape. */
-function resolveRoot(target: string): string {
-  return new URL(target, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
-}
-
 function picker(): void {
   for (const id of ['images', 'classes', 'embedding']) $(id).hidden = true;
   $('title').textContent = 'edgelake viewer';
@@ -120,5 +117,5 @@ const target = params.get('dataset');
 if (!target) picker();
 else {
   $<HTMLInputElement>('dataset-url').value = target;
-  void view(resolveRoot(target)).catch(showError).finally(() => (stats.done = true));
+  void view(resolveRoot(target, location.href)).catch(showError).finally(() => (stats.done = true));
 }

@@ -291,6 +291,80 @@ describe.skipIf(noChromium)('the dataset viewer on an image folder of PNGs of ma
     await opened(page);
     expect(pictures(await cells(page), 32)).toEqual(SIZES.map((_, i) => i));
   });
+
+  /** A tab on the dataset with nothing in IndexedDB, so a query on the thumbnails fetches them. */
+  async function openCold(): Promise<Page> {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await page.goto(new URL('/', viewer.url).href); // the picker: the cache's database is not open
+    await page.evaluate(`new Promise((done) => (indexedDB.deleteDatabase('edgelake-viewer').onsuccess = done))`);
+    await page.goto(viewer.url);
+    await opened(page);
+    return page;
+  }
+
+  /** Holds the page's chunk requests (a slow host) until the returned function lets them go and they are answered. */
+  async function holdChunks(page: Page): Promise<() => Promise<void>> {
+    let release = () => {};
+    const held = new Promise<void>((go) => (release = go));
+    await page.route('**/data/chunks/**', async (route) => {
+      await held;
+      await route.continue();
+    });
+    return async () => {
+      release();
+      await page.unrouteAll({ behavior: 'wait' });
+      await page.waitForTimeout(500); // the answer, then decoded and drawn were it still wanted
+    };
+  }
+
+  const run = async (page: Page, text: string) => {
+    await page.getByTestId('query-text').fill(text);
+    await page.getByTestId('query-run').click();
+  };
+  const idle = (page: Page) => page.waitForFunction(`document.querySelector('[data-testid=query-count]').textContent !== 'running…' && document.querySelector('[data-testid=grid]').getAttribute('aria-busy') === 'false'`);
+
+  it('the latest query or All samples decides what the grid shows: an older query that answers later is dropped', async () => {
+    const page = await openCold();
+    let release = await holdChunks(page);
+    await run(page, 'select * where mean(thumbnail) > 0 limit 2'); // reads the thumbnails: held
+    await run(page, "select * where label == 'odd'"); // the labels are in the cache: answers at once
+    await idle(page);
+    await release();
+    expect(await page.getByTestId('query-count').textContent()).toBe('4 results (read label)');
+    expect(pictures(await cells(page), 96)).toEqual([1, 3, 5, 7]);
+    await page.close();
+
+    const again = await openCold();
+    release = await holdChunks(again);
+    await run(again, 'select * where mean(thumbnail) > 0 limit 2');
+    await again.getByTestId('query-clear').click();
+    await release();
+    expect([await again.getByTestId('query-count').textContent(), await again.getByTestId('position').textContent()]).toEqual(['', '1–8 of 8']);
+    await again.close();
+  });
+
+  it('a query from another ref shows that version\'s samples', async () => {
+    expect((await cli('materialize', join(scratch, 'pngs'), "select * where label == 'odd'", '--ref', 'odd')).code).toBe(0);
+    const page = await browser.context.newPage();
+    await page.goto(viewer.url);
+    await opened(page);
+    await run(page, "select * from ref 'odd'");
+    await idle(page);
+    expect(await page.getByTestId('query-count').textContent()).toMatch(/^4 results in version [0-9a-f]{12} \(read no tensor\)$/);
+    expect(pictures(await cells(page), 96)).toEqual([1, 3, 5, 7]); // ids 0..3 of that version: the odd pictures
+    await page.close();
+  });
+
+  it('shows the dataset\'s URL without its password or signature', async () => {
+    const { origin, port } = new URL(viewer.url);
+    const page = await browser.context.newPage();
+    await page.goto(`${origin}/?dataset=${encodeURIComponent(`http://alice:s3cr3t@127.0.0.1:${port}/data/?X-Amz-Signature=deadbeef`)}`);
+    const stats = await opened(page);
+    expect(await page.getByTestId('summary').textContent()).toMatch(new RegExp(`^8 samples · version [0-9a-f]{12} · train 8 · http://…@127\\.0\\.0\\.1:${port}/data/\\?…$`));
+    expect(stats.dataset).toBe(`http://…@127.0.0.1:${port}/data/?…`);
+    await page.close();
+  });
 });
 
 describe.skipIf(noChromium)('the dataset viewer on Parquet files read in place (a Hugging Face-style export)', { timeout: 120_000 }, () => {

@@ -1,10 +1,11 @@
 // `edgelake view`: the built viewer page and a dataset folder beside it (with byte ranges) on
 // 127.0.0.1 until --exit-after; a URL root is handed to the page; mistakes are named.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildViewer } from '../../scripts/build-viewer.js';
+import { startViewer } from '../../src/cli/view.js';
 import { runCli } from '../../src/node.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
 
@@ -61,6 +62,23 @@ describe('edgelake view', () => {
     expect(stdout).toBe(`edgelake viewer: ${url}\n  serving ${ds} at /data/ (stops after 2 s)\nstopped (--exit-after 2)\n`);
     expect(performance.now() - started).toBeGreaterThan(1900);
     await expect(fetch(url)).rejects.toThrow(); // closed
+  });
+
+  it('serves no file that a symbolic link puts outside the folder; a link that stays inside is served', async () => {
+    const folder = join(out, 'linked');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'edgelake.json'), '{}');
+    writeFileSync(join(out, 'secret.txt'), 'outside');
+    symlinkSync('edgelake.json', join(folder, 'same.json'));
+    symlinkSync(join(out, 'secret.txt'), join(folder, 'secret.txt'));
+    symlinkSync(out, join(folder, 'up'));
+    const viewer = await startViewer({ root: folder, pageDir: page, port: 0 });
+    try {
+      const status = async (path: string) => (await fetch(new URL(path, viewer.url))).status;
+      expect([await status('/data/same.json'), await status('/data/secret.txt'), await status('/data/up/secret.txt')]).toEqual([200, 403, 403]);
+    } finally {
+      await viewer.close();
+    }
   });
 
   it('hands a URL root to the page, which opens it itself', async () => {
