@@ -2,7 +2,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MAX_CHUNK_KIB, positiveInt } from './build.js';
 import { parseFlags, type Flags } from './flags.js';
-import { EdgelakeError } from '../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';
 import { encodeParquetIndex, indexParquet } from '../runtime/dataset/kinds/parquet-index.js';
@@ -52,7 +52,12 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const files = 'files' in index ? index.files.length : index.shards.length;
   const where = values.out ?? `${source.location}/${layout.index}`;
   if (values.out) await writeFile(values.out, bytes);
-  else await openSinkNode(layout.base).write(layout.index, bytes);
+  else {
+    await openSinkNode(layout.base).write(layout.index, bytes).catch((e: unknown) => {
+      // A read-only web server (most of them) refuses the PUT: the index can go up by other means.
+      throw isEdgelakeError(e, 'source') ? new EdgelakeError('source', `${e.message}; write the index with --out FILE and upload it beside the files`, { cause: e }) : e;
+    });
+  }
   const tensors = Object.fromEntries(Object.entries(index.manifest.tensors).map(([name, t]) => [name, { htype: t.htype, shape: t.shape, chunks: t.chunks.length }]));
   const summary = { index: where, files, samples: index.manifest.length, bytes: read, indexBytes: bytes.length, tensors };
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');

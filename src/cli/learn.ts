@@ -51,7 +51,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const seed = wholeNumber(values.seed, '--seed', 0, MAX_SEED);
   if (values['byte-budget'] !== undefined && !values['cost-aware']) throw new EdgelakeError('invalid-input', '--byte-budget needs --cost-aware (only a cost-aware pick counts bytes)');
   const byteBudget = values['byte-budget'] === undefined ? undefined : parseSize(values['byte-budget'], '--byte-budget');
-  const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
+  const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' ? true : undefined }); // no --device: EDGELAKE_REQUIRE_GPU decides
   const device = gpu?.device ?? null;
   const epochs = positiveInt(values.epochs, '--epochs', 8);
 

@@ -54,7 +54,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   if (freeze !== undefined && values.init === undefined && values.resume === undefined) throw new EdgelakeError('invalid-input', '--freeze keeps pretrained layers as they are: give the model with --init FILE (or --resume FILE)');
   if (lr !== undefined && !(lr > 0)) throw new EdgelakeError('invalid-input', `--lr must be a positive number, not "${values.lr}"`);
   // --device gpu demands one; without --device the GPU is used when there is one.
-  const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' });
+  const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' ? true : undefined }); // no --device: EDGELAKE_REQUIRE_GPU decides
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });

@@ -87,7 +87,9 @@ export class HttpSink implements Sink {
 }
 
 async function failure(response: Response, what: string): Promise<EdgelakeError> {
-  const text = (await response.text().catch(() => '')).slice(0, 200).trim();
+  // An object store's XML error says why; a web server's HTML error page only repeats the status.
+  const html = /html/i.test(response.headers.get('content-type') ?? '');
+  const text = html ? '' : (await response.text().catch(() => '')).slice(0, 200).trim();
   const code = response.status === 404 ? 'not-found' : response.status >= 500 ? 'unreachable' : 'source';
   return new EdgelakeError(code, `${what} answered ${response.status}${text ? `: ${text}` : ''}`);
 }

@@ -322,7 +322,9 @@ export class Model extends TypedEventTarget<ModelEvents> {
       : ArrayBuffer.isView(x) ? (x instanceof Float32Array ? (x.length !== need ? `${x.length} values` : undefined) : `${x.constructor.name} values`)
       : x.size < need * 4 ? `a ${x.size}-byte GPU buffer` : undefined;
     if (bad) {
-      throw new EdgelakeError('invalid-input', `tensor ${inputName}: the model needs ${n} x ${this.inputSize} float32 values, the batch has ${bad}; give the loader a transform (e.g. { ${inputName}: { scale: 1 / 255 } })`);
+      // Float rows of another width are the wrong input (another backbone, RGB for gray), which no transform mends.
+      const hint = x instanceof Float32Array ? `${n} rows of ${x.length / n} values a sample; give the model inputs of its width` : `${bad}; give the loader a transform (e.g. { ${inputName}: { scale: 1 / 255 } })`;
+      throw new EdgelakeError('invalid-input', `tensor ${inputName}: the model needs ${n} x ${this.inputSize} float32 values, the batch has ${hint}`);
     }
     const labelKind = options.labels ?? (y instanceof Float32Array ? 'soft' : 'index');
     let labels: Float32Array | Int32Array | GPUBuffer;

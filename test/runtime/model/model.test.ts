@@ -97,7 +97,7 @@ describe('a model on the CPU path', () => {
     const rgb = async function* () {
       yield { ids: Uint32Array.of(0, 1), tensors: { image: new Float32Array(2 * 3 * 784), label: Int32Array.of(0, 1) } };
     };
-    await expect(model.fit(rgb, { epochs: 1 })).rejects.toThrow('tensor image: the model needs 2 x 784 float32 values, the batch has 4704 values');
+    await expect(model.fit(rgb, { epochs: 1 })).rejects.toThrow('tensor image: the model needs 2 x 784 float32 values, the batch has 2 rows of 2352 values a sample; give the model inputs of its width');
     // A label past the classes is refused, as PyTorch's "Target 7 is out of bounds", not trained on with loss 0.
     const small = mlp({ layers: [4, 3] });
     const batch = async function* (label: Int32Array | Uint8Array) {

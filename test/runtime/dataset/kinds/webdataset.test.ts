@@ -93,6 +93,12 @@ describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python
     expect(ds.network.bytes).toBe(shardBytes());
   });
 
+  it('edgelake index of shards on a read-only web server says how to put the index up another way', async () => {
+    const r = await cli('index', `${nginx.url}/${pattern}`);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/fm\.edgelake-index\.json\.gz: PUT answered 405; write the index with --out FILE and upload it beside the files\n$/)]);
+    expect(r.stderr).not.toContain('<html>');
+  });
+
   it('edgelake index writes the index beside the shards; an epoch through the loader yields every sample once, with its label and pixels', async () => {
     const r = await cli('index', join(dir, pattern), '--json');
     expect(r.code, r.stderr).toBe(0);
