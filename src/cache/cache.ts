@@ -187,18 +187,11 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
   /** Evicts least recently used unpinned entries until the store is within the budget (a budget just lowered); how many it removed. */
   async trim(): Promise<number> {
     const entries = await this.store.entries();
-    let total = entries.reduce((a, e) => a + e.bytes, 0);
-    let removed = 0;
-    for (const e of entries.filter((e) => !this.pins.has(e.hash)).sort((a, b) => a.lastUsed - b.lastUsed)) {
-      if (total <= this.budgetBytes) break;
-      total -= e.bytes;
-      if (!(await this.store.delete(e.hash))) continue;
-      removed++;
-      this.stats.evictions++;
-      this.stats.bytesEvicted += e.bytes;
-    }
+    const victims = entries.filter((e) => !this.pins.has(e.hash)).sort((a, b) => a.lastUsed - b.lastUsed);
+    const before = this.stats.evictions;
+    await this.evict(victims, entries.reduce((a, e) => a + e.bytes, 0), () => {});
     this.index = undefined;
-    return removed;
+    return this.stats.evictions - before;
   }
 
   /** Removes every unpinned entry. */
@@ -309,7 +302,7 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
     const listed = new Map(entries.map((e) => [e.hash, { bytes: e.bytes, lastUsed: Math.max(e.lastUsed, known.get(e.hash)?.lastUsed ?? 0) }]));
     // What to count and evict comes from the listing alone; the index also keeps what entered since.
     const victims = [...listed].filter(([h]) => h !== hash && !this.pins.has(h)).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    let total = used(listed) + pending;
+    const total = used(listed) + pending;
     const index = new Map(listed);
     for (const [h, e] of known) if (e.lastUsed >= asked && !index.has(h)) index.set(h, e);
     this.index = Promise.resolve(index);
@@ -318,17 +311,22 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
       blocked.byWrites = least - (pending - size) <= this.budgetBytes;
       return false;
     }
-    for (const [victim, entry] of victims) {
+    await this.evict(victims.map(([h, e]) => ({ hash: h, bytes: e.bytes })), total, (h) => index.delete(h));
+    return true;
+  }
+
+  /** Deletes `victims` in order until `total` bytes are within the budget, counting each removal; `gone` hears of each. */
+  private async evict(victims: { hash: string; bytes: number }[], total: number, gone: (hash: string) => void): Promise<void> {
+    for (const { hash, bytes } of victims) {
       if (total <= this.budgetBytes) break;
       // Another writer may have evicted it first (it listed the same victims): only a removal counts.
-      const removed = await this.store.delete(victim);
-      index.delete(victim);
-      total -= entry.bytes;
+      const removed = await this.store.delete(hash);
+      gone(hash);
+      total -= bytes;
       if (!removed) continue;
       this.stats.evictions++;
-      this.stats.bytesEvicted += entry.bytes;
+      this.stats.bytesEvicted += bytes;
     }
-    return true;
   }
 
   /** Counts a write the store refused, and warns about the first one. */

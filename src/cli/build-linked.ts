@@ -5,8 +5,8 @@ import { EdgelakeError } from '../errors.js';
 import { buildLinked, linkedFormat, type LinkedEntry } from '../format/builders/build-linked.js';
 import { FolderSink } from '../format/folder-sink.node.js';
 import { schemeOf } from '../source/open.js';
-import { createdTime, datasetName, describeBuild, positiveInt, refName } from './build.js';
-import { parseFlags, type Flags } from './flags.js';
+import { describeBuild } from './build.js';
+import { createdTime, datasetName, parseFlags, positiveInt, refName, type Flags } from './flags.js';
 import type { CliIo } from './io.js';
 
 export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--created ISO] [--ref R]  (LIST: a .csv with a url column and an optional label column, or one link a line; a relative path starts from LIST\'s folder)';

@@ -1,6 +1,6 @@
 import { open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseFlags, type Flags } from './flags.js';
+import { createdTime, datasetName, MAX_CHUNK_KIB, parseFlags, positiveInt, refName, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { buildIdx } from '../format/builders/build-idx.js';
 import { buildImageFolder, type ImageFile } from '../format/builders/build-imagefolder.js';
@@ -53,7 +53,7 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
   }
   const chunkBytes = positiveInt(values['chunk-kib'], '--chunk-kib', 1024, MAX_CHUNK_KIB) * 1024;
   const embeddingDims = values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0);
-  // The builder checks the probe's size only after writing every chunk: check it against the images now.
+  // The builder refuses such a probe too, before writing; checked here to name the flag.
   const pixels = embeddingDims === undefined ? 0 : parseIdx(trainImages, files[0]).dims.slice(1).reduce((a, d) => a * d, 1);
   if (embeddingDims !== undefined && embeddingDims > pixels) throw new EdgelakeError('invalid-input', `--embedding-dims must be at most ${pixels}, the pixels of an image, not ${embeddingDims}`);
 
@@ -212,30 +212,6 @@ export async function newestModification(paths: string[]): Promise<string> {
   return new Date(Math.floor(newest / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** --name as edgelake.json holds it: a name it would refuse makes a dataset that never opens again. */
-export function datasetName(value: string | undefined): string | undefined {
-  const characters = value === undefined ? 1 : [...value].length; // code points, as edgelake.json counts them
-  if (characters < 1 || characters > 200) throw new EdgelakeError('invalid-input', `--name must have 1 to 200 characters, not ${characters}`);
-  return value;
-}
-
-/** --ref as a ref name, checked before anything is written. */
-export function refName(value: string | undefined): string | undefined {
-  if (value !== undefined && !NAME.test(value)) throw new EdgelakeError('invalid-input', `--ref "${value}" must match ${NAME.source}`);
-  return value;
-}
-
-/** --created as a manifest holds it: an RFC 3339 time in UTC on a real day (Date.parse takes February 30). */
-export function createdTime(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const day = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?Z$/.exec(value)?.[1];
-  const parsed = day === undefined ? NaN : Date.parse(`${day}T00:00:00Z`);
-  if (Number.isNaN(parsed) || new Date(parsed).toISOString().slice(0, 10) !== day) {
-    throw new EdgelakeError('invalid-input', `--created must be a UTC time like 2026-11-21T12:00:00Z, not "${value}"`);
-  }
-  return value;
-}
-
 /** A share in [0, 1) in decimal digits ("0.1", ".25"): "", "abc" and "1" are refused, as "" would have been 0. */
 function testFraction(value: string | undefined): number {
   if (value === undefined) return 0;
@@ -243,29 +219,8 @@ function testFraction(value: string | undefined): number {
   return Number(value);
 }
 
-export function positiveInt(value: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new EdgelakeError('invalid-input', `${flag} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, not "${value}"`);
-  return n;
-}
-
-/** The largest --chunk-kib: a chunk may pass its size by a sample, and readers refuse chunks over 256 MiB. */
-export const MAX_CHUNK_KIB = 128 << 10;
 /** The largest --thumbnail: a probe of 1024 x 1024 x 3 values a sample is already far past what it is for. */
 const MAX_THUMBNAIL = 1024;
-
-/** The largest --seed: seeds are 32-bit. */
-export const MAX_SEED = 2 ** 32 - 1;
-
-/** A whole number from 0 to `max`, in digits only: "", "1.5", "1e3" and "0x10" are refused. */
-export function wholeNumber(value: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) > max) {
-    throw new EdgelakeError('invalid-input', `${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? '0 or more' : `from 0 to ${max}`}, not "${value}"`);
-  }
-  return Number(value);
-}
 
 export const buildNativeUsage = 'edgelake build native ROOT --out DIR [--embedding-dims D [--embedding-from TENSOR]] [--name N] [--created ISO] [--json]  (ROOT: WebDataset shards, Parquet files or any dataset)';
 

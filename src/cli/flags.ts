@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EdgelakeError } from '../errors.js';
+import { NAME } from '../format/validate.js';
 
 /** One flag of a command: its parser type and the line `--help` shows for it. */
 export interface Flag {
@@ -50,4 +52,51 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length];
+}
+
+// What a flag's value must be, checked before any work: each error names the flag and the value.
+
+/** --name as edgelake.json holds it: a name it would refuse makes a dataset that never opens again. */
+export function datasetName(value: string | undefined): string | undefined {
+  const characters = value === undefined ? 1 : [...value].length; // code points, as edgelake.json counts them
+  if (characters < 1 || characters > 200) throw new EdgelakeError('invalid-input', `--name must have 1 to 200 characters, not ${characters}`);
+  return value;
+}
+
+/** --ref as a ref name, checked before anything is written. */
+export function refName(value: string | undefined): string | undefined {
+  if (value !== undefined && !NAME.test(value)) throw new EdgelakeError('invalid-input', `--ref "${value}" must match ${NAME.source}`);
+  return value;
+}
+
+/** --created as a manifest holds it: an RFC 3339 time in UTC on a real day (Date.parse takes February 30). */
+export function createdTime(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const day = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?Z$/.exec(value)?.[1];
+  const parsed = day === undefined ? NaN : Date.parse(`${day}T00:00:00Z`);
+  if (Number.isNaN(parsed) || new Date(parsed).toISOString().slice(0, 10) !== day) {
+    throw new EdgelakeError('invalid-input', `--created must be a UTC time like 2026-11-21T12:00:00Z, not "${value}"`);
+  }
+  return value;
+}
+
+export function positiveInt(value: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new EdgelakeError('invalid-input', `${flag} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, not "${value}"`);
+  return n;
+}
+
+/** The largest --chunk-kib: a chunk may pass its size by a sample, and readers refuse chunks over 256 MiB. */
+export const MAX_CHUNK_KIB = 128 << 10;
+/** The largest --seed: seeds are 32-bit. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** A whole number from 0 to `max`, in digits only: "", "1.5", "1e3" and "0x10" are refused. */
+export function wholeNumber(value: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new EdgelakeError('invalid-input', `${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? '0 or more' : `from 0 to ${max}`}, not "${value}"`);
+  }
+  return Number(value);
 }

@@ -1,7 +1,6 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { MAX_CHUNK_KIB, positiveInt } from './build.js';
-import { parseFlags, type Flags } from './flags.js';
+import { MAX_CHUNK_KIB, parseFlags, positiveInt, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { parseFlags, type Flags } from './flags.js';
+import { MAX_SEED, parseFlags, positiveInt, wholeNumber, type Flags } from './flags.js';
 import { ChunkCache } from '../cache/cache.js';
 import { MemoryChunkStore } from '../cache/memory-store.js';
 import { EdgelakeError } from '../errors.js';
@@ -12,7 +12,6 @@ import { getNodeDevice } from '../kernels/device.node.js';
 import { mlp } from '../runtime/model/zoo.js';
 import { learningCurvesSvg, type CurveSeries } from './plot.js';
 import { isStrategyName, STRATEGIES, type StrategyName } from '../sampler/strategies/index.js';
-import { MAX_SEED, positiveInt, wholeNumber } from './build.js';
 import { openCacheFolder, parseSize } from './cache.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 

@@ -1,10 +1,9 @@
-import { parseFlags, type Flags } from './flags.js';
+import { MAX_SEED, parseFlags, positiveInt, wholeNumber, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import { Loader, type LoaderStats } from '../runtime/loader/loader.js';
 import { query } from '../runtime/query/query.js';
 import { openCacheFolder } from './cache.js';
-import { MAX_SEED, positiveInt, wholeNumber } from './build.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const streamUsage = 'edgelake stream ROOT [--split S] [--query QUERY] [--tensor T ...] [--batch-size N] [--seed S [--window-chunks W]] [--workers N] [--cache DIR] [--ref R] [--json]';

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseFlags, type Flags } from './flags.js';
+import { MAX_SEED, parseFlags, positiveInt, wholeNumber, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import type { Dataset } from '../runtime/dataset/dataset.js';
@@ -9,7 +9,6 @@ import type { Model, ModelSpec } from '../runtime/model/model.js';
 import { loadModel, loadWeights, savedSpec, saveModel, type LoadedWeights } from '../runtime/model/model-io.js';
 import { cnn, createModel, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
-import { MAX_SEED, positiveInt, wholeNumber } from './build.js';
 import { progressBar, type CliIo } from './io.js';
 import { Loader } from '../runtime/loader/loader.js';
 

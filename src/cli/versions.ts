@@ -1,7 +1,6 @@
-import { parseFlags, type Flags } from './flags.js';
+import { parseFlags, positiveInt, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { diffVersions, versionHistory, versionLog, type VersionDiff } from '../runtime/dataset/history.js';
-import { positiveInt } from './build.js';
 import { checkout, createBranch, createTag } from '../runtime/dataset/refs.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
