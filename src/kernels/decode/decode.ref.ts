@@ -90,42 +90,41 @@ export function decodePlan(o: DecodeKernelOptions): DecodePlan {
 
 /**
  * CPU reference of the decode kernel (decode.wgsl.ts), bit for bit: each element read as the
- * shader reads it, then (x - a[c]) * b[c] as two float32 operations, each rounded once.
+ * shader reads it, then (x - a[c]) * b[c] as two float32 operations, each rounded once. It is
+ * also the loader's decode where no adapter is, so its loops read typed arrays with no division.
  */
 export function decodeRef(bytes: Uint8Array, options: DecodeKernelOptions): Float32Array {
   const plan = decodePlan(options);
-  const { total, perSample, channels, inner, itemBytes, inputOffset, factors } = plan;
+  const { total, perSample, channels, inner, inputOffset, factors } = plan;
   if (bytes.byteLength < plan.inputBytes) {
     throw new EdgelakeError('invalid-input', `decode: ${plan.inputBytes} input bytes needed, got ${bytes.byteLength}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const read = reader(options.dtype, view);
+  const values = elements(bytes, options.dtype, inputOffset, total);
   const out = new Float32Array(total);
-  for (let o = 0; o < total; o++) {
-    let e = o;
-    let c = o % channels;
-    if (options.toCHW) {
-      const s = Math.floor(o / perSample);
-      const r = o - s * perSample;
-      c = Math.floor(r / inner);
-      e = s * perSample + (r - c * inner) * channels + c;
+  // Channel by channel, its factors in locals. Element (p, c) of sample s lies at s * perSample +
+  // p * channels + c and goes there, or channels first to s * perSample + c * inner + p. Each step
+  // is rounded once to float32, as the shader's subtract then multiply (no fma): CPU == GPU bit for bit.
+  const [step, plane] = options.toCHW ? [1, inner] : [channels, 1];
+  for (let c = 0; c < channels; c++) {
+    const [a, b] = [factors[c * 2], factors[c * 2 + 1]];
+    for (let s = 0; s < total; s += perSample) {
+      for (let p = 0, e = s + c, to = s + c * plane; p < inner; p++, e += channels, to += step) out[to] = Math.fround(values[e] - a) * b;
     }
-    // Each step rounded once to float32 (fround of the exact double), as the shader's subtract
-    // then multiply: no fma to fuse, so CPU == GPU bit for bit.
-    out[o] = Math.fround(read(inputOffset + e * itemBytes) - factors[c * 2]) * factors[c * 2 + 1];
   }
   return out;
 }
 
-function reader(dtype: DecodeDtype, view: DataView): (byte: number) => number {
-  switch (dtype) {
-    case 'uint8': return (i) => view.getUint8(i);
-    case 'int8': return (i) => view.getInt8(i);
-    case 'uint16': return (i) => view.getUint16(i, true);
-    case 'int16': return (i) => view.getInt16(i, true);
-    case 'float16': return (i) => halfToFloat(view.getUint16(i, true));
-    case 'float32': return (i) => view.getFloat32(i, true);
-  }
+/** The `total` input elements from byte `offset`, as numbers: little-endian, as the shader reads them, whatever the host. */
+function elements(bytes: Uint8Array, dtype: DecodeDtype, offset: number, total: number): ArrayLike<number> {
+  if (dtype === 'uint8') return bytes.subarray(offset, offset + total);
+  if (dtype === 'int8') return new Int8Array(bytes.buffer, bytes.byteOffset + offset, total);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, total * DECODE_ITEM_BYTES[dtype]);
+  const out = dtype === 'uint16' ? new Uint16Array(total) : dtype === 'int16' ? new Int16Array(total) : new Float32Array(total);
+  if (dtype === 'uint16') for (let i = 0; i < total; i++) out[i] = view.getUint16(2 * i, true);
+  else if (dtype === 'int16') for (let i = 0; i < total; i++) out[i] = view.getInt16(2 * i, true);
+  else if (dtype === 'float16') for (let i = 0; i < total; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+  else for (let i = 0; i < total; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
 }
 
 const scratch = new DataView(new ArrayBuffer(4));
