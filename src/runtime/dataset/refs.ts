@@ -3,8 +3,8 @@ import { swapRefs } from '../../format/builders/commit.js';
 import { DEFAULT_LIMITS } from '../../format/limits.js';
 import { REFS_PATH, versionPath, type Refs } from '../../format/manifest.js';
 import type { Sink } from '../../format/sink.js';
-import { NAME, parseJson, validateRefs } from '../../format/validate.js';
-import { resolveName } from './versions.js';
+import { NAME, parseJson, validateManifest, validateRefs } from '../../format/validate.js';
+import { resolveName, resolveVersion } from './versions.js';
 
 // Each change is one compare-and-swap of edgelake.json (swapRefs): a writer who moved it
 // meanwhile makes this one fail with 'conflict', and nothing changes.
@@ -56,9 +56,14 @@ async function addName(sink: Sink, kind: 'refs' | 'tags', name: string, from: st
   let versionId = '';
   await swapRefs(sink, async (refs) => {
     checkFree(refs, what, name);
-    versionId = resolve(refs, from ?? refs.head).versionId;
-    // A version id typed by hand may name nothing: check the manifest is there before naming it.
-    if (!(await sink.read(versionPath(versionId)))) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: no version ${versionId}`);
+    // A version id typed by hand (whole, or its first digits) may name nothing: its manifest must be there.
+    const manifest = async (id: string, context: string) => {
+      const bytes = await sink.read(versionPath(id));
+      if (!bytes) throw new EdgelakeError('invalid-input', `${context}: no version ${id}`);
+      return validateManifest(parseJson(bytes, versionPath(id), DEFAULT_LIMITS), versionPath(id), DEFAULT_LIMITS);
+    };
+    versionId = (await resolveVersion(refs, from ?? refs.head, manifest).catch(callersMistake)).versionId;
+    await manifest(versionId, `dataset ${refs.name}`);
     return { ...refs, [kind]: { ...refs[kind], [name]: versionId } };
   });
   return versionId;
@@ -69,6 +74,10 @@ function resolve(refs: Refs, name: string): ReturnType<typeof resolveName> {
   try {
     return resolveName(refs, name);
   } catch (e) {
-    throw e instanceof EdgelakeError && e.code === 'not-found' ? new EdgelakeError('invalid-input', e.message) : e;
+    return callersMistake(e);
   }
+}
+
+function callersMistake(e: unknown): never {
+  throw e instanceof EdgelakeError && e.code === 'not-found' ? new EdgelakeError('invalid-input', e.message) : e;
 }

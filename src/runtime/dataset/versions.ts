@@ -19,7 +19,8 @@ export interface OpenedVersion {
 
 /**
  * Reads edgelake.json and the manifest that `ref` (default: head) names, verifying the
- * manifest's SHA-256 against its name. `ref` may also be a 64-hex version id.
+ * manifest's SHA-256 against its name. `ref` may also be a version id, or (as git takes them)
+ * its first 4 or more hex digits when they name one version reachable from a ref or tag.
  */
 export async function openVersion(source: Source, options: { ref?: string; limits?: Partial<ReadLimits> } = {}): Promise<OpenedVersion> {
   const limits = withDefaults(options.limits);
@@ -31,7 +32,7 @@ export async function openVersion(source: Source, options: { ref?: string; limit
   });
   const refs = validateRefs(parseJson(refsBytes, where, limits), where);
   const asked = options.ref ?? refs.head;
-  const { versionId, kind } = resolveName(refs, asked);
+  const { versionId, kind } = await resolveVersion(refs, asked, (id, context) => readManifest(source, id, limits, context));
 
   const named = kind === 'version' ? `version ${versionId}` : `${kind} "${asked}" names version ${versionId}`;
   const manifest = await readManifest(source, versionId, limits, `dataset ${refs.name}: ${named}`);
@@ -59,6 +60,33 @@ export function resolveName(refs: Refs, name: string): { versionId: string; kind
   if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: "${name}" is not a valid ref name`);
   const tags = Object.keys(refs.tags ?? {});
   throw new EdgelakeError('not-found', `dataset ${refs.name}: no ref "${name}" (refs: ${Object.keys(refs.refs).join(', ')}${tags.length ? `; tags: ${tags.join(', ')}` : ''})`);
+}
+
+const SHORT_ID = /^[0-9a-f]{4,63}$/;
+
+/**
+ * resolveName, else the one version whose id starts with `name` (4 to 63 hex digits, as printed
+ * short by inspect and query), found by walking back from every ref and tag with `read`.
+ */
+export async function resolveVersion(refs: Refs, name: string, read: (versionId: string, context: string) => Promise<Manifest>): Promise<ReturnType<typeof resolveName>> {
+  try {
+    return resolveName(refs, name);
+  } catch (e) {
+    if (!SHORT_ID.test(name) || !isEdgelakeError(e, 'not-found')) throw e;
+  }
+  const [seen, matches] = [new Set<string>(), new Set<string>()];
+  for (let next = [...Object.values(refs.refs), ...Object.values(refs.tags ?? {})]; next.length > 0;) {
+    const level = [...new Set(next)].filter((id) => !seen.has(id));
+    for (const id of level) {
+      seen.add(id);
+      if (id.startsWith(name)) matches.add(id);
+    }
+    const manifests = await Promise.all(level.map((id) => read(id, `dataset ${refs.name}: looking for version ${name}…, version ${id}`)));
+    next = manifests.flatMap((m) => (m.parent === null ? [] : [m.parent]));
+  }
+  if (matches.size === 1) return { versionId: [...matches][0], kind: 'version' };
+  if (matches.size > 1) throw new EdgelakeError('invalid-input', `dataset ${refs.name}: version ${name}… is ambiguous (${[...matches].map((id) => `${id.slice(0, 16)}…`).join(', ')}): give more digits`);
+  throw new EdgelakeError('not-found', `dataset ${refs.name}: no ref "${name}", and no version reachable from its refs and tags starts with ${name} (refs: ${Object.keys(refs.refs).join(', ')})`);
 }
 
 /** Fetches and verifies chunk `index` of `tensor` (every byte checked; see decodeChunk). */

@@ -114,6 +114,21 @@ describe('log, branches, tags and head', () => {
     await refused(commitDataset(await openDataset(dir), sink, { ref: 'v1.0', update: { label: { ids: [0], values: Int32Array.of(2) } } }), 'invalid-input', /v1.0 is a tag, and tags never move/);
   });
 
+  it('takes a version by its first digits, as inspect and query print it, when they name one version reachable from a ref or tag', async () => {
+    const sink = new FolderSink(dir);
+    const first = (await openDataset(dir)).version;
+    const second = (await commitDataset(await openDataset(dir), sink, { update: { label: { ids: [0], values: Int32Array.of(1) } } })).versionId;
+    expect((await openDataset(dir, { ref: first.slice(0, 12) })).version).toBe(first); // an ancestor of main, named by nothing
+    expect((await diffVersions(new FileSource(dir), first.slice(0, 7), second.slice(0, 12))).changed.label).toEqual([0]);
+    expect(await createBranch(sink, 'original', first.slice(0, 12))).toBe(first);
+    expect(await createTag(sink, 'fixed', second.slice(0, 4))).toBe(second);
+    const other = [...'0123456789abcdef'].find((d) => !first.startsWith(d) && !second.startsWith(d))!;
+    const e = await openDataset(dir, { ref: other.repeat(12) }).catch((err: unknown) => err);
+    expect(isEdgelakeError(e, 'not-found') && (e as Error).message).toMatch(new RegExp(`no version reachable from its refs and tags starts with ${other.repeat(12)}`));
+    const { code, stderr } = await cli('diff', dir, other.repeat(8), 'main');
+    expect([code, stderr]).toEqual([2, expect.stringMatching(/starts with/)]);
+  });
+
   it('moves edgelake.json only by compare-and-swap: a writer who changed it meanwhile makes the change fail with a conflict', async () => {
     const folder = new FolderSink(dir);
     // Another writer tags the head between this writer's read and its swap.
