@@ -13,7 +13,7 @@ export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N]
 
 export const buildLinkedFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
-  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default linked)' },
+  name: { type: 'string', value: 'N', help: 'a new dataset\'s name (default linked; one already at --out keeps its own)' },
   format: { type: 'string', value: 'jpeg|png', help: 'the files\' format (default: from their extensions)' },
   'chunk-samples': { type: 'string', value: 'N', help: 'links a chunk: a loader reads a chunk\'s files together (default 32)' },
   created: { type: 'string', value: 'ISO', help: 'the version\'s time (default now)' },

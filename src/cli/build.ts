@@ -22,7 +22,7 @@ export const buildIdxFlags = {
   'test-images': { type: 'string', value: 'FILE', help: 'the test images (with --test-labels: a test split)' },
   'test-labels': { type: 'string', value: 'FILE', help: 'the test labels' },
   'class-names': { type: 'string', value: 'a,b,...', help: 'the classes\' names, in label order' },
-  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default dataset)' },
+  name: { type: 'string', value: 'N', help: 'a new dataset\'s name (default dataset; one already at --out keeps its own)' },
   'chunk-kib': { type: 'string', value: 'K', help: 'chunk size before compression, in KiB (default 1024)' },
   'chunk-compression': { type: 'string', value: 'deflate|none', help: 'how chunks are compressed (default deflate)' },
   'embedding-dims': { type: 'string', value: 'D', help: 'add an int8 PCA embedding probe of D dimensions (what the active learner scores the pool with)' },
@@ -78,7 +78,7 @@ export const buildImageFolderUsage =
 
 export const buildImageFolderFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
-  name: { type: 'string', value: 'N', help: 'the dataset\'s name (default images)' },
+  name: { type: 'string', value: 'N', help: 'a new dataset\'s name (default images; one already at --out keeps its own)' },
   thumbnail: { type: 'string', value: 'S', help: 'the thumbnail probe\'s size in pixels (default 32)' },
   'test-fraction': { type: 'string', value: 'F', help: 'the share of each class held out as the test split (default 0)' },
   'chunk-kib': { type: 'string', value: 'K', help: 'chunk size in KiB (default 1024)' },

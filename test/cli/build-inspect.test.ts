@@ -43,6 +43,14 @@ describe('edgelake build idx + inspect', () => {
     expect(again.stdout).toMatch(/^unchanged:/);
   });
 
+  it('a build into an existing dataset keeps its name, as --help says, whatever --name says', async () => {
+    const ds = join(out, 'named');
+    const name = async () => JSON.parse((await cli('inspect', ds, '--json')).stdout).name as string;
+    expect((await cli(...buildSubsetArgs(ds, '--name', 'first'))).code).toBe(0);
+    expect((await cli(...buildSubsetArgs(ds, '--name', 'second'))).code).toBe(0);
+    expect(await name()).toBe('first');
+  });
+
   it('bad input is a clear error with exit code 2, naming what was wrong', async () => {
     expect(await cli('build', 'idx', '--out', out)).toMatchObject({ code: 2, stderr: expect.stringMatching(/--train-images is required/) });
     expect(await cli(...buildSubsetArgs(join(out, 'x'), '--chunk-kib', 'lots'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--chunk-kib must be a positive integer up to 131072, not "lots"/) });

@@ -28,8 +28,8 @@ describe('edgelake COMMAND --help', () => {
       for (const flag of Object.keys(command.flags)) expect(command.usage, name).toContain(`--${flag}`);
     }
     expect(commands.train.usage).toContain('ROOT [--model mlp|cnn|head] [--epochs N] '); // both have defaults
-    expect(commands['build idx'].flags.name?.help).toBe('the dataset\'s name (default dataset)');
-    expect(commands['build imagefolder'].flags.name?.help).toBe('the dataset\'s name (default images)');
+    expect(commands['build idx'].flags.name?.help).toBe('a new dataset\'s name (default dataset; one already at --out keeps its own)');
+    expect(commands['build imagefolder'].flags.name?.help).toBe('a new dataset\'s name (default images; one already at --out keeps its own)');
   });
 
   it('a mistyped flag gets the closest one; edgelake --version prints the package version', async () => {
