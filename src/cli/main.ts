@@ -82,7 +82,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     return await commands[key].run(argv.slice(key.split(' ').length), io);
   } catch (e) {
     if (isEdgelakeError(e)) {
-      io.stderr(`edgelake ${key}: ${redactUrls(e.message)}\n`); // a URL's user, password or signature is never shown
+      const named = `${key.split(' ').at(-1)}: `; // the library's "materialize: ..." is not "edgelake materialize: materialize: ..."
+      const message = e.message.startsWith(named) ? e.message.slice(named.length) : e.message;
+      io.stderr(`edgelake ${key}: ${redactUrls(message)}\n`); // a URL's user, password or signature is never shown
       return e.code === 'invalid-input' ? 2 : 1;
     }
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

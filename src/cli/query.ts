@@ -4,8 +4,9 @@ import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { loadModel } from '../runtime/model/model-io.js';
 import { materialize } from '../runtime/query/materialize.js';
 import { query, type QueryAnswer } from '../runtime/query/query.js';
-import { listViews, openView, saveView } from '../runtime/query/views.js';
+import { checkNewViewName, listViews, openView, saveView } from '../runtime/query/views.js';
 import { openSinkNode } from '../runtime/sink.node.js';
+import { NAME } from '../format/validate.js';
 import type { Dataset } from '../runtime/dataset/dataset.js';
 import { openDataset } from '../runtime/open.node.js';
 import { openCacheFolder } from './cache.js';
@@ -33,6 +34,7 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(root, { cache });
+    if (values.save !== undefined) await checkNewViewName(ds.source, values.save); // before the chunks are read
     const learner = values.model === undefined ? undefined : loadModel(new Uint8Array(await readFile(values.model)), { name: values.model });
     const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }), learner, device }).finally(() => learner?.dispose());
     // Everything the answer cost: the refs and manifest too, when it ran on the version opened here.
@@ -73,7 +75,8 @@ export async function materializeCommand(args: string[], io: CliIo): Promise<num
 
 /** A query run now, or a saved view by name (at the version it was saved from). */
 async function answerOf(root: string, ds: Dataset, text: string): Promise<Pick<QueryAnswer, 'ids' | 'version'>> {
-  if (/^\s*select\b/i.test(text)) return query(ds, text, { open: (ref) => openDataset(root, { ref }) });
+  // A view name has no space, and a query does ("select *"): a view named select-bags is a view.
+  if (!NAME.test(text)) return query(ds, text, { open: (ref) => openDataset(root, { ref }) });
   const named = (await listViews(ds.source)).find((v) => v.name === text);
   const at = named && named.version !== ds.version ? await openDataset(root, { ref: named.version }) : ds;
   const { saved } = await openView(at, text).catch((e: unknown) => {

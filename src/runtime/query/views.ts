@@ -17,6 +17,18 @@ export interface SavedView {
 
 export const VIEWS_PATH = 'views.json';
 const viewPath = (hash: string) => `views/${hash}.json`;
+/** The largest view file written or read (FORMAT.md's limit for a manifest): about 6 million ids. */
+export const MAX_VIEW_BYTES = 64 << 20;
+
+/**
+ * Refuses a view name that is malformed or taken, before the work whose answer it would name (a
+ * query reads chunks first); saveView checks again, under its swap.
+ */
+export async function checkNewViewName(source: Source, name: string): Promise<void> {
+  if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `view name "${name}" must match ${NAME.source}`);
+  const names = await readNames(source);
+  if (Object.hasOwn(names, name)) throw taken(name, names[name]);
+}
 
 /**
  * Saves a query's answer in the dataset under `name`: the view file (named by its SHA-256) is
@@ -28,13 +40,15 @@ export async function saveView(sink: Sink, answer: QueryAnswer, name: string): P
   if (!sink.swap) throw new EdgelakeError('invalid-input', 'this root cannot save views safely (its sink has no compare-and-swap)');
   const view: SavedView = { format: 'edgelake-view/1', query: answer.query, version: answer.version, ids: Array.from(answer.ids) };
   const bytes = new TextEncoder().encode(JSON.stringify(view) + '\n');
+  // Every reader, and edgelake views, would refuse a larger file: materializing keeps any number of samples.
+  if (bytes.length > MAX_VIEW_BYTES) throw new EdgelakeError('limit', `view ${name}: its ${answer.ids.length} ids take ${bytes.length} bytes, over the ${MAX_VIEW_BYTES} a view file may hold; materialize the query as a version instead`);
   const hash = await sha256Hex(bytes);
   await sink.write(viewPath(hash), bytes);
   for (;;) {
     const before = await sink.read(VIEWS_PATH);
     const names = before ? parseNames(before) : {};
     if (names[name] === hash) return hash;
-    if (Object.hasOwn(names, name)) throw new EdgelakeError('conflict', `a view named ${name} is saved already (${names[name]}); views never change: pick another name`);
+    if (Object.hasOwn(names, name)) throw taken(name, names[name]);
     if (await sink.swap(VIEWS_PATH, before, new TextEncoder().encode(JSON.stringify({ ...names, [name]: hash }, null, 2) + '\n'))) return hash;
   }
 }
@@ -57,6 +71,10 @@ export async function openView(dataset: Dataset, name: string): Promise<{ view: 
   return { view: dataset.view({ indices: saved.ids }), saved };
 }
 
+function taken(name: string, hash: string): EdgelakeError {
+  return new EdgelakeError('conflict', `a view named ${name} is saved already (${hash}); views never change: pick another name`);
+}
+
 async function readNames(source: Source): Promise<Record<string, string>> {
   try {
     return parseNames(await source.read(VIEWS_PATH, { maxBytes: 1 << 20 }));
@@ -75,7 +93,7 @@ function parseNames(bytes: Uint8Array): Record<string, string> {
 }
 
 async function readView(source: Source, hash: string): Promise<SavedView> {
-  const bytes = await source.read(viewPath(hash), { maxBytes: 64 << 20 });
+  const bytes = await source.read(viewPath(hash), { maxBytes: MAX_VIEW_BYTES });
   if ((await sha256Hex(bytes)) !== hash) throw new EdgelakeError('integrity', `${viewPath(hash)}: its bytes do not match its name`);
   const view = parseJson(bytes, viewPath(hash), DEFAULT_LIMITS) as SavedView;
   if (view?.format !== 'edgelake-view/1' || !Array.isArray(view.ids)) throw new EdgelakeError('invalid-manifest', `${viewPath(hash)}: not an edgelake-view/1 file`);
