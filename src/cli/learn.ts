@@ -14,9 +14,10 @@ import { learningCurvesSvg, type CurveSeries } from './plot.js';
 import { isStrategyName, STRATEGIES, type StrategyName } from '../sampler/strategies/index.js';
 import { openCacheFolder, parseSize } from './cache.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
+import { classCount } from './classes.js';
 
 export const learnUsage =
-  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware [--byte-budget B]] [--cold-start k-center|random] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--ref R] [--json] [--plot FILE.svg] [--commit]`;
+  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware [--byte-budget B]] [--cold-start k-center|random] [--input TENSOR] [--label TENSOR] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--ref R] [--json] [--plot FILE.svg] [--commit]`;
 
 export const learnFlags = {
   strategy: { type: 'string', default: 'margin', value: STRATEGIES.join('|'), help: 'how each round picks the samples to label' },
@@ -25,6 +26,8 @@ export const learnFlags = {
   'cost-aware': { type: 'boolean', help: 'pick by value per byte fetched: the chunks worth fetching, then the samples in them' },
   'byte-budget': { type: 'string', value: 'B', help: 'with --cost-aware: at most this many bytes fetched a round, e.g. 512K' },
   'cold-start': { type: 'string', value: 'k-center|random', help: 'the first round\'s pick, before any label (default: the strategy\'s own)' },
+  input: { type: 'string', value: 'TENSOR', help: 'the tensor the model learns from, of one shape (default image)' },
+  label: { type: 'string', value: 'TENSOR', help: 'the class label tensor the oracle answers from (default label); without class names, its largest label + 1 classes' },
   seed: { type: 'string', value: 'S', help: 'the seed of every random choice (default 0)' },
   epochs: { type: 'string', value: 'E', help: 'training epochs a round (default 8)' },
   device: { type: 'string', value: 'gpu|cpu', help: 'gpu: WebGPU, required; cpu: the CPU references (default: the GPU when there is one)' },
@@ -53,15 +56,17 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' ? true : undefined }); // no --device: EDGELAKE_REQUIRE_GPU decides
   const device = gpu?.device ?? null;
   const epochs = positiveInt(values.epochs, '--epochs', 8);
+  const [input, target] = [values.input ?? 'image', values.label ?? 'label'];
 
   /** One run from an empty cache (its own, unless --cache is given for the main run). */
   const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random', after?: (al: ActiveLearner) => Promise<void>): Promise<RoundResult[]> => {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
-    if (costAware && byteBudget !== undefined) checkBudget(ds, byteBudget);
-    const shape = ds.tensor('image').shape.map((d) => d ?? 0);
-    const classes = ds.tensor('label').classNames?.length ?? 10;
-    const learner = mlp({ layers: [shape.reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
-    const al = new ActiveLearner({ dataset: ds, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart: first });
+    if (costAware && byteBudget !== undefined) checkBudget(ds, input, byteBudget);
+    const shape = ds.tensor(input).shape;
+    if (shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `tensor ${input} holds samples of any size [${shape.map((d) => d ?? '*').join(', ')}]; learn's model takes one size: give --input a tensor of one shape (a thumbnail or embedding)`);
+    const classes = await classCount(ds, target);
+    const learner = mlp({ layers: [(shape as number[]).reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
+    const al = new ActiveLearner({ dataset: ds, input, target, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart: first });
     const show = progressBar(io, label);
     al.addEventListener('round', (e) => {
       const r = e.detail;
@@ -107,8 +112,8 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** A cost-aware round fetches whole chunks: a budget below the smallest image chunk buys none. */
-function checkBudget(ds: Dataset, budget: number): void {
-  const smallest = ds.tensor('image').chunks.reduce((a, c) => Math.min(a, c.bytes), Infinity);
-  if (budget < smallest) throw new EdgelakeError('invalid-input', `--byte-budget ${formatBytes(budget)} is too small for one round: it fetches no sample (the smallest image chunk is ${formatBytes(smallest)})`);
+/** A cost-aware round fetches whole chunks: a budget below the smallest input chunk buys none. */
+function checkBudget(ds: Dataset, input: string, budget: number): void {
+  const smallest = ds.tensor(input).chunks.reduce((a, c) => Math.min(a, c.bytes), Infinity);
+  if (budget < smallest) throw new EdgelakeError('invalid-input', `--byte-budget ${formatBytes(budget)} is too small for one round: it fetches no sample (the smallest ${input} chunk is ${formatBytes(smallest)})`);
 }

@@ -11,14 +11,16 @@ import { cnn, createModel, head, mlp } from '../runtime/model/zoo.js';
 import { openCacheFolder } from './cache.js';
 import { progressBar, type CliIo } from './io.js';
 import { Loader } from '../runtime/loader/loader.js';
+import { classCount } from './classes.js';
 
 export const trainUsage =
-  'edgelake train ROOT [--model mlp|cnn|head] [--epochs N] [--input TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--workers N] [--cache DIR] [--save FILE] [--resume FILE] [--init FILE [--freeze N]] [--ref R] [--json]';
+  'edgelake train ROOT [--model mlp|cnn|head] [--epochs N] [--input TENSOR] [--label TENSOR] [--input-size N] [--batch-size N] [--lr X] [--seed S] [--device gpu|cpu] [--workers N] [--cache DIR] [--save FILE] [--resume FILE] [--init FILE [--freeze N]] [--ref R] [--json]';
 
 export const trainFlags = {
   model: { type: 'string', default: 'mlp', value: 'mlp|cnn|head', help: 'the model to train' },
   epochs: { type: 'string', value: 'N', help: 'passes over the train split (default 1)' },
   input: { type: 'string', value: 'TENSOR', help: 'the input tensor (default image)' },
+  label: { type: 'string', value: 'TENSOR', help: 'the class label tensor (default label); without class names, its largest label + 1 classes' },
   'input-size': { type: 'string', value: 'N', help: 'images of any size: random-resized crops to NxN for training, centre crops for testing' },
   'batch-size': { type: 'string', value: 'N', help: 'samples a step (default 128)' },
   lr: { type: 'string', value: 'X', help: 'the learning rate (default 1e-3, Adam, cosine schedule)' },
@@ -58,8 +60,8 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   try {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     const input = values.input ?? (values.model === 'head' ? 'embedding' : 'image');
-    const classes = ds.tensor('label').classNames?.length;
-    if (!classes) throw new EdgelakeError('invalid-input', `dataset ${ds.name}: tensor label has no classNames, so the number of classes is unknown`);
+    const target = values.label ?? 'label';
+    const classes = await classCount(ds, target);
     const stored = ds.tensor(input).shape;
     if (inputSize === undefined && stored.some((d) => d === null)) {
       throw new EdgelakeError('invalid-input', `tensor ${input} holds images of any size [${stored.map((d) => d ?? '*').join(', ')}]: give --input-size N to fit them to NxN`);
@@ -81,7 +83,7 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     if (freeze !== undefined) model.freeze(freeze);
     const image = model.spec.input.length === 3; // [channels, height, width]: images go in as CHW
     const loader = (split: string, shuffle: boolean) => new Loader(ds.view({ split }), {
-      batchSize, tensors: [input, 'label'], device: device ?? undefined,
+      batchSize, tensors: [input, target], device: device ?? undefined,
       shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
       transform: { [input]: { scale: scaleFor(ds, input), toCHW: image, ...fit(shuffle ? 'random' : 'center') } },
       workers,
@@ -97,8 +99,8 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       if (!values.json) show.note(`epoch ${s.epoch + 1}: loss ${s.loss.toFixed(4)}, train accuracy ${s.accuracy.toFixed(4)}, ${s.samplesPerSecond.toFixed(0)} samples/s`);
     });
     const started = performance.now();
-    const history = await model.fit(loader('train', true), { epochs, lr, input });
-    const test = await model.evaluate(loader('test', false), { input });
+    const history = await model.fit(loader('train', true), { epochs, lr, input, target });
+    const test = await model.evaluate(loader('test', false), { input, target });
     const seconds = (performance.now() - started) / 1000;
     if (values.save) await writeFile(values.save, await saveModel(model));
     const result = {
