@@ -14,7 +14,7 @@ import { parseFlags, type Flags } from './flags.js';
 import { formatBytes, type CliIo } from './io.js';
 import { unknownRefIsUsage } from './versions.js';
 
-export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N]" [--cache DIR] [--save NAME] [--model FILE] [--device gpu|cpu] [--json]`;
+export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N [offset M]]" [--cache DIR] [--save NAME] [--model FILE] [--device gpu|cpu] [--json]`;
 
 export const queryFlags = {
   cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },

@@ -31,10 +31,12 @@ export async function streamCommand(args: string[], io: CliIo): Promise<number> 
   const workers = wholeNumber(values.workers, '--workers', 2);
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
-    const ds = await openDataset(positionals[0], { cache, ref: values.ref });
-    // --query: the samples a query selects (within --split, when both are given).
-    const selected = values.query === undefined ? undefined : (await query(ds, values.query)).ids;
-    const view = ds.view({ split: values.split, indices: selected });
+    const opened = await openDataset(positionals[0], { cache, ref: values.ref });
+    // --query: the samples a query selects (within --split, when both are given), of the version it names (`from ref 'R'`).
+    const open = (ref: string) => openDataset(positionals[0], { cache, ref });
+    const answer = values.query === undefined ? undefined : await query(opened, values.query, { open });
+    const ds = answer?.view.dataset ?? opened;
+    const view = ds.view({ split: values.split, indices: answer?.ids });
     const loader = new Loader(view, {
       batchSize: positiveInt(values['batch-size'], '--batch-size', 256),
       tensors: values.tensor,

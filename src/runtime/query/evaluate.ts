@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
-import { queryError, type Expr } from './parse.js';
+import { nameInQuery, queryError, type Expr } from './parse.js';
 
 /** A sample's array (a tensor's value, a slice of one), row-major. */
 export interface NdArray {
@@ -16,6 +16,8 @@ export type Sample = Record<string, Value>;
 /** An expression made ready to run on sample after sample, and the tensors it reads. */
 export interface Compiled {
   run(sample: Sample): Value;
+  /** Whether a sample is selected: its value's truth, as NumPy's bool() (an array of several elements is refused). */
+  test(sample: Sample): boolean;
   /** Its value as a number, to sort by: an array must be reduced or indexed first. */
   key(sample: Sample): number;
   tensors: Set<string>;
@@ -48,14 +50,33 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
     if (index < 0) fail(`tensor ${side.name} has no class '${other.value}' (classes: ${names.join(', ')})`, other.at);
     return { kind: 'number', value: index, at: other.at };
   };
+  /** Whether an expression's values are a float32 tensor's own: the tensor, its elements, its min or max, negated. */
+  const isFloat32 = (e: Expr): boolean => {
+    if (e.kind === 'tensor') return Object.hasOwn(tensors, e.name) && tensors[e.name].dtype === 'float32';
+    if (e.kind === 'index') return isFloat32(e.target);
+    if (e.kind === 'call') return (e.name === 'min' || e.name === 'max') && e.args.length === 1 && isFloat32(e.args[0]);
+    return e.kind === 'unary' && e.op === '-' && isFloat32(e.operand);
+  };
+  /** A number compared with float32 values is rounded to float32 first, as NumPy 2 casts a Python float: np.float32(0.1) == 0.1. */
+  const rounded = (literal: Expr, other: Expr): Expr => {
+    if (!isFloat32(other)) return literal;
+    if (literal.kind === 'number') return { ...literal, value: Math.fround(literal.value) };
+    const negated = literal.kind === 'unary' && literal.op === '-' && literal.operand.kind === 'number' ? literal.operand.value : undefined;
+    return negated === undefined ? literal : { kind: 'number', value: Math.fround(-negated), at: literal.at };
+  };
   const go = (e: Expr): ((s: Sample) => Value) => {
     switch (e.kind) {
       case 'number': {
         const v = e.value;
         return () => v;
       }
-      case 'string':
-        return fail(`a string is a class name, compared with a class label tensor (label == '${e.value}')`, e.at);
+      case 'string': {
+        if (Object.hasOwn(tensors, e.value) || extra.has(e.value)) fail(`'${e.value}' is a string (a class name); write the tensor as ${nameInQuery(e.value)}`, e.at);
+        const quoted = `'${e.value.replaceAll("'", "''")}'`;
+        const labels = Object.keys(tensors).filter((name) => tensors[name].classNames);
+        if (labels.length === 0) fail(`a string is a class name, and this dataset has no class label tensor to compare ${quoted} with`, e.at);
+        return fail(`a string is a class name, compared with a class label tensor (${labels.map((name) => `${nameInQuery(name)} == ${quoted}`).join(' or ')})`, e.at);
+      }
       case 'tensor': {
         if (!Object.hasOwn(tensors, e.name) && !extra.has(e.name)) fail(`no tensor '${e.name}' (tensors: ${[...Object.keys(tensors), ...extra].join(', ')})`, e.at);
         used.add(e.name);
@@ -90,11 +111,12 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
       }
       case 'unary': {
         const operand = go(e.operand);
-        return e.op === '-' ? (s) => -scalar(operand(s), '-', e.at, fail) : (s) => (truthy(operand(s)) ? 0 : 1);
+        const at = startOf(e.operand);
+        return e.op === '-' ? (s) => -scalar(operand(s), '-', e.at, fail) : (s) => (truthy(operand(s), at, fail) ? 0 : 1);
       }
       case 'in': {
         const operand = go(e.operand);
-        const values = e.values.map((v) => go(classIndex(e.operand, v)));
+        const values = e.values.map((v) => go(rounded(classIndex(e.operand, v), e.operand)));
         return (s) => {
           const v = operand(s);
           const found = values.some((f) => same(v, f(s), 'in', e.at, fail));
@@ -102,10 +124,11 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
         };
       }
       case 'binary': {
-        const left = go(classIndex(e.right, e.left));
-        const right = go(classIndex(e.left, e.right));
-        if (e.op === 'and') return (s) => (truthy(left(s)) && truthy(right(s)) ? 1 : 0);
-        if (e.op === 'or') return (s) => (truthy(left(s)) || truthy(right(s)) ? 1 : 0);
+        const compared = (side: Expr, other: Expr) => (COMPARISONS.has(e.op) ? rounded(classIndex(other, side), other) : classIndex(other, side));
+        const [left, right] = [go(compared(e.left, e.right)), go(compared(e.right, e.left))];
+        const [l, r] = [startOf(e.left), startOf(e.right)];
+        if (e.op === 'and') return (s) => (truthy(left(s), l, fail) && truthy(right(s), r, fail) ? 1 : 0);
+        if (e.op === 'or') return (s) => (truthy(left(s), l, fail) || truthy(right(s), r, fail) ? 1 : 0);
         if (e.op === '==') return (s) => (same(left(s), right(s), e.op, e.at, fail) ? 1 : 0);
         if (e.op === '!=') return (s) => (same(left(s), right(s), e.op, e.at, fail) ? 0 : 1);
         const f = ARITHMETIC[e.op];
@@ -114,12 +137,24 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
     }
   };
   const run = go(expr);
-  return { run, key: (s) => scalar(run(s), 'order by', at, fail), tensors: used, reductions };
+  const start = startOf(expr);
+  return { run, test: (s) => truthy(run(s), start, fail), key: (s) => scalar(run(s), 'order by', at, fail), tensors: used, reductions };
 }
 
-export function truthy(v: Value): boolean {
-  return typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : typeof v === 'string' ? v.length > 0 : v.data.length > 0;
+/** A value's truth, as NumPy's bool(): non-zero (NaN included) is true, an array of one element is that element's. */
+function truthy(v: Value, at: number, fail: Fail): boolean {
+  if (typeof v === 'number') return v !== 0;
+  if (typeof v === 'string') return v.length > 0;
+  if (v.data.length !== 1) fail(`the truth of an array of ${v.data.length} elements is ambiguous; reduce it first, e.g. mean(...) > 0, or index it`, at);
+  return v.data[0] !== 0;
 }
+
+/** The column an expression starts at (a binary expression's `at` is its operator's, an index's its '['). */
+function startOf(e: Expr): number {
+  return e.kind === 'index' ? startOf(e.target) : e.kind === 'binary' ? startOf(e.left) : e.kind === 'in' ? startOf(e.operand) : e.at;
+}
+
+const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 const REDUCTIONS: Record<Reduction, (xs: ArrayLike<number>) => number> = {
   mean: (xs) => sumOf(xs) / xs.length,

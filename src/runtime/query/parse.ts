@@ -2,11 +2,13 @@ import { EdgelakeError } from '../../errors.js';
 
 /*
  * The query language, after Deep Lake's TQL:
- *   select * [from version 'ID' | from ref 'NAME'] [where EXPR] [order by EXPR [asc|desc]] [limit N]
+ *   select * [from version 'ID' | from ref 'NAME'] [where EXPR] [order by EXPR [asc|desc]] [limit N [offset M]]
+ * with ORDER BY and LIMIT in either order (the rows are ordered, then M skipped and N kept).
  * EXPR: comparisons (== = != <> < <= > >=), IN (...), and / or / not, + - * / % (% keeps the
- * dividend's sign, as in SQL), numbers, strings ('It''s': class names, compared with a class
- * label), tensors by name, functions (mean, min, max, sum, shape) and NumPy-style indexing and
- * slicing: image[0:14, :, 0], image[::2, ::-1].
+ * dividend's sign, as in SQL), numbers, strings in single quotes ('It''s': class names, compared
+ * with a class label), tensors by name ("my-tensor" in double quotes for a name that is not a word
+ * or is a keyword), functions (mean, min, max, sum, shape) and NumPy-style indexing and slicing:
+ * image[0:14, :, 0], image[::2, ::-1].
  */
 
 export type Expr =
@@ -28,10 +30,13 @@ export interface Query {
   /** `at`: the column its expression starts at. */
   orderBy?: { expr: Expr; descending: boolean; at: number };
   limit?: number;
+  /** Rows of the ordered answer skipped before the LIMIT rows kept. */
+  offset?: number;
 }
 
 interface Token {
-  type: 'word' | 'number' | 'string' | 'op' | 'end';
+  /** `name`: an identifier in double quotes ("my-tensor"), as in SQL. */
+  type: 'word' | 'name' | 'number' | 'string' | 'op' | 'end';
   text: string;
   /** 1-based column in the query text. */
   at: number;
@@ -58,6 +63,7 @@ export function parseQuery(text: string): Query {
     const t = peek();
     if (t.type === 'number') return i++, { kind: 'number', value: Number(t.text), at: t.at };
     if (t.type === 'string') return i++, { kind: 'string', value: t.text, at: t.at };
+    if (t.type === 'name') return i++, { kind: 'tensor', name: t.text, at: t.at };
     if (op('(')) {
       const e = expr();
       expectOp(')');
@@ -145,37 +151,63 @@ export function parseQuery(text: string): Query {
     return left;
   };
 
+  const whole = (clause: string): number => {
+    const n = peek();
+    if (n.type !== 'number' || !/^\d+$/.test(n.text)) fail(`expected a whole number after ${clause}, found ${describe(n)}`);
+    i++;
+    return Number(n.text);
+  };
+
   const query: Query = { text };
   expectWord('select');
   expectOp('*');
+  const start = i;
   if (word('from')) {
     const kind = word('version') ? 'version' : word('ref') ? 'ref' : fail(`expected VERSION or REF after FROM, found ${describe(peek())}`);
     const name = peek();
-    if (name.type !== 'string') fail(`expected the ${kind} in quotes, found ${describe(name)}`);
+    if (name.type !== 'string' && name.type !== 'name') fail(`expected the ${kind} in quotes, found ${describe(name)}`);
     i++;
     query.from = { kind, name: name.text };
   }
   if (word('where')) query.where = expr();
-  if (word('order')) {
-    expectWord('by');
-    const at = peek().at;
-    const e = expr();
-    query.orderBy = { expr: e, descending: word('desc') ? true : (word('asc'), false), at };
+  // ORDER BY and LIMIT [OFFSET] in either order, as Deep Lake's examples write them; the rows are ordered first either way.
+  let last: 'order' | 'limit' | undefined;
+  for (;;) {
+    if (!query.orderBy && word('order')) {
+      expectWord('by');
+      const at = peek().at;
+      const e = expr();
+      query.orderBy = { expr: e, descending: word('desc') ? true : (word('asc'), false), at };
+      last = 'order';
+    } else if (query.limit === undefined && word('limit')) {
+      query.limit = whole('LIMIT');
+      if (word('offset')) query.offset = whole('OFFSET');
+      last = 'limit';
+    } else break;
   }
-  if (word('limit')) {
-    const n = peek();
-    if (n.type !== 'number' || !/^\d+$/.test(n.text)) fail(`expected a whole number after LIMIT, found ${describe(n)}`);
-    i++;
-    query.limit = Number(n.text);
+  if (peek().type !== 'end') {
+    const next = [
+      i === start && 'FROM',
+      !query.where && !last && 'WHERE',
+      last === 'limit' && query.offset === undefined && 'OFFSET',
+      !query.orderBy && 'ORDER BY',
+      query.limit === undefined && 'LIMIT',
+    ].filter(Boolean);
+    fail(`expected ${next.length > 0 ? `${next.join(', ')} or ` : ''}the end of the query, found ${describe(peek())}`);
   }
-  if (peek().type !== 'end') fail(`unexpected ${describe(peek())}`);
   return query;
 }
 
+// OFFSET is no keyword: it only follows LIMIT N, so a tensor named offset needs no quotes.
 const KEYWORDS = new Set(['select', 'from', 'where', 'order', 'by', 'asc', 'desc', 'limit', 'and', 'or', 'not', 'in', 'version', 'ref']);
 
+/** A tensor's name as a query writes it: bare when it is a word, in double quotes otherwise ("my-tensor"). */
+export function nameInQuery(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name.toLowerCase()) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+
 function describe(t: Token): string {
-  return t.type === 'end' ? 'the end of the query' : t.type === 'string' ? `'${t.text}'` : `'${t.text}'`;
+  return t.type === 'end' ? 'the end of the query' : t.type === 'name' ? `"${t.text}"` : `'${t.text}'`;
 }
 
 function tokenize(text: string): Token[] {
@@ -187,7 +219,7 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const at = i + 1;
-    const number = /^(\d+\.?\d*(e[+-]?\d+)?|\.\d+)/i.exec(text.slice(i));
+    const number = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?/i.exec(text.slice(i));
     if (number) {
       tokens.push({ type: 'number', text: number[0], at });
       i += number[0].length;
@@ -196,8 +228,9 @@ function tokenize(text: string): Token[] {
       let end = i;
       do end = text.indexOf(c, end + 1);
       while (end >= 0 && text[end + 1] === c && (end += 1));
-      if (end < 0) throw queryError(text, 'a string that never ends', at);
-      tokens.push({ type: 'string', text: text.slice(i + 1, end).replaceAll(c + c, c), at });
+      if (end < 0) throw queryError(text, c === "'" ? 'a string that never ends' : 'a name in double quotes that never ends', at);
+      // Single quotes make a string (a class name); double quotes a name (a tensor), as in SQL.
+      tokens.push({ type: c === "'" ? 'string' : 'name', text: text.slice(i + 1, end).replaceAll(c + c, c), at });
       i = end + 1;
     } else if (/[A-Za-z_]/.test(c)) {
       const w = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))![0];

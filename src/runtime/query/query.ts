@@ -1,13 +1,16 @@
 import { EdgelakeError } from '../../errors.js';
 import type { Dataset, View } from '../dataset/dataset.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
+import type { Dtype } from '../../format/manifest.js';
 import { Loader } from '../loader/loader.js';
+import type { BatchTensor } from '../loader/transform.js';
 import { rowStatsFits, rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
-import { compile, truthy, type Compiled, type Sample, type Value } from './evaluate.js';
+import { halfToFloat } from '../../kernels/decode/decode.ref.js';
+import { compile, type Compiled, type Sample, type Value } from './evaluate.js';
 import { parseQuery } from './parse.js';
 
 export interface QueryAnswer {
-  /** The matching samples, in the query's order (ORDER BY, LIMIT). */
+  /** The matching samples, in the query's order (ORDER BY, LIMIT, OFFSET). */
   ids: Uint32Array;
   /** Those samples as a view, for a Loader, the active learner or `edgelake stream`. */
   view: View;
@@ -64,7 +67,7 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   let ids: number[] = [];
   const keys = new Map<number, number>();
   const take = (id: number, sample: Sample) => {
-    if (where && !truthy(where.run(sample))) return;
+    if (where && !where.test(sample)) return;
     ids.push(id);
     if (order) keys.set(id, order.key(sample));
   };
@@ -72,12 +75,13 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   else {
     const onDevice = options.device && deviceReductions([where, order], ds, options.device);
     for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
-      const scores = input ? await uncertaintyOf(b.tensors[input] as ArrayLike<number>, ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
+      const columns = Object.fromEntries(tensors.map((name) => [name, numbersOf(b.tensors[name], ds.tensor(name).dtype)]));
+      const scores = input ? await uncertaintyOf(columns[input], ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
       const reduced = onDevice ? await reduceOnDevice(options.device!, onDevice, b.tensors as Record<string, Uint8Array>, b.ids.length, ds) : [];
       b.ids.forEach((id, row) => {
         const sample: Sample = scores ? { uncertainty: scores[row] } : {};
         for (const [key, values] of reduced) sample[key] = values[row];
-        for (const name of named) sample[name] = valueOf(b.tensors[name] as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row, ds.tensor(name).shape as number[]);
+        for (const name of named) sample[name] = valueOf(columns[name], row, ds.tensor(name).shape as number[]);
         take(id, sample);
       });
     }
@@ -88,15 +92,19 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
     const compare = (x: number, y: number) => (Number.isNaN(x) ? +!Number.isNaN(y) : Number.isNaN(y) ? -1 : sign * (x < y ? -1 : x > y ? 1 : 0));
     ids.sort((a, b) => compare(keys.get(a)!, keys.get(b)!) || a - b);
   }
-  if (q.limit !== undefined) ids = ids.slice(0, q.limit);
+  const offset = q.offset ?? 0;
+  if (q.limit !== undefined) ids = ids.slice(offset, offset + q.limit);
   const out = Uint32Array.from(ids);
   return { ids: out, view: ds.view({ indices: out }), query: text, version: ds.version, tensorsRead: tensors, bytesFetched: ds.network.bytes - before };
 }
 
-/** The whole-tensor reductions of the expressions that a device computes: those of uint8 tensors whose sample fits a binding. */
+/**
+ * The whole-tensor reductions of the expressions that a device computes: those of uint8 tensors
+ * whose sample fits a binding (not the learner's uncertainty, no tensor; nor float16, on the CPU).
+ */
 function deviceReductions(compiled: (Compiled | undefined)[], ds: Dataset, device: GPUDevice): Compiled['reductions'] | undefined {
   const found: Compiled['reductions'] = new Map();
-  const fits = (tensor: string) => ds.tensor(tensor).dtype === 'uint8' && rowStatsFits(device, sizeOf(ds, tensor));
+  const fits = (tensor: string) => Object.hasOwn(ds.tensors, tensor) && ds.tensor(tensor).dtype === 'uint8' && rowStatsFits(device, sizeOf(ds, tensor));
   for (const c of compiled) for (const [key, r] of c?.reductions ?? []) if (fits(r.tensor)) found.set(key, r);
   return found.size > 0 ? found : undefined;
 }
@@ -125,7 +133,15 @@ function uncertaintyOf(raw: ArrayLike<number>, divisor: number, n: number, optio
   return options.learner!.uncertainty(x, n, options.measure ?? 'entropy');
 }
 
-function valueOf(batch: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, row: number, shape: number[]): Value {
+type Column = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
+
+/** A batch's values of a tensor as numbers: float16 arrives as its bits, read once a batch. */
+function numbersOf(values: BatchTensor, dtype: Dtype): Column {
+  const column = values as Column; // a numeric tensor of one shape (checked above): a typed array
+  return dtype === 'float16' ? Float32Array.from(column, halfToFloat) : column;
+}
+
+function valueOf(batch: Column, row: number, shape: number[]): Value {
   const size = shape.reduce((a, d) => a * d, 1);
   if (shape.length === 0) return batch[row];
   return { data: batch.subarray(row * size, (row + 1) * size), shape };

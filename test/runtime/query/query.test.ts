@@ -44,6 +44,8 @@ describe('query on the bundled subset', () => {
       ['select * where mean(image[0:14, :, 0]) > 100 and max(image) == 255', (id) => mean(id, 14) > 100 && Math.max(...images.subarray(id * 784, id * 784 + 784)) === 255],
       ['select * where image[27, 27, 0] > 0', (id) => images[id * 784 + 783] > 0],
       ['select * where shape(image)[0] == 28 and label not in (0, 1, 2, 3, 4, 5, 6, 7, 8)', (id) => labels[id] === 9],
+      ['select * where image[14, 14]', (id) => images[id * 784 + 14 * 28 + 14] !== 0], // an array of one element is that element, as in NumPy
+      ['select * where not image[0, 0] and label == 9', (id) => images[id * 784] === 0 && labels[id] === 9],
     ];
     for (const [text, keep] of cases) expect(Array.from((await query(ds, text)).ids), text).toEqual(reference(keep));
   });
@@ -73,6 +75,9 @@ describe('query on the bundled subset', () => {
     const order = (await query(parent, "select * where label == 'Sandal' order by mean(image) desc")).ids;
     for (const k of [0, 1, 299, 599]) expect(Buffer.compare(Buffer.from((await sandals.view().get(k, ['image'])).image), Buffer.from(images.subarray(order[k] * 784, order[k] * 784 + 784))), `sample ${k}`).toBe(0);
     expect(Object.values(sandals.splits).flat().reduce((a, [x, y]) => a + y - x, 0)).toBe(600);
+    const streamed = await cli('stream', dir, '--query', "select * from ref 'sandals' limit 100 offset 550", '--workers', '0', '--json');
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(JSON.parse(streamed.stdout)).toMatchObject({ version: made.version, samples: 50 }); // the samples of the ref it names
     const spec = (await import('../../spec-reader/reader.js')).readDataset(dir);
     spec.verifyAll(); // head (main) is untouched and whole
     expect(spec.versionId).toBe(parent.version);
@@ -126,6 +131,9 @@ describe('query on the bundled subset', () => {
     const scores = await learner.uncertainty(x, labels.length, 'entropy');
     const expected = reference((id) => labels[id] !== 1).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 20);
     expect(Array.from(top.ids)).toEqual(expected);
+    // With a device too: uncertainty is the learner's, no tensor, so max(uncertainty) stays on the CPU (this device is never used).
+    const unsure = await query(ds, 'select * where max(uncertainty) > 0.4', { learner, device: {} as GPUDevice });
+    expect(Array.from(unsure.ids)).toEqual(reference((id) => scores[id] > 0.4));
     await expect(query(ds, 'select * order by uncertainty desc')).rejects.toThrow("no tensor 'uncertainty'");
     learner.dispose();
   });
@@ -133,13 +141,18 @@ describe('query on the bundled subset', () => {
   it('a mistake is refused with the column it is at', async () => {
     const ds = await openDataset(dir);
     const refused: [string, string][] = [
-      ['select * wher label == 1', "query: unexpected 'wher' at column 10\n  select * wher label == 1\n           ^"],
+      ['select * wher label == 1', "query: expected FROM, WHERE, ORDER BY, LIMIT or the end of the query, found 'wher' at column 10\n  select * wher label == 1\n           ^"],
+      ['select * limit 5 where label == 1', "query: expected OFFSET, ORDER BY or the end of the query, found 'where' at column 18"],
+      ['select * limit 5 offset 1 limit 2', "query: expected ORDER BY or the end of the query, found 'limit' at column 27"],
+      ['select * offset 5', "query: expected FROM, WHERE, ORDER BY, LIMIT or the end of the query, found 'offset' at column 10"],
+      ['select * where image', "query: the truth of an array of 784 elements is ambiguous; reduce it first, e.g. mean(...) > 0, or index it at column 16"],
       ["select * where label == 'Sneakers'", "query: tensor label has no class 'Sneakers' (classes: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot) at column 25"],
       ['select * where labl == 1', "query: no tensor 'labl' (tensors: image, label) at column 16"],
       ['select * where median(image) > 1', "query: no function 'median' (functions: mean, sum, min, max, shape) at column 16"],
       ['select * where constructor(image) > 1', "query: no function 'constructor' (functions: mean, sum, min, max, shape) at column 16"], // not Object's
       ['select * where image > 1', "query: '>' needs a number; reduce an array first (mean, min, max, sum) or index it at column 22"],
       ['select * limit x', "query: expected a whole number after LIMIT, found 'x' at column 16"],
+      ['select * limit 3 offset -1', "query: expected a whole number after OFFSET, found '-' at column 25"],
       ["select * where label == 'a", 'query: a string that never ends at column 25'],
     ];
     for (const [text, message] of refused) await expect(query(ds, text), text).rejects.toThrow(message);
@@ -164,6 +177,20 @@ describe('query on a dataset built in memory', () => {
     const ds = await scored();
     expect(Array.from((await query(ds, 'select * order by score')).ids)).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11, 0, 4, 8]);
     expect(Array.from((await query(ds, 'select * order by score desc')).ids)).toEqual([11, 10, 9, 7, 6, 5, 3, 2, 1, 0, 4, 8]);
+  });
+
+  it('limit N offset M and order by come in either order: the ordered rows, M skipped, N kept', async () => {
+    const ds = await scored();
+    for (const text of ['select * order by score limit 3 offset 2', 'select * limit 3 offset 2 order by score', 'select * where score limit 3 offset 2 order by score asc']) {
+      expect(Array.from((await query(ds, text)).ids), text).toEqual([3, 5, 6]);
+    }
+    expect(Array.from((await query(ds, 'select * limit 2 offset 11')).ids)).toEqual([11]);
+  });
+
+  it('NaN is true as a condition, as in NumPy (a non-zero value)', async () => {
+    const ds = await scored();
+    expect(Array.from((await query(ds, 'select * where not score')).ids)).toEqual([]);
+    expect(Array.from((await query(ds, 'select * where score and score != score')).ids)).toEqual([0, 4, 8]);
   });
 
   it("a tensor named uncertainty is the dataset's own when no learner is attached", async () => {
