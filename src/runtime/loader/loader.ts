@@ -60,6 +60,8 @@ export interface Batch {
    * the next batch is asked for).
    */
   tensors: Record<string, BatchTensor>;
+  /** Per image tensor the loader does not transform: each sample's decoded [height, width, channels], 3 numbers a sample. */
+  shapes?: Record<string, Uint32Array>;
 }
 
 /**
@@ -341,11 +343,12 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     }
     const ids = Uint32Array.from(pending.ids);
     const tensors = transform ? await transform.apply(stacked, ids, images) : stacked;
+    const listed = Object.entries(images).filter(([t]) => !this.options.transform?.[t]);
     this.position += pending.ids.length;
     this.samples += pending.ids.length;
     this.firstBatchAt ??= performance.now();
     this.dispatchEvent(new CustomEvent('progress', { detail: this.stats() }));
-    return { ids, tensors };
+    return { ids, tensors, ...(listed.length > 0 && { shapes: Object.fromEntries(listed.map(([t, { shapes }]) => [t, shapes])) }) };
   }
 
   /** The dataset index of chunk `c`'s first sample of `tensor`. */

@@ -1,8 +1,9 @@
 import { EdgelakeError } from '../../errors.js';
 import type { Dataset, View } from '../dataset/dataset.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
-import type { Dtype } from '../../format/manifest.js';
-import { Loader } from '../loader/loader.js';
+import type { Dtype, TensorMeta } from '../../format/manifest.js';
+import { Loader, type Batch } from '../loader/loader.js';
+import { typedArrayFor } from '../dataset/batch.js';
 import type { BatchTensor } from '../loader/transform.js';
 import { rowStatsFits, rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
 import { halfToFloat } from '../../kernels/decode/decode.ref.js';
@@ -60,7 +61,13 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   const tensors = [...new Set([...named, ...(input ? [input] : [])])];
   for (const name of tensors) {
     const t = ds.tensor(name);
-    if (t.dtype === 'bytes' || t.shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${t.dtype} [${t.shape.join(', ')}]; queries read numeric tensors of one shape`);
+    const described = `${t.dtype} [${t.shape.map((d) => d ?? '*').join(', ')}]`;
+    if (t.dtype === 'bytes') throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${described}, bytes; queries read numbers`);
+    // A sample's own shape: a decoded image's, or the one extent of any size worked out from its size.
+    const free = t.shape.filter((d) => d === null).length;
+    const images = t.sampleCompression === 'jpeg' || t.sampleCompression === 'png';
+    if (free > (images ? 3 : 1)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${described}; queries read samples whose shape is fixed but for one extent`);
+    if (free > 0 && name === input) throw new EdgelakeError('invalid-input', `query: the learner's input ${name} is ${described}: it takes samples of one shape`);
   }
   const before = ds.network.bytes;
 
@@ -75,13 +82,13 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   else {
     const onDevice = options.device && deviceReductions([where, order], ds, options.device);
     for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
-      const columns = Object.fromEntries(tensors.map((name) => [name, numbersOf(b.tensors[name], ds.tensor(name).dtype)]));
-      const scores = input ? await uncertaintyOf(columns[input], ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
+      const scores = input ? await uncertaintyOf(numbersOf(b.tensors[input], ds.tensor(input).dtype), ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
       const reduced = onDevice ? await reduceOnDevice(options.device!, onDevice, b.tensors as Record<string, Uint8Array>, b.ids.length, ds) : [];
+      const rows = [...named].map((name) => [name, rowValues(b, name, ds.tensor(name))] as const);
       b.ids.forEach((id, row) => {
         const sample: Sample = scores ? { uncertainty: scores[row] } : {};
         for (const [key, values] of reduced) sample[key] = values[row];
-        for (const name of named) sample[name] = valueOf(columns[name], row, ds.tensor(name).shape as number[]);
+        for (const [name, valueAt] of rows) sample[name] = valueAt(row);
         take(id, sample);
       });
     }
@@ -100,11 +107,11 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
 
 /**
  * The whole-tensor reductions of the expressions that a device computes: those of uint8 tensors
- * whose sample fits a binding (not the learner's uncertainty, no tensor; nor float16, on the CPU).
+ * of one shape whose sample fits a binding (not the learner's uncertainty, no tensor; nor float16, on the CPU).
  */
 function deviceReductions(compiled: (Compiled | undefined)[], ds: Dataset, device: GPUDevice): Compiled['reductions'] | undefined {
   const found: Compiled['reductions'] = new Map();
-  const fits = (tensor: string) => Object.hasOwn(ds.tensors, tensor) && ds.tensor(tensor).dtype === 'uint8' && rowStatsFits(device, sizeOf(ds, tensor));
+  const fits = (tensor: string) => Object.hasOwn(ds.tensors, tensor) && ds.tensor(tensor).dtype === 'uint8' && ds.tensor(tensor).shape.every((d) => d !== null) && rowStatsFits(device, sizeOf(ds, tensor));
   for (const c of compiled) for (const [key, r] of c?.reductions ?? []) if (fits(r.tensor)) found.set(key, r);
   return found.size > 0 ? found : undefined;
 }
@@ -141,9 +148,26 @@ function numbersOf(values: BatchTensor, dtype: Dtype): Column {
   return dtype === 'float16' ? Float32Array.from(column, halfToFloat) : column;
 }
 
-function valueOf(batch: Column, row: number, shape: number[]): Value {
-  const size = shape.reduce((a, d) => a * d, 1);
-  if (shape.length === 0) return batch[row];
-  return { data: batch.subarray(row * size, (row + 1) * size), shape };
+/**
+ * Sample `row` of a batch's tensor as the evaluator takes it: a number, or an array with its
+ * shape (the manifest's, a decoded image's own, or the one extent of any size worked out from
+ * the sample's size). Samples of different sizes come as a list of their bytes.
+ */
+function rowValues(batch: Batch, name: string, meta: TensorMeta): (row: number) => Value {
+  const values = batch.tensors[name];
+  const decoded = batch.shapes?.[name];
+  const known = meta.shape.reduce((a: number, d) => a * (d ?? 1), 1);
+  const shapeOf = (row: number, elements: number): number[] =>
+    decoded ? Array.from(decoded.subarray(3 * row, 3 * row + 3)) : meta.shape.map((d) => d ?? elements / known);
+  if (Array.isArray(values)) {
+    return (row) => {
+      const data = numbersOf(typedArrayFor(meta.dtype, (values[row] as Uint8Array).slice().buffer), meta.dtype);
+      return { data, shape: shapeOf(row, data.length) };
+    };
+  }
+  const column = numbersOf(values, meta.dtype);
+  const size = column.length / batch.ids.length; // samples of one size in this batch, stacked
+  if (meta.shape.length === 0) return (row) => column[row];
+  return (row) => ({ data: column.subarray(row * size, (row + 1) * size), shape: shapeOf(row, size) });
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySource, openDataset, query } from '../../../src/index.js';
 import { commitVersion, MemorySink, TensorWriter, type Dtype } from '../../../src/format/index.js';
+import { pngFolder, SIZES } from '../../support/image-folder.js';
 
 /** float16 bits and the numbers they are, worked out by hand from IEEE binary16. */
 const HALF: [number, number][] = [[0x3c00, 1], [0x4000, 2], [0x3800, 0.5], [0xbc00, -1], [0x7bff, 65504], [0x8000, -0], [0x3555, 0.333251953125], [0xfc00, -Infinity]];
@@ -54,5 +55,26 @@ describe('query values as NumPy reads them', () => {
     expect(await ids('select * where "my-tensor" > 5')).toEqual([6, 7]);
     expect(await ids('select * where "version" == 30 or "a.b" and "my-tensor" > 4 order by "my-tensor" desc')).toEqual([7, 5, 3]);
     await expect(ids("select * where 'my-tensor' > 5")).rejects.toThrow(`'my-tensor' is a string (a class name); write the tensor as "my-tensor" at column 16`);
+  });
+});
+
+describe('samples of any shape', () => {
+  it('reads a decoded image with its own shape (Deep Lake: shape(images)[0] > N), and a tensor with one extent of any size by its size', async () => {
+    const { ds, pixels } = await pngFolder();
+    const shapeOf = (id: number) => SIZES.find(([h, w]) => h * w * 3 === pixels.get(id)!.length)!;
+    const mean = (id: number) => pixels.get(id)!.reduce((a, v) => a + v, 0) / pixels.get(id)!.length;
+    const all = [...pixels.keys()].sort((a, b) => a - b);
+    expect(Array.from((await query(ds, 'select * where shape(image)[0] > 10')).ids)).toEqual(all.filter((id) => shapeOf(id)[0] > 10));
+    expect(Array.from((await query(ds, 'select * where shape(image)[1] == 40 or image[0, 0, 1] > 128')).ids)).toEqual(all.filter((id) => shapeOf(id)[1] === 40 || pixels.get(id)![1] > 128));
+    expect(Array.from((await query(ds, 'select * order by mean(image) desc')).ids)).toEqual([...all].sort((a, b) => mean(b) - mean(a) || a - b));
+
+    // int16 [*, 2]: sample i holds i + 1 rows, k - i for element k (its last row ends with i + 1).
+    const sink = new MemorySink();
+    const rows = new TensorWriter(sink, 'rows', { htype: 'generic', dtype: 'int16', shape: [null, 2], sampleCompression: 'none', chunkCompression: 'none' }, 64);
+    for (let i = 0; i < 5; i++) await rows.append(new Uint8Array(Int16Array.from({ length: 2 * (i + 1) }, (_, k) => k - i).buffer));
+    await commitVersion(sink, { length: 5, splits: {}, tensors: { rows: await rows.finish() } }, { name: 'rows', message: 'rows of any number', created: '2026-01-01T00:00:00Z' });
+    const shaped = await openDataset(new MemorySource(sink.files));
+    expect(Array.from((await query(shaped, 'select * where shape(rows)[0] >= 3 and min(rows) < -2')).ids)).toEqual([3, 4]);
+    expect(Array.from((await query(shaped, 'select * where rows[-1, 1] == shape(rows)[0]')).ids)).toEqual([0, 1, 2, 3, 4]);
   });
 });
