@@ -2,12 +2,14 @@ import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MAX_CHUNK_KIB, parseFlags, positiveInt, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
+import { decodeIndexFile } from '../format/index-file.js';
 import { shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';
 import { encodeParquetIndex, indexParquet } from '../runtime/dataset/kinds/parquet-index.js';
 import { loadParquet } from '../runtime/dataset/kinds/parquet-pages.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { openSourceNode } from '../source/open.node.js';
+import type { Source } from '../source/source.js';
 import { formatBytes, progressBar, type CliIo } from './io.js';
 
 export const indexUsage = 'edgelake index PATTERN [--out FILE] [--chunk-kib N] [--columns A,B] [--json]  (PATTERN: shards-{000..099}.tar or train-{00000..00003}-of-00004.parquet, in a folder or at an http(s):// or s3:// URL)';
@@ -39,9 +41,10 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const progress = values.json ? undefined : progressBar(io, 'indexing');
   const shards = async function* () {
     for (const [i, name] of layout.shards.entries()) {
-      const bytes = await source.read(name);
+      let validator: { at: string; value: string } | undefined;
+      const bytes = await source.read(name, { onValidator: (value) => (validator = { at: source.location, value }) });
       read += bytes.length;
-      yield { name, bytes };
+      yield { name, bytes, validator };
       progress?.(i + 1, layout.shards.length, formatBytes(read)); // once the shard's members are indexed
     }
   };
@@ -49,10 +52,11 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const index = parquet ? await indexParquet(await loadParquet(), shards(), { name, columns, chunkBytes: kib * 1024 }) : await indexShards(shards(), { name, chunkBytes: kib * 1024 });
   const bytes = 'files' in index ? encodeParquetIndex(index) : encodeWebDatasetIndex(index);
   const files = 'files' in index ? index.files.length : index.shards.length;
-  const where = values.out ?? `${source.location}/${layout.index}`;
+  const target = values.out === undefined ? await indexName(source, layout) : undefined;
+  const where = values.out ?? `${source.location}/${target}`;
   if (values.out) await writeFile(values.out, bytes);
   else {
-    await openSinkNode(layout.base).write(layout.index, bytes).catch((e: unknown) => {
+    await openSinkNode(layout.base).write(target!, bytes).catch((e: unknown) => {
       // A read-only web server (most of them) refuses the PUT: the index can go up by other means.
       throw isEdgelakeError(e, 'source') ? new EdgelakeError('source', `${e.message}; write the index with --out FILE and upload it beside the files`, { cause: e }) : e;
     });
@@ -62,4 +66,21 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
   else io.stdout(`indexed ${summary.samples} samples in ${files} ${parquet ? 'Parquet files' : 'shards'} (${formatBytes(read)}): ${Object.entries(tensors).map(([n, t]) => `${n} [${t.shape.join(', ')}]`).join(', ')}; wrote ${where} (${formatBytes(bytes.length)})\n`);
   return 0;
+}
+
+/** Where the index goes: the stem's name, unless an index of files outside this pattern holds it (shard-{000..089} indexed, now {090..099}). */
+async function indexName(source: Source, layout: ReturnType<typeof shardLayout>): Promise<string> {
+  const there = await source.read(layout.index).catch((e: unknown) => {
+    if (isEdgelakeError(e, 'not-found')) return undefined;
+    throw e;
+  });
+  if (!there) return layout.index;
+  let listed: string[];
+  try {
+    const index = decodeIndexFile(there, layout.index) as { shards?: { name: string }[]; files?: { name: string }[] };
+    listed = (index.shards ?? index.files ?? []).map((f) => f.name);
+  } catch {
+    return layout.index; // a damaged index is replaced
+  }
+  return listed.every((name) => layout.shards.includes(name)) ? layout.index : layout.own;
 }

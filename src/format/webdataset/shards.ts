@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../../errors.js';
+import { crc32 } from '../hash.js';
 
 const MAX_SHARDS = 100_000;
 
@@ -43,10 +44,11 @@ const SPLIT_WORDS = new Set(['train', 'training', 'val', 'valid', 'validation', 
  * WebDataset's habit), or undefined when that is no split name.
  */
 export function splitOfFile(name: string): string | undefined {
-  const stem = name.slice(name.lastIndexOf('/') + 1).replace(/\..*$/, '');
-  const word = stem.split(/[-_]/).find((w) => SPLIT_WORDS.has(w.toLowerCase()));
-  const before = stem.replace(/[-_]?\d+(-of-\d+)?$/, '');
-  return word ?? (/^[A-Za-z][A-Za-z0-9_-]{0,99}$/.test(before) ? before : undefined);
+  // Only the known extensions go: other dots are part of the name (`mnist.train-000.tar`, `laion2b-v1.0-train-000.tar`).
+  const stem = name.slice(name.lastIndexOf('/') + 1).replace(/\.(tar|tar\.gz|tgz|parquet)$/i, '');
+  const word = stem.split(/[-_.]/).find((w) => SPLIT_WORDS.has(w.toLowerCase()));
+  const before = stem.replace(/[-_.]?\d+(-of-\d+)?$/, '');
+  return word ?? (/^[A-Za-z][A-Za-z0-9._-]{0,99}$/.test(before) ? before : undefined);
 }
 
 /** The splits of samples read file after file (`samples` each), by splitOfFile; none unless every file names one. */
@@ -72,10 +74,11 @@ export function isShardPattern(root: string): boolean {
 
 /**
  * Where the files of `pattern` (tar shards, Parquet files) lie (the folder or URL prefix before its
- * last '/'), their names relative to it, and the name of the index beside them: the pattern's file
- * name up to its first brace group or extension, then `.edgelake-index.json.gz`.
+ * last '/'), their names relative to it, and the names of the index beside them: `index`, the
+ * pattern's file name up to its first brace group or extension, then `.edgelake-index.json.gz`, and
+ * `own`, that stem with a short hash of the names (where an index of other files already holds `index`).
  */
-export function shardLayout(pattern: string): { base: string; shards: string[]; index: string } {
+export function shardLayout(pattern: string): { base: string; shards: string[]; index: string; own: string } {
   const slash = pattern.lastIndexOf('/');
   const base = slash < 0 ? '.' : pattern.slice(0, slash) || '/';
   const file = pattern.slice(slash + 1);
@@ -83,5 +86,7 @@ export function shardLayout(pattern: string): { base: string; shards: string[]; 
   if (/\.(tar\.gz|tgz)(\?.*)?$/i.test(file)) throw new EdgelakeError('invalid-input', `${pattern}: gzipped shards cannot be read in place (a sample is a byte range of its shard); gunzip them and open the .tar files`);
   if (/[{}]/.test(base)) throw new EdgelakeError('invalid-input', `${pattern}: only the file name may hold a brace pattern, not a folder name; open each folder's files by their own pattern`);
   const stem = file.replace(/\{.*$/, '').replace(/\.(tar|parquet)$/i, '').replace(/[-_.]+$/, '') || 'shards';
-  return { base, shards: expandShards(file), index: `${stem}.edgelake-index.json.gz` };
+  const shards = expandShards(file);
+  const hash = (crc32(new TextEncoder().encode(shards.join('\n'))) >>> 0).toString(16).padStart(8, '0');
+  return { base, shards, index: `${stem}.edgelake-index.json.gz`, own: `${stem}.${hash}.edgelake-index.json.gz` };
 }

@@ -35,9 +35,17 @@ export interface InlineChunk {
 export interface WebDatasetIndex {
   format: typeof WDS_INDEX_FORMAT;
   name: string;
-  shards: { name: string; bytes: number; samples: number }[];
+  /** `validator`: what the storage said of the shard when it was read (absent where it says nothing). */
+  shards: { name: string; bytes: number; samples: number; validator?: { at: string; value: string } }[];
   manifest: Manifest;
   chunks: Record<string, ShardSpan | InlineChunk>;
+}
+
+/** A file read whole for indexing, with its validator where the storage gave one. */
+export interface IndexInput {
+  name: string;
+  bytes: Uint8Array;
+  validator?: { at: string; value: string };
 }
 
 export interface IndexShardsOptions {
@@ -57,7 +65,7 @@ const IMAGE_TYPES: Record<string, 'png' | 'jpeg'> = { png: 'png', jpg: 'jpeg', j
  * integer class label, anything else (`json`, `txt`, ...) bytes. Hidden files (`._x.jpg`) are
  * skipped. Every sample must have the same extensions.
  */
-export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8Array }> | AsyncIterable<{ name: string; bytes: Uint8Array }>, options: IndexShardsOptions): Promise<WebDatasetIndex> {
+export async function indexShards(shards: Iterable<IndexInput> | AsyncIterable<IndexInput>, options: IndexShardsOptions): Promise<WebDatasetIndex> {
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const listed: WebDatasetIndex['shards'] = [];
   const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; chunks: ChunkRef[]; open: { shard: number; members: { member: TarMember; bytes: Uint8Array }[]; bytes: number } | undefined; values: number[] }>();
@@ -85,8 +93,8 @@ export async function indexShards(shards: Iterable<{ name: string; bytes: Uint8A
     t.values = [];
   };
 
-  for await (const { name, bytes } of shards) {
-    const shard = listed.push({ name, bytes: bytes.length, samples: 0 }) - 1;
+  for await (const { name, bytes, validator } of shards) {
+    const shard = listed.push({ name, bytes: bytes.length, samples: 0, ...(validator && { validator }) }) - 1;
     for (const sample of samplesOf(tarMembers(bytes, name), name)) {
       const these = [...sample.members.keys()].sort();
       exts ??= these;
@@ -204,7 +212,8 @@ function classOf(data: Uint8Array, where: string): number {
   return Number(text);
 }
 
-function int32Payload(v: number): Uint8Array {
+/** A class label's payload: an int32, little-endian. */
+export function int32Payload(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, v, true);
   return b;

@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS } from '../../../format/limits.js';
 import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../../../format/manifest.js';
 import { validateManifest } from '../../../format/validate.js';
 import { splitsOfFiles } from '../../../format/webdataset/shards.js';
-import { storedSize } from '../../../format/webdataset/wds-index.js';
+import { storedSize, type IndexInput } from '../../../format/webdataset/wds-index.js';
 import { columnPages, columnSchema, pageSpan, spanFits, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
 
 export const PARQUET_INDEX_FORMAT = 'edgelake-parquet-index/2';
@@ -41,7 +41,8 @@ const NAME_COLUMNS = "name the columns to read: edgelake index --columns A,B, or
 export interface ParquetIndex {
   format: typeof PARQUET_INDEX_FORMAT;
   name: string;
-  files: { name: string; bytes: number }[];
+  /** `samples`, its rows, is absent from indexes written before subsets could be opened. */
+  files: { name: string; bytes: number; samples?: number; validator?: { at: string; value: string } }[];
   /** How the pages of each column read from the files decode (its schema, root to payload leaf). */
   columns: Record<string, ColumnSchema>;
   manifest: Manifest;
@@ -64,7 +65,7 @@ function readRows(hp: ParquetModule, file: AsyncBuffer, metadata: FileMetaData, 
  * of rows within a row group, about `chunkBytes` of payload each, with the page table of their
  * rows (the footer and offset index need not be read again); numbers are kept in the index.
  */
-export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ name: string; bytes: Uint8Array }>, options: { name: string; columns?: string[]; chunkBytes?: number; created?: string }): Promise<ParquetIndex> {
+export async function indexParquet(hp: ParquetModule, files: AsyncIterable<IndexInput>, options: { name: string; columns?: string[]; chunkBytes?: number; created?: string }): Promise<ParquetIndex> {
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const listed: ParquetIndex['files'] = [];
   const chunks: ParquetIndex['chunks'] = {};
@@ -79,10 +80,10 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
     t.chunks.push(ref);
     t.values = [];
   };
-  for await (const { name, bytes } of files) {
+  for await (const { name, bytes, validator } of files) {
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const metadata = hp.parquetMetadata(buffer);
-    const file = listed.push({ name, bytes: bytes.length }) - 1;
+    const file = listed.push({ name, bytes: bytes.length, ...(validator && { validator }) }) - 1;
     const features = huggingFaceFeatures(metadata);
     const schema = hp.parquetSchema(metadata).children;
     const names = schema.map((c) => c.element.name);
@@ -134,6 +135,7 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<{ nam
       groupStart += groupRows;
     }
     length += groupStart;
+    listed[file].samples = groupStart;
     samples.push({ name, samples: groupStart });
   }
   for (const t of tensors.values()) await flushValues(t);

@@ -3,8 +3,9 @@ import { chunkBody } from '../../../format/chunk.js';
 import { chunkPath, type ChunkRef, type TensorMeta } from '../../../format/manifest.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
-import { decodeParquetIndex, indexParquet, rowPayloads, valuesChunk, type ParquetChunk, type ParquetIndex } from './parquet-index.js';
+import { decodeParquetIndex, indexParquet, rowPayloads, valuesChunk, type IndexNumber, type ParquetChunk, type ParquetIndex } from './parquet-index.js';
 import { loadParquet, readSpanRows, type ParquetModule } from './parquet-pages.js';
+import { rebase } from './rebase.js';
 import { indexedChunk, loadIndex, openInPlace, underlyingRead, versionFile, versionFiles, type VirtualSource } from './virtual.js';
 
 /** Whether a dataset root names Parquet files: a .parquet file or a brace pattern of them. */
@@ -89,11 +90,26 @@ async function load(files: Source, pattern: string, columns: string[] | undefine
   const index = await loadIndex(pattern, files, {
     decode: decodeParquetIndex,
     build: (read, name) => indexParquet(hp, read, { name, columns, created: new Date(0).toISOString() }),
-    files: (i) => i.files.map((f) => f.name),
+    files: (i) => i.files,
+    subset,
   });
   // An index made earlier may have left out a column asked for now.
   const absent = columns?.find((c) => !Object.hasOwn(index.manifest.tensors, c));
   if (absent !== undefined) throw new EdgelakeError('invalid-input', `${pattern}: its index has no column ${absent} (run edgelake index --columns ${columns!.join(',')})`);
   const tensorOfChunk = new Map(Object.values(index.manifest.tensors).flatMap((t) => t.chunks.map((c) => [c.hash, t] as const)));
   return { index, hp, tensorOfChunk, ...(await versionFiles(index.name, index.manifest)) };
+}
+
+/** The index of the files at `positions` alone (an index of many files serving a pattern that names some). */
+async function subset(index: ParquetIndex, positions: number[]): Promise<ParquetIndex> {
+  // An older index has no row counts: a column read from pages gives them (not one kept whole in the index).
+  const paged = Object.values(index.manifest.tensors).find((t) => t.chunks.some((r) => !('values' in index.chunks[r.hash])));
+  const rows = index.files.map(() => 0);
+  for (const r of paged?.chunks ?? []) rows[(index.chunks[r.hash] as ParquetChunk).file] += r.samples;
+  if (!paged && index.files.some((f) => f.samples === undefined)) throw new EdgelakeError('invalid-input', `${index.name}: its index predates opening some of its files alone; run edgelake index again`);
+  const files = index.files.map((f, i) => ({ ...f, samples: f.samples ?? rows[i] }));
+  const fileOf = (c: ParquetChunk) => c.file;
+  const withFile = (c: ParquetChunk, file: number) => ({ ...c, file });
+  const payloads = (values: IndexNumber[], tensor: TensorMeta) => valuesChunk({ values }, tensor);
+  return { ...index, files: positions.map((p) => files[p]), ...(await rebase({ files, manifest: index.manifest, chunks: index.chunks, fileOf, withFile, payloads }, positions)) };
 }

@@ -12,6 +12,7 @@ import { withVerify } from '../../../source/verify.js';
 import { datasetChain, remoteChain } from '../chain.js';
 import { Dataset, type OpenDatasetOptions, type SampleReader } from '../dataset.js';
 import { openVersion } from '../versions.js';
+import { checkUnchanged, type IndexedFile } from './freshness.js';
 
 /*
  * Datasets read in place (WebDataset shards, Parquet files) are shown to the rest of edgelake as
@@ -94,35 +95,57 @@ export function underlyingRead(options: ReadOptions | undefined): ReadOptions {
 export interface IndexCodec<I> {
   decode(bytes: Uint8Array, where: string): I;
   build(files: AsyncIterable<{ name: string; bytes: Uint8Array }>, name: string): Promise<I>;
-  /** The file names the index lists, in order. */
-  files(index: I): string[];
+  /** The files the index lists, in order. */
+  files(index: I): IndexedFile[];
+  /** The index of the files at `positions` of `files(index)` alone, in that order. */
+  subset(index: I, positions: number[]): Promise<I>;
 }
 
 /**
- * The index beside the files of `pattern`, or, without one, one made by reading each file whole,
- * once (`edgelake index` saves doing it again); refused if it lists other files than the pattern.
+ * The index beside the files of `pattern` (of those files or more: a subset is served from it), or,
+ * without one, one made by reading each file whole, once (`edgelake index` saves doing it again).
+ * An index lacking some of the pattern's files is refused, naming them.
  */
 export async function loadIndex<I>(pattern: string, files: Source, codec: IndexCodec<I>): Promise<I> {
   const layout = shardLayout(pattern);
-  let index: I;
+  // Each listed file's position in the index: a pattern may name 100,000 shards.
+  const positions = (index: I) => new Map(codec.files(index).map((f, i) => [f.name, i]));
+  const lacking = (index: I | undefined) => {
+    const listed = index && positions(index);
+    return listed ? layout.shards.filter((name) => !listed.has(name)) : layout.shards;
+  };
+  let index = await readIndex(files, layout.index, codec);
+  // `edgelake index` writes `own` where `index` already held other files (shard-{000..002} and then shard-{003..003}).
+  if (lacking(index).length) index = (await readIndex(files, layout.own, codec)) ?? index;
+  if (!index) return codec.build(readWhole(pattern, files, layout.shards), layout.index.replace(/\.edgelake-index\.json\.gz$/, ''));
+  const lacks = lacking(index);
+  if (lacks.length) {
+    const named = `${lacks.slice(0, 5).join(', ')}${lacks.length > 5 ? ` and ${lacks.length - 5} more` : ''}`;
+    throw new EdgelakeError('invalid-input', `${pattern}: the index ${layout.index} lacks ${named}; run edgelake index ${pattern}`);
+  }
+  const listed = positions(index);
+  const at = layout.shards.map((name) => listed.get(name)!);
+  const all = codec.files(index);
+  await checkUnchanged(pattern, files, at.map((i) => all[i]));
+  return at.every((p, k) => p === k) && at.length === listed.size ? index : codec.subset(index, at);
+}
+
+/** The index at `path`, or undefined where there is none. */
+async function readIndex<I>(files: Source, path: string, codec: IndexCodec<I>): Promise<I | undefined> {
   try {
-    index = codec.decode(await files.read(layout.index), `${files.location}/${layout.index}`);
+    return codec.decode(await files.read(path), `${files.location}/${path}`);
   } catch (e) {
-    if (!isEdgelakeError(e, 'not-found')) throw e;
-    const read = async function* () {
-      for (const name of layout.shards) {
-        // Named here: openVersion would take a not-found for a folder without edgelake.json.
-        const bytes = await files.read(name).catch((e: unknown) => {
-          throw isEdgelakeError(e, 'not-found') ? new EdgelakeError('invalid-input', `${pattern}: ${files.location}/${name}, a file the pattern names, does not exist`, { cause: e }) : e;
-        });
-        yield { name, bytes };
-      }
-    };
-    index = await codec.build(read(), layout.index.replace(/\.edgelake-index\.json\.gz$/, ''));
+    if (isEdgelakeError(e, 'not-found')) return undefined;
+    throw e;
   }
-  const listed = codec.files(index);
-  if (listed.join('\n') !== layout.shards.join('\n')) {
-    throw new EdgelakeError('invalid-input', `${pattern}: the index ${layout.index} lists ${listed.length} files (${listed[0]}…), the pattern names ${layout.shards.length} (${layout.shards[0]}…); run edgelake index again`);
+}
+
+async function* readWhole(pattern: string, files: Source, names: string[]): AsyncIterable<{ name: string; bytes: Uint8Array }> {
+  for (const name of names) {
+    // Named here: openVersion would take a not-found for a folder without edgelake.json.
+    const bytes = await files.read(name).catch((e: unknown) => {
+      throw isEdgelakeError(e, 'not-found') ? new EdgelakeError('invalid-input', `${pattern}: ${files.location}/${name}, a file the pattern names, does not exist`, { cause: e }) : e;
+    });
+    yield { name, bytes };
   }
-  return index;
 }

@@ -1,8 +1,9 @@
 import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
-import { assembleChunk, decodeWebDatasetIndex, indexShards, type ShardSpan, type WebDatasetIndex } from '../../../format/webdataset/wds-index.js';
+import { assembleChunk, decodeWebDatasetIndex, indexShards, int32Payload, type ShardSpan, type WebDatasetIndex } from '../../../format/webdataset/wds-index.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
+import { rebase } from './rebase.js';
 import { chunkRange, indexedChunk, loadIndex, openInPlace, underlyingRead, versionFile, versionFiles } from './virtual.js';
 
 /** What a shard set is read as: its index, the refs and manifest made from it. */
@@ -65,7 +66,13 @@ async function load(shards: Source, pattern: string): Promise<Opened> {
   const index = await loadIndex(pattern, shards, {
     decode: decodeWebDatasetIndex,
     build: (files, name) => indexShards(files, { name, created: new Date(0).toISOString() }),
-    files: (i) => i.shards.map((s) => s.name),
+    files: (i) => i.shards,
+    subset: async (i, positions) => {
+      const fileOf = (c: ShardSpan) => c.shard;
+      const withFile = (c: ShardSpan, shard: number) => ({ ...c, shard });
+      const payloads = (values: number[]) => values.map(int32Payload);
+      return { ...i, shards: positions.map((p) => i.shards[p]), ...(await rebase({ files: i.shards, manifest: i.manifest, chunks: i.chunks, fileOf, withFile, payloads }, positions)) };
+    },
   });
   return { index, ...(await versionFiles(index.name, index.manifest)) };
 }
