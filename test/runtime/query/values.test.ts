@@ -78,3 +78,11 @@ describe('samples of any shape', () => {
     expect(Array.from((await query(shaped, 'select * where rows[-1, 1] == shape(rows)[0]')).ids)).toEqual([0, 1, 2, 3, 4]);
   });
 });
+
+it('answers shape() of a tensor of one shape from the manifest, reading none of its chunks', async () => {
+  const ds = await values();
+  const all = await query(ds, 'select * where shape(pair)[0] == 2');
+  expect([all.ids.length, all.tensorsRead]).toEqual([8, []]);
+  const some = await query(ds, 'select * where shape(pair)[-1] == 2 and "my-tensor" < 3');
+  expect([Array.from(some.ids), some.tensorsRead]).toEqual([[0, 1, 2], ['my-tensor']]);
+});
