@@ -75,11 +75,22 @@ export class Dataset {
     readonly manifest: Manifest,
     readonly limits: ReadLimits,
     /** Requests and bytes that reached the remote (beneath the cache), counted by the chain. */
-    readonly network: SourceMetrics,
+    private readonly chunkNetwork: SourceMetrics,
     /** The root for decode workers to read from themselves, when the dataset was opened from a root string. */
     private readonly root: RemoteRoot | undefined,
     private readonly options: Pick<OpenDatasetOptions, 'cache' | 'createPool'> & { links?: LinkedFiles; readSamples?: SampleReader; opened?: string },
   ) {}
+
+  /**
+   * Requests and bytes that reached the remote, beneath the cache: the dataset's own files and, for
+   * linked tensors, the files they link (`links.network` alone counts those).
+   */
+  get network(): SourceMetrics {
+    const linked = this.options.links?.network;
+    if (!linked) return this.chunkNetwork;
+    const sum = (key: keyof SourceMetrics) => this.chunkNetwork[key] + linked[key];
+    return { requests: sum('requests'), bytes: sum('bytes'), retries: sum('retries'), refetched: sum('refetched'), unchanged: sum('unchanged') };
+  }
 
   /** The ref or tag this version was opened at (undefined when opened by its id): what commit moves by default. */
   get ref(): string | undefined {

@@ -1,5 +1,5 @@
 // Linked tensors: samples that are files where they already are, read through the cache by validator.
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,10 @@ describe('linked tensors', () => {
     const first = await epoch(cold);
     expect(cold.links.network).toMatchObject({ requests: 7, unchanged: 0 });
     for (const [id, got] of first) expect(got).toEqual(await pixels(files[id]));
+    // The dataset's network counts the files too: what stream, query and the learner report as fetched.
+    const fileBytes = files.reduce((a, f) => a + statSync(f).size, 0);
+    expect(cold.links.network.bytes).toBe(fileBytes);
+    expect(cold.network.bytes).toBeGreaterThan(fileBytes);
 
     const warm = await openDataset(join(dir, 'ds'), { cacheDir });
     expect(await epoch(warm)).toEqual(first);
