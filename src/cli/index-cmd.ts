@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { MAX_CHUNK_KIB, parseFlags, positiveInt, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { decodeIndexFile } from '../format/index-file.js';
-import { shardLayout } from '../format/webdataset/shards.js';
+import { isShardPattern, shardLayout } from '../format/webdataset/shards.js';
 import { encodeWebDatasetIndex, indexShards } from '../format/webdataset/wds-index.js';
+import { isParquetPattern } from '../runtime/dataset/kinds/parquet.js';
 import { encodeParquetIndex, indexParquet } from '../runtime/dataset/kinds/parquet-index.js';
 import { loadParquet } from '../runtime/dataset/kinds/parquet-pages.js';
 import { openSinkNode } from '../runtime/sink.node.js';
@@ -27,9 +28,10 @@ export const indexFlags = {
  */
 export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(indexFlags, args);
-  if (positionals.length !== 1 || !/\.(tar|parquet)$/i.test(positionals[0])) throw new EdgelakeError('invalid-input', `usage: ${indexUsage}`);
+  // A URL's query (a signed URL's token) may follow the name; shardLayout refuses gzipped shards by name.
+  if (positionals.length !== 1 || !(isShardPattern(positionals[0]) || isParquetPattern(positionals[0]))) throw new EdgelakeError('invalid-input', `usage: ${indexUsage}`);
   const kib = positiveInt(values['chunk-kib'], '--chunk-kib', 256, MAX_CHUNK_KIB);
-  const parquet = /\.parquet$/i.test(positionals[0]);
+  const parquet = isParquetPattern(positionals[0]);
   const columns = values.columns?.split(',').map((c) => c.trim());
   if (columns && !parquet) throw new EdgelakeError('invalid-input', '--columns names Parquet columns; WebDataset shards have none');
   // Checked before the files are read: indexing them can take minutes.

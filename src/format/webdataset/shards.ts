@@ -77,16 +77,20 @@ export function isShardPattern(root: string): boolean {
  * last '/'), their names relative to it, and the names of the index beside them: `index`, the
  * pattern's file name up to its first brace group or extension, then `.edgelake-index.json.gz`, and
  * `own`, that stem with a short hash of the names (where an index of other files already holds `index`).
+ * A URL's query (a signed URL's token, `?download=true`) is the folder's: it goes on `base`, so
+ * every file and the index are requested with it, and no name holds it.
  */
-export function shardLayout(pattern: string): { base: string; shards: string[]; index: string; own: string } {
-  const slash = pattern.lastIndexOf('/');
-  const base = slash < 0 ? '.' : pattern.slice(0, slash) || '/';
-  const file = pattern.slice(slash + 1);
+export function shardLayout(pattern: string): { base: string; file: string; shards: string[]; index: string; own: string } {
+  const cut = /^[A-Za-z][A-Za-z0-9+.-]+:/.test(pattern) ? pattern.search(/[?#]/) : -1; // a local file's name may hold a '?'
+  const [path, query] = cut < 0 ? [pattern, ''] : [pattern.slice(0, cut), pattern.slice(cut).replace(/#.*$/, '')];
+  const slash = path.lastIndexOf('/');
+  const folder = slash < 0 ? '.' : path.slice(0, slash) || '/';
+  const file = path.slice(slash + 1);
   // Samples are read as byte ranges of a shard, which a gzip stream does not have.
   if (/\.(tar\.gz|tgz)(\?.*)?$/i.test(file)) throw new EdgelakeError('invalid-input', `${pattern}: gzipped shards cannot be read in place (a sample is a byte range of its shard); gunzip them and open the .tar files`);
-  if (/[{}]/.test(base)) throw new EdgelakeError('invalid-input', `${pattern}: only the file name may hold a brace pattern, not a folder name; open each folder's files by their own pattern`);
+  if (/[{}]/.test(folder)) throw new EdgelakeError('invalid-input', `${pattern}: only the file name may hold a brace pattern, not a folder name; open each folder's files by their own pattern`);
   const stem = file.replace(/\{.*$/, '').replace(/\.(tar|parquet)$/i, '').replace(/[-_.]+$/, '') || 'shards';
   const shards = expandShards(file);
   const hash = (crc32(new TextEncoder().encode(shards.join('\n'))) >>> 0).toString(16).padStart(8, '0');
-  return { base, shards, index: `${stem}.edgelake-index.json.gz`, own: `${stem}.${hash}.edgelake-index.json.gz` };
+  return { base: folder + query, file, shards, index: `${stem}.edgelake-index.json.gz`, own: `${stem}.${hash}.edgelake-index.json.gz` };
 }

@@ -5,7 +5,7 @@ import { sniffImageType } from '../../../format/image/image.js';
 import { decodeIndexFile, encodeIndexFile } from '../../../format/index-file.js';
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
 import { FORMAT_VERSION, type ChunkRef, type Manifest, type TensorMeta } from '../../../format/manifest.js';
-import { validateManifest } from '../../../format/validate.js';
+import { NAME, validateManifest } from '../../../format/validate.js';
 import { splitsOfFiles } from '../../../format/webdataset/shards.js';
 import { storedSize, type IndexInput } from '../../../format/webdataset/wds-index.js';
 import { columnPages, columnSchema, pageSpan, spanFits, type ColumnSchema, type PageSpan, type ParquetModule } from './parquet-pages.js';
@@ -36,6 +36,17 @@ function indexNumber(n: number): IndexNumber {
 
 /** What to say when a column cannot be read: how to leave it out. */
 const NAME_COLUMNS = "name the columns to read: edgelake index --columns A,B, or openDataset's columns option";
+
+/**
+ * The tensor a column is read as: its own name where that is a tensor name, else each character a
+ * tensor name cannot hold an underscore (`class name` is class_name), cut to 100 characters.
+ */
+export function tensorNameOf(column: string): string {
+  return NAME.test(column) ? column : column.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
+}
+
+/** A column's name in a message: quoted where it holds spaces or other characters a tensor name cannot. */
+const shown = (column: string) => (NAME.test(column) ? column : JSON.stringify(column));
 
 /** What `edgelake index` writes beside Parquet files: the manifest and where each chunk's rows are. */
 export interface ParquetIndex {
@@ -73,6 +84,7 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<Index
   const tensors = new Map<string, { meta: Omit<TensorMeta, 'chunks'>; kind: ColumnKind; chunks: ChunkRef[]; size?: string; values: IndexNumber[] }>();
   let length = 0;
   const samples: { name: string; samples: number }[] = [];
+  let agreed: string[] | undefined; // the columns of the files read so far, which all had the same
   const flushValues = async (t: { chunks: ChunkRef[]; values: IndexNumber[]; kind: ColumnKind }) => {
     if (!t.values.length) return;
     const { ref } = await encodeChunk(t.values.map((v) => payloadOf(t.kind, v, 'the index')), 'none');
@@ -90,6 +102,9 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<Index
     const columns = options.columns ? [...new Set(options.columns)] : names;
     const unknown = columns.find((c) => !names.includes(c));
     if (unknown !== undefined) throw new EdgelakeError('invalid-input', `${name}: no column ${unknown} (its columns: ${names.join(', ')})`);
+    tensorNames(columns, name);
+    // Checked before any row is read: a tensor of a column some files lack would be short of samples.
+    sameColumns((agreed ??= columns), columns, listed.slice(0, file).map((f) => f.name), name);
     let groupStart = 0;
     for (const [group, rowGroup] of metadata.row_groups.entries()) {
       const groupRows = Number(rowGroup.num_rows);
@@ -140,12 +155,37 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<Index
   }
   for (const t of tensors.values()) await flushValues(t);
   if (!tensors.size) throw new EdgelakeError('invalid-input', `${listed.map((f) => f.name).join(', ') || 'no files'}: no rows`);
+  const renamed = [...tensors.keys()].filter((c) => tensorNameOf(c) !== c).map((c) => `column ${shown(c)} is tensor ${tensorNameOf(c)}`);
   const manifest: Manifest = {
-    format: FORMAT_VERSION, parent: null, message: `Parquet: ${listed.length} files`, created: options.created ?? new Date().toISOString(), length, splits: splitsOfFiles(samples),
-    tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { ...t.meta, ...(t.size && { shape: [...t.size.split('x').map(Number), 3] }), chunks: t.chunks }])),
+    format: FORMAT_VERSION, parent: null, message: `Parquet: ${listed.length} files${renamed.length ? `; ${renamed.join(', ')}` : ''}`, created: options.created ?? new Date().toISOString(), length, splits: splitsOfFiles(samples),
+    tensors: Object.fromEntries([...tensors].map(([name, t]) => [tensorNameOf(name), { ...t.meta, ...(t.size && { shape: [...t.size.split('x').map(Number), 3] }), chunks: t.chunks }])),
   };
   validateManifest(manifest, `the index of ${listed.length} Parquet files`, DEFAULT_LIMITS);
   return { format: PARQUET_INDEX_FORMAT, name: options.name, files: listed, columns: schemas, manifest, chunks };
+}
+
+/** Refuses two of a file's `columns` that would be read as one tensor name. */
+function tensorNames(columns: string[], file: string): void {
+  const seen = new Map<string, string>();
+  for (const column of columns) {
+    const other = seen.get(tensorNameOf(column));
+    if (other !== undefined) throw new EdgelakeError('invalid-input', `${file}: columns ${shown(other)} and ${shown(column)} would both be tensor ${tensorNameOf(column)} (${NAME_COLUMNS})`);
+    seen.set(tensorNameOf(column), column);
+  }
+}
+
+/** Refuses file `name`'s `columns` where they differ from `agreed`, the columns of every file `before` it. */
+function sameColumns(agreed: string[], columns: string[], before: string[], name: string): void {
+  const odd = columns.find((c) => !agreed.includes(c)) ?? agreed.find((c) => !columns.includes(c));
+  if (odd === undefined) return;
+  const [have, lack] = columns.includes(odd) ? [[name], before] : [before, [name]];
+  const common = agreed.filter((c) => columns.includes(c)).join(',') || 'A,B';
+  throw new EdgelakeError('invalid-input', `column ${shown(odd)} is in ${few(have)} but not in ${few(lack)} (name the columns every file has: edgelake index --columns ${common}, or openDataset's columns option)`);
+}
+
+/** Up to 3 file names, and how many more. */
+function few(names: string[]): string {
+  return `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
 }
 
 /** The payloads of an inline chunk of a number tensor. */

@@ -1,9 +1,10 @@
 import { EdgelakeError } from '../../../errors.js';
 import { chunkBody } from '../../../format/chunk.js';
 import { chunkPath, type ChunkRef, type TensorMeta } from '../../../format/manifest.js';
+import { shardLayout } from '../../../format/webdataset/shards.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
-import { decodeParquetIndex, indexParquet, rowPayloads, valuesChunk, type IndexNumber, type ParquetChunk, type ParquetIndex } from './parquet-index.js';
+import { decodeParquetIndex, indexParquet, rowPayloads, tensorNameOf, valuesChunk, type IndexNumber, type ParquetChunk, type ParquetIndex } from './parquet-index.js';
 import { loadParquet, readSpanRows, type ParquetModule } from './parquet-pages.js';
 import { rebase } from './rebase.js';
 import { indexedChunk, loadIndex, openInPlace, underlyingRead, versionFile, versionFiles, type VirtualSource } from './virtual.js';
@@ -45,7 +46,7 @@ export function parquetSource(pattern: string, files: Source, columns?: string[]
     const read = (offset: number, length: number) => files.readRange(name, offset, length, underlyingRead(options));
     const [from, to] = [chunk.rowStart + first, chunk.rowStart + last + 1];
     const values = await readSpanRows(o.hp, o.index.columns[chunk.column], chunk, from, to, read, `${pattern}: ${name}`);
-    return rowPayloads(o.index.manifest.tensors[chunk.column], values, from, `${pattern}: ${name}`);
+    return rowPayloads(o.index.manifest.tensors[tensorNameOf(chunk.column)], values, from, `${pattern}: ${name}`);
   };
   const tensorOf = (o: Opened, path: string) => o.tensorOfChunk.get(path.slice(path.lastIndexOf('/') + 1))!; // a chunk path ends in its hash
   const body = async (o: Opened, path: string, options?: ReadOptions) => {
@@ -55,7 +56,7 @@ export function parquetSource(pattern: string, files: Source, columns?: string[]
   };
 
   return {
-    location: `${files.location}/${pattern.slice(pattern.lastIndexOf('/') + 1)}`,
+    location: `${files.location}/${shardLayout(pattern).file}`, // without a URL's query: a token is never shown
     async read(path: string, options?: ReadOptions) {
       const o = await open();
       return versionFile(o, path)?.slice() ?? body(o, path, options);
@@ -94,7 +95,7 @@ async function load(files: Source, pattern: string, columns: string[] | undefine
     subset,
   });
   // An index made earlier may have left out a column asked for now.
-  const absent = columns?.find((c) => !Object.hasOwn(index.manifest.tensors, c));
+  const absent = columns?.find((c) => !Object.hasOwn(index.manifest.tensors, tensorNameOf(c)));
   if (absent !== undefined) throw new EdgelakeError('invalid-input', `${pattern}: its index has no column ${absent} (run edgelake index --columns ${columns!.join(',')})`);
   const tensorOfChunk = new Map(Object.values(index.manifest.tensors).flatMap((t) => t.chunks.map((c) => [c.hash, t] as const)));
   return { index, hp, tensorOfChunk, ...(await versionFiles(index.name, index.manifest)) };

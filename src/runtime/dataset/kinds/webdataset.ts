@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
+import { shardLayout } from '../../../format/webdataset/shards.js';
 import { assembleChunk, decodeWebDatasetIndex, indexShards, int32Payload, type ShardSpan, type WebDatasetIndex } from '../../../format/webdataset/wds-index.js';
 import type { ReadOptions, Source } from '../../../source/source.js';
 import type { Dataset, OpenDatasetOptions } from '../dataset.js';
@@ -36,7 +37,7 @@ export function webDatasetSource(pattern: string, shards: Source): Source {
   const chunkOf = (o: Opened, path: string) => indexedChunk(o.index.chunks, path, pattern);
 
   return {
-    location: `${shards.location}/${pattern.slice(pattern.lastIndexOf('/') + 1)}`,
+    location: `${shards.location}/${shardLayout(pattern).file}`, // without a URL's query: a token is never shown
     async read(path: string, options?: ReadOptions) {
       const o = await open();
       const whole = versionFile(o, path);

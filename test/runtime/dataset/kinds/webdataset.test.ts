@@ -37,6 +37,7 @@ describe('shard patterns', () => {
     expect(() => shardLayout('https://host/{train,val}/shard-000.tar')).toThrow('https://host/{train,val}/shard-000.tar: only the file name may hold a brace pattern');
     for (const gz of ['/data/train-{000..009}.tar.gz', '/data/train-000.tgz']) {
       await expect(openDataset(gz)).rejects.toThrow(`${gz}: gzipped shards cannot be read in place (a sample is a byte range of its shard); gunzip them and open the .tar files`);
+      expect(await cli('index', gz)).toMatchObject({ code: 2, stderr: expect.stringContaining(`${gz}: gzipped shards cannot be read in place`) }); // as inspect says it
     }
   });
 
