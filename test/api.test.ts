@@ -344,15 +344,19 @@ describe('public API', () => {
     `);
   });
 
-  it('package.json maps each entry to its built file and types', () => {
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+  it('package.json maps each entry to its built file and types (TypeScript 6 and later get them without the @webgpu/types reference), and names the worker, the models and itself', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown> };
+    const entry = (dts: string, js: string) => ({ 'types@<6': `./dist/${dts}.d.ts`, types: `./dist/${dts}.ts6.d.ts`, default: `./dist/${js}.js` });
     expect(pkg.exports).toEqual({
-      '.': { types: './dist/index.d.ts', default: './dist/index.js' },
-      './node': { types: './dist/node.d.ts', default: './dist/node.js' },
-      './kernels': { types: './dist/kernels/index.d.ts', default: './dist/kernels/index.js' },
-      './format': { types: './dist/format/index.d.ts', default: './dist/format/index.js' },
-      './tfjs': { types: './dist/tfjs.d.ts', default: './dist/tfjs.js' },
-      './onnx': { types: './dist/onnx.d.ts', default: './dist/onnx.js' },
+      '.': entry('index', 'index'),
+      './node': entry('node', 'node'),
+      './kernels': entry('kernels/index', 'kernels/index'),
+      './format': entry('format/index', 'format/index'),
+      './tfjs': entry('tfjs', 'tfjs'),
+      './onnx': entry('onnx', 'onnx'),
+      './decode-worker': './dist/runtime/loader/workers/decode-worker.browser.js',
+      './models/*': './models/*',
+      './package.json': './package.json',
     });
   });
 

@@ -30,7 +30,7 @@ export interface Gpu {
 
 export interface GetDeviceOptions {
   /** A device the caller owns (shared with TensorFlow.js, ONNX Runtime Web...): used as is. */
-  device?: GPUDevice;
+  device?: GPUDevice | undefined;
   /** Defaults to `navigator.gpu`. */
   provider?: GpuProvider;
   /** Throw 'gpu-unavailable' instead of returning null; defaults to EDGELAKE_REQUIRE_GPU=1. */

@@ -1,7 +1,8 @@
 /**
  * What a new user does: pack edgelake, install the tarball into an empty project (without the
  * optional dawn-node, as a browser-only user would), compile the README's library snippets in
- * strict TypeScript with skipLibCheck off under node16 and bundler resolution, run the first one
+ * strict TypeScript (exactOptionalPropertyTypes and noUncheckedIndexedAccess too) with skipLibCheck
+ * off under node16 and bundler resolution, bundle it for a browser with esbuild, run the first one
  * against a dataset served on 127.0.0.1, and run the installed `edgelake` command.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serveStatic } from '../../demo/web/serve.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
@@ -44,9 +46,14 @@ async function sh(file: string, args: string[], cwd = dir): Promise<{ code: numb
 }
 
 function tsconfig(name: string, options: Record<string, unknown>, include = ['snippets', 'run']): void {
-  const compilerOptions = { target: 'ES2022', strict: true, skipLibCheck: false, rootDir: '.', outDir: 'out', ...options };
+  // exactOptionalPropertyTypes: the snippets pass `device: gpu?.device`, so optional options must take undefined.
+  const compilerOptions = { target: 'ES2022', strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, skipLibCheck: false, rootDir: '.', outDir: 'out', ...options };
   writeFileSync(join(dir, name), JSON.stringify({ compilerOptions, include }, null, 2));
 }
+
+/** A minified browser bundle from the user's project, in memory. */
+const esbuild = (options: { stdin: { contents: string; resolveDir: string } } | { entryPoints: { in: string; out: string }[] }) =>
+  build({ ...options, absWorkingDir: dir, bundle: true, platform: 'browser', format: 'esm', minify: true, write: false, outdir: 'out-esbuild', logLevel: 'silent' });
 
 /** TF.js 4's own .d.ts fail skipLibCheck: false (and pin an older @webgpu/types), so its snippet compiles apart. */
 const usesTfjs = (code: string) => code.includes("from '@tensorflow/");
@@ -119,9 +126,40 @@ describe.skipIf(missing('npm', 'install Node.js with npm', hasCommand('npm')))('
     expect(() => readFileSync(join(dir, 'node_modules/webgpu/package.json'))).toThrow(); // --omit=optional left it out
   });
 
-  test('the entry .d.ts files reference @webgpu/types', () => {
+  test('the tarball holds dist without source maps, the docs, the model and its README, the LICENSE: nothing else', () => {
+    const files = packed.files.map((f) => f.path);
+    expect(files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(
+      ['LICENSE', 'README.md', 'docs/FORMAT.md', 'docs/LAYOUT.md', 'docs/LOADER.md', 'models/README.md', 'models/fashion-mnist-0-4.cnn.safetensors', 'package.json'],
+    );
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]); // their sources (src/) are not shipped
+  });
+
+  test('the model and package.json resolve through the exports', async () => {
+    const script = "for (const s of ['edgelake/models/fashion-mnist-0-4.cnn.safetensors', 'edgelake/package.json']) console.log(import.meta.resolve(s));";
+    const { code, out } = await sh(process.execPath, ['--input-type=module', '-e', script]);
+    expect(code, out).toBe(0);
+    expect(out.trim().split('\n').map((u) => readFileSync(new URL(u)).length > 0)).toEqual([true, true]);
+  });
+
+  test('a browser bundle keeps only what it imports (sideEffects: false)', async () => {
+    const small = await esbuild({ stdin: { contents: "import { batchArray } from 'edgelake'; console.log(batchArray);", resolveDir: dir } });
+    expect(small.outputFiles[0].text.length).toBeLessThan(4096); // 73 kB when every module counted as having side effects
+  });
+
+  test('esbuild bundles the edgelake/decode-worker export, the worker it does not emit from the pool', async () => {
+    const worker = await esbuild({ entryPoints: [{ in: 'edgelake/decode-worker', out: 'decode-worker' }] });
+    expect(worker.outputFiles[0].text).toMatch(/postMessage/);
+  });
+
+  test('the entry .d.ts files reference @webgpu/types for TypeScript < 6 only: from 6 on, lib.dom declares WebGPU and the two clash', () => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'node_modules/edgelake/package.json'), 'utf8'));
     for (const entry of ['index', 'node', 'kernels/index', 'format/index', 'tfjs', 'onnx']) {
-      expect(readFileSync(join(dir, `node_modules/edgelake/dist/${entry}.d.ts`), 'utf8')).toMatch(/^\/\/\/ <reference types="@webgpu\/types"/);
+      const name = entry === 'index' ? '.' : `./${entry.replace(/\/index$/, '')}`;
+      expect(Object.keys(manifest.exports[name])).toEqual(['types@<6', 'types', 'default']); // the first condition that applies wins
+      const [ts5, ts6] = [manifest.exports[name]['types@<6'], manifest.exports[name].types].map((f: string) => readFileSync(join(dir, 'node_modules/edgelake', f), 'utf8'));
+      expect(ts5).toMatch(/^\/\/\/ <reference types="@webgpu\/types"/);
+      expect(ts6).not.toMatch(/@webgpu\/types/);
+      expect(ts5.endsWith(ts6)).toBe(true);
     }
   });
 

@@ -10,7 +10,7 @@ import { readJpegCoefficients } from './jpeg/index.js';
 
 export interface DecodeImageOptions extends DecodeOptions {
   /** Reconstructs JPEGs on this device (entropy decoding stays on the CPU); the CPU references without it. */
-  device?: GPUDevice;
+  device?: GPUDevice | undefined;
 }
 
 /** A decoded photo as models take it: gray, or RGB with any alpha dropped. */

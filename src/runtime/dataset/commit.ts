@@ -20,7 +20,7 @@ export interface CommitDatasetOptions {
   append?: { length: number; tensors: Record<string, SampleValues>; split?: string };
   message?: string;
   /** The ref to move (default: the ref the dataset was opened at, else its head); it must still name the version the dataset read. */
-  ref?: string;
+  ref?: string | undefined;
   /** RFC 3339 time of the version (default: now). */
   created?: string;
 }
@@ -33,7 +33,7 @@ export interface CommitBase {
   readonly source: Source;
   readonly limits: ReadLimits;
   /** The ref or tag the version was opened at. */
-  readonly ref?: string;
+  readonly ref?: string | undefined;
 }
 
 /** Samples per appended chunk when the tensor has no chunk to take the size from. */

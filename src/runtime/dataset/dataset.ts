@@ -21,9 +21,9 @@ import { openVersion } from './versions.js';
 
 export interface OpenDatasetOptions extends OpenSourceOptions {
   /** A persistent chunk cache; without one every epoch fetches again. */
-  cache?: ChunkCache;
+  cache?: ChunkCache | undefined;
   /** A ref name or version id (default: the dataset's head). */
-  ref?: string;
+  ref?: string | undefined;
   limits?: Partial<ReadLimits>;
   /** Makes decode worker pools for loaders (chosen by the entry point: worker_threads or Web Workers). */
   createPool?: PoolFactory;
@@ -40,7 +40,7 @@ export interface OpenDatasetOptions extends OpenSourceOptions {
 export type SampleReader = (ref: ChunkRef, samples: number[], options?: ReadOptions) => Promise<Uint8Array[]>;
 
 export interface ViewOptions {
-  split?: string;
+  split?: string | undefined;
   /** Dataset sample indices (any order; duplicates removed). */
   indices?: Iterable<number>;
   filter?: (index: number) => boolean;

@@ -30,10 +30,10 @@ export interface ActiveLearnerOptions {
   costAware?: boolean;
   /** Bytes a round may fetch (cost-aware plans only). */
   byteBudget?: number;
-  seed?: number;
+  seed?: number | undefined;
   /** Pool split (default 'train'), evaluation split (default 'test'; its bytes are not counted). */
-  split?: string;
-  testSplit?: string;
+  split?: string | undefined;
+  testSplit?: string | undefined;
   /**
    * Tensor names: the learner's input (default 'image'), the labels ('label'), the cheap probe
    * ('embedding' when the dataset has it). `probe: false`, or a dataset without one: a random first
@@ -57,7 +57,7 @@ export interface ActiveLearnerOptions {
   /** The learner's learning rate over a round's epochs (FitOptions.schedule; default 'cosine'). */
   schedule?: 'constant' | 'cosine';
   /** Where the learner's batches and the proxy (an MLP head over the probe, trained on the labelled probes each round) run. */
-  device?: GPUDevice | null;
+  device?: GPUDevice | null | undefined;
   /** Shortlist of the best `factor x roundSize` candidates a cost-aware plan picks from (default 4). */
   shortlistFactor?: number;
   /**

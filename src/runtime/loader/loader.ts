@@ -30,7 +30,7 @@ export interface LoaderOptions {
    */
   prefetchBytes?: number;
   /** Decode worker threads (default 0: decode on this thread); they also read the chunks (the dataset's concurrency cap is theirs to share). */
-  workers?: number;
+  workers?: number | undefined;
   /** A decode pool to share between loaders (instead of `workers`); the loader does not close it. */
   pool?: DecodePool;
   /** The epoch (default 0), an integer in [0, 2^32): with the seed, it keys the shuffle and the transforms' random draws. */
@@ -38,7 +38,7 @@ export interface LoaderOptions {
   /** A state() from an interrupted loader: yields exactly the samples it had not yet yielded. */
   resume?: LoaderState;
   /** Batches go to this GPU device: every tensor is a GPUBuffer, transformed ones float32 from the kernels. */
-  device?: GPUDevice;
+  device?: GPUDevice | undefined;
   /** Per tensor: to float32 with scale, per-channel mean/std and layout (on the device, or by the CPU references). */
   transform?: Record<string, TensorTransform>;
 }

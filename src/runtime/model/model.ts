@@ -36,7 +36,7 @@ export interface FitOptions extends DataOptions {
   schedule?: 'constant' | 'cosine';
   /** Reads the running loss every this many steps (a GPU sync) and emits 'progress'; default 0: per epoch only. */
   logEvery?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface EpochStats {

@@ -8,11 +8,11 @@ import { Model, type ModelSpec } from './model.js';
 
 export interface ModelOptions {
   /** Train on this device's GPU kernels; null or absent: the CPU references. */
-  device?: GPUDevice | null;
+  device?: GPUDevice | null | undefined;
   /** Or a backend made by the caller. */
   backend?: Backend;
   /** Keys weight initialisation and dropout masks (default 0). */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 /** The GPU backend for a device, else the CPU one. */

@@ -36,7 +36,7 @@ export interface QueryOptions {
   input?: string;
   measure?: UncertaintyMeasure;
   /** Reductions of whole uint8 tensors (`mean(image) > 100`) run here, a batch of samples a dispatch; the rest on the CPU. */
-  device?: GPUDevice;
+  device?: GPUDevice | undefined;
 }
 
 /**

@@ -3,9 +3,9 @@ import { EdgelakeError } from '../../../errors.js';
 import { WorkerPool, type DecodeApi, type DecodePool, type PoolWorker } from './pool.js';
 
 /**
- * A pool of `size` module Web Workers decoding chunks. Bundlers (Vite, esbuild, webpack) see the
- * default `new URL(…, import.meta.url)` and emit the worker; pass `workerUrl` when the worker
- * entry is bundled on its own.
+ * A pool of `size` module Web Workers decoding chunks. Vite and webpack see the default
+ * `new URL(…, import.meta.url)` and emit the worker; esbuild leaves it as is, so bundle the
+ * `edgelake/decode-worker` export as an entry of its own and pass its URL as `workerUrl`.
  */
 export function browserWorkerPool(size: number, workerUrl?: string | URL): DecodePool {
   if (!Number.isInteger(size) || size < 1) throw new EdgelakeError('invalid-input', `a worker pool needs a whole number of workers >= 1, got ${size}`);
