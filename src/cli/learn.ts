@@ -17,7 +17,7 @@ import { formatBytes, progressBar, type CliIo } from './io.js';
 import { classCount } from './classes.js';
 
 export const learnUsage =
-  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware [--byte-budget B]] [--cold-start k-center|random] [--input TENSOR] [--label TENSOR] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--ref R] [--json] [--plot FILE.svg] [--commit]`;
+  `edgelake learn ROOT --strategy ${STRATEGIES.join('|')} --labels N --round K [--cost-aware [--byte-budget B]] [--cold-start k-center|random] [--input TENSOR] [--input-size N] [--label TENSOR] [--seed S] [--epochs E] [--device gpu|cpu] [--cache DIR] [--ref R] [--json] [--plot FILE.svg] [--commit]`;
 
 export const learnFlags = {
   strategy: { type: 'string', default: 'margin', value: STRATEGIES.join('|'), help: 'how each round picks the samples to label' },
@@ -27,6 +27,7 @@ export const learnFlags = {
   'byte-budget': { type: 'string', value: 'B', help: 'with --cost-aware: at most this many bytes fetched a round, e.g. 512K' },
   'cold-start': { type: 'string', value: 'k-center|random', help: 'the first round\'s pick, before any label (default: the strategy\'s own)' },
   input: { type: 'string', value: 'TENSOR', help: 'the tensor the model learns from, of one shape (default image)' },
+  'input-size': { type: 'string', value: 'N', help: 'images of any size: random-resized crops to NxN to train on, centre crops to score and test' },
   label: { type: 'string', value: 'TENSOR', help: 'the class label tensor the oracle answers from (default label); without class names, its largest label + 1 classes' },
   seed: { type: 'string', value: 'S', help: 'the seed of every random choice (default 0)' },
   epochs: { type: 'string', value: 'E', help: 'training epochs a round (default 8)' },
@@ -57,16 +58,20 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const device = gpu?.device ?? null;
   const epochs = positiveInt(values.epochs, '--epochs', 8);
   const [input, target] = [values.input ?? 'image', values.label ?? 'label'];
+  const inputSize = values['input-size'] === undefined ? undefined : positiveInt(values['input-size'], '--input-size', 0);
 
   /** One run from an empty cache (its own, unless --cache is given for the main run). */
   const runOne = async (which: StrategyName, costAware: boolean, cache: ChunkCache, label: string, first?: 'k-center' | 'random', after?: (al: ActiveLearner) => Promise<void>): Promise<RoundResult[]> => {
     const ds = await openDataset(positionals[0], { cache, ref: values.ref });
     if (costAware && byteBudget !== undefined) checkBudget(ds, input, byteBudget);
-    const shape = ds.tensor(input).shape;
-    if (shape.some((d) => d === null)) throw new EdgelakeError('invalid-input', `tensor ${input} holds samples of any size [${shape.map((d) => d ?? '*').join(', ')}]; learn's model takes one size: give --input a tensor of one shape (a thumbnail or embedding)`);
+    const stored = ds.tensor(input).shape;
+    if (inputSize === undefined && stored.some((d) => d === null)) throw new EdgelakeError('invalid-input', `tensor ${input} holds images of any size [${stored.map((d) => d ?? '*').join(', ')}]: give --input-size N to fit them to NxN (or --input a tensor of one shape, a thumbnail)`);
+    // Images fitted to NxN, as train --input-size does: a random resized crop to train on, the centre to score and test.
+    const fit = inputSize === undefined ? undefined : { fit: { size: [inputSize, inputSize] as const, crop: 'random' as const } };
+    const shape = inputSize === undefined ? (stored as number[]) : [inputSize, inputSize, stored[2] ?? 3];
     const classes = await classCount(ds, target);
-    const learner = mlp({ layers: [(shape as number[]).reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
-    const al = new ActiveLearner({ dataset: ds, input, target, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart: first });
+    const learner = mlp({ layers: [shape.reduce((a, b) => a * b, 1), 256, 128, classes], seed, device });
+    const al = new ActiveLearner({ dataset: ds, input, target, inputTransform: fit, strategy: which, roundSize, maxLabels, learner, costAware, byteBudget, seed, epochs, device, coldStart: first });
     const show = progressBar(io, label);
     al.addEventListener('round', (e) => {
       const r = e.detail;

@@ -47,6 +47,13 @@ describe('edgelake train --input/--label on WebDataset shards', () => {
     const r = await cli('train', pattern(), '--input', 'png', '--label', 'png', '--input-size', '8', '--device', 'cpu');
     expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('tensor png is uint8 [, , 3], not one integer class a sample: name the label tensor with --label')]);
     const learn = await cli('learn', pattern(), '--input', 'png', '--label', 'cls', '--device', 'cpu');
-    expect([learn.code, learn.stderr]).toEqual([2, expect.stringContaining("tensor png holds samples of any size [*, *, 3]; learn's model takes one size")]);
+    expect([learn.code, learn.stderr]).toEqual([2, expect.stringContaining('tensor png holds images of any size [*, *, 3]: give --input-size N to fit them to NxN')]);
   });
+
+  it('learns actively on the png tensor fitted to --input-size, labels from cls', async () => {
+    const r = await cli('learn', pattern(), '--input', 'png', '--input-size', '8', '--label', 'cls', '--labels', '40', '--round', '20', '--epochs', '2', '--device', 'cpu', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { rounds } = JSON.parse(r.stdout) as { rounds: { labels: number }[] };
+    expect(rounds.map((x) => x.labels)).toEqual([20, 40]); // two rounds of 20 bought, each evaluated on the test shard
+  }, 60_000);
 });
