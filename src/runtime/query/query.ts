@@ -144,7 +144,7 @@ type Column = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<nu
 
 /** A batch's values of a tensor as numbers: float16 arrives as its bits, read once a batch. */
 function numbersOf(values: BatchTensor, dtype: Dtype): Column {
-  const column = values as Column; // a numeric tensor of one shape (checked above): a typed array
+  const column = values as Column; // a typed array: rowValues passes a list of samples one by one
   return dtype === 'float16' ? Float32Array.from(column, halfToFloat) : column;
 }
 
