@@ -264,7 +264,14 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
       const store = this.options.labels;
       if (!store) return;
       const given = new Set(this.pool.labelled());
-      for (const { ids, labels } of await store.load()) {
+      const batches = await store.load();
+      // Checked before any goes into the pool: a store another task wrote (more classes) would fail only in training, every teach storing labels first.
+      const { classes } = this.options.learner;
+      for (const { ids, labels } of batches) {
+        const bad = labels.findIndex((l) => !(l >= 0 && l < classes));
+        if (bad >= 0) throw new EdgelakeError('invalid-input', `label store ${store.location}: sample ${ids[bad]} is labelled ${labels[bad]} there, but the learner knows ${classes} classes, 0 to ${classes - 1} (a store for another task?)`);
+      }
+      for (const { ids, labels } of batches) {
         // A pool restored from JSON may hold some already: the same answer is no news, a different one is a conflict.
         // Within the store the first answer stands, as teach refuses a second (a store written before teaches ran one at a time may hold two).
         const fresh = Array.from(ids.keys()).filter((i) => {

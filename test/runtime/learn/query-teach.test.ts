@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli } from '../../support/cli.js';
-import { ActiveLearner, ChunkCache, MemoryChunkStore, MemoryLabelStore, mlp, type ActiveLearnerOptions, type Batch, type Dataset } from '../../../src/index.js';
+import { IDBFactory } from 'fake-indexeddb';
+import { ActiveLearner, ChunkCache, IdbLabelStore, MemoryChunkStore, MemoryLabelStore, mlp, type ActiveLearnerOptions, type Batch, type Dataset, type LabelStore } from '../../../src/index.js';
 import { FsLabelStore, openDataset } from '../../../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-teach-'));
@@ -15,9 +16,9 @@ beforeAll(async () => {
 });
 
 /** A learner whose labels come only from teach: the target names no tensor of the dataset (people label data that has none). */
-async function person(options: Partial<ActiveLearnerOptions> = {}) {
+async function person(options: Partial<ActiveLearnerOptions> = {}, classes = 10) {
   const dataset = await openDataset(dir, { cache: new ChunkCache(new MemoryChunkStore(), { budgetBytes: 2 ** 30 }) });
-  const learner = mlp({ layers: [784, 32, 10], seed: 1 });
+  const learner = mlp({ layers: [784, 32, classes], seed: 1 });
   const taught: Int32Array[] = [];
   const fit = learner.fit.bind(learner);
   learner.fit = async (source, o) => fit((epoch: number) => watch((source as (epoch: number) => AsyncIterable<Batch>)(epoch), taught), o);
@@ -95,16 +96,50 @@ describe('ActiveLearner.query / teach', () => {
     again.learner.dispose();
   });
 
-  it('a store that holds two answers for one sample (as two teaches at once could leave it before they ran in turn): the first stands', async () => {
-    const path = join(root, 'twice', 'labels.bin');
-    const labels = await FsLabelStore.open(path);
-    await labels.append({ ids: Uint32Array.of(4, 7), labels: Int32Array.of(3, 1) });
-    await labels.append({ ids: Uint32Array.of(4), labels: Int32Array.of(5) });
-    const { al, learner } = await person({ labels });
+  it('a store that holds two answers for one sample (as two teaches at once could leave it before stores refused a second): the first stands', async () => {
+    const written: LabelStore = {
+      location: 'an older store', close: async () => {}, append: async () => {},
+      load: async () => [{ ids: Uint32Array.of(4, 7), labels: Int32Array.of(3, 1) }, { ids: Uint32Array.of(4), labels: Int32Array.of(5) }],
+    };
+    const { al, learner } = await person({ labels: written });
     expect((await al.query(1)).ids).toHaveLength(1);
     expect([al.pool.labelOf(4), al.pool.labelOf(7), al.pool.labelledCount]).toEqual([3, 1, 2]);
-    await labels.close();
     learner.dispose();
+  });
+
+  it('two learners on one store (two tabs) label a sample differently: the second teach is refused (conflict), stored and learned nowhere', async () => {
+    const indexedDB = new IDBFactory();
+    const tab1 = await person({ labels: await IdbLabelStore.open('labels', { indexedDB }) });
+    const tab2 = await person({ labels: await IdbLabelStore.open('labels', { indexedDB }) });
+    await Promise.all([tab1.al.query(1), tab2.al.query(1)]); // both restored the empty store
+    await tab1.al.teach([5], [1]);
+    await expect(tab2.al.teach([5, 6], [7, 7])).rejects.toMatchObject({
+      code: 'conflict', message: 'label store IndexedDB "labels": two labels for sample 5 (1 there, 7 in this batch); this batch of 2 labels was not stored',
+    });
+    expect([tab2.al.pool.labelOf(5), tab2.al.pool.labelOf(6)]).toEqual([undefined, undefined]);
+    const reload = await person({ labels: await IdbLabelStore.open('labels', { indexedDB }) });
+    await reload.al.query(1);
+    expect([reload.al.pool.labelOf(5), reload.al.pool.labelOf(6), reload.al.pool.labelledCount]).toEqual([1, undefined, 1]);
+    for (const p of [tab1, tab2, reload]) p.learner.dispose();
+  });
+
+  it('a store with labels beyond the learner\'s classes is refused, naming the store, the sample and the classes; a teach then stores nothing', async () => {
+    const path = join(root, 'classes', 'labels.bin');
+    const store = await FsLabelStore.open(path);
+    const ten = await person({ labels: store });
+    await ten.al.teach([1, 2], [9, 2]);
+    await store.close();
+    ten.learner.dispose();
+
+    const labels = await FsLabelStore.open(path);
+    const three = await person({ labels }, 3);
+    const refusal = { code: 'invalid-input', message: `label store ${path}: sample 1 is labelled 9 there, but the learner knows 3 classes, 0 to 2 (a store for another task?)` };
+    await expect(three.al.query(1)).rejects.toMatchObject(refusal);
+    await expect(three.al.teach([3], [0])).rejects.toMatchObject(refusal);
+    expect((await labels.load()).map((b) => [Array.from(b.ids), Array.from(b.labels)])).toEqual([[[1, 2], [9, 2]]]);
+    expect(three.al.pool.labelledCount).toBe(0);
+    await labels.close();
+    three.learner.dispose();
   });
 
   it('step() with nothing left to label says so', async () => {

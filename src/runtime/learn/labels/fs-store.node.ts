@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
-import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
+import { checkLabelBatch, holdLabels, newLabels, type LabelBatch, type LabelStore } from './store.js';
 
 /**
  * Labels in one append-only file, a record per `teach`:
@@ -13,7 +13,8 @@ import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
  * (little-endian). `append` resolves after fsync, so an acknowledged batch survives a crash. A
  * crash mid-write leaves at most a torn last record, never acknowledged: open() cuts it off. A
  * batch a full disk cannot take whole is refused (storage-full) and cut off at once. A
- * damaged record with more after it is damage, not a crash: open() refuses and changes nothing.
+ * damaged record that is not such a tear (whole records after it, say) is damage, not a crash:
+ * open() refuses (integrity) and changes nothing.
  * One learner writes a file at a time: open() takes `<path>.lock` until close(), and takes over
  * one left by a process on this host that is no longer running.
  */
@@ -25,6 +26,8 @@ export class FsLabelStore implements LabelStore {
     private batches: LabelBatch[],
     /** Where the last acknowledged record ends: the file's length between appends. */
     private end: number,
+    /** Each sample's label: a batch giving one another is refused. */
+    private readonly held = batches.reduce(holdLabels, new Map<number, number>()),
   ) {}
 
   static async open(path: string): Promise<FsLabelStore> {
@@ -55,7 +58,9 @@ export class FsLabelStore implements LabelStore {
   async append(batch: LabelBatch): Promise<void> {
     checkLabelBatch(batch, this.location);
     if (!this.handle) throw new EdgelakeError('invalid-input', `label store ${this.location}: closed`);
-    const record = encodeRecord(batch);
+    const news = newLabels(this.held, batch, this.location);
+    if (!news) return;
+    const record = encodeRecord(news);
     try {
       // On a full disk write(2) can take part of a record and return without an error: the rest would never come.
       const { bytesWritten } = await this.handle.write(record);
@@ -67,7 +72,8 @@ export class FsLabelStore implements LabelStore {
       throw code === 'ENOSPC' || code === 'EDQUOT' ? this.notStored(batch, `the disk is full or over quota (${code})`, e) : e;
     }
     this.end += record.length;
-    this.batches.push({ ids: batch.ids.slice(), labels: batch.labels.slice() });
+    this.batches.push(news);
+    holdLabels(this.held, news);
   }
 
   private notStored(batch: LabelBatch, why: string, cause?: unknown): EdgelakeError {
@@ -119,26 +125,50 @@ function readRecords(bytes: Uint8Array, path: string): { batches: LabelBatch[]; 
   const batches: LabelBatch[] = [];
   let at = 0;
   while (at < bytes.length) {
-    const whole = at + 8 <= bytes.length && view.getUint32(at, true) === MAGIC;
-    const n = whole ? view.getUint32(at + 4, true) : 0;
-    const end = at + 12 + 8 * n;
-    if (whole && end <= bytes.length && view.getUint32(end - 4, true) === crc32(bytes, at, end - 4)) {
-      const ids = new Uint32Array(n);
-      const labels = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        ids[i] = view.getUint32(at + 8 + 4 * i, true);
-        labels[i] = view.getInt32(at + 8 + 4 * n + 4 * i, true);
-      }
-      batches.push({ ids, labels });
-      at = end;
-      continue;
+    const end = wholeRecordEnd(bytes, view, at);
+    if (end === undefined) {
+      if (isTorn(bytes, view, at)) return { batches, end: at };
+      const why = nextWholeRecord(bytes, view, at) === undefined ? 'it is not a write a crash cut short' : 'more follow';
+      throw new EdgelakeError('integrity', `label store ${path}: the record at byte ${at} is damaged and ${why}; refusing to open it (nothing was changed)`);
     }
-    // A crash tears only the last write: the record runs to the end of the file, or what follows is unwritten (zeros).
-    const torn = !whole || end >= bytes.length;
-    if (torn || bytes.subarray(at).every((b) => b === 0)) return { batches, end: at };
-    throw new EdgelakeError('integrity', `label store ${path}: the record at byte ${at} is damaged and more follow; refusing to open it (nothing was changed)`);
+    const n = (end - at - 12) / 8;
+    const ids = new Uint32Array(n);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      ids[i] = view.getUint32(at + 8 + 4 * i, true);
+      labels[i] = view.getInt32(at + 8 + 4 * n + 4 * i, true);
+    }
+    batches.push({ ids, labels });
+    at = end;
   }
   return { batches, end: at };
+}
+
+/** Where the whole record at `at` ends: its magic, a count that fits the file and its crc32 all hold; else undefined. */
+function wholeRecordEnd(bytes: Uint8Array, view: DataView, at: number): number | undefined {
+  if (at + 12 > bytes.length || view.getUint32(at, true) !== MAGIC) return undefined;
+  const end = at + 12 + 8 * view.getUint32(at + 4, true);
+  return end <= bytes.length && view.getUint32(end - 4, true) === crc32(bytes, at, end - 4) ? end : undefined;
+}
+
+/** Where the first whole record after `at` starts (records lie at multiples of 4), if any does. */
+function nextWholeRecord(bytes: Uint8Array, view: DataView, at: number): number | undefined {
+  for (let next = at + 4; next + 12 <= bytes.length; next += 4) if (wholeRecordEnd(bytes, view, next) !== undefined) return next;
+  return undefined;
+}
+
+/**
+ * A crash tears only the last write, so a bad record at `at` is torn when it is the last thing in
+ * the file and no whole record follows: too short for any record, unwritten (zeros), or a good
+ * header whose record runs to or past the end of the file, or is followed only by zeros. A flipped
+ * bit in a header can point past the end too: the whole records after it tell damage from a tear.
+ */
+function isTorn(bytes: Uint8Array, view: DataView, at: number): boolean {
+  const rest = bytes.subarray(at);
+  if (rest.length < 12 || rest.every((b) => b === 0)) return true;
+  if (view.getUint32(at, true) !== MAGIC) return false;
+  const end = at + 12 + 8 * view.getUint32(at + 4, true);
+  return bytes.subarray(Math.min(end, bytes.length)).every((b) => b === 0) && nextWholeRecord(bytes, view, at) === undefined;
 }
 
 /** Lock files this process holds or is taking: so a lock naming our own pid is an earlier process's (a restarted container reuses pids). */

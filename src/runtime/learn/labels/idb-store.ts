@@ -1,14 +1,15 @@
 import { promisifyRequest } from 'idb-keyval';
 import { EdgelakeError } from '../../../errors.js';
-import { checkLabelBatch, type LabelBatch, type LabelStore } from './store.js';
+import { checkLabelBatch, holdLabels, newLabels, type LabelBatch, type LabelStore } from './store.js';
 
 const BATCHES = 'batches';
 
 /**
  * Labels in an IndexedDB database (the browser's FsLabelStore): one record per `teach`, keyed by
  * its sequence number, written in a transaction with strict durability, so `append` resolves
- * once the batch is on disk and a record is whole or absent. The next number is found inside that
- * transaction, so stores on one database (two tabs) append in turn without colliding.
+ * once the batch is on disk and a record is whole or absent. The next number, and the labels
+ * already held, are read inside that transaction, so stores on one database (two tabs) append in
+ * turn without colliding, and a sample one tab labelled cannot be given another label by the other.
  */
 export class IdbLabelStore implements LabelStore {
   readonly location: string;
@@ -36,12 +37,21 @@ export class IdbLabelStore implements LabelStore {
     checkLabelBatch(batch, this.location);
     const tx = this.open().transaction(BATCHES, 'readwrite', { durability: 'strict' });
     const store = tx.objectStore(BATCHES);
-    const record = { ids: batch.ids.slice(), labels: batch.labels.slice() };
-    const last = store.openKeyCursor(null, 'prev');
-    last.onsuccess = () => store.add(record, last.result ? Number(last.result.key) + 1 : 0);
+    let refused: unknown;
+    const earlier = store.getAll();
+    const last = store.openKeyCursor(null, 'prev'); // answered after `earlier`: requests run in order
+    last.onsuccess = () => {
+      try {
+        const news = newLabels((earlier.result as LabelBatch[]).reduce(holdLabels, new Map<number, number>()), batch, this.location);
+        if (news) store.add(news, last.result ? Number(last.result.key) + 1 : 0);
+      } catch (e) {
+        refused = e;
+        tx.abort();
+      }
+    };
     await new Promise<void>((resolve, reject) => {
       tx.oncomplete = () => resolve();
-      tx.onabort = tx.onerror = () => reject(new EdgelakeError(tx.error?.name === 'QuotaExceededError' ? 'storage-full' : 'invalid-input', `label store ${this.location}: ${tx.error?.message ?? 'the write was aborted'}`, { cause: tx.error }));
+      tx.onabort = tx.onerror = () => reject(refused ?? new EdgelakeError(tx.error?.name === 'QuotaExceededError' ? 'storage-full' : 'invalid-input', `label store ${this.location}: ${tx.error?.message ?? 'the write was aborted'}`, { cause: tx.error }));
     });
   }
 

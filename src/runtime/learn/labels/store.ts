@@ -9,7 +9,9 @@ export interface LabelBatch {
 /**
  * Where an active learner keeps the labels people give it, so none is paid for twice. A batch is
  * durable once `append` resolves (a crash after that loses nothing), and all or nothing: `load`
- * returns every acknowledged batch in order, and never part of one.
+ * returns every acknowledged batch in order, and never part of one. A sample holds one label: a
+ * batch giving a held sample another is refused whole (conflict: two learners on one store, say),
+ * and one giving it the same again stores only its news.
  */
 export interface LabelStore {
   /** Names the store in errors (a path, an IndexedDB database). */
@@ -23,6 +25,7 @@ export interface LabelStore {
 export class MemoryLabelStore implements LabelStore {
   readonly location = 'memory';
   private readonly batches: LabelBatch[] = [];
+  private readonly held = new Map<number, number>();
 
   async load(): Promise<LabelBatch[]> {
     return this.batches.map(copyBatch);
@@ -30,7 +33,10 @@ export class MemoryLabelStore implements LabelStore {
 
   async append(batch: LabelBatch): Promise<void> {
     checkLabelBatch(batch, this.location);
-    this.batches.push(copyBatch(batch));
+    const news = newLabels(this.held, batch, this.location);
+    if (!news) return;
+    this.batches.push(news);
+    holdLabels(this.held, news);
   }
 
   async close(): Promise<void> {}
@@ -42,6 +48,36 @@ export function checkLabelBatch({ ids, labels }: LabelBatch, location: string): 
     throw new EdgelakeError('invalid-input', `label store ${location}: a batch is { ids: Uint32Array, labels: Int32Array }`);
   }
   if (ids.length !== labels.length) throw new EdgelakeError('invalid-input', `label store ${location}: ${ids.length} ids but ${labels.length} labels`);
+}
+
+/**
+ * What of `batch` a store holding `held` (sample -> label) writes: a copy without the samples it
+ * holds with the same label, or undefined when that leaves nothing of a batch that had labels.
+ * A held sample given another label, or one given two in the batch, refuses it whole (conflict).
+ */
+export function newLabels(held: ReadonlyMap<number, number>, batch: LabelBatch, location: string): LabelBatch | undefined {
+  const seen = new Map<number, number>();
+  const clashes: string[] = [];
+  const keep: number[] = [];
+  batch.ids.forEach((id, i) => {
+    const label = batch.labels[i];
+    const known = held.get(id) ?? seen.get(id);
+    if (known === undefined) keep.push(i);
+    else if (known !== label) clashes.push(held.has(id) ? `sample ${id} (${known} there, ${label} in this batch)` : `sample ${id} (${known} and ${label} in this batch)`);
+    seen.set(id, known ?? label);
+  });
+  if (clashes.length > 0) {
+    const named = clashes.length > 10 ? `${clashes.slice(0, 10).join(', ')} and ${clashes.length - 10} more` : clashes.join(', ');
+    throw new EdgelakeError('conflict', `label store ${location}: two labels for ${named}; this batch of ${batch.ids.length} labels was not stored`);
+  }
+  if (keep.length === 0 && batch.ids.length > 0) return undefined;
+  return { ids: Uint32Array.from(keep, (i) => batch.ids[i]), labels: Int32Array.from(keep, (i) => batch.labels[i]) };
+}
+
+/** Adds a stored batch's labels to `held`; a sample's first label stands (a store written before stores refused a second may hold two). */
+export function holdLabels(held: Map<number, number>, { ids, labels }: LabelBatch): Map<number, number> {
+  ids.forEach((id, i) => held.has(id) || held.set(id, labels[i]));
+  return held;
 }
 
 function copyBatch(b: LabelBatch): LabelBatch {

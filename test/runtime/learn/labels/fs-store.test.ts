@@ -62,6 +62,34 @@ describe('FsLabelStore', () => {
     expect(existsSync(`${path}.lock`), 'a refused open keeps no lock').toBe(false);
   });
 
+  it('a record cut short and followed by zeros the crash left is the last write too: it is cut off', async () => {
+    const { path, first } = await twoBatches();
+    const whole = readFileSync(path);
+    writeFileSync(path, Buffer.concat([whole.subarray(0, whole.length - 3), new Uint8Array(64)]));
+    expect(await load(path)).toEqual([[[1, 2], [10, 20]]]);
+    expect(readFileSync(path).length).toBe(first);
+  });
+
+  it('a damaged magic or count with whole records after it is damage, not a torn write: refused, naming the byte, the file unchanged', async () => {
+    const path = join(mkdtempSync(join(root, 'case-')), 'labels.bin');
+    const store = await FsLabelStore.open(path);
+    for (let b = 0; b < 5; b++) await store.append({ ids: Uint32Array.of(2 * b, 2 * b + 1), labels: Int32Array.of(b, b) });
+    await store.close();
+    const whole = readFileSync(path);
+    const record = 12 + 8 * 2;
+    // Record 2's magic, record 2's count (pointing past the end of the file), record 5's magic (nothing after it, but whole: not a torn write).
+    for (const [at, byte, flip] of [[record, 0, 0x01], [record, 4, 0x10], [4 * record, 0, 0x01]]) {
+      const bytes = Buffer.from(whole);
+      bytes[at + byte] ^= flip;
+      writeFileSync(path, bytes);
+      await expect(FsLabelStore.open(path), `byte ${at + byte}`).rejects.toMatchObject({
+        code: 'integrity', message: expect.stringContaining(`label store ${path}: the record at byte ${at} is damaged`),
+      });
+      expect(Buffer.compare(readFileSync(path), bytes), `byte ${at + byte}`).toBe(0);
+      expect(existsSync(`${path}.lock`)).toBe(false);
+    }
+  });
+
   it('refuses a second open while a learner, here or in another process, has the file open; opens once it is closed', async () => {
     const { path } = await twoBatches();
     const first = await FsLabelStore.open(path);

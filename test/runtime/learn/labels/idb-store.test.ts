@@ -1,4 +1,4 @@
-// IdbLabelStore shared by two tabs: each append takes the next number when it writes, so neither collides.
+// IdbLabelStore shared by two tabs: each append takes the next number when it writes, so neither collides, and the first label given a sample stands.
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { IdbLabelStore } from '../../../../src/index.js';
@@ -20,5 +20,21 @@ describe('IdbLabelStore', () => {
     const again = await IdbLabelStore.open('labels', { indexedDB });
     expect(await plain(again)).toEqual(expected);
     await again.close();
+  });
+
+  it('two tabs label one sample differently: the second is refused (conflict), naming the sample and both labels, and a reload holds the first', async () => {
+    const indexedDB = new IDBFactory();
+    const tab1 = await IdbLabelStore.open('labels', { indexedDB });
+    const tab2 = await IdbLabelStore.open('labels', { indexedDB });
+    await tab1.append({ ids: Uint32Array.of(5), labels: Int32Array.of(1) });
+    await expect(tab2.append({ ids: Uint32Array.of(6, 5), labels: Int32Array.of(7, 7) })).rejects.toMatchObject({
+      code: 'conflict', message: 'label store IndexedDB "labels": two labels for sample 5 (1 there, 7 in this batch); this batch of 2 labels was not stored',
+    });
+    await tab2.append({ ids: Uint32Array.of(6, 5), labels: Int32Array.of(7, 1) }); // tab 1's answer for 5: only 6 is news
+    await tab1.close();
+    await tab2.close();
+    const reload = await IdbLabelStore.open('labels', { indexedDB });
+    expect((await reload.load()).map((b) => [Array.from(b.ids), Array.from(b.labels)])).toEqual([[[5], [1]], [[6], [7]]]);
+    await reload.close();
   });
 });

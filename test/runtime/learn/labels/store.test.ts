@@ -48,6 +48,24 @@ describe.each(kinds)('%s', (_, open) => {
     await again.close();
   });
 
+  it('holds one label per sample: a different one is refused (conflict) and nothing of its batch stored; the same one again is no news', async () => {
+    const { store, reopen } = await open();
+    await store.append(batch([5, 6], [1, 2]));
+    await expect(store.append(batch([9, 5, 6], [0, 7, 2]))).rejects.toMatchObject({
+      code: 'conflict', message: `label store ${store.location}: two labels for sample 5 (1 there, 7 in this batch); this batch of 3 labels was not stored`,
+    });
+    await expect(store.append(batch([8, 8], [3, 4]))).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('two labels for sample 8 (3 and 4 in this batch)') });
+    await store.append(batch([6, 9, 9], [2, 0, 0])); // sample 6 again, and 9 twice: only 9, once, is news
+    await store.append(batch([5], [1])); // nothing new: nothing written
+    const expected = [[[5, 6], [1, 2]], [[9], [0]]];
+    expect(plain(await store.load())).toEqual(expected);
+    await store.close();
+    const again = await reopen();
+    expect(plain(await again.load())).toEqual(expected);
+    await expect(again.append(batch([9], [4]))).rejects.toMatchObject({ code: 'conflict' });
+    await again.close();
+  });
+
   it('refuses a malformed batch, storing nothing', async () => {
     const { store } = await open();
     await expect(store.append(batch([1, 2], [0]))).rejects.toThrow(`label store ${store.location}: 2 ids but 1 labels`);
