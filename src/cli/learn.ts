@@ -3,6 +3,9 @@ import { MAX_SEED, parseFlags, positiveInt, wholeNumber, type Flags } from './fl
 import { ChunkCache } from '../cache/cache.js';
 import { MemoryChunkStore } from '../cache/memory-store.js';
 import { EdgelakeError } from '../errors.js';
+import { DEFAULT_LIMITS } from '../format/limits.js';
+import { REFS_PATH } from '../format/manifest.js';
+import { parseJson, validateRefs } from '../format/validate.js';
 import { openSinkNode } from '../runtime/sink.node.js';
 import { ActiveLearner, type RoundResult } from '../runtime/learn/active-learner.js';
 import { openDataset } from '../runtime/open.node.js';
@@ -54,6 +57,7 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   const seed = wholeNumber(values.seed, '--seed', 0, MAX_SEED);
   if (values['byte-budget'] !== undefined && !values['cost-aware']) throw new EdgelakeError('invalid-input', '--byte-budget needs --cost-aware (only a cost-aware pick counts bytes)');
   const byteBudget = values['byte-budget'] === undefined ? undefined : parseSize(values['byte-budget'], '--byte-budget');
+  if (values.commit && values.ref !== undefined) await checkCommitRef(positionals[0], values.ref);
   const gpu = values.device === 'cpu' ? null : await getNodeDevice({ required: values.device === 'gpu' ? true : undefined }); // no --device: EDGELAKE_REQUIRE_GPU decides
   const device = gpu?.device ?? null;
   const epochs = positiveInt(values.epochs, '--epochs', 8);
@@ -115,6 +119,21 @@ export async function learnCommand(args: string[], io: CliIo): Promise<number> {
   } finally {
     await mainCache.store.close();
   }
+}
+
+/**
+ * --commit moves the ref --ref names, so it must be a branch: a tag or a version id is refused
+ * before the run rather than after it (the rule of commitDataset's refToMove).
+ */
+async function checkCommitRef(root: string, ref: string): Promise<void> {
+  const bytes = await openSinkNode(root).read(REFS_PATH);
+  if (!bytes) return; // no dataset there: opening it says so
+  const refs = validateRefs(parseJson(bytes, REFS_PATH, DEFAULT_LIMITS));
+  if (Object.hasOwn(refs.refs, ref)) return;
+  const branch = `edgelake branch ${root} NAME --from ${ref} makes one there`;
+  if (refs.tags && Object.hasOwn(refs.tags, ref)) throw new EdgelakeError('invalid-input', `--ref ${ref} is a tag, and tags never move: --commit needs a branch (${branch})`);
+  const { version } = await openDataset(root, { ref }); // no such name: its not-found
+  throw new EdgelakeError('invalid-input', `--ref ${ref} is version ${version}, not a branch: --commit needs a branch to move (${branch})`);
 }
 
 /** A cost-aware round fetches whole chunks: a budget below the smallest input chunk buys none. */

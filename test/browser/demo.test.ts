@@ -178,6 +178,15 @@ describe.skipIf(noChromium)('browser demo: active learning in Chromium with WebG
     const after = Number(await page.getByTestId('bytes-fetched').getAttribute('data-bytes'));
     expect(after - before).toBe(sent(2).reduce((a, r) => a + r.bytes, 0));
     expect(await page.getByTestId('hit-ratio').textContent()).toMatch(/^[1-9][\d.]*% \([1-9]\d* hits/);
+
+    // Every label is in IndexedDB as it is given: a round whose labels were stored but whose end was
+    // never saved (a reload mid-round) keeps them.
+    const train = (await openDataset(DATASET_DIR)).view({ split: 'train' }).ids;
+    const added = await appendLabels(page, 'edgelake-demo', Array.from(train.slice(0, 400)), 3);
+    expect(added).toHaveLength(3);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('[data-testid=round]')?.textContent === '4');
+    expect(await text(page, 'labels')).toBe('203');
   });
 
   it('a person who labels 100 picks by hand with their true classes reaches random sampling\'s accuracy at 100 labels', async () => {
@@ -252,6 +261,38 @@ function countIdb(page: Page, name: string): Promise<{ chunks: number; index: nu
       const chunks = tx.objectStore('chunks').count();
       const index = tx.objectStore('index').count();
       tx.oncomplete = () => { open.result.close(); resolve({ chunks: chunks.result, index: index.result }); };
+      tx.onerror = () => reject(tx.error);
+    };
+  })`);
+}
+
+/**
+ * Stores `count` labels (class 0) for candidates the demo's label store (run database `db`) lacks,
+ * as a teach would before its round trains; returns their ids.
+ */
+function appendLabels(page: Page, db: string, candidates: number[], count: number): Promise<number[]> {
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const url = document.querySelector('[name=url]').value;
+    const open = indexedDB.open(${JSON.stringify(db)} + '-labels:' + url);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      let tx;
+      try {
+        tx = open.result.transaction('batches', 'readwrite');
+      } catch (e) {
+        open.result.close();
+        return reject(new Error('the page keeps no label store: ' + e.message));
+      }
+      const store = tx.objectStore('batches');
+      const all = store.getAll();
+      const keys = store.getAllKeys(); // answered after all: requests complete in order
+      let ids = [];
+      keys.onsuccess = () => {
+        const taken = new Set(all.result.flatMap((b) => Array.from(b.ids)));
+        ids = ${JSON.stringify(candidates)}.filter((id) => !taken.has(id)).slice(0, ${count});
+        store.add({ ids: Uint32Array.from(ids), labels: new Int32Array(ids.length) }, Math.max(-1, ...keys.result) + 1);
+      };
+      tx.oncomplete = () => { open.result.close(); resolve(ids); };
       tx.onerror = () => reject(tx.error);
     };
   })`);

@@ -1,4 +1,4 @@
-import { commitLabels, STRATEGIES, formatAdapter, getDevice, openDataset, openSink, type StrategyName } from '../../../src/index.js';
+import { isEdgelakeError, STRATEGIES, formatAdapter, getDevice, type StrategyName } from '../../../src/index.js';
 import { drawCharts, formatBytes } from './chart.js';
 import { showPicks } from './labeller.js';
 import { preview, Run, type Point, type Settings } from './run.js';
@@ -78,7 +78,7 @@ function parseSize(text: string): number {
   return Math.round(Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()));
 }
 
-function status(text: string, kind: 'info' | 'error' = 'info'): void {
+function status(text: string, kind: 'info' | 'error' | 'conflict' = 'info'): void {
   const el = $('status');
   el.textContent = text;
   el.dataset.kind = kind;
@@ -235,14 +235,21 @@ async function init(): Promise<void> {
   }));
   for (const name of ['model', 'model-files']) field(name).addEventListener('change', () => (modelChanged = true));
   $('commit').addEventListener('click', () => void withRuns(async (s) => {
-    const labels = main!.labelled();
-    if (!labels.size) throw new Error('no labels to commit yet: label a round first');
-    status(`committing ${labels.size} labels…`);
-    // Onto the dataset as it is now (another commit may have moved it); the ref moves only if it still is.
-    const head = await openDataset(s.url, { cache: main!.cache });
-    const done = await commitLabels(head, labels, { sink: openSink(s.url), message: `browser demo: ${labels.size} labels, ${main!.model.describe}` });
-    $('commit').dataset.version = done.versionId;
-    status(`Committed ${labels.size} labels to ${s.url} as version ${done.versionId.slice(0, 12)}, child of ${head.version.slice(0, 12)}: the label tensor and its mask, every other chunk shared.`);
+    const run = main!;
+    const count = run.labels;
+    if (!count) throw new Error('no labels to commit yet: label a round first');
+    status(`committing ${count} labels…`);
+    // Onto the version this run read (or its own last commit): if another writer moved the dataset
+    // on, or labelled a sample otherwise, the ref stays and the page says so, rather than writing over it.
+    const parent = run.parentOfNextCommit;
+    try {
+      const done = await run.commit(`browser demo: ${count} labels, ${run.model.describe}`);
+      $('commit').dataset.version = done.versionId;
+      status(`Committed ${count} labels to ${s.url} as version ${done.versionId.slice(0, 12)}, child of ${parent.slice(0, 12)}: the label tensor and its mask, every other chunk shared.`);
+    } catch (e) {
+      if (!isEdgelakeError(e, 'conflict')) throw e;
+      status(`conflict: nothing committed. ${e.message}`, 'conflict');
+    }
   }));
   $('clear').addEventListener('click', () => void withRuns(async () => {
     const removed = (await main!.cache.clear()) + ((await baseline?.cache.clear()) ?? 0);

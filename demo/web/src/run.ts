@@ -1,4 +1,4 @@
-import { ActiveLearner, ChunkCache, type Dataset, IdbChunkStore, type Learner, Loader, loadModel, mlp, type Model, openDataset, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
+import { ActiveLearner, ChunkCache, commitLabels, type Committed, type Dataset, IdbChunkStore, IdbLabelStore, type Learner, Loader, loadModel, mlp, type Model, openDataset, openSink, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
 
 /** What the page's form sets. */
 export interface Settings {
@@ -47,6 +47,8 @@ interface SavedRun {
   points: Point[];
   /** Where the model's weights are kept: the model note (edgelake) or TF.js's IndexedDB store. */
   model: 'edgelake' | 'tfjs';
+  /** The version this run last committed: its next commit goes onto it. */
+  committed?: string;
 }
 
 const RUN_NOTE = 'edgelake-demo:run';
@@ -56,8 +58,9 @@ const CACHE_BUDGET = 1 << 30;
 
 /**
  * One active-learning run: a dataset read through its own IndexedDB cache, a learner, its pool of
- * labels and its curve. After every round the model (safetensors) and the pool are saved as notes
- * in that cache's database, so a reload goes on from there.
+ * labels and its curve. Every label is stored in IndexedDB as it is given (an IdbLabelStore), so a
+ * reload mid-round keeps it; after every round the model (safetensors) and the pool are saved as
+ * notes in the cache's database, so a reload goes on from there.
  */
 export class Run {
   private constructor(
@@ -71,6 +74,9 @@ export class Run {
     public model: RunModel,
     public pool: Pool | undefined,
     readonly points: Point[],
+    private labelStore: IdbLabelStore,
+    /** The version this run last committed (undefined: none yet): the next commit goes onto it. */
+    private committed: string | undefined,
   ) {}
 
   /**
@@ -84,11 +90,13 @@ export class Run {
     // The header tells the runs' requests apart in the server's log; same-origin, so no preflight.
     const open = (ref?: string) => openDataset(url, { cache, ref, http: { headers: { 'x-edgelake-run': name } } });
     const dataset = saved ? await open(saved.version).catch(() => open()) : await open();
+    const labels = await IdbLabelStore.open(labelStoreName(db, url));
     if (saved?.version === dataset.version) {
       const model = await restoreModel(saved.model, store, db, dataset, device).catch(() => undefined); // gone or damaged: start over
-      if (model) return new Run(name, store, cache, dataset, url, device, db, model, Pool.fromJSON(saved.pool), saved.points);
+      if (model) return new Run(name, store, cache, dataset, url, device, db, model, await withStored(dataset, Pool.fromJSON(saved.pool), labels), saved.points, labels, saved.committed);
     }
-    return new Run(name, store, cache, dataset, url, device, db, await newModel(dataset, device, settings, store, db), undefined, []);
+    // A new model, with every label the store kept (a reload before the first round ended keeps them too).
+    return new Run(name, store, cache, dataset, url, device, db, await newModel(dataset, device, settings, store, db), await withStored(dataset, undefined, labels), [], labels, undefined);
   }
 
   get learner(): Learner {
@@ -118,7 +126,7 @@ export class Run {
     const al = new ActiveLearner({
       dataset: this.dataset, strategy, roundSize: settings.roundSize, maxLabels: settings.maxLabels, learner: this.learner,
       costAware: settings.byteBudget !== undefined, byteBudget: settings.byteBudget, seed: settings.seed, epochs: settings.epochs,
-      device: this.device, oracle, pool: this.pool,
+      device: this.device, oracle, pool: this.pool, labels: this.labelStore,
     });
     this.pool = al.pool;
     return al;
@@ -138,9 +146,26 @@ export class Run {
 
   private readonly counted = new WeakMap<ActiveLearner, number>();
 
+  /**
+   * Commits every label this run holds onto the version it read, or onto its own last commit: if
+   * another writer moved the ref meanwhile, or labelled one of these samples otherwise, a 'conflict' error.
+   */
+  async commit(message: string): Promise<Committed> {
+    const labels = this.labelled();
+    const done = await commitLabels(this.dataset, labels, { sink: openSink(this.url), message, onto: this.committed });
+    this.committed = done.versionId;
+    await this.save();
+    return done;
+  }
+
+  /** The version the next commit goes onto. */
+  get parentOfNextCommit(): string {
+    return this.committed ?? this.dataset.version;
+  }
+
   async save(): Promise<void> {
     await this.model.save();
-    const saved: SavedRun = { format: 'edgelake-demo/1', url: this.url, version: this.dataset.version, pool: this.pool!.toJSON(), points: this.points, model: this.model.kind };
+    const saved: SavedRun = { format: 'edgelake-demo/1', url: this.url, version: this.dataset.version, pool: this.pool!.toJSON(), points: this.points, model: this.model.kind, committed: this.committed };
     await this.store.putNote(RUN_NOTE, new TextEncoder().encode(JSON.stringify(saved)));
   }
 
@@ -151,6 +176,8 @@ export class Run {
     this.model = model;
     this.pool = undefined;
     this.points.length = 0;
+    this.committed = undefined;
+    this.labelStore = await clearLabelStore(this.labelStore, labelStoreName(this.db, this.url));
     await this.store.putNote(RUN_NOTE, new Uint8Array());
     await this.store.putNote(MODEL_NOTE, new Uint8Array());
     if (clearCache) await this.cache.clear();
@@ -158,8 +185,35 @@ export class Run {
 
   async close(): Promise<void> {
     this.model.dispose();
+    await this.labelStore.close();
     await this.store.close();
   }
+}
+
+/** The IndexedDB database of a run's labels: one per run database and dataset URL, so a reload finds it. */
+const labelStoreName = (db: string, url: string) => `${db}-labels:${url}`;
+
+/** `pool` (a new one on the train split when undefined) with the labels `store` holds that it lacks. */
+async function withStored(ds: Dataset, pool: Pool | undefined, store: IdbLabelStore): Promise<Pool | undefined> {
+  const batches = await store.load();
+  if (!batches.length) return pool;
+  const into = pool ?? new Pool(ds.view({ split: 'train' }).ids); // the ActiveLearner's default pool
+  for (const { ids, labels } of batches) {
+    const fresh = Array.from(ids.keys()).filter((i) => into.has(ids[i]) && !into.isLabelled(ids[i]));
+    into.label(fresh.map((i) => ids[i]), fresh.map((i) => labels[i]));
+  }
+  return into;
+}
+
+/** New run: the store's labels go with the database, and an empty one takes its place. */
+async function clearLabelStore(store: IdbLabelStore, name: string): Promise<IdbLabelStore> {
+  await store.close();
+  const request = indexedDB.deleteDatabase(name);
+  await new Promise<void>((resolve, reject) => {
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error ?? new Error(`IndexedDB "${name}" could not be deleted`));
+  });
+  return IdbLabelStore.open(name);
 }
 
 /** The settings' model: the TF.js model they name, or an MLP from the images to the classes with one hidden layer. */

@@ -8,7 +8,8 @@ import { parseJson, validateRefs } from '../../../format/validate.js';
 import { DEFAULT_LIMITS } from '../../../format/limits.js';
 import { typedArrayFor } from '../../dataset/batch.js';
 import { defaultRef } from '../../dataset/commit.js';
-import type { Dataset } from '../../dataset/dataset.js';
+import { Dataset } from '../../dataset/dataset.js';
+import { readManifest } from '../../dataset/versions.js';
 import { Loader } from '../../loader/loader.js';
 
 export interface CommitLabelsOptions {
@@ -22,19 +23,28 @@ export interface CommitLabelsOptions {
   /** ISO 8601 time of the version (default now). */
   created?: string;
   /**
-   * The version to commit onto when this writer committed since `dataset` was read (default the
-   * version it read): one whose labels are the dataset's with some of these over them.
+   * The version to commit onto (default the version `dataset` read): a newer one, this writer's
+   * last commit or another writer's. Its labels and mask are the parent's, so none it holds is lost.
    */
   onto?: string;
+  /**
+   * Write these labels over different ones the parent's mask marks (another annotator's); without
+   * it such a commit is a 'conflict' error naming the samples and both labels.
+   */
+  overwrite?: boolean;
 }
+
+/** Disagreeing samples named in a conflict error; the rest are counted. */
+const CONFLICTS_SHOWN = 5;
 
 /** Samples per chunk of a label tensor the parent lacks. */
 const NEW_CHUNK_SAMPLES = 16384;
 
 /**
  * Writes `labels` (sample id -> class) into a new version of `dataset`, child of the version it
- * read: the label tensor holds the parent's values with these labels over them (-1 where neither
- * has one), the mask marks every sample labelled so far (the parent's mask, if any, and these).
+ * read (or of `onto`): the label tensor holds the parent's values with these labels over them (-1
+ * where neither has one), the mask marks every sample labelled so far (the parent's mask, if any,
+ * and these). A label the parent's mask marks otherwise is a 'conflict' unless `overwrite`.
  * Chunks keep the parent's boundaries, so a chunk with no new label has the parent's bytes and
  * hash: it is shared, not written again, as is every other tensor. The ref moves by
  * compare-and-swap: if another writer moved it first, a 'conflict' error and nothing changes.
@@ -42,7 +52,9 @@ const NEW_CHUNK_SAMPLES = 16384;
 export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number, number>, options: CommitLabelsOptions): Promise<Committed> {
   const tensor = options.tensor ?? 'label';
   const mask = `${tensor}_mask`;
-  const { manifest } = dataset;
+  // The parent's labels, mask and other tensors, read from it: a newer version holds labels the dataset lacks.
+  const base = await parentOf(dataset, options.onto);
+  const { manifest } = base;
   const parent = manifest.tensors[tensor] as TensorMeta | undefined;
   if (parent && !(parent.shape.length === 0 && parent.dtype in DTYPE_BYTES && parent.dtype !== 'float16' && parent.dtype !== 'float32' && (parent.sampleCompression === 'none' || parent.sampleCompression === 'deflate'))) {
     throw new EdgelakeError('invalid-input', `dataset ${dataset.name}: tensor ${tensor} is ${parent.dtype} [${parent.shape.join(', ')}], not one integer class per sample`);
@@ -61,9 +73,10 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
 
   const values = typedArrayFor(spec.dtype, new ArrayBuffer(manifest.length * DTYPE_BYTES[spec.dtype as keyof typeof DTYPE_BYTES]));
   const marked = new Uint8Array(manifest.length);
-  if (parent) await readAll(dataset, tensor, (ids, v) => ids.forEach((id, i) => (values[id] = v[i])));
+  if (parent) await readAll(base, tensor, (ids, v) => ids.forEach((id, i) => (values[id] = v[i])));
   else values.fill(-1);
-  if (manifest.tensors[mask]) await readAll(dataset, mask, (ids, v) => ids.forEach((id, i) => (marked[id] = v[i])));
+  if (manifest.tensors[mask]) await readAll(base, mask, (ids, v) => ids.forEach((id, i) => (marked[id] = v[i])));
+  if (!options.overwrite) refuseDisagreement(base, labels, values, marked);
   for (const [id, label] of labels) {
     values[id] = label;
     marked[id] = 1;
@@ -78,9 +91,25 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
   };
   const refsBytes = await options.sink.read(REFS_PATH);
   const ref = options.ref ?? (refsBytes ? defaultRef(validateRefs(parseJson(refsBytes, REFS_PATH, DEFAULT_LIMITS)), dataset) : 'main');
-  return commitChild(options.sink, options.onto ?? dataset.version, { length: manifest.length, splits: manifest.splits, tensors }, {
+  return commitChild(options.sink, base.version, { length: manifest.length, splits: manifest.splits, tensors }, {
     ref, message: options.message ?? `${labels.size} labels in ${tensor}`, created: options.created ?? new Date().toISOString(),
   });
+}
+
+/** The version committed onto: `dataset`, or version `onto` of its root, read through the same source and cache. */
+async function parentOf(dataset: Dataset, onto: string | undefined): Promise<Dataset> {
+  if (onto === undefined || onto === dataset.version) return dataset;
+  const manifest = await readManifest(dataset.source, onto, dataset.limits, `dataset ${dataset.name}: version ${onto} to commit onto`);
+  return new Dataset(dataset.source, dataset.name, onto, manifest, dataset.limits, dataset.network, undefined, { cache: dataset.cache, createPool: dataset.createPool });
+}
+
+/** Two annotators who disagree: a label the parent's mask marks, different from ours, is not written over unasked. */
+function refuseDisagreement(base: Dataset, labels: ReadonlyMap<number, number>, values: ArrayLike<number>, marked: Uint8Array): void {
+  const differ = [...labels].filter(([id, label]) => marked[id] === 1 && values[id] !== label);
+  if (differ.length === 0) return;
+  const named = differ.slice(0, CONFLICTS_SHOWN).map(([id, label]) => `sample ${id}: ${values[id]} there, ${label} here`);
+  if (differ.length > CONFLICTS_SHOWN) named.push(`and ${differ.length - CONFLICTS_SHOWN} more`);
+  throw new EdgelakeError('conflict', `commit: ${differ.length} sample${differ.length === 1 ? ' is' : 's are'} labelled otherwise in version ${base.version} (${named.join('; ')}); commit with overwrite: true to write these labels over those`);
 }
 
 function chunkSizes(length: number, per: number): number[] {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach, afterAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli } from '../../../support/cli.js';
 import { readDataset } from '../../../spec-reader/reader.js';
-import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp } from '../../../../src/index.js';
+import { ActiveLearner, commitDataset, isEdgelakeError, MemoryLabelStore, mlp } from '../../../../src/index.js';
 import { FolderSink, openDataset } from '../../../../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-commit-'));
@@ -110,6 +110,49 @@ describe('ActiveLearner.commit', () => {
     const view = child.view();
     for (const [id, label] of [[1, 1], [2, 2], [3, 3]]) expect(await view.get(id, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(label), person_mask: Uint8Array.of(1) });
     readDataset(dir).verifyAll();
+  });
+
+  it('a commit onto another writer\'s version keeps every label that version holds, and the other tensors it has', async () => {
+    const [a, b] = [await learnerOn('person'), await learnerOn('person')];
+    await a.al.teach([5], [1]);
+    await b.al.teach([6], [7]);
+    await a.al.commit({ sink: new FolderSink(dir) });
+    await expect(b.al.commit({ sink: new FolderSink(dir) })).rejects.toMatchObject({ code: 'conflict' });
+    // Another writer changes a tensor other than the labels too.
+    const relabel = ((await (await openDataset(dir)).view().get(42, ['label'])).label[0] + 1) % 10;
+    const head = (await commitDataset(await openDataset(dir), new FolderSink(dir), { update: { label: { ids: [42], values: Int32Array.of(relabel) } } })).versionId;
+    const committed = await b.al.commit({ sink: new FolderSink(dir), onto: head });
+    expect(committed.manifest.parent).toBe(head);
+    const view = (await openDataset(dir)).view();
+    expect(await view.get(5, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(1), person_mask: Uint8Array.of(1) });
+    expect(await view.get(6, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(7), person_mask: Uint8Array.of(1) });
+    expect((await view.get(42, ['label'])).label).toEqual(Int32Array.of(relabel));
+    readDataset(dir).verifyAll();
+    a.learner.dispose();
+    b.learner.dispose();
+  });
+
+  it('two annotators who disagree: a commit onto a version labelling a sample otherwise is a conflict naming both labels; the same label again is fine; overwrite takes ours', async () => {
+    const { commitLabels } = await import('../../../../src/runtime/learn/labels/commit.js');
+    const read = async (id: number) => (await openDataset(dir)).view().get(id, ['person', 'person_mask']);
+    await commitLabels(await openDataset(dir), new Map([[5, 1], [6, 2], ...Array.from({ length: 8 }, (_, i) => [100 + i, 3] as [number, number])]), { sink: new FolderSink(dir), tensor: 'person' });
+    const [a, b] = [await learnerOn('person'), await learnerOn('person')]; // both read the first commit
+    await a.al.teach([5, 9], [1, 4]); // agrees with it on sample 5
+    await b.al.teach([5, 6, 10], [7, 2, 8]); // disagrees on sample 5
+    const agreed = await a.al.commit({ sink: new FolderSink(dir) });
+    const err = await b.al.commit({ sink: new FolderSink(dir), onto: agreed.versionId }).catch((e: unknown) => e);
+    expect(isEdgelakeError(err, 'conflict')).toBe(true);
+    expect((err as Error).message).toBe(`commit: 1 sample is labelled otherwise in version ${agreed.versionId} (sample 5: 1 there, 7 here); commit with overwrite: true to write these labels over those`);
+    expect((await openDataset(dir)).version).toBe(agreed.versionId);
+    expect(await read(5)).toEqual({ person: Int32Array.of(1), person_mask: Uint8Array.of(1) });
+    const ours = await b.al.commit({ sink: new FolderSink(dir), onto: agreed.versionId, overwrite: true });
+    expect(ours.manifest.parent).toBe(agreed.versionId);
+    for (const [id, label] of [[5, 7], [6, 2], [9, 4], [10, 8], [100, 3]]) expect(await read(id)).toEqual({ person: Int32Array.of(label), person_mask: Uint8Array.of(1) });
+    // Many disagreements: a few named, the rest counted.
+    const many = commitLabels(await openDataset(dir), new Map(Array.from({ length: 8 }, (_, i) => [100 + i, 4] as [number, number])), { sink: new FolderSink(dir), tensor: 'person' });
+    await expect(many).rejects.toThrow(`commit: 8 samples are labelled otherwise in version ${ours.versionId} (sample 100: 3 there, 4 here; sample 101: 3 there, 4 here; sample 102: 3 there, 4 here; sample 103: 3 there, 4 here; sample 104: 3 there, 4 here; and 3 more); commit with overwrite: true to write these labels over those`);
+    a.learner.dispose();
+    b.learner.dispose();
   });
 
   it('a label the tensor\'s class names lack is refused before anything is written: it would make its whole chunk unreadable', async () => {
