@@ -12,7 +12,7 @@ export type ErrorCode =
   | 'source' // the source answered with an error that retrying will not fix
   | 'invalid-input' // a builder or CLI argument is wrong
   | 'storage-full' // the disk or the browser's quota has no room; nothing already stored is lost
-  | 'conflict' // another writer got there first: the dataset moved on since it was read (a commit would lose its version), or it holds the label store
+  | 'conflict' // another writer got there first: the dataset moved on since it was read (a commit would lose its version), it holds the label store, or it gave a sample another label
   | 'gpu-unavailable' // no WebGPU adapter, and the caller required one
   | 'not-modified' // a read asked for a file only if it changed (ReadOptions.ifChanged), and it had not
   | 'unsupported'; // the storage cannot serve a read of this kind (several ranges in one request): read another way
