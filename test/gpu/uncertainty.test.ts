@@ -104,6 +104,15 @@ gpuDescribe('uncertainty scores on the GPU equal their CPU reference', ({ device
     }
   });
 
+  test("a diverged model's NaN probabilities score NaN, as on the CPU, under every measure of p̄", async () => {
+    // Sample 0: NaN in pass 0; sample 1: finite.
+    const probs = new Float32Array([Number.NaN, 0.7, 0.34, 0.66, 0.2, 0.8, 0.5, 0.5]);
+    for (const measure of ['least-confidence', 'margin', 'entropy', 'bald'] as const) {
+      const [diverged, fine] = await scoreOnGpu(device, probs, { n: 2, classes: 2, passes: 2, measure });
+      expect([Number.isNaN(diverged), Number.isFinite(fine)], measure).toEqual([true, true]);
+    }
+  });
+
   test('variation-ratio with 200 passes shrinks its workgroup to fit the votes in workgroup memory', async () => {
     const shape = { n: 500, classes: 10, passes: 200 };
     const probs = randomProbs(mulberry32(seed ^ 200), shape.n, shape.classes, shape.passes);

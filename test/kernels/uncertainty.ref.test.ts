@@ -31,6 +31,14 @@ describe('uncertainty CPU reference, against values computed by hand', () => {
     for (const measure of ['bald', 'variation-ratio'] as const) expect(score(measure, [...oneHot, ...oneHot]), measure).toEqual([0]);
   });
 
+  test("a diverged model's NaN probabilities score NaN under every measure of p̄, which selection ranks last (1 - max p̄ made them the most uncertain)", () => {
+    const rows = [[[Number.NaN, Number.NaN], [0.34, 0.66]], [[Number.NaN, 0.3], [0.5, 0.5]]];
+    for (const measure of ['least-confidence', 'margin', 'entropy', 'bald'] as const) {
+      const [diverged, fine] = score(measure, rows);
+      expect([Number.isNaN(diverged), Number.isFinite(fine)], measure).toEqual([true, true]);
+    }
+  });
+
   test('two passes that disagree confidently: bald ln 2, variation-ratio 0.5, p̄ uniform', () => {
     const disagree = [[[1, 0]], [[0, 1]]];
     close(score('bald', disagree), [Math.LN2]);

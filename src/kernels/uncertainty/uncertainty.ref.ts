@@ -65,7 +65,7 @@ export function uncertaintyRef(a: UncertaintyArgs<Float32Array>): void {
       scores[i] = 1 - modal / T;
       continue;
     }
-    let [top1, top2, entropy, information] = [-Infinity, -Infinity, 0, 0];
+    let [top1, top2, entropy, information, diverged] = [-Infinity, -Infinity, 0, 0, false];
     for (let c = 0; c < C; c++) {
       let [sum, sumPlogp] = [0, 0];
       for (let t = 0; t < T; t++) {
@@ -74,12 +74,15 @@ export function uncertaintyRef(a: UncertaintyArgs<Float32Array>): void {
         sumPlogp += plogp(p);
       }
       const mean = sum / T;
+      diverged ||= Number.isNaN(mean);
       entropy -= plogp(mean);
       information += sumPlogp / T - plogp(mean); // H(p̄) - mean_t H(p_t), gathered per class as the shader does
       if (mean > top1) [top1, top2] = [mean, top1];
       else if (mean > top2) top2 = mean;
     }
-    switch (measure) {
+    // A diverged model's NaN probabilities score NaN, which selection ranks last (1 - max would make them the most uncertain).
+    if (diverged) scores[i] = NaN;
+    else switch (measure) {
       case 'least-confidence': scores[i] = 1 - top1; break;
       case 'margin': scores[i] = 1 - (top1 - top2); break;
       case 'entropy': scores[i] = entropy; break;

@@ -20,6 +20,12 @@ override VOTE_SLOTS: u32 = 1u;
 
 var<workgroup> votes: array<u32, VOTE_SLOTS>;
 
+// NaN by its bits: a compiler may take x != x to be false.
+fn isNan(x: f32) -> bool {
+  let bits = bitcast<u32>(x);
+  return (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0u;
+}
+
 // 0 ln 0 = 0; log(0) is -inf and 0 * -inf would be NaN.
 fn plogp(p: f32) -> f32 {
   return select(0.0, p * log(p), p > 0.0);
@@ -70,6 +76,7 @@ fn main(
   var top2 = -1.0;
   var entropy = 0.0;
   var information = 0.0;
+  var diverged = false;
   for (var c = 0u; c < params.classes; c++) {
     var sum = 0.0;
     var sumPlogp = 0.0;
@@ -81,6 +88,7 @@ fn main(
       }
     }
     let mean = sum * inverse;
+    diverged = diverged || isNan(mean);
     if (MEASURE == 2u) {
       entropy -= plogp(mean);
     }
@@ -103,6 +111,8 @@ fn main(
     case 2u: { score = entropy; }
     default: { score = max(0.0, information); }
   }
-  scores[i] = score;
+  // NaN probabilities (a diverged model) score NaN, as the reference: selection ranks them last.
+  // WGSL refuses a constant NaN, so its bits come through a runtime value.
+  scores[i] = select(score, bitcast<f32>(0x7fc00000u | (params.n & 0u)), diverged);
 }
 `;
