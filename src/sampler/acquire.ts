@@ -51,6 +51,13 @@ export interface AcquireOptions {
 export async function acquire(o: AcquireOptions): Promise<Selection> {
   const { strategy, pool, k } = o;
   if (!(Number.isInteger(k) && k >= 0)) throw new EdgelakeError('invalid-input', `acquire: k must be a non-negative integer, got ${k}`);
+  // Below 1 the shortlist is shorter than k, and the plan silently returns fewer ids.
+  if (o.shortlistFactor !== undefined && !(Number.isFinite(o.shortlistFactor) && o.shortlistFactor >= 1)) {
+    throw new EdgelakeError('invalid-input', `acquire: shortlistFactor must be a finite number >= 1, got ${o.shortlistFactor}`);
+  }
+  if (o.byteBudget !== undefined && !(Number.isFinite(o.byteBudget) && o.byteBudget >= 0)) {
+    throw new EdgelakeError('invalid-input', `acquire: byteBudget must be a finite number >= 0, got ${o.byteBudget}`);
+  }
   const unlabelled = pool.unlabelled();
   const measure = strategy.needs.measure;
   const wanted = o.costAware ? Math.min(unlabelled.length, k * (o.shortlistFactor ?? 4)) : k;

@@ -1,4 +1,5 @@
 import { EdgelakeError } from '../errors.js';
+import { checkCandidates, checkK, fail } from './check.js';
 
 /**
  * Cost-aware acquisition: what each candidate costs to fetch, and a fetch plan that buys the
@@ -34,25 +35,62 @@ export interface FetchPlan {
  * uncertainty scores of a shortlist) maximising total value per byte, greedily: the group of
  * candidates sharing the same missing units with the best (value of its best members) / (cost
  * of its units) goes first; its units then count as cached. Candidates needing nothing new
- * come first of all. `budgetBytes` caps the bytes fetched.
+ * come first of all. `budgetBytes` caps the bytes fetched; with one, the aim is the most value
+ * within it, and greedy by ratio alone can waste it on a cheap, nearly worthless group, so the
+ * best single affordable group is tried too and the plan worth more wins (Khuller, Moss & Naor
+ * 1999): at least half the optimum.
  */
 export function planFetch(candidates: ArrayLike<number>, values: ArrayLike<number>, k: number, cost: CostModel, options: { budgetBytes?: number } = {}): FetchPlan {
-  if (values.length !== candidates.length) throw new EdgelakeError('invalid-input', `planFetch: ${values.length} values for ${candidates.length} candidates`);
-  if (!Number.isInteger(k) || k < 0) throw new EdgelakeError('invalid-input', `planFetch: k must be a non-negative integer, got ${k}`);
+  if (values.length !== candidates.length) fail('planFetch', `${values.length} values for ${candidates.length} candidates`);
+  checkK('planFetch', k);
+  checkCandidates('planFetch', candidates);
   const budget = options.budgetBytes ?? Infinity;
-  if (!(budget >= 0)) throw new EdgelakeError('invalid-input', `planFetch: budgetBytes must be >= 0, got ${options.budgetBytes}`);
+  if (!(budget >= 0)) fail('planFetch', `budgetBytes must be >= 0, got ${options.budgetBytes}`);
   const overhead = cost.requestOverheadBytes ?? 0;
   // A NaN score (a model that diverged) ranks last and is worth nothing: compared as it is, it would win or lose every comparison.
   const rank = Float64Array.from(values, (v) => (Number.isNaN(Number(v)) ? -Infinity : Number(v)));
   const units = new Map<string, FetchUnit>();
   const needs = Array.from(candidates, (id) => cost.units(id).map((u) => {
+    if (!Number.isFinite(u.bytes) || u.bytes < 0) fail('planFetch', `unit ${u.key} of candidate ${id} has ${u.bytes} bytes; a finite number >= 0 is needed`);
     if (!units.has(u.key)) units.set(u.key, { ...u });
     return u.key;
   }));
+  const problem: Problem = { k, budget, overhead, rank, units, needs };
+  const greedy = greedyPlan(problem);
+  // Without a budget there is nothing to waste: value per byte is the whole aim.
+  const single = Number.isFinite(budget) ? bestSingleGroup(problem) : undefined;
+  const pick = single && single.value > greedy.value ? single : greedy;
+  return { ids: Uint32Array.from(pick.chosen, (i) => candidates[i]), bytes: pick.bytes, units: pick.units };
+}
+
+interface Problem {
+  k: number;
+  budget: number;
+  overhead: number;
+  /** Values with NaN as -Infinity. */
+  rank: Float64Array;
+  /** Every unit by key, as the cost model reports it (cached or not). */
+  units: Map<string, FetchUnit>;
+  /** The unit keys each candidate position needs. */
+  needs: string[][];
+}
+
+interface Plan {
+  chosen: number[];
+  units: string[];
+  bytes: number;
+  value: number;
+}
+
+const worth = (rank: Float64Array, chosen: number[]) => chosen.reduce((a, i) => a + Math.max(0, rank[i]), 0);
+const byValue = (rank: Float64Array) => (a: number, b: number) => rank[b] - rank[a] || a - b;
+
+/** Greedy by value per byte; a group needing no new byte always goes first. */
+function greedyPlan({ k, budget, overhead, rank, units: given, needs }: Problem): Plan {
+  const units = new Map(Array.from(given, ([key, u]) => [key, { ...u }]));
   const missing = (i: number) => needs[i].filter((key) => !units.get(key)!.cached);
   const price = (keys: string[]) => keys.reduce((a, key) => a + units.get(key)!.bytes + overhead, 0);
-
-  const open = new Set(Array.from(candidates, (_, i) => i));
+  const open = new Set(needs.map((_, i) => i));
   const chosen: number[] = [];
   const fetched: string[] = [];
   let spent = 0;
@@ -66,14 +104,16 @@ export function planFetch(candidates: ArrayLike<number>, values: ArrayLike<numbe
       if (!g) groups.set(id, (g = { keys, members: [] }));
       g.members.push(i);
     }
-    let best: { keys: string[]; members: number[]; ratio: number } | undefined;
+    let best: { keys: string[]; members: number[]; ratio: number; free: boolean } | undefined;
     for (const g of groups.values()) {
       const bytes = price(g.keys);
       if (spent + bytes - g.keys.length * overhead > budget) continue;
-      g.members.sort((a, b) => rank[b] - rank[a] || a - b);
-      const gain = g.members.slice(0, k - chosen.length).reduce((a, i) => a + Math.max(0, rank[i]), 0);
-      const ratio = bytes === 0 ? Infinity : gain / bytes;
-      if (!best || ratio > best.ratio) best = { ...g, ratio };
+      g.members.sort(byValue(rank));
+      const gain = worth(rank, g.members.slice(0, k - chosen.length));
+      // Free goes first even against an infinite value, which would tie it at an infinite ratio.
+      const free = bytes === 0;
+      const ratio = free ? Infinity : gain / bytes;
+      if (!best || (free && !best.free) || (free === best.free && ratio > best.ratio)) best = { ...g, ratio, free };
     }
     if (!best) break; // nothing left fits the budget
     for (const key of best.keys) {
@@ -87,7 +127,32 @@ export function planFetch(candidates: ArrayLike<number>, values: ArrayLike<numbe
       open.delete(i);
     }
   }
-  return { ids: Uint32Array.from(chosen, (i) => candidates[i]), bytes: spent, units: fetched };
+  return { chosen, units: fetched, bytes: spent, value: worth(rank, chosen) };
+}
+
+/**
+ * The best plan that fetches one affordable group's missing units: the free candidates first
+ * (best first, up to k), then the best of those the group's units bring.
+ */
+function bestSingleGroup({ k, budget, rank, units, needs }: Problem): Plan | undefined {
+  const missing = needs.map((keys) => keys.filter((key) => !units.get(key)!.cached).sort());
+  const free = needs.map((_, i) => i).filter((i) => missing[i].length === 0).sort(byValue(rank)).slice(0, k);
+  let best: Plan | undefined;
+  const seen = new Set<string>();
+  for (const keys of missing) {
+    const id = keys.join('|');
+    if (keys.length === 0 || seen.has(id)) continue;
+    seen.add(id);
+    // The budget counts unit bytes, overheads excluded, as in greedyPlan.
+    const bytes = keys.reduce((a, key) => a + units.get(key)!.bytes, 0);
+    if (bytes > budget) continue;
+    const have = new Set(keys);
+    const brought = missing.map((m, i) => (m.length > 0 && m.every((key) => have.has(key)) ? i : -1)).filter((i) => i >= 0);
+    const chosen = [...free, ...brought.sort(byValue(rank)).slice(0, k - free.length)];
+    const value = worth(rank, chosen);
+    if (!best || value > best.value) best = { chosen, units: keys, bytes, value };
+  }
+  return best;
 }
 
 /** The bytes `ids` cost under `cost` when fetched together (each missing unit once). */

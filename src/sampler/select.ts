@@ -151,6 +151,7 @@ export interface HybridOptions {
 /**
  * Diverse among the uncertain: shortlists the ceil(factor * k) most uncertain candidates (topK),
  * then picks k of them by k-center greedy, so near-duplicates of one confusing sample do not fill the batch.
+ * NaN-scored candidates join the shortlist only to make up k.
  */
 export function hybridSelect(
   candidates: ArrayLike<number>, scores: ArrayLike<number>, embeddings: Float32Array, dims: number, k: number, options: HybridOptions = {},
@@ -162,7 +163,12 @@ export function hybridSelect(
   if (!Number.isFinite(factor) || factor < 1) fail('hybridSelect', `factor must be a number >= 1, got ${factor}`);
   checkEmbeddings('hybridSelect', candidates, embeddings, dims);
   checkLabelled('hybridSelect', labelledEmbeddings, dims);
-  const shortlist = topKPositions(scores, Math.ceil(factor * k));
+  const ranked = topKPositions(scores, Math.ceil(factor * k));
+  // NaN scores rank last but would still pad the shortlist, and k-center favours them for being far
+  // from the rest: keep them only where fewer than k candidates have a score.
+  let scored = 0;
+  while (scored < ranked.length && !Number.isNaN(scores[ranked[scored]])) scored++;
+  const shortlist = ranked.subarray(0, Math.max(scored, Math.min(k, ranked.length)));
   const sub = new Float32Array(shortlist.length * dims);
   for (let i = 0; i < shortlist.length; i++) sub.set(embeddings.subarray(shortlist[i] * dims, (shortlist[i] + 1) * dims), i * dims);
   const picked = kCenterPositions(sub, dims, shortlist.length, k, labelledEmbeddings);

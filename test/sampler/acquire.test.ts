@@ -84,4 +84,13 @@ describe('acquire', () => {
     await expect(acquire(options(returning([5], []), [0]))).rejects.toThrow('strategy mine: select must return { ids: Uint32Array, values } with one value per id');
     await expect(acquire(options('margin', [0], { k: -1 }))).rejects.toThrow('acquire: k must be a non-negative integer, got -1');
   });
+
+  it('refuses a shortlist factor below 1 (fewer ids than asked) and a bad byte budget', async () => {
+    for (const shortlistFactor of [0, 0.5, NaN, Infinity]) {
+      await expect(acquire(options('margin', [0], { costAware: true, shortlistFactor }))).rejects.toThrow(`acquire: shortlistFactor must be a finite number >= 1, got ${shortlistFactor}`);
+    }
+    for (const byteBudget of [-1, NaN, Infinity]) {
+      await expect(acquire(options('margin', [0], { costAware: true, byteBudget }))).rejects.toThrow(`acquire: byteBudget must be a finite number >= 0, got ${byteBudget}`);
+    }
+  });
 });

@@ -54,9 +54,55 @@ describe('planFetch', () => {
     expect(plan.bytes).toBe(10);
   });
 
+  it('does not spend the budget on a cheap, nearly worthless chunk when a dear one alone is worth far more', () => {
+    // A: 1 byte for 0.02; B: 100 bytes for 1.0. By ratio A goes first and B no longer fits; B alone fits exactly.
+    const two: CostModel = { units: (id) => [{ key: id === 1 ? 'A' : 'B', bytes: id === 1 ? 1 : 100, cached: false }] };
+    const plan = planFetch([1, 2], [0.02, 1.0], 2, two, { budgetBytes: 100 });
+    expect([...plan.ids]).toEqual([2]);
+    expect(plan.bytes).toBe(100);
+    expect(plan.units).toEqual(['B']);
+  });
+
+  it('is worth at least half the optimum, against brute force on small random instances', () => {
+    let seed = 5;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let t = 0; t < 300; t++) {
+      const bytes = [0, 1, 2].map(() => 1 + Math.floor(rnd() * 100));
+      const chunkOf = Array.from({ length: 6 }, () => Math.floor(rnd() * 3));
+      const values = chunkOf.map(() => rnd());
+      const k = 1 + Math.floor(rnd() * 4);
+      const budget = Math.floor(rnd() * 150);
+      const model: CostModel = { units: (id) => [{ key: `c${chunkOf[id]}`, bytes: bytes[chunkOf[id]], cached: false }] };
+      const ids = [0, 1, 2, 3, 4, 5];
+      const plan = planFetch(ids, values, k, model, { budgetBytes: budget });
+      expect(plan.bytes).toBeLessThanOrEqual(budget);
+      expect(plan.bytes).toBe(fetchBytes(plan.ids, model));
+      const got = [...plan.ids].reduce((a, i) => a + values[i], 0);
+      let best = 0;
+      for (let mask = 0; mask < 64; mask++) {
+        const set = ids.filter((i) => (mask >> i) & 1);
+        if (set.length <= k && fetchBytes(set, model) <= budget) best = Math.max(best, set.reduce((a, i) => a + values[i], 0));
+      }
+      expect(got).toBeGreaterThanOrEqual(0.5 * best);
+    }
+  });
+
+  it('takes a free candidate before an infinite value that costs bytes', () => {
+    const m: CostModel = { units: (id) => [{ key: id === 1 ? 'A' : 'B', bytes: id === 1 ? 1e6 : 10, cached: id === 2 }] };
+    const plan = planFetch([1, 2], [Infinity, 0.5], 1, m);
+    expect([...plan.ids]).toEqual([2]);
+    expect(plan.bytes).toBe(0);
+  });
+
   it('refuses bad arguments', () => {
     expect(failure(() => planFetch([1, 2], [1], 1, chunks))).toBe('invalid-input: planFetch: 1 values for 2 candidates');
     expect(failure(() => planFetch([1], [1], -1, chunks))).toBe('invalid-input: planFetch: k must be a non-negative integer, got -1');
+    expect(failure(() => planFetch([1, 1], [1, 1], 2, chunks))).toBe('invalid-input: planFetch: candidate 1 appears twice');
+    expect(failure(() => planFetch([1], [1], 1, chunks, { budgetBytes: NaN }))).toBe('invalid-input: planFetch: budgetBytes must be >= 0, got NaN');
+    for (const bytes of [-5, NaN, Infinity]) {
+      const bad: CostModel = { units: () => [{ key: 'image/A', bytes, cached: false }] };
+      expect(failure(() => planFetch([1], [1], 1, bad, { budgetBytes: 10 }))).toBe(`invalid-input: planFetch: unit image/A of candidate 1 has ${bytes} bytes; a finite number >= 0 is needed`);
+    }
   });
 });
 

@@ -200,6 +200,17 @@ describe('hybridSelect', () => {
     expect(ids(hybridSelect(candidates, scores, emb, 2, 1))).toEqual([11]);
   });
 
+  it('leaves NaN-scored candidates (a diverged model) off the shortlist, unless needed to make up k', () => {
+    // The NaN-scored points lie far away, so k-center would take them if they were shortlisted.
+    const nanScores = [0.9, 0.8, NaN, NaN, NaN, NaN];
+    const far = f32([0, 0], [0.1, 0], [10, 10], [11, 11], [12, 12], [13, 13]);
+    const lab = f32([0, 0.05]);
+    expect(ids(hybridSelect([0, 1, 2, 3, 4, 5], nanScores, far, 2, 2, { labelledEmbeddings: lab })).sort()).toEqual([0, 1]);
+    // k 3 with two scored: one NaN-scored candidate makes up the batch.
+    expect(ids(hybridSelect([0, 1, 2, 3, 4, 5], nanScores, far, 2, 3, { labelledEmbeddings: lab }))).toHaveLength(3);
+    expect(ids(hybridSelect([0, 1], [NaN, NaN], f32([0, 0], [1, 1]), 2, 2)).sort()).toEqual([0, 1]);
+  });
+
   it('rejects a bad factor and mismatched scores', () => {
     invalid(() => hybridSelect(candidates, scores, emb, 2, 2, { factor: 0.5 }), /hybridSelect: factor must be a number >= 1/);
     invalid(() => hybridSelect(candidates, [1], emb, 2, 2), /hybridSelect: 1 scores for 6 candidates/);
