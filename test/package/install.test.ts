@@ -146,9 +146,12 @@ describe.skipIf(missing('npm', 'install Node.js with npm', hasCommand('npm')))('
     expect(small.outputFiles[0].text.length).toBeLessThan(4096); // 73 kB when every module counted as having side effects
   });
 
-  test('esbuild bundles the edgelake/decode-worker export, the worker it does not emit from the pool', async () => {
+  test('esbuild bundles the edgelake/decode-worker export, the worker it does not emit from the pool, as an entry or imported for its effect', async () => {
     const worker = await esbuild({ entryPoints: [{ in: 'edgelake/decode-worker', out: 'decode-worker' }] });
     expect(worker.outputFiles[0].text).toMatch(/postMessage/);
+    // An app's own worker file that sets something up first, then imports the worker: the import is its side effect, kept.
+    const own = await esbuild({ stdin: { contents: "self.addEventListener('error', () => {}); import 'edgelake/decode-worker';", resolveDir: dir } });
+    expect(own.outputFiles[0].text).toMatch(/postMessage/);
   });
 
   test('the entry .d.ts files reference @webgpu/types for TypeScript < 6 only: from 6 on, lib.dom declares WebGPU and the two clash', () => {
