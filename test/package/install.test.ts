@@ -23,6 +23,8 @@ const TSC = join(REPO, 'node_modules/typescript/bin/tsc');
 const run = promisify(execFile);
 /** Packages a consumer brings for the snippets' own imports, linked from this repo's node_modules rather than downloaded. */
 const LINKED = ['@types/node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web'];
+/** Output of a source since deleted, as an earlier build in a developer's clone leaves it. */
+const STALE = 'dist/deleted-source.js';
 
 let root = '';
 /** The user's project, where commands run. */
@@ -66,7 +68,10 @@ describe.skipIf(missing('npm', 'install Node.js with npm', hasCommand('npm')))('
     await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fashion-mnist`;
 
-    // npm pack runs `prepare`, which builds dist/ from the sources as they are now.
+    // npm pack runs `prepare`, which builds dist/ afresh from the sources as they are now: a
+    // deleted source's output, left from an earlier build, must not ship.
+    mkdirSync(join(REPO, 'dist'), { recursive: true });
+    writeFileSync(join(REPO, STALE), 'export const deleted = true;\n');
     const pack = await sh('npm', ['pack', '--json', '--pack-destination', root], REPO);
     expect(pack.code, pack.out).toBe(0);
     [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('\n[') + 1));
@@ -132,6 +137,7 @@ describe.skipIf(missing('npm', 'install Node.js with npm', hasCommand('npm')))('
       ['LICENSE', 'README.md', 'docs/FORMAT.md', 'docs/LAYOUT.md', 'docs/LOADER.md', 'models/README.md', 'models/fashion-mnist-0-4.cnn.safetensors', 'package.json'],
     );
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]); // their sources (src/) are not shipped
+    expect(files).not.toContain(STALE);
   });
 
   test('the model and package.json resolve through the exports', async () => {
