@@ -79,26 +79,36 @@ export class Pool {
     for (let i = 0; i < ids.length; i++) this.labels.set(ids[i], labels[i]);
   }
 
-  /** What label() checks, recording nothing: throws the error label() would. */
-  checkLabels(ids: ArrayLike<number>, labels: ArrayLike<number>): void {
+  /**
+   * Replaces the labels of labelled samples (a person's correction), each keeping its place in the
+   * labelling order. All or nothing, as label(): every id must be labelled already.
+   */
+  relabel(ids: ArrayLike<number>, labels: ArrayLike<number>): void {
+    this.checkLabels(ids, labels, 'relabel');
+    for (let i = 0; i < ids.length; i++) this.labels.set(ids[i], labels[i]);
+  }
+
+  /** What label() (or relabel()) checks, recording nothing: throws the error it would. */
+  checkLabels(ids: ArrayLike<number>, labels: ArrayLike<number>, call: 'label' | 'relabel' = 'label'): void {
     if (ids.length !== labels.length) {
-      throw new EdgelakeError('invalid-input', `Pool.label: ${ids.length} ids but ${labels.length} labels`);
+      throw new EdgelakeError('invalid-input', `Pool.${call}: ${ids.length} ids but ${labels.length} labels`);
     }
     const seen = new Set<number>();
     for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      const why = !this.members.has(id)
-        ? 'is not in the pool'
-        : this.labels.has(id)
-          ? `is already labelled (${this.labels.get(id)})`
-          : seen.has(id)
-            ? 'appears twice in this call'
-            : !Number.isFinite(labels[i])
-              ? `has label ${labels[i]}, not a finite number`
-              : undefined;
-      if (why) throw new EdgelakeError('invalid-input', `Pool.label: sample ${id} ${why}`);
-      seen.add(id);
+      const why = this.refusal(ids[i], labels[i], seen, call);
+      if (why) throw new EdgelakeError('invalid-input', `Pool.${call}: sample ${ids[i]} ${why}`);
+      seen.add(ids[i]);
     }
+  }
+
+  /** Why `call` cannot give sample `id` `label`, or undefined where it can. */
+  private refusal(id: number, label: number, seen: ReadonlySet<number>, call: 'label' | 'relabel'): string | undefined {
+    if (!this.members.has(id)) return 'is not in the pool';
+    if (call === 'label' && this.labels.has(id)) return `is already labelled (${this.labels.get(id)})`;
+    if (call === 'relabel' && !this.labels.has(id)) return 'is not labelled yet: label it first';
+    if (seen.has(id)) return 'appears twice in this call';
+    if (!Number.isFinite(label)) return `has label ${label}, not a finite number`;
+    return undefined;
   }
 
   toJSON(): PoolJSON {

@@ -138,6 +138,8 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
   private teaching: Promise<unknown> = Promise.resolve();
   /** The version this learner last committed, by the ref option it was given ('' for the head): the next commit goes onto it. */
   private readonly commits = new Map<string, string>();
+  /** The labels corrected samples had before (sample -> earlier labels): a commit writes over them where this learner committed them. */
+  private readonly corrected = new Map<number, Set<number>>();
 
   constructor(private readonly options: ActiveLearnerOptions) {
     super();
@@ -225,17 +227,30 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
     return taught;
   }
 
-  private async teachNow(ids: ArrayLike<number>, labels: ArrayLike<number>): Promise<void> {
+  /**
+   * Replaces the labels of samples taught before (a person's mistake, put right), then trains on
+   * every label so far, as teach does. The correction is stored as one (options.labels), so the
+   * labels it replaces stay in the store's history; commit() writes it over this learner's own
+   * earlier commits of them, but not over another annotator's different label (a 'conflict').
+   */
+  async correct(ids: ArrayLike<number>, labels: ArrayLike<number>): Promise<void> {
+    const corrected = this.teaching.then(() => this.teachNow(ids, labels, 'correct'));
+    this.teaching = corrected.catch(() => {});
+    return corrected;
+  }
+
+  private async teachNow(ids: ArrayLike<number>, labels: ArrayLike<number>, call: 'teach' | 'correct' = 'teach'): Promise<void> {
     await this.restored();
-    if (ids.length === 0) throw new EdgelakeError('invalid-input', 'teach: no samples given');
-    this.pool.checkLabels(ids, labels);
+    if (ids.length === 0) throw new EdgelakeError('invalid-input', `${call}: no samples given`);
+    this.pool.checkLabels(ids, labels, call === 'teach' ? 'label' : 'relabel');
     const { classes } = this.options.learner;
     for (let i = 0; i < labels.length; i++) {
-      if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) throw new EdgelakeError('invalid-input', `teach: sample ${ids[i]} has label ${labels[i]}; the learner knows ${classes} classes, 0 to ${classes - 1}`);
+      if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) throw new EdgelakeError('invalid-input', `${call}: sample ${ids[i]} has label ${labels[i]}; the learner knows ${classes} classes, 0 to ${classes - 1}`);
     }
-    const batch = { ids: Uint32Array.from(ids), labels: Int32Array.from(labels) };
+    const batch = { ids: Uint32Array.from(ids), labels: Int32Array.from(labels), ...(call === 'correct' && { corrects: true }) };
     await this.options.labels?.append(batch);
-    this.pool.label(batch.ids, batch.labels);
+    if (batch.corrects) this.relabel(batch.ids, batch.labels);
+    else this.pool.label(batch.ids, batch.labels);
     const o = this.options;
     const round = this.round++;
     this.phase(round, 'training');
@@ -253,7 +268,7 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
     const labels = new Map(Array.from(this.pool.labelled(), (id) => [id, this.pool.labelOf(id)!]));
     // After its own commit, a learner commits onto that version: it holds the dataset's labels and some of these.
     const ref = options.ref ?? '';
-    const committed = await commitLabels(this.options.dataset, labels, { tensor: this.options.target ?? 'label', onto: this.commits.get(ref), ...options });
+    const committed = await commitLabels(this.options.dataset, labels, { tensor: this.options.target ?? 'label', onto: this.commits.get(ref), corrected: this.corrected, ...options });
     this.commits.set(ref, committed.versionId);
     return committed;
   }
@@ -271,18 +286,20 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
         const bad = labels.findIndex((l) => !(l >= 0 && l < classes));
         if (bad >= 0) throw new EdgelakeError('invalid-input', `label store ${store.location}: sample ${ids[bad]} is labelled ${labels[bad]} there, but the learner knows ${classes} classes, 0 to ${classes - 1} (a store for another task?)`);
       }
-      for (const { ids, labels } of batches) {
-        // A pool restored from JSON may hold some already: the same answer is no news, a different one is a conflict.
+      for (const { ids, labels, corrects } of batches) {
+        // A pool restored from JSON may hold some already: the same answer is no news, a different one is a conflict (unless a correction).
         // Within the store the first answer stands, as teach refuses a second (a store written before teaches ran one at a time may hold two).
         const fresh = Array.from(ids.keys()).filter((i) => {
           const known = this.pool.labelOf(ids[i]);
-          if (known !== undefined && known !== labels[i] && given.has(ids[i])) {
+          if (known !== undefined && known !== labels[i] && given.has(ids[i]) && !corrects) {
             throw new EdgelakeError('invalid-input', `label store ${store.location}: sample ${ids[i]} is labelled ${labels[i]} there but ${known} in the given pool`);
           }
           return known === undefined;
         });
         try {
           this.pool.label(fresh.map((i) => ids[i]), fresh.map((i) => labels[i]));
+          const changed = corrects ? Array.from(ids.keys()).filter((i) => this.pool.labelOf(ids[i]) !== labels[i]) : [];
+          this.relabel(Uint32Array.from(changed, (i) => ids[i]), Int32Array.from(changed, (i) => labels[i]));
         } catch (e) {
           throw new EdgelakeError('invalid-input', `label store ${store.location} does not fit this pool (another dataset or split?): ${(e as Error).message}`, { cause: e });
         }
@@ -290,6 +307,12 @@ export class ActiveLearner extends TypedEventTarget<ActiveLearnerEvents> {
       this.round = Math.ceil(this.pool.labelledCount / this.options.roundSize);
     })();
     return this.restoring;
+  }
+
+  /** Gives labelled samples new labels, remembering their earlier ones for commit(). */
+  private relabel(ids: Uint32Array, labels: Int32Array): void {
+    ids.forEach((id) => (this.corrected.get(id) ?? this.corrected.set(id, new Set()).get(id)!).add(this.pool.labelOf(id)!));
+    this.pool.relabel(ids, labels);
   }
 
   /** The sampler chooses (strategy, proxy, cost); the learner brings the probes, the byte layout and its own uncertainty. */

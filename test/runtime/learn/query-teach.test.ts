@@ -96,6 +96,30 @@ describe('ActiveLearner.query / teach', () => {
     again.learner.dispose();
   });
 
+  it('correct() puts a taught label right: trains on the new one, stores it as a correction beside the old, and a new learner on the store starts from it', async () => {
+    const path = join(root, 'corrected', 'labels.bin');
+    const labels = await FsLabelStore.open(path);
+    const { al, learner, taught } = await person({ labels });
+    const { ids } = await al.query(3);
+    await al.teach(ids, [1, 2, 3]);
+    taught.length = 0;
+    await al.correct([ids[1]], [8]); // a slip of the finger: it was an 8
+    expect(Array.from(ids, (id) => al.pool.labelOf(id))).toEqual([1, 8, 3]);
+    expect(Array.from(al.pool.labelled())).toEqual(Array.from(ids)); // its place in the labelling order stays
+    expect(taught.flatMap((t) => Array.from(t)).sort()).toEqual([1, 1, 3, 3, 8, 8]); // two epochs over the three, as corrected
+    await expect(al.correct([ids[0], 99_999], [2, 2])).rejects.toThrow('Pool.relabel: sample 99999 is not in the pool');
+    const [unlabelled] = (await al.query(1)).ids;
+    await expect(al.correct([unlabelled], [2])).rejects.toThrow(`Pool.relabel: sample ${unlabelled} is not labelled yet: label it first`);
+    await expect(al.correct([ids[0]], [10])).rejects.toThrow(`correct: sample ${ids[0]} has label 10; the learner knows 10 classes, 0 to 9`);
+    expect((await labels.load()).map((b) => [Array.from(b.ids), Array.from(b.labels), b.corrects ?? false])).toEqual([[Array.from(ids), [1, 2, 3], false], [[ids[1]], [8], true]]);
+    await labels.close();
+    learner.dispose();
+    const again = await person({ labels: await FsLabelStore.open(path) });
+    await again.al.query(1);
+    expect(Array.from(ids, (id) => again.al.pool.labelOf(id))).toEqual([1, 8, 3]);
+    again.learner.dispose();
+  });
+
   it('a store that holds two answers for one sample (as two teaches at once could leave it before stores refused a second): the first stands', async () => {
     const written: LabelStore = {
       location: 'an older store', close: async () => {}, append: async () => {},

@@ -32,6 +32,11 @@ export interface CommitLabelsOptions {
    * it such a commit is a 'conflict' error naming the samples and both labels.
    */
   overwrite?: boolean;
+  /**
+   * Labels these samples had here before a person corrected them (sample -> earlier labels): a
+   * parent holding one of them (this writer's last commit, say) takes the correction, not a conflict.
+   */
+  corrected?: ReadonlyMap<number, ReadonlySet<number>>;
 }
 
 /** Disagreeing samples named in a conflict error; the rest are counted. */
@@ -76,7 +81,7 @@ export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number,
   if (parent) await readAll(base, tensor, (ids, v) => ids.forEach((id, i) => (values[id] = v[i])));
   else values.fill(-1);
   if (manifest.tensors[mask]) await readAll(base, mask, (ids, v) => ids.forEach((id, i) => (marked[id] = v[i])));
-  if (!options.overwrite) refuseDisagreement(base, labels, values, marked);
+  if (!options.overwrite) refuseDisagreement(base, labels, values, marked, options.corrected);
   for (const [id, label] of labels) {
     values[id] = label;
     marked[id] = 1;
@@ -103,9 +108,9 @@ async function parentOf(dataset: Dataset, onto: string | undefined): Promise<Dat
   return new Dataset(dataset.source, dataset.name, onto, manifest, dataset.limits, dataset.network, undefined, { cache: dataset.cache, createPool: dataset.createPool });
 }
 
-/** Two annotators who disagree: a label the parent's mask marks, different from ours, is not written over unasked. */
-function refuseDisagreement(base: Dataset, labels: ReadonlyMap<number, number>, values: ArrayLike<number>, marked: Uint8Array): void {
-  const differ = [...labels].filter(([id, label]) => marked[id] === 1 && values[id] !== label);
+/** Two annotators who disagree: a label the parent's mask marks, different from ours and not one we corrected, is not written over unasked. */
+function refuseDisagreement(base: Dataset, labels: ReadonlyMap<number, number>, values: ArrayLike<number>, marked: Uint8Array, corrected?: ReadonlyMap<number, ReadonlySet<number>>): void {
+  const differ = [...labels].filter(([id, label]) => marked[id] === 1 && values[id] !== label && !corrected?.get(id)?.has(values[id]));
   if (differ.length === 0) return;
   const named = differ.slice(0, CONFLICTS_SHOWN).map(([id, label]) => `sample ${id}: ${values[id]} there, ${label} here`);
   if (differ.length > CONFLICTS_SHOWN) named.push(`and ${differ.length - CONFLICTS_SHOWN} more`);

@@ -3,18 +3,18 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { EdgelakeError } from '../../../errors.js';
 import { crc32 } from '../../../format/hash.js';
-import { checkLabelBatch, holdLabels, newLabels, type LabelBatch, type LabelStore } from './store.js';
+import { checkLabelBatch, copyBatch, holdLabels, newLabels, type LabelBatch, type LabelStore } from './store.js';
 
 /**
  * Labels in one append-only file, a record per `teach`:
  *
  *   u32 MAGIC, u32 count, count x u32 id, count x i32 label, u32 crc32 of the record before it
  *
- * (little-endian). `append` resolves after fsync, so an acknowledged batch survives a crash. A
- * crash mid-write leaves at most a torn last record, never acknowledged: open() cuts it off. A
- * batch a full disk cannot take whole is refused (storage-full) and cut off at once. A
- * damaged record that is not such a tear (whole records after it, say) is damage, not a crash:
- * open() refuses (integrity) and changes nothing.
+ * (little-endian; a correction's MAGIC is CORRECTION_MAGIC). `append` resolves after fsync, so an
+ * acknowledged batch survives a crash. A crash mid-write leaves at most a torn last record, never
+ * acknowledged: open() cuts it off. A batch a full disk cannot take whole is refused
+ * (storage-full) and cut off at once. A damaged record that is not such a tear (whole records
+ * after it, say) is damage, not a crash: open() refuses (integrity) and changes nothing.
  * One learner writes a file at a time: open() takes `<path>.lock` until close(), and takes over
  * one left by a process on this host that is no longer running.
  */
@@ -52,7 +52,7 @@ export class FsLabelStore implements LabelStore {
   }
 
   async load(): Promise<LabelBatch[]> {
-    return this.batches.map((b) => ({ ids: b.ids.slice(), labels: b.labels.slice() }));
+    return this.batches.map(copyBatch);
   }
 
   async append(batch: LabelBatch): Promise<void> {
@@ -104,12 +104,13 @@ export class FsLabelStore implements LabelStore {
 }
 
 const MAGIC = 0x314c4245; // 'EBL1'
+const CORRECTION_MAGIC = 0x31434245; // 'EBC1': a batch of corrections; older versions refuse the file rather than take them as first labels
 
-function encodeRecord({ ids, labels }: LabelBatch): Uint8Array {
+function encodeRecord({ ids, labels, corrects }: LabelBatch): Uint8Array {
   const n = ids.length;
   const bytes = new Uint8Array(12 + 8 * n);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC, true);
+  view.setUint32(0, corrects ? CORRECTION_MAGIC : MAGIC, true);
   view.setUint32(4, n, true);
   for (let i = 0; i < n; i++) {
     view.setUint32(8 + 4 * i, ids[i], true);
@@ -138,15 +139,19 @@ function readRecords(bytes: Uint8Array, path: string): { batches: LabelBatch[]; 
       ids[i] = view.getUint32(at + 8 + 4 * i, true);
       labels[i] = view.getInt32(at + 8 + 4 * n + 4 * i, true);
     }
-    batches.push({ ids, labels });
+    batches.push(view.getUint32(at, true) === CORRECTION_MAGIC ? { ids, labels, corrects: true } : { ids, labels });
     at = end;
   }
   return { batches, end: at };
 }
 
+function isMagic(word: number): boolean {
+  return word === MAGIC || word === CORRECTION_MAGIC;
+}
+
 /** Where the whole record at `at` ends: its magic, a count that fits the file and its crc32 all hold; else undefined. */
 function wholeRecordEnd(bytes: Uint8Array, view: DataView, at: number): number | undefined {
-  if (at + 12 > bytes.length || view.getUint32(at, true) !== MAGIC) return undefined;
+  if (at + 12 > bytes.length || !isMagic(view.getUint32(at, true))) return undefined;
   const end = at + 12 + 8 * view.getUint32(at + 4, true);
   return end <= bytes.length && view.getUint32(end - 4, true) === crc32(bytes, at, end - 4) ? end : undefined;
 }
@@ -166,7 +171,7 @@ function nextWholeRecord(bytes: Uint8Array, view: DataView, at: number): number 
 function isTorn(bytes: Uint8Array, view: DataView, at: number): boolean {
   const rest = bytes.subarray(at);
   if (rest.length < 12 || rest.every((b) => b === 0)) return true;
-  if (view.getUint32(at, true) !== MAGIC) return false;
+  if (!isMagic(view.getUint32(at, true))) return false;
   const end = at + 12 + 8 * view.getUint32(at + 4, true);
   return bytes.subarray(Math.min(end, bytes.length)).every((b) => b === 0) && nextWholeRecord(bytes, view, at) === undefined;
 }

@@ -30,7 +30,7 @@ export class IdbLabelStore implements LabelStore {
 
   async load(): Promise<LabelBatch[]> {
     const records = await promisifyRequest(this.open().transaction(BATCHES, 'readonly').objectStore(BATCHES).getAll());
-    return (records as LabelBatch[]).map((b) => ({ ids: Uint32Array.from(b.ids), labels: Int32Array.from(b.labels) }));
+    return (records as LabelBatch[]).map((b) => ({ ids: Uint32Array.from(b.ids), labels: Int32Array.from(b.labels), ...(b.corrects && { corrects: true }) }));
   }
 
   async append(batch: LabelBatch): Promise<void> {

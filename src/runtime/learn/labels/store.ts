@@ -4,6 +4,8 @@ import { EdgelakeError } from '../../../errors.js';
 export interface LabelBatch {
   ids: Uint32Array;
   labels: Int32Array;
+  /** A person's correction (`correct`): these labels replace the ones the samples hold, which stay in the store's history. */
+  corrects?: boolean;
 }
 
 /**
@@ -11,7 +13,8 @@ export interface LabelBatch {
  * durable once `append` resolves (a crash after that loses nothing), and all or nothing: `load`
  * returns every acknowledged batch in order, and never part of one. A sample holds one label: a
  * batch giving a held sample another is refused whole (conflict: two learners on one store, say),
- * and one giving it the same again stores only its news.
+ * and one giving it the same again stores only its news. A correcting batch (`corrects`) replaces
+ * held labels instead, and is kept as one, so the labels it replaced stay in the history.
  */
 export interface LabelStore {
   /** Names the store in errors (a path, an IndexedDB database). */
@@ -43,9 +46,9 @@ export class MemoryLabelStore implements LabelStore {
 }
 
 /** A batch is checked before any store writes it: equal lengths, labels that are int32 as given. */
-export function checkLabelBatch({ ids, labels }: LabelBatch, location: string): void {
-  if (!(ids instanceof Uint32Array) || !(labels instanceof Int32Array)) {
-    throw new EdgelakeError('invalid-input', `label store ${location}: a batch is { ids: Uint32Array, labels: Int32Array }`);
+export function checkLabelBatch({ ids, labels, corrects }: LabelBatch, location: string): void {
+  if (!(ids instanceof Uint32Array) || !(labels instanceof Int32Array) || !(corrects === undefined || typeof corrects === 'boolean')) {
+    throw new EdgelakeError('invalid-input', `label store ${location}: a batch is { ids: Uint32Array, labels: Int32Array, corrects?: boolean }`);
   }
   if (ids.length !== labels.length) throw new EdgelakeError('invalid-input', `label store ${location}: ${ids.length} ids but ${labels.length} labels`);
 }
@@ -53,7 +56,8 @@ export function checkLabelBatch({ ids, labels }: LabelBatch, location: string): 
 /**
  * What of `batch` a store holding `held` (sample -> label) writes: a copy without the samples it
  * holds with the same label, or undefined when that leaves nothing of a batch that had labels.
- * A held sample given another label, or one given two in the batch, refuses it whole (conflict).
+ * A held sample given another label (unless the batch corrects), or one given two in the batch,
+ * refuses it whole (conflict).
  */
 export function newLabels(held: ReadonlyMap<number, number>, batch: LabelBatch, location: string): LabelBatch | undefined {
   const seen = new Map<number, number>();
@@ -61,25 +65,32 @@ export function newLabels(held: ReadonlyMap<number, number>, batch: LabelBatch, 
   const keep: number[] = [];
   batch.ids.forEach((id, i) => {
     const label = batch.labels[i];
-    const known = held.get(id) ?? seen.get(id);
-    if (known === undefined) keep.push(i);
-    else if (known !== label) clashes.push(held.has(id) ? `sample ${id} (${known} there, ${label} in this batch)` : `sample ${id} (${known} and ${label} in this batch)`);
-    seen.set(id, known ?? label);
+    const before = seen.get(id);
+    const known = before ?? held.get(id);
+    if (known === label) return;
+    if (before !== undefined) clashes.push(`sample ${id} (${before} and ${label} in this batch)`);
+    else if (known !== undefined && !batch.corrects) clashes.push(`sample ${id} (${known} there, ${label} in this batch)`);
+    else keep.push(i);
+    seen.set(id, label);
   });
   if (clashes.length > 0) {
     const named = clashes.length > 10 ? `${clashes.slice(0, 10).join(', ')} and ${clashes.length - 10} more` : clashes.join(', ');
     throw new EdgelakeError('conflict', `label store ${location}: two labels for ${named}; this batch of ${batch.ids.length} labels was not stored`);
   }
   if (keep.length === 0 && batch.ids.length > 0) return undefined;
-  return { ids: Uint32Array.from(keep, (i) => batch.ids[i]), labels: Int32Array.from(keep, (i) => batch.labels[i]) };
+  return { ids: Uint32Array.from(keep, (i) => batch.ids[i]), labels: Int32Array.from(keep, (i) => batch.labels[i]), ...(batch.corrects && { corrects: true }) };
 }
 
-/** Adds a stored batch's labels to `held`; a sample's first label stands (a store written before stores refused a second may hold two). */
-export function holdLabels(held: Map<number, number>, { ids, labels }: LabelBatch): Map<number, number> {
-  ids.forEach((id, i) => held.has(id) || held.set(id, labels[i]));
+/**
+ * Adds a stored batch's labels to `held`: a correction's replace the held ones; otherwise a
+ * sample's first label stands (a store written before stores refused a second may hold two).
+ */
+export function holdLabels(held: Map<number, number>, { ids, labels, corrects }: LabelBatch): Map<number, number> {
+  ids.forEach((id, i) => (corrects || !held.has(id)) && held.set(id, labels[i]));
   return held;
 }
 
-function copyBatch(b: LabelBatch): LabelBatch {
-  return { ids: b.ids.slice(), labels: b.labels.slice() };
+/** A batch in arrays of its own, as `load` returns it. */
+export function copyBatch(b: LabelBatch): LabelBatch {
+  return { ids: b.ids.slice(), labels: b.labels.slice(), ...(b.corrects && { corrects: true }) };
 }

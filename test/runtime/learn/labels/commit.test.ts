@@ -155,6 +155,22 @@ describe('ActiveLearner.commit', () => {
     b.learner.dispose();
   });
 
+  it('a correction goes over this learner\'s own earlier commit of the sample, but is a conflict over another annotator\'s different label', async () => {
+    const read = async (id: number) => (await openDataset(dir)).view().get(id, ['person', 'person_mask']);
+    const [a, b] = [await learnerOn('person'), await learnerOn('person')];
+    await a.al.teach([5, 6], [1, 2]);
+    await a.al.commit({ sink: new FolderSink(dir) });
+    await a.al.correct([5], [4]);
+    const fixed = await a.al.commit({ sink: new FolderSink(dir) });
+    expect(await read(5)).toEqual({ person: Int32Array.of(4), person_mask: Uint8Array.of(1) });
+    // b labelled sample 6 as 3 (a gave it 2), then corrects it to 9: a's 2 was never b's, so that is a disagreement.
+    await b.al.teach([6], [3]);
+    await b.al.correct([6], [9]);
+    await expect(b.al.commit({ sink: new FolderSink(dir), onto: fixed.versionId })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('(sample 6: 2 there, 9 here)') });
+    a.learner.dispose();
+    b.learner.dispose();
+  });
+
   it('a label the tensor\'s class names lack is refused before anything is written: it would make its whole chunk unreadable', async () => {
     const { dataset } = await learnerOn('label');
     const { commitLabels } = await import('../../../../src/runtime/learn/labels/commit.js');

@@ -66,10 +66,29 @@ describe.each(kinds)('%s', (_, open) => {
     await again.close();
   });
 
+  it('takes a correction as one: it replaces held labels, keeps the ones it replaced in the history, and stays one after a reopen', async () => {
+    const { store, reopen } = await open();
+    await store.append(batch([5, 6], [1, 2]));
+    await store.append({ ...batch([5, 6, 7], [3, 2, 4]), corrects: true }); // 6 is no news; 7 was not held: labelled
+    await expect(store.append({ ...batch([8, 8], [0, 1]), corrects: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('sample 8 (0 and 1 in this batch)') });
+    const expected = [{ ids: [5, 6], labels: [1, 2] }, { ids: [5, 7], labels: [3, 4], corrects: true }];
+    const shown = (batches: LabelBatch[]) => batches.map((b) => ({ ...b, ids: Array.from(b.ids), labels: Array.from(b.labels) }));
+    expect(shown(await store.load())).toEqual(expected);
+    await store.close();
+    const again = await reopen();
+    expect(shown(await again.load())).toEqual(expected);
+    // Held now: 5 is 3. A plain batch giving it 1 again is a conflict; one giving it 3 is no news.
+    await expect(again.append(batch([5], [1]))).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('sample 5 (3 there, 1 in this batch)') });
+    await again.append(batch([5], [3]));
+    expect(await again.load()).toHaveLength(2);
+    await again.close();
+  });
+
   it('refuses a malformed batch, storing nothing', async () => {
     const { store } = await open();
     await expect(store.append(batch([1, 2], [0]))).rejects.toThrow(`label store ${store.location}: 2 ids but 1 labels`);
-    await expect(store.append({ ids: [1] as unknown as Uint32Array, labels: Int32Array.of(0) })).rejects.toThrow('a batch is { ids: Uint32Array, labels: Int32Array }');
+    await expect(store.append({ ids: [1] as unknown as Uint32Array, labels: Int32Array.of(0) })).rejects.toThrow('a batch is { ids: Uint32Array, labels: Int32Array, corrects?: boolean }');
+    await expect(store.append({ ...batch([1], [0]), corrects: 'yes' as unknown as boolean })).rejects.toThrow('corrects?: boolean');
     expect(await store.load()).toEqual([]);
     await store.close();
   });
