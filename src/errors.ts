@@ -15,7 +15,7 @@ export type ErrorCode =
   | 'conflict' // another writer got there first: the dataset moved on since it was read (a commit would lose its version), it holds the label store, or it gave a sample another label
   | 'gpu-unavailable' // no WebGPU adapter, and the caller required one
   | 'not-modified' // a read asked for a file only if it changed (ReadOptions.ifChanged), and it had not
-  | 'unsupported'; // the storage cannot serve a read of this kind (several ranges in one request): read another way
+  | 'unsupported'; // the storage cannot serve a read of this kind (several ranges in one request), or cannot be used here at all (IndexedDB in a sandboxed frame)
 
 export class EdgelakeError extends Error {
   readonly code: ErrorCode;

@@ -77,6 +77,8 @@ export interface ChunkCacheEvents {
  * most `budgetBytes` of chunks and chunk writes, however many processes write into it (each with
  * its own budget: the largest of them), plus its few small notes. A chunk larger than the budget,
  * or one that pinned chunks leave no room for, is served without being stored (`stats.notStored`).
+ * A store that learns it holds less than the budget (a browser quota: Room.capacity) is kept
+ * within that instead, by the same LRU eviction.
  *
  * A cache that cannot write (a full disk) keeps serving what it holds and serves the rest
  * uncached: `stats.writeFailures` counts the refused writes, and the first one is dispatched as a
@@ -189,7 +191,7 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
     const entries = await this.store.entries();
     const victims = entries.filter((e) => !this.pins.has(e.hash)).sort((a, b) => a.lastUsed - b.lastUsed);
     const before = this.stats.evictions;
-    await this.evict(victims, entries.reduce((a, e) => a + e.bytes, 0), () => {});
+    await this.evict(victims, entries.reduce((a, e) => a + e.bytes, 0), this.budgetBytes, () => {});
     this.index = undefined;
     return this.stats.evictions - before;
   }
@@ -292,12 +294,14 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
 
   /**
    * Evicts least recently used unpinned entries until what the store holds and the writes in
-   * flight (this one among them) fit the budget. Evicts nothing when that cannot work: false,
-   * with `blocked.byWrites` when it would fit without the others' writes in flight. The listing
+   * flight (this one among them) fit the budget, or the store's capacity where that is less.
+   * Evicts nothing when that cannot work: false, with `blocked.byWrites` when it would fit
+   * without the others' writes in flight. The listing
    * replaces this cache's index, keeping the later of its own and the store's last use of each
    * entry, and the entries this cache stored or read since `asked` (the listing may predate them).
    */
-  private async makeRoom(hash: string, size: number, { entries, pending }: Room, asked: number, blocked: { byWrites: boolean }): Promise<boolean> {
+  private async makeRoom(hash: string, size: number, { entries, pending, capacity }: Room, asked: number, blocked: { byWrites: boolean }): Promise<boolean> {
+    const limit = Math.min(this.budgetBytes, capacity ?? Infinity);
     const known = this.index ? await this.index : new Map<string, IndexEntry>();
     const listed = new Map(entries.map((e) => [e.hash, { bytes: e.bytes, lastUsed: Math.max(e.lastUsed, known.get(e.hash)?.lastUsed ?? 0) }]));
     // What to count and evict comes from the listing alone; the index also keeps what entered since.
@@ -307,18 +311,18 @@ export class ChunkCache extends TypedEventTarget<ChunkCacheEvents> {
     for (const [h, e] of known) if (e.lastUsed >= asked && !index.has(h)) index.set(h, e);
     this.index = Promise.resolve(index);
     const least = total - victims.reduce((a, [, e]) => a + e.bytes, 0);
-    if (least > this.budgetBytes) {
-      blocked.byWrites = least - (pending - size) <= this.budgetBytes;
+    if (least > limit) {
+      blocked.byWrites = least - (pending - size) <= limit;
       return false;
     }
-    await this.evict(victims.map(([h, e]) => ({ hash: h, bytes: e.bytes })), total, (h) => index.delete(h));
+    await this.evict(victims.map(([h, e]) => ({ hash: h, bytes: e.bytes })), total, limit, (h) => index.delete(h));
     return true;
   }
 
-  /** Deletes `victims` in order until `total` bytes are within the budget, counting each removal; `gone` hears of each. */
-  private async evict(victims: { hash: string; bytes: number }[], total: number, gone: (hash: string) => void): Promise<void> {
+  /** Deletes `victims` in order until `total` bytes are within `limit`, counting each removal; `gone` hears of each. */
+  private async evict(victims: { hash: string; bytes: number }[], total: number, limit: number, gone: (hash: string) => void): Promise<void> {
     for (const { hash, bytes } of victims) {
-      if (total <= this.budgetBytes) break;
+      if (total <= limit) break;
       // Another writer may have evicted it first (it listed the same victims): only a removal counts.
       const removed = await this.store.delete(hash);
       gone(hash);

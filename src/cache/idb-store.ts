@@ -1,5 +1,6 @@
 import { entries as idbEntries, get as idbGet, promisifyRequest, set as idbSet, type UseStore } from 'idb-keyval';
-import { EdgelakeError } from '../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
+import { indexedDbFactory, isQuotaError, openIndexedDb } from './idb-open.js';
 import { checkHash, putAfterRoom, sumUsage, type ChunkStore, type Room, type StoreEntry } from './store.js';
 
 /** The part of `navigator.storage` the store uses; injectable for tests. */
@@ -26,6 +27,8 @@ const INDEX = 'index';
 const NOTES = 'notes';
 // LRU needs order between reads, not a write transaction for every read of a hot chunk.
 const TOUCH_EVERY_MS = 10;
+// Tries of a write the quota refuses, each after evicting the chunk's size more (a delete frees quota at once).
+const QUOTA_TRIES = 4;
 
 /**
  * A ChunkStore in one IndexedDB database with three object stores: `chunks` (hash -> bytes),
@@ -40,6 +43,8 @@ export class IdbChunkStore implements ChunkStore {
   private connection: Promise<IDBDatabase> | undefined;
   private closed = false;
   private readonly pending = { bytes: 0 };
+  /** The bytes of chunks the browser's quota lets this store hold, learned when it refused a write; undefined until then. */
+  private capacity: number | undefined;
 
   private constructor(
     readonly name: string,
@@ -50,10 +55,7 @@ export class IdbChunkStore implements ChunkStore {
   }
 
   static async open(name = 'edgelake-cache', options: IdbStoreOptions = {}): Promise<IdbChunkStore> {
-    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-    if (!factory) {
-      throw new EdgelakeError('invalid-input', `IndexedDB "${name}": this environment has no IndexedDB; pass options.indexedDB`);
-    }
+    const factory = indexedDbFactory(name, options.indexedDB);
     const storage = options.storage === null ? undefined : (options.storage ?? (globalThis as { navigator?: { storage?: StorageLike } }).navigator?.storage);
     const store = new IdbChunkStore(name, factory, storage);
     await store.db(); // surface a failing open here, not on first use
@@ -94,9 +96,29 @@ export class IdbChunkStore implements ChunkStore {
 
   /** Tabs sharing the origin take turns (a Web Lock, where there is one): each lists after the last one's write landed. */
   putWithin(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean> {
-    const write = () => putAfterRoom(this, this.pending, hash, bytes, makeRoom);
+    const write = () => this.putFitting(hash, bytes, makeRoom);
     const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
     return locks ? locks.request(`edgelake-cache:${this.name}`, write) : write();
+  }
+
+  /**
+   * putAfterRoom that stays an LRU under a full quota: when the quota refuses the write, what this
+   * store holds then becomes the capacity makeRoom fits, so the next try evicts the chunk's size
+   * more. The capacity lasts while the store is open. A chunk larger than all it holds is refused.
+   */
+  private async putFitting(hash: string, bytes: Uint8Array, makeRoom: (room: Room) => Promise<boolean>): Promise<boolean> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await putAfterRoom(this, this.pending, hash, bytes, (room) => makeRoom({ ...room, capacity: this.capacity }));
+      } catch (e) {
+        if (!isEdgelakeError(e, 'storage-full') || tries === QUOTA_TRIES) throw e;
+        const held = (await this.usage()).bytes;
+        if (held < bytes.length) {
+          throw new EdgelakeError('storage-full', `${this.location}: the browser's storage quota has no room for chunk ${hash} (${bytes.length} bytes), more than all this cache holds (${held} bytes) to evict; nothing stored before was lost`, { cause: e });
+        }
+        this.capacity = held;
+      }
+    }
   }
 
   async has(hash: string): Promise<boolean> {
@@ -193,11 +215,9 @@ export class IdbChunkStore implements ChunkStore {
   private db(): Promise<IDBDatabase> {
     if (this.closed) return Promise.reject(new Error(`${this.location} is closed`));
     if (!this.connection) {
-      const request = this.factory.open(this.name, VERSION);
-      request.onupgradeneeded = () => {
-        for (const s of [CHUNKS, INDEX, NOTES]) if (!request.result.objectStoreNames.contains(s)) request.result.createObjectStore(s);
-      };
-      const connection = promisifyRequest(request);
+      const connection = openIndexedDb(this.factory, this.name, VERSION, (db) => {
+        for (const s of [CHUNKS, INDEX, NOTES]) if (!db.objectStoreNames.contains(s)) db.createObjectStore(s);
+      });
       this.connection = connection;
       connection.then(
         (db) => {
@@ -220,8 +240,4 @@ export class IdbChunkStore implements ChunkStore {
 /** The part of `navigator.locks` the store uses. */
 interface WebLocks {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
-}
-
-function isQuotaError(e: unknown): boolean {
-  return (e as { name?: string } | null)?.name === 'QuotaExceededError';
 }

@@ -18,6 +18,11 @@ export interface Room {
    * sharing the store, this one included (at least: a write that lands meanwhile may count twice).
    */
   pending: number;
+  /**
+   * The most bytes of chunks the store can hold, when it has learned of a limit of its own (a
+   * browser quota that refused a write); the writer fits within it as within its budget.
+   */
+  capacity?: number;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { promisifyRequest } from 'idb-keyval';
+import { indexedDbFactory, openIndexedDb } from '../../../cache/idb-open.js';
 import { EdgelakeError } from '../../../errors.js';
 import { checkLabelBatch, holdLabels, newLabels, type LabelBatch, type LabelStore } from './store.js';
 
@@ -21,11 +22,8 @@ export class IdbLabelStore implements LabelStore {
   }
 
   static async open(name = 'edgelake-labels', options: { indexedDB?: IDBFactory } = {}): Promise<IdbLabelStore> {
-    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-    if (!factory) throw new EdgelakeError('invalid-input', `IndexedDB "${name}": this environment has no IndexedDB; pass options.indexedDB`);
-    const request = factory.open(name, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(BATCHES);
-    return new IdbLabelStore(name, await promisifyRequest(request));
+    const db = await openIndexedDb(indexedDbFactory(name, options.indexedDB), name, 1, (created) => created.createObjectStore(BATCHES));
+    return new IdbLabelStore(name, db);
   }
 
   async load(): Promise<LabelBatch[]> {

@@ -1,7 +1,7 @@
 // IdbLabelStore shared by two tabs: each append takes the next number when it writes, so neither collides, and the first label given a sample stands.
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { IdbLabelStore } from '../../../../src/index.js';
+import { IdbLabelStore, isEdgelakeError } from '../../../../src/index.js';
 
 describe('IdbLabelStore', () => {
   it('two stores on one database append in turn, and load returns every batch in the order written', async () => {
@@ -36,5 +36,17 @@ describe('IdbLabelStore', () => {
     const reload = await IdbLabelStore.open('labels', { indexedDB });
     expect((await reload.load()).map((b) => [Array.from(b.ids), Array.from(b.labels)])).toEqual([[[5], [1]], [[6], [7]]]);
     await reload.close();
+  });
+
+  it('a database another version wrote, or no IndexedDB here: an EdgelakeError saying so, not the browser\'s DOMException', async () => {
+    const indexedDB = new IDBFactory();
+    const request = indexedDB.open('labels', 3);
+    await new Promise((r) => (request.onsuccess = r));
+    request.result.close();
+    const newer = await IdbLabelStore.open('labels', { indexedDB }).catch((e: unknown) => e);
+    expect(isEdgelakeError(newer, 'unsupported'), String(newer)).toBe(true);
+    expect((newer as Error).message).toMatch(/^IndexedDB "labels" was written by a newer edgelake \(version 3 > 1\)/);
+    expect((newer as Error).cause).toMatchObject({ name: 'VersionError' });
+    await expect(IdbLabelStore.open('labels')).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('IndexedDB is not available in this environment') });
   });
 });
