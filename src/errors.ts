@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'storage-full' // the disk or the browser's quota has no room; nothing already stored is lost
   | 'conflict' // another writer got there first: the dataset moved on since it was read (a commit would lose its version), it holds the label store, or it gave a sample another label
   | 'gpu-unavailable' // no WebGPU adapter, and the caller required one
+  | 'worker-lost' // a decode worker exited or stopped answering (it closed itself, ran out of memory or crashed); it was replaced
   | 'not-modified' // a read asked for a file only if it changed (ReadOptions.ifChanged), and it had not
   | 'unsupported'; // the storage cannot serve a read of this kind (several ranges in one request), or cannot be used here at all (IndexedDB in a sandboxed frame)
 

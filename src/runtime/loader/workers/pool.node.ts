@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EdgelakeError } from '../../../errors.js';
-import { WorkerPool, type DecodeApi, type DecodePool, type PoolWorker } from './pool.js';
+import { WorkerPool, type DecodeApi, type DecodePool, type PoolWorker, type WorkerPoolOptions } from './pool.js';
 
 /**
  * The built worker (dist/…/decode-worker.node.js), or, when running from TypeScript sources
@@ -26,22 +26,24 @@ function workerEntry(): { entry: URL | string; eval: boolean } {
 }
 
 /** A pool of `size` worker_threads decoding chunks; idle workers do not keep the process alive. */
-export function nodeWorkerPool(size: number): DecodePool {
+export function nodeWorkerPool(size: number, options: Pick<WorkerPoolOptions, 'silenceMs'> = {}): DecodePool {
   if (!Number.isInteger(size) || size < 1) throw new EdgelakeError('invalid-input', `a worker pool needs a whole number of workers >= 1, got ${size}`);
   const { entry, eval: isEval } = workerEntry();
-  const workers = Array.from({ length: size }, (_, i): PoolWorker => {
-    const worker = new Worker(entry, { eval: isEval, name: `edgelake-decode-${i}` });
-    let terminating = false;
-    return {
-      remote: wrap<DecodeApi>(nodeEndpoint(worker)),
-      terminate: () => ((terminating = true), worker.terminate()),
-      onError(listener) {
-        worker.on('error', listener);
-        worker.on('exit', (code) => terminating || listener(new Error(`exited with code ${code}`)));
-      },
-      // Ref while a task runs: an awaited decode must keep the process alive until it answers.
-      busy: (busy) => (busy ? worker.ref() : worker.unref()),
-    };
-  });
-  return new WorkerPool(workers);
+  const spawn = (i: number) => nodePoolWorker(new Worker(entry, { eval: isEval, name: `edgelake-decode-${i}` }));
+  return new WorkerPool(Array.from({ length: size }, (_, i) => spawn(i)), { ...options, respawn: spawn });
+}
+
+/** A worker_threads Worker as a pool sees it: a worker that exits on its own (process.exit, out of memory) fails at once. */
+export function nodePoolWorker(worker: Worker): PoolWorker {
+  let terminating = false;
+  return {
+    remote: wrap<DecodeApi>(nodeEndpoint(worker)),
+    terminate: () => ((terminating = true), worker.terminate()),
+    onError(listener) {
+      worker.on('error', listener);
+      worker.on('exit', (code) => terminating || listener(new Error(`exited with code ${code}`)));
+    },
+    // Ref while a task runs: an awaited decode must keep the process alive until it answers.
+    busy: (busy) => (busy ? worker.ref() : worker.unref()),
+  };
 }

@@ -1,6 +1,6 @@
 import { transfer, type Remote } from 'comlink';
 import { EdgelakeError, isEdgelakeError, type ErrorCode } from '../../../errors.js';
-import { describeWhere } from '../../../format/limits.js';
+import { describeWhere, type Where } from '../../../format/limits.js';
 import type { Source } from '../../../source/source.js';
 import { remoteChain, type RemoteRoot } from '../../dataset/chain.js';
 import { decodeSamples, transferables, type DecodedSamples, type DecodeTask } from '../../dataset/decode.js';
@@ -111,39 +111,61 @@ export interface PoolWorker {
   busy?(busy: boolean): void;
 }
 
+/** How a WorkerPool watches its workers and replaces those it lost. */
+export interface WorkerPoolOptions {
+  /**
+   * A busy worker silent this long is pinged; silent twice as long (the ping unanswered), it is
+   * lost: a Web Worker that closed itself, ran out of memory or crashed fires no event. Default 15 s.
+   */
+  silenceMs?: number;
+  /** A fresh worker for slot `i`, to replace one lost after it had answered; without it the pool shrinks. */
+  respawn?: (i: number) => PoolWorker;
+}
+
+const DEFAULT_SILENCE_MS = 15_000;
+
 interface Slot {
+  index: number;
   worker: PoolWorker;
   running: Set<(e: Error) => void>;
   dead?: Error;
+  /** Whether it has loaded (answered): one lost before that could not load, and a fresh one would not either. */
+  answered: boolean;
+  /** Date.now() of its last reply, and of the watchdog's last tick. */
+  heard: number;
+  ticked: number;
+  watchdog?: ReturnType<typeof setInterval>;
 }
 
-/** Schedules each task on the least busy worker; the task's stored buffer moves into the worker. */
+/**
+ * Schedules each task on the least busy worker; the task's stored buffer moves into the worker.
+ * A worker that dies or goes silent fails what it ran (a fetch is retried once on another worker)
+ * and is replaced, so a lost worker never hangs the loader.
+ */
 export class WorkerPool implements DecodePool {
   readonly size: number;
   private readonly slots: Slot[];
+  private readonly silenceMs: number;
   private closed = false;
   private next = 0;
   private loaded?: Promise<void>;
 
-  constructor(workers: PoolWorker[]) {
+  constructor(workers: PoolWorker[], private readonly options: WorkerPoolOptions = {}) {
     this.size = workers.length;
-    this.slots = workers.map((worker, i) => {
-      const slot: Slot = { worker, running: new Set() };
-      worker.onError?.((e) => this.fail(slot, new Error(`decode worker ${i} failed: ${e.message}`, { cause: e })));
-      worker.busy?.(false);
-      return slot;
-    });
+    this.silenceMs = options.silenceMs ?? DEFAULT_SILENCE_MS;
+    this.slots = workers.map((worker, i) => this.slot(i, worker));
   }
 
   decode(task: DecodeTask): Promise<DecodedSamples> {
     const stored = ownBuffer(task.stored);
     const moved = stored.buffer instanceof ArrayBuffer ? [stored.buffer] : [];
     // Only what decoding reads: a tensor's full chunk list would be cloned for every task.
-    return this.run((remote) => remote.decode(transfer({ ...task, stored, tensor: { ...task.tensor, chunks: [] } }, moved)));
+    // Not retried: its bytes moved into the worker that was lost.
+    return this.run(task.where, false, (remote) => remote.decode(transfer({ ...task, stored, tensor: { ...task.tensor, chunks: [] } }, moved)));
   }
 
   fetch(task: FetchTask): Promise<FetchedSamples> {
-    return this.run((remote) => remote.fetch({ ...task, tensor: { ...task.tensor, chunks: [] } }));
+    return this.run(task.where, true, (remote) => remote.fetch({ ...task, tensor: { ...task.tensor, chunks: [] } }));
   }
 
   ready(): Promise<void> {
@@ -161,6 +183,15 @@ export class WorkerPool implements DecodePool {
     }));
   }
 
+  private slot(index: number, worker: PoolWorker): Slot {
+    const slot: Slot = { index, worker, running: new Set(), answered: false, heard: 0, ticked: 0 };
+    worker.onError?.((e) => this.lose(slot, e.message, e));
+    worker.busy?.(false);
+    // Its first reply says it has loaded: from then on, silence while busy counts against it.
+    worker.remote.ready().then(() => this.heard(slot), () => {});
+    return slot;
+  }
+
   /** The live worker with the fewest tasks; ties rotate so idle workers share the load. */
   private pick(): Slot | undefined {
     let best: Slot | undefined;
@@ -172,22 +203,39 @@ export class WorkerPool implements DecodePool {
     return best;
   }
 
-  /** Runs a call on the least busy live worker; an outcome that failed throws its EdgelakeError here. */
-  private async run<T>(call: (remote: Remote<DecodeApi>) => Promise<DecodeOutcome<T>>): Promise<T> {
-    if (this.closed) throw new Error('the decode pool is closed');
-    const slot = this.pick();
-    if (!slot) throw new Error(`every decode worker has failed (${this.slots[0]?.dead?.message ?? 'no workers'})`);
-    return this.runOn(slot, call);
+  /** Runs a call on the least busy live worker, once more on another if `retry` and its worker was lost. */
+  private async run<T>(where: Where, retry: boolean, call: (remote: Remote<DecodeApi>) => Promise<DecodeOutcome<T>>): Promise<T> {
+    let lost: Error | undefined;
+    for (;;) {
+      if (this.closed) throw new Error('the decode pool is closed');
+      const slot = this.pick();
+      if (!slot) throw new EdgelakeError('worker-lost', `${describeWhere(where)}: every decode worker has failed (${(lost ?? this.slots[0]?.dead)?.message ?? 'no workers'})`);
+      try {
+        return await this.runOn(slot, call);
+      } catch (e) {
+        const dead = slot.dead;
+        if (!dead || e !== dead || this.closed) throw e;
+        if (retry && !lost) {
+          lost = dead;
+          continue;
+        }
+        const why = lost ? ` (retried after ${lost.message})` : retry ? '' : '; its bytes had moved into that worker, so the task was not retried';
+        throw new EdgelakeError('worker-lost', `${describeWhere(where)}: ${dead.message}${why}`, { cause: dead });
+      }
+    }
   }
 
+  /** Runs a call on this worker; an outcome that failed throws its EdgelakeError here. */
   private async runOn<T>(slot: Slot, call: (remote: Remote<DecodeApi>) => Promise<DecodeOutcome<T>>): Promise<T> {
     if (slot.dead) throw slot.dead;
     const outcome = await new Promise<DecodeOutcome<T>>((resolve, reject) => {
-      if (slot.running.size === 0) slot.worker.busy?.(true);
+      if (slot.running.size === 0) this.setBusy(slot, true);
       slot.running.add(reject);
       const done = () => {
         slot.running.delete(reject);
-        if (slot.running.size === 0 && !slot.dead) slot.worker.busy?.(false);
+        if (slot.dead) return;
+        this.heard(slot);
+        if (slot.running.size === 0) this.setBusy(slot, false);
       };
       call(slot.worker.remote).then(
         (o) => (done(), resolve(o)),
@@ -198,12 +246,57 @@ export class WorkerPool implements DecodePool {
     return outcome.value;
   }
 
-  /** Marks a worker dead and rejects what it was running: its comlink replies will never come. */
+  private heard(slot: Slot): void {
+    slot.heard = Date.now();
+    if (slot.answered) return;
+    slot.answered = true;
+    this.watch(slot, slot.running.size > 0);
+  }
+
+  /** Busy: the worker is kept alive (Node) and watched; idle: neither. */
+  private setBusy(slot: Slot, busy: boolean): void {
+    slot.worker.busy?.(busy);
+    this.watch(slot, busy);
+  }
+
+  /**
+   * Arms the watchdog, at no cost per call, of a busy worker that has loaded (loading can take
+   * long, and a script that fails to load fires 'error'); disarms it otherwise.
+   */
+  private watch(slot: Slot, on: boolean): void {
+    clearInterval(slot.watchdog);
+    slot.watchdog = undefined;
+    if (!on || !slot.answered) return;
+    slot.heard = slot.ticked = Date.now();
+    slot.watchdog = setInterval(() => this.tick(slot), this.silenceMs / 2);
+  }
+
+  /** A watchdog tick: pings a busy worker silent for silenceMs; one silent for twice that is lost. */
+  private tick(slot: Slot): void {
+    const now = Date.now();
+    // A late tick means this thread was blocked, its replies perhaps queued behind: not the worker's silence.
+    if (now - slot.ticked > this.silenceMs) slot.heard = now;
+    slot.ticked = now;
+    const quiet = now - slot.heard;
+    if (quiet >= 2 * this.silenceMs) this.lose(slot, `sent no reply for ${(quiet / 1000).toFixed(1)} s, not even to a ping (it closed itself, ran out of memory or crashed)`);
+    else if (quiet >= this.silenceMs) slot.worker.remote.ready().then(() => this.heard(slot), () => {});
+  }
+
+  /** A worker that died or went silent: its calls reject (their replies will never come), and a fresh one takes its place. */
+  private lose(slot: Slot, reason: string, cause?: Error): void {
+    if (slot.dead) return;
+    this.fail(slot, new EdgelakeError('worker-lost', `decode worker ${slot.index} failed: ${reason}`, { cause }));
+    Promise.resolve().then(() => slot.worker.terminate()).catch(() => {});
+    const { respawn } = this.options;
+    if (slot.answered && respawn && !this.closed) this.slots[slot.index] = this.slot(slot.index, respawn(slot.index));
+  }
+
+  /** Marks a worker dead and rejects what it was running. */
   private fail(slot: Slot, e: Error): void {
     slot.dead ??= e;
     for (const reject of slot.running) reject(e);
     slot.running.clear();
-    slot.worker.busy?.(false);
+    this.setBusy(slot, false);
   }
 }
 
