@@ -77,10 +77,12 @@ export function isShardPattern(root: string): boolean {
  * last '/'), their names relative to it, and the names of the index beside them: `index`, the
  * pattern's file name up to its first brace group or extension, then `.edgelake-index.json.gz`, and
  * `own`, that stem with a short hash of the names (where an index of other files already holds `index`).
+ * A file named without braces also has `family`: the index of a pattern braced at its first run of
+ * digits (`train-004.tar`, `train-00004-of-00010.parquet`: `train`'s), which may list it.
  * A URL's query (a signed URL's token, `?download=true`) is the folder's: it goes on `base`, so
  * every file and the index are requested with it, and no name holds it.
  */
-export function shardLayout(pattern: string): { base: string; file: string; shards: string[]; index: string; own: string } {
+export function shardLayout(pattern: string): { base: string; file: string; shards: string[]; index: string; own: string; family?: string } {
   const cut = /^[A-Za-z][A-Za-z0-9+.-]+:/.test(pattern) ? pattern.search(/[?#]/) : -1; // a local file's name may hold a '?'
   const [path, query] = cut < 0 ? [pattern, ''] : [pattern.slice(0, cut), pattern.slice(cut).replace(/#.*$/, '')];
   const slash = path.lastIndexOf('/');
@@ -92,5 +94,9 @@ export function shardLayout(pattern: string): { base: string; file: string; shar
   const stem = file.replace(/\{.*$/, '').replace(/\.(tar|parquet)$/i, '').replace(/[-_.]+$/, '') || 'shards';
   const shards = expandShards(file);
   const hash = (crc32(new TextEncoder().encode(shards.join('\n'))) >>> 0).toString(16).padStart(8, '0');
-  return { base: folder + query, file, shards, index: `${stem}.edgelake-index.json.gz`, own: `${stem}.${hash}.edgelake-index.json.gz` };
+  const family = file.includes('{') ? undefined : stem.replace(/[-_.]\d.*$/, '');
+  return {
+    base: folder + query, file, shards, index: `${stem}.edgelake-index.json.gz`, own: `${stem}.${hash}.edgelake-index.json.gz`,
+    ...(family && family !== stem && { family: `${family}.edgelake-index.json.gz` }),
+  };
 }

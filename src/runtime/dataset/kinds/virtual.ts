@@ -102,7 +102,8 @@ export interface IndexCodec<I> {
 }
 
 /**
- * The index beside the files of `pattern` (of those files or more: a subset is served from it), or,
+ * The index beside the files of `pattern` (of those files or more: a subset is served from it; for
+ * one file named without braces, its family's too), or,
  * without one, one made by reading each file whole, once (`edgelake index` saves doing it again).
  * An index lacking some of the pattern's files is refused, naming them.
  */
@@ -117,6 +118,11 @@ export async function loadIndex<I>(pattern: string, files: Source, codec: IndexC
   let index = await readIndex(files, layout.index, codec);
   // `edgelake index` writes `own` where `index` already held other files (shard-{000..002} and then shard-{003..003}).
   if (lacking(index).length) index = (await readIndex(files, layout.own, codec)) ?? index;
+  // One file named without braces (train-004.tar) may be listed by its family's index (train-{000..009}.tar's).
+  if (!index && layout.family) {
+    const family = await readIndex(files, layout.family, codec);
+    if (family && !lacking(family).length) index = family;
+  }
   if (!index) return codec.build(readWhole(pattern, files, layout.shards), layout.index.replace(/\.edgelake-index\.json\.gz$/, ''));
   const lacks = lacking(index);
   if (lacks.length) {

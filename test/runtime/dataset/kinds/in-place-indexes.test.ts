@@ -52,6 +52,13 @@ describe.skipIf(missing('python3', 'apt-get install python3', hasCommand('python
     expect(await samples(await openDataset(join(dir, 'shard-{003,000}.tar')), 'cls', 'txt')).toEqual(expected([9, 10, 11, 0, 1, 2]));
   });
 
+  it('one shard named without braces opens from the index of its family (shard-{000..003}), renumbered from 0', async () => {
+    const one = await openDataset(join(dir, 'shard-002.tar'));
+    // The index alone: two indexes it might have had of its own (404s) count nothing, and no shard is read whole.
+    expect(one.network.bytes).toBe(shardBytes(['shard.edgelake-index.json.gz']));
+    expect(await samples(one, 'cls', 'txt')).toEqual(expected(range(6, 9)));
+  });
+
   it('a pattern naming shards the index lacks names them', async () => {
     writeShard(dir, 'shard-004.tar', [12]);
     const pattern = join(dir, 'shard-{003..005}.tar');
