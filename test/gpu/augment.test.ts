@@ -45,6 +45,15 @@ function randomBatch(n: number, shape: SampleShape, salt: number) {
   return { input, ids, epoch: Math.floor(random() * 100) };
 }
 
+/** Per-channel mean and std drawn from the run's seed, one entry or one per channel; a negative std flips the sign. */
+function randomNormalize(c: number, salt: number) {
+  const random = mulberry32(seed ^ Math.imul(salt, 0x85ebca6b));
+  const count = random() < 0.3 ? 1 : c;
+  const mean = Array.from({ length: count }, () => random() * 2 - 0.5);
+  const std = Array.from({ length: count }, () => (random() < 0.2 ? -1 : 1) * (0.05 + random()));
+  return { mean, std };
+}
+
 function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
   let max = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -106,6 +115,14 @@ gpuDescribe('augment on the GPU equals its CPU reference', ({ device }) => {
   test.each(batches)('channels-last output ([H, W, C], for TF.js models): $n samples of $shape', async ({ n, shape, out }) => {
     const plan = compileAugment(single.pipeline(out), shape, 'HWC');
     await expectMatchesReference(device, 'pipeline HWC', { plan, n, seed, ...randomBatch(n, shape, n * 17 + 3) });
+  });
+
+  test.each(batches)('per-channel mean and std applied last, after every op: $n samples of $shape', async ({ n, shape, out }) => {
+    for (const [name, layout] of [['pipeline', 'CHW'], ['rotate', 'HWC'], ['noise', 'CHW'], ['brightness', 'HWC'], ['mixup', 'CHW']] as const) {
+      const plan = compileAugment(single[name](out), shape, layout, randomNormalize(shape[0], n + name.length));
+      expect(plan.stages.normalize).toBe(true);
+      await expectMatchesReference(device, `${name} normalized`, { plan, n, seed, ...randomBatch(n, shape, n * 13 + name.length) });
+    }
   });
 
   test('a workgroup size that divides nothing, and a 1-invocation grid past 65535 workgroups', async () => {

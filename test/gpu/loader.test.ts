@@ -72,7 +72,7 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
       { op: 'randomResizedCrop', size: [24, 24], scale: [0.5, 1] }, { op: 'flip', p: 0.5 }, { op: 'rotate', degrees: [-10, 10] },
       { op: 'colorJitter', brightness: 0.3, contrast: 0.3 }, { op: 'noise', std: 0.05 }, { op: 'cutout', p: 0.5 }, { op: 'mixup', alpha: 0.4 },
     ] as const;
-    const options = { shuffle: { seed: 21 }, epoch: 3, tensors: ['image', 'label'], transform: { image: { scale: 1 / 255, augment: [...augment] } } };
+    const options = { shuffle: { seed: 21 }, epoch: 3, tensors: ['image', 'label'], transform: { image: { scale: 1 / 255, mean: [0.286], std: [0.353], augment: [...augment] } } };
     const read = async (onGpu: boolean) => {
       const ds = await openDataset(join(root, 'ds'));
       const out: [Uint32Array, Float32Array, Float32Array][] = [];

@@ -106,6 +106,21 @@ describe('augment CPU reference, hand-checked', () => {
     expect(std).toBeCloseTo(0.5, 2);
   });
 
+  test('mean and std apply last: the output is the unnormalized one, then (v - mean) * (1 / std) per channel', () => {
+    const ops: AugmentOp[] = [{ op: 'rotate', degrees: 40, fill: 0 }, { op: 'colorJitter', brightness: 0.5, saturation: 0.5 }, { op: 'noise', std: 0.1 }, { op: 'cutout', p: 1 }, { op: 'mixup', alpha: 0.4 }];
+    const [mean, std] = [[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]];
+    for (const layout of ['CHW', 'HWC'] as const) {
+      const key = { n: 4, ids: ids(4), seed: 5, epoch: 1 };
+      const input = Float32Array.from({ length: 4 * 3 * 9 * 7 }, (_, i) => Math.fround(((i * 37) % 101) / 100));
+      const raw = augmentRef(compileAugment(ops, [3, 9, 7], layout), input, key).output;
+      const plan = compileAugment(ops, [3, 9, 7], layout, { mean, std });
+      const channel = (i: number) => (layout === 'HWC' ? i % 3 : Math.floor(i / 63) % 3);
+      const expected = raw.map((v, i) => Math.fround(Math.fround(v - Math.fround(mean[channel(i)])) * Math.fround(1 / std[channel(i)])));
+      expect(augmentRef(plan, input, key).output).toEqual(expected);
+    }
+    expect(compileAugment(ops, [3, 9, 7], 'CHW', { mean: [0], std: [1] }).stages.normalize).toBe(false);
+  });
+
   test('soft labels put lambda on the own class and 1 - lambda on the partner', () => {
     const mix = { partner: Uint32Array.of(1, 0, 2), lambda: Float32Array.of(0.75, 0.25, 0.5) };
     const out = mixLabels(Int32Array.of(0, 2, -1), 3, mix);
@@ -159,6 +174,15 @@ describe('augment validation', () => {
     }
     expect(isEdgelakeError(error, 'invalid-input'), String(error)).toBe(true);
     expect((error as Error).message).toMatch(message);
+  });
+
+  test.each([
+    [{ mean: [0.5, 0.5] }, /augment normalize: mean needs 1 or 3 \(channel\) entries, got \[0.5,0.5\]/],
+    [{ std: [0] }, /augment normalize: channel 0 needs a finite mean and a finite non-zero std/],
+    [{ mean: [NaN] }, /channel 0 needs a finite mean/],
+    [{ std: [1, 1e-50, 1] }, /channel 1 needs .* non-zero std \(whose inverse is a float32\)/],
+  ])('normalize %j is refused', (normalize, message) => {
+    expect(() => compileAugment([{ op: 'flip' }], [3, 4, 4], 'CHW', normalize)).toThrow(message);
   });
 
   test('seed and epoch must be u32; n must fit the input', () => {

@@ -109,6 +109,7 @@ export function augmentRef(
           const other = augment(params[p + 13], x, y);
           v = v.map((a, k) => f(f(a * params[p + 14]) + f(other[k] * params[p + 15])));
         }
+        if (stages.normalize) v = v.map((a, k) => f(f(a - plan.mean[k]) * plan.invStd[k]));
         const [at, step] = plan.outputLayout === 'HWC' ? [(s * plane + y * outW + x) * c, 1] : [s * c * plane + y * outW + x, plane];
         for (let k = 0; k < c; k++) output[at + k * step] = v[k];
       }

@@ -52,9 +52,13 @@ export function encodeAugment(
     throw new EdgelakeError('invalid-input', `augment: params hold ${params.length} floats, ${n} samples need ${n * PARAM_STRIDE}`);
   }
 
-  const globals = new ArrayBuffer(80);
+  const globals = new ArrayBuffer(112);
   new Uint32Array(globals, 0, 8).set([n, h, w, outH, outW, seed, epoch, 0]);
-  new Float32Array(globals, 32, 12).set([h, w, plan.fill, (plan.noiseStd * Math.sqrt(3)) / 65536, plan.cutoutValue, 1 / (h * w), 0, 0, ...GRAY, 0]);
+  const vec4 = (v: Float32Array, pad: number) => [0, 1, 2, 3].map((k) => v[k] ?? pad);
+  new Float32Array(globals, 32, 20).set([
+    h, w, plan.fill, (plan.noiseStd * Math.sqrt(3)) / 65536, plan.cutoutValue, 1 / (h * w), 0, 0,
+    ...GRAY, 0, ...vec4(plan.mean, 0), ...vec4(plan.invStd, 1),
+  ]);
   const { STORAGE, UNIFORM } = GPUBufferUsage;
   const uniforms = transients.add(uploadBuffer(device, 'augment globals', UNIFORM, new Uint8Array(globals)));
   const table = transients.add(uploadBuffer(device, 'augment params', STORAGE, params));
@@ -90,6 +94,7 @@ export function encodeAugment(
     NOISE: +stages.noise,
     CUTOUT: +stages.cutout,
     MIXUP: +stages.mixup,
+    NORMALIZE: +stages.normalize,
     CHANNELS_LAST: +(plan.outputLayout === 'HWC'),
   });
   pass.setPipeline(kernel.pipeline);

@@ -18,6 +18,8 @@ ${shaderHeader({
     'inHf: f32', 'inWf: f32', 'fill: f32', 'noiseScale: f32',
     'cutoutValue: f32', 'invArea: f32', 'pad0: f32', 'pad1: f32',
     'gray: vec4f // rgb weights of the gray level',
+    'mean: vec4f // per channel, subtracted last',
+    'invStd: vec4f // per channel, 1 / std, multiplied last',
   ],
   paramsName: 'g', // params is the per-sample table
 })}
@@ -84,8 +86,10 @@ fn main(
 /**
  * Pass 2, fused: one invocation per output pixel computes every channel: the inverse affine map
  * (all geometric ops) sampled bilinearly, then brightness, contrast, saturation, noise, cutout,
- * and mixup, which recomputes the partner's augmented pixel instead of reading a second buffer.
- * Stages absent from the plan are compiled out (override constants).
+ * and mixup, which recomputes the partner's augmented pixel instead of reading a second buffer;
+ * last the per-channel normalization, so every op (fill values and noise included) works in the
+ * input's units, as torchvision's Normalize after its augmentations. Stages absent from the plan
+ * are compiled out (override constants).
  *
  * Sampling: a source point inside the image rectangle interpolates its four nearest pixel
  * centres with taps clamped to the edge (torch's bilinear resize, align_corners=False); a point
@@ -107,6 +111,7 @@ override SATURATION: bool = false;
 override NOISE: bool = false;
 override CUTOUT: bool = false;
 override MIXUP: bool = false;
+override NORMALIZE: bool = false;
 override CHANNELS_LAST: bool = false;
 const STRIDE = 16u; // PARAM_STRIDE in params.ts
 
@@ -200,6 +205,9 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     let p = s * STRIDE;
     let other = augment(u32(params[p + 13u]), x, y);
     v = fence3(v * params[p + 14u]) + fence3(other * params[p + 15u]);
+  }
+  if (NORMALIZE) {
+    v = fence3(v - g.mean.xyz) * g.invStd.xyz;
   }
   // [C, H, W] planes, or with CHANNELS_LAST [H, W, C] pixels: channel k of this pixel is at + k * step.
   var at = s * CHANNELS * plane + r;

@@ -1,5 +1,5 @@
 export { compileAugment, DRAWS_PER_OP, MAX_OPS } from './plan.js';
-export type { AugmentPlan, SampleShape } from './plan.js';
+export type { AugmentNormalize, AugmentPlan, SampleShape } from './plan.js';
 export type {
   AugmentOp,
   ColorJitterOp,

@@ -4,7 +4,9 @@ import { EdgelakeError } from '../../errors.js';
  * The declarative augmentation pipeline: `augment: [{ op: 'randomResizedCrop', size: [224, 224] },
  * { op: 'flip', p: 0.5 }, { op: 'colorJitter', brightness: 0.4 }, ...]`. Every random parameter
  * is drawn per sample. Ranges given as one number x mean [-x, x] (rotate) or [max(0, 1 - x), 1 + x]
- * (colorJitter factors), as in torchvision.
+ * (colorJitter factors), as in torchvision. Ops see the input's values: in the loader, after
+ * `scale` and before mean/std, which apply last (torchvision's Normalize after its augmentations),
+ * so fills, cutout values and noise std are in scaled units (e.g. [0, 1]: fill 0 is black).
  */
 export type Range = readonly [number, number];
 
@@ -15,13 +17,13 @@ export interface ResizeOp { op: 'resize'; size: Range }
 /** Mirror with probability `p` (default 0.5) along `axis` (default horizontal). */
 export interface FlipOp { op: 'flip'; axis?: 'horizontal' | 'vertical'; p?: number }
 /** Rotate about the centre by an angle in degrees, uniform in [-degrees, degrees] (or [lo, hi]);
- * positive is counter-clockwise. Points that land outside the image take `fill` (default 0). */
+ * positive is counter-clockwise. Points that land outside the image take `fill` (default 0, in input units). */
 export interface RotateOp { op: 'rotate'; degrees: number | Range; fill?: number }
 /**
  * Factors drawn per sample, applied in this fixed order (torchvision shuffles it): brightness
  * v b; contrast (v - m) c + m about m, the mean gray of the whole source image (before any crop)
  * times b; saturation (v - gray) s + gray about the pixel's gray (identity on 1-channel images).
- * Nothing is clamped: the input may already be normalized, so clamp later if values must stay in [0, 1].
+ * Nothing is clamped (torchvision clamps float images to [0, 1]): a value brightened past the top of its range stays past it.
  */
 export interface ColorJitterOp {
   op: 'colorJitter';
@@ -29,10 +31,10 @@ export interface ColorJitterOp {
   contrast?: number | Range;
   saturation?: number | Range;
 }
-/** Adds zero-mean noise of standard deviation `std` to every output value (see augment.wgsl.ts). */
+/** Adds zero-mean noise of standard deviation `std` (in input units) to every output value (see augment.wgsl.ts). */
 export interface NoiseOp { op: 'noise'; std: number }
 /** Random erasing: with probability `p` (0.5) fill a rectangle of area fraction `scale`
- * ([0.02, 0.33]) and aspect ratio `ratio` ([0.3, 3.3]) with `value` (0), as torchvision. */
+ * ([0.02, 0.33]) and aspect ratio `ratio` ([0.3, 3.3]) with `value` (0, in input units), as torchvision. */
 export interface CutoutOp { op: 'cutout'; p?: number; scale?: Range; ratio?: Range; value?: number }
 /** Batch-level mixup: x[i] = l x[i] + (1 - l) x[partner(i)], l ~ Beta(alpha, alpha) per sample. */
 export interface MixupOp { op: 'mixup'; alpha: number }

@@ -11,11 +11,17 @@ import {
 /** Shape of one sample: [channels, height, width], channels 1 or 3 (CHW, float32). */
 export type SampleShape = readonly [number, number, number];
 
+/** Per-channel normalization the fused pass applies last, (v - mean[k]) / std[k]: one entry, or one per channel. */
+export interface AugmentNormalize {
+  mean?: readonly number[];
+  std?: readonly number[];
+}
+
 /**
  * A validated pipeline and how it runs: every geometric op composes into one inverse affine map
  * per sample (sampled once, bilinear), and colorJitter, noise, cutout and mixup run in the same
- * fused pass. `passes` is what encodeAugment records: a per-sample mean gray reduction first
- * when contrast is jittered, then the fused pass.
+ * fused pass, which normalizes last. `passes` is what encodeAugment records: a per-sample mean
+ * gray reduction first when contrast is jittered, then the fused pass.
  */
 export interface AugmentPlan {
   readonly ops: readonly ResolvedOp[];
@@ -25,11 +31,15 @@ export interface AugmentPlan {
   readonly outputLayout: 'CHW' | 'HWC';
   readonly passes: readonly ('mean' | 'augment')[];
   /** Which pixel stages the fused kernel compiles in (WGSL override constants). */
-  readonly stages: Readonly<Record<'brightness' | 'contrast' | 'saturation' | 'noise' | 'cutout' | 'mixup', boolean>>;
-  /** Value of points outside the source image (only rotations produce them). */
+  readonly stages: Readonly<Record<'brightness' | 'contrast' | 'saturation' | 'noise' | 'cutout' | 'mixup' | 'normalize', boolean>>;
+  /** Value of points outside the source image (only rotations produce them), in input units: before normalization. */
   readonly fill: number;
+  /** In input units, as fill and cutoutValue. */
   readonly noiseStd: number;
   readonly cutoutValue: number;
+  /** Per channel, float32: the output is (v - mean[k]) * invStd[k] (0 and 1 without normalization). */
+  readonly mean: Float32Array;
+  readonly invStd: Float32Array;
 }
 
 /** Per-sample draws per op: op i owns draw indices [256 i, 256 i + 256) (see params.ts). */
@@ -40,11 +50,19 @@ export const MAX_OPS = 64;
  * Validates `ops` for samples of `inputShape` and plans the passes. Geometric ops
  * (randomResizedCrop, resize, flip, rotate) come first, in any order and any number; then at most
  * one each of colorJitter, noise, cutout, mixup, in that order. Errors name the op and field.
+ * With `normalize`, every op sees the input's values (e.g. [0, 1]) and mean/std apply to the
+ * result, as torchvision's Normalize after its augmentations.
  */
-export function compileAugment(ops: readonly AugmentOp[], inputShape: SampleShape, outputLayout: 'CHW' | 'HWC' = 'CHW'): AugmentPlan {
+export function compileAugment(
+  ops: readonly AugmentOp[],
+  inputShape: SampleShape,
+  outputLayout: 'CHW' | 'HWC' = 'CHW',
+  normalize: AugmentNormalize = {},
+): AugmentPlan {
   if (!Array.isArray(ops)) throw invalid('augment', `must be an array of ops, got ${JSON.stringify(ops)}`);
   if (ops.length > MAX_OPS) throw invalid('augment', `at most ${MAX_OPS} ops, got ${ops.length}`);
   const [c, h, w] = checkShape(inputShape);
+  const { mean, invStd } = normalization(normalize, c);
   const resolved = ops.map((op, i) => resolveOp(op, i));
   let stage = -1; // index in PIXEL_OPS of the last pixel op seen
   let size: [number, number] = [h, w];
@@ -83,6 +101,7 @@ export function compileAugment(ops: readonly AugmentOp[], inputShape: SampleShap
     noise: find('noise') !== undefined,
     cutout: find('cutout') !== undefined,
     mixup: find('mixup') !== undefined,
+    normalize: mean.some((m) => m !== 0) || invStd.some((s) => s !== 1),
   };
   return {
     ops: resolved,
@@ -94,7 +113,26 @@ export function compileAugment(ops: readonly AugmentOp[], inputShape: SampleShap
     fill: Math.fround(fill ?? 0),
     noiseStd: find('noise')?.std ?? 0,
     cutoutValue: Math.fround(find('cutout')?.value ?? 0),
+    mean,
+    invStd,
   };
+}
+
+/** mean and 1 / std per channel in float32 (a multiply, not a division: WGSL division is not correctly rounded). */
+function normalization({ mean = [0], std = [1] }: AugmentNormalize, c: number): { mean: Float32Array; invStd: Float32Array } {
+  const perChannel = (name: string, list: readonly number[]) => {
+    if (!Array.isArray(list) || (list.length !== 1 && list.length !== c)) {
+      throw invalid('augment normalize', `${name} needs 1 or ${c} (channel) entries, got ${JSON.stringify(list)}`);
+    }
+    return Array.from({ length: c }, (_, k) => list[list.length === 1 ? 0 : k]);
+  };
+  const [m, s] = [perChannel('mean', mean), perChannel('std', std)];
+  const out = { mean: Float32Array.from(m), invStd: Float32Array.from(s, (x) => 1 / x) };
+  for (let k = 0; k < c; k++) {
+    const ok = typeof m[k] === 'number' && Number.isFinite(out.mean[k]) && typeof s[k] === 'number' && Number.isFinite(s[k]) && Number.isFinite(out.invStd[k]) && out.invStd[k] !== 0;
+    if (!ok) throw invalid('augment normalize', `channel ${k} needs a finite mean and a finite non-zero std (whose inverse is a float32), got ${m[k]} and ${s[k]}`);
+  }
+  return out;
 }
 
 function checkShape(shape: SampleShape): SampleShape {

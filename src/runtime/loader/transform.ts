@@ -15,12 +15,15 @@ import type { TypedArray } from '../dataset/batch.js';
 export interface TensorTransform {
   /** Multiplies each (dequantized) element first, e.g. 1 / 255. */
   scale?: number;
-  /** Per channel (the last dimension), or one for all. */
+  /** (v - mean) / std per channel (the last dimension), or one for all; always last, after `augment`. */
   mean?: number[];
   std?: number[];
   /** [H, W, C] samples become [C, H, W]; with `augment` the default (its kernel works on planes), and `false` gives [H, W, C] (TF.js models). */
   toCHW?: boolean;
-  /** Per-sample random augmentation of [H, W, C] images, fused into as few passes as possible. */
+  /**
+   * Per-sample random augmentation of [H, W, C] images, fused into as few passes as possible. Its
+   * ops see scaled values (after `scale`, before mean/std): fills, cutout values and noise std are in those units.
+   */
   augment?: AugmentOp[];
   /** Keys the augmentation's random draws with (seed, epoch, sample id); default: the shuffle seed, else 0. */
   seed?: number;
@@ -67,10 +70,13 @@ function prepare(name: string, meta: TensorMeta, t: TensorTransform, defaultSeed
   }
   const dims = shape as number[];
   if (t.augment && dims.length !== 3) throw new EdgelakeError('invalid-input', `tensor ${name}: augment needs [H, W, C] images, not [${dims.join(', ')}]`);
-  const plan = t.augment ? compileAugment(t.augment, [dims[2], dims[0], dims[1]], t.toCHW === false ? 'HWC' : 'CHW') : undefined;
+  // With augment, decode only scales and the augment pass normalizes last, so colour ops, noise
+  // and fills see scaled values (torchvision's order); without, decode normalizes too (one pass).
+  const normalize = { mean: t.mean, std: t.std };
+  const plan = t.augment ? compileAugment(t.augment, [dims[2], dims[0], dims[1]], t.toCHW === false ? 'HWC' : 'CHW', normalize) : undefined;
   return {
     decode: (samples) => ({
-      samples, shape: dims, dtype: meta.dtype as DecodeDtype, scale: t.scale, mean: t.mean, std: t.std, toCHW: t.toCHW || !!plan,
+      samples, shape: dims, dtype: meta.dtype as DecodeDtype, scale: t.scale, ...(plan ? {} : normalize), toCHW: t.toCHW || !!plan,
       ...(meta.quant ? { quant: meta.quant } : {}),
     }),
     fit,
