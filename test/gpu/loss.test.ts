@@ -47,33 +47,33 @@ function randomSoftRows(random: () => number, n: number, classes: number): Float
   return rows;
 }
 
-interface Outputs { rows: Float32Array; loss: Float32Array; correct: Float32Array }
+interface Outputs { rows: Float32Array; loss: Float32Array; correct: Float32Array; invalid: Float32Array }
 
 async function runOnGpu(device: GPUDevice, kind: Kind, b: Batch, gradScale: number): Promise<Outputs> {
   const { n, classes } = b;
   const make = (label: string, count: number) => device.createBuffer({ label, size: Math.max(4, count * 4), usage: STORAGE | COPY_SRC });
   const logits = uploadBuffer(device, 'test logits', STORAGE, b.logits);
   const labels = uploadBuffer(device, 'test labels', STORAGE, b.labels);
-  const [rows, loss, correct] = [make('test rows', n * classes), make('test loss', n), make('test correct', n)];
+  const [rows, loss, correct, invalid] = [make('test rows', n * classes), make('test loss', n), make('test correct', n), make('test invalid', n)];
   const transients = new Transients();
   try {
     const encoder = device.createCommandEncoder({ label: 'loss test' });
     const pass = encoder.beginComputePass({ label: 'loss test' });
     if (kind === 'softmax') encodeSoftmax(device, pass, { logits, probs: rows, n, classes }, transients);
-    else encodeSoftmaxCrossEntropy(device, pass, { logits, labels, labelKind: kind, n, classes, gradLogits: rows, gradScale, loss, correct }, transients);
+    else encodeSoftmaxCrossEntropy(device, pass, { logits, labels, labelKind: kind, n, classes, gradLogits: rows, gradScale, loss, correct, invalid }, transients);
     pass.end();
     device.queue.submit([encoder.finish()]);
     const read = async (buffer: GPUBuffer, count: number) => new Float32Array(await readBuffer(device, buffer, count * 4));
-    return { rows: await read(rows, n * classes), loss: await read(loss, n), correct: await read(correct, n) };
+    return { rows: await read(rows, n * classes), loss: await read(loss, n), correct: await read(correct, n), invalid: await read(invalid, n) };
   } finally {
     transients.destroy();
-    for (const buffer of [logits, labels, rows, loss, correct]) buffer.destroy();
+    for (const buffer of [logits, labels, rows, loss, correct, invalid]) buffer.destroy();
   }
 }
 
 function runOnCpu(kind: Kind, b: Batch, gradScale: number): Outputs {
   const { n, classes, logits, labels } = b;
-  const out = { rows: new Float32Array(n * classes), loss: new Float32Array(n), correct: new Float32Array(n) };
+  const out = { rows: new Float32Array(n * classes), loss: new Float32Array(n), correct: new Float32Array(n), invalid: new Float32Array(n) };
   if (kind === 'softmax') softmaxRef({ logits, probs: out.rows, n, classes });
   else softmaxCrossEntropyRef({ logits, labels, labelKind: kind, n, classes, gradLogits: out.rows, gradScale, ...out });
   return out;
@@ -111,6 +111,8 @@ async function expectMatchesReference(device: GPUDevice, kind: Kind, n: number, 
   if (kind === 'softmax') return;
   expect(note(`${kind} loss`, maxError(gpu.loss, cpu.loss)), what).toBeLessThan(2e-5);
   expect([...gpu.correct], what).toEqual([...cpu.correct]);
+  expect([...gpu.invalid], what).toEqual([...cpu.invalid]);
+  if (kind === 'index') expect(cpu.invalid.some((v) => v === 1) || n < 100, what).toBe(true); // the batch had labels out of range to flag
 }
 
 gpuDescribe('softmax and cross-entropy on the GPU equal their CPU references', ({ device }) => {
@@ -130,6 +132,21 @@ gpuDescribe('softmax and cross-entropy on the GPU equal their CPU references', (
 
   test.each(kinds)('%s: 70000 rows make a 2-D grid of workgroups', async (kind) => {
     await expectMatchesReference(device, kind, 70_000, 2, 10, 99 + kinds.indexOf(kind));
+  });
+
+  test.each(['index', 'soft'] as const)('%s: rows with a NaN or infinite logit (a diverged model) are never correct, as on the CPU', async (kind) => {
+    const batch = randomBatch(kind, 500, 10, 5, 77 + kinds.indexOf(kind));
+    const random = mulberry32(seed ^ 0x51ed);
+    for (let r = 0; r < batch.n; r++) {
+      if (random() < 0.3) batch.logits[r * 10 + Math.floor(random() * 10)] = [NaN, Infinity, -Infinity][Math.floor(random() * 3)];
+    }
+    const [gpu, cpu] = [await runOnGpu(device, kind, batch, 1 / batch.n), runOnCpu(kind, batch, 1 / batch.n)];
+    const what = `${kind}, seed ${seed}`;
+    expect([...gpu.correct], what).toEqual([...cpu.correct]);
+    expect([...gpu.invalid], what).toEqual([...cpu.invalid]);
+    expect([...gpu.loss].map(Number.isFinite), what).toEqual([...cpu.loss].map(Number.isFinite));
+    expect(cpu.loss.some((l) => Number.isNaN(l)), what).toBe(true);
+    cpu.loss.forEach((l, r) => Number.isNaN(l) && expect(cpu.correct[r], what).toBe(0));
   });
 
   test('a training step: loss and correct flags summed into epoch statistics in the same pass', async () => {

@@ -76,6 +76,31 @@ describe.skipIf(!gpu)('tfjsLearner on the shared WebGPU device', () => {
     onCpu.dispose();
   });
 
+  it("mixup's soft labels, a GPUBuffer, train as on CPU arrays; GPU labels out of range are refused", async () => {
+    const imageModel = () => tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [1, 28, 28] }), tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })],
+    });
+    const mixed = (onDevice: boolean) => new Loader(ds.view({ split: 'test' }), {
+      batchSize: 100, tensors: ['image', 'label'], device: onDevice ? shared.device : undefined, shuffle: { seed: 2 },
+      transform: { image: { scale: 1 / 255, augment: [{ op: 'mixup', alpha: 0.4 }] } },
+    });
+    const [onGpu, onCpu] = [tfjsLearner(tf, imageModel(), { classes: 10 }), tfjsLearner(tf, imageModel(), { classes: 10 })];
+    const [gpu, cpu] = [await onGpu.fit(mixed(true), { epochs: 1 }), await onCpu.fit(mixed(false), { epochs: 1 })];
+    expect(cpu[0].loss).toBeGreaterThan(1); // mixed rows: at least their labels' entropy
+    expect(gpu[0].loss).toBeCloseTo(cpu[0].loss, 4);
+    const x = shared.device.createBuffer({ size: 2 * 784 * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const y = shared.device.createBuffer({ size: 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    shared.device.queue.writeBuffer(y, 0, Int32Array.of(3, 12));
+    const bad = async function* () {
+      yield { ids: Uint32Array.of(0, 1), tensors: { image: x, label: y } };
+    };
+    await expect(onGpu.fit(bad, { epochs: 1 })).rejects.toThrow('tfjsLearner: 1 label of tensor label in epoch 0 is outside [0, 10)');
+    x.destroy();
+    y.destroy();
+    onGpu.dispose();
+    onCpu.dispose();
+  });
+
   it('is the learner of an ActiveLearner, batches and scoring on the device', async () => {
     const learner = tfjsLearner(tf, kerasModel(), { classes: 10 });
     const al = new ActiveLearner({ dataset: ds, strategy: 'margin', roundSize: 100, maxLabels: 200, learner, epochs: 25, seed: 1, input: 'embedding', inputTransform: { scale: 1 / 255 }, device: shared.device });

@@ -114,6 +114,18 @@ describe('against an independent float64 computation and finite differences', ()
   });
 });
 
+test('labels outside [0, classes) are flagged in invalid; a row with a NaN logit (a diverged model) is never correct', () => {
+  const out = { gradLogits: new Float32Array(9), loss: new Float32Array(3), correct: new Float32Array(3), invalid: new Float32Array(3) };
+  const logits = Float32Array.of(NaN, 0, 0, 0, 1, 0, 2, 0, 0);
+  softmaxCrossEntropyRef({ logits, n: 3, classes: 3, labels: Int32Array.of(0, 3, 0), labelKind: 'index', gradScale: 1, ...out });
+  expect([...out.invalid]).toEqual([0, 1, 0]);
+  expect([...out.correct]).toEqual([0, 0, 1]); // row 0's argmax is index 0 only because NaN compares false
+  expect(Number.isNaN(out.loss[0])).toBe(true);
+  softmaxCrossEntropyRef({ logits, n: 3, classes: 3, labels: Float32Array.of(1, 0, 0, 0, 1, 0, 1, 0, 0), labelKind: 'soft', gradScale: 1, ...out });
+  expect([...out.invalid]).toEqual([0, 0, 0]);
+  expect([...out.correct]).toEqual([0, 1, 1]);
+});
+
 test('bad arguments are EdgelakeErrors', () => {
   const f = (length: number) => new Float32Array(length);
   const ok = { logits: f(6), n: 2, classes: 3, labels: new Int32Array(2), labelKind: 'index' as LabelKind, gradLogits: f(6), gradScale: 0.5, loss: f(2), correct: f(2) };

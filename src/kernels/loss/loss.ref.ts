@@ -29,8 +29,10 @@ export interface SoftmaxCrossEntropyArgs<B, L> {
   gradScale: number;
   /** n: per-sample -sum_j y_j log softmax_j, from the log-sum-exp. */
   loss: B;
-  /** n float32: 1 where argmax(logits) == the label (soft: argmax of its row), else 0; ties -> lowest index. */
+  /** n float32: 1 where argmax(logits) == the label (soft: argmax of its row) and the loss is finite, else 0; ties -> lowest index. */
   correct: B;
+  /** n float32: 1 where an index label is outside [0, classes), else 0: a caller refuses those after the fact without reading labels back. */
+  invalid?: B;
 }
 
 /** Invocations per row: part of the summation order the references replay (a power of two, at most 64). */
@@ -109,7 +111,7 @@ export function softmaxRef(a: SoftmaxArgs<Float32Array>): void {
  *   or where y_j >= 1/2 ((1 - y_j) - rest / (1 + rest)) * gradScale, exact in the difference of two near-1 values.
  */
 export function softmaxCrossEntropyRef(a: SoftmaxCrossEntropyArgs<Float32Array, Int32Array | Float32Array>): void {
-  const { n, classes, logits, labels, gradLogits, loss, correct } = a;
+  const { n, classes, logits, labels, gradLogits, loss, correct, invalid } = a;
   const kernel = 'softmaxCrossEntropy';
   checkRows(kernel, n, classes);
   checkCrossEntropy(a);
@@ -122,6 +124,7 @@ export function softmaxCrossEntropyRef(a: SoftmaxCrossEntropyArgs<Float32Array, 
   checkLength(kernel, 'gradLogits', gradLogits, n * classes);
   checkLength(kernel, 'loss', loss, n);
   checkLength(kernel, 'correct', correct, n);
+  if (invalid) checkLength(kernel, 'invalid', invalid, n);
   const scale = f(a.gradScale);
   const width = lossWorkgroupSize(classes);
   for (let row = 0; row < n; row++) {
@@ -139,10 +142,11 @@ export function softmaxCrossEntropyRef(a: SoftmaxCrossEntropyArgs<Float32Array, 
       loss[row] = treeSum(classes, (j) => f(y(j) * f(r.lse - f(logits[base + j] - r.max))), width);
       let labelTop = 0;
       for (let j = 1; j < classes; j++) if (labels[base + j] > labels[base + labelTop]) labelTop = j;
-      correct[row] = labelTop === r.top ? 1 : 0;
+      correct[row] = labelTop === r.top && Number.isFinite(loss[row]) ? 1 : 0;
     } else {
       loss[row] = target < 0 ? 0 : r.lse - f(logits[base + target] - r.max);
-      correct[row] = target === r.top ? 1 : 0;
+      correct[row] = target === r.top && Number.isFinite(loss[row]) ? 1 : 0;
     }
+    if (invalid) invalid[row] = !soft && target < 0 ? 1 : 0;
   }
 }

@@ -25,8 +25,8 @@ export function encodeSoftmax(
 /**
  * Records softmax cross-entropy into `pass`: per-sample loss, correct flags and the gradient
  * with respect to the logits, in one dispatch (one workgroup per sample). Index labels outside
- * [0, classes) mean no target: loss 0, gradient softmax * gradScale, correct 0 (validate labels
- * beforehand where that is an error). See softmaxCrossEntropyRef for the CPU twin.
+ * [0, classes) mean no target: loss 0, gradient softmax * gradScale, correct 0, and a 1 in
+ * `invalid` (sum it and refuse the batch where that is an error). See softmaxCrossEntropyRef for the CPU twin.
  */
 export function encodeSoftmaxCrossEntropy(
   device: GPUDevice,
@@ -47,8 +47,14 @@ export function encodeSoftmaxCrossEntropy(
     ['loss', a.loss, a.n],
     ['correct', a.correct, a.n],
     ['labels', a.labels, soft ? values : a.n],
+    ...(a.invalid ? [['invalid', a.invalid, a.n] as Binding] : []),
   ]);
   if (a.n === 0) return transients;
+  if (!a.invalid) {
+    // The shader always writes the flags: a caller that wants none gets a scratch buffer.
+    const scratch = transients.add(device.createBuffer({ label: `${kernel} invalid (unread)`, size: a.n * 4, usage: GPUBufferUsage.STORAGE }));
+    buffers.push(storageBinding(device, kernel, 'invalid', scratch, a.n));
+  }
   const entry = { label: `${kernel}-${a.labelKind}`, entryPoint: 'crossEntropy', constants: { SOFT_LABELS: +soft } };
   record(device, pass, transients, entry, a, buffers);
   return transients;

@@ -19,6 +19,7 @@ ${shaderHeader({
       'read_write loss: array<f32>',
       'read_write correct: array<f32>',
       'read labels: array<u32> // i32 indices or f32 rows, read as bits: one declaration serves both kinds',
+      'read_write invalid: array<f32> // crossEntropy: 1 where an index label is outside [0, classes)',
     ],
   },
 })}
@@ -72,6 +73,11 @@ fn logOnePlus(u: f32) -> f32 {
   }
   let w = 1.0 + u;
   return log(w) * (u / (w - 1.0)); // undoes the rounding of w: w - 1 is exact
+}
+
+// Bits, not x == x: WGSL lets a compiler assume that floats are never NaN or infinite.
+fn isFinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
 struct Row { base: u32, top: u32, max: f32, rest: f32 }
@@ -129,10 +135,13 @@ fn crossEntropy(
   let denom = 1.0 + r.rest;
   let lse = logOnePlus(r.rest); // log-sum-exp - max
   var labelIndex = NONE; // the index label; NONE for soft labels and labels out of range
+  var outOfRange = false;
   if (SOFT_LABELS == 0u) {
     let label = bitcast<i32>(labels[row]);
     if (label >= 0 && u32(label) < params.classes) {
       labelIndex = u32(label);
+    } else {
+      outOfRange = true;
     }
   }
   var terms = 0.0;
@@ -168,7 +177,8 @@ fn crossEntropy(
   }
   if (t == 0u) {
     loss[row] = sampleLoss;
-    correct[row] = select(0.0, 1.0, hit);
+    correct[row] = select(0.0, 1.0, hit && isFinite(sampleLoss)); // a NaN row's argmax means nothing
+    invalid[row] = select(0.0, 1.0, outOfRange);
   }
 }
 `;

@@ -33,6 +33,20 @@ export interface TensorTransform {
 
 export type BatchTensor = TypedArray | Uint8Array[] | GPUBuffer;
 
+// What a batch tensor holds where it cannot say itself: pooled GPU buffers are rounded up, and mixup's label rows look like any floats.
+const filledBytes = new WeakMap<object, number>();
+const softLabels = new WeakSet<object>();
+
+/** The bytes of a batch tensor its values fill: a typed array's, or what a transform wrote into its GPUBuffer (undefined for other buffers). */
+export function batchTensorBytes(tensor: BatchTensor): number | undefined {
+  return ArrayBuffer.isView(tensor) ? tensor.byteLength : Array.isArray(tensor) ? undefined : filledBytes.get(tensor);
+}
+
+/** Whether a batch tensor holds mixup's soft labels (n x classes float32 rows) rather than n class indices. */
+export function isSoftLabels(tensor: BatchTensor | undefined): boolean {
+  return tensor !== undefined && softLabels.has(tensor);
+}
+
 /** A batch's image samples as decoded: [h, w, c] each, and each one's fit box (x, y, w, h) when the decoder chose them. */
 export interface DecodedImages {
   shapes: Uint32Array;
@@ -122,7 +136,9 @@ export class CpuBatchTransform extends Transform {
       }
       out[name] = values;
     }
-    if (mix) for (const [name, classes] of this.labels) out[name] = mixLabels(tensors[name] as Int32Array, classes, mix);
+    if (mix) {
+      for (const [name, classes] of this.labels) softLabels.add((out[name] = mixLabels(tensors[name] as Int32Array, classes, mix)));
+    }
     return out;
   }
 
@@ -196,6 +212,7 @@ export class GpuBatchTransform extends Transform {
         const soft = this.buffer(n * classes * 4, `edgelake batch ${name} soft labels`);
         encodeMixLabels(this.device, pass, { labels: out[name] as GPUBuffer, output: soft, classes, mix }, transients);
         out[name] = soft;
+        softLabels.add(soft);
       }
     }
     pass.end();
@@ -213,6 +230,9 @@ export class GpuBatchTransform extends Transform {
   private buffer(size: number, label: string): GPUBuffer {
     const b = acquireBuffer(this.device, Math.max(4, size), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label);
     this.held.push(b);
+    // A pooled buffer comes back as another tensor: what it holds now.
+    filledBytes.set(b, size);
+    softLabels.delete(b);
     return b;
   }
 

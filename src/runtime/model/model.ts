@@ -1,10 +1,13 @@
 import { EdgelakeError } from '../../errors.js';
 import { TypedEventTarget } from '../../events.js';
 import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.ref.js';
+import type { LabelKind } from '../../kernels/loss/loss.ref.js';
 import type { Batch } from '../loader/loader.js';
+import { batchTensorBytes } from '../loader/transform.js';
 import type { Backend, Tensor } from './backend.js';
+import { batchLabels } from './batch-labels.js';
 import { makeLayer, product, type Layer, type LayerSpec, type Param, type PassContext } from './layers.js';
-import { Optimizer, type OptimizerSpec } from './optimizer.js';
+import { fitOptimizerSpec, Optimizer, sameButLr, type OptimizerSpec } from './optimizer.js';
 
 /** A sequential model as JSON: saved beside the weights, so a file rebuilds its model. */
 export interface ModelSpec {
@@ -19,14 +22,22 @@ export interface DataOptions {
   input?: string;
   /** The class_label tensor; default 'label'. */
   target?: string;
-  /** 'soft' for n x classes label rows (mixup); default: 'index', or 'soft' for a float32 array. */
-  labels?: 'index' | 'soft';
+  /**
+   * 'index' for n class indices, 'soft' for n x classes rows of class probabilities (mixup).
+   * Default: 'soft' for the loader's mixup labels and for a Float32Array, else 'index' (float32
+   * class indices, n values, need labels: 'index').
+   */
+  labels?: LabelKind;
 }
 
 export interface FitOptions extends DataOptions {
   epochs: number;
-  /** Learning rate (default 1e-3 for Adam, 0.05 for SGD); `optimizer` gives the rest. */
+  /** Learning rate (default 1e-3 for Adam, 0.05 for SGD); a fit at a new lr keeps the optimizer's state. */
   lr?: number;
+  /**
+   * Adam (the default: decoupled weight decay, i.e. AdamW) or SGD (momentum 0.9 by default, where
+   * PyTorch's is 0); see OptimizerSpec. Other hyperparameters than a previous fit's start a new optimizer.
+   */
   optimizer?: Partial<OptimizerSpec> & { type?: OptimizerSpec['type'] };
   /**
    * The learning rate over the epochs: 'constant' (default), or 'cosine': epoch e trains at
@@ -93,7 +104,7 @@ export class Model extends TypedEventTarget<ModelEvents> {
     }
     if (shape.length !== 1) throw new EdgelakeError('invalid-input', `the model's last layer must give [classes], not [${shape.join(', ')}]`);
     this.classes = shape[0];
-    this.stats = backend.create(2, 'model loss and correct sums');
+    this.stats = backend.create(3, 'model loss, correct and invalid-label sums');
   }
 
   get inputSize(): number {
@@ -141,7 +152,7 @@ export class Model extends TypedEventTarget<ModelEvents> {
   }
 
   /** Records one training step on a batch: forward, loss, backward, optimizer update. */
-  trainStep(x: Tensor, labels: Tensor, n: number, labelKind: 'index' | 'soft', lr?: number): void {
+  trainStep(x: Tensor, labels: Tensor, n: number, labelKind: LabelKind, lr?: number): void {
     const optimizer = this.optimizer!;
     const ctx: PassContext = { backend: this.backend, dropout: true, seed: this.seed, step: optimizer.step, pass: 0 };
     const logits = this.forward(x, n, ctx);
@@ -156,25 +167,30 @@ export class Model extends TypedEventTarget<ModelEvents> {
     if (this.layers.every((l) => l.params.length === 0 || this.frozenLayers.has(l.name))) {
       throw new EdgelakeError('invalid-input', `fit: every layer with weights is frozen (${this.frozen.join(', ')}); nothing would train`);
     }
-    const spec = { ...options.optimizer, type: options.optimizer?.type ?? 'adam' } as OptimizerSpec;
-    spec.lr = options.lr ?? spec.lr ?? (spec.type === 'sgd' ? 0.05 : 1e-3);
-    if (!this.optimizer || JSON.stringify(this.optimizer.spec) !== JSON.stringify(spec)) {
-      const step = this.optimizer?.step ?? 0;
+    const spec = fitOptimizerSpec(options.lr, options.optimizer);
+    if (this.optimizer && sameButLr(this.optimizer.spec, spec)) {
+      this.optimizer.spec.lr = spec.lr; // saved with the weights: the rate it trains at now
+    } else {
+      // Other hyperparameters: new moments, and a step count from 0 for their bias correction.
       this.optimizer?.destroy();
       this.optimizer = new Optimizer(spec, this.backend, this.params);
-      this.optimizer.step = step;
     }
     const history: EpochStats[] = [];
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const started = performance.now();
       const lr = options.schedule === 'cosine' ? (spec.lr * (1 + Math.cos((Math.PI * (epoch + 0.5)) / options.epochs))) / 2 : spec.lr;
-      let [samples, steps, since] = [0, 0, 0];
+      // read: the steps whose sums were read (logEvery), so a check names the steps since.
+      let [samples, steps, since, read] = [0, 0, 0, 0];
       this.backend.fill(this.stats, 0);
       const epochSums = [0, 0];
+      const checked = () => this.checkedStats(options, { epoch, first: read + 1, last: steps, lr });
       for await (const batch of epochBatches(source, epoch)) {
         options.signal?.throwIfAborted();
-        const { x, labels, n, labelKind } = this.inputs(batch, options);
+        const n = batch.ids.length;
+        if (n === 0) continue; // nothing to learn from, and its mean loss would be 0 / 0
+        const { x, labels, labelKind } = this.inputs(batch, options);
         this.trainStep(x, labels, n, labelKind, lr);
+        this.keepStepLoss(steps - read, n);
         this.release(x, labels);
         this.backend.flush(); // the loader may reuse the batch's buffers once asked for the next
         // A few steps in flight at most: progress is real, and queued uploads stay bounded.
@@ -184,14 +200,16 @@ export class Model extends TypedEventTarget<ModelEvents> {
         steps++;
         this.dispatchEvent(new CustomEvent<ProgressDetail>('batch', { detail: { epoch, step: steps, samples } }));
         if (options.logEvery && steps % options.logEvery === 0) {
-          const [loss, correct] = await this.takeStats();
+          const [loss, correct] = await checked();
+          read = steps;
           epochSums[0] += loss;
           epochSums[1] += correct;
           this.dispatchEvent(new CustomEvent<ProgressDetail>('progress', { detail: { epoch, step: steps, samples, loss: loss / since, accuracy: correct / since } }));
           since = 0;
         }
       }
-      const [loss, correct] = await this.takeStats();
+      if (steps === 0) throw new EdgelakeError('invalid-input', `fit: the source gave no batches for epoch ${epoch}`);
+      const [loss, correct] = await checked();
       const seconds = (performance.now() - started) / 1000;
       const stats: EpochStats = {
         epoch, samples, seconds, samplesPerSecond: samples / seconds,
@@ -208,14 +226,17 @@ export class Model extends TypedEventTarget<ModelEvents> {
     this.backend.fill(this.stats, 0);
     let samples = 0;
     for await (const batch of source) {
-      const { x, labels, n, labelKind } = this.inputs(batch, options);
+      const n = batch.ids.length;
+      if (n === 0) continue;
+      const { x, labels, labelKind } = this.inputs(batch, options);
       const logits = this.forward(x, n, { backend: this.backend, dropout: false, seed: this.seed, step: 0, pass: 0 });
       this.lossAndGrad(logits, labels, n, labelKind);
       this.release(x, labels);
       this.backend.flush();
       samples += n;
     }
-    const [loss, correct] = await this.takeStats();
+    if (samples === 0) throw new EdgelakeError('invalid-input', 'evaluate: the source gave no batches');
+    const [loss, correct] = await this.checkedStats(options);
     return { loss: loss / samples, accuracy: correct / samples, samples };
   }
 
@@ -284,18 +305,46 @@ export class Model extends TypedEventTarget<ModelEvents> {
     }
   }
 
-  /** Softmax cross-entropy of the logits; adds loss and correct counts to the running sums; returns dL/dlogits. */
-  private lossAndGrad(logits: Tensor, labels: Tensor, n: number, labelKind: 'index' | 'soft'): Tensor {
-    const [gradLogits, loss, correct] = [this.scratch('grad logits', n * this.classes), this.scratch('loss', n), this.scratch('correct', n)];
-    this.backend.run('softmaxCrossEntropy', { logits, labels, labelKind, n, classes: this.classes, gradLogits, gradScale: 1 / n, loss, correct });
+  /** Softmax cross-entropy of the logits; adds loss, correct and invalid-label counts to the running sums; returns dL/dlogits. */
+  private lossAndGrad(logits: Tensor, labels: Tensor, n: number, labelKind: LabelKind): Tensor {
+    const [gradLogits, loss, correct, invalid] = [this.scratch('grad logits', n * this.classes), this.scratch('loss', n), this.scratch('correct', n), this.scratch('invalid', n)];
+    this.backend.run('softmaxCrossEntropy', { logits, labels, labelKind, n, classes: this.classes, gradLogits, gradScale: 1 / n, loss, correct, invalid });
     this.backend.run('sum', { input: loss, count: n, output: this.stats, outputIndex: 0, accumulate: true });
     this.backend.run('sum', { input: correct, count: n, output: this.stats, outputIndex: 1, accumulate: true });
+    // GPU labels are never read back: the kernel counts those out of range, refused when the sums are read.
+    this.backend.run('sum', { input: invalid, count: n, output: this.stats, outputIndex: 2, accumulate: true });
     return gradLogits;
   }
 
-  private async takeStats(): Promise<[number, number]> {
-    const [loss, correct] = await this.backend.read(this.stats);
+  /** Keeps this step's loss in slot `slot` (steps since the last read): read only when the sum is not finite, to name the step. */
+  private keepStepLoss(slot: number, n: number): void {
+    let t = this.perSample.get('step losses');
+    if (!t || t.size <= slot) {
+      const grown = this.backend.create(Math.max(64, 2 * slot), 'model step losses');
+      if (t) this.backend.copy(t, 0, grown, 0, t.size);
+      if (t) this.backend.destroy(t);
+      this.perSample.set('step losses', (t = grown));
+    }
+    this.backend.run('sum', { input: this.scratch('loss', n), count: n, output: t, outputIndex: slot });
+  }
+
+  /**
+   * The loss and correct sums since the last read (one read, as before), refusing labels out of
+   * range and, in fit (`at`), a loss gone NaN or infinite: Keras's TerminateOnNaN.
+   */
+  private async checkedStats(options: DataOptions, at?: { epoch: number; first: number; last: number; lr: number }): Promise<[number, number]> {
+    const [loss, correct, invalid] = await this.backend.read(this.stats);
     this.backend.fill(this.stats, 0);
+    const steps = at && (at.first === at.last ? `step ${at.last}` : `steps ${at.first} to ${at.last}`);
+    if (invalid > 0) {
+      const where = at ? `epoch ${at.epoch}, ${steps},` : 'the batches';
+      throw new EdgelakeError('invalid-input', `tensor ${options.target ?? 'label'}: ${invalid} sample${invalid === 1 ? '' : 's'} in ${where} ha${invalid === 1 ? 's a label' : 've labels'} outside [0, ${this.classes}): the model has ${this.classes} classes (PyTorch: "Target is out of bounds")`);
+    }
+    if (at && !Number.isFinite(loss)) {
+      const losses = await this.backend.read(this.perSample.get('step losses')!, at.last - at.first + 1);
+      const k = losses.findIndex((l) => !Number.isFinite(l)); // -1: finite steps whose sum overflowed
+      throw new EdgelakeError('invalid-input', `fit: the loss went ${k >= 0 ? losses[k] : loss} at epoch ${at.epoch}, ${k >= 0 ? `step ${at.first + k}` : steps}: training diverged, and the weights are no longer usable; lower the learning rate (lr ${at.lr}), or check the inputs are scaled (e.g. a loader transform { scale: 1 / 255 })`);
+    }
     return [loss, correct];
   }
 
@@ -309,7 +358,7 @@ export class Model extends TypedEventTarget<ModelEvents> {
   }
 
   /** The batch's input and labels as tensors, checked against the model. */
-  private inputs(batch: Batch, options: DataOptions): { x: Tensor; labels: Tensor; n: number; labelKind: 'index' | 'soft' } {
+  private inputs(batch: Batch, options: DataOptions): { x: Tensor; labels: Tensor; labelKind: LabelKind } {
     const [inputName, targetName] = [options.input ?? 'image', options.target ?? 'label'];
     const n = batch.ids.length;
     const x = batch.tensors[inputName];
@@ -318,26 +367,19 @@ export class Model extends TypedEventTarget<ModelEvents> {
       throw new EdgelakeError('invalid-input', `the batch has no tensor "${x === undefined ? inputName : targetName}" (it has ${Object.keys(batch.tensors).join(', ')})`);
     }
     const need = n * this.inputSize;
-    const bad = Array.isArray(x) ? 'samples of different sizes'
-      : ArrayBuffer.isView(x) ? (x instanceof Float32Array ? (x.length !== need ? `${x.length} values` : undefined) : `${x.constructor.name} values`)
-      : x.size < need * 4 ? `a ${x.size}-byte GPU buffer` : undefined;
-    if (bad) {
-      // Float rows of another width are the wrong input (another backbone, RGB for gray), which no transform mends.
-      const hint = x instanceof Float32Array ? `${n} rows of ${x.length / n} values a sample; give the model inputs of its width` : `${bad}; give the loader a transform (e.g. { ${inputName}: { scale: 1 / 255 } })`;
-      throw new EdgelakeError('invalid-input', `tensor ${inputName}: the model needs ${n} x ${this.inputSize} float32 values, the batch has ${hint}`);
-    }
-    const labelKind = options.labels ?? (y instanceof Float32Array ? 'soft' : 'index');
-    let labels: Float32Array | Int32Array | GPUBuffer;
-    if (Array.isArray(y)) throw new EdgelakeError('invalid-input', `tensor ${targetName}: labels must be one value (or one row) per sample`);
-    else if (ArrayBuffer.isView(y) && !(y instanceof Float32Array) && !(y instanceof Int32Array)) labels = Int32Array.from(y as ArrayLike<number>);
-    else labels = y as Float32Array | Int32Array | GPUBuffer;
-    if (labelKind === 'index' && labels instanceof Int32Array) {
-      // The loss of a label past the classes is 0 with a gradient anyway: PyTorch refuses it ("Target 7 is out of bounds"), and so do we.
-      const bad = labels.subarray(0, n).findIndex((c) => c < 0 || c >= this.classes);
-      if (bad >= 0) throw new EdgelakeError('invalid-input', `tensor ${targetName}: sample ${batch.ids[bad]} has label ${labels[bad]}, and the model has ${this.classes} classes (0 to ${this.classes - 1})`);
-    }
-    const labelCount = labelKind === 'soft' ? n * this.classes : n;
-    return { x: this.backend.wrap(x as Float32Array | GPUBuffer, need, inputName), labels: this.backend.wrap(labels, labelCount, targetName), n, labelKind };
+    // Float rows: a Float32Array, or a GPUBuffer a transform filled (a pooled one is larger than what it holds).
+    const filled = Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof Float32Array)) ? undefined : batchTensorBytes(x);
+    const transform = `; give the loader a transform (e.g. { ${inputName}: { scale: 1 / 255 } })`;
+    let hint: string | undefined;
+    // Float rows of another width are the wrong input (another backbone, RGB for gray), which no transform mends.
+    if (filled !== undefined) hint = filled !== need * 4 ? `${n} rows of ${filled / 4 / n} values a sample; give the model inputs of its width` : undefined;
+    else if (Array.isArray(x)) hint = `samples of different sizes${transform}`;
+    else if (ArrayBuffer.isView(x)) hint = `${x.constructor.name} values${transform}`;
+    else if (x.size < need * 4) hint = `a ${x.size}-byte GPU buffer${transform}`;
+    if (hint) throw new EdgelakeError('invalid-input', `tensor ${inputName}: the model needs ${n} x ${this.inputSize} float32 values, the batch has ${hint}`);
+    const { labels, labelKind } = batchLabels(batch, targetName, this.classes, options.labels);
+    const count = labelKind === 'soft' ? n * this.classes : n;
+    return { x: this.backend.wrap(x as Float32Array | GPUBuffer, need, inputName), labels: this.backend.wrap(labels, count, targetName), labelKind };
   }
 
   private release(...tensors: Tensor[]): void {

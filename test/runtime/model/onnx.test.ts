@@ -57,6 +57,8 @@ describe('onnxEmbedder', () => {
     expect(() => onnxEmbedder(ort, {}, { shape: [1, 28, 28] })).toThrow('onnxEmbedder: the second argument must be an ort.InferenceSession');
     expect(() => onnxEmbedder(ort, session, { shape: [1, 28, 28], output: 'logits' })).toThrow('onnxEmbedder: the model has no output "logits" (it has output)');
     await expect(onnxEmbedder(ort, session, { shape: [1, 28, 28] }).embed(new Float32Array(10), 1)).rejects.toThrow('onnxEmbedder: 1 samples of [1, 28, 28] need 784 values, got 10');
+    // RGB rows for a gray model: more values than the samples take would be read misaligned.
+    await expect(onnxEmbedder(ort, session, { shape: [1, 28, 28] }).embed(new Float32Array(5 * 3 * 784), 5)).rejects.toThrow('onnxEmbedder: 5 samples of [1, 28, 28] need 3920 values, got 11760');
   });
 
   it('refuses outputs that are no embedding rows: int64 labels (listed first by skl2onnx), a reduced scalar', async () => {

@@ -1,6 +1,7 @@
 import { EdgelakeError } from '../../../errors.js';
 import { halfToFloat } from '../../../kernels/decode/decode.ref.js';
 import type { Batch } from '../../loader/loader.js';
+import { batchTensorBytes } from '../../loader/transform.js';
 
 // The little of ONNX Runtime Web (onnxruntime-web) the adapter calls, written out so that
 // edgelake never imports it (an optional peer); the entry takes `ort` and the session as objects.
@@ -61,10 +62,16 @@ export function onnxEmbedder(ortModule: object, ortSession: object, options: Onn
       const dims = [n, ...options.shape];
       let feed: OrtTensor;
       if (x instanceof Float32Array) {
-        if (x.length < n * size) throw new EdgelakeError('invalid-input', `onnxEmbedder: ${n} samples of [${options.shape.join(', ')}] need ${n * size} values, got ${x.length}`);
-        feed = new ort.Tensor('float32', x.subarray(0, n * size), dims);
+        // More values than n samples take are other samples' (RGB into a gray model): read misaligned, silently.
+        if (x.length !== n * size) throw new EdgelakeError('invalid-input', `onnxEmbedder: ${n} samples of [${options.shape.join(', ')}] need ${n * size} values, got ${x.length}`);
+        feed = new ort.Tensor('float32', x, dims);
       } else {
         if (!ort.Tensor.fromGpuBuffer) throw new EdgelakeError('invalid-input', 'onnxEmbedder: this onnxruntime-web has no Tensor.fromGpuBuffer; give the loader no device');
+        // A pooled buffer is larger than its values: what the loader's transform filled is what counts.
+        const filled = batchTensorBytes(x);
+        if (x.size < n * size * 4 || (filled !== undefined && filled !== n * size * 4)) {
+          throw new EdgelakeError('invalid-input', `onnxEmbedder: ${n} samples of [${options.shape.join(', ')}] need ${n * size} values, got a GPU buffer of ${(filled ?? x.size) / 4}`);
+        }
         feed = ort.Tensor.fromGpuBuffer(x, { dataType: 'float32', dims });
       }
       const result = await session.run({ [input]: feed });

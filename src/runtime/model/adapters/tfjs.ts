@@ -1,8 +1,11 @@
 import { EdgelakeError } from '../../../errors.js';
+import type { LabelKind } from '../../../kernels/loss/loss.ref.js';
 import { uncertaintyRef, type UncertaintyMeasure } from '../../../kernels/uncertainty/uncertainty.ref.js';
 import type { Batch } from '../../loader/loader.js';
+import { batchTensorBytes, isSoftLabels } from '../../loader/transform.js';
 import type { Learner } from '../learner.js';
 import { epochBatches, type BatchSource, type DataOptions, type EpochStats, type FitOptions } from '../model.js';
+import { fitOptimizerSpec, sameButLr, withDefaults, type OptimizerSpec } from '../optimizer.js';
 
 // The few TF.js types the adapter calls, written out so that edgelake never imports TF.js (an
 // optional peer). TF.js's own declarations are too particular to be assigned to them (a function
@@ -16,6 +19,9 @@ interface TfTensor {
 interface TfOptimizer {
   minimize(f: () => TfTensor, returnCost?: boolean, varList?: TfTensor[]): TfTensor | null;
   dispose(): void;
+  /** Adam reads it at every step; SGD and momentum keep a scalar of it, which only setLearningRate renews. */
+  learningRate: number;
+  setLearningRate?(learningRate: number): void;
 }
 interface TfLayer {
   getClassName(): string;
@@ -54,11 +60,16 @@ interface Tfjs {
   sum(x: TfTensor, axis?: number): TfTensor;
   neg(x: TfTensor): TfTensor;
   add(a: TfTensor, b: TfTensor): TfTensor;
+  sub(a: TfTensor, b: TfTensor): TfTensor;
   equal(a: TfTensor, b: TfTensor): TfTensor;
   argMax(x: TfTensor, axis?: number): TfTensor;
   cast(x: TfTensor, dtype: 'float32' | 'int32'): TfTensor;
   stack(tensors: TfTensor[]): TfTensor;
-  train: { adam(learningRate: number): TfOptimizer };
+  train: {
+    adam(learningRate: number, beta1?: number, beta2?: number, epsilon?: number): TfOptimizer;
+    sgd(learningRate: number): TfOptimizer;
+    momentum(learningRate: number, momentum: number, useNesterov?: boolean): TfOptimizer;
+  };
 }
 
 export interface TfjsLearnerOptions {
@@ -85,7 +96,8 @@ const hasDropout = (layers: TfLayer[]): boolean => layers.some((l) => DROPOUT.ha
 
 /**
  * A TF.js LayersModel as a Learner: `tfjs` is the TF.js namespace (`import * as tf from
- * '@tensorflow/tfjs'`) with its backend chosen; the model is trained by TF.js's own Adam. On
+ * '@tensorflow/tfjs'`) with its backend chosen; the model is trained by TF.js's own Adam or SGD
+ * (FitOptions.optimizer, with edgelake's defaults; TF.js has no weight decay for them). On
  * the WebGPU backend built on edgelake's device, a loader's GPU batches become TF.js tensors
  * without a copy (tf.tensor({ buffer, zeroCopy: true })): the batch stays the loader's until the
  * step is recorded, and nothing of it is read back. Loss and accuracy are summed on the device
@@ -109,7 +121,16 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
   const dropout = hasDropout(model.layers);
   const logits = (options.output ?? tfjsOutputOf(model)) === 'logits';
   let optimizer: TfOptimizer | undefined;
-  let optimizerLr = NaN;
+  let optimizerSpec: OptimizerSpec | undefined;
+
+  /** TF.js's optimizer for a spec, its defaults edgelake's (withDefaults). */
+  const makeOptimizer = (spec: OptimizerSpec): TfOptimizer => {
+    const s = withDefaults(spec);
+    if (s.weightDecay) throw new EdgelakeError('invalid-input', `tfjsLearner: TF.js's ${s.type} has no weight decay; give the layers a kernelRegularizer (tf.regularizers.l2) instead of optimizer.weightDecay`);
+    if (s.type === 'adam') return tf.train.adam(s.lr, s.beta1, s.beta2, s.eps);
+    return s.momentum > 0 ? tf.train.momentum(s.lr, s.momentum, s.nesterov) : tf.train.sgd(s.lr);
+  };
+  const setRate = (o: TfOptimizer, rate: number) => (o.setLearningRate ? o.setLearningRate(rate) : (o.learningRate = rate));
 
   /** The batch's input as a [n, ...shape] tensor: a GPU batch without a copy. */
   const input = (batch: Batch, name: string): TfTensor => {
@@ -120,48 +141,79 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
       if (x.length !== n * size) throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} has ${x.length} values; the model takes ${n} x [${shape.join(', ')}] = ${n * size}`);
       return tf.tensor(x, [n, ...shape], 'float32');
     }
-    if (x !== undefined && !ArrayBuffer.isView(x) && !Array.isArray(x)) return tf.tensor({ buffer: x, zeroCopy: true }, [n, ...shape], 'float32');
+    if (x !== undefined && !ArrayBuffer.isView(x) && !Array.isArray(x)) {
+      // A pooled buffer is larger than its values: what the loader's transform filled is what counts.
+      const filled = batchTensorBytes(x);
+      if (x.size < n * size * 4 || (filled !== undefined && filled !== n * size * 4)) {
+        throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} is a GPU buffer of ${(filled ?? x.size) / 4} values; the model takes ${n} x [${shape.join(', ')}] = ${n * size}`);
+      }
+      return tf.tensor({ buffer: x, zeroCopy: true }, [n, ...shape], 'float32');
+    }
     throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} must be float32 rows or a GPU buffer (give the loader a transform), the batch has ${x === undefined ? 'no such tensor' : x.constructor.name}`);
   };
-  const labels = (batch: Batch, name: string): TfTensor => {
+  /** The batch's labels as n x classes rows: class indices one-hot, soft rows (mixup's) as they are. */
+  const labels = (batch: Batch, name: string, kind: LabelKind | undefined): { y: TfTensor; soft: boolean } => {
     const y = batch.tensors[name];
     const n = batch.ids.length;
-    if (y === undefined || Array.isArray(y) || y instanceof Float32Array) throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} must hold integer class labels`);
-    const indices = ArrayBuffer.isView(y) ? tf.tensor(inClasses(Int32Array.from(y as ArrayLike<number>).subarray(0, n), batch, name), [n], 'int32') : tf.tensor({ buffer: y, zeroCopy: true }, [n], 'int32');
+    const mixed = isSoftLabels(y);
+    const soft = (kind ?? (mixed || y instanceof Float32Array ? 'soft' : 'index')) === 'soft';
+    // Read as indices, mixup's rows would train every sample towards class 0, silently.
+    if (mixed && !soft) throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} holds mixup's soft labels, not class indices: leave labels unset, or 'soft'`);
+    const count = soft ? n * classes : n;
+    const filled = y === undefined || Array.isArray(y) ? undefined : batchTensorBytes(y);
+    if (y === undefined || Array.isArray(y) || (ArrayBuffer.isView(y) ? y.length !== count || (soft && !(y instanceof Float32Array)) : y.size < count * 4 || (filled !== undefined && filled !== count * 4))) {
+      const has = y === undefined ? 'no such tensor' : Array.isArray(y) ? 'a list of samples' : ArrayBuffer.isView(y) ? `${y.length} ${y.constructor.name} values` : `a GPU buffer of ${(filled ?? y.size) / 4} values`;
+      const hint = soft && y instanceof Float32Array && y.length === n ? "; float class indices need labels: 'index'" : '';
+      throw new EdgelakeError('invalid-input', `tfjsLearner: tensor ${name} must hold integer class labels (${n}) or soft label rows (${n} x ${classes} float32), the batch has ${has}${hint}`);
+    }
+    if (soft) return { y: tf.tensor(ArrayBuffer.isView(y) ? (y as Float32Array) : { buffer: y, zeroCopy: true }, [n, classes], 'float32'), soft };
+    const indices = ArrayBuffer.isView(y) ? tf.tensor(inClasses(y as ArrayLike<number>, batch, name), [n], 'int32') : tf.tensor({ buffer: y, zeroCopy: true }, [n], 'int32');
     const onehot = tf.oneHot(indices, classes);
     indices.dispose();
-    return onehot;
+    return { y: onehot, soft };
   };
-  /** CPU labels, checked: one-hot makes an all-zero row of a label out of range, a loss of 0, silently. */
-  const inClasses = (values: Int32Array, batch: Batch, name: string): Int32Array => {
-    const bad = values.findIndex((v) => v < 0 || v >= classes);
-    if (bad >= 0) throw new EdgelakeError('invalid-input', `tfjsLearner: label ${values[bad]} at row ${bad} (sample ${batch.ids[bad]}) of tensor ${name} is outside [0, ${classes})`);
-    return values;
+  /** CPU labels, checked: one-hot makes an all-zero row of a label out of range, a loss of 0, silently (GPU labels are counted in lossOf). */
+  const inClasses = (values: ArrayLike<number>, batch: Batch, name: string): Int32Array => {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!(Number.isInteger(v) && v >= 0 && v < classes)) throw new EdgelakeError('invalid-input', `tfjsLearner: label ${v} at row ${i} (sample ${batch.ids[i]}) of tensor ${name} is outside [0, ${classes})`);
+    }
+    return values instanceof Int32Array ? values : Int32Array.from(values);
   };
   const output = (x: TfTensor, training: boolean): TfTensor => {
     const out = model.apply(x, { training });
     return Array.isArray(out) ? out[0] : out;
   };
-  /** Mean cross-entropy of a batch, and its per-sample loss and correct count summed into `sums` [loss, correct]. */
-  const lossOf = (out: TfTensor, y: TfTensor): { mean: TfTensor; loss: TfTensor; correct: TfTensor } => {
+  /** Mean cross-entropy of a batch, and its summed loss, correct count and count of labels out of range (one-hot rows of zeros), as [3]. */
+  const lossOf = (out: TfTensor, { y, soft }: { y: TfTensor; soft: boolean }): { mean: TfTensor; sums: TfTensor } => {
+    const scalar = (v: number) => tf.tensor(Float32Array.of(v), [], 'float32');
+    const n = y.shape[0];
     const logP = logits ? tf.logSoftmax(out) : tf.log(tf.clipByValue(out, 1e-7, 1));
     const loss = tf.sum(tf.neg(tf.sum(tf.mul(y, logP), 1)));
     const correct = tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.argMax(y, 1)), 'float32'));
-    return { mean: tf.mul(loss, tf.tensor(Float32Array.of(1 / y.shape[0]), [], 'float32')), loss, correct };
+    const invalid = soft ? scalar(0) : tf.sub(scalar(n), tf.cast(tf.sum(y), 'float32'));
+    return { mean: tf.mul(loss, scalar(1 / n)), sums: tf.stack([loss, correct, invalid]) };
   };
 
-  /** Loss and accuracy over the batches: each step adds its [loss, correct] to sums on the device, read once; a step that throws leaks nothing (its tensors are a tidy's). */
-  const summed = async (batches: AsyncIterable<Batch>, step: (batch: Batch, sums: TfTensor) => TfTensor) => {
-    let sums = tf.tensor(Float32Array.of(0, 0), [2], 'float32');
+  /**
+   * Loss and accuracy over the batches: each step adds its [loss, correct, invalid] to sums on the
+   * device, read once; a step that throws leaks nothing (its tensors are a tidy's). `what` names the
+   * batches in errors: labels out of range (GPU labels are checked only here) and no batches at all.
+   */
+  const summed = async (batches: AsyncIterable<Batch>, what: string, target: string, step: (batch: Batch, sums: TfTensor) => TfTensor) => {
+    let sums = tf.tensor(Float32Array.of(0, 0, 0), [3], 'float32');
     let samples = 0;
     try {
       for await (const batch of batches) {
+        if (batch.ids.length === 0) continue; // nothing to learn from, and its mean loss would be 0 / 0
         const next = tf.tidy(() => step(batch, sums)) as TfTensor;
         sums.dispose();
         sums = next;
         samples += batch.ids.length;
       }
-      const { 0: loss, 1: correct } = await sums.data();
+      if (samples === 0) throw new EdgelakeError('invalid-input', `tfjsLearner: the source gave no batches for ${what}`);
+      const { 0: loss, 1: correct, 2: invalid } = await sums.data();
+      if (invalid > 0) throw new EdgelakeError('invalid-input', `tfjsLearner: ${invalid} label${invalid === 1 ? '' : 's'} of tensor ${target} in ${what} ${invalid === 1 ? 'is' : 'are'} outside [0, ${classes})`);
       return { loss: loss / samples, accuracy: correct / samples, samples };
     } finally {
       sums.dispose();
@@ -171,40 +223,44 @@ export function tfjsLearner(tfjs: object, layersModel: object, options: TfjsLear
   const learner: Learner = {
     classes,
     async fit(source: BatchSource, o: FitOptions): Promise<EpochStats[]> {
-      const lr = o.lr ?? 1e-3;
-      if (!optimizer || optimizerLr !== lr) {
+      const spec = fitOptimizerSpec(o.lr, o.optimizer);
+      // A new lr keeps the optimizer's state (its moments); other hyperparameters start a new one.
+      if (!optimizer || !sameButLr(optimizerSpec!, spec)) {
+        const made = makeOptimizer(spec);
         optimizer?.dispose();
-        optimizer = tf.train.adam(lr);
-        optimizerLr = lr;
+        optimizer = made;
       }
-      const adam = optimizer;
+      optimizerSpec = spec;
+      const trainer = optimizer;
       const history: EpochStats[] = [];
       const variables = model.trainableWeights.map((w) => w.read());
+      const target = o.target ?? 'label';
       for (let epoch = 0; epoch < o.epochs; epoch++) {
         const started = performance.now();
-        // The cosine schedule as Model.fit runs it; TF.js reads the rate at every step.
-        (adam as unknown as { learningRate: number }).learningRate = o.schedule === 'cosine' ? (lr * (1 + Math.cos((Math.PI * (epoch + 0.5)) / o.epochs))) / 2 : lr;
-        const { loss, accuracy, samples } = await summed(epochBatches(source, epoch), (batch, sums) => {
+        // The cosine schedule as Model.fit runs it.
+        setRate(trainer, o.schedule === 'cosine' ? (spec.lr * (1 + Math.cos((Math.PI * (epoch + 0.5)) / o.epochs))) / 2 : spec.lr);
+        const { loss, accuracy, samples } = await summed(epochBatches(source, epoch), `epoch ${epoch}`, target, (batch, sums) => {
           o.signal?.throwIfAborted();
-          const [x, y] = [input(batch, o.input ?? 'image'), labels(batch, o.target ?? 'label')];
+          const [x, y] = [input(batch, o.input ?? 'image'), labels(batch, target, o.labels)];
           let next: TfTensor | undefined;
-          adam.minimize(() => {
-            const { mean, loss, correct } = lossOf(output(x, true), y);
-            next = tf.keep(tf.add(sums, tf.stack([loss, correct]))); // minimize disposes what its function made
-            return mean;
+          trainer.minimize(() => {
+            const step = lossOf(output(x, true), y);
+            next = tf.keep(tf.add(sums, step.sums)); // minimize disposes what its function made
+            return step.mean;
           }, false, variables);
           return next!;
         });
+        if (!Number.isFinite(loss)) {
+          throw new EdgelakeError('invalid-input', `tfjsLearner: the loss went ${loss} in epoch ${epoch}: training diverged; lower the learning rate (lr ${spec.lr}), or check the inputs are scaled`);
+        }
         const seconds = (performance.now() - started) / 1000;
         history.push({ epoch, samples, seconds, samplesPerSecond: samples / seconds, loss, accuracy });
       }
       return history;
     },
     evaluate(source: AsyncIterable<Batch>, o: DataOptions = {}) {
-      return summed(source, (batch, sums) => {
-        const { loss, correct } = lossOf(output(input(batch, o.input ?? 'image'), false), labels(batch, o.target ?? 'label'));
-        return tf.add(sums, tf.stack([loss, correct]));
-      });
+      const target = o.target ?? 'label';
+      return summed(source, 'evaluate', target, (batch, sums) => tf.add(sums, lossOf(output(input(batch, o.input ?? 'image'), false), labels(batch, target, o.labels)).sums));
     },
     async predictProba(x: Float32Array | GPUBuffer, n: number, o: { passes?: number } = {}) {
       const passes = o.passes ?? 1;

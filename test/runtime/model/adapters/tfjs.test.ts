@@ -124,3 +124,58 @@ describe('tfjsLearner', () => {
     model.dispose();
   });
 });
+
+describe('tfjsLearner training as FitOptions say', () => {
+  const labels = Int32Array.of(0, 1, 2, 1, 0, 2);
+  /** A linear 4 -> 3 model: its logits go into TF.js's own softmaxCrossEntropy below. */
+  const linear = () => tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], ...seeded(7) })] });
+  const weights = async (m: ReturnType<typeof linear>) => (await Promise.all(m.getWeights().map((w) => w.data()))).flatMap((d) => Array.from(d));
+  /** `steps` steps of TF.js's own optimizer on TF.js's own loss: what the learner should have done. */
+  const byHand = (m: ReturnType<typeof linear>, optimizer: { minimize: ReturnType<typeof tf.train.sgd>['minimize'] }, steps: number) => {
+    for (let i = 0; i < steps; i++) {
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), 3), m.apply(tf.tensor2d(rows(6), [6, 4])) as ReturnType<typeof tf.tensor2d>) as ReturnType<typeof tf.scalar>, false);
+    }
+  };
+  const expectClose = (a: number[], b: number[]) => a.forEach((v, i) => expect(v, `weight ${i}`).toBeCloseTo(b[i], 6));
+
+  it("honours optimizer: 'sgd' (momentum 0.9 by default, as the native path)", async () => {
+    const [model, twin] = [linear(), linear()];
+    const learner = tfjsLearner(tf, model, { classes: 3 });
+    await learner.fit(batches(batch(labels), batch(labels)), { epochs: 1, lr: 0.01, optimizer: { type: 'sgd' } });
+    const optimizer = tf.train.momentum(0.01, 0.9);
+    byHand(twin, optimizer, 2);
+    expectClose(await weights(model), await weights(twin));
+    learner.dispose();
+    optimizer.dispose();
+    for (const m of [model, twin]) m.dispose();
+  });
+
+  it("a new lr keeps Adam's moments, as setting the rate of TF.js's own optimizer does", async () => {
+    const [model, twin] = [linear(), linear()];
+    const learner = tfjsLearner(tf, model, { classes: 3 });
+    await learner.fit(batches(batch(labels)), { epochs: 3, lr: 0.05 });
+    await learner.fit(batches(batch(labels)), { epochs: 1, lr: 0.005 });
+    const optimizer = tf.train.adam(0.05, 0.9, 0.999, 1e-8);
+    byHand(twin, optimizer, 3);
+    (optimizer as unknown as { learningRate: number }).learningRate = 0.005;
+    byHand(twin, optimizer, 1);
+    expectClose(await weights(model), await weights(twin));
+    learner.dispose();
+    optimizer.dispose();
+    for (const m of [model, twin]) m.dispose();
+  });
+
+  it('soft label rows (mixup on the CPU path) train as the same one-hot indices do; weight decay and empty sources are refused', async () => {
+    const [a, b] = [linear(), linear()];
+    const [soft, hard] = [tfjsLearner(tf, a, { classes: 3 }), tfjsLearner(tf, b, { classes: 3 })];
+    const onehot = Float32Array.from({ length: 18 }, (_, i) => +(labels[Math.floor(i / 3)] === i % 3));
+    await soft.fit(batches({ ids: Uint32Array.from(labels.keys()), tensors: { image: rows(6), label: onehot } }), { epochs: 2 });
+    await hard.fit(batches(batch(labels)), { epochs: 2 });
+    expectClose(await weights(a), await weights(b));
+    await expect(soft.fit(batches(batch(labels)), { epochs: 1, optimizer: { weightDecay: 0.01 } })).rejects.toThrow("tfjsLearner: TF.js's adam has no weight decay");
+    await expect(soft.fit(batches(), { epochs: 1 })).rejects.toThrow('tfjsLearner: the source gave no batches for epoch 0');
+    await expect(soft.evaluate(batches()())).rejects.toThrow('tfjsLearner: the source gave no batches for evaluate');
+    for (const l of [soft, hard]) l.dispose();
+    for (const m of [a, b]) m.dispose();
+  });
+});
