@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bufferPool, readBuffer } from '../../src/kernels/index.js';
+import { bufferPool, readBuffer, sizeClass } from '../../src/kernels/index.js';
 import { openDataset } from '../../src/node.js';
 import { buildSubsetArgs, cli, SUBSET } from '../support/cli.js';
 import { gpuDescribe } from './gpu.js';
@@ -95,6 +95,19 @@ gpuDescribe('the loader with a GPU device', ({ device }) => {
     });
     console.info(`augmented loader: max relative error GPU vs CPU ${worst}`);
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  test('after an epoch the shared buffer pool keeps one batch\'s buffers idle, not every size the batches came in', async () => {
+    const ds = await openDataset(join(root, 'ds'));
+    const view = ds.view({ split: 'test' });
+    const pool = bufferPool(device);
+    pool.trim(0);
+    // Batch sizes in different size classes, as JPEG batches and last partial batches make them.
+    for (const batchSize of [40, 100, 300]) {
+      for await (const b of new Loader(view, { batchSize, tensors: ['image'], transform: { image: { scale: 1 / 255 } }, device })) expect(b.ids.length).toBeGreaterThan(0);
+      expect(pool.stats().idleBytes).toBeLessThanOrEqual(sizeClass(batchSize * 784 * 4));
+    }
+    pool.trim(0);
   });
 });
 

@@ -1,7 +1,7 @@
 import { EdgelakeError } from '../../errors.js';
 import type { TensorMeta } from '../../format/manifest.js';
 import { compileAugment, augmentMix, augmentParams, augmentRef, encodeAugment, encodeMixLabels, mixLabels, type AugmentMix, type AugmentOp, type AugmentPlan } from '../../kernels/augment/index.js';
-import { acquireBuffer, releaseBuffer } from '../../kernels/buffer-pool.js';
+import { acquireBuffer, bufferPool, releaseBuffer } from '../../kernels/buffer-pool.js';
 import { encodeDecode } from '../../kernels/decode/decode.js';
 import { encodeFit, fitRef } from '../../kernels/fit/index.js';
 import { decodeRef, type DecodeDtype, type DecodeKernelOptions } from '../../kernels/decode/decode.ref.js';
@@ -153,6 +153,8 @@ export class CpuBatchTransform extends Transform {
 export class GpuBatchTransform extends Transform {
   private readonly uploaders = new Map<string, BatchUploader>();
   private held: GPUBuffer[] = [];
+  /** The most bytes one batch held: all the pool keeps idle once this transform closes. */
+  private peakBytes = 0;
 
   constructor(private readonly device: GPUDevice, metas: Record<string, TensorMeta>, private readonly transforms: Record<string, TensorTransform>, epoch: number, seed: number) {
     super(metas, transforms, epoch, seed);
@@ -218,6 +220,7 @@ export class GpuBatchTransform extends Transform {
     pass.end();
     this.device.queue.submit([encoder.finish()]);
     transients.destroy();
+    this.peakBytes = Math.max(this.peakBytes, this.held.reduce((a, b) => a + b.size, 0));
     return out;
   }
 
@@ -225,6 +228,9 @@ export class GpuBatchTransform extends Transform {
     for (const b of this.held.splice(0)) releaseBuffer(b);
     for (const u of this.uploaders.values()) u.destroy();
     this.uploaders.clear();
+    // Batches of many sizes (JPEGs, a last partial batch) leave buffers of many size classes idle:
+    // keep one batch's worth for the next epoch, not up to the pool's cap (GPU memory is RAM on an iGPU).
+    bufferPool(this.device).trim(this.peakBytes);
   }
 
   private buffer(size: number, label: string): GPUBuffer {
