@@ -61,3 +61,22 @@ function withComment(text: string, end: string): string {
   const at = text.indexOf('//');
   return at < 0 ? `${text.trim()}${end}` : `${text.slice(0, at).trim()}${end} ${text.slice(at)}`;
 }
+
+/**
+ * Float tests by their bits, and a relu that keeps NaN, for shaders to include once: WGSL lets a
+ * compiler assume floats are never NaN or infinite, so `x != x` may be false, and `max(NaN, 0.0)`
+ * is 0 on some (lavapipe): a diverged layer would pass zeros on, where the CPU references' Math.max,
+ * and PyTorch's relu, pass NaN on to the loss that reports it.
+ */
+export const FLOAT_BITS = /* wgsl */ `fn isNan(x: f32) -> bool {
+  let bits = bitcast<u32>(x);
+  return (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0u;
+}
+
+fn isFinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn relu(x: f32) -> f32 {
+  return select(max(x, 0.0), x, isNan(x));
+}`;

@@ -121,6 +121,25 @@ gpuDescribe('conv2d on the GPU equals its CPU reference', ({ device }) => {
     }
   });
 
+  test('relu passes NaN on, as its CPU reference (Math.max) and PyTorch do', async () => {
+    const shape: ConvShape = { n: 2, cIn: 2, h: 5, w: 6, cOut: 3, kh: 3, kw: 3, pad: 1 };
+    const random = mulberry32(seed ^ 0x5eed);
+    const values = (count: number) => Float32Array.from({ length: count }, () => random() * 2 - 1);
+    const [x, weight] = [values(2 * 2 * 5 * 6), values(3 * 2 * 3 * 3)];
+    x[30 + 2 * 6 + 3] = NaN; // sample 0, channel 1, pixel (2, 3): the outputs whose window holds it are NaN
+    const expected = new Float32Array(2 * 3 * 5 * 6);
+    conv2dRef({ ...shape, input: x, weight, output: expected, activation: 'relu' });
+    const t = { x: tensor(device, 'x', x), weight: tensor(device, 'weight', weight), y: tensor(device, 'y', new Float32Array(expected.length)) };
+    try {
+      submit(device, (pass, transients) => encodeConv2d(device, pass, { ...shape, input: t.x.buffer, weight: t.weight.buffer, output: t.y.buffer, activation: 'relu' }, transients));
+      const actual = await t.y.readBack();
+      expect(Array.from(actual, Number.isNaN)).toEqual(Array.from(expected, Number.isNaN));
+      expect(Array.from(expected, Number.isNaN).filter(Boolean)).toHaveLength(3 * 9);
+    } finally {
+      for (const { buffer } of Object.values(t)) buffer.destroy();
+    }
+  });
+
   test('more than 65535 workgroups wrap into a second grid dimension', async () => {
     // 1x1 images, 262148 channels, 4 per workgroup: 65537 workgroups in each kernel.
     await expectChannelsMatch(device, { n: 1, cIn: 3, h: 1, w: 1, cOut: 262_148, kh: 1, kw: 1 }, { co4: 1 });

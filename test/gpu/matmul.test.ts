@@ -98,6 +98,19 @@ gpuDescribe('matmul on the GPU equals its CPU reference', ({ device }) => {
     expect([...out]).toEqual([1, 0, 3, 1, 0, 3]);
   });
 
+  test.each(Object.keys(TILINGS))('%s tiling: relu passes NaN on, as its CPU reference (Math.max) and PyTorch do', async (tilingName) => {
+    const rnd = random(99);
+    const [m, n, k] = [5, 7, 9];
+    const a = uniform(rnd, m * k);
+    a[2 * k + 4] = NaN; // row 2 diverged: every output of it is NaN, relu or not
+    const args = { a, b: uniform(rnd, k * n), bias: uniform(rnd, n), m, n, k, activation: 'relu' as const };
+    const expected = new Float32Array(m * n);
+    matmulRef({ ...args, out: expected });
+    const actual = await matmulOnGpu(device, { ...args, out: new Float32Array(m * n) }, TILINGS[tilingName]);
+    expect(Array.from(actual, Number.isNaN)).toEqual(Array.from(expected, Number.isNaN));
+    expect(Array.from(expected, Number.isNaN).filter(Boolean)).toHaveLength(n);
+  });
+
   test('more than 65535 tiles wrap into a 2-D grid', async () => {
     // 300 x 300 one-element tiles: 90000 workgroups.
     const tiny: MatmulTiling = { kind: 'direct', wgX: 1, wgY: 1, rows: 1, cols: 1, tileK: 1 };

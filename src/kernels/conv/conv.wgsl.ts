@@ -1,4 +1,4 @@
-import { shaderHeader } from '../shader.js';
+import { FLOAT_BITS, shaderHeader } from '../shader.js';
 
 /**
  * 2-D convolution as an implicit GEMM with a register tile per invocation. On lavapipe (and
@@ -57,6 +57,8 @@ override CO4: u32 = 1u; // output channels in fours: PX * CO4 <= MAX_ACC
 override RELU: bool = false;
 override BIAS: bool = false;
 
+${FLOAT_BITS}
+
 const MAX_ACC = 64u;
 ${loadRowWgsl}
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -111,7 +113,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
             v += bias[o];
           }
           if (RELU) {
-            v = max(v, 0.0);
+            v = relu(v);
           }
           dst[out0 + o * plane + ox0 + p] = v;
         }

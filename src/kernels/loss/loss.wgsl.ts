@@ -1,4 +1,4 @@
-import { shaderHeader } from '../shader.js';
+import { FLOAT_BITS, shaderHeader } from '../shader.js';
 
 /**
  * Row-wise softmax and softmax cross-entropy, one workgroup per row (WORKGROUP_SIZE invocations,
@@ -75,10 +75,7 @@ fn logOnePlus(u: f32) -> f32 {
   return log(w) * (u / (w - 1.0)); // undoes the rounding of w: w - 1 is exact
 }
 
-// Bits, not x == x: WGSL lets a compiler assume that floats are never NaN or infinite.
-fn isFinite(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
+${FLOAT_BITS}
 
 struct Row { base: u32, top: u32, max: f32, rest: f32 }
 

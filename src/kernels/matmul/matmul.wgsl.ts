@@ -1,4 +1,4 @@
-import { shaderHeader } from '../shader.js';
+import { FLOAT_BITS, shaderHeader } from '../shader.js';
 
 /**
  * Matrix multiply: out (m x n) = activation(op(a) op(b) + bias), or out += op(a) op(b), where op
@@ -40,6 +40,8 @@ override HAS_BIAS: bool = false;
 override RELU: bool = false;
 override ACCUMULATE: bool = false;
 
+${FLOAT_BITS}
+
 const MAX_BLOCK = 128u;
 const MAX_COLS = 8u;
 override THREADS: u32 = WG_X * WG_Y; // derived: never set by the host
@@ -74,7 +76,7 @@ fn finish(row: u32, col: u32, sum: f32) {
       v += bias[col];
     }
     if (RELU) {
-      v = max(v, 0.0);
+      v = relu(v);
     }
     if (ACCUMULATE) {
       v += out[row * params.n + col];

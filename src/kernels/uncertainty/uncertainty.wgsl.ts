@@ -1,4 +1,4 @@
-import { shaderHeader } from '../shader.js';
+import { FLOAT_BITS, shaderHeader } from '../shader.js';
 
 /**
  * Uncertainty scores over class probabilities, one invocation per sample (see uncertaintyRef for
@@ -20,11 +20,7 @@ override VOTE_SLOTS: u32 = 1u;
 
 var<workgroup> votes: array<u32, VOTE_SLOTS>;
 
-// NaN by its bits: a compiler may take x != x to be false.
-fn isNan(x: f32) -> bool {
-  let bits = bitcast<u32>(x);
-  return (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0u;
-}
+${FLOAT_BITS}
 
 // 0 ln 0 = 0; log(0) is -inf and 0 * -inf would be NaN.
 fn plogp(p: f32) -> f32 {
