@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type RunningDemo } from '../../demo/web/serve.js';
 import { readDataset } from '../spec-reader/reader.js';
 import { loadTfjs, type Tfjs } from '../support/tfjs.js';
-import { Loader } from '../../src/index.js';
-import { openDataset } from '../../src/node.js';
+import { commitLabels, Loader } from '../../src/index.js';
+import { FolderSink, openDataset } from '../../src/node.js';
 import { noChromium, openBrowser, type Browser } from './chromium.js';
 import { idle, text } from './demo-page.js';
 
@@ -153,6 +153,20 @@ describe.skipIf(noChromium)('browser demo: bring a TF.js model, label by hand, c
     expect(mask.reduce((a, v) => a + v, 0)).toBe(PICKS);
     for (const [id, label] of given) expect([id, labels[id], mask[id]]).toEqual([id, label, 1]);
     expect(labels[someone]).not.toBe(truth[someone]);
+  });
+
+  it('another writer commits meanwhile: the next commit goes onto their version, keeping their label', async () => {
+    const before = readDataset(datasetDir);
+    const mine = before.versionId;
+    const other = before.readTensorBytes('label_mask').indexOf(0); // a sample the page did not label
+    const theirs = await commitLabels(await openDataset(datasetDir), new Map([[other, 3]]), { sink: new FolderSink(datasetDir), tensor: 'label', message: 'another annotator' });
+    await page.getByTestId('commit').click();
+    await page.waitForFunction((v) => /^(Committed|error|conflict)/.test(document.querySelector('[data-testid=status]')?.textContent ?? '') && document.querySelector('[data-testid=commit]')?.getAttribute('data-version') !== v, mine);
+    expect(await text(page, 'status')).toMatch(new RegExp(`^Committed ${PICKS} labels to .* child of ${theirs.versionId.slice(0, 12)} \\(another writer's version, committed since ${mine.slice(0, 12)} was read: its labels kept\\)`));
+    const spec = readDataset(datasetDir);
+    expect(spec.manifest.parent).toBe(theirs.versionId);
+    const [labels, mask] = [new Int32Array(spec.readTensorBytes('label').slice().buffer), spec.readTensorBytes('label_mask')];
+    expect([labels[other], mask[other], mask.reduce((a, v) => a + v, 0)]).toEqual([3, 1, PICKS + 1]);
   });
 
   it('a reload goes on with the brought model (kept in IndexedDB), on the version it read', async () => {

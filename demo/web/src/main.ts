@@ -239,13 +239,15 @@ async function init(): Promise<void> {
     const count = run.labels;
     if (!count) throw new Error('no labels to commit yet: label a round first');
     status(`committing ${count} labels…`);
-    // Onto the version this run read (or its own last commit): if another writer moved the dataset
-    // on, or labelled a sample otherwise, the ref stays and the page says so, rather than writing over it.
-    const parent = run.parentOfNextCommit;
+    // Onto the version this run read (or its own last commit), or another writer's newer one keeping
+    // its labels; if they labelled a sample otherwise, the ref stays and the page says so, rather than writing over it.
+    const read = run.parentOfNextCommit;
     try {
       const done = await run.commit(`browser demo: ${count} labels, ${run.model.describe}`);
+      const parent = done.manifest.parent ?? read;
       $('commit').dataset.version = done.versionId;
-      status(`Committed ${count} labels to ${s.url} as version ${done.versionId.slice(0, 12)}, child of ${parent.slice(0, 12)}: the label tensor and its mask, every other chunk shared.`);
+      const theirs = parent === read ? '' : ` (another writer's version, committed since ${read.slice(0, 12)} was read: its labels kept)`;
+      status(`Committed ${count} labels to ${s.url} as version ${done.versionId.slice(0, 12)}, child of ${parent.slice(0, 12)}${theirs}: the label tensor and its mask, every other chunk shared.`);
     } catch (e) {
       if (!isEdgelakeError(e, 'conflict')) throw e;
       status(`conflict: nothing committed. ${e.message}`, 'conflict');

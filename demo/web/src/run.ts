@@ -1,4 +1,4 @@
-import { ActiveLearner, ChunkCache, commitLabels, type Committed, type Dataset, IdbChunkStore, IdbLabelStore, type Learner, Loader, loadModel, mlp, type Model, openDataset, openSink, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
+import { ActiveLearner, ChunkCache, commitLabels, type Committed, type Dataset, IdbChunkStore, IdbLabelStore, isEdgelakeError, type Learner, Loader, loadModel, mlp, type Model, openDataset, openSink, Pool, type PoolJSON, type RoundResult, saveModel, type StrategyName } from '../../../src/index.js';
 
 /** What the page's form sets. */
 export interface Settings {
@@ -147,12 +147,21 @@ export class Run {
   private readonly counted = new WeakMap<ActiveLearner, number>();
 
   /**
-   * Commits every label this run holds onto the version it read, or onto its own last commit: if
-   * another writer moved the ref meanwhile, or labelled one of these samples otherwise, a 'conflict' error.
+   * Commits every label this run holds onto the version it read, or onto its own last commit; if
+   * another writer moved the ref on meanwhile, onto their version (git's pull then push), keeping
+   * every label it holds. A sample they labelled otherwise is a 'conflict' error naming both labels.
    */
   async commit(message: string): Promise<Committed> {
     const labels = this.labelled();
-    const done = await commitLabels(this.dataset, labels, { sink: openSink(this.url), message, onto: this.committed });
+    const sink = openSink(this.url);
+    let done: Committed;
+    try {
+      done = await commitLabels(this.dataset, labels, { sink, message, onto: this.committed });
+    } catch (e) {
+      const head = isEdgelakeError(e, 'conflict') ? (await openDataset(this.url)).version : undefined;
+      if (head === undefined || head === this.parentOfNextCommit) throw e; // not a moved ref: annotators disagree
+      done = await commitLabels(this.dataset, labels, { sink, message, onto: head });
+    }
     this.committed = done.versionId;
     await this.save();
     return done;
