@@ -33,6 +33,8 @@ export interface LoaderOptions {
   workers?: number | undefined;
   /** A decode pool to share between loaders (instead of `workers`); the loader does not close it. */
   pool?: DecodePool;
+  /** Aborting it does what close() does. */
+  signal?: AbortSignal | undefined;
   /** The epoch (default 0), an integer in [0, 2^32): with the seed, it keys the shuffle and the transforms' random draws. */
   epoch?: number;
   /** A state() from an interrupted loader: yields exactly the samples it had not yet yielded. */
@@ -127,6 +129,14 @@ export interface LoaderStats {
   timeToFirstBatchMs: number | null;
 }
 
+/** An iteration's teardown, once it has begun: by close(), at the loop's end, or when its iterator is collected. */
+interface Iteration {
+  stop?: () => Promise<void>;
+}
+
+/** Stops the iterations whose iterators were dropped unfinished, without close(): their workers would run on for good. */
+const dropped = new FinalizationRegistry<Iteration>((iteration) => void iteration.stop?.());
+
 /**
  * Batches over a view, streaming: decoded chunks are fetched window by window ahead of use,
  * within a memory budget, so training starts after the first chunks arrive and the rest stream
@@ -155,6 +165,8 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
   private readonly starts = new Map<string, number[]>();
   /** Decodes the first window on this thread: in a worker it would queue behind the prefetches. */
   private readonly here = inlinePool();
+  /** Iterations begun and not yet stopped (their workers not yet terminated). */
+  private readonly iterations = new Set<Iteration>();
 
   constructor(private readonly view: View, private readonly options: LoaderOptions) {
     super();
@@ -205,12 +217,24 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     return this.order.epoch;
   }
 
-  /** Stops the iteration at the next batch boundary. */
+  /**
+   * Ends the iteration, even one nobody resumes: aborts its reads, frees the chunks it holds and
+   * terminates the workers it made; a `next()` awaited meanwhile gives its batch or `done`.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.iterations].map((it) => it.stop?.()));
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+  [Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const iteration: Iteration = {};
+    const it = this.iterate(iteration);
+    dropped.register(it, iteration, iteration);
+    return it;
+  }
+
+  private async *iterate(iteration: Iteration): AsyncGenerator<Batch> {
+    if (this.options.signal?.aborted) this.closed = true;
     if (this.iterated && this.position === this.order.length) this.position = 0;
     this.iterated = true;
     this.resetStats();
@@ -218,7 +242,8 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     const abort = new AbortController();
     const ds = this.view.dataset;
     const budget = this.options.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
-    const pool = this.options.pool ?? this.createPool(this.options.workers ?? 0);
+    const transform = this.makeTransform(); // first: it may refuse the options, and then no workers should be left running
+    const pool = this.options.pool ?? this.createPool(this.closed ? 0 : this.options.workers ?? 0);
     // Prefetching waits until the first window's bytes are in (not decoded): the first batch gets the link to itself.
     const firstReads = new Set<string>();
     let firstArrived!: () => void;
@@ -233,8 +258,23 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     (pool.ready?.() ?? Promise.resolve()).then(() => (workersReady = true), () => (workersReady = true)); // a worker that failed fails its tasks
     const residency = new Residency<DecodedSamples>((key) => this.load(key, pool, fetched, readHere ? 'first' : workersReady ? 'pool' : 'here', abort.signal), Math.floor(budget / 4), budget);
     const starts = new Map(this.tensors.map((t) => [t, chunkStarts(ds.tensor(t))]));
-    const transform = this.makeTransform();
     const windows = new Map<number, Window>();
+    const onAbort = () => void this.close();
+    this.options.signal?.addEventListener('abort', onAbort);
+    let stopped: Promise<void> | undefined;
+    // Idempotent; it references nothing that holds the generator, so a dropped one can be collected and stopped.
+    iteration.stop = () => {
+      if (stopped) return stopped;
+      abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
+      for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
+      windows.clear();
+      residency.clear();
+      this.options.signal?.removeEventListener('abort', onAbort);
+      dropped.unregister(iteration);
+      const closed = this.options.pool ? Promise.resolve() : pool.close().catch(() => {});
+      return (stopped = closed.then(() => void this.iterations.delete(iteration)));
+    };
+    this.iterations.add(iteration);
     const plan = (w: number): Window => {
       let win = windows.get(w);
       if (win) return win;
@@ -259,6 +299,7 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
     // Chunk by chunk, the windows after `w` while they fit in the memory budget with what is in use.
     let ahead = 0; // windows before it have every chunk acquired
     const prefetch = (w: number): void => {
+      if (stopped) return;
       const end = workersReady ? this.order.windowCount : Math.min(this.order.windowCount, w + 2);
       for (ahead = Math.max(ahead, w + 1); ahead < end; ahead++) {
         const win = plan(ahead);
@@ -310,13 +351,13 @@ export class Loader extends TypedEventTarget<LoaderEvents> implements AsyncItera
         else yield await this.emit(pending, transform);
       }
       await Promise.all(this.writes);
+    } catch (e) {
+      if (!stopped) throw e; // else close() aborted what it awaited
     } finally {
-      abort.abort(new EdgelakeError('source', `dataset ${ds.name}: loader stopped`));
-      for (const win of windows.values()) for (const k of win.chunks.keys()) residency.release(k);
-      residency.clear();
+      const stopping = iteration.stop();
       await Promise.all(this.writes);
-      transform?.close();
-      if (!this.options.pool) await pool.close();
+      transform?.close(); // here, not in stop(): a batch's GPU buffers may be in use until the loop resumes
+      await stopping; // the loop ends with its workers gone (those still loading are let finish first: WorkerPool.close)
       this.dispatchEvent(new CustomEvent('end', { detail: this.stats() }));
     }
   }

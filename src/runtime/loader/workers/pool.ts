@@ -123,6 +123,8 @@ export interface WorkerPoolOptions {
 }
 
 const DEFAULT_SILENCE_MS = 15_000;
+/** How long close() waits for a worker still loading (from TypeScript sources behind tsx, loading takes seconds). */
+const CLOSE_WAIT_MS = 5_000;
 
 interface Slot {
   index: number;
@@ -147,6 +149,7 @@ export class WorkerPool implements DecodePool {
   private readonly slots: Slot[];
   private readonly silenceMs: number;
   private closed = false;
+  private closing?: Promise<void>;
   private next = 0;
   private loaded?: Promise<void>;
 
@@ -173,14 +176,19 @@ export class WorkerPool implements DecodePool {
     return this.loaded;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Rejects what runs and terminates the workers; a second call answers when the first is done. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
     const closed = new Error('the decode pool was closed');
-    await Promise.all(this.slots.map(async (s) => {
+    this.closing = Promise.all(this.slots.map(async (s) => {
+      const loading = !s.answered && !s.dead;
       this.fail(s, closed);
+      // Node leaves open the module files a worker terminated mid-load was reading: let it load first.
+      if (loading) await settledWithin(s.worker.remote.ready(), CLOSE_WAIT_MS);
       await s.worker.terminate();
-    }));
+    })).then(() => {});
+    return this.closing;
   }
 
   private slot(index: number, worker: PoolWorker): Slot {
@@ -298,6 +306,13 @@ export class WorkerPool implements DecodePool {
     slot.running.clear();
     this.setBusy(slot, false);
   }
+}
+
+/** Resolves once `p` settles, or after `ms`. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([p.then(() => {}, () => {}), late]).finally(() => clearTimeout(timer));
 }
 
 /** The bytes in a buffer of their own (a view into a pooled or larger buffer is copied), so transfer moves only them. */

@@ -399,10 +399,25 @@ describe('WorkerPool scheduling', () => {
   });
 
   it('close() rejects tasks still running and refuses new ones', async () => {
-    const { pool } = fakes(1);
+    const { workers, pool } = fakes(1);
+    workers[0].answer();
+    await sleep(0); // loaded: close() need not wait for it
     const running = pool.decode(task());
     await pool.close();
     await expect(running).rejects.toThrow('the decode pool was closed');
     await expect(pool.decode(task())).rejects.toThrow('the decode pool is closed');
+  });
+
+  it('close() terminates a worker still loading once it has answered: Node leaves open the files one terminated mid-load was reading', async () => {
+    const { workers, pool } = fakes(2);
+    workers[0].answer();
+    await sleep(0); // worker 0 has loaded, worker 1 is loading
+    const closing = pool.close();
+    await sleep(10);
+    expect(workers.map((w) => w.state.terminated)).toEqual([true, false]);
+    workers[1].answer();
+    await closing;
+    expect(workers[1].state.terminated).toBe(true);
+    expect(pool.close()).toBe(closing); // a second close() answers when the first is done
   });
 });
