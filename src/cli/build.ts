@@ -1,6 +1,6 @@
 import { open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { createdTime, datasetName, MAX_CHUNK_KIB, parseFlags, positiveInt, refName, type Flags } from './flags.js';
+import { join, relative, resolve } from 'node:path';
+import { createdTime, datasetName, MAX_CHUNK_KIB, parseFlags, positiveInt, refName, refuseExpandedPattern, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { buildIdx } from '../format/builders/build-idx.js';
 import { buildImageFolder, type ImageFile } from '../format/builders/build-imagefolder.js';
@@ -89,7 +89,8 @@ export const buildImageFolderFlags = {
 /** `edgelake build imagefolder SRC`: one subfolder per class of JPEG or PNG files (searched recursively). */
 export async function buildImageFolderCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(buildImageFolderFlags, args);
-  if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildImageFolderUsage}`);
+  if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${buildImageFolderUsage}`);
+  if (!values.out) throw new EdgelakeError('invalid-input', `--out is missing: the folder to write the dataset into\nusage: ${buildImageFolderUsage}`);
   const options = {
     name: datasetName(values.name),
     thumbnailSize: positiveInt(values.thumbnail, '--thumbnail', 32, MAX_THUMBNAIL),
@@ -98,8 +99,11 @@ export async function buildImageFolderCommand(args: string[], io: CliIo): Promis
     ref: refName(values.ref),
   };
   const created = createdTime(values.created);
-  const files = await listImageFolder(positionals[0]);
   const out = values.out;
+  const skipped: string[] = [];
+  const files = await listImageFolder(positionals[0], out, skipped);
+  if (skipped.length) io.stderr(describeSkipped(positionals[0], skipped));
+  refuseEmptyTraining(files, options.testFraction);
   // A photo that fails to decode is found only as it is written: a folder this build made goes with it.
   const result = await removeOnFailure(out, async () => buildImageFolder(new FolderSink(out), files, {
     ...options,
@@ -116,7 +120,7 @@ const IMAGE_FILE = /\.(jpe?g|png)$/i;
  * One class a subfolder of root, as torchvision's ImageFolder lists them: symlinks followed, paths
  * with a dot-segment skipped (.thumbs/, ._a.jpg), and a class with no image refused, as its label numbers would shift.
  */
-async function listImageFolder(root: string): Promise<(ImageFile & { path: string })[]> {
+async function listImageFolder(root: string, out: string, skipped: string[]): Promise<(ImageFile & { path: string })[]> {
   let names;
   try {
     names = (await readdir(root)).filter((name) => !name.startsWith('.')).sort();
@@ -127,7 +131,8 @@ async function listImageFolder(root: string): Promise<(ImageFile & { path: strin
   for (const className of names) {
     const classRoot = join(root, className);
     if (!(await stat(classRoot).catch(() => undefined))?.isDirectory()) continue;
-    const paths = await imagesUnder(classRoot, [await realpath(root)]);
+    if (await isDatasetFolder(classRoot, out)) continue; // --out inside SRC, built before: a dataset, not a class
+    const paths = await imagesUnder(classRoot, [await realpath(root)], skipped);
     if (paths.length === 0) throw new EdgelakeError('invalid-input', `class folder ${classRoot} holds no .jpg, .jpeg or .png file: add its images or remove it`);
     for (const path of paths) {
       files.push({ className, name: relative(classRoot, path).split('\\').join('/'), path, read: () => readInput(path), head: () => readHead(path) });
@@ -137,8 +142,16 @@ async function listImageFolder(root: string): Promise<(ImageFile & { path: strin
   return files;
 }
 
-/** The image files under dir, symlinks followed; `above` holds the real paths of the folders above, so a link back up ends there. */
-async function imagesUnder(dir: string, above: string[]): Promise<string[]> {
+/** True for the --out folder and any folder holding a dataset (edgelake.json). */
+async function isDatasetFolder(dir: string, out: string): Promise<boolean> {
+  return resolve(dir) === resolve(out) || (await stat(join(dir, 'edgelake.json')).then(() => true, () => false));
+}
+
+/**
+ * The image files under dir, symlinks followed; `above` holds the real paths of the folders above, so a link back up ends there.
+ * Other files go to `skipped`, to be named: a folder of .bmp files should not look like an empty class.
+ */
+async function imagesUnder(dir: string, above: string[], skipped: string[]): Promise<string[]> {
   const real = await realpath(dir);
   if (above.includes(real)) return [];
   const found = [];
@@ -152,10 +165,22 @@ async function imagesUnder(dir: string, above: string[]): Promise<string[]> {
       if (!IMAGE_FILE.test(name)) continue;
       throw new EdgelakeError('invalid-input', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
     }
-    if (s.isDirectory()) found.push(...(await imagesUnder(path, [...above, real])));
+    if (s.isDirectory()) found.push(...(await imagesUnder(path, [...above, real], skipped)));
     else if (s.isFile() && IMAGE_FILE.test(name)) found.push(path);
+    else if (s.isFile()) skipped.push(path);
   }
   return found;
+}
+
+/** Image kinds torchvision's ImageFolder reads that edgelake does not decode yet. */
+const UNSUPPORTED_IMAGE = /\.(ppm|pgm|bmp|tiff?|webp)$/i;
+
+/** One line naming the files a build left out (the first few), and which of them are images not supported yet. */
+function describeSkipped(root: string, skipped: string[]): string {
+  const shown = skipped.slice(0, 3).map((p) => relative(root, p)).join(', ') + (skipped.length > 3 ? ', ...' : '');
+  const images = skipped.filter((p) => UNSUPPORTED_IMAGE.test(p)).length;
+  const why = images ? `; ${images} of them are images of a kind not supported yet (.ppm, .bmp, .tif, .webp): convert them to .png or .jpg` : '';
+  return `skipped ${skipped.length} files that are not .jpg/.jpeg/.png (${shown})${why}\n`;
 }
 
 /** A file's first bytes, enough to tell JPEG from PNG before anything is written. */
@@ -219,6 +244,14 @@ function testFraction(value: string | undefined): number {
   return Number(value);
 }
 
+/** Refuses a --test-fraction that puts all of a class in test (the builder holds out round(n * F) a class): it would have nothing to train on. */
+function refuseEmptyTraining(files: ImageFile[], fraction: number): void {
+  const counts = new Map<string, number>();
+  for (const f of files) counts.set(f.className, (counts.get(f.className) ?? 0) + 1);
+  const starved = [...counts].filter(([, n]) => Math.round(n * fraction) >= n).map(([c, n]) => `${c} (${n})`);
+  if (starved.length) throw new EdgelakeError('invalid-input', `--test-fraction ${fraction} holds out every image of class ${starved.join(', ')}, leaving none to train on: add images or lower --test-fraction`);
+}
+
 /** The largest --thumbnail: a probe of 1024 x 1024 x 3 values a sample is already far past what it is for. */
 const MAX_THUMBNAIL = 1024;
 
@@ -236,6 +269,7 @@ export const buildNativeFlags = {
 /** `edgelake build native`: a dataset read in place (or any root) written as a native one, with a probe if asked. */
 export async function buildNativeCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(buildNativeFlags, args);
+  refuseExpandedPattern(positionals);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildNativeUsage}`);
   const dims = values['embedding-dims'] === undefined ? undefined : positiveInt(values['embedding-dims'], '--embedding-dims', 0);
   const from = values['embedding-from'];

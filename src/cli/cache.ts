@@ -87,16 +87,23 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
       return chunksCovering(tensor, ranges).map((index) => ({ tensor: name, index, bytes: tensor.chunks[index].bytes }));
     });
     const total = wanted.reduce((a, c) => a + c.bytes, 0);
+    // Past the budget, later chunks would only evict earlier ones: fetch what fits, and say so first.
+    const fits = withinBudget(wanted, cache.budgetBytes);
+    const fitBytes = fits.reduce((a, c) => a + c.bytes, 0);
+    if (fits.length < wanted.length) {
+      io.stderr(`warning: ${values.split === undefined ? 'the dataset' : `split ${values.split}`} (${wanted.length} chunks, ${formatBytes(total)}) does not fit the cache's ${formatBytes(cache.budgetBytes)} budget: ` +
+        `fetching the first ${fits.length} chunks (${formatBytes(fitBytes)}); raise --budget to cache it all\n`);
+    }
     const before = { ...cache.stats };
     const show = progressBar(io, 'fetching', 'bytes');
     let done = 0;
-    show(0, total);
+    show(0, fitBytes);
     // A few reads in flight: the source's own concurrency cap and retries apply beneath.
-    const queue = [...wanted];
+    const queue = [...fits];
     await Promise.all(Array.from({ length: 4 }, async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
         await fetchChecked(cache, remote, version, c.tensor, c.index);
-        show((done += c.bytes), total);
+        show((done += c.bytes), fitBytes);
       }
     }));
     const s = cache.stats;
@@ -105,15 +112,24 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     // What the cache holds now: under a small budget, chunks stored early were evicted for later ones.
     const held = new Set((await cache.store.entries()).map((e) => e.hash));
     const kept = wanted.filter((c) => held.has(manifest.tensors[c.tensor].chunks[c.index].hash)).length;
-    const result = { chunks: wanted.length, bytes: total, alreadyCached: hits, fetched: misses, bytesFetched: s.bytesFetched - before.bytesFetched, notStored, evicted: s.evictions - before.evictions, held: kept, budgetBytes: cache.budgetBytes };
+    const overBudget = wanted.length - fits.length;
+    const result = { chunks: wanted.length, bytes: total, alreadyCached: hits, fetched: misses, overBudget, bytesFetched: s.bytesFetched - before.bytesFetched, notStored, evicted: s.evictions - before.evictions, held: kept, budgetBytes: cache.budgetBytes };
+    // already cached + fetched + over the budget = the chunks asked for; evictions are of other chunks, counted apart.
     io.stdout(values.json ? JSON.stringify(result) + '\n'
       : `${wanted.length} chunks, ${formatBytes(total)}: ${hits} already cached, ${misses} fetched (${formatBytes(result.bytesFetched)})` +
-        `${notStored ? `, ${notStored} not stored (${why})` : ''}; the cache holds ${kept} of them` +
-        `${result.evicted ? ` (${result.evicted} evicted to stay within its ${formatBytes(cache.budgetBytes)} budget)` : ''}\n`);
+        `${overBudget ? `, ${overBudget} left out (over the budget)` : ''}${notStored ? `, ${notStored} not stored (${why})` : ''}; the cache holds ${kept} of them` +
+        `${result.evicted ? ` (${result.evicted} older entries evicted to stay within its ${formatBytes(cache.budgetBytes)} budget)` : ''}\n`);
     return 0;
   } finally {
     await cache.store.close();
   }
+}
+
+/** The leading chunks whose bytes together fit the budget. */
+function withinBudget<T extends { bytes: number }>(chunks: T[], budget: number): T[] {
+  let sum = 0;
+  const n = chunks.findIndex((c) => (sum += c.bytes) > budget);
+  return n === -1 ? chunks : chunks.slice(0, n);
 }
 
 /**

@@ -100,3 +100,12 @@ export function wholeNumber(value: string | undefined, flag: string, fallback: n
   }
   return Number(value);
 }
+
+/**
+ * Refuses shard paths the shell expanded from an unquoted pattern (train-{000..099}.tar gives 100
+ * arguments): said so, rather than a bare usage line.
+ */
+export function refuseExpandedPattern(positionals: string[]): void {
+  const shards = positionals.filter((p) => /\.(tar|parquet)(\?.*)?$/i.test(p)).length;
+  if (shards > 1) throw new EdgelakeError('invalid-input', `${shards} shard paths given: quote the pattern ('train-{000..099}.tar') so the shell does not expand it`);
+}

@@ -1,6 +1,6 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { MAX_CHUNK_KIB, parseFlags, positiveInt, type Flags } from './flags.js';
+import { MAX_CHUNK_KIB, parseFlags, positiveInt, refuseExpandedPattern, type Flags } from './flags.js';
 import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { decodeIndexFile } from '../format/index-file.js';
 import { isShardPattern, shardLayout } from '../format/webdataset/shards.js';
@@ -29,6 +29,7 @@ export const indexFlags = {
 export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(indexFlags, args);
   // A URL's query (a signed URL's token) may follow the name; shardLayout refuses gzipped shards by name.
+  refuseExpandedPattern(positionals);
   if (positionals.length !== 1 || !(isShardPattern(positionals[0]) || isParquetPattern(positionals[0]))) throw new EdgelakeError('invalid-input', `usage: ${indexUsage}`);
   const kib = positiveInt(values['chunk-kib'], '--chunk-kib', 256, MAX_CHUNK_KIB);
   const parquet = isParquetPattern(positionals[0]);
@@ -66,7 +67,7 @@ export async function indexCommand(args: string[], io: CliIo): Promise<number> {
   const tensors = Object.fromEntries(Object.entries(index.manifest.tensors).map(([name, t]) => [name, { htype: t.htype, shape: t.shape, chunks: t.chunks.length }]));
   const summary = { index: where, files, samples: index.manifest.length, bytes: read, indexBytes: bytes.length, tensors };
   if (values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
-  else io.stdout(`indexed ${summary.samples} samples in ${files} ${parquet ? 'Parquet files' : 'shards'} (${formatBytes(read)}): ${Object.entries(tensors).map(([n, t]) => `${n} [${t.shape.join(', ')}]`).join(', ')}; wrote ${where} (${formatBytes(bytes.length)})\n`);
+  else io.stdout(`indexed ${summary.samples} samples in ${files} ${parquet ? 'Parquet files' : 'shards'} (${formatBytes(read)}): ${Object.entries(tensors).map(([n, t]) => `${n} [${t.shape.map((d) => d ?? '?').join(', ')}]`).join(', ')}; wrote ${where} (${formatBytes(bytes.length)})\n`);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import { parseFlags, type Flags } from './flags.js';
+import { parseFlags, refuseExpandedPattern, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { isParquetPattern, parquetSource } from '../runtime/dataset/kinds/parquet.js';
@@ -20,6 +20,7 @@ export const inspectFlags = {
 /** `edgelake inspect`: refs, version, splits and per-tensor layout of a dataset root. */
 export async function inspectCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(inspectFlags, args);
+  refuseExpandedPattern(positionals);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${inspectUsage}`);
   const root = positionals[0];
   const files = () => openSourceNode(shardLayout(root).base);
@@ -69,6 +70,12 @@ function showRanges(ranges: [number, number][]): string {
   return ranges.length > 4 ? `${shown} ... (${ranges.length} ranges)` : shown;
 }
 
+/** The first class names; a dataset may have thousands (--json gives them all). */
+function showClasses(names: string[]): string {
+  const shown = names.slice(0, 10).join(', ');
+  return names.length > 10 ? `${shown} and ${names.length - 10} more` : shown;
+}
+
 function renderText(s: ReturnType<typeof summarize>): string {
   const lines = [
     `dataset ${s.name}  (${s.location})`,
@@ -87,5 +94,6 @@ function renderText(s: ReturnType<typeof summarize>): string {
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) lines.push(r.map((cell, c) => (c >= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  for (const [name, t] of Object.entries(s.tensors)) if (t.classNames) lines.push('', `classes of ${name} (${t.classNames.length}): ${showClasses(t.classNames)}`);
   return lines.join('\n') + '\n';
 }

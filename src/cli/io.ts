@@ -9,13 +9,28 @@ export interface CliIo {
 }
 
 export const processIo: CliIo = {
-  stdout: (t) => process.stdout.write(t),
+  stdout: (t) => {
+    quietOnClosedPipe();
+    process.stdout.write(t);
+  },
   stderr: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stderr.isTTY),
   get columns() {
     return process.stderr.columns;
   },
 };
+
+let pipeGuarded = false;
+
+/** A reader that closed the pipe early (`| head`) has all it wanted: exit quietly, as git does, not with an EPIPE stack trace. */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+}
 
 /** A progress bar, and `note` for a line printed while it shows (above it, not onto it). */
 export type ProgressBar = ((done: number, total: number, detail?: string) => void) & { note(text: string): void };

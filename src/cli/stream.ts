@@ -1,4 +1,4 @@
-import { MAX_SEED, parseFlags, positiveInt, wholeNumber, type Flags } from './flags.js';
+import { MAX_SEED, parseFlags, positiveInt, refuseExpandedPattern, wholeNumber, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import { Loader, type LoaderStats } from '../runtime/loader/loader.js';
@@ -24,6 +24,7 @@ export const streamFlags = {
 /** `edgelake stream`: one epoch through the loader, with a live progress bar and its stats. */
 export async function streamCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(streamFlags, args);
+  refuseExpandedPattern(positionals);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${streamUsage}`);
   if (values['window-chunks'] !== undefined && values.seed === undefined) throw new EdgelakeError('invalid-input', '--window-chunks needs --seed (it shapes the shuffle)');
   const seed = values.seed === undefined ? undefined : wholeNumber(values.seed, '--seed', 0, MAX_SEED);

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { MAX_SEED, parseFlags, positiveInt, wholeNumber, type Flags } from './flags.js';
+import { MAX_SEED, parseFlags, positiveInt, refuseExpandedPattern, wholeNumber, type Flags } from './flags.js';
 import { EdgelakeError } from '../errors.js';
 import { openDataset } from '../runtime/open.node.js';
 import type { Dataset } from '../runtime/dataset/dataset.js';
@@ -40,6 +40,7 @@ export const trainFlags = {
 export async function trainCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(trainFlags, args);
   const chosen = args.some((a) => a === '--model' || a.startsWith('--model=')); // --model has a default
+  refuseExpandedPattern(positionals);
   if (positionals.length !== 1) throw new EdgelakeError('invalid-input', `usage: ${trainUsage}`);
   if (!['mlp', 'cnn', 'head'].includes(values.model!)) throw new EdgelakeError('invalid-input', `--model must be mlp, cnn or head, not "${values.model}"`);
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
@@ -82,13 +83,16 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
     if (init && !values.json) io.stderr(`--init ${init.file}: loaded ${init.loaded.join(', ')}; fresh ${init.fresh.join(', ')}\n`);
     if (freeze !== undefined) model.freeze(freeze);
     const image = model.spec.input.length === 3; // [channels, height, width]: images go in as CHW
-    const loader = (split: string, shuffle: boolean) => new Loader(ds.view({ split }), {
+    const loader = (split: string | undefined, shuffle: boolean) => new Loader(ds.view({ split }), {
       batchSize, tensors: [input, target], device: device ?? undefined,
       shuffle: shuffle ? { seed, windowChunks: 4 } : undefined,
       transform: { [input]: { scale: scaleFor(ds, input), toCHW: image, ...fit(shuffle ? 'random' : 'center') } },
       workers,
     });
-    const trainLength = ds.view({ split: 'train' }).length;
+    const { train, test: testSplit } = splitsOf(ds);
+    // Evaluated only when there is a test split, as torchvision's and HF's scripts do: the model is still trained and saved.
+    if (!testSplit && !values.json) io.stderr(`dataset ${ds.name} has no "test" split: training ${train ? 'on the train split' : 'on every sample'}, the evaluation skipped\n`);
+    const trainLength = ds.view({ split: train }).length;
     const show = progressBar(io, 'training');
     model.addEventListener('batch', (e) => {
       const d = e.detail;
@@ -99,21 +103,29 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       if (!values.json) show.note(`epoch ${s.epoch + 1}: loss ${s.loss.toFixed(4)}, train accuracy ${s.accuracy.toFixed(4)}, ${s.samplesPerSecond.toFixed(0)} samples/s`);
     });
     const started = performance.now();
-    const history = await model.fit(loader('train', true), { epochs, lr, input, target });
-    const test = await model.evaluate(loader('test', false), { input, target });
+    const history = await model.fit(loader(train, true), { epochs, lr, input, target });
+    const test = testSplit ? await model.evaluate(loader(testSplit, false), { input, target }) : null;
     const seconds = (performance.now() - started) / 1000;
     if (values.save) await writeFile(values.save, await saveModel(model));
     const result = {
       dataset: ds.name, version: ds.version, model: values.model, device: device ? 'gpu' : 'cpu', adapter: gpu ? formatAdapter(gpu.adapter) : 'cpu',
-      ...(init && { init }), frozen: model.frozen, epochs, batchSize, seed, trainSamples: trainLength, testSamples: test.samples, testAccuracy: test.accuracy, testLoss: test.loss,
+      ...(init && { init }), frozen: model.frozen, epochs, batchSize, seed, trainSamples: trainLength,
+      evaluation: test && { samples: test.samples, accuracy: test.accuracy, loss: test.loss }, testSamples: test?.samples ?? 0, testAccuracy: test?.accuracy ?? null, testLoss: test?.loss ?? null,
       samplesPerSecond: history.reduce((a, h) => a + h.samples, 0) / history.reduce((a, h) => a + h.seconds, 0), seconds, history,
     };
     model.dispose();
-    io.stdout(values.json ? JSON.stringify(result) + '\n' : `test accuracy ${test.accuracy.toFixed(4)} (${test.samples} samples) after ${epochs} epoch(s), ${seconds.toFixed(1)} s on ${result.adapter}\n`);
+    const tested = test ? `test accuracy ${test.accuracy.toFixed(4)} (${test.samples} samples)` : 'trained (no test split to evaluate on)';
+    io.stdout(values.json ? JSON.stringify(result) + '\n' : `${tested} after ${epochs} epoch(s), ${seconds.toFixed(1)} s on ${result.adapter}${values.save ? `; saved ${values.save}` : ''}\n`);
     return 0;
   } finally {
     await cache?.store.close();
   }
+}
+
+/** The splits to train and test on: a dataset with no splits at all (build linked) trains on every sample; no "test" split, no evaluation. */
+function splitsOf(ds: Dataset): { train: string | undefined; test: string | undefined } {
+  const has = (name: string) => Object.hasOwn(ds.splits, name);
+  return { train: has('train') || Object.keys(ds.splits).length > 0 ? 'train' : undefined, test: has('test') ? 'test' : undefined };
 }
 
 function makeModel(kind: string, shape: number[], classes: number, options: { device: GPUDevice | null; seed: number }): Model {

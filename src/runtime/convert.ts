@@ -81,7 +81,7 @@ export function probeInput(dataset: Dataset, dims: number, from?: string): { nam
   const values = shape.reduce<number>((a, d) => a * (d ?? NaN), 1);
   const channels = shape.length === 3 ? (shape[2] ?? 1) : 1;
   const pixels = values / channels;
-  if (!Number.isInteger(pixels)) throw new EdgelakeError('invalid-input', `tensor ${name} has images of any size [${shape.join(', ')}]: a PCA probe needs one size`);
+  if (!Number.isInteger(pixels)) throw new EdgelakeError('invalid-input', `tensor ${name} has images of any size [${shape.map((d) => d ?? '?').join(', ')}]: a PCA probe needs images of one size; fit it on a fixed-size image tensor such as a thumbnail (--embedding-from TENSOR)`);
   if (pixels > MAX_PCA_PIXELS) throw new EdgelakeError('invalid-input', `tensor ${name} has ${pixels} pixels an image; a PCA probe takes at most ${MAX_PCA_PIXELS} (build idx or imagefolder's thumbnail probe suits large photos)`);
   if (!Number.isInteger(dims) || dims < 1 || dims > pixels) throw new EdgelakeError('invalid-input', `embedding dimensions must be an integer in [1, ${pixels}], got ${dims}`);
   return { name, pixels, channels };

@@ -99,6 +99,40 @@ describe("edgelake build imagefolder lists classes as torchvision's ImageFolder 
     expect(existsSync(join(root, 'gap-ds'))).toBe(false);
   });
 
+  it('builds again into --out inside SRC: the dataset folder there is not a class', async () => {
+    png('inside/a/x.png', 1);
+    png('inside/b/y.png', 2);
+    const out = join(root, 'inside', 'dataset');
+    for (const run of [1, 2]) {
+      const r = await cli('build', 'imagefolder', join(root, 'inside'), '--out', out, '--created', '2026-01-01T00:00:00Z');
+      expect([r.code, r.stderr], `run ${run}`).toEqual([0, expect.any(String)]);
+    }
+    const copy = join(root, 'inside-copy');
+    png('inside-copy/a/x.png', 1);
+    mkdirSync(join(copy, 'old-build'));
+    writeFileSync(join(copy, 'old-build', 'edgelake.json'), '{}'); // another dataset in SRC: skipped too
+    expect((await cli('build', 'imagefolder', copy, '--out', join(root, 'inside-copy-ds'))).code).toBe(0);
+  });
+
+  it('refuses a --test-fraction that leaves a class no training image, naming the class', async () => {
+    png('starved/many/a.png', 1);
+    png('starved/many/b.png', 2);
+    png('starved/many/c.png', 3);
+    png('starved/one/x.png', 4);
+    const r = await cli('build', 'imagefolder', join(root, 'starved'), '--out', join(root, 'starved-ds'), '--test-fraction', '0.5');
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('--test-fraction 0.5 holds out every image of class one (1), leaving none to train on')]);
+    expect(existsSync(join(root, 'starved-ds'))).toBe(false);
+  });
+
+  it('names the files it skips, and says which are images not supported yet', async () => {
+    png('others/a/x.png', 1);
+    writeFileSync(join(root, 'others/a/notes.txt'), 'about class a');
+    writeFileSync(join(root, 'others/a/base.ppm'), 'P6\n1 1\n255\n\0\0\0');
+    const r = await cli('build', 'imagefolder', join(root, 'others'), '--out', join(root, 'others-ds'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('skipped 2 files that are not .jpg/.jpeg/.png (a/base.ppm, a/notes.txt); 1 of them are images of a kind not supported yet');
+  });
+
   it("checks every file's type before writing anything: a folder mixing PNG and JPEG leaves no --out", async () => {
     for (let i = 0; i < 4; i++) png(`late/a/${i}.png`, i);
     mkdirSync(join(root, 'late/b'));

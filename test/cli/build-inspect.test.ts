@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildSubsetArgs, cli } from '../support/cli.js';
+import { buildSubsetArgs, cli, FASHION_CLASSES } from '../support/cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'edgelake-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -36,6 +36,7 @@ describe('edgelake build idx + inspect', () => {
     expect(stdout).toMatch(/dataset fashion-mnist-subset/);
     expect(stdout).toMatch(/splits\s+train \[0, 5000\), test \[5000, 6000\)/);
     expect(stdout).toMatch(/image\s+image\s+uint8\s+\[28, 28, 1\]\s+chunk deflate/);
+    expect(stdout).toContain(`classes of label (10): ${FASHION_CLASSES.split(',').join(', ')}\n`); // not only with --json
   });
 
   it('rebuilding the same inputs changes nothing', async () => {

@@ -112,6 +112,19 @@ describe('edgelake stream and fetch into a cache folder with a remembered budget
   });
 });
 
+describe('edgelake fetch with a budget smaller than the split', () => {
+  it('warns first, fetches only what fits, and its counts add up', async () => {
+    const dir = join(root, 'small-budget');
+    expect((await cli(...buildSubsetArgs(dir, '--chunk-kib', '64'))).code).toBe(0);
+    const r = await cli('fetch', dir, '--cache', join(root, 'small-budget-cache'), '--split', 'train', '--budget', '300K', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: split train \(\d+ chunks, .*\) does not fit the cache's 300\.0 KiB budget: fetching the first \d+ chunks/);
+    const result = JSON.parse(r.stdout);
+    expect(result.alreadyCached + result.fetched + result.overBudget).toBe(result.chunks);
+    expect(result.held).toBe(result.fetched); // nothing fetched only to be evicted by a later chunk
+  });
+});
+
 describe('edgelake fetch checks chunks as stream does', () => {
   it('a chunk whose hash is right but whose header is malformed is refused, not cached, by fetch and by stream alike', async () => {
     const dir = join(root, 'malformed');

@@ -1,5 +1,6 @@
 // Misuse gets a message that says what was wrong and what to do, and changes nothing.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { buildSubsetArgs, cli } from '../support/cli.js';
 import { commands } from '../../src/cli/main.js';
 import { indexUsage } from '../../src/cli/index-cmd.js';
 import { mlp } from '../../src/index.js';
+import { encodePng } from '../format/image/png-encoder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-misuse-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -19,6 +21,7 @@ describe('the edgelake command, misused', () => {
       [['inspect', '127.0.0.1:18080/fashion-mnist'], '"127.0.0.1:18080/fashion-mnist" is not a folder; a URL needs its scheme: http://127.0.0.1:18080/fashion-mnist'],
       [['inspect', root], `no dataset at ${root}: it has no edgelake.json (a dataset's root folder or URL prefix holds edgelake.json;`],
       [['fetch', root], 'fetch fills a cache folder: give it with --cache DIR (edgelake fetch --help)'],
+      [['build', 'imagefolder', root], '--out is missing: the folder to write the dataset into'],
     ];
     for (const [argv, message] of cases) {
       const r = await cli(...argv);
@@ -48,6 +51,29 @@ describe('the edgelake command, misused', () => {
     const r = await cli('index', 'notes.txt');
     expect(r).toMatchObject({ code: 2, stderr: `edgelake index: usage: ${indexUsage}\n` });
     expect(r.stderr.match(/PATTERN:/g)).toHaveLength(1);
+  });
+
+  it('shard paths the shell expanded from an unquoted pattern: says to quote it, not a bare usage line', async () => {
+    const expanded = ['a/train-000.tar', 'a/train-001.tar', 'a/train-002.tar'];
+    for (const argv of [['index', ...expanded], ['build', 'native', ...expanded, '--out', join(root, 'x')], ['inspect', ...expanded], ['stream', ...expanded], ['train', ...expanded]]) {
+      const r = await cli(...argv);
+      expect([r.code, r.stderr], argv[0]).toEqual([2, expect.stringContaining("3 shard paths given: quote the pattern ('train-{000..099}.tar') so the shell does not expand it")]);
+    }
+  });
+
+  it('images of any size: index shows their shape as inspect does, and a probe on them says what to do', async () => {
+    const members = join(root, 'any-size');
+    mkdirSync(members);
+    [[4, 4], [6, 5]].forEach(([width, height], i) => {
+      writeFileSync(join(members, `s${i}.png`), encodePng({ width, height, colorType: 2, bitDepth: 8, samples: new Uint16Array(width * height * 3).fill(90) }));
+      writeFileSync(join(members, `s${i}.cls`), String(i));
+    });
+    execFileSync('tar', ['-cf', join(root, 'photos-000.tar'), '-C', members, 's0.cls', 's0.png', 's1.cls', 's1.png']);
+    const shards = join(root, 'photos-{000..000}.tar');
+    const indexed = await cli('index', shards, '--out', join(root, 'photos.edgelake-index.json.gz'));
+    expect([indexed.code, indexed.stdout], indexed.stderr).toEqual([0, expect.stringContaining('png [?, ?, 3]')]);
+    const r = await cli('build', 'native', shards, '--out', join(root, 'photos-native'), '--embedding-dims', '4');
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('tensor png has images of any size [?, ?, 3]: a PCA probe needs images of one size; fit it on a fixed-size image tensor such as a thumbnail (--embedding-from TENSOR)')]);
   });
 
   it('a number out of range, or a flag without the one it goes with, is refused naming both, before any work (exit 2)', async () => {

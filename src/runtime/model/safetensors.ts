@@ -80,7 +80,7 @@ export function decodeSafetensors(bytes: Uint8Array, options: { name?: string; m
   const maxHeaderBytes = options.maxHeaderBytes ?? SAFETENSORS_MAX_HEADER_BYTES;
   if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is too short for the 8-byte header length`);
   const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (declared > BigInt(maxHeaderBytes)) fail(`the header length ${declared} is above the ${maxHeaderBytes}-byte limit`);
+  if (declared > BigInt(maxHeaderBytes)) fail(`not a safetensors file: the header length ${declared} is above the ${maxHeaderBytes}-byte limit`);
   const n = Number(declared);
   if (8 + n > bytes.byteLength) fail(`the header length ${n} runs past the end of the ${bytes.byteLength}-byte file`);
   let text = '';
