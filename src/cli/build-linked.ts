@@ -4,19 +4,21 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EdgelakeError } from '../errors.js';
 import { buildLinked, linkedFormat, type LinkedEntry } from '../format/builders/build-linked.js';
 import { FolderSink } from '../format/folder-sink.node.js';
+import { NAME } from '../format/validate.js';
 import { schemeOf } from '../source/open.js';
-import { describeBuild } from './build.js';
+import { describeBuild, newestModification } from './build.js';
 import { createdTime, datasetName, parseFlags, positiveInt, refName, type Flags } from './flags.js';
 import type { CliIo } from './io.js';
 
-export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--created ISO] [--ref R]  (LIST: a .csv with a url column and an optional label column, or one link a line; a relative path starts from LIST\'s folder)';
+export const buildLinkedUsage = 'edgelake build linked LIST --out DIR [--name N] [--format jpeg|png] [--chunk-samples N] [--test-fraction F] [--created ISO] [--ref R]  (LIST: a .csv with a url column and optional label and split columns, or one link a line; a relative path starts from LIST\'s folder)';
 
 export const buildLinkedFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
   name: { type: 'string', value: 'N', help: 'a new dataset\'s name (default linked; one already at --out keeps its own)' },
   format: { type: 'string', value: 'jpeg|png', help: 'the files\' format (default: from their extensions)' },
   'chunk-samples': { type: 'string', value: 'N', help: 'links a chunk: a loader reads a chunk\'s files together (default 32)' },
-  created: { type: 'string', value: 'ISO', help: 'the version\'s time (default now)' },
+  'test-fraction': { type: 'string', value: 'F', help: 'the share of each class held out as the test split, chosen by a hash of the links (default 0)' },
+  created: { type: 'string', value: 'ISO', help: 'the version\'s time (default the list\'s mtime, so a rebuild of the same list gives the same version id)' },
   ref: { type: 'string', value: 'R', help: 'the ref to point at the new version (default main)' },
 } as const satisfies Flags;
 
@@ -25,7 +27,7 @@ export async function buildLinkedCommand(args: string[], io: CliIo): Promise<num
   const { values, positionals } = parseFlags(buildLinkedFlags, args);
   if (positionals.length !== 1 || !values.out) throw new EdgelakeError('invalid-input', `usage: ${buildLinkedUsage}`);
   const [list, out] = [positionals[0], values.out];
-  const options = { name: datasetName(values.name), chunkSamples: positiveInt(values['chunk-samples'], '--chunk-samples', 32), created: createdTime(values.created) ?? new Date().toISOString(), ref: refName(values.ref) };
+  const options = { name: datasetName(values.name), chunkSamples: positiveInt(values['chunk-samples'], '--chunk-samples', 32), ref: refName(values.ref), testFraction: testFraction(values['test-fraction']) };
   let text: string;
   try {
     text = await readFile(list, 'utf8');
@@ -33,12 +35,14 @@ export async function buildLinkedCommand(args: string[], io: CliIo): Promise<num
     throw new EdgelakeError('invalid-input', `cannot read ${list}: ${(e as Error).message}`, { cause: e });
   }
   if (values.format !== undefined && values.format !== 'jpeg' && values.format !== 'png') throw new EdgelakeError('invalid-input', `--format must be jpeg or png, not "${values.format}"`);
-  const listed = /\.csv$/i.test(list) ? csvEntries(text, list) : lineEntries(text);
+  const listed = /\.csv$/i.test(list) ? csvEntries(text, list, (note) => io.stderr(`note: ${note}\n`)) : lineEntries(text);
   const files = await localFiles(listed, list);
   // Told from the files' own paths, so an error names them as they are, not as %-escaped links from --out.
   const format = values.format ?? (listed.length ? linkedFormat(listed.map((e, i) => files[i] ?? e.link)) : undefined);
   const entries = listed.map((e, i) => (files[i] === undefined ? e : { ...e, link: linkFrom(out, e.link, files[i]) }));
-  const result = await buildLinked(new FolderSink(out), entries, { ...options, format });
+  // As imagefolder does: the input's time, so rebuilding an unchanged list says "unchanged:", not a new version.
+  const created = createdTime(values.created) ?? (await newestModification([list]));
+  const result = await buildLinked(new FolderSink(out), entries, { ...options, format, created });
   io.stdout(describeBuild(out, result));
   return 0;
 }
@@ -52,7 +56,7 @@ async function localFiles(entries: LinkedEntry[], list: string): Promise<(string
   for (let i = 0; i < files.length; i += 256) {
     const found = await Promise.all(files.slice(i, i + 256).map((f) => f === undefined || stat(f).then((s) => s.isFile(), () => false)));
     const at = found.indexOf(false);
-    if (at >= 0) throw new EdgelakeError('invalid-input', `${list} names ${entries[i + at].link}, but there is no file ${files[i + at]}`);
+    if (at >= 0) throw new EdgelakeError('invalid-input', `${list} names ${JSON.stringify(entries[i + at].link)}, but there is no file ${files[i + at]}`);
   }
   return files;
 }
@@ -86,41 +90,74 @@ export function lineEntries(text: string): LinkedEntry[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).map((link) => ({ link }));
 }
 
-/** A CSV (RFC 4180) whose header names the link's column (url, link or path) and, optionally, the class's (label or class). */
-export function csvEntries(text: string, name = 'the CSV'): LinkedEntry[] {
+/**
+ * A CSV (RFC 4180) whose header names the link's column (url, link or path) and, optionally, the
+ * class's (label or class) and the split's (split: train, test, validation, ...).
+ * Fields are trimmed; a file listed twice is one sample (noted), or refused if its rows disagree.
+ */
+export function csvEntries(text: string, name = 'the CSV', note: (text: string) => void = () => {}): LinkedEntry[] {
   // Excel and Python's utf-8-sig start the file with a byte order mark, which is no part of the header.
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, '')).filter((r) => r.some((f) => f !== ''));
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, '')).filter((r) => r.fields.some((f) => f !== ''));
   if (!header) throw new EdgelakeError('invalid-input', `${name} is empty`);
-  const column = (names: string[]) => header.findIndex((h) => names.includes(h.trim().toLowerCase()));
+  const column = (names: string[]) => header.fields.findIndex((h) => names.includes(h.trim().toLowerCase()));
   const link = column(['url', 'link', 'path']);
   const label = column(['label', 'class']);
-  if (link < 0) throw new EdgelakeError('invalid-input', `${name}: the header (${header.join(',')}) names no url, link or path column`);
-  return rows.map((r, i) => {
-    if (r.length !== header.length) throw new EdgelakeError('invalid-input', `${name}: row ${i + 2} has ${r.length} fields, the header ${header.length}`);
-    return { link: r[link], ...(label >= 0 && { className: r[label] }) };
-  });
+  const split = column(['split']);
+  if (link < 0) throw new EdgelakeError('invalid-input', `${name}: the header (${header.fields.join(',')}) names no url, link or path column`);
+  const seen = new Map<string, { line: number; entry: LinkedEntry }>();
+  const entries: LinkedEntry[] = [];
+  for (const { fields, line } of rows) {
+    if (fields.length !== header.fields.length) throw new EdgelakeError('invalid-input', `${name}: line ${line} has ${fields.length} fields, the header ${header.fields.length}`);
+    const [url, className, splitName] = [fields[link], fields[label], fields[split]].map((f) => f?.trim());
+    if (url === '') throw new EdgelakeError('invalid-input', `${name}: line ${line} has no ${header.fields[link].trim()}`);
+    if (splitName !== undefined && !NAME.test(splitName)) throw new EdgelakeError('invalid-input', `${name}: line ${line}'s split ${JSON.stringify(splitName)} is no split name (train, test, validation: letters, digits, . _ -)`);
+    const entry: LinkedEntry = { link: url, ...(className && { className }), ...(splitName !== undefined && { split: splitName }) };
+    const before = seen.get(url);
+    if (before) {
+      const [a, b] = [before.entry, entry].map((e) => `label ${JSON.stringify(e.className ?? '')}${split >= 0 ? ` split ${JSON.stringify(e.split)}` : ''}`);
+      if (a !== b) throw new EdgelakeError('invalid-input', `${name}: lines ${before.line} and ${line} both list ${JSON.stringify(url)}, with ${a} and ${b}: keep one`);
+      note(`${name}: line ${line} lists ${JSON.stringify(url)} again, as line ${before.line} does: kept once`);
+      continue;
+    }
+    seen.set(url, { line, entry });
+    entries.push(entry);
+  }
+  // An empty label would be a class named "" (FORMAT.md has no unlabelled value beside class names): refused.
+  const unlabelled = [...seen.values()].filter((s) => s.entry.className === undefined).map((s) => s.line);
+  if (label >= 0 && unlabelled.length) throw new EdgelakeError('invalid-input', `${name}: line ${unlabelled.slice(0, 5).join(', ')}${unlabelled.length > 5 ? ` and ${unlabelled.length - 5} more` : ''} ${unlabelled.length === 1 ? 'has' : 'have'} no label: fill ${unlabelled.length === 1 ? 'it' : 'them'} in, or drop the label column to build an unlabelled dataset`);
+  return entries;
 }
 
-/** Rows of fields: commas between them, double quotes around fields that hold commas, quotes ("") or line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
+/** Rows of fields, each with the line it starts on (1-based, as an editor counts them): commas between fields, double quotes around fields that hold commas, quotes ("") or line breaks. */
+function parseCsv(text: string): { fields: string[]; line: number }[] {
+  const rows: { fields: string[]; line: number }[] = [];
   // A field is quoted or bare; what follows it ends the field (,) or the row (a line break, the end).
   const field = /"((?:[^"]|"")*)"|([^",\r\n]*)/y;
   let row: string[] = [];
+  let [line, start] = [1, 1];
   for (let at = 0; at <= text.length;) {
     field.lastIndex = at;
     const m = field.exec(text)!;
     row.push(m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]);
+    if (m[1] !== undefined) line += m[1].split(/\r\n|\r|\n/).length - 1; // a quoted field's line breaks are lines too
     at = field.lastIndex;
     const next = text[at];
     if (next === ',') {
       at++;
       continue;
     }
-    if (next !== undefined && next !== '\r' && next !== '\n') throw new EdgelakeError('invalid-input', `CSV: a quote in the middle of a field, at character ${at}`);
-    rows.push(row);
+    if (next !== undefined && next !== '\r' && next !== '\n') throw new EdgelakeError('invalid-input', `CSV: a quote in the middle of a field, on line ${line}`);
+    rows.push({ fields: row, line: start });
     row = [];
     at += text.startsWith('\r\n', at) ? 2 : 1;
+    start = ++line;
   }
   return rows;
+}
+
+/** A share in [0, 1) in decimal digits ("0.1", ".25"), as build imagefolder's --test-fraction takes it. */
+function testFraction(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^(0|0?\.\d+)$/.test(value)) throw new EdgelakeError('invalid-input', `--test-fraction must be a share from 0 up to (not including) 1, like 0.1, not "${value}"`);
+  return Number(value);
 }

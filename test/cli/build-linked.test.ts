@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvEntries, lineEntries } from '../../src/cli/build-linked.js';
+import { query } from '../../src/index.js';
 import { openDataset } from '../../src/node.js';
 import { encodePng } from '../format/image/png-encoder.js';
 import { cli } from '../support/cli.js';
@@ -57,7 +58,7 @@ describe('edgelake build linked', () => {
       ['mixed.txt', 'a.jpg\nb.png\n', /\/b\.png is png but \S+\/a\.jpg is jpeg/], // the files, from the list's folder
       ['noext.txt', 'https://host/photo?id=3\n', /ends in neither \.jpg, \.jpeg nor \.png: name the files' format \(--format jpeg\|png\)/],
       ['nourl.csv', 'file,label\na.jpg,x\n', /the header \(file,label\) names no url, link or path column/],
-      ['short.csv', 'url,label\na.jpg\n', /row 2 has 1 fields, the header 2/],
+      ['short.csv', 'url,label\na.jpg\n', /line 2 has 1 fields, the header 2/],
       ['empty.txt', '\n# nothing\n', /the list names no file/],
     ];
     for (const [name, text, message] of cases) {
@@ -103,7 +104,7 @@ describe('edgelake build linked', () => {
     photo('gone/photos/a.png', 1);
     const list = file('gone/photos.txt', 'photos/a.png\nphotos/b.png\nphotos/c.png\n');
     const r = await cli('build', 'linked', list, '--out', join(dir, 'gone-ds'));
-    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`${list} names photos/b.png, but there is no file ${join(dir, 'gone', 'photos', 'b.png')}`)]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`${list} names "photos/b.png", but there is no file ${join(dir, 'gone', 'photos', 'b.png')}`)]);
     expect(existsSync(join(dir, 'gone-ds'))).toBe(false);
   });
 
@@ -111,5 +112,75 @@ describe('edgelake build linked', () => {
     const csv = file('bom.csv', '\uFEFF"url","label"\r\n"https://host/a.jpg","cat"\r\n');
     expect((await cli('build', 'linked', csv, '--out', join(dir, 'bom'))).code).toBe(0);
     expect(csvEntries('\uFEFFurl,label\na.jpg,cat\n')).toEqual([{ link: 'a.jpg', className: 'cat' }]);
+  });
+
+  /** Each sample's label. */
+  async function labels(root: string): Promise<number[]> {
+    const ds = await openDataset(root);
+    const out = [];
+    for (let i = 0; i < ds.length; i++) out.push((await ds.view().get(i, ['label'])).label[0]);
+    return out;
+  }
+
+  it('makes a test split from --test-fraction, per class and keeping each class a training file, or from a split column', async () => {
+    const rows = Array.from({ length: 9 }, (_, i) => `https://host/${i}.jpg,${i < 8 ? 'cat' : 'dog'}`);
+    const csv = file('frac.csv', ['url,label', ...rows].join('\n'));
+    const r = await cli('build', 'linked', csv, '--out', join(dir, 'frac'), '--test-fraction', '0.5');
+    expect(r.code, r.stderr).toBe(0);
+    const ds = await openDataset(join(dir, 'frac'));
+    expect(ds.splits).toEqual({ train: [[0, 5]], test: [[5, 9]] }); // cat: 4 of 8 held out; dog's one file stays in train
+    const got = await labels(join(dir, 'frac'));
+    expect(got).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    // The same links give the same split on every build.
+    expect((await cli('build', 'linked', csv, '--out', join(dir, 'frac2'), '--test-fraction', '0.5')).code).toBe(0);
+    expect(await labels(join(dir, 'frac2'))).toEqual(got);
+    const split = file('split.csv', 'url,label,split\nhttps://host/a.jpg,cat,test\nhttps://host/b.jpg,cat,train\nhttps://host/c.jpg,dog,validation\nhttps://host/d.jpg,dog,train\n');
+    expect((await cli('build', 'linked', split, '--out', join(dir, 'split'))).code).toBe(0);
+    expect((await openDataset(join(dir, 'split'))).splits).toEqual({ train: [[0, 2]], test: [[2, 3]], validation: [[3, 4]] });
+    const both = await cli('build', 'linked', split, '--out', join(dir, 'split-both'), '--test-fraction', '0.2');
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('give one or the other')]);
+    const bad = await cli('build', 'linked', file('badsplit.csv', 'url,split\nhttps://host/a.jpg,my split\n'), '--out', join(dir, 'badsplit'));
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('line 2\'s split "my split" is no split name')]);
+  });
+
+  it('refuses an empty label cell, naming its line, rather than make a class named ""', async () => {
+    const csv = file('unlab.csv', 'url,label\nhttps://host/a.jpg,cat\n\nhttps://host/b.jpg, \nhttps://host/c.jpg,dog\n');
+    const r = await cli('build', 'linked', csv, '--out', join(dir, 'unlab'));
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('line 4 has no label: fill it in, or drop the label column')]);
+    expect(existsSync(join(dir, 'unlab'))).toBe(false);
+  });
+
+  it('keeps integer labels as class ids, so label == 2 finds the files labelled 2', async () => {
+    const rows = [0, 1, 2, 10, 11, 2, 14].map((l, i) => `https://host/${i}.jpg,${l}`);
+    expect((await cli('build', 'linked', file('ints.csv', ['url,label', ...rows].join('\n')), '--out', join(dir, 'ints'))).code).toBe(0);
+    const ds = await openDataset(join(dir, 'ints'));
+    expect(ds.tensor('label').classNames).toEqual(Array.from({ length: 15 }, (_, i) => String(i)));
+    expect(await labels(join(dir, 'ints'))).toEqual([0, 1, 2, 10, 11, 2, 14]);
+    expect(Array.from((await query(ds, 'select * where label == 2')).ids)).toEqual([2, 5]);
+    expect(Array.from((await query(ds, "select * where label == '10'")).ids)).toEqual([3]);
+  });
+
+  it('trims urls and labels, lists a file once, refuses one listed with two labels, and counts lines as an editor does', async () => {
+    photo('trim/images/x.png', 5);
+    const csv = file('trim/photos.csv', 'url,label\n images/x.png ,nature \nhttps://host/b.png,nature\n');
+    expect((await cli('build', 'linked', csv, '--out', join(dir, 'trim', 'ds'))).code).toBe(0);
+    expect((await openDataset(join(dir, 'trim', 'ds'))).tensor('label').classNames).toEqual(['nature']);
+    expect((await (await openDataset(join(dir, 'trim', 'ds'))).view().get(0, ['image'])).image[0]).toBe(5); // " images/x.png " is that file
+    const twice = await cli('build', 'linked', file('twice.csv', 'url,label\nhttps://host/a.png,cat\n\nhttps://host/b.png,dog\nhttps://host/a.png,cat\n'), '--out', join(dir, 'twice'));
+    expect([twice.code, twice.stderr]).toEqual([0, expect.stringContaining('line 5 lists "https://host/a.png" again, as line 2 does: kept once')]);
+    expect((await openDataset(join(dir, 'twice'))).length).toBe(2);
+    const clash = await cli('build', 'linked', file('clash.csv', 'url,label\nhttps://host/a.png,cat\n\n"https://host/b.png","a\nb"\nhttps://host/a.png,dog\n'), '--out', join(dir, 'clash'));
+    expect([clash.code, clash.stderr]).toEqual([2, expect.stringContaining('lines 2 and 6 both list "https://host/a.png", with label "cat" and label "dog"')]);
+    const short = await cli('build', 'linked', file('short2.csv', 'url,label\n\nhttps://host/a.png\n'), '--out', join(dir, 'short2'));
+    expect(short.stderr).toContain('line 3 has 1 fields');
+  });
+
+  it('says "unchanged:" when the same list is built again, as imagefolder does', async () => {
+    const csv = file('again.csv', 'url,label\nhttps://host/a.jpg,cat\n');
+    const first = await cli('build', 'linked', csv, '--out', join(dir, 'again'));
+    const second = await cli('build', 'linked', csv, '--out', join(dir, 'again'));
+    expect(first.stdout).toMatch(/^wrote /);
+    expect(second.stdout).toMatch(/^unchanged: /);
+    expect(second.stdout.split(' version ')[1]).toBe(first.stdout.split(' version ')[1]);
   });
 });

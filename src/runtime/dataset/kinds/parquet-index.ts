@@ -110,6 +110,7 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<Index
       const groupRows = Number(rowGroup.num_rows);
       for (const column of columns) {
         const rows = await readRows(hp, buffer, metadata, column, groupStart, groupStart + groupRows);
+        refuseNulls(rows.map((r) => r[column]), groupStart, `${name}: column ${shown(column)}`);
         let t = tensors.get(column);
         if (!t) {
           const first = rows[0]?.[column];
@@ -162,6 +163,18 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<Index
   };
   validateManifest(manifest, `the index of ${listed.length} Parquet files`, DEFAULT_LIMITS);
   return { format: PARQUET_INDEX_FORMAT, name: options.name, files: listed, columns: schemas, manifest, chunks };
+}
+
+/**
+ * Refuses a column's nulls all at once, counted and named: a sample needs a value, and a class label
+ * tensor has no "unlabelled" value (FORMAT.md: labels 0..n-1 with class names).
+ */
+function refuseNulls(values: unknown[], rowStart: number, where: string): void {
+  const rows = values.flatMap((v, i) => (v === null || v === undefined ? [rowStart + i] : []));
+  if (!rows.length) return;
+  const named = `${rows.slice(0, 5).join(', ')}${rows.length > 5 ? ` and ${rows.length - 5} more` : ''}`;
+  const among = rowStart ? ` of rows ${rowStart} to ${rowStart + values.length - 1}` : '';
+  throw new EdgelakeError('invalid-input', `${where} has ${rows.length} null${rows.length === 1 ? '' : 's'} (row${rows.length === 1 ? '' : 's'} ${named}${among}, counted from 0): every sample needs a value: fill in the values, drop those rows, or leave the column out (${NAME_COLUMNS})`);
 }
 
 /** Refuses two of a file's `columns` that would be read as one tensor name. */

@@ -47,3 +47,11 @@ it('a column some files lack is refused, naming it and them; the columns all fil
   expect((await cli('index', join(dir, 'part-{00000..00001}.parquet'))).stderr).toContain(`column extra is in part-00001.parquet but not in part-00000.parquet ${hint}`);
   expect((await openDataset(join(dir, 'part-{00000..00001}.parquet'), { columns: ['label', 'text'] })).length).toBe(8);
 });
+
+it('a column with nulls (a partly labelled label column) is refused, counting them and naming their rows', async () => {
+  const nulls = (name: string, ids: (number | null)[]): Column => ({ name, data: ids.map((i) => (i === null ? null : BigInt(i))), type: 'INT64' });
+  write('nulls.parquet', [nulls('label', [null, 1, null, 0, null, null, null, null]), texts('caption', [0, 1, 2, 3, 4, 5, 6, 7])]);
+  const file = join(dir, 'nulls.parquet');
+  await expect(openDataset(file)).rejects.toThrow('nulls.parquet: column label has 6 nulls (rows 0, 2, 4, 5, 6 and 1 more, counted from 0): every sample needs a value');
+  expect(Object.keys((await openDataset(file, { columns: ['caption'] })).manifest.tensors)).toEqual(['caption']);
+});

@@ -187,7 +187,7 @@ it('a file with a column edgelake cannot read opens with the columns named, by o
   await expect(openDataset(file, { columns: ['created'] })).rejects.toThrow(`${file}: its index has no column created (run edgelake index --columns created)`);
   const gaps = join(dir, 'gaps.parquet');
   writeFileSync(gaps, new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'label', data: [0, 1, 2], type: 'INT32' }, { name: 'score', data: [0.5, null, 1], type: 'DOUBLE' }] })));
-  await expect(openDataset(gaps)).rejects.toThrow("row 1, column score: a null value (every sample needs one; to leave the column out, name the columns to read: edgelake index --columns A,B, or openDataset's columns option)");
+  await expect(openDataset(gaps)).rejects.toThrow("gaps.parquet: column score has 1 null (row 1, counted from 0): every sample needs a value: fill in the values, drop those rows, or leave the column out (name the columns to read: edgelake index --columns A,B, or openDataset's columns option)");
   expect((await (await openDataset(gaps, { columns: ['label'] })).view().get(1, ['label'])).label[0]).toBe(1);
 });
 
