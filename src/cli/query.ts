@@ -10,17 +10,19 @@ import { NAME } from '../format/validate.js';
 import type { Dataset } from '../runtime/dataset/dataset.js';
 import { openDataset } from '../runtime/open.node.js';
 import { openCacheFolder } from './cache.js';
-import { parseFlags, type Flags } from './flags.js';
+import { parseFlags, positiveInt, type Flags } from './flags.js';
 import { formatBytes, type CliIo } from './io.js';
 import { unknownRefIsUsage } from './versions.js';
 
-export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N [offset M]]" [--cache DIR] [--save NAME] [--model FILE] [--device gpu|cpu] [--json]`;
+export const queryUsage = `edgelake query ROOT "select * [from version 'ID' | from ref 'R'] [where EXPR] [order by EXPR [asc|desc]] [limit N [offset M]]" [--cache DIR] [--save NAME] [--model FILE [--input TENSOR] [--input-size N]] [--device gpu|cpu] [--json]`;
 
 export const queryFlags = {
   cache: { type: 'string', value: 'DIR', help: 'a persistent chunk cache folder (default none)' },
   json: { type: 'boolean', help: 'print the query, the version, every matching id, the tensors read and the bytes fetched as JSON' },
   save: { type: 'string', value: 'NAME', help: 'save the answer in the dataset as a view of that name (edgelake views lists them)' },
   model: { type: 'string', value: 'FILE', help: 'a model edgelake train --save wrote: makes `uncertainty` (its entropy of each image) usable, e.g. order by uncertainty desc' },
+  input: { type: 'string', value: 'TENSOR', help: 'with --model: the tensor it scores (default image), the one it was trained on' },
+  'input-size': { type: 'string', value: 'N', help: 'with --model: images fitted to NxN (their centre) before it scores them, as train --input-size N trained it' },
   device: { type: 'string', value: 'gpu|cpu', help: 'gpu: reductions of whole uint8 tensors (mean(image)) on WebGPU, required; cpu (default): everything on the CPU, where reading the chunks is most of a query\'s time' },
 } as const satisfies Flags;
 
@@ -30,13 +32,15 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 2) throw new EdgelakeError('invalid-input', `usage: ${queryUsage}`);
   const [root, text] = positionals;
   if (values.device !== undefined && !['gpu', 'cpu'].includes(values.device)) throw new EdgelakeError('invalid-input', `--device must be gpu or cpu, not "${values.device}"`);
+  const inputSize = values['input-size'] === undefined ? undefined : positiveInt(values['input-size'], '--input-size', 0);
+  if ((values.input !== undefined || inputSize !== undefined) && values.model === undefined) throw new EdgelakeError('invalid-input', `--${values.input !== undefined ? 'input' : 'input-size'} says how the model scores the images: give it with --model FILE`);
   const device = values.device === 'gpu' ? (await getNodeDevice({ required: true }))!.device : undefined;
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(root, { cache });
     if (values.save !== undefined) await checkNewViewName(ds.source, values.save); // before the chunks are read
     const learner = values.model === undefined ? undefined : loadModel(new Uint8Array(await readFile(values.model)), { name: values.model });
-    const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }), learner, device }).finally(() => learner?.dispose());
+    const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }), learner, input: values.input, inputSize, device }).finally(() => learner?.dispose());
     // Everything the answer cost: the refs and manifest too, when it ran on the version opened here.
     const fetched = answer.version === ds.version ? ds.network.bytes : answer.bytesFetched;
     const saved = values.save === undefined ? undefined : await saveView(openSinkNode(root), answer, values.save);

@@ -256,6 +256,11 @@ export class Model extends TypedEventTarget<ModelEvents> {
   /** Uncertainty per sample (higher = less sure), from one pass or `passes` MC-dropout passes (bald, variation-ratio). */
   async uncertainty(input: Float32Array | GPUBuffer, n: number, measure: UncertaintyMeasure, options: { passes?: number; batchSize?: number } = {}): Promise<Float32Array> {
     const passes = options.passes ?? (measure === 'bald' || measure === 'variation-ratio' ? 10 : 1);
+    // Inputs of another size would be read past their end, or scored a sample's piece at a time.
+    if (input instanceof Float32Array ? input.length !== n * this.inputSize : input.size < n * this.inputSize * 4) {
+      const given = input instanceof Float32Array ? `${input.length} float32 values` : `a ${input.size}-byte GPU buffer`;
+      throw new EdgelakeError('invalid-input', `uncertainty: the model takes inputs of [${this.spec.input.join(', ')}], ${this.inputSize} values a sample, so ${n} samples are ${n * this.inputSize} float32 values; it was given ${given}`);
+    }
     if (passes > 1 && !this.spec.layers.some((l) => l.type === 'dropout')) {
       // Without dropout every pass gives the same answer: bald would be ~0 for every sample, silently.
       throw new EdgelakeError('invalid-input', `${measure} with ${passes} passes is MC dropout, and this model has no dropout layer: add one (mlp({ ..., dropout: 0.2 })) or use entropy, margin or least-confidence`);

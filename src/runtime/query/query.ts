@@ -4,7 +4,7 @@ import type { UncertaintyMeasure } from '../../kernels/uncertainty/uncertainty.r
 import type { Dtype, TensorMeta } from '../../format/manifest.js';
 import { Loader, type Batch } from '../loader/loader.js';
 import { typedArrayFor } from '../dataset/batch.js';
-import type { BatchTensor } from '../loader/transform.js';
+import type { BatchTensor, TensorTransform } from '../loader/transform.js';
 import { rowStatsFits, rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
 import { halfToFloat } from '../../kernels/decode/decode.ref.js';
 import { compile, type Compiled, type Sample, type Value } from './evaluate.js';
@@ -30,10 +30,13 @@ export interface QueryOptions {
   /**
    * A learner makes `uncertainty` a value queries can use (`order by uncertainty desc`): its
    * uncertainty of each sample's `input` tensor (default 'image', scaled to [0, 1] as the active
-   * learner feeds it), by `measure` (default entropy).
+   * learner feeds it), by `measure` (default entropy). Its `spec.input`, when it has one, is
+   * checked against the tensor's samples first.
    */
-  learner?: { uncertainty(input: Float32Array, n: number, measure: UncertaintyMeasure): Promise<Float32Array> };
+  learner?: { uncertainty(input: Float32Array, n: number, measure: UncertaintyMeasure): Promise<Float32Array>; readonly spec?: { input: number[] } };
   input?: string;
+  /** Images fitted to inputSize x inputSize (their centre) before the learner scores them, as `edgelake train --input-size` tests them. */
+  inputSize?: number;
   measure?: UncertaintyMeasure;
   /** Reductions of whole uint8 tensors (`mean(image) > 100`) run here, a batch of samples a dispatch; the rest on the CPU. */
   device?: GPUDevice | undefined;
@@ -67,8 +70,9 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
     const free = t.shape.filter((d) => d === null).length;
     const images = t.sampleCompression === 'jpeg' || t.sampleCompression === 'png';
     if (free > (images ? 3 : 1)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${described}; queries read samples whose shape is fixed but for one extent`);
-    if (free > 0 && name === input) throw new EdgelakeError('invalid-input', `query: the learner's input ${name} is ${described}: it takes samples of one shape`);
+    if (free > 0 && name === input && options.inputSize === undefined) throw new EdgelakeError('invalid-input', `query: the learner's input ${name} is ${described}: it takes samples of one shape (fit images to NxN with inputSize, --input-size N)`);
   }
+  const fed = input ? learnerInput(ds, input, named, options) : undefined;
   const before = ds.network.bytes;
 
   let ids: number[] = [];
@@ -81,8 +85,9 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   if (tensors.length === 0) for (const id of ds.view().ids) take(id, {});
   else {
     const onDevice = options.device && deviceReductions([where, order], ds, options.device);
-    for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors })) {
-      const scores = input ? await uncertaintyOf(numbersOf(b.tensors[input], ds.tensor(input).dtype), ds.tensor(input).dtype === 'uint8' ? 255 : 1, b.ids.length, options) : undefined;
+    const transform = fed?.transform ? { [input!]: fed.transform } : undefined;
+    for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors, transform })) {
+      const scores = input ? await uncertaintyOf(b, input, ds.tensor(input).dtype, Boolean(transform), options) : undefined;
       const reduced = onDevice ? await reduceOnDevice(options.device!, onDevice, b.tensors as Record<string, Uint8Array>, b.ids.length, ds) : [];
       const rows = [...named].map((name) => [name, rowValues(b, name, ds.tensor(name))] as const);
       b.ids.forEach((id, row) => {
@@ -134,10 +139,33 @@ function sizeOf(ds: Dataset, tensor: string): number {
   return (ds.tensor(tensor).shape as number[]).reduce((a, d) => a * d, 1);
 }
 
-/** The learner's uncertainty of a batch's inputs, scaled to [0, 1] as the active learner feeds it. */
-function uncertaintyOf(raw: ArrayLike<number>, divisor: number, n: number, options: QueryOptions): Promise<Float32Array> {
-  const x = Float32Array.from(raw, (v) => v / divisor);
-  return options.learner!.uncertainty(x, n, options.measure ?? 'entropy');
+/**
+ * How the learner's input reaches it: as stored, or fitted to inputSize x inputSize as train
+ * --input-size fits it (its centre, scaled, channels first for a convolutional model); and its
+ * samples' size checked against the model's, which would otherwise read past them or score garbage.
+ */
+function learnerInput(ds: Dataset, input: string, named: Set<string>, options: QueryOptions): { transform?: TensorTransform } {
+  const t = ds.tensor(input);
+  const size = options.inputSize;
+  const sample = size === undefined ? (t.shape as number[]) : [size, size, t.shape[2] ?? 3];
+  const takes = options.learner!.spec?.input;
+  const count = (shape: number[]) => shape.reduce((a, d) => a * d, 1);
+  if (takes && count(takes) !== count(sample)) {
+    const gives = `tensor ${input}'s samples are ${t.dtype} [${sample.join(', ')}]${size === undefined ? '' : ` (fitted to ${size}x${size})`}, ${count(sample)} values`;
+    throw new EdgelakeError('invalid-input', `query: the model takes inputs of [${takes.join(', ')}], ${count(takes)} values a sample, and ${gives}: score the tensor it was trained on (input, --input TENSOR), or fit images to the size it was trained at (inputSize, --input-size N)`);
+  }
+  if (size === undefined) return {};
+  // The fitted images exist only for the learner: the query's own expressions read the tensor as stored.
+  if (named.has(input)) throw new EdgelakeError('invalid-input', `query: tensor ${input} is fitted to ${size}x${size} for the learner (inputSize, --input-size), and the query reads it too; query another tensor (a thumbnail) or leave the fit out`);
+  const scale = t.dtype === 'uint8' && !t.quant ? 1 / 255 : 1;
+  return { transform: { scale, toCHW: takes?.length === 3, fit: { size: [size, size], crop: 'center' } } };
+}
+
+/** The learner's uncertainty of a batch's inputs, scaled to [0, 1] as the active learner feeds it (a transform scaled fitted ones already). */
+function uncertaintyOf(b: Batch, input: string, dtype: Dtype, fitted: boolean, options: QueryOptions): Promise<Float32Array> {
+  const values = b.tensors[input];
+  const x = fitted ? (values as Float32Array) : Float32Array.from(numbersOf(values, dtype), (v) => v / (dtype === 'uint8' ? 255 : 1));
+  return options.learner!.uncertainty(x, b.ids.length, options.measure ?? 'entropy');
 }
 
 type Column = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };

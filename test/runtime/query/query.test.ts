@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSubsetArgs, cli, FASHION_CLASSES } from '../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../support/nginx.js';
 import { FASHION_MNIST_DIR, hasCommand, missing } from '../../support/system.js';
-import { isEdgelakeError, materialize, MemorySource, mlp, openView, query } from '../../../src/index.js';
+import { cnn, isEdgelakeError, Loader, materialize, MemorySource, mlp, openView, query } from '../../../src/index.js';
+import { pngFolder } from '../../support/image-folder.js';
 import { FolderSink, openDataset } from '../../../src/node.js';
 import { buildIdx, commitVersion, MemorySink, REFS_PATH, TensorWriter, type Sink } from '../../../src/format/index.js';
 
@@ -138,6 +139,20 @@ describe('query on the bundled subset', () => {
     learner.dispose();
   });
 
+  it("refuses a learner whose input is not the tensor's size, naming both, before it reads past a batch or scores pieces of samples", async () => {
+    const ds = await openDataset(dir);
+    for (const [layers, takes] of [[[3072, 8, 10], '[3072], 3072 values'], [[100, 8, 10], '[100], 100 values']] as const) {
+      const learner = mlp({ layers: [...layers], seed: 1 });
+      const refused = await query(ds, 'select * order by uncertainty desc limit 5', { learner }).catch((e: unknown) => e);
+      expect(isEdgelakeError(refused, 'invalid-input'), String(refused)).toBe(true);
+      expect((refused as Error).message).toContain(`the model takes inputs of ${takes} a sample, and tensor image's samples are uint8 [28, 28, 1], 784 values`);
+      expect((refused as Error).message).toContain('--input-size N');
+      // The model itself refuses inputs of another size (a RangeError, or a silent misreading, before).
+      await expect(learner.uncertainty(new Float32Array(784 * 2), 2, 'entropy')).rejects.toThrow(`uncertainty: the model takes inputs of [${layers[0]}]`);
+      learner.dispose();
+    }
+  });
+
   it('a mistake is refused with the column it is at', async () => {
     const ds = await openDataset(dir);
     const refused: [string, string][] = [
@@ -196,6 +211,33 @@ describe('query on a dataset built in memory', () => {
   it("a tensor named uncertainty is the dataset's own when no learner is attached", async () => {
     const ds = await scored();
     expect(Array.from((await query(ds, 'select * where uncertainty > 0 order by uncertainty desc limit 4')).ids)).toEqual([2, 5, 8, 11]);
+  });
+});
+
+describe('uncertainty of images of any size, fitted to the size the learner takes', () => {
+  it('scores each photo fitted to NxN (its centre, channels first for a CNN), as train --input-size tests it', async () => {
+    const { ds, pixels } = await pngFolder();
+    const dense = mlp({ layers: [8 * 8 * 3, 16, 2], seed: 5 });
+    const conv = cnn({ input: [3, 8, 8], classes: 2, seed: 5 });
+    for (const [learner, toCHW] of [[dense, false], [conv, true]] as const) {
+      const ranked = await query(ds, 'select * order by uncertainty desc', { learner, inputSize: 8 });
+      // The reference: the learner's entropy of the loader's centre fit, as train's test loader feeds it.
+      const fitted: Float32Array[] = [];
+      for await (const b of new Loader(ds.view(), { batchSize: 100, tensors: ['image'], transform: { image: { scale: 1 / 255, toCHW, fit: { size: [8, 8], crop: 'center' } } } })) fitted.push(b.tensors.image as Float32Array);
+      const scores = await learner.uncertainty(fitted[0], ds.length, 'entropy');
+      expect(Array.from(ranked.ids)).toEqual(Array.from({ length: ds.length }, (_, id) => id).sort((a, b) => scores[b] - scores[a] || a - b));
+      // The 8x8 photo's fit is its own pixels, read here without the fit kernel.
+      const square = [...pixels.keys()].find((id) => pixels.get(id)!.length === 8 * 8 * 3)!;
+      const own = fitted[0].subarray(square * 192, (square + 1) * 192);
+      if (!toCHW) expect(Math.max(...Array.from(pixels.get(square)!, (v, i) => Math.abs(v / 255 - own[i])))).toBeLessThan(1e-6);
+    }
+    // Without the fit, the photos have no one shape; at another size, the learner's is named.
+    await expect(query(ds, 'select * order by uncertainty desc', { learner: dense })).rejects.toThrow("the learner's input image is uint8 [*, *, 3]: it takes samples of one shape (fit images to NxN with inputSize, --input-size N)");
+    await expect(query(ds, 'select * order by uncertainty desc', { learner: dense, inputSize: 4 })).rejects.toThrow("the model takes inputs of [192], 192 values a sample, and tensor image's samples are uint8 [4, 4, 3] (fitted to 4x4), 48 values");
+    // The fitted images are the learner's: the query's own expressions would read them as stored.
+    await expect(query(ds, 'select * where mean(image) > 0 order by uncertainty desc', { learner: dense, inputSize: 8 })).rejects.toThrow('tensor image is fitted to 8x8 for the learner');
+    dense.dispose();
+    conv.dispose();
   });
 });
 
