@@ -3,6 +3,10 @@ import {
   encodeJpegBatch, encodeJpegReconstruct, idctRef, jpegColorRun, jpegPlan, readBuffer, reconstructJpegRef, unpackJpegPixels, uploadBuffer, uploadJpegBatch, uploadJpegCoefficients,
   type JpegCoefficients, type JpegImage, type JpegScale,
 } from '../../src/kernels/index.js';
+import { packJpegCoefficients } from '../../src/format/index.js';
+import { reduceJpegCoefficients } from '../../src/kernels/jpeg/reduce.js';
+import { Transients } from '../../src/kernels/pipelines.js';
+import { encodeJpegSamples } from '../../src/runtime/loader/jpeg-batch.js';
 import { gpuDescribe } from './gpu.js';
 import { mulberry32 } from '../support/random.js';
 import { SAMPLINGS, syntheticCoefficients, type SyntheticJpeg } from '../kernels/jpeg.synthetic.js';
@@ -59,6 +63,54 @@ async function expectEqual(device: GPUDevice, spec: SyntheticJpeg, scale: JpegSc
     expect({ width: image.width, height: image.height, channels: image.channels }, how).toEqual({ width: expected.width, height: expected.height, channels: expected.channels });
     expect(firstDifferences(image.data, expected.data), `pixels, ${how}`).toEqual([]);
   }
+  if (scale === 1) return;
+  // Reduced to what 1/scale reads (what the loader's workers ship): the same planes and pixels, on either side.
+  const reduced = reduceJpegCoefficients(coef, scale);
+  expect(firstDifferences(reconstructJpegRef(reduced, scale).data, expected.data), `CPU reference from reduced coefficients, ${what}`).toEqual([]);
+  const { image, planes } = await reconstructOnGpu(device, reduced, scale);
+  expect(firstDifferences(planes, idctRef(coef, jpegPlan(coef, scale))), `planes from reduced coefficients, ${what}`).toEqual([]);
+  expect(firstDifferences(image.data, expected.data), `pixels from reduced coefficients, ${what}`).toEqual([]);
+}
+
+/**
+ * The loader's GPU step for one packed JPEG (encodeJpegSamples, buffers made here), its pixels
+ * unpacked. Throws what encodeJpegSamples throws.
+ */
+async function loaderBatch(device: GPUDevice, packed: Uint8Array): Promise<JpegImage> {
+  const made: GPUBuffer[] = [];
+  const buffer = (bytes: number, what: string) => {
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    return made[made.push(device.createBuffer({ label: `test batch ${what}`, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage })) - 1];
+  };
+  const transients = new Transients();
+  try {
+    const encoder = device.createCommandEncoder({ label: 'jpeg loader batch test' });
+    const pass = encoder.beginComputePass();
+    const { pixels, shapes } = encodeJpegSamples(device, pass, [packed], buffer, transients, 'image');
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const [height, width] = shapes;
+    return unpackJpegPixels(new Uint32Array(await readBuffer(device, pixels, width * height * 4)), width, height, 3);
+  } finally {
+    transients.destroy();
+    for (const b of made) b.destroy();
+  }
+}
+
+/** Big synthetic coefficients, quickly: a small random image's blocks repeated over a large layout. */
+function bigCoefficients(spec: SyntheticJpeg): JpegCoefficients {
+  const tile = syntheticCoefficients(mulberry32(seed), { ...spec, width: 64, height: 64 });
+  const { maxH, maxV } = tile;
+  const [mcusWide, mcusHigh] = [Math.ceil(spec.width / (8 * maxH)), Math.ceil(spec.height / (8 * maxV))];
+  let firstBlock = 0;
+  const components = spec.sampling.map(([h, v]) => {
+    const c = { h, v, blocksWide: mcusWide * h, blocksHigh: mcusHigh * v, firstBlock };
+    firstBlock += c.blocksWide * c.blocksHigh;
+    return c;
+  });
+  const coefficients = new Int16Array(firstBlock * 64);
+  for (let at = 0; at < coefficients.length; at += tile.coefficients.length) coefficients.set(tile.coefficients.subarray(0, coefficients.length - at), at);
+  return { ...tile, width: spec.width, height: spec.height, components, coefficients };
 }
 
 gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device }) => {
@@ -120,6 +172,28 @@ gpuDescribe('JPEG reconstruction on the GPU equals its CPU reference', ({ device
     } finally {
       batch.destroy();
     }
+  });
+
+  test('a 48 MP 4:2:0 photo for a small fit packs at 1/8 within the default storage binding (the luma\'s DC alone), as the CPU reference makes it', async () => {
+    const coef = bigCoefficients({ ...SAMPLINGS['4:2:0'], width: 8000, height: 6000 });
+    const full = coef.coefficients.byteLength; // 144,000,000 bytes: more than WebGPU's default 128 MiB binding
+    const packed = packJpegCoefficients(coef, 8);
+    // Per MCU 4 luma blocks of 1 and 2 chroma blocks of 5x5 (jpeg_idct_2x2's reads), of 6 x 64.
+    expect(packed.byteLength, `${packed.byteLength} packed bytes of ${full}`).toBeLessThan(full * (4 + 2 * 25) / (6 * 64) + 4096);
+    const expected = reconstructJpegRef(coef, 8);
+    const got = await loaderBatch(device, packed);
+    expect([got.width, got.height]).toEqual([1000, 750]);
+    expect(firstDifferences(got.data, expected.data)).toEqual([]);
+  });
+
+  test('an image whose coefficients alone exceed a storage binding is reconstructed on the CPU into its batch', async () => {
+    // 4:4:4 at 1/2 keeps 7x7 of each block: 6000x5000 is still 137,812,500 bytes, over the binding.
+    const coef = bigCoefficients({ ...SAMPLINGS['4:4:4'], width: 6000, height: 5000 });
+    const packed = packJpegCoefficients(coef, 2);
+    expect(packed.byteLength).toBeGreaterThan(device.limits.maxStorageBufferBindingSize);
+    const expected = reconstructJpegRef(coef, 2);
+    const got = await loaderBatch(device, packed);
+    expect(firstDifferences(got.data, expected.data)).toEqual([]);
   });
 
   test('bad arguments are EdgelakeErrors before anything is recorded', () => {

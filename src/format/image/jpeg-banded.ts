@@ -89,6 +89,7 @@ function decodeProgressiveRows(
   });
   const rows = new JpegRowReconstruction(layout, quantTables, scaleFor(layout), name);
   const { firstBlocks, blocks } = bandLayout(frame.components);
+  const bandStarts = firstBlocks.map((b) => b * 64);
   const band = new Int16Array(blocks * 64);
   const last = new Uint8Array(blocks);
   for (let m = 0; m < frame.mcusHigh; m++) {
@@ -103,7 +104,7 @@ function decodeProgressiveRows(
       const to = Math.min(from + v, s.layout.mcusHigh);
       if (from < to) s.decodeRows(from, to, band, last, shift);
     }
-    rows.push(band, firstBlocks);
+    rows.push(band, bandStarts);
   }
   for (const s of scans) checkData(s.reader);
   return rows.image();
@@ -123,6 +124,7 @@ function decodeRows(
   };
   const rows = new JpegRowReconstruction(layout, quantTables, scaleFor(layout), name);
   const { firstBlocks, blocks } = bandLayout(frame.components);
+  const bandStarts = firstBlocks.map((b) => b * 64);
   const band = new Int16Array(blocks * 64);
   const reader = new BitReader(bytes, first.pos);
   const scan = sequentialScan(reader, layoutScan(frame, first.scan.components.map((c) => frame.components[c])), first.scan, h);
@@ -135,7 +137,7 @@ function decodeRows(
       if (blockRows > 1) bases[0] = i * components[0].blocksWide;
       scan.decodeRow(band, bases);
     }
-    rows.push(band, firstBlocks);
+    rows.push(band, bandStarts);
   }
   checkData(reader);
   reader.findMarker();

@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { JpegCoefficients, JpegComponent, JpegScale } from '../../kernels/jpeg/coefficients.js';
+import { reduceJpegCoefficients } from '../../kernels/jpeg/reduce.js';
 
 /**
  * A JPEG after entropy decoding, in one buffer: what a decode worker sends back when a device
@@ -7,7 +8,9 @@ import type { JpegCoefficients, JpegComponent, JpegScale } from '../../kernels/j
  *
  *   u32 words: MAGIC, scale, width, height, maxH, maxV, color, orientation, components,
  *              then per component h, v, blocksWide, blocksHigh, firstBlock;
- *   then each component's quantization table (u16 x 64), then the coefficients (i16), 4-byte aligned.
+ *   then each component's quantization table (u16 x 64), then the coefficients (i16), 4-byte aligned:
+ *   at a scale below 1/1, only those reconstruction at that scale reads (reduceJpegCoefficients),
+ *   so a photo decoded at 1/8 for a small fit ships and uploads a fraction of its coefficients.
  */
 const MAGIC = 0x43504a45; // 'EJPC'
 const COLORS = ['gray', 'ycbcr', 'rgb'] as const;
@@ -26,12 +29,16 @@ export function packableCoefficients(components: number, length: number): Int16A
   return new Int16Array(new ArrayBuffer(at + length * 2), at, length);
 }
 
-/** `coef` in one buffer: the one under its coefficients if packableCoefficients made them (no copy), else a new one. */
-export function packJpegCoefficients(coef: JpegCoefficients, scale: JpegScale): Uint8Array {
+/**
+ * `coef`, to be reconstructed at 1/scale, in one buffer: at 1/1 the one under its coefficients if
+ * packableCoefficients made them (no copy), else a new one holding only what that scale reads.
+ */
+export function packJpegCoefficients(coef: JpegCoefficients, scale: JpegScale, name = 'JPEG'): Uint8Array {
   const count = coef.components.length;
   const head = 9 + 5 * count;
   const quantAt = head * 4;
   const coefAt = coefficientsAt(count);
+  if (scale !== 1 && coef.reducedFor !== scale) coef = reduceJpegCoefficients(coef, scale, name, (length) => packableCoefficients(count, length));
   const { coefficients } = coef;
   const inPlace = coefficients.byteOffset === coefAt && coefficients.buffer.byteLength === coefAt + coefficients.byteLength;
   const out = inPlace ? new Uint8Array(coefficients.buffer) : new Uint8Array(coefAt + coefficients.length * 2);
@@ -43,7 +50,7 @@ export function packJpegCoefficients(coef: JpegCoefficients, scale: JpegScale): 
   return out;
 }
 
-/** The coefficients and scale a packJpegCoefficients buffer holds (views into it, not copies). */
+/** The coefficients and scale a packJpegCoefficients buffer holds (views into it, not copies; reducedFor the scale below 1/1). */
 export function unpackJpegCoefficients(bytes: Uint8Array, name = 'sample'): { coef: JpegCoefficients; scale: JpegScale } {
   const fail = () => new EdgelakeError('invalid-input', `${name}: not packed JPEG coefficients`);
   if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice(); // typed views need aligned offsets
@@ -60,6 +67,7 @@ export function unpackJpegCoefficients(bytes: Uint8Array, name = 'sample'): { co
   if (coefAt > bytes.byteLength || (bytes.byteLength - coefAt) % 2 !== 0) throw fail();
   const quantTables = new Uint16Array(bytes.buffer, bytes.byteOffset + quantAt, count * 64);
   const coefficients = new Int16Array(bytes.buffer, bytes.byteOffset + coefAt, (bytes.byteLength - coefAt) / 2);
-  const coef = { width, height, maxH, maxV, color: COLORS[color], components, coefficients, quantTables, orientation };
+  const coef: JpegCoefficients = { width, height, maxH, maxV, color: COLORS[color], components, coefficients, quantTables, orientation };
+  if (scale !== 1) coef.reducedFor = scale as JpegScale;
   return { coef, scale: scale as JpegScale };
 }

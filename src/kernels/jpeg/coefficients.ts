@@ -19,7 +19,11 @@ export interface JpegComponent {
    */
   blocksWide: number;
   blocksHigh: number;
-  /** Index (in blocks of 64 coefficients) of this component's first block in `coefficients`. */
+  /**
+   * Index (in blocks of 64 coefficients) of this component's first block in `coefficients`.
+   * Where JpegCoefficients.reducedFor is set, the components lie one after another in their order
+   * instead, each block as many coefficients as that scale reads (jpegPlan's firstCoefficient).
+   */
   firstBlock: number;
 }
 
@@ -41,6 +45,12 @@ export interface JpegCoefficients {
   quantTables: Uint16Array;
   /** EXIF orientation, 1..8 (1: as stored; 6: rotate 90 degrees clockwise to display; ...). */
   orientation: number;
+  /**
+   * Set when `coefficients` keep only what reconstruction at 1/reducedFor reads (reduceJpegCoefficients):
+   * per block side x side of them (jpegPlan's JpegComponentPlan.side), so a 1/8 decode of a photo
+   * ships its luma's DC alone. Such coefficients reconstruct at that scale only.
+   */
+  reducedFor?: JpegScale;
 }
 
 /** libjpeg's scale_denom: reconstruct at 1/1, 1/2, 1/4 or 1/8 of full size in the DCT domain. */

@@ -1,5 +1,5 @@
 import type { JpegCoefficients } from './coefficients.js';
-import type { JpegComponentPlan, JpegPlan } from './plan.js';
+import { keptSlot, type JpegComponentPlan, type JpegPlan } from './plan.js';
 
 /**
  * Dequantization and inverse DCT of every block into 8-bit planes, as libjpeg-turbo 2.1.5 does for
@@ -42,24 +42,34 @@ export function idctRef(
     const v = coef.components[c].v;
     const rowEnd = Math.min(mcuRowEnd * v, p.validBlocksHigh);
     for (let by = mcuRowStart * v; by < rowEnd; by++) {
-      idctBlockRow(coef.coefficients, (p.firstBlock + by * p.blocksWide) * 64, coef.quantTables, c, p, planes, p.offset + by * p.size * p.stride, p.stride);
+      idctBlockRow(coef.coefficients, p.firstCoefficient + by * p.blocksWide * p.side * p.side, coef.quantTables, c, p, planes, p.offset + by * p.size * p.stride, p.stride);
     }
   });
   return planes;
 }
 
+// A reduced block put back in its 64 places, the rows and columns it lacks as keptSlot reads them (never used).
+const whole = new Int16Array(64);
+
 /**
  * Transforms the valid blocks of one row of component c's blocks: their coefficients from index
- * `from` of `coefficients`, their size x size samples into `planes` from byte `to`, rows `stride`
- * apart. The inner loop of idctRef and of the banded reconstruction (rows.ref.ts).
+ * `from` of `coefficients` (p.side x p.side a block), their size x size samples into `planes` from
+ * byte `to`, rows `stride` apart. The inner loop of idctRef and of the banded reconstruction (rows.ref.ts).
  */
 export function idctBlockRow(
   coefficients: Int16Array, from: number, quantTables: Uint16Array, c: number,
   p: JpegComponentPlan, planes: Uint8Array, to: number, stride: number,
 ): void {
   const transform = p.size === 8 ? idct8 : p.size === 4 ? idct4 : p.size === 2 ? idct2 : idct1;
-  for (let bx = 0; bx < p.validBlocksWide; bx++, from += 64, to += p.size) {
-    transform(coefficients, from, quantTables, c * 64, planes, to, stride);
+  const { side } = p;
+  for (let bx = 0; bx < p.validBlocksWide; bx++, from += side * side, to += p.size) {
+    if (side === 8) {
+      transform(coefficients, from, quantTables, c * 64, planes, to, stride);
+      continue;
+    }
+    // The kernel's reads: natural (r, k) from slot keptSlot(r) * side + keptSlot(k).
+    for (let r = 0; r < 8; r++) for (let k = 0; k < 8; k++) whole[r * 8 + k] = coefficients[from + keptSlot(r, side) * side + keptSlot(k, side)];
+    transform(whole, 0, quantTables, c * 64, planes, to, stride);
   }
 }
 

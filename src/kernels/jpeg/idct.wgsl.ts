@@ -31,13 +31,19 @@ ${shaderHeader({
 })}
 ${lastEntryWgsl}
 const ENTRY: u32 = 3u; // vec4s per table entry (IDCT_ENTRY in jpeg.ts):
-// [0] first block, blocks per stored row, valid blocks across, valid block rows
+// [0] first coefficient, blocks per stored row, valid blocks across, valid block rows
 // [1] first invocation, plane offset (words), row stride (words), samples per block side
-// [2] first quantization value, invocations per block row, 0, 0
+// [2] first quantization value, invocations per block row, coefficients kept per block side, 0
 
 fn coefficient(index: u32) -> i32 {
   let word = bitcast<i32>(coefficients[index >> 1u]);
   return select(word >> 16u, (word << 16u) >> 16u, (index & 1u) == 0u);
+}
+
+// Where natural row (or column) k of a block lies among the side kept per side (keptSlot in plan.ts):
+// 8 all, 7 all but 4, 5 rows 0, 1, 3, 5, 7, 1 the DC; a row the IDCT never reads maps to a kept one.
+fn kept(k: u32, side: u32) -> u32 {
+  return select(select(select(0u, (k + 1u) >> 1u, side == 5u), k - u32(k > 4u), side == 7u), k, side == 8u);
 }
 
 // The post-IDCT range limit: the low 10 bits as signed, + 128, clamped (jdmaster.c's RANGE_MASK table).
@@ -75,12 +81,13 @@ fn odd2(y7: i32, y5: i32, y3: i32, y1: i32) -> i32 {
   return y7 * -5906 + y5 * 6967 + y3 * -10426 + y1 * 29692;
 }
 
-// Pass 1 on column col of a block (coefficients from index first, quantization from q) into ws.
-fn column(size: u32, first: u32, q: u32, col: u32, ws: ptr<function, array<i32, 64>>) {
+// Pass 1 on column col of a block (side x side coefficients from index first, quantization from q) into ws.
+fn column(size: u32, side: u32, first: u32, q: u32, col: u32, ws: ptr<function, array<i32, 64>>) {
   var y: array<i32, 8>;
   var c: array<i32, 8>;
+  let at = first + kept(col, side);
   for (var r = 0u; r < 8u; r++) {
-    c[r] = coefficient(first + r * 8u + col);
+    c[r] = coefficient(at + kept(r, side) * side);
     y[r] = c[r] * i32(quant[q + r * 8u + col]);
   }
   if (size == 8u) {
@@ -165,22 +172,22 @@ fn row(size: u32, ws: ptr<function, array<i32, 64>>, r: u32) -> array<u32, 8> {
 }
 
 // Pass 1 over the columns each size reads (4x4 skips column 4; 2x2 uses 0, 1, 3, 5, 7).
-fn columns(size: u32, first: u32, q: u32, ws: ptr<function, array<i32, 64>>) {
+fn columns(size: u32, side: u32, first: u32, q: u32, ws: ptr<function, array<i32, 64>>) {
   // Written out, not a loop: with constant columns the workspace stays in registers on CPU drivers.
-  column(size, first, q, 0u, ws);
-  column(size, first, q, 1u, ws);
+  column(size, side, first, q, 0u, ws);
+  column(size, side, first, q, 1u, ws);
   if (size > 2u) {
-    column(size, first, q, 2u, ws);
+    column(size, side, first, q, 2u, ws);
   }
-  column(size, first, q, 3u, ws);
+  column(size, side, first, q, 3u, ws);
   if (size == 8u) {
-    column(size, first, q, 4u, ws);
+    column(size, side, first, q, 4u, ws);
   }
-  column(size, first, q, 5u, ws);
+  column(size, side, first, q, 5u, ws);
   if (size > 2u) {
-    column(size, first, q, 6u, ws);
+    column(size, side, first, q, 6u, ws);
   }
-  column(size, first, q, 7u, ws);
+  column(size, side, first, q, 7u, ws);
 }
 
 fn pack(s: array<u32, 8>, k: u32) -> u32 {
@@ -208,14 +215,16 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   let extra = table[lo * ENTRY + 2u];
   let q = extra.x;
   let size = plane.w;
+  let side = extra.z;
+  let perBlock = side * side;
   let n = index - plane.x;
   let blockRow = quotient(n, extra.y);
   let unit = n - blockRow * extra.y; // its block (sizes 8, 4) or word of blocks (2, 1) in the row
   let rows = plane.y + blockRow * size * plane.z;
   var ws: array<i32, 64>;
   if (size >= 4u) {
-    let first = (blocks.x + blockRow * blocks.y + unit) * 64u;
-    columns(size, first, q, &ws);
+    let first = blocks.x + (blockRow * blocks.y + unit) * perBlock;
+    columns(size, side, first, q, &ws);
     let at = rows + unit * size / 4u;
     // Rows written out, as the columns: constant rows keep the workspace in registers.
     rowWords(size, &ws, 0u, at);
@@ -238,11 +247,11 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
     if (x >= blocks.z) {
       break;
     }
-    let first = (blocks.x + blockRow * blocks.y + x) * 64u;
+    let first = blocks.x + (blockRow * blocks.y + x) * perBlock;
     if (size == 1u) {
       words.x |= limit((coefficient(first) * i32(quant[q]) + 4) >> 3u) << (b * 8u);
     } else {
-      columns(size, first, q, &ws);
+      columns(size, side, first, q, &ws);
       let s0 = row(size, &ws, 0u);
       let s1 = row(size, &ws, 1u);
       words |= vec2u(s0[0] | (s0[1] << 8u), s1[0] | (s1[1] << 8u)) << vec2u(b * 16u);

@@ -11,10 +11,10 @@ import { JpegRowReconstruction } from './rows.ref.js';
 export function reconstructJpegRef(coef: JpegCoefficients, scale: JpegScale = 1, name = 'JPEG'): JpegImage {
   checkJpegArrays(coef, name);
   const rows = new JpegRowReconstruction(coef, coef.quantTables, scale, name);
-  const firstBlocks = coef.components.map((c) => c.firstBlock);
+  const first = rows.plan.components.map((p) => p.firstCoefficient);
   for (let m = 0; m < rows.plan.mcuRows; m++) {
-    rows.push(coef.coefficients, firstBlocks);
-    coef.components.forEach((c, i) => (firstBlocks[i] += c.v * c.blocksWide));
+    rows.push(coef.coefficients, first);
+    rows.plan.components.forEach((p, i) => (first[i] += coef.components[i].v * p.blocksWide * p.side * p.side));
   }
   return rows.image();
 }
@@ -47,4 +47,15 @@ export function unpackJpegPixels(words: Uint32Array, width: number, height: numb
     }
   }
   return { width, height, channels, data };
+}
+
+/** A JpegImage as encodeJpegReconstruct writes it, one u32 per pixel: unpackJpegPixels' inverse. */
+export function packJpegPixels(image: JpegImage): Uint32Array<ArrayBuffer> {
+  const { data, channels } = image;
+  const words = new Uint32Array(image.width * image.height);
+  for (let i = 0, d = 0; i < words.length; i++, d += channels) {
+    const r = data[d];
+    words[i] = channels === 3 ? (r | (data[d + 1] << 8) | (data[d + 2] << 16) | 0xff000000) >>> 0 : (r | (r << 8) | (r << 16) | 0xff000000) >>> 0;
+  }
+  return words;
 }

@@ -47,7 +47,7 @@ const COLOR_ENTRY = 32; // u32s per image: IMAGE vec4s in color.wgsl.ts
 /** Uploads `coef`'s coefficients and quantization tables for encodeJpegReconstruct; destroy() frees them. */
 export function uploadJpegCoefficients(device: GPUDevice, coef: JpegCoefficients, name = 'JPEG'): JpegGpuCoefficients {
   checkJpegArrays(coef, name);
-  jpegPlan(coef, 1, name);
+  jpegPlan(coef, coef.reducedFor ?? 1, name);
   const coefficients = uploadBuffer(device, `${name} coefficients`, GPUBufferUsage.STORAGE, coef.coefficients);
   const quantTables = uploadBuffer(device, `${name} quantization`, GPUBufferUsage.STORAGE, Uint32Array.from(coef.quantTables));
   return {
@@ -78,7 +78,7 @@ export function encodeJpegReconstruct(
 export interface JpegBatchImage {
   layout: JpegLayout;
   scale: JpegScale;
-  /** Its first block in the batch's coefficients (its components' firstBlock count from there). */
+  /** Its first block of 64 in the batch's coefficients (its components' firstCoefficient count from there). */
   firstBlock: number;
   /** Its first quantization value in the batch's quantTables (component c's table at + c * 64). */
   firstQuant: number;
@@ -142,7 +142,7 @@ export function jpegBatchLayout(items: readonly JpegBatchItem[]): JpegBatchLayou
     checkJpegArrays(coef, name);
     const plan = jpegPlan(coef, scale, name);
     const image = { layout: layoutOf(coef), scale, firstBlock: blocks, firstQuant: quantWords, firstPixel: pixels };
-    blocks += coef.coefficients.length / 64;
+    blocks += Math.ceil(coef.coefficients.length / 64);
     quantWords += coef.quantTables.length;
     pixels += plan.outWidth * plan.outHeight;
     planeBytes += plan.planeBytes;
@@ -198,7 +198,7 @@ export function encodeJpegBatch(device: GPUDevice, pass: GPUComputePassEncoder, 
       throw new EdgelakeError('invalid-input', `${kernel}: image ${i}: firstBlock, firstQuant and firstPixel must be non-negative integers`);
     }
     if (image.firstPixel < pixels) throw new EdgelakeError('invalid-input', `${kernel}: image ${i}: firstPixel ${image.firstPixel} overlaps the image before (its pixels end at ${pixels})`);
-    blocks = Math.max(blocks, image.firstBlock + Math.max(...components.map((c) => c.firstBlock + c.blocksWide * c.blocksHigh)));
+    blocks = Math.max(blocks, image.firstBlock + Math.ceil(plans[i].coefficientCount / 64));
     quant = Math.max(quant, image.firstQuant + components.length * 64);
     pixels = image.firstPixel + plans[i].outWidth * plans[i].outHeight;
     planeBase.push(planeBytes);
@@ -237,8 +237,8 @@ export function encodeJpegBatch(device: GPUDevice, pass: GPUComputePassEncoder, 
 }
 
 function layoutOf(coef: JpegCoefficients): JpegLayout {
-  const { width, height, maxH, maxV, color, components, orientation } = coef;
-  return { width, height, maxH, maxV, color, components, orientation };
+  const { width, height, maxH, maxV, color, components, orientation, reducedFor } = coef;
+  return { width, height, maxH, maxV, color, components, orientation, ...(reducedFor !== undefined && { reducedFor }) };
 }
 
 /**
@@ -252,9 +252,9 @@ function idctTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPlan
   plans.forEach((plan, i) => {
     plan.components.forEach((p, c) => {
       const perRow = Math.ceil(p.validBlocksWide / Math.max(1, 4 / p.size));
-      data.set([images[i].firstBlock + p.firstBlock, p.blocksWide, p.validBlocksWide, p.validBlocksHigh], e);
+      data.set([images[i].firstBlock * 64 + p.firstCoefficient, p.blocksWide, p.validBlocksWide, p.validBlocksHigh], e);
       data.set([invocations, (planeBase[i] + p.offset) / 4, p.stride / 4, p.size], e + 4);
-      data.set([images[i].firstQuant + c * 64, perRow], e + 8);
+      data.set([images[i].firstQuant + c * 64, perRow, p.side], e + 8);
       invocations += p.validBlocksHigh * perRow;
       e += IDCT_ENTRY;
     });

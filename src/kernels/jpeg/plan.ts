@@ -29,6 +29,14 @@ export interface JpegComponentPlan {
   /** Where the component's blocks lie in `coefficients` (JpegComponent's). */
   firstBlock: number;
   blocksWide: number;
+  /**
+   * Coefficients kept per block side: 8 (all 64, natural order), or, where the layout is
+   * reducedFor this scale, the rows and columns this size's IDCT reads (KEPT_SIDE), side x side a
+   * block, row-major (keptSlot maps a natural row or column to its place).
+   */
+  side: number;
+  /** Index in `coefficients` of the component's first block: firstBlock * 64, or after the reduced components before it. */
+  firstCoefficient: number;
   /** Blocks that hold image data (libjpeg's width_in_blocks, height_in_blocks); the rest are never read. */
   validBlocksWide: number;
   validBlocksHigh: number;
@@ -63,6 +71,25 @@ export interface JpegPlan {
   components: JpegComponentPlan[];
   /** Bytes of all planes together. */
   planeBytes: number;
+  /** Coefficients the components' blocks span (from index 0): what `coefficients` must hold at least. */
+  coefficientCount: number;
+}
+
+/**
+ * Rows (and columns) of a block each IDCT size reads, libjpeg's: jpeg_idct_1x1 the DC alone,
+ * _2x2 rows 0, 1, 3, 5, 7, _4x4 all but 4, islow all 8. A reduced block keeps side x side.
+ */
+export const KEPT_SIDE: Readonly<Record<number, number>> = { 1: 1, 2: 5, 4: 7, 8: 8 };
+
+/** The natural rows (and columns) a reduced block of each side keeps, in order. */
+export const KEPT_ROWS: Readonly<Record<number, readonly number[]>> = { 1: [0], 5: [0, 1, 3, 5, 7], 7: [0, 1, 2, 3, 5, 6, 7], 8: [0, 1, 2, 3, 4, 5, 6, 7] };
+
+/**
+ * Where natural row (or column) k of a block lies among `side` kept ones. A row that size's IDCT
+ * never reads maps to a kept one (read, never used), so every index stays within the block.
+ */
+export function keptSlot(k: number, side: number): number {
+  return side === 8 ? k : side === 7 ? k - (k > 4 ? 1 : 0) : side === 5 ? (k + 1) >> 1 : 0;
 }
 
 const SCALES: readonly number[] = [1, 2, 4, 8];
@@ -77,8 +104,9 @@ export function jpegPlan(layout: JpegLayout, scale: JpegScale, name = 'JPEG'): J
   const fail = (why: string): never => {
     throw new EdgelakeError('invalid-input', `${name}: ${why}`);
   };
-  const { width, height, maxH, maxV, color, components, orientation } = layout;
+  const { width, height, maxH, maxV, color, components, orientation, reducedFor } = layout;
   if (!SCALES.includes(scale)) fail(`scale must be 1, 2, 4 or 8, got ${scale}`);
+  if (reducedFor !== undefined && reducedFor !== scale) fail(`coefficients reduced for 1/${reducedFor} cannot reconstruct at 1/${scale}`);
   for (const [key, value] of Object.entries({ width, height })) {
     if (!Number.isInteger(value) || value < 1 || value > MAX_DIMENSION) fail(`${key} must be an integer in 1..${MAX_DIMENSION}, got ${value}`);
   }
@@ -93,7 +121,7 @@ export function jpegPlan(layout: JpegLayout, scale: JpegScale, name = 'JPEG'): J
   const min = 8 / scale;
   const mcuRows = Math.ceil(height / (8 * maxV));
   const mcusWide = Math.ceil(width / (8 * maxH));
-  let offset = 0;
+  let [offset, reducedAt, coefficientCount] = [0, 0, 0];
   const plans = components.map((c, i): JpegComponentPlan => {
     const what = `component ${i}`;
     if (![c.h, c.v].every((f) => Number.isInteger(f) && f >= 1 && f <= 4)) fail(`${what}: sampling ${c.h}x${c.v} is not in 1..4`);
@@ -108,8 +136,12 @@ export function jpegPlan(layout: JpegLayout, scale: JpegScale, name = 'JPEG'): J
     const planeWidth = validBlocksWide * size;
     const planeHeight = validBlocksHigh * size;
     const stride = Math.ceil(planeWidth / 4) * 4;
+    const side = reducedFor === undefined ? 8 : KEPT_SIDE[size];
+    const firstCoefficient = reducedFor === undefined ? c.firstBlock * 64 : reducedAt;
+    reducedAt += c.blocksWide * c.blocksHigh * side * side;
+    coefficientCount = Math.max(coefficientCount, firstCoefficient + c.blocksWide * c.blocksHigh * side * side);
     const plan: JpegComponentPlan = {
-      size, firstBlock: c.firstBlock, blocksWide: c.blocksWide, validBlocksWide, validBlocksHigh,
+      size, firstBlock: c.firstBlock, blocksWide: c.blocksWide, side, firstCoefficient, validBlocksWide, validBlocksHigh,
       planeWidth, planeHeight, stride, offset,
       sampleWidth: Math.ceil((width * c.h * size) / (maxH * 8)),
       sampleHeight: Math.ceil((height * c.v * size) / (maxV * 8)),
@@ -128,7 +160,7 @@ export function jpegPlan(layout: JpegLayout, scale: JpegScale, name = 'JPEG'): J
   return {
     scale, width: outW, height: outH, orientation,
     outWidth: swap ? outH : outW, outHeight: swap ? outW : outH,
-    color, channels: color === 'gray' ? 1 : 3, mcuRows, components: plans, planeBytes: offset,
+    color, channels: color === 'gray' ? 1 : 3, mcuRows, components: plans, planeBytes: offset, coefficientCount,
   };
 }
 
@@ -152,12 +184,18 @@ export function checkJpegArrays(coef: JpegCoefficients, name = 'JPEG'): void {
   };
   if (!(coef.coefficients instanceof Int16Array)) fail('coefficients must be an Int16Array');
   if (!(coef.quantTables instanceof Uint16Array)) fail('quantTables must be a Uint16Array');
-  coef.components.forEach((c, i) => {
-    const end = (c.firstBlock + c.blocksWide * c.blocksHigh) * 64;
-    if (!Number.isInteger(c.firstBlock) || c.firstBlock < 0 || end > coef.coefficients.length) {
-      fail(`component ${i}: blocks ${c.firstBlock}.. need ${end} coefficients, the array holds ${coef.coefficients.length}`);
-    }
-  });
+  if (coef.reducedFor !== undefined) {
+    const { coefficientCount } = jpegPlan(coef, coef.reducedFor, name);
+    if (coefficientCount > coef.coefficients.length) fail(`coefficients reduced for 1/${coef.reducedFor} need ${coefficientCount}, the array holds ${coef.coefficients.length}`);
+  }
+  else {
+    coef.components.forEach((c, i) => {
+      const end = (c.firstBlock + c.blocksWide * c.blocksHigh) * 64;
+      if (!Number.isInteger(c.firstBlock) || c.firstBlock < 0 || end > coef.coefficients.length) {
+        fail(`component ${i}: blocks ${c.firstBlock}.. need ${end} coefficients, the array holds ${coef.coefficients.length}`);
+      }
+    });
+  }
   if (coef.quantTables.length < coef.components.length * 64) {
     fail(`${coef.components.length} components need ${coef.components.length * 64} quantization values, got ${coef.quantTables.length}`);
   }

@@ -51,18 +51,19 @@ export class JpegRowReconstruction {
   }
 
   /**
-   * Reconstructs the next MCU row: component c's i-th block row of it starts at block
-   * `firstBlocks[c] + i * blocksWide` of `coefficients` (64 coefficients a block, natural order).
+   * Reconstructs the next MCU row: component c's i-th block row of it starts at coefficient
+   * `firstCoefficients[c] + i * blocksWide * side * side` of `coefficients` (side x side a block,
+   * JpegComponentPlan.side: 64 in natural order unless the layout is reduced).
    * The coefficients are not kept: the caller may overwrite them with the next row's.
    */
-  push(coefficients: Int16Array, firstBlocks: ArrayLike<number>): void {
+  push(coefficients: Int16Array, firstCoefficients: ArrayLike<number>): void {
     const m = this.next++;
     if (m >= this.plan.mcuRows) throw new RangeError(`all ${this.plan.mcuRows} MCU rows were pushed already`);
     this.plan.components.forEach((p, c) => {
       const v = this.layout.components[c].v;
       const end = Math.min((m + 1) * v, p.validBlocksHigh); // the blocks below are padding, never read
       for (let by = m * v; by < end; by++) {
-        const from = (firstBlocks[c] + (by - m * v) * p.blocksWide) * 64;
+        const from = firstCoefficients[c] + (by - m * v) * p.blocksWide * p.side * p.side;
         idctBlockRow(coefficients, from, this.quantTables, c, p, this.ring, this.rows[c](by * p.size), p.stride);
       }
     });

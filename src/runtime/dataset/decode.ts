@@ -125,7 +125,7 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
     if (tensor.sampleCompression === 'jpeg' && images.coefficients) {
       const coef = readJpegCoefficients(payload, { name, maxPixels, scale: scaleFor });
       const out = jpegPlan(coef, scaleFor(coef), name);
-      img = { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale) };
+      img = { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale, name) };
     } else if (tensor.sampleCompression === 'jpeg') {
       // Row by row from bytes to pixels: a baseline photo's coefficients never exist whole.
       img = toRgb(decodeJpegBanded(payload, { name, maxPixels, scale: scaleFor }));

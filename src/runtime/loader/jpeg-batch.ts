@@ -1,6 +1,7 @@
 import { EdgelakeError } from '../../errors.js';
 import { unpackJpegCoefficients } from '../../format/image/jpeg-packed.js';
 import { encodeJpegBatch, jpegBatchLayout, writeJpegBatch } from '../../kernels/jpeg/jpeg.js';
+import { packJpegPixels, reconstructJpegRef } from '../../kernels/jpeg/jpeg.ref.js';
 import { jpegPlan } from '../../kernels/jpeg/plan.js';
 import type { Transients } from '../../kernels/pipelines.js';
 
@@ -18,7 +19,10 @@ export interface JpegSamples {
  * coefficients (packJpegCoefficients, at the scale a fit needs); this writes them into buffers
  * from `buffer` (the transform's pool: reused, so no fresh memory per batch) and records their
  * reconstruction into `pass`, the pixels back to back in one buffer, where the fit kernel reads
- * them (pixelStride 4). Two dispatches per group of images that fits the storage bindings.
+ * them (pixelStride 4). Two dispatches per group of images that fits the storage bindings; an
+ * image whose coefficients or planes alone exceed a binding is reconstructed by the CPU reference
+ * instead (the same pixels) and its pixels written into place, so one huge photo slows its batch
+ * rather than failing the epoch.
  */
 export function encodeJpegSamples(
   device: GPUDevice,
@@ -35,14 +39,25 @@ export function encodeJpegSamples(
   });
   const layout = jpegBatchLayout(items);
   if (layout.pixels * 4 > limit) {
-    throw new EdgelakeError('limit', `tensor ${name}: the batch's ${layout.pixels * 4} bytes of pixels exceed this device's ${limit}-byte storage binding; use a smaller batch or fit size`);
+    throw new EdgelakeError(
+      'limit',
+      `tensor ${name}: the batch's ${layout.pixels * 4} bytes of decoded pixels exceed this device's ${limit}-byte storage binding; `
+        + 'use a smaller batch or fit size, or decode on the CPU (no device; edgelake train --device cpu)',
+    );
   }
   const pixels = buffer(layout.pixels * 4, 'pixels');
   // Groups whose coefficients and planes each fit one binding; their buffers come from the pool.
   const plans = layout.images.map((image) => jpegPlan(image.layout, image.scale));
+  const onCpu = items.map((item, i) => item.coef.coefficients.byteLength > limit || plans[i].planeBytes > limit);
   for (let first = 0; first < items.length;) {
+    if (onCpu[first]) {
+      const { coef, scale, name: what } = items[first];
+      device.queue.writeBuffer(pixels, layout.images[first].firstPixel * 4, packJpegPixels(reconstructJpegRef(coef, scale, what)));
+      first++;
+      continue;
+    }
     let [end, coefficientBytes, planeBytes] = [first, 0, 0];
-    while (end < items.length) {
+    while (end < items.length && !onCpu[end]) {
       const [moreCoefficients, morePlanes] = [items[end].coef.coefficients.byteLength, plans[end].planeBytes];
       if (end > first && (coefficientBytes + moreCoefficients > limit || planeBytes + morePlanes > limit)) break;
       [coefficientBytes, planeBytes] = [coefficientBytes + moreCoefficients, planeBytes + morePlanes];
