@@ -141,7 +141,7 @@ describe.skipIf(noChromium || noFashionMnist)('the dataset viewer in Chromium, o
     expect(stats.imageBytesTotal).toBe(imageBytes);
 
     // Per-class counts from the label tensor: 7,000 of each of the ten.
-    const counts = await page.getByTestId('counts').locator('tr').evaluateAll((rows) => rows.map((r) => [(r as HTMLElement).dataset.class, Number((r as HTMLElement).dataset.count)]));
+    const counts = await page.getByTestId('counts').locator('tbody tr').evaluateAll((rows) => rows.map((r) => [(r as HTMLElement).dataset.class, Number((r as HTMLElement).dataset.count)]));
     expect(counts).toEqual(CLASSES.map((name) => [name, 7000]));
 
     // The scatter: every sample's probe through PCA on SwiftShader's WebGPU.
@@ -205,11 +205,11 @@ describe.skipIf(noChromium || noFashionMnist)('the dataset viewer in Chromium, o
     expect((await cells(page)).map((c) => c.id)).toEqual(sandals.slice(0, PAGE));
   });
 
-  it('shows a query\'s mistake with its column, and All samples goes back to every sample', async () => {
+  it('shows a query\'s mistake with its column by the box, and All samples goes back to every sample', async () => {
     await page.getByTestId('query-text').fill('select * where label ==');
     await page.getByTestId('query-run').click();
-    await page.getByTestId('error').waitFor({ state: 'visible' });
-    expect(await page.getByTestId('error').textContent()).toMatch(/^query: .* at column 24\n {2}select \* where label ==\n {25}\^$/);
+    await page.getByTestId('query-error').waitFor({ state: 'visible' });
+    expect(await page.getByTestId('query-error').textContent()).toMatch(/^query: .* at column 24\n {2}select \* where label ==\n {25}\^$/);
     await page.getByTestId('query-clear').click();
     await page.waitForFunction(`document.querySelector('[data-testid=position]').textContent === '1–48 of 70,000' && document.querySelector('[data-testid=grid]').getAttribute('aria-busy') === 'false'`);
     expect((await cells(page)).map((c) => c.id)).toEqual(Array.from({ length: PAGE }, (_, i) => i));
@@ -280,25 +280,24 @@ describe.skipIf(noChromium)('the dataset viewer on an image folder of PNGs of ma
     return i;
   }).sort((a, b) => a - b);
 
-  it('fits each PNG, whatever its size, to a 96-pixel square captioned with its folder; ?image= picks the thumbnail probe', async () => {
+  it('draws the 32 x 32 thumbnail probe, as it is stored; ?image=image fits each PNG, whatever its size, to a 96-pixel square captioned with its folder', async () => {
     const page = await browser.context.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
     await page.goto(viewer.url);
     await opened(page);
-    expect(pictures(await cells(page), 96)).toEqual(SIZES.map((_, i) => i));
-    // The 32 x 32 thumbnail probe instead: a fixed-shape tensor, as it is stored.
-    await page.goto(`${viewer.url}&image=thumbnail`);
-    await opened(page);
     expect(pictures(await cells(page), 32)).toEqual(SIZES.map((_, i) => i));
+    await page.goto(`${viewer.url}&image=image`);
+    await opened(page);
+    expect(pictures(await cells(page), 96)).toEqual(SIZES.map((_, i) => i));
   });
 
-  /** A tab on the dataset with nothing in IndexedDB, so a query on the thumbnails fetches them. */
+  /** A tab on the dataset's PNGs with nothing in IndexedDB, so a query on the thumbnails fetches them. */
   async function openCold(): Promise<Page> {
     const page = await browser.context.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
     await page.goto(new URL('/', viewer.url).href); // the picker: the cache's database is not open
     await page.evaluate(`new Promise((done) => (indexedDB.deleteDatabase('edgelake-viewer').onsuccess = done))`);
-    await page.goto(viewer.url);
+    await page.goto(`${viewer.url}&image=image`);
     await opened(page);
     return page;
   }
@@ -352,7 +351,7 @@ describe.skipIf(noChromium)('the dataset viewer on an image folder of PNGs of ma
     await run(page, "select * from ref 'odd'");
     await idle(page);
     expect(await page.getByTestId('query-count').textContent()).toMatch(/^4 results in version [0-9a-f]{12} \(read no tensor\)$/);
-    expect(pictures(await cells(page), 96)).toEqual([1, 3, 5, 7]); // ids 0..3 of that version: the odd pictures
+    expect(pictures(await cells(page), 32)).toEqual([1, 3, 5, 7]); // ids 0..3 of that version: the odd pictures (their thumbnails)
     await page.close();
   });
 
@@ -404,7 +403,7 @@ describe.skipIf(noChromium)('the dataset viewer on Parquet files read in place (
       expect(c.pixels).toEqual(Array.from(pixels.subarray(c.id * 784, (c.id + 1) * 784))); // the PNG in the struct, decoded
       expect(c.caption).toBe(CLASSES[labels[c.id]]); // ClassLabel names from the huggingface metadata
     }
-    const counts = await page.getByTestId('counts').locator('tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.count)));
+    const counts = await page.getByTestId('counts').locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.count)));
     expect(counts.reduce((a, n) => a + n, 0)).toBe(labels.length);
     // The index, then the pages of the first page's rows: a small part of the files.
     const fileBytes = readdirSync(scratch).filter((f) => f.endsWith('.parquet')).reduce((a, f) => a + statSync(join(scratch, f)).size, 0);
