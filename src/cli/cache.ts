@@ -87,8 +87,11 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
       return chunksCovering(tensor, ranges).map((index) => ({ tensor: name, index, bytes: tensor.chunks[index].bytes }));
     });
     const total = wanted.reduce((a, c) => a + c.bytes, 0);
-    // Past the budget, later chunks would only evict earlier ones: fetch what fits, and say so first.
-    const fits = withinBudget(wanted, cache.budgetBytes);
+    // Past the budget, later chunks would only evict earlier ones: fetch what fits beside what the
+    // cache holds of other files (this version's manifest, say), and say so first.
+    const hashes = new Set(wanted.map((c) => manifest.tensors[c.tensor].chunks[c.index].hash));
+    const others = (await cache.store.entries()).reduce((a, e) => a + (hashes.has(e.hash) ? 0 : e.bytes), 0);
+    const fits = withinBudget(wanted, cache.budgetBytes - others);
     const fitBytes = fits.reduce((a, c) => a + c.bytes, 0);
     if (fits.length < wanted.length) {
       io.stderr(`warning: ${values.split === undefined ? 'the dataset' : `split ${values.split}`} (${wanted.length} chunks, ${formatBytes(total)}) does not fit the cache's ${formatBytes(cache.budgetBytes)} budget: ` +
