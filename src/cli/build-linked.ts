@@ -6,7 +6,7 @@ import { buildLinked, linkedFormat, type LinkedEntry } from '../format/builders/
 import { FolderSink } from '../format/folder-sink.node.js';
 import { NAME } from '../format/validate.js';
 import { schemeOf } from '../source/open.js';
-import { describeBuild, newestModification } from './build.js';
+import { describeBuild, newestModification, testFraction } from './build.js';
 import { createdTime, datasetName, parseFlags, positiveInt, refName, type Flags } from './flags.js';
 import type { CliIo } from './io.js';
 
@@ -153,11 +153,4 @@ function parseCsv(text: string): { fields: string[]; line: number }[] {
     start = ++line;
   }
   return rows;
-}
-
-/** A share in [0, 1) in decimal digits ("0.1", ".25"), as build imagefolder's --test-fraction takes it. */
-function testFraction(value: string | undefined): number {
-  if (value === undefined) return 0;
-  if (!/^(0|0?\.\d+)$/.test(value)) throw new EdgelakeError('invalid-input', `--test-fraction must be a share from 0 up to (not including) 1, like 0.1, not "${value}"`);
-  return Number(value);
 }

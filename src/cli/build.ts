@@ -238,7 +238,7 @@ export async function newestModification(paths: string[]): Promise<string> {
 }
 
 /** A share in [0, 1) in decimal digits ("0.1", ".25"): "", "abc" and "1" are refused, as "" would have been 0. */
-function testFraction(value: string | undefined): number {
+export function testFraction(value: string | undefined): number {
   if (value === undefined) return 0;
   if (!/^(0|0?\.\d+)$/.test(value)) throw new EdgelakeError('invalid-input', `--test-fraction must be a share from 0 up to (not including) 1, like 0.1, not "${value}"`);
   return Number(value);
