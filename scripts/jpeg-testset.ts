@@ -2,7 +2,8 @@
  * A JPEG decoding test set built from Debian's mate-backgrounds photos (issue 17): the 16
  * originals as they are (baseline and progressive, full size), and re-encodes of each at a
  * quarter of its size by libjpeg-turbo's cjpeg at several qualities, samplings, progressive,
- * restart intervals and gray, so every path of a decoder meets real photos. Deterministic: the
+ * restart intervals, gray and RGB, and four-component files (CMYK and YCCK, baseline and
+ * progressive) joined from them, so every path of a decoder meets real photos. Deterministic: the
  * same packages give the same bytes. Each file's source, licence, copyright and the commands that
  * made it go in index.json and PROVENANCE.md.
  *
@@ -13,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCredits } from './debian-credits.js';
+import { fourComponentJpeg } from './jpeg-four-components.js';
 
 export const MATE_DIR = '/usr/share/backgrounds/mate';
 const COPYRIGHT = '/usr/share/doc/mate-backgrounds/copyright';
@@ -29,6 +31,19 @@ export const VARIANTS: Record<string, { args: string[]; what: string }> = {
   'q75-444-restart5b': { args: ['-quality', '75', '-sample', '1x1', '-restart', '5B'], what: 'baseline, 4:4:4, a restart marker every 5 MCUs' },
   'q85-gray': { args: ['-quality', '85', '-grayscale'], what: 'baseline, one gray component' },
   'q85-gray-progressive': { args: ['-quality', '85', '-grayscale', '-progressive'], what: 'progressive, one gray component' },
+  'q90-rgb': { args: ['-quality', '90', '-rgb'], what: 'baseline, RGB (Adobe marker, no colour transform)' },
+};
+
+/**
+ * Four-component files, each the three components of one re-encode above and the gray one of
+ * another in one frame (jpeg-four-components.ts), with or without an Adobe marker: its samples
+ * are exactly its parts', whatever djpeg makes of the whole.
+ */
+export const FOUR_COMPONENTS: Record<string, { parts: [string, string]; adobeTransform?: number; what: string }> = {
+  'adobe-cmyk': { parts: ['q90-rgb', 'q85-gray'], adobeTransform: 0, what: 'baseline, CMYK as Adobe stores it (inverted)' },
+  'cmyk-inks': { parts: ['q90-rgb', 'q85-gray'], what: 'baseline, CMYK without an Adobe marker (inks)' },
+  'ycck-420': { parts: ['q75-420', 'q85-gray'], adobeTransform: 2, what: 'baseline, YCCK, 4:2:0 and K full size' },
+  'ycck-420-progressive': { parts: ['q50-420-progressive', 'q85-gray-progressive'], adobeTransform: 2, what: 'progressive, YCCK, 4:2:0 and K full size' },
 };
 
 export interface TestsetEntry {
@@ -38,6 +53,8 @@ export interface TestsetEntry {
   source: string;
   /** How it was made: 'copy', or the djpeg | cjpeg commands. */
   made: string;
+  /** A four-component file's parts, files of the set: its first three components are the first's, its fourth the second's. */
+  parts?: [string, string];
   /** What it exercises. */
   what: string;
   license: string;
@@ -66,6 +83,14 @@ export function buildJpegTestset(out: string): TestsetEntry[] {
       writeFileSync(join(out, variant), execFileSync('cjpeg', [...args, '-optimize'], { input: quarter, maxBuffer: 1 << 30 }));
       entries.push({ file: variant, source: photo, made: `djpeg -scale 1/4 -pnm | cjpeg ${[...args, '-optimize'].join(' ')}`, what, ...credit });
     }
+    for (const [name, { parts, adobeTransform, what }] of Object.entries(FOUR_COMPONENTS)) {
+      const variant = `variants/${stem}-${name}.jpg`;
+      const files = parts.map((part) => `variants/${stem}-${part}.jpg`) as [string, string];
+      const [three, one] = files.map((f) => readFileSync(join(out, f)));
+      writeFileSync(join(out, variant), fourComponentJpeg(three, one, adobeTransform));
+      const marker = adobeTransform === undefined ? 'no Adobe marker' : `Adobe transform ${adobeTransform}`;
+      entries.push({ file: variant, source: photo, made: `fourComponentJpeg(${files.join(', ')}), ${marker}`, what, parts: files, ...credit });
+    }
   }
   writeFileSync(join(out, 'index.json'), JSON.stringify(entries, null, 1) + '\n');
   writeFileSync(join(out, 'PROVENANCE.md'), provenance(entries));
@@ -86,7 +111,8 @@ function provenance(entries: TestsetEntry[]): string {
     '# JPEG decoding test set',
     '',
     `Built by scripts/jpeg-testset.ts from Debian's mate-backgrounds (${MATE_DIR}; credits from ${COPYRIGHT}).`,
-    `Re-encodes: each photo decoded at 1/4 size by djpeg, encoded by cjpeg (${tool}) with -optimize and the arguments in index.json.`,
+    `Re-encodes: each photo decoded at 1/4 size by djpeg, encoded by cjpeg (${tool}) with -optimize and the arguments in index.json;`,
+    'four-component files (CMYK, YCCK) join two of those re-encodes, the scans of each copied as they are (scripts/jpeg-four-components.ts).',
     '',
     '| photo | licence | copyright |',
     '| --- | --- | --- |',

@@ -1,7 +1,6 @@
 // decodeImage on the device, as a user calls it, on every photo of the JPEG test set
 // (scripts/jpeg-testset.ts): equal to djpeg's default decode (fancy upsampling, integer IDCT)
 // and to the CPU path.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,19 +8,13 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildJpegTestset, MATE_DIR, type TestsetEntry } from '../../scripts/jpeg-testset.js';
 import { decodeImage, type Pixels } from '../../src/index.js';
 import { bufferPool } from '../../src/kernels/index.js';
+import { expectedPixels } from '../support/jpeg-reference.js';
 import { hasCommand, missing } from '../support/system.js';
 import { gpuDescribe } from './gpu.js';
 
 const noPackages =
   missing('djpeg and cjpeg', 'apt-get install libjpeg-turbo-progs', hasCommand('djpeg') && hasCommand('cjpeg')) ||
   missing('JPEG photos', 'apt-get install mate-backgrounds', existsSync(MATE_DIR));
-
-/** djpeg's default decode (PPM or PGM samples). */
-function djpeg(file: string): Uint8Array {
-  const bytes = execFileSync('djpeg', ['-pnm', file], { maxBuffer: 1 << 30 });
-  const header = /^P[56]\s+\d+\s+\d+\s+255\s/.exec(bytes.subarray(0, 40).toString('latin1'))!;
-  return bytes.subarray(header[0].length);
-}
 
 function psnr(a: Uint8Array, b: Uint8Array): number {
   let squares = 0;
@@ -57,7 +50,7 @@ gpuDescribe('decodeImage(bytes, { device })', (gpu) => {
       const onCpu = await decodeImage(bytes, { name: e.file });
       expect({ ...onDevice, data: undefined }, e.file).toEqual({ ...onCpu, data: undefined });
       expect(largestDifference(onDevice, onCpu), e.file).toBeLessThanOrEqual(1);
-      const db = psnr(onDevice.data, djpeg(join(dir, e.file)));
+      const db = psnr(onDevice.data, expectedPixels(dir, e).data);
       expect(db, e.file).toBeGreaterThanOrEqual(40);
       worst = Math.min(worst, db);
       if (db === Infinity) exact++;

@@ -1,7 +1,8 @@
-// JPEG reconstruction against libjpeg-turbo's djpeg on the JPEG test set (scripts/jpeg-testset.ts):
+// JPEG reconstruction against libjpeg-turbo's djpeg on the JPEG test set (scripts/jpeg-testset.ts,
+// CMYK and YCCK included):
 // our entropy decoder's coefficients, reconstructed by reconstructJpegRef at 1/1, 1/2, 1/4, 1/8;
 // and decodeJpeg, which takes baseline files from bytes to pixels one MCU row at a time.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +11,8 @@ import { buildJpegTestset, MATE_DIR, type TestsetEntry } from '../../scripts/jpe
 import { decodeJpeg } from '../../src/format/index.js';
 import { readJpegCoefficients } from '../../src/format/image/jpeg/index.js';
 import { reconstructJpegRef, type JpegScale } from '../../src/kernels/index.js';
+import { expectedPixels } from '../support/jpeg-reference.js';
 import { hasCommand, missing } from '../support/system.js';
-
-/** djpeg's default decode of `file` at 1/scale, as PPM or PGM. */
-function djpeg(file: string, scale: number) {
-  const bytes = execFileSync('djpeg', ['-scale', `1/${scale}`, '-pnm', file], { maxBuffer: 1 << 30 });
-  const header = /^P([56])\s+(\d+)\s+(\d+)\s+255\s/.exec(bytes.subarray(0, 40).toString('latin1'))!;
-  return { width: Number(header[2]), height: Number(header[3]), channels: header[1] === '6' ? 3 : 1, data: bytes.subarray(header[0].length) };
-}
 
 function psnr(a: Uint8Array, b: Uint8Array): number {
   let squares = 0;
@@ -49,7 +44,7 @@ describe.skipIf(noPackages)('JPEG reconstruction against djpeg on the test set',
       const coef = readJpegCoefficients(bytes, { name: e.file, maxPixels: 100_000_000 });
       for (const scale of [1, 2, 4, 8] as JpegScale[]) {
         const ours = reconstructJpegRef(coef, scale, e.file);
-        const theirs = djpeg(file, scale);
+        const theirs = expectedPixels(dir, e, scale);
         const what = `${e.file} 1/${scale}`;
         // decodeJpeg too: the quarter-size re-encodes at every scale, each full-size original at one (they take the time).
         if (e.made !== 'copy' || scale === 2 ** (index % 4)) {

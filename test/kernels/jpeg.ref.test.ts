@@ -214,6 +214,13 @@ describe('pixels', () => {
     clamp(y + ((fix(1.772) * (cb - 128) + 32768) >> 16)),
   ];
 
+  // cmyk.h's rounding of C * K / 255 on Adobe's inverted values; inks are 255 minus them; YCCK's YCbCr is Adobe's C, M, Y inverted.
+  const cmykToRgb = (color: string, [c, m, y, k]: number[]) => {
+    const cmy = color === 'ycck' ? yccToRgb(c, m, y).map((v) => 255 - v) : color === 'cmyk' ? [c, m, y].map((v) => 255 - v) : [c, m, y];
+    const black = color === 'cmyk' ? 255 - k : k;
+    return cmy.map((v) => Math.floor((v * black) / 255 + 0.5));
+  };
+
   test('odd sizes of every sampling and scale: the oriented size, and flat blocks stay one flat colour', () => {
     const random = mulberry32(seed);
     const sizes = [1, 2, 3, 7, 9, 15, 16, 17, 31, 33];
@@ -227,7 +234,7 @@ describe('pixels', () => {
         const what = `${name} ${width}x${height} 1/${scale} orientation ${coef.orientation}`;
         expect([image.width, image.height], what).toEqual(coef.orientation >= 5 ? [h, w] : [w, h]);
         const samples = dc.map((d) => Math.floor((d * 5 + 4) / 8) + 128);
-        const pixel = color === 'gray' ? samples : color === 'rgb' ? samples : yccToRgb(samples[0], samples[1], samples[2]);
+        const pixel = color === 'gray' || color === 'rgb' ? samples : color === 'ycbcr' ? yccToRgb(samples[0], samples[1], samples[2]) : cmykToRgb(color, samples);
         expect(new Set(Array.from(image.data, (v, i) => `${i % image.channels}:${v}`)), what).toEqual(new Set(pixel.map((v, c) => `${c}:${v}`)));
       }
     }

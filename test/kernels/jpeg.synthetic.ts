@@ -26,6 +26,10 @@ export const SAMPLINGS: Record<string, { sampling: [number, number][]; color: Jp
   'gray 2x2': { sampling: [[2, 2]], color: 'gray' },
   'rgb': { sampling: [[1, 1], [1, 1], [1, 1]], color: 'rgb' },
   'rgb 4:2:0': { sampling: [[2, 2], [1, 1], [1, 1]], color: 'rgb' },
+  'cmyk': { sampling: [[1, 1], [1, 1], [1, 1], [1, 1]], color: 'cmyk' },
+  'adobe-cmyk 4:2:0, K full': { sampling: [[2, 2], [1, 1], [1, 1], [2, 2]], color: 'adobe-cmyk' },
+  'ycck 4:2:2, K full': { sampling: [[2, 1], [1, 1], [1, 1], [2, 1]], color: 'ycck' },
+  'ycck 4:2:0, K subsampled': { sampling: [[2, 2], [1, 1], [1, 1], [1, 1]], color: 'ycck' },
 };
 
 /** Coefficients for `spec`, laid out as the contract in coefficients.ts says, drawn from `random`. */

@@ -1,4 +1,5 @@
 /** An image-folder dataset (built in memory) of PNGs of many sizes, for tests of images of any size. */
+import { fourComponentJpeg } from '../../scripts/jpeg-four-components.js';
 import { buildImageFolder, MemorySink } from '../../src/format/index.js';
 import { Loader, MemorySource, openDataset, type Dataset } from '../../src/index.js';
 import { encodePng } from '../format/image/png-encoder.js';
@@ -19,9 +20,18 @@ export const JPEGS: [number, number, string[]][] = [
   [130, 70, ['-progressive']], [33, 47, ['-sample', '1x2', '-restart', '1']], [64, 64, ['-grayscale', '-progressive']],
 ];
 
-/** A dataset of the JPEGS (needs cjpeg: see noTools), and each sample's pixels as the loader decodes them. */
+/** Four-component JPEGs of [width, height, Adobe transform, sampling of the first three]: Adobe CMYK and YCCK, as ImageNet holds a few. */
+export const FOUR_COMPONENT_JPEGS: [number, number, number, string][] = [[45, 30, 0, '1x1'], [70, 52, 2, '2x2']];
+
+/** A dataset of the JPEGS then the FOUR_COMPONENT_JPEGS (needs cjpeg: see noTools), and each sample's pixels as the loader decodes them. */
 export async function jpegFolder(): Promise<{ ds: Dataset; pixels: Map<number, Uint8Array> }> {
-  return imageFolder(JPEGS.map(([width, height, args], i) => cjpeg(syntheticPnm(width, height, i + 1), ['-quality', '90', ...args])), 'jpg');
+  const jpegs = JPEGS.map(([width, height, args], i) => cjpeg(syntheticPnm(width, height, i + 1), ['-quality', '90', ...args]));
+  const fours = FOUR_COMPONENT_JPEGS.map(([width, height, transform, sampling], i) => {
+    const pnm = syntheticPnm(width, height, 50 + i);
+    const three = cjpeg(pnm, ['-quality', '90', ...(transform === 0 ? ['-rgb'] : ['-sample', sampling])]);
+    return fourComponentJpeg(three, cjpeg(pnm, ['-quality', '90', '-grayscale']), transform);
+  });
+  return imageFolder([...jpegs, ...fours], 'jpg');
 }
 
 async function imageFolder(images: Uint8Array[], extension: string): Promise<{ ds: Dataset; pixels: Map<number, Uint8Array> }> {

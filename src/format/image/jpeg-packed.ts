@@ -13,7 +13,7 @@ import { reduceJpegCoefficients } from '../../kernels/jpeg/reduce.js';
  *   so a photo decoded at 1/8 for a small fit ships and uploads a fraction of its coefficients.
  */
 const MAGIC = 0x43504a45; // 'EJPC'
-const COLORS = ['gray', 'ycbcr', 'rgb'] as const;
+const COLORS = ['gray', 'ycbcr', 'rgb', 'cmyk', 'adobe-cmyk', 'ycck'] as const;
 
 /** Where a packed buffer of `components` components holds its coefficients (bytes). */
 function coefficientsAt(components: number): number {

@@ -33,8 +33,12 @@ export interface JpegCoefficients {
   height: number;
   maxH: number;
   maxV: number;
-  /** 'gray': one component; 'ycbcr': three, converted as JFIF says; 'rgb': three, Adobe-marked. */
-  color: 'gray' | 'ycbcr' | 'rgb';
+  /**
+   * 'gray': one component; 'ycbcr': three, converted as JFIF says; 'rgb': three, Adobe-marked;
+   * four: 'cmyk' (inks, no Adobe marker), 'adobe-cmyk' (Adobe's inverted inks) or 'ycck' (Adobe's
+   * inverted C, M, Y as YCbCr, then K), made RGB as TensorFlow's decode_jpeg makes them.
+   */
+  color: 'gray' | 'ycbcr' | 'rgb' | 'cmyk' | 'adobe-cmyk' | 'ycck';
   components: JpegComponent[];
   /**
    * Quantized coefficients, 64 per block in natural (row-major) order, not zigzag; each

@@ -5,6 +5,9 @@ import type { JpegComponentPlan, JpegPlan } from './plan.js';
  * full size (jdsample.c: fancy triangle filters or replication, the top and bottom rows repeated
  * as jdmainct.c's context rows repeat them), YCbCr to RGB with jdcolor.c's 16-bit fixed-point
  * tables (RGB and gray pass through), cropped to the output size; then EXIF orientation applied.
+ * Four components are made RGB as djpeg's PPM writer (cmyk.h) makes Adobe's inverted CMYK
+ * (R = C * K / 255, rounded; YCCK first made CMYK as jdcolor.c does) and, without Adobe's marker,
+ * from inks (R = (255 - C) * (255 - K) / 255, rounded), as TensorFlow and Pillow read such files.
  */
 
 const ONE_HALF = 1 << 15;
@@ -82,7 +85,8 @@ export function colorRows(
     const d = (origin + y * dy) * channels;
     if (plan.color === 'gray') grayRow(sources[0], bases[0], width, out, d, step);
     else if (plan.color === 'rgb') rgbRow(sources, bases, width, out, d, step);
-    else yccRow(sources[0], bases[0], sources[1], bases[1], sources[2], bases[2], width, clamped, d, step);
+    else if (plan.color === 'ycbcr') yccRow(sources[0], bases[0], sources[1], bases[1], sources[2], bases[2], width, clamped, d, step);
+    else cmykRow(plan.color, sources, bases, width, out, d, step);
   }
 }
 
@@ -114,6 +118,29 @@ function yccRow(
     out[d + 2] = luma + CB_B[cb];
   }
 }
+
+// jdcolor.c ycck_cmyk_convert (C, M, Y = 255 - R, G, B of the YCbCr), then cmyk.h cmyk_to_rgb.
+function cmykRow(color: 'cmyk' | 'adobe-cmyk' | 'ycck', s: Uint8Array[], at: number[], width: number, out: Uint8Array, d: number, step: number): void {
+  const [c, m, y, k] = s;
+  const flip = color === 'cmyk' ? 255 : 0; // inks: 255 - C is what Adobe stores
+  for (let x = 0, i = at[0], j = at[1], l = at[2], n = at[3]; x < width; x++, d += step) {
+    let [cyan, magenta, yellow] = [c[i++] ^ flip, m[j++] ^ flip, y[l++] ^ flip];
+    const black = k[n++] ^ flip;
+    if (color === 'ycck') {
+      const [luma, cb, cr] = [cyan, magenta, yellow];
+      cyan = 255 - clamp255(luma + CR_R[cr]);
+      magenta = 255 - clamp255(luma + ((CB_G[cb] + CR_G[cr]) >> 16));
+      yellow = 255 - clamp255(luma + CB_B[cb]);
+    }
+    out[d] = times255(cyan, black);
+    out[d + 1] = times255(magenta, black);
+    out[d + 2] = times255(yellow, black);
+  }
+}
+
+const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+/** a * b / 255 rounded, in integers: what cmyk.h's (double)a * b / 255.0 + 0.5 gives for 8-bit a and b. */
+export const times255 = (a: number, b: number) => Math.floor((2 * a * b + 255) / 510);
 
 /**
  * Writes output row y of component `p`, upsampled, into `row` (at least `width` samples); the

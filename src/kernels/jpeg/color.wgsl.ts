@@ -7,7 +7,7 @@ import { lastEntryWgsl } from './table.wgsl.js';
  * each image's first run, in a table) and makes them 4 at a time (one word of a full-size plane),
  * loading each plane sample it needs once for the 4. It upsamples each component (libjpeg's
  * fancy triangle filters or replication, edges repeated), converts YCbCr to RGB with jdcolor.c's
- * fixed-point constants (RGB and gray pass through) and writes each pixel, where EXIF
+ * fixed-point constants (RGB and gray pass through; CMYK and YCCK as color.ref.ts's cmykRow) and writes each pixel, where EXIF
  * orientation puts it, as one u32: R | G << 8 | B << 16 | 255 << 24 (RGBA8, as a GPU texture or
  * canvas takes it); gray as R = G = B, so a fit or a canvas reads every image alike.
  */
@@ -24,14 +24,15 @@ ${shaderHeader({
 })}
 ${lastEntryWgsl}
 override RUN: u32 = 4u; // stored pixels per invocation, a multiple of 4 (jpegColorRun in jpeg.ts)
-const IMAGE: u32 = 8u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
-// [0] width, height as stored, runs per row, colour (0 gray, 1 YCbCr, 2 RGB: COLOR_CODES in jpeg.ts)
+const IMAGE: u32 = 10u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
+// [0] width, height as stored, runs per row, colour (0 gray, 1 YCbCr, 2 RGB, 3 CMYK inks, 4 Adobe
+//     CMYK, 5 YCCK: COLOR_CODES in jpeg.ts)
 // [1] first run, output pixel of stored pixel (0, 0), then its steps per stored column and row
 //     (i32 bits): EXIF orientation as orientationSteps in color.ref.ts gives it
 // [2 + c] component c: plane offset (words), row stride (words), sample width, sample height
-// [5 + c] component c: upsampling (0 full, 1 h2v1, 2 h2v2, 3 h1v2, 4 replicate), across, down
+// [6 + c] component c: upsampling (0 full, 1 h2v1, 2 h2v2, 3 h1v2, 4 replicate), across, down
 
-// One component's entries, loaded once per invocation: plane [2 + c] and upsampling [5 + c].
+// One component's entries, loaded once per invocation: plane [2 + c] and upsampling [6 + c].
 struct Component {
   plane: vec4u,
   mode: vec4u,
@@ -114,10 +115,11 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
   let y = quotient(run, size.z);
   let dx = bitcast<i32>(place.z);
   let rowStart = bitcast<i32>(place.y) + i32(y) * bitcast<i32>(place.w);
-  let components = array<Component, 3>(
-    Component(table[image + 2u], table[image + 5u]),
-    Component(table[image + 3u], table[image + 6u]),
-    Component(table[image + 4u], table[image + 7u]),
+  let components = array<Component, 4>(
+    Component(table[image + 2u], table[image + 6u]),
+    Component(table[image + 3u], table[image + 7u]),
+    Component(table[image + 4u], table[image + 8u]),
+    Component(table[image + 5u], table[image + 9u]),
   );
   let start = (run - y * size.z) * RUN;
   for (var x = start; x < min(start + RUN, size.x); x += 4u) {
@@ -127,12 +129,30 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       rgb[1] = sample4(components[1], x, y);
       rgb[2] = sample4(components[2], x, y);
     }
-    if (size.w == 1u) {
+    if (size.w == 3u) {
+      // Inks: Adobe's inverted values are 255 minus them.
+      rgb = array<vec4i, 3>(255 - rgb[0], 255 - rgb[1], 255 - rgb[2]);
+    }
+    if (size.w == 1u || size.w == 5u) {
       let cb = rgb[1] - 128;
       let cr = rgb[2] - 128;
       rgb[0] = clamp(luma + ((91881 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
       rgb[1] = clamp(luma + ((-22554 * cb - 46802 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
       rgb[2] = clamp(luma + ((116130 * cb + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
+    }
+    if (size.w == 5u) {
+      // YCCK: the YCbCr made RGB is Adobe's C, M, Y inverted (jdcolor.c ycck_cmyk_convert).
+      rgb = array<vec4i, 3>(255 - rgb[0], 255 - rgb[1], 255 - rgb[2]);
+    }
+    if (size.w >= 3u) {
+      // R = C * K / 255 rounded, on Adobe's values (cmyk.h cmyk_to_rgb): (2CK + 255) / 510.
+      var k = sample4(components[3], x, y);
+      if (size.w == 3u) {
+        k = 255 - k;
+      }
+      rgb[0] = (2 * rgb[0] * k + 255) / 510;
+      rgb[1] = (2 * rgb[1] * k + 255) / 510;
+      rgb[2] = (2 * rgb[2] * k + 255) / 510;
     }
     let pixels = vec4u(rgb[0]) | (vec4u(rgb[1]) << vec4u(8u)) | (vec4u(rgb[2]) << vec4u(16u)) | vec4u(0xff000000u);
     let first = rowStart + i32(x) * dx;

@@ -37,12 +37,12 @@ export interface JpegReconstructArgs {
   colorRun?: number;
 }
 
-const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2 } as const;
+const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2, cmyk: 3, 'adobe-cmyk': 4, ycck: 5 } as const;
 const UPSAMPLE_CODES: Record<JpegUpsample, number> = { full: 0, h2v1: 1, h2v2: 2, h1v2: 3, replicate: 4 };
 const COLOR_WORKGROUP = 256;
 const IDCT_WORKGROUP = 64;
 const IDCT_ENTRY = 12; // u32s per (image, component): ENTRY vec4s in idct.wgsl.ts
-const COLOR_ENTRY = 32; // u32s per image: IMAGE vec4s in color.wgsl.ts
+const COLOR_ENTRY = 40; // u32s per image: IMAGE vec4s in color.wgsl.ts
 
 /** Uploads `coef`'s coefficients and quantization tables for encodeJpegReconstruct; destroy() frees them. */
 export function uploadJpegCoefficients(device: GPUDevice, coef: JpegCoefficients, name = 'JPEG'): JpegGpuCoefficients {
@@ -277,7 +277,7 @@ function colorTableOf(images: readonly JpegBatchImage[], plans: readonly JpegPla
     data.set([runs, images[i].firstPixel + origin, dx >>> 0, dy >>> 0], at + 4);
     plan.components.forEach((p, c) => {
       data.set([(planeBase[i] + p.offset) / 4, p.stride / 4, p.sampleWidth, p.sampleHeight], at + 8 + c * 4);
-      data.set([UPSAMPLE_CODES[p.upsample], p.hExpand, p.vExpand, 0], at + 20 + c * 4);
+      data.set([UPSAMPLE_CODES[p.upsample], p.hExpand, p.vExpand, 0], at + 24 + c * 4);
     });
     runs += runsPerRow * plan.height;
   });

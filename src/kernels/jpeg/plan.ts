@@ -93,6 +93,8 @@ export function keptSlot(k: number, side: number): number {
 }
 
 const SCALES: readonly number[] = [1, 2, 4, 8];
+/** Components each colour model has; every one of them is made RGB but gray. */
+const COMPONENTS: Readonly<Record<string, number>> = { gray: 1, ycbcr: 3, rgb: 3, cmyk: 4, 'adobe-cmyk': 4, ycck: 4 };
 const MAX_DIMENSION = 65535; // a JPEG frame's size is 16 bits
 
 /**
@@ -111,7 +113,7 @@ export function jpegPlan(layout: JpegLayout, scale: JpegScale, name = 'JPEG'): J
     if (!Number.isInteger(value) || value < 1 || value > MAX_DIMENSION) fail(`${key} must be an integer in 1..${MAX_DIMENSION}, got ${value}`);
   }
   if (!Number.isInteger(orientation) || orientation < 1 || orientation > 8) fail(`orientation must be 1..8, got ${orientation}`);
-  const count = color === 'gray' ? 1 : color === 'ycbcr' || color === 'rgb' ? 3 : fail(`color must be gray, ycbcr or rgb, got ${color}`);
+  const count = COMPONENTS[color] ?? fail(`color must be one of ${Object.keys(COMPONENTS).join(', ')}, got ${color}`);
   if (components.length !== count) fail(`${color} needs ${count} component(s), got ${components.length}`);
   if (Math.max(...components.map((c) => c.h)) !== maxH || Math.max(...components.map((c) => c.v)) !== maxV) {
     fail(`maxH ${maxH}, maxV ${maxV} are not the largest sampling factors`);

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildJpegTestset, MATE_DIR, VARIANTS, type TestsetEntry } from '../../../scripts/jpeg-testset.js';
+import { buildJpegTestset, FOUR_COMPONENTS, MATE_DIR, VARIANTS, type TestsetEntry } from '../../../scripts/jpeg-testset.js';
 import { decodeJpeg } from '../../../src/format/index.js';
 import { hasCommand, missing } from '../../support/system.js';
 
@@ -50,7 +50,7 @@ describe.skipIf(noPackages)('the JPEG decoding test set', () => {
   it('holds every photo of the package and each of its re-encodes, credited', () => {
     const originals = entries.filter((e) => e.made === 'copy');
     expect(originals.length).toBeGreaterThanOrEqual(16);
-    expect(entries.length).toBe(originals.length * (1 + Object.keys(VARIANTS).length));
+    expect(entries.length).toBe(originals.length * (1 + Object.keys(VARIANTS).length + Object.keys(FOUR_COMPONENTS).length));
     for (const e of entries) {
       expect(e.license, e.file).toMatch(/GPL/);
       expect(e.copyright, e.file).toMatch(/\d{4}, \S/);
@@ -62,16 +62,33 @@ describe.skipIf(noPackages)('the JPEG decoding test set', () => {
   it('the originals are baseline and progressive; each re-encode has the frame, sampling and restarts it names', () => {
     const kinds = new Set(entries.filter((e) => e.made === 'copy').map((e) => markers(readFileSync(join(dir, 'a', e.file))).sof));
     expect(kinds).toEqual(new Set([0xc0, 0xc2]));
-    for (const e of entries.filter((x) => x.made !== 'copy')) {
+    for (const e of entries.filter((x) => x.made !== 'copy' && !x.parts)) {
       const name = Object.keys(VARIANTS).find((v) => e.file.endsWith(`-${v}.jpg`))!;
       const m = markers(readFileSync(join(dir, 'a', e.file)));
       const original = markers(readFileSync(join(MATE_DIR, e.source)));
       expect({ width: m.width, height: m.height }, e.file).toEqual({ width: Math.ceil(original.width / 4), height: Math.ceil(original.height / 4) });
       expect(m.sof, e.file).toBe(name.includes('progressive') ? 0xc2 : 0xc0);
-      const sampling = name.includes('gray') ? ['1x1'] : name.includes('444') ? ['1x1', '1x1', '1x1']
+      const sampling = name.includes('gray') ? ['1x1'] : name.includes('444') || name.includes('rgb') ? ['1x1', '1x1', '1x1']
         : name.includes('422') ? ['2x1', '1x1', '1x1'] : name.includes('440') ? ['1x2', '1x1', '1x1'] : ['2x2', '1x1', '1x1'];
       expect(m.sampling, e.file).toEqual(sampling);
       expect(m.restartInterval > 0, e.file).toBe(name.includes('restart'));
+    }
+  });
+
+  it('a four-component file is its parts\' frame with a full-size fourth component, marked as it names', () => {
+    const fours = entries.filter((e) => e.parts);
+    expect(fours.length).toBe(entries.filter((e) => e.made === 'copy').length * Object.keys(FOUR_COMPONENTS).length);
+    for (const e of fours) {
+      const [name, { adobeTransform }] = Object.entries(FOUR_COMPONENTS).find(([n]) => e.file.endsWith(`-${n}.jpg`))!;
+      const bytes = readFileSync(join(dir, 'a', e.file));
+      const [three, one] = e.parts!.map((f) => markers(readFileSync(join(dir, 'a', f))));
+      const m = markers(bytes);
+      const largest = `${Math.max(...three.sampling.map((f) => Number(f[0])))}x${Math.max(...three.sampling.map((f) => Number(f[2])))}`;
+      expect(m, e.file).toEqual({ ...three, sampling: [...three.sampling, largest] });
+      expect(one.sof, e.file).toBe(three.sof);
+      expect(m.sof, e.file).toBe(name.includes('progressive') ? 0xc2 : 0xc0);
+      const adobe = bytes.indexOf(Buffer.from('Adobe'));
+      expect(adobe < 0 ? undefined : bytes[adobe + 11], e.file).toBe(adobeTransform);
     }
   });
 

@@ -1,6 +1,7 @@
 /**
  * What APPn segments say about how to show the image: EXIF orientation (APP1), and whether three
- * components are YCbCr or RGB (JFIF APP0, Adobe APP14, else libjpeg's guess from component ids).
+ * components are YCbCr or RGB (JFIF APP0, Adobe APP14, else libjpeg's guess from component ids),
+ * four CMYK or YCCK (Adobe APP14).
  * Each reader takes a segment's payload, `start` (after the length field) to `end`, and never
  * reads outside it: a damaged segment means "not said".
  */
@@ -43,7 +44,7 @@ export function isJfif(b: Uint8Array, start: number, end: number): boolean {
   return startsWith(b, start, end, 'JFIF\0');
 }
 
-/** The colour transform flag of an Adobe APP14 segment (0: none, RGB; 1: YCbCr; 2: YCCK), or -1. */
+/** The colour transform flag of an Adobe APP14 segment (0: none, RGB or CMYK; 1: YCbCr; 2: YCCK), or -1. */
 export function adobeTransform(b: Uint8Array, start: number, end: number): number {
   // "Adobe", version (2 bytes), flags0 (2), flags1 (2), transform (1)
   if (end - start < 12 || !startsWith(b, start, end, 'Adobe')) return -1;
@@ -56,4 +57,13 @@ export function colorOfThree(ids: number[], jfif: boolean, transform: number): '
   if (transform >= 0) return transform === 0 ? 'rgb' : 'ycbcr';
   const R = 0x52, G = 0x47, B = 0x42;
   return ids[0] === R && ids[1] === G && ids[2] === B ? 'rgb' : 'ycbcr';
+}
+
+/**
+ * libjpeg's rule (jdapimin.c) for what four components hold: CMYK unless the Adobe marker says
+ * YCCK (any transform but 0). Adobe's applications store CMYK inverted (0 is full ink), and a
+ * file with their marker is read so, as TensorFlow and Pillow read it; one without, as inks.
+ */
+export function colorOfFour(transform: number): 'cmyk' | 'adobe-cmyk' | 'ycck' {
+  return transform < 0 ? 'cmyk' : transform === 0 ? 'adobe-cmyk' : 'ycck';
 }

@@ -122,8 +122,7 @@ function readFrame(b: Uint8Array, start: number, end: number, progressive: boole
   const width = (b[start + 3] << 8) | b[start + 4];
   const n = b[start + 5];
   if (precision !== 8) problem(`${precision}-bit JPEG samples are not supported (only 8-bit)`);
-  if (n === 4) problem('CMYK JPEG is not supported (4 colour components)');
-  if (n !== 1 && n !== 3) problem(`${n} colour components (expected 1 or 3)`);
+  if (n !== 1 && n !== 3 && n !== 4) problem(`${n} colour components (expected 1, 3 or 4)`);
   if (end - start !== 6 + 3 * n) problem(`frame header (SOF) has length ${end - start + 2}, not ${8 + 3 * n} for ${n} components`);
   if (height === 0) problem(`frame height 0 (a height given later by DNL is not supported)`);
   if (width === 0) problem(`frame width 0`);

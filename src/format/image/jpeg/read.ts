@@ -5,7 +5,7 @@ import { DEFAULT_MAX_PIXELS } from '../../limits.js';
 import { packableCoefficients } from '../jpeg-packed.js';
 import { decodeSequentialScan, SequentialScan } from './baseline.js';
 import { BitReader } from './bits.js';
-import { colorOfThree } from './exif.js';
+import { colorOfFour, colorOfThree } from './exif.js';
 import { HuffmanTable } from './huffman.js';
 import { STANDARD_TABLES } from './huffman-standard.js';
 import { type Frame, layoutScan, type ScanLayout } from './layout.js';
@@ -137,7 +137,8 @@ export const isOnlyScan = (frame: Frame, scan: ScanHeader): boolean => !frame.pr
 
 /** The colour model, from the component ids and the JFIF and Adobe markers read so far. */
 export function frameColor(frame: Frame, h: Headers): JpegCoefficients['color'] {
-  return frame.components.length === 1 ? 'gray' : colorOfThree(frame.components.map((c) => c.id), h.jfif, h.adobeTransform);
+  const n = frame.components.length;
+  return n === 1 ? 'gray' : n === 4 ? colorOfFour(h.adobeTransform) : colorOfThree(frame.components.map((c) => c.id), h.jfif, h.adobeTransform);
 }
 
 /** A component's quantization table is the one defined when its first scan starts (libjpeg's rule). */

@@ -45,12 +45,11 @@ describe.skipIf(noTools())('readJpegCoefficients refuses what it does not decode
     expect(refusal(withSof(4, [12]))).toMatch(/^invalid-input: sample\.jpg: 12-bit JPEG samples are not supported/);
   });
 
-  it('CMYK (four components), and two', () => {
-    // A hand-made frame header of four components, as Adobe writes CMYK, after the file's tables.
-    const cmyk = markerSegment(0xc0, [8, 0, 16, 0, 16, 4, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1, 4, 0x11, 0]);
-    expect(refusal(splice(baseline, sof.start, sof.end - sof.start, cmyk))).toBe('invalid-input: sample.jpg: CMYK JPEG is not supported (4 colour components)');
+  it('two or five components (one, three and four are gray, colour and CMYK)', () => {
     const two = markerSegment(0xc0, [8, 0, 16, 0, 16, 2, 1, 0x11, 0, 2, 0x11, 1]);
-    expect(refusal(splice(baseline, sof.start, sof.end - sof.start, two))).toMatch(/2 colour components/);
+    expect(refusal(splice(baseline, sof.start, sof.end - sof.start, two))).toBe('invalid-input: sample.jpg: 2 colour components (expected 1, 3 or 4)');
+    const five = markerSegment(0xc0, [8, 0, 16, 0, 16, 5, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1, 4, 0x11, 0, 5, 0x11, 0]);
+    expect(refusal(splice(baseline, sof.start, sof.end - sof.start, five))).toMatch(/5 colour components/);
   });
 
   it('sizes: zero, over maxPixels (code limit), and MCU padding beyond bounds', () => {

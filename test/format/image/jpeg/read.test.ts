@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJpegCoefficients } from '../../../../src/format/image/jpeg/index.js';
 import type { JpegCoefficients } from '../../../../src/kernels/jpeg/coefficients.js';
+import { fourComponentJpeg } from '../../../../scripts/jpeg-four-components.js';
 import { cjpeg, jpegtran, MATE, noTools, photoPnm, segments, syntheticPnm } from './tools.js';
 
 /** The rewrites jpegtran makes without touching a coefficient. */
@@ -22,9 +23,10 @@ function isOwn(c: JpegCoefficients, block: number): boolean {
 /**
  * Asserts that a rewrite decodes to exactly what the original does. libjpeg codes padding blocks
  * with the DC of their neighbour and no AC; a rewrite whose DC scans code one component at a
- * time leaves them zero, so `paddingZero` expects zeros there instead.
+ * time leaves them zero, so padding 'zero' expects zeros there instead; 'any' leaves them
+ * unchecked (an original that never coded them, rewritten with interleaved scans).
  */
-function expectSame(original: JpegCoefficients, rewrite: JpegCoefficients, what: string, paddingZero = false) {
+function expectSame(original: JpegCoefficients, rewrite: JpegCoefficients, what: string, padding: 'same' | 'zero' | 'any' = 'same') {
   const { coefficients, quantTables, ...layout } = original;
   const { coefficients: c2, quantTables: q2, ...layout2 } = rewrite;
   expect(layout2, what).toEqual(layout);
@@ -33,8 +35,9 @@ function expectSame(original: JpegCoefficients, rewrite: JpegCoefficients, what:
   let differ = 0;
   let first = -1;
   for (let i = 0; i < coefficients.length; i++) {
-    const expected = paddingZero && !isOwn(original, i >> 6) ? 0 : coefficients[i];
-    if (expected !== c2[i]) {
+    const own = padding === 'same' || isOwn(original, i >> 6);
+    const expected = own ? coefficients[i] : 0;
+    if (expected !== c2[i] && (own || padding === 'zero')) {
       differ++;
       if (first < 0) first = i;
     }
@@ -87,6 +90,21 @@ describe.skipIf(noTools(PHOTOS))('readJpegCoefficients: every lossless rewrite b
     expectRewritesSame(bytes, `${photo} 1/8 ${sampling}`);
   });
 
+  // libjpeg (jdapimin.c): four components are CMYK; an Adobe marker's transform other than 0 makes them YCCK.
+  // jpegtran marks every CMYK file it writes as Adobe's, and codes the padding blocks the K scan of the original did not.
+  it.each([[undefined, 'cmyk'], [0, 'adobe-cmyk'], [1, 'ycck'], [2, 'ycck']] as const)('four components, Adobe transform %s: %s', (transform, color) => {
+    const pnm = photoPnm(PHOTOS[2], '1/8');
+    const four = fourComponentJpeg(cjpeg(pnm, ['-quality', '90', '-sample', '2x2']), cjpeg(pnm, ['-quality', '80', '-grayscale']), transform);
+    const original = readJpegCoefficients(four);
+    expectContent(original, color);
+    expect({ color: original.color, sampling: original.components.map(({ h, v }) => `${h}x${v}`) }).toEqual({ color, sampling: ['2x2', '1x1', '1x1', '2x2'] });
+    for (const args of REWRITES) {
+      const rewrite = readJpegCoefficients(jpegtran(four, ['-copy', 'none', ...args]));
+      expect(rewrite.color).toBe(color === 'cmyk' ? 'adobe-cmyk' : color);
+      expectSame(original, { ...rewrite, color }, `${color}, jpegtran ${args.join(' ')}`, 'any');
+    }
+  });
+
   it('a progressive scan script of every kind (jpegtran -scans): one-component DC scans refined twice, AC bands refined bit by bit', () => {
     const script = [
       '0: 0 0 0 2;', '1: 0 0 0 1;', '2: 0 0 0 0;', '0: 0 0 2 1;', '0: 0 0 1 0;', '1: 0 0 1 0;',
@@ -100,10 +118,10 @@ describe.skipIf(noTools(PHOTOS))('readJpegCoefficients: every lossless rewrite b
         const bytes = cjpeg(photoPnm(photo, '1/8'), ['-quality', '95', '-sample', '2x2']);
         const original = readJpegCoefficients(bytes);
         const rewrite = jpegtran(bytes, ['-scans', join(dir, 'scans.txt')]);
-        expectSame(original, readJpegCoefficients(rewrite), `${photo} rewritten in ${script.length} scans`, true);
+        expectSame(original, readJpegCoefficients(rewrite), `${photo} rewritten in ${script.length} scans`, 'zero');
         // Back to one interleaved scan, with a restart every MCU: jpegtran gives padding its neighbour's DC again.
         expectSame(original, readJpegCoefficients(jpegtran(rewrite, ['-restart', '1B'])), `${photo} from ${script.length} scans to baseline, restarts`);
-        expectSame(original, readJpegCoefficients(jpegtran(bytes, ['-scans', join(dir, 'scans.txt'), '-restart', '1B'])), `${photo} in ${script.length} scans, a restart every block`, true);
+        expectSame(original, readJpegCoefficients(jpegtran(bytes, ['-scans', join(dir, 'scans.txt'), '-restart', '1B'])), `${photo} in ${script.length} scans, a restart every block`, 'zero');
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
