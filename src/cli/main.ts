@@ -27,7 +27,7 @@ export const commands: Record<string, { run: Command; usage: string; summary: st
   'build native': { run: buildNativeCommand, usage: buildNativeUsage, flags: buildNativeFlags, summary: 'Writes any dataset (WebDataset shards or Parquet files read in place) as a native one, then adds a PCA probe if asked.' },
   index: { run: indexCommand, usage: indexUsage, flags: indexFlags, summary: 'Reads WebDataset shards or Parquet files once and writes the index beside them, so that opening them reads only what is asked for.' },
   inspect: { run: inspectCommand, usage: inspectUsage, flags: inspectFlags, summary: 'Shows a dataset\'s refs, version, splits and tensors.' },
-  query: { run: queryCommand, usage: queryUsage, flags: queryFlags, summary: 'Selects samples with a TQL-style query (where, order by, limit; class names, array functions, slices), reading only the tensors it names.' },
+  query: { run: queryCommand, usage: queryUsage, flags: queryFlags, summary: 'Selects samples with a TQL-style query (where, order by, limit; class names, text, array functions, slices), reading only the tensors it names.' },
   view: { run: viewCommand, usage: viewUsage, flags: viewFlags, summary: 'Serves the dataset viewer page (image grid with class names, per-class counts, an embedding scatter, queries) for a dataset folder or URL on 127.0.0.1.' },
   views: { run: viewsCommand, usage: viewsUsage, flags: viewsFlags, summary: 'Lists the query answers saved in a dataset (edgelake query --save NAME).' },
   materialize: { run: materializeCommand, usage: materializeUsage, flags: materializeFlags, summary: 'Writes the samples a query selects as a new version, packed in order for streaming, on a new branch.' },

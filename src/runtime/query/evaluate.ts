@@ -41,9 +41,16 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
   const fail = (message: string, at: number): never => {
     throw queryError(text, message, at);
   };
-  /** A string compared with a class label tensor is that class's index; with anything else it is a mistake. */
+  const isText = (e: Expr) => e.kind === 'tensor' && Object.hasOwn(tensors, e.name) && isTextTensor(tensors[e.name]);
+  /** The string literals compared with text: those stay strings. */
+  const texts = new Set<Expr>();
+  /** A string compared with a class label tensor is that class's index; with text, a string; with anything else it is a mistake. */
   const classIndex = (side: Expr, other: Expr): Expr => {
     if (other.kind !== 'string' || side.kind !== 'tensor' || !Object.hasOwn(tensors, side.name)) return other; // a string left is refused below
+    if (isText(side)) {
+      texts.add(other);
+      return other;
+    }
     const names = tensors[side.name].classNames;
     if (!names) return fail(`tensor ${side.name} has no class names to compare '${other.value}' with`, other.at);
     const index = names.indexOf(other.value);
@@ -71,11 +78,18 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
         return () => v;
       }
       case 'string': {
-        if (Object.hasOwn(tensors, e.value) || extra.has(e.value)) fail(`'${e.value}' is a string (a class name); write the tensor as ${nameInQuery(e.value)}`, e.at);
+        if (texts.has(e)) {
+          const v = e.value;
+          return () => v;
+        }
+        if (Object.hasOwn(tensors, e.value) || extra.has(e.value)) fail(`'${e.value}' is a string (a class name or text); write the tensor as ${nameInQuery(e.value)}`, e.at);
         const quoted = `'${e.value.replaceAll("'", "''")}'`;
-        const labels = Object.keys(tensors).filter((name) => tensors[name].classNames);
-        if (labels.length === 0) fail(`a string is a class name, and this dataset has no class label tensor to compare ${quoted} with`, e.at);
-        return fail(`a string is a class name, compared with a class label tensor (${labels.map((name) => `${nameInQuery(name)} == ${quoted}`).join(' or ')})`, e.at);
+        const uses = Object.keys(tensors).flatMap((name) => {
+          const t = nameInQuery(name);
+          return tensors[name].classNames ? [`${t} == ${quoted}`] : isTextTensor(tensors[name]) ? [`${t} == ${quoted}`, `contains(${t}, ${quoted})`] : [];
+        });
+        if (uses.length === 0) fail(`a string is a class name or text, and this dataset has no class label or text tensor to compare ${quoted} with`, e.at);
+        return fail(`a string is a class name or text, compared with a class label or text tensor (${uses.join(' or ')})`, e.at);
       }
       case 'tensor': {
         if (!Object.hasOwn(tensors, e.name) && !extra.has(e.name)) fail(`no tensor '${e.name}' (tensors: ${[...Object.keys(tensors), ...extra].join(', ')})`, e.at);
@@ -91,6 +105,14 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
           const shape = { data: fixed as number[], shape: [fixed.length] };
           return () => shape;
         }
+        if (e.name === 'contains') {
+          // Deep Lake's CONTAINS(text, 'word'): whether the text holds the string, case and all.
+          const [text, part] = e.args;
+          if (e.args.length !== 2 || !isText(text) || part.kind !== 'string') fail(`contains takes a text tensor and a string: contains(caption, 'dog')`, e.at);
+          texts.add(part);
+          const [haystack, needle] = [go(text), go(part)];
+          return (s) => +(haystack(s) as string).includes(needle(s) as string);
+        }
         const args = e.args.map(go);
         if (e.name === 'shape') {
           if (args.length !== 1) fail('shape takes one tensor', e.at);
@@ -99,7 +121,7 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
             return { data: typeof v === 'object' ? v.shape : [], shape: [typeof v === 'object' ? v.shape.length : 0] };
           };
         }
-        if (!Object.hasOwn(REDUCTIONS, e.name)) fail(`no function '${e.name}' (functions: ${[...Object.keys(REDUCTIONS), 'shape'].join(', ')})`, e.at);
+        if (!Object.hasOwn(REDUCTIONS, e.name)) fail(`no function '${e.name}' (functions: ${[...Object.keys(REDUCTIONS), 'shape', 'contains'].join(', ')})`, e.at);
         if (args.length !== 1) fail(`${e.name} takes one argument`, e.at);
         const fn = e.name as Reduction;
         const reduce = (xs: ArrayLike<number>) => (xs.length === 0 && (fn === 'min' || fn === 'max') ? fail(`${fn} of an empty array`, e.at) : REDUCTIONS[fn](xs));
@@ -148,6 +170,9 @@ export function compile(expr: Expr, tensors: Record<string, TensorMeta>, text: s
   return { run, test: (s) => truthy(run(s), start, fail), key: (s) => scalar(run(s), 'order by', at, fail), tensors: used, reductions };
 }
 
+/** A tensor whose samples a query reads as text (UTF-8): text htype, stored as bytes. */
+export const isTextTensor = (t: TensorMeta) => t.htype === 'text' && t.dtype === 'bytes';
+
 /** A value's truth, as NumPy's bool(): non-zero (NaN included) is true, an array of one element is that element's. */
 function truthy(v: Value, at: number, fail: Fail): boolean {
   if (typeof v === 'number') return v !== 0;
@@ -191,18 +216,20 @@ type Fail = (message: string, at: number) => never;
 
 function numbersOf(v: Value, what: string, at: number, fail: Fail): ArrayLike<number> {
   if (typeof v === 'number') return [v];
-  if (typeof v === 'string') return fail(`${what} of a string`, at);
+  if (typeof v === 'string') return fail(`${what} of text`, at);
   return v.data;
 }
 
 function scalar(v: Value, what: string, at: number, fail: Fail): number {
   if (typeof v === 'number') return v;
-  if (typeof v === 'object' && v.data.length === 1) return v.data[0];
+  if (typeof v === 'string') return fail(`'${what}' needs a number, not text (text is compared with ==, != and in, or searched with contains)`, at);
+  if (v.data.length === 1) return v.data[0];
   return fail(`'${what}' needs a number; reduce an array first (mean, min, max, sum) or index it`, at);
 }
 
-/** `==`, `!=` and `in` compare numbers: an array of one element is that element, a longer one a mistake. */
+/** `==`, `!=` and `in` compare numbers (an array of one element is that element, a longer one a mistake), or text with text. */
 function same(a: Value, b: Value, what: string, at: number, fail: Fail): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return typeof a === typeof b ? a === b : fail(`'${what}' compares text with a number`, at);
   return scalar(a, what, at, fail) === scalar(b, what, at, fail);
 }
 

@@ -7,7 +7,7 @@ import { typedArrayFor } from '../dataset/batch.js';
 import type { BatchTensor, TensorTransform } from '../loader/transform.js';
 import { rowStatsFits, rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
 import { halfToFloat } from '../../kernels/decode/decode.ref.js';
-import { compile, type Compiled, type Sample, type Value } from './evaluate.js';
+import { compile, isTextTensor, type Compiled, type Sample, type Value } from './evaluate.js';
 import { parseQuery } from './parse.js';
 
 export interface QueryAnswer {
@@ -65,7 +65,7 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
   for (const name of tensors) {
     const t = ds.tensor(name);
     const described = `${t.dtype} [${t.shape.map((d) => d ?? '*').join(', ')}]`;
-    if (t.dtype === 'bytes') throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${described}, bytes; queries read numbers`);
+    if (t.dtype === 'bytes' && (!isTextTensor(t) || name === input)) throw new EdgelakeError('invalid-input', `query: tensor ${name} is ${described}, bytes; queries read numbers and text`);
     // A sample's own shape: a decoded image's, or the one extent of any size worked out from its size.
     const free = t.shape.filter((d) => d === null).length;
     const images = t.sampleCompression === 'jpeg' || t.sampleCompression === 'png';
@@ -168,6 +168,8 @@ function uncertaintyOf(b: Batch, input: string, dtype: Dtype, fitted: boolean, o
   return options.learner!.uncertainty(x, b.ids.length, options.measure ?? 'entropy');
 }
 
+const UTF8 = new TextDecoder();
+
 type Column = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
 
 /** A batch's values of a tensor as numbers: float16 arrives as its bits, read once a batch. */
@@ -177,12 +179,13 @@ function numbersOf(values: BatchTensor, dtype: Dtype): Column {
 }
 
 /**
- * Sample `row` of a batch's tensor as the evaluator takes it: a number, or an array with its
+ * Sample `row` of a batch's tensor as the evaluator takes it: a number, text, or an array with its
  * shape (the manifest's, a decoded image's own, or the one extent of any size worked out from
  * the sample's size). Samples of different sizes come as a list of their bytes.
  */
 function rowValues(batch: Batch, name: string, meta: TensorMeta): (row: number) => Value {
   const values = batch.tensors[name];
+  if (isTextTensor(meta)) return (row) => UTF8.decode((values as Uint8Array[])[row]);
   const decoded = batch.shapes?.[name];
   const known = meta.shape.reduce((a: number, d) => a * (d ?? 1), 1);
   const shapeOf = (row: number, elements: number): number[] =>

@@ -53,7 +53,7 @@ describe('query expressions', () => {
     expect(run("label in ('Sandal', 'It''s')")).toBe(1);
     const refused: [string, string][] = [
       ["score == 'Sandal'", "tensor score has no class names to compare 'Sandal' with at column 25"],
-      ["label + 0 == 'Sandal'", "a string is a class name, compared with a class label tensor (label == 'Sandal') at column 29"],
+      ["label + 0 == 'Sandal'", "a string is a class name or text, compared with a class label or text tensor (label == 'Sandal') at column 29"],
       ["label == 'Sneaker'", "tensor label has no class 'Sneaker' (classes: T-shirt/top, It's, Sandal) at column 25"],
     ];
     for (const [expr, message] of refused) expect(() => run(expr), expr).toThrow(message);
@@ -104,8 +104,8 @@ describe('query expressions', () => {
     expect(run('"my-tensor" * 10 + "version"')).toBe(73);
     expect(run('mean("my-tensor") == 7 and "version" in (3)')).toBe(1);
     const refused: [string, string][] = [
-      ["'my-tensor' > 5", `'my-tensor' is a string (a class name); write the tensor as "my-tensor" at column 16`],
-      ["label + 0 == 'Sandal'", "a string is a class name, compared with a class label tensor (label == 'Sandal') at column 29"],
+      ["'my-tensor' > 5", `'my-tensor' is a string (a class name or text); write the tensor as "my-tensor" at column 16`],
+      ["label + 0 == 'Sandal'", "a string is a class name or text, compared with a class label or text tensor (label == 'Sandal') at column 29"],
       ['"no-""tensor" > 5', "no tensor 'no-\"tensor' (tensors: image, label, score, my-tensor, version) at column 16"],
       ['"my-tensor > 5', 'a name in double quotes that never ends at column 16'],
     ];
@@ -113,8 +113,8 @@ describe('query expressions', () => {
     // A string anywhere else: the hint names the class label tensors there are, as a query writes them.
     const classes = (classNames: string[]) => meta({ htype: 'class_label', dtype: 'uint8', shape: [], classNames });
     const text = "select * where 1 == 'cat'";
-    expect(() => compile(parseQuery(text).where!, { kind: classes(['cat']), 'fine-label': classes(['tabby']) }, text)).toThrow(`a string is a class name, compared with a class label tensor (kind == 'cat' or "fine-label" == 'cat') at column 21`);
-    expect(() => compile(parseQuery(text).where!, { score: tensors.score }, text)).toThrow("a string is a class name, and this dataset has no class label tensor to compare 'cat' with at column 21");
+    expect(() => compile(parseQuery(text).where!, { kind: classes(['cat']), 'fine-label': classes(['tabby']) }, text)).toThrow(`a string is a class name or text, compared with a class label or text tensor (kind == 'cat' or "fine-label" == 'cat') at column 21`);
+    expect(() => compile(parseQuery(text).where!, { score: tensors.score }, text)).toThrow("a string is a class name or text, and this dataset has no class label or text tensor to compare 'cat' with at column 21");
   });
 
   it('reads numbers as JavaScript does: 5, 5.0, .5e1, 50e-1', () => {

@@ -163,8 +163,8 @@ describe('query on the bundled subset', () => {
       ['select * where image', "query: the truth of an array of 784 elements is ambiguous; reduce it first, e.g. mean(...) > 0, or index it at column 16"],
       ["select * where label == 'Sneakers'", "query: tensor label has no class 'Sneakers' (classes: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot) at column 25"],
       ['select * where labl == 1', "query: no tensor 'labl' (tensors: image, label) at column 16"],
-      ['select * where median(image) > 1', "query: no function 'median' (functions: mean, sum, min, max, shape) at column 16"],
-      ['select * where constructor(image) > 1', "query: no function 'constructor' (functions: mean, sum, min, max, shape) at column 16"], // not Object's
+      ['select * where median(image) > 1', "query: no function 'median' (functions: mean, sum, min, max, shape, contains) at column 16"],
+      ['select * where constructor(image) > 1', "query: no function 'constructor' (functions: mean, sum, min, max, shape, contains) at column 16"], // not Object's
       ['select * where image > 1', "query: '>' needs a number; reduce an array first (mean, min, max, sum) or index it at column 22"],
       ['select * limit x', "query: expected a whole number after LIMIT, found 'x' at column 16"],
       ['select * limit 3 offset -1', "query: expected a whole number after OFFSET, found '-' at column 25"],
@@ -211,6 +211,49 @@ describe('query on a dataset built in memory', () => {
   it("a tensor named uncertainty is the dataset's own when no learner is attached", async () => {
     const ds = await scored();
     expect(Array.from((await query(ds, 'select * where uncertainty > 0 order by uncertainty desc limit 4')).ids)).toEqual([2, 5, 8, 11]);
+  });
+});
+
+describe('query on text (captions, as WebDataset .txt and Parquet strings are stored)', () => {
+  const CAPTIONS = ['a dog on grass', 'a cat', 'two dogs', 'Dog', '', 'un café crème', 'a dog on grass'];
+  async function captioned() {
+    const sink = new MemorySink();
+    const caption = new TensorWriter(sink, 'caption', { htype: 'text', dtype: 'bytes', shape: [null], sampleCompression: 'none', chunkCompression: 'none' }, 16);
+    const score = new TensorWriter(sink, 'score', { htype: 'generic', dtype: 'int32', shape: [], sampleCompression: 'none', chunkCompression: 'none' }, 64);
+    for (const [i, text] of CAPTIONS.entries()) {
+      await caption.append(new TextEncoder().encode(text));
+      await score.append(new Uint8Array(Int32Array.of(i).buffer));
+    }
+    await commitVersion(sink, { length: CAPTIONS.length, splits: {}, tensors: { caption: await caption.finish(), score: await score.finish() } }, { name: 'captions', message: 'captions', created: '2026-01-01T00:00:00Z' });
+    return openDataset(new MemorySource(sink.files));
+  }
+  const matching = (keep: (text: string, i: number) => boolean) => CAPTIONS.flatMap((text, i) => (keep(text, i) ? [i] : []));
+
+  it('==, !=, in and contains (case and all), with numbers beside them; an empty text is false', async () => {
+    const ds = await captioned();
+    const cases: [string, (text: string, i: number) => boolean][] = [
+      ["select * where caption == 'a dog on grass'", (t) => t === 'a dog on grass'],
+      ["select * where 'a cat' != caption", (t) => t !== 'a cat'],
+      ["select * where caption in ('Dog', 'two dogs', 'no such text')", (t) => t === 'Dog' || t === 'two dogs'],
+      ["select * where contains(caption, 'dog') and score > 0", (t, i) => t.includes('dog') && i > 0],
+      ["select * where contains(caption, 'é') or not caption", (t) => t.includes('é') || t === ''],
+      ["select * where CONTAINS(caption, '') and caption not in ('a cat')", (t) => t !== 'a cat'],
+    ];
+    for (const [text, keep] of cases) expect(Array.from((await query(ds, text)).ids), text).toEqual(matching(keep));
+    const answer = await query(ds, "select * where contains(caption, 'dog') order by score desc limit 2");
+    expect({ ids: Array.from(answer.ids), read: answer.tensorsRead }).toEqual({ ids: [6, 2], read: ['caption', 'score'] });
+  });
+
+  it('text is not a number: a mistake is refused at its column, saying what text takes', async () => {
+    const ds = await captioned();
+    const refusal = (text: string) => query(ds, text).then(() => 'answered', (e: Error) => e.message);
+    expect(await refusal("select * where caption > 'a'")).toMatch(/'>' needs a number, not text \(text is compared with ==, != and in, or searched with contains\)/);
+    expect(await refusal('select * where caption == 3')).toMatch(/'==' compares text with a number/);
+    expect(await refusal("select * where contains(score, 'a')")).toMatch(/contains takes a text tensor and a string: contains\(caption, 'dog'\)/);
+    expect(await refusal('select * where mean(caption) > 1')).toMatch(/mean of text/);
+    expect(await refusal("select * where score == 'a'")).toMatch(/tensor score has no class names to compare 'a' with/);
+    expect(await refusal("select * where 'a'")).toMatch(/a string is a class name or text, compared with a class label or text tensor \(caption == 'a' or contains\(caption, 'a'\)\)/);
+    expect(await refusal('select * order by caption')).toMatch(/'order by' needs a number, not text/);
   });
 });
 

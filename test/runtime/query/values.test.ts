@@ -54,7 +54,7 @@ describe('query values as NumPy reads them', () => {
   it('names tensors that are not words in double quotes, as Deep Lake TQL does', async () => {
     expect(await ids('select * where "my-tensor" > 5')).toEqual([6, 7]);
     expect(await ids('select * where "version" == 30 or "a.b" and "my-tensor" > 4 order by "my-tensor" desc')).toEqual([7, 5, 3]);
-    await expect(ids("select * where 'my-tensor' > 5")).rejects.toThrow(`'my-tensor' is a string (a class name); write the tensor as "my-tensor" at column 16`);
+    await expect(ids("select * where 'my-tensor' > 5")).rejects.toThrow(`'my-tensor' is a string (a class name or text); write the tensor as "my-tensor" at column 16`);
   });
 });
 

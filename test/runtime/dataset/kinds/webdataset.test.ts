@@ -246,4 +246,22 @@ with tarfile.open(fileobj=sys.stdout.buffer, mode='w|') as t:
     expect(index.manifest.tensors['label.cls']).toMatchObject({ htype: 'class_label', dtype: 'int32' });
     expect(labelsOf(index, 'label.cls')).toEqual([7, 8]);
   });
+
+  it('captions (.txt) are text a query compares and searches: edgelake query "... where contains(txt, \'dog\')"', async () => {
+    const captions = ['a dog on grass', 'a cat', 'two dogs', 'Dog', 'un café crème'];
+    const dir = mkdtempSync(join(tmpdir(), 'edgelake-wds-text-'));
+    try {
+      writeFileSync(join(dir, 'captions-0.tar'), pythonTar(captions.flatMap((text, i): [string, string][] => [[`${i}.txt`, text], [`${i}.cls`, String(i % 2)]])));
+      expect((await cli('index', join(dir, 'captions-{0..0}.tar'))).code).toBe(0);
+      const ids = async (text: string) => {
+        const r = await cli('query', join(dir, 'captions-{0..0}.tar'), text, '--json');
+        expect(r.code, r.stderr).toBe(0);
+        return (JSON.parse(r.stdout) as { ids: number[] }).ids;
+      };
+      expect(await ids("select * where contains(txt, 'dog')")).toEqual([0, 2]);
+      expect(await ids("select * where txt in ('Dog', 'un café crème') or txt == 'a cat' and cls == 1")).toEqual([1, 3, 4]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
