@@ -1,4 +1,4 @@
-import { EdgelakeError } from '../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
 import { sameBytes, type Sink } from './sink.js';
 
 export interface HttpSinkOptions {
@@ -9,19 +9,34 @@ export interface HttpSinkOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** Shown in messages instead of the URL prefix. */
   location?: string;
+  /**
+   * Exactly one process writes under this prefix: `swap` skips the check that the server honours
+   * If-Match and If-None-Match on PUT, and on a server that ignores them (nginx's WebDAV, s3rver)
+   * compares, then PUTs: last writer wins. Without it such a server is refused ('unsupported').
+   */
+  singleWriter?: boolean;
 }
+
+/** A file of the sink's own, directly under its prefix, that the check of conditional PUT writes. */
+const CONDITIONAL_PUT_PROBE = '.edgelake-conditional-put';
+const PROBE_BYTES = new TextEncoder().encode('edgelake checks with this file that the server refuses a PUT whose If-Match or If-None-Match fails\n');
+const NEVER_MATCHES = '"edgelake-never-matches"';
 
 /**
  * Writes a dataset's files with HTTP PUT under a URL prefix: an S3 bucket (signed), or any server
  * that stores what is PUT. `swap` is a conditional PUT: If-Match the ETag of the bytes it compared
  * (If-None-Match: * when the file was absent), so the server decides atomically and a 412 means
- * another writer came first. S3 and Ceph's radosgw honour both; a server that ignores them
- * (s3rver 3.7 does) gives no compare-and-swap, only last-writer-wins.
+ * another writer came first. S3 and Ceph's radosgw honour both. Some servers ignore them (nginx's
+ * WebDAV, s3rver 3.7), which would let a commit silently overwrite another writer's: so before its
+ * first swap a sink checks once, with PUTs of its own file .edgelake-conditional-put, that the server
+ * refuses a failed condition, and swap refuses ('unsupported') a server that does not, unless
+ * `singleWriter: true` says one process writes alone (then last writer wins).
  */
 export class HttpSink implements Sink {
   readonly location: string;
   readonly #prefix: string;
   readonly #options: HttpSinkOptions;
+  #honoursConditions?: Promise<void>;
 
   constructor(urlPrefix: string, options: HttpSinkOptions = {}) {
     this.#prefix = urlPrefix.endsWith('/') ? urlPrefix : `${urlPrefix}/`;
@@ -39,6 +54,7 @@ export class HttpSink implements Sink {
   }
 
   async swap(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
+    if (!this.#options.singleWriter) await this.#checkConditionalPut();
     const current = await this.#get(path);
     if (!sameBytes(current.bytes, expected)) return false;
     if (current.bytes && !current.etag) {
@@ -61,6 +77,43 @@ export class HttpSink implements Sink {
     }
     if (!response.ok) throw await failure(response, `${this.location}/${path}: conditional PUT`);
     return true;
+  }
+
+  /** Resolves once the server is known to honour If-Match and If-None-Match on PUT; asked once per sink. */
+  #checkConditionalPut(): Promise<void> {
+    this.#honoursConditions ??= this.#probeConditionalPut().catch((e: unknown) => {
+      if (!isEdgelakeError(e, 'unsupported')) this.#honoursConditions = undefined; // a request that failed is asked again by the next swap
+      throw e;
+    });
+    return this.#honoursConditions;
+  }
+
+  async #probeConditionalPut(): Promise<void> {
+    const ignored = new Map<string, string>(); // header -> what the probe saw
+    // The first may create the file (or be ignored); the second surely finds it there, so only a server that ignores the condition stores it.
+    if ((await this.#probePut({ 'if-none-match': '*' })) && (await this.#probePut({ 'if-none-match': '*' }))) ignored.set('If-None-Match', 'with If-None-Match: * replaced the file already there');
+    // A tag no file has: radosgw 16, comparing it unquoted, refuses it too, as it should.
+    if (await this.#probePut({ 'if-match': NEVER_MATCHES })) ignored.set('If-Match', `with If-Match: ${NEVER_MATCHES} replaced a file whose ETag differs`);
+    if (ignored.size === 0) return;
+    throw new EdgelakeError('unsupported', `${this.location}: the server ignores ${[...ignored.keys()].join(' and ')} on PUT (a PUT of ${CONDITIONAL_PUT_PROBE} ${[...ignored.values()].join('; one ')}), ` +
+      "so a commit here could silently overwrite another writer's. Use a server that honours conditional PUT (S3, MinIO, Ceph radosgw), " +
+      'or, if exactly one process writes this dataset, open the sink with singleWriter: true (openSink(url, { http: { singleWriter: true } }) or new HttpSink(url, { singleWriter: true }); the CLI has no flag for it): then the last writer wins');
+  }
+
+  /** A conditional PUT of the probe file: true if stored, false if refused (412). */
+  async #probePut(condition: Record<string, string>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.#send('PUT', CONDITIONAL_PUT_PROBE, condition, PROBE_BYTES);
+      if (response.ok || response.status === 412) {
+        await response.body?.cancel();
+        return response.ok;
+      }
+      // S3's 409 and radosgw 16's 500 answer a conditional write that raced another (a sink probing at once): ask again.
+      const raced = response.status === 409 || response.status >= 500;
+      if (!raced || attempt === 3) throw await failure(response, `${this.location}/${CONDITIONAL_PUT_PROBE}: conditional PUT`);
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
   }
 
   async #get(path: string): Promise<{ bytes?: Uint8Array; etag?: string }> {

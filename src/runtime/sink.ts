@@ -6,7 +6,11 @@ import { s3Endpoint, type S3SourceOptions } from '../source/s3.js';
 import { schemeOf } from '../source/open.js';
 
 export interface OpenSinkOptions {
-  /** For http(s):// roots: a server that stores what is PUT (and honours If-Match for commits). */
+  /**
+   * For http(s):// roots, and s3:// ones too (headers, fetch, singleWriter): a server that stores
+   * what is PUT. Commits need one that honours If-Match and If-None-Match on PUT, which the sink
+   * checks before its first; `singleWriter: true` lets one process alone commit to one that ignores them.
+   */
   http?: HttpSinkOptions;
   /** For s3:// roots: endpoint, region and keys, as for reading. */
   s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'forcePathStyle'>;

@@ -88,11 +88,17 @@ describe('labels committed into an S3 bucket (s3rver)', () => {
       const learner = mlp({ layers: [784, 8, 10], seed: 1 });
       const al = new ActiveLearner({ dataset, strategy: 'random', roundSize: 10, maxLabels: 100, learner, epochs: 1, target: 'person', labels: new MemoryLabelStore() });
       await al.teach([5, 6], [7, 8]);
-      const committed = await al.commit({ sink: openSink(`s3://${bucket}/ds`, { s3: s3Options }) });
+      // s3rver ignores If-Match and If-None-Match on PUT: a sink finds that out before moving the ref, and refuses.
+      const refs = await openSource(`s3://${bucket}/ds`, { s3: s3Options }).read('edgelake.json');
+      const refused = await al.commit({ sink: openSink(`s3://${bucket}/ds`, { s3: s3Options }) }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'unsupported', message: expect.stringMatching(/^s3:\/\/edgelake-e2e\/ds: the server ignores If-None-Match and If-Match on PUT .*singleWriter: true/) });
+      expect(await openSource(`s3://${bucket}/ds`, { s3: s3Options }).read('edgelake.json')).toEqual(refs);
+      // This test is the only writer, so it says so (singleWriter: true) to commit through signed PUTs as one process alone may.
+      const committed = await al.commit({ sink: openSink(`s3://${bucket}/ds`, { s3: s3Options, http: { singleWriter: true } }) });
       learner.dispose();
-      // A fresh reader of the bucket sees the new version, child of the one read. (s3rver ignores
-      // If-Match on PUT, so two writers racing there cannot be shown: test/e2e/rgw.test.ts runs
-      // that race against Ceph's radosgw, which honours it as S3 does.)
+      // A fresh reader of the bucket sees the new version, child of the one read. (Two writers
+      // racing cannot be shown on s3rver: test/e2e/rgw.test.ts runs that race against Ceph's
+      // radosgw, which honours conditional PUT as S3 does.)
       const child = await openDataset(`s3://${bucket}/ds`, { s3: s3Options });
       expect([child.version, child.manifest.parent]).toEqual([committed.versionId, dataset.version]);
       expect(await child.view().get(6, ['person', 'person_mask'])).toEqual({ person: Int32Array.of(8), person_mask: Uint8Array.of(1) });

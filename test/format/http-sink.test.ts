@@ -1,6 +1,7 @@
 // HttpSink: a dataset root written with HTTP PUT, refs moved by conditional PUT (If-Match), as on S3.
-// The server is the demo's static server with a writable mount, which honours If-Match as S3 does.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The server is the demo's static server with a writable mount, which honours If-Match as S3 does;
+// then nginx's WebDAV, which ignores it, and where a swap is refused unless one process writes alone.
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic, type ServedRequest } from '../../demo/web/serve.js';
 import { readDataset } from '../spec-reader/reader.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
+import { startNginx, type RunningNginx } from '../support/nginx.js';
+import { hasCommand, missing } from '../support/system.js';
 import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp, openSink } from '../../src/index.js';
 import { HttpSink } from '../../src/format/index.js';
 import { openDataset } from '../../src/node.js';
@@ -55,7 +58,7 @@ describe('HttpSink', () => {
     const other = new HttpSink(`${base}/files/`);
     const late = new HttpSink(`${base}/files/`, {
       fetch: async (request) => {
-        if (request.method === 'PUT') await other.write('race.json', bytes('theirs'));
+        if (request.method === 'PUT' && request.url.endsWith('/race.json')) await other.write('race.json', bytes('theirs'));
         return fetch(request);
       },
     });
@@ -83,7 +86,7 @@ describe('HttpSink', () => {
     let first = true;
     const late = new HttpSink(`${base}/files/`, {
       fetch: async (request) => {
-        if (request.method === 'PUT' && first) {
+        if (request.method === 'PUT' && request.url.endsWith('/rgw.json') && first) {
           first = false;
           await other.write('rgw.json', bytes('theirs'));
         }
@@ -96,27 +99,117 @@ describe('HttpSink', () => {
 
   it('after a 5xx to its conditional PUT, swap reads the file back: its bytes landed, or another writer\'s did, or nothing changed (an error)', async () => {
     await new HttpSink(`${base}/files/`).write('ambiguous.json', bytes('v1'));
+    // Only the PUTs of the file itself fail (not those that check the server first).
+    const putOf = (request: Request) => request.method === 'PUT' && request.url.endsWith('/ambiguous.json');
     // The server applies the PUT, then fails to say so.
     const appliedThen500 = new HttpSink(`${base}/files/`, {
-      fetch: async (request) => (request.method === 'PUT' ? (await fetch(request), new Response('oops', { status: 500 })) : fetch(request)),
+      fetch: async (request) => (putOf(request) ? (await fetch(request), new Response('oops', { status: 500 })) : fetch(request)),
     });
     expect(await appliedThen500.swap('ambiguous.json', bytes('v1'), bytes('v2'))).toBe(true);
     // Another writer's PUT won (as radosgw 16 answers the loser of two at once).
     const other = new HttpSink(`${base}/files/`);
     const lostThen500 = new HttpSink(`${base}/files/`, {
-      fetch: async (request) => (request.method === 'PUT' ? (await other.write('ambiguous.json', bytes('theirs')), new Response('', { status: 500 })) : fetch(request)),
+      fetch: async (request) => (putOf(request) ? (await other.write('ambiguous.json', bytes('theirs')), new Response('', { status: 500 })) : fetch(request)),
     });
     expect(await lostThen500.swap('ambiguous.json', bytes('v2'), bytes('mine'))).toBe(false);
     // Nothing changed: the failure is the caller's to see.
-    const failed = new HttpSink(`${base}/files/`, { fetch: async (request) => (request.method === 'PUT' ? new Response('down', { status: 503 }) : fetch(request)) });
+    const failed = new HttpSink(`${base}/files/`, { fetch: async (request) => (putOf(request) ? new Response('down', { status: 503 }) : fetch(request)) });
     await expect(failed.swap('ambiguous.json', bytes('theirs'), bytes('mine'))).rejects.toThrow('ambiguous.json: conditional PUT answered 503: down');
     expect(new TextDecoder().decode(await other.read('ambiguous.json'))).toBe('theirs');
+  });
+
+  it('checks once per sink, before its first swap reads anything, that the server refuses a PUT whose If-None-Match or If-Match fails', async () => {
+    const probe = '/files/once/.edgelake-conditional-put';
+    const from = served.length;
+    const sink = new HttpSink(`${base}/files/once/`);
+    expect(await sink.swap('refs.json', undefined, bytes('one'))).toBe(true);
+    expect(await sink.swap('refs.json', bytes('one'), bytes('two'))).toBe(true);
+    const seen = () => served.slice(from).map((r) => `${r.method} ${r.path} ${r.status}${r.headers['if-none-match'] ? ` if-none-match ${r.headers['if-none-match']}` : ''}${r.headers['if-match'] && r.path === probe ? ` if-match ${r.headers['if-match']}` : ''}`);
+    expect(seen()).toEqual([
+      `PUT ${probe} 200 if-none-match *`, // created (or a server that ignores it)
+      `PUT ${probe} 412 if-none-match *`, // there now: refused
+      `PUT ${probe} 412 if-match "edgelake-never-matches"`,
+      'GET /files/once/refs.json 404',
+      'PUT /files/once/refs.json 200 if-none-match *',
+      'GET /files/once/refs.json 200',
+      'PUT /files/once/refs.json 200', // the second swap: no check again
+    ]);
+    // Another sink checks again; the file is there already, so two requests.
+    const next = served.length;
+    expect(await new HttpSink(`${base}/files/once/`).swap('refs.json', bytes('two'), bytes('three'))).toBe(true);
+    expect(served.slice(next).filter((r) => r.path === probe).map((r) => r.status)).toEqual([412, 412]);
+  });
+
+  it("a check that races another writer's (S3's 409) is asked again; one refused for another reason (403) fails the swap as its own PUT would, and the next swap asks again", async () => {
+    const answers = [409, 403];
+    const sink = new HttpSink(`${base}/files/checked/`, {
+      fetch: async (request) => (request.url.endsWith('/.edgelake-conditional-put') && answers.length ? new Response('AccessDenied', { status: answers.shift() }) : fetch(request)),
+    });
+    await expect(sink.swap('refs.json', undefined, bytes('one'))).rejects.toMatchObject({ code: 'source', message: `${base}/files/checked/.edgelake-conditional-put: conditional PUT answered 403: AccessDenied` });
+    expect(await sink.read('refs.json')).toBeUndefined();
+    expect(await sink.swap('refs.json', undefined, bytes('one'))).toBe(true);
+    expect(served.filter((r) => r.path === '/files/checked/.edgelake-conditional-put').map((r) => r.status)).toEqual([200, 412, 412]);
   });
 
   it('names what failed: a path outside the root, a server that refuses the PUT', async () => {
     await expect(new HttpSink(`${base}/files/`).write('../x', Uint8Array.of(1))).rejects.toThrow('"../x": not a relative file path');
     await expect(new HttpSink(`${base}/elsewhere/`).write('x', Uint8Array.of(1))).rejects.toThrow(`${base}/elsewhere/x: PUT answered 405`);
     expect(() => openSink('/some/folder')).toThrow("local folders need openSinkNode (or FolderSink) from 'edgelake/node'");
+  });
+});
+
+describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))('a server that ignores If-Match and If-None-Match on PUT (nginx with WebDAV)', () => {
+  let nginx: RunningNginx;
+  const dav = join(root, 'dav');
+  beforeAll(async () => {
+    cpSync(join(root, 'ds'), join(dav, 'ds'), { recursive: true });
+    nginx = await startNginx(dav, { webdav: true });
+  });
+  afterAll(() => nginx?.stop());
+  /** What nginx answered each request for `path`, from its access log: "PUT 201". */
+  const answered = async (path: string) =>
+    (await nginx.accessLog()).split('\n').filter((line) => line.includes(` ${path} HTTP/`)).map((line) => /"(\w+) \S+ HTTP\/[\d.]+" (\d+)/.exec(line)!.slice(1).join(' '));
+
+  it("refuses every swap ('unsupported'), naming the headers it ignores, before reading or writing the file; it checks once per sink", async () => {
+    const sink = new HttpSink(`${nginx.url}files/`);
+    await sink.write('refs.json', bytes('v1'));
+    const error = (await sink.swap('refs.json', bytes('v1'), bytes('v2')).catch((e: unknown) => e)) as Error;
+    expect(isEdgelakeError(error, 'unsupported'), String(error)).toBe(true);
+    expect(error.message).toBe(
+      `${nginx.url}files: the server ignores If-None-Match and If-Match on PUT (a PUT of .edgelake-conditional-put with If-None-Match: * replaced the file already there; ` +
+        `one with If-Match: "edgelake-never-matches" replaced a file whose ETag differs), so a commit here could silently overwrite another writer's. ` +
+        'Use a server that honours conditional PUT (S3, MinIO, Ceph radosgw), or, if exactly one process writes this dataset, open the sink with singleWriter: true ' +
+        '(openSink(url, { http: { singleWriter: true } }) or new HttpSink(url, { singleWriter: true }); the CLI has no flag for it): then the last writer wins',
+    );
+    await expect(sink.swap('new.json', undefined, bytes('x'))).rejects.toMatchObject({ code: 'unsupported' });
+    expect(readFileSync(join(dav, 'files/refs.json'), 'utf8')).toBe('v1');
+    expect(existsSync(join(dav, 'files/new.json'))).toBe(false);
+    expect(await answered('/files/refs.json')).toEqual(['PUT 201']); // the write alone
+    expect(await answered('/files/.edgelake-conditional-put')).toEqual(['PUT 201', 'PUT 204', 'PUT 204']); // created, then replaced twice
+  });
+
+  it('with singleWriter: true, swap compares and then PUTs as before, with no check: the last writer wins', async () => {
+    const sink = new HttpSink(`${nginx.url}single/`, { singleWriter: true });
+    expect(await sink.swap('refs.json', undefined, bytes('one'))).toBe(true);
+    expect(await sink.swap('refs.json', bytes('stale'), bytes('two'))).toBe(false);
+    expect(await sink.swap('refs.json', bytes('one'), bytes('two'))).toBe(true);
+    expect(readFileSync(join(dav, 'single/refs.json'), 'utf8')).toBe('two');
+    expect(await answered('/single/.edgelake-conditional-put')).toEqual([]);
+    // The same root without it: refused.
+    await expect(new HttpSink(`${nginx.url}single/`).swap('refs.json', bytes('two'), bytes('three'))).rejects.toMatchObject({ code: 'unsupported' });
+    expect(readFileSync(join(dav, 'single/refs.json'), 'utf8')).toBe('two');
+  });
+
+  it('a commit through openSink is refused and leaves edgelake.json as it was; with http: { singleWriter: true } it lands', async () => {
+    const url = `${nginx.url}ds/`;
+    const refs = readFileSync(join(dav, 'ds/edgelake.json'));
+    const dataset = await openDataset(url);
+    const update = { label: { ids: [1], values: Int32Array.of(7) } };
+    await expect(dataset.commit(openSink(url), { update })).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining(`${nginx.url}ds: the server ignores If-None-Match and If-Match on PUT`) });
+    expect(readFileSync(join(dav, 'ds/edgelake.json'))).toEqual(refs);
+    const committed = await dataset.commit(openSink(url, { http: { singleWriter: true } }), { update });
+    const now = await openDataset(url);
+    expect([now.version, now.manifest.parent]).toEqual([committed.versionId, dataset.version]);
   });
 });
 

@@ -18,8 +18,11 @@ export interface RunningNginx {
  * nginx.conf turns it on): with it, about half the responses of 64-300 KB on a reused loopback
  * connection wait 40 ms for the client's delayed ACK (curl shows it too), a stall of this kernel
  * and setting that would dominate every range read and that a remote store does not add.
+ * `webdav`: PUT stores files under `root` (the WebDAV module's `dav_methods PUT`), ignoring
+ * If-Match and If-None-Match as that module does. nginx runs as one process under the caller's
+ * user, so `root` and the temp folder need no other owner.
  */
-export async function startNginx(root: string, options: { maxSeconds?: number; accessLog?: boolean } = {}): Promise<RunningNginx> {
+export async function startNginx(root: string, options: { maxSeconds?: number; accessLog?: boolean; webdav?: boolean } = {}): Promise<RunningNginx> {
   const dir = await mkdtemp(join(tmpdir(), 'edgelake-nginx-'));
   const port = await freePort();
   const log = options.accessLog ?? true;
@@ -31,7 +34,7 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   default_type application/octet-stream;
-  server { listen 127.0.0.1:${port}; root ${root}; }
+  server { listen 127.0.0.1:${port}; root ${root};${options.webdav ? ' dav_methods PUT; create_full_put_path on;' : ''} }
 }
 `);
   const nginx = spawn('timeout', ['-k', '5', String(Math.ceil(options.maxSeconds ?? 600)), 'nginx', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
