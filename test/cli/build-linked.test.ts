@@ -51,11 +51,20 @@ describe('edgelake build linked', () => {
     expect(lineEntries('a.jpg\r\n b.jpg \n#c.jpg')).toEqual([{ link: 'a.jpg' }, { link: 'b.jpg' }]);
   });
 
+  it('a list mixing .png and .jpg links is the kind most are, each file decoded as what it is (even a PNG named .jpg)', async () => {
+    photo('mixed/a.png', 7);
+    photo('mixed/b.png', 8);
+    photo('mixed/c.jpg', 9); // a PNG named .jpg, as ImageNet holds one
+    const r = await cli('build', 'linked', file('mixed.txt', 'mixed/a.png\nmixed/b.png\nmixed/c.jpg\n'), '--out', join(dir, 'mixed-ds'));
+    expect(r.code, r.stderr).toBe(0);
+    expect((await openDataset(join(dir, 'mixed-ds'))).tensor('image').sampleCompression).toBe('png');
+    expect(await values(join(dir, 'mixed-ds'))).toEqual([7, 8, 9]);
+  });
+
   it('says what is wrong with a list', async () => {
     file('a.jpg', '');
     file('b.png', '');
     const cases: [string, string, RegExp][] = [
-      ['mixed.txt', 'a.jpg\nb.png\n', /\/b\.png is png but \S+\/a\.jpg is jpeg/], // the files, from the list's folder
       ['noext.txt', 'https://host/photo?id=3\n', /ends in neither \.jpg, \.jpeg nor \.png: name the files' format \(--format jpeg\|png\)/],
       ['nourl.csv', 'file,label\na.jpg,x\n', /the header \(file,label\) names no url, link or path column/],
       ['short.csv', 'url,label\na.jpg\n', /line 2 has 1 fields, the header 2/],

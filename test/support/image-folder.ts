@@ -23,7 +23,10 @@ export const JPEGS: [number, number, string[]][] = [
 /** Four-component JPEGs of [width, height, Adobe transform, sampling of the first three]: Adobe CMYK and YCCK, as ImageNet holds a few. */
 export const FOUR_COMPONENT_JPEGS: [number, number, number, string][] = [[45, 30, 0, '1x1'], [70, 52, 2, '2x2']];
 
-/** A dataset of the JPEGS then the FOUR_COMPONENT_JPEGS (needs cjpeg: see noTools), and each sample's pixels as the loader decodes them. */
+/**
+ * A dataset of the JPEGS, the FOUR_COMPONENT_JPEGS, then a PNG named .jpg (as ImageNet holds one)
+ * (needs cjpeg: see noTools), and each sample's pixels as the loader decodes them.
+ */
 export async function jpegFolder(): Promise<{ ds: Dataset; pixels: Map<number, Uint8Array> }> {
   const jpegs = JPEGS.map(([width, height, args], i) => cjpeg(syntheticPnm(width, height, i + 1), ['-quality', '90', ...args]));
   const fours = FOUR_COMPONENT_JPEGS.map(([width, height, transform, sampling], i) => {
@@ -31,7 +34,9 @@ export async function jpegFolder(): Promise<{ ds: Dataset; pixels: Map<number, U
     const three = cjpeg(pnm, ['-quality', '90', ...(transform === 0 ? ['-rgb'] : ['-sample', sampling])]);
     return fourComponentJpeg(three, cjpeg(pnm, ['-quality', '90', '-grayscale']), transform);
   });
-  return imageFolder([...jpegs, ...fours], 'jpg');
+  const random = mulberry32(23);
+  const png = encodePng({ width: 37, height: 26, colorType: 2, bitDepth: 8, samples: Uint16Array.from({ length: 37 * 26 * 3 }, () => Math.floor(random() * 256)) });
+  return imageFolder([...jpegs, ...fours, png], 'jpg');
 }
 
 async function imageFolder(images: Uint8Array[], extension: string): Promise<{ ds: Dataset; pixels: Map<number, Uint8Array> }> {

@@ -29,8 +29,9 @@ export interface BuildImageFolderOptions {
 
 /**
  * Builds a dataset from images in one folder per class: `image` keeps each file's encoded bytes
- * (sampleCompression jpeg or png, decoded to RGB), `label` its class, and `thumbnail` a small RGB
- * square (center crop, area resize) that the sampler scores without fetching the full image.
+ * (sampleCompression the kind most are, jpeg or png; each decoded to RGB by its own signature),
+ * `label` its class, and `thumbnail` a small RGB square (center crop, area resize) that the
+ * sampler scores without fetching the full image.
  */
 export async function buildImageFolder(sink: Sink, files: ImageFile[], options: BuildImageFolderOptions): Promise<Committed> {
   if (files.length === 0) throw new EdgelakeError('invalid-input', 'no JPEG or PNG files found');
@@ -41,7 +42,9 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
   if (!(testFraction >= 0 && testFraction < 1)) throw new EdgelakeError('invalid-input', `test fraction must be in [0, 1), got ${testFraction}`);
   const classNames = [...new Set(files.map((f) => f.className))].sort();
   const ordered = await splitAndOrder(files, testFraction);
-  const format = await formatOf(ordered.map((o) => o.file));
+  const types = await typesOf(ordered.map((o) => o.file));
+  // The kind most files are; readers decode each by its signature (FORMAT.md), so ImageNet's PNG among its JPEGs is one.
+  const format = types.filter((t) => t === 'png').length > types.length / 2 ? 'png' : 'jpeg';
 
   const chunkBytes = options.chunkBytes ?? 1 << 20;
   const image = new TensorWriter(sink, 'image', {
@@ -59,7 +62,7 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
   for (const [i, { file }] of ordered.entries()) {
     const bytes = await file.read();
     const where = `${file.className}/${file.name}`;
-    if (sniffImageType(bytes) !== format) throw new EdgelakeError('invalid-input', `${where} changed while the dataset was built: it is no longer ${format}`);
+    if (sniffImageType(bytes) !== types[i]) throw new EdgelakeError('invalid-input', `${where} changed while the dataset was built: it is no longer ${types[i]}`);
     const decoded = toRgb(decodeImageSync(bytes, { name: where }));
     sizes.add(`${decoded.height},${decoded.width}`);
     await image.append(bytes);
@@ -98,21 +101,22 @@ async function splitAndOrder(files: ImageFile[], testFraction: number) {
   return tagged.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-/** The format every file's first bytes name, checked before anything is written: a tensor has one sampleCompression. */
-async function formatOf(files: ImageFile[]): Promise<'jpeg' | 'png'> {
-  let first: { where: string; type: 'jpeg' | 'png' } | undefined;
+/** Each file's type, from its first bytes, checked before anything is written: those neither JPEG nor PNG are refused, named. */
+async function typesOf(files: ImageFile[]): Promise<('jpeg' | 'png')[]> {
+  const types: ('jpeg' | 'png')[] = [];
+  const neither: string[] = [];
   // A few files at a time: a photo folder holds more files than a process may open at once.
   for (let i = 0; i < files.length; i += 64) {
     const heads = await Promise.all(files.slice(i, i + 64).map((f) => (f.head ? f.head() : f.read())));
     for (const [j, bytes] of heads.entries()) {
-      const where = `${files[i + j].className}/${files[i + j].name}`;
       const type = sniffImageType(bytes);
-      if (!type) throw new EdgelakeError('invalid-input', `${where} is neither JPEG nor PNG`);
-      first ??= { where, type };
-      if (type !== first.type) {
-        throw new EdgelakeError('invalid-input', `${where} is ${type} but ${first.where} is ${first.type}; a dataset's images must all be JPEG or all PNG (convert one kind first)`);
-      }
+      if (type) types.push(type);
+      else neither.push(`${files[i + j].className}/${files[i + j].name}`);
     }
   }
-  return first!.type;
+  if (neither.length > 0) {
+    const named = neither.length > 10 ? `${neither.slice(0, 10).join(', ')} and ${neither.length - 10} more` : neither.join(', ');
+    throw new EdgelakeError('invalid-input', `${neither.length} of ${files.length} files ${neither.length === 1 ? 'is' : 'are'} neither JPEG nor PNG: ${named}`);
+  }
+  return types;
 }

@@ -111,18 +111,21 @@ async function splitAndOrder(entries: LinkedEntry[], testFraction: number): Prom
   return { ordered, splits };
 }
 
-/** The format every link's extension names; refused when one names none or another. */
+/**
+ * The format most links' extensions name (readers decode each file by its signature, so a few of
+ * the other kind are read as what they are); refused when one names neither.
+ */
 export function linkedFormat(links: string[]): SampleCompression & ('jpeg' | 'png') {
   const of = (link: string) => {
     // A URL or relative link ends its path at ? or #; an absolute path has neither query nor fragment (FORMAT.md).
     const path = link.startsWith('/') ? link : link.split(/[?#]/)[0];
     return /\.jpe?g$/i.test(path) ? 'jpeg' : /\.png$/i.test(path) ? 'png' : undefined;
   };
-  const first = of(links[0]);
+  let pngs = 0;
   for (const link of links) {
     const f = of(link);
     if (!f) throw new EdgelakeError('invalid-input', `${JSON.stringify(link)} ends in neither .jpg, .jpeg nor .png: name the files' format (--format jpeg|png)`);
-    if (f !== first) throw new EdgelakeError('invalid-input', `${link} is ${f} but ${links[0]} is ${first}: a tensor's files are all JPEG or all PNG`);
+    if (f === 'png') pngs++;
   }
-  return first!;
+  return pngs > links.length / 2 ? 'png' : 'jpeg';
 }

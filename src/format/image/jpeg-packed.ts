@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import type { JpegCoefficients, JpegComponent, JpegScale } from '../../kernels/jpeg/coefficients.js';
+import { packJpegPixels } from '../../kernels/jpeg/jpeg.ref.js';
 import { reduceJpegCoefficients } from '../../kernels/jpeg/reduce.js';
 
 /**
@@ -13,6 +14,7 @@ import { reduceJpegCoefficients } from '../../kernels/jpeg/reduce.js';
  *   so a photo decoded at 1/8 for a small fit ships and uploads a fraction of its coefficients.
  */
 const MAGIC = 0x43504a45; // 'EJPC'
+const PIXELS_MAGIC = 0x58504a45; // 'EJPX': packJpegBatchPixels'
 const COLORS = ['gray', 'ycbcr', 'rgb', 'cmyk', 'adobe-cmyk', 'ycck'] as const;
 
 /** Where a packed buffer of `components` components holds its coefficients (bytes). */
@@ -70,4 +72,30 @@ export function unpackJpegCoefficients(bytes: Uint8Array, name = 'sample'): { co
   const coef: JpegCoefficients = { width, height, maxH, maxV, color: COLORS[color], components, coefficients, quantTables, orientation };
   if (scale !== 1) coef.reducedFor = scale as JpegScale;
   return { coef, scale: scale as JpegScale };
+}
+
+/**
+ * An image of a JPEG tensor that is not a JPEG (a PNG among photos: readers decode each file by
+ * its signature), decoded on the CPU, for the device's batch beside the JPEGs: u32 words MAGIC,
+ * width, height, then its pixels as the reconstruction writes them (R | G << 8 | B << 16 | A << 24).
+ */
+export function packJpegBatchPixels(image: { width: number; height: number; channels: 1 | 3; data: Uint8Array }): Uint8Array {
+  const words = new Uint32Array(3 + image.width * image.height);
+  words.set([PIXELS_MAGIC, image.width, image.height]);
+  words.set(packJpegPixels(image), 3);
+  return new Uint8Array(words.buffer);
+}
+
+/** What a sample of the device's JPEG batch holds: coefficients to reconstruct, or pixels (packJpegBatchPixels) to place. */
+export type JpegBatchSample = { coef: JpegCoefficients; scale: JpegScale } | { pixels: Uint32Array; width: number; height: number };
+
+/** Either packed form, as views into `bytes` (aligned first if it is not). */
+export function unpackJpegBatchSample(bytes: Uint8Array, name = 'sample'): JpegBatchSample {
+  if (bytes.byteLength >= 12 && bytes.byteOffset % 4 === 0 && new Uint32Array(bytes.buffer, bytes.byteOffset, 1)[0] === PIXELS_MAGIC) {
+    const [, width, height] = new Uint32Array(bytes.buffer, bytes.byteOffset, 3);
+    if (bytes.byteLength !== 12 + 4 * width * height) throw new EdgelakeError('invalid-input', `${name}: not packed pixels`);
+    return { pixels: new Uint32Array(bytes.buffer, bytes.byteOffset + 12, width * height), width, height };
+  }
+  if (bytes.byteOffset % 4 !== 0) return unpackJpegBatchSample(bytes.slice(), name);
+  return unpackJpegCoefficients(bytes, name);
 }

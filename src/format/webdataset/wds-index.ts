@@ -221,8 +221,10 @@ export function int32Payload(v: number): Uint8Array {
 
 /** Keeps "HxW" for an image tensor while every image has the same stored size ('' once they differ). */
 function noteSize(sizes: Map<string, string>, ext: string, data: Uint8Array, type: 'png' | 'jpeg', where: string): void {
-  if (sniffImageType(data) !== type) throw new EdgelakeError('invalid-input', `${where} is not a ${type.toUpperCase()} file`);
-  const size = storedSize(data, type);
+  // Read as what it is, whatever its extension says (FORMAT.md): a .jpg member may be a PNG.
+  const actual = sniffImageType(data);
+  if (!actual) throw new EdgelakeError('invalid-input', `${where} is neither JPEG nor PNG (its extension says ${type.toUpperCase()})`);
+  const size = storedSize(data, actual);
   const seen = sizes.get(ext);
   sizes.set(ext, seen === undefined ? size : seen === size ? seen : '');
 }

@@ -2,7 +2,8 @@ import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { decodeChunk, decodeSamplePayload, wantedChunk } from '../../format/chunk.js';
 import { concatBytes } from '../../format/inflate.js';
 import { checkClassLabels } from '../../format/labels.js';
-import { decodeJpegBanded, decodePng, packJpegCoefficients, readJpegCoefficients, toRgb, type JpegFrameSize } from '../../format/image/index.js';
+import { decodeJpegBanded, decodePng, packJpegCoefficients, readJpegCoefficients, sniffImageType, toRgb, type JpegFrameSize } from '../../format/image/index.js';
+import { packJpegBatchPixels } from '../../format/image/jpeg-packed.js';
 import { boxScale, fitBox, scaleBox, type FitCrop } from '../../kernels/fit/box.js';
 import type { FitBox } from '../../kernels/fit/plan.js';
 import type { JpegScale } from '../../kernels/jpeg/coefficients.js';
@@ -37,7 +38,7 @@ export interface ImageDecoding {
    * decodes a random crop's region: most of a photo's pixels are never made.
    */
   crop?: FitCrop & { firstId: number };
-  /** JPEGs stop after entropy decoding, as packJpegCoefficients buffers, for a device to reconstruct. */
+  /** JPEGs stop after entropy decoding, as packJpegCoefficients buffers, for a device to reconstruct (any PNG among them as packJpegBatchPixels). */
   coefficients?: boolean;
 }
 
@@ -121,23 +122,27 @@ function decodeRgb(payload: Uint8Array, tensor: TensorMeta, limits: ReadLimits, 
     return (scale = boxScale(box, crop.size));
   };
   let img: { width: number; height: number; data: Uint8Array };
+  // Each file as its signature says (FORMAT.md): a photo collection's odd PNG named .jpg is a PNG.
+  const kind = sniffImageType(payload) ?? tensor.sampleCompression;
   try {
-    if (tensor.sampleCompression === 'jpeg' && images.coefficients) {
+    if (kind === 'jpeg' && images.coefficients) {
       const coef = readJpegCoefficients(payload, { name, maxPixels, scale: scaleFor });
       const out = jpegPlan(coef, scaleFor(coef), name);
       img = { width: out.outWidth, height: out.outHeight, data: packJpegCoefficients(coef, scale, name) };
-    } else if (tensor.sampleCompression === 'jpeg') {
+    } else if (kind === 'jpeg') {
       // Row by row from bytes to pixels: a baseline photo's coefficients never exist whole.
       img = toRgb(decodeJpegBanded(payload, { name, maxPixels, scale: scaleFor }));
     } else {
       img = toRgb(decodePng(payload, { name, maxPixels }));
+      // Among JPEGs bound for the device, its pixels go beside their coefficients.
+      if (images.coefficients) img = { ...img, data: packJpegBatchPixels({ ...img, channels: 3 }) };
     }
   } catch (e) {
     // The decoders say 'invalid-input' (a builder's word); here the bad file is part of a chunk.
     if (e !== badCrop && isEdgelakeError(e, 'invalid-input')) throw new EdgelakeError('invalid-chunk', e.message, { cause: e });
     throw e;
   }
-  if (crop && tensor.sampleCompression === 'png') box = fitBox(crop, img.width, img.height, crop.firstId + i);
+  if (crop && kind === 'png') box = fitBox(crop, img.width, img.height, crop.firstId + i);
   const got = [img.height, img.width, 3];
   if (tensor.shape.length === 3 && tensor.shape.some((d, k) => d !== null && d !== got[k])) {
     const want = tensor.shape.map((d) => d ?? 'any').join('x');

@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import { deflate } from '../../format/inflate.js';
+import { sniffImageType } from '../../format/image/image.js';
 import { checkClassLabels } from '../../format/labels.js';
 import type { TensorMeta } from '../../format/manifest.js';
 import { fixedSampleBytes, payloadRule } from '../../format/validate.js';
@@ -13,8 +14,6 @@ import { typedArrayFor, type TypedArray } from './batch.js';
  */
 export type SampleValues = TypedArray | readonly (Uint8Array | TypedArray)[];
 
-/** The first bytes of every PNG and JPEG file: a payload without them is refused by any reader. */
-const SIGNATURES = { png: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], jpeg: [0xff, 0xd8, 0xff] };
 
 /** `values` as the n payloads a chunk stores (sample DEFLATE applied), or an 'invalid-input' error naming what is wrong. */
 export function samplePayloads(dataset: string, name: string, t: TensorMeta, values: SampleValues, n: number): Uint8Array[] {
@@ -40,8 +39,9 @@ export function samplePayloads(dataset: string, name: string, t: TensorMeta, val
     });
   }
   raw.forEach((bytes, i) => {
-    const signature = SIGNATURES[t.sampleCompression as keyof typeof SIGNATURES];
-    if (signature && !signature.every((b, k) => bytes[k] === b)) fail(`sample ${i} of the list is not a ${t.sampleCompression.toUpperCase()} file (the stored payload is the encoded file)`);
+    // Either kind: readers decode each image by its signature (FORMAT.md); one without is refused by any reader.
+    const image = t.sampleCompression === 'png' || t.sampleCompression === 'jpeg';
+    if (image && !sniffImageType(bytes)) fail(`sample ${i} of the list is neither a JPEG nor a PNG file (the stored payload is the encoded file)`);
     try {
       checkClassLabels(bytes, t, { dataset, tensor: name }, () => i);
     } catch (e) {

@@ -1,6 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
-import { unpackJpegCoefficients } from '../../format/image/jpeg-packed.js';
-import { encodeJpegBatch, jpegBatchLayout, writeJpegBatch } from '../../kernels/jpeg/jpeg.js';
+import { unpackJpegBatchSample } from '../../format/image/jpeg-packed.js';
+import { encodeJpegBatch, jpegBatchLayout, writeJpegBatch, type JpegBatchItem } from '../../kernels/jpeg/jpeg.js';
 import { packJpegPixels, reconstructJpegRef } from '../../kernels/jpeg/jpeg.ref.js';
 import { jpegPlan } from '../../kernels/jpeg/plan.js';
 import type { Transients } from '../../kernels/pipelines.js';
@@ -22,7 +22,7 @@ export interface JpegSamples {
  * them (pixelStride 4). Two dispatches per group of images that fits the storage bindings; an
  * image whose coefficients or planes alone exceed a binding is reconstructed by the CPU reference
  * instead (the same pixels) and its pixels written into place, so one huge photo slows its batch
- * rather than failing the epoch.
+ * rather than failing the epoch; so are the pixels of a PNG among the JPEGs (packJpegBatchPixels).
  */
 export function encodeJpegSamples(
   device: GPUDevice,
@@ -35,48 +35,63 @@ export function encodeJpegSamples(
   const limit = device.limits.maxStorageBufferBindingSize;
   const items = samples.map((packed, i) => {
     const what = `tensor ${name} sample ${i} of the batch`;
-    return { ...unpackJpegCoefficients(packed, what), name: what };
+    return { ...unpackJpegBatchSample(packed, what), name: what };
   });
-  const layout = jpegBatchLayout(items);
-  if (layout.pixels * 4 > limit) {
+  // Each image's output size, and where its pixels start in the batch's buffer.
+  const sizes = items.map((item) => {
+    if (!('coef' in item)) return { width: item.width, height: item.height };
+    const plan = jpegPlan(item.coef, item.scale, item.name);
+    return { width: plan.outWidth, height: plan.outHeight, plan };
+  });
+  const firstPixel: number[] = [];
+  let total = 0;
+  for (const { width, height } of sizes) {
+    firstPixel.push(total);
+    total += width * height;
+  }
+  if (total * 4 > limit) {
     throw new EdgelakeError(
       'limit',
-      `tensor ${name}: the batch's ${layout.pixels * 4} bytes of decoded pixels exceed this device's ${limit}-byte storage binding; `
+      `tensor ${name}: the batch's ${total * 4} bytes of decoded pixels exceed this device's ${limit}-byte storage binding; `
         + 'use a smaller batch or fit size, or decode on the CPU (no device; edgelake train --device cpu)',
     );
   }
-  const pixels = buffer(layout.pixels * 4, 'pixels');
-  // Groups whose coefficients and planes each fit one binding; their buffers come from the pool.
-  const plans = layout.images.map((image) => jpegPlan(image.layout, image.scale));
-  const onCpu = items.map((item, i) => item.coef.coefficients.byteLength > limit || plans[i].planeBytes > limit);
+  const pixels = buffer(total * 4, 'pixels');
+  // Groups of JPEGs whose coefficients and planes each fit one binding; their buffers come from the pool.
+  const coefficientsOf = (k: number) => {
+    const item = items[k];
+    return item && 'coef' in item && item.coef.coefficients.byteLength <= limit && sizes[k].plan!.planeBytes <= limit ? { ...item, plan: sizes[k].plan! } : undefined;
+  };
   for (let first = 0; first < items.length;) {
-    if (onCpu[first]) {
-      const { coef, scale, name: what } = items[first];
-      device.queue.writeBuffer(pixels, layout.images[first].firstPixel * 4, packJpegPixels(reconstructJpegRef(coef, scale, what)));
+    const item = items[first];
+    if (!coefficientsOf(first)) {
+      // Pixels the CPU made (a PNG), or a JPEG too large for a binding, reconstructed by the CPU reference.
+      const words = 'coef' in item ? packJpegPixels(reconstructJpegRef(item.coef, item.scale, item.name)) : item.pixels;
+      device.queue.writeBuffer(pixels, firstPixel[first] * 4, words as Uint32Array<ArrayBuffer>);
       first++;
       continue;
     }
-    let [end, coefficientBytes, planeBytes] = [first, 0, 0];
-    while (end < items.length && !onCpu[end]) {
-      const [moreCoefficients, morePlanes] = [items[end].coef.coefficients.byteLength, plans[end].planeBytes];
-      if (end > first && (coefficientBytes + moreCoefficients > limit || planeBytes + morePlanes > limit)) break;
+    const group: JpegBatchItem[] = [];
+    let [coefficientBytes, planeBytes] = [0, 0];
+    for (let next = coefficientsOf(first); next; next = coefficientsOf(first + group.length)) {
+      const [moreCoefficients, morePlanes] = [next.coef.coefficients.byteLength, next.plan.planeBytes];
+      if (group.length > 0 && (coefficientBytes + moreCoefficients > limit || planeBytes + morePlanes > limit)) break;
       [coefficientBytes, planeBytes] = [coefficientBytes + moreCoefficients, planeBytes + morePlanes];
-      end++;
+      group.push(next);
     }
-    const group = items.slice(first, end);
     const groupLayout = jpegBatchLayout(group);
     const coefficients = buffer(groupLayout.coefficientWords * 4, 'coefficients');
     const quantTables = buffer(groupLayout.quantWords * 4, 'quantization');
     writeJpegBatch(device, group, groupLayout, coefficients, quantTables);
-    const at = layout.images[first].firstPixel;
+    const at = firstPixel[first];
     const images = groupLayout.images.map((image) => ({ ...image, firstPixel: image.firstPixel + at }));
     const planes = buffer(groupLayout.planeBytes, 'planes');
     encodeJpegBatch(device, pass, { images, coefficients, quantTables, output: pixels, planes, name: `${name} batch` }, transients);
-    first = end;
+    first += group.length;
   }
   return {
     pixels,
-    offsets: layout.images.map((image) => image.firstPixel * 4),
-    shapes: Uint32Array.from(plans.flatMap((plan) => [plan.outHeight, plan.outWidth, 3])),
+    offsets: firstPixel.map((p) => p * 4),
+    shapes: Uint32Array.from(sizes.flatMap(({ width, height }) => [height, width, 3])),
   };
 }

@@ -51,8 +51,8 @@ describe('buildImageFolder', () => {
 
   it("checks every file's type before writing anything", async () => {
     const sink = new MemorySink();
-    const files = [gray('a', '1.png', 1), gray('a', '2.png', 2), gray('a', '3.png', 3), { className: 'b', name: 'x.jpg', read: async () => Uint8Array.of(0xff, 0xd8, 0xff, 0xe0, 0, 16) }];
-    await expect(buildImageFolder(sink, files, { created: '2026-12-07T00:00:00Z', chunkBytes: 16 })).rejects.toThrow(/b\/x\.jpg is jpeg but a\/1\.png is png/);
+    const files = [gray('a', '1.png', 1), gray('a', '2.png', 2), gray('a', '3.png', 3), { className: 'b', name: 'x.jpg', read: async () => new TextEncoder().encode('GIF89a') }];
+    await expect(buildImageFolder(sink, files, { created: '2026-12-07T00:00:00Z', chunkBytes: 16 })).rejects.toThrow('1 of 4 files is neither JPEG nor PNG: b/x.jpg');
     expect([...sink.files.keys()]).toEqual([]);
   });
 });

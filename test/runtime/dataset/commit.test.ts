@@ -152,7 +152,7 @@ describe('commitDataset', () => {
     const rgb = Uint16Array.from({ length: 4 * 6 * 3 }, (_, i) => (i * 37) % 256);
     const png = encodePng({ width: 6, height: 4, colorType: 2, bitDepth: 8, samples: rgb });
     await expect(commitDataset(ds, sink, { update: { image: { ids: [2], values: png } } })).rejects.toThrow(/values must be a list of 1 Uint8Arrays, one per sample/);
-    await expect(commitDataset(ds, sink, { update: { image: { ids: [2], values: [pixels.get(0)!] } } })).rejects.toThrow(/sample 0 of the list is not a PNG file/);
+    await expect(commitDataset(ds, sink, { update: { image: { ids: [2], values: [pixels.get(0)!] } } })).rejects.toThrow(/sample 0 of the list is neither a JPEG nor a PNG file/);
     await commitDataset(ds, sink, { update: { image: { ids: [2], values: [png] } } });
 
     const child = await openDataset(new MemorySource(sink.files));

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import jpegJs from 'jpeg-js';
 import { afterAll, expect, it } from 'vitest';
+import { encodePng } from '../../../format/image/png-encoder.js';
 import { cli } from '../../../support/cli.js';
 import { openDataset } from '../../../../src/node.js';
 
@@ -54,4 +56,15 @@ it('a column with nulls (a partly labelled label column) is refused, counting th
   const file = join(dir, 'nulls.parquet');
   await expect(openDataset(file)).rejects.toThrow('nulls.parquet: column label has 6 nulls (rows 0, 2, 4, 5, 6 and 1 more, counted from 0): every sample needs a value');
   expect(Object.keys((await openDataset(file, { columns: ['caption'] })).manifest.tensors)).toEqual(['caption']);
+});
+
+it('an image column of PNGs with a JPEG among them is read, each image decoded by its signature (FORMAT.md)', async () => {
+  const png = encodePng({ width: 3, height: 2, colorType: 2, bitDepth: 8, samples: Uint16Array.from({ length: 18 }, (_, i) => i * 13) });
+  const jpeg = new Uint8Array(jpegJs.encode({ data: new Uint8Array(4 * 5 * 4).fill(200), width: 4, height: 5 }, 90).data);
+  writeFileSync(join(dir, 'images.parquet'), new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'image', data: [png, jpeg, png] }] })));
+  const ds = await openDataset(join(dir, 'images.parquet'));
+  expect(ds.tensor('image')).toMatchObject({ htype: 'image', sampleCompression: 'png' });
+  const images = await Promise.all([0, 1, 2].map(async (i) => (await ds.view().get(i, ['image'])).image));
+  expect(images.map((image) => image.length)).toEqual([18, 4 * 5 * 3, 18]);
+  expect(Array.from(images[2])).toEqual(Array.from({ length: 18 }, (_, i) => i * 13));
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import jpegJs from 'jpeg-js';
 import { encodePng } from '../../../format/image/png-encoder.js';
 import { cli, SUBSET } from '../../../support/cli.js';
 import { startNginx, type RunningNginx } from '../../../support/nginx.js';
@@ -245,6 +246,25 @@ with tarfile.open(fileobj=sys.stdout.buffer, mode='w|') as t:
     for (const name of ['input.png', 'seg.png']) expect(index.manifest.tensors[name]).toMatchObject({ htype: 'image', dtype: 'uint8', shape: [3, 4, 3], sampleCompression: 'png' });
     expect(index.manifest.tensors['label.cls']).toMatchObject({ htype: 'class_label', dtype: 'int32' });
     expect(labelsOf(index, 'label.cls')).toEqual([7, 8]);
+  });
+
+  it('a .jpg member that is a PNG is read as one: every image decoded by its signature (FORMAT.md)', async () => {
+    const rgba = Uint8Array.from({ length: 5 * 4 * 4 }, (_, i) => (i * 29) % 256);
+    const jpeg = new Uint8Array(jpegJs.encode({ data: rgba, width: 5, height: 4 }, 90).data);
+    const png = encodePng({ width: 3, height: 2, colorType: 2, bitDepth: 8, samples: Uint16Array.from({ length: 18 }, (_, i) => i * 13) });
+    const shard = pythonTar([['0.jpg', jpeg], ['0.cls', '1'], ['1.jpg', png], ['1.cls', '2']]);
+    const index = await indexShards([{ name: 'odd.tar', bytes: shard }], { name: 'odd' });
+    expect(index.manifest.tensors.jpg).toMatchObject({ htype: 'image', sampleCompression: 'jpeg', shape: [null, null, 3] });
+    const dir = mkdtempSync(join(tmpdir(), 'edgelake-wds-odd-'));
+    try {
+      writeFileSync(join(dir, 'odd-0.tar'), shard);
+      const ds = await openDataset(join(dir, 'odd-{0..0}.tar'));
+      const images = await Promise.all([0, 1].map(async (i) => (await ds.view().get(i, ['jpg'])).jpg));
+      expect(images.map((image) => image.length)).toEqual([5 * 4 * 3, 3 * 2 * 3]);
+      expect(Array.from(images[1])).toEqual(Array.from({ length: 18 }, (_, i) => i * 13));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('captions (.txt) are text a query compares and searches: edgelake query "... where contains(txt, \'dog\')"', async () => {
