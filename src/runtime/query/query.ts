@@ -87,7 +87,7 @@ export async function query(dataset: Dataset, text: string, options: QueryOption
     const onDevice = options.device && deviceReductions([where, order], ds, options.device);
     const transform = fed?.transform ? { [input!]: fed.transform } : undefined;
     for await (const b of new Loader(ds.view(), { batchSize: 4096, tensors, transform })) {
-      const scores = input ? await uncertaintyOf(b, input, ds.tensor(input).dtype, Boolean(transform), options) : undefined;
+      const scores = input ? await uncertaintyOf(b, input, ds.tensor(input).dtype, Boolean(transform), options, fed?.channelsFirst) : undefined;
       const reduced = onDevice ? await reduceOnDevice(options.device!, onDevice, b.tensors as Record<string, Uint8Array>, b.ids.length, ds) : [];
       const rows = [...named].map((name) => [name, rowValues(b, name, ds.tensor(name))] as const);
       b.ids.forEach((id, row) => {
@@ -140,11 +140,12 @@ function sizeOf(ds: Dataset, tensor: string): number {
 }
 
 /**
- * How the learner's input reaches it: as stored, or fitted to inputSize x inputSize as train
- * --input-size fits it (its centre, scaled, channels first for a convolutional model); and its
+ * How the learner's input reaches it, channels first for a convolutional model as train feeds
+ * one: as stored, or fitted to inputSize x inputSize as train --input-size fits it (its centre,
+ * scaled); and its
  * samples' size checked against the model's, which would otherwise read past them or score garbage.
  */
-function learnerInput(ds: Dataset, input: string, named: Set<string>, options: QueryOptions): { transform?: TensorTransform } {
+function learnerInput(ds: Dataset, input: string, named: Set<string>, options: QueryOptions): { transform?: TensorTransform; channelsFirst?: number[] } {
   const t = ds.tensor(input);
   const size = options.inputSize;
   const sample = size === undefined ? (t.shape as number[]) : [size, size, t.shape[2] ?? 3];
@@ -154,18 +155,35 @@ function learnerInput(ds: Dataset, input: string, named: Set<string>, options: Q
     const gives = `tensor ${input}'s samples are ${t.dtype} [${sample.join(', ')}]${size === undefined ? '' : ` (fitted to ${size}x${size})`}, ${count(sample)} values`;
     throw new EdgelakeError('invalid-input', `query: the model takes inputs of [${takes.join(', ')}], ${count(takes)} values a sample, and ${gives}: score the tensor it was trained on (input, --input TENSOR), or fit images to the size it was trained at (inputSize, --input-size N)`);
   }
-  if (size === undefined) return {};
+  // Channels first for a convolutional model, as train feeds it; the expressions still read the tensor as stored.
+  const [h, w, c] = t.shape as number[];
+  if (size === undefined) return takes?.length === 3 && t.shape.length === 3 && c > 1 ? { channelsFirst: [h, w, c] } : {};
   // The fitted images exist only for the learner: the query's own expressions read the tensor as stored.
   if (named.has(input)) throw new EdgelakeError('invalid-input', `query: tensor ${input} is fitted to ${size}x${size} for the learner (inputSize, --input-size), and the query reads it too; query another tensor (a thumbnail) or leave the fit out`);
   const scale = t.dtype === 'uint8' && !t.quant ? 1 / 255 : 1;
   return { transform: { scale, toCHW: takes?.length === 3, fit: { size: [size, size], crop: 'center' } } };
 }
 
-/** The learner's uncertainty of a batch's inputs, scaled to [0, 1] as the active learner feeds it (a transform scaled fitted ones already). */
-function uncertaintyOf(b: Batch, input: string, dtype: Dtype, fitted: boolean, options: QueryOptions): Promise<Float32Array> {
+/**
+ * The learner's uncertainty of a batch's inputs, scaled to [0, 1] as the active learner feeds it
+ * (a transform scaled fitted ones already), [H, W, C] samples made [C, H, W] where `channelsFirst` says.
+ */
+function uncertaintyOf(b: Batch, input: string, dtype: Dtype, fitted: boolean, options: QueryOptions, channelsFirst?: number[]): Promise<Float32Array> {
   const values = b.tensors[input];
-  const x = fitted ? (values as Float32Array) : Float32Array.from(numbersOf(values, dtype), (v) => v / (dtype === 'uint8' ? 255 : 1));
+  let x = fitted ? (values as Float32Array) : Float32Array.from(numbersOf(values, dtype), (v) => v / (dtype === 'uint8' ? 255 : 1));
+  if (channelsFirst) x = toChannelsFirst(x, b.ids.length, channelsFirst);
   return options.learner!.uncertainty(x, b.ids.length, options.measure ?? 'entropy');
+}
+
+/** n samples of [h, w, c], one after another, as [c, h, w]. */
+function toChannelsFirst(x: Float32Array, n: number, [h, w, c]: number[]): Float32Array {
+  const out = new Float32Array(x.length);
+  const plane = h * w;
+  for (let s = 0; s < n; s++) {
+    const base = s * plane * c;
+    for (let p = 0; p < plane; p++) for (let k = 0; k < c; k++) out[base + k * plane + p] = x[base + p * c + k];
+  }
+  return out;
 }
 
 const UTF8 = new TextDecoder();

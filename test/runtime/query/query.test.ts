@@ -274,6 +274,18 @@ describe('uncertainty of images of any size, fitted to the size the learner take
       const own = fitted[0].subarray(square * 192, (square + 1) * 192);
       if (!toCHW) expect(Math.max(...Array.from(pixels.get(square)!, (v, i) => Math.abs(v / 255 - own[i])))).toBeLessThan(1e-6);
     }
+    // A tensor of one shape as stored (the 32x32 thumbnails) reaches a CNN channels first too, as train feeds it.
+    const thumbs = cnn({ input: [3, 32, 32], classes: 2, seed: 7 });
+    const ranked = await query(ds, 'select * where mean(thumbnail) >= 0 order by uncertainty desc', { learner: thumbs, input: 'thumbnail' });
+    const scoresOf = async (toCHW: boolean) => {
+      for await (const b of new Loader(ds.view(), { batchSize: 100, tensors: ['thumbnail'], transform: { thumbnail: { scale: 1 / 255, toCHW } } })) return thumbs.uncertainty(b.tensors.thumbnail as Float32Array, ds.length, 'entropy');
+      throw new Error('no batch');
+    };
+    const rank = (scores: Float32Array) => Array.from({ length: ds.length }, (_, id) => id).sort((a, b) => scores[b] - scores[a] || a - b);
+    const [chw, hwc] = [rank(await scoresOf(true)), rank(await scoresOf(false))];
+    expect(chw).not.toEqual(hwc); // the test tells the layouts apart
+    expect(Array.from(ranked.ids)).toEqual(chw);
+    thumbs.dispose();
     // Without the fit, the photos have no one shape; at another size, the learner's is named.
     await expect(query(ds, 'select * order by uncertainty desc', { learner: dense })).rejects.toThrow("the learner's input image is uint8 [*, *, 3]: it takes samples of one shape (fit images to NxN with inputSize, --input-size N)");
     await expect(query(ds, 'select * order by uncertainty desc', { learner: dense, inputSize: 4 })).rejects.toThrow("the model takes inputs of [192], 192 values a sample, and tensor image's samples are uint8 [4, 4, 3] (fitted to 4x4), 48 values");
