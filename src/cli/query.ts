@@ -38,7 +38,7 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
   const cache = values.cache ? await openCacheFolder(values.cache, undefined, io) : undefined;
   try {
     const ds = await openDataset(root, { cache });
-    if (values.save !== undefined) await checkNewViewName(ds.source, values.save); // before the chunks are read
+    if (values.save !== undefined) await checkNewViewName(ds.source, values.save, text); // before the chunks are read
     const learner = values.model === undefined ? undefined : loadModel(new Uint8Array(await readFile(values.model)), { name: values.model });
     const answer = await query(ds, text, { open: (ref) => openDataset(root, { cache, ref }), learner, input: values.input, inputSize, device }).finally(() => learner?.dispose());
     // Everything the answer cost: the refs and manifest too, when it ran on the version opened here.

@@ -22,12 +22,13 @@ export const MAX_VIEW_BYTES = 64 << 20;
 
 /**
  * Refuses a view name that is malformed or taken, before the work whose answer it would name (a
- * query reads chunks first); saveView checks again, under its swap.
+ * query reads chunks first); saveView checks again, under its swap. A name taken by the same
+ * query text passes: run again, it saves the same answer (saveView keeps it) or is refused there.
  */
-export async function checkNewViewName(source: Source, name: string): Promise<void> {
+export async function checkNewViewName(source: Source, name: string, query?: string): Promise<void> {
   if (!NAME.test(name)) throw new EdgelakeError('invalid-input', `view name "${name}" must match ${NAME.source}`);
   const names = await readNames(source);
-  if (Object.hasOwn(names, name)) throw taken(name, names[name]);
+  if (Object.hasOwn(names, name) && (query === undefined || (await readView(source, names[name])).query !== query)) throw taken(name, names[name]);
 }
 
 /**
@@ -72,7 +73,7 @@ export async function openView(dataset: Dataset, name: string): Promise<{ view: 
 }
 
 function taken(name: string, hash: string): EdgelakeError {
-  return new EdgelakeError('conflict', `a view named ${name} is saved already (${hash}); views never change: pick another name`);
+  return new EdgelakeError('conflict', `a view named ${name} is saved already (${hash}), of another query or answer; views never change: pick another name`);
 }
 
 async function readNames(source: Source): Promise<Record<string, string>> {

@@ -117,6 +117,10 @@ describe('query on the bundled subset', () => {
     const { view } = await openView(ds, 'boots');
     expect(Array.from(view.ids)).toEqual(ids);
     expect((await cli('query', dir, 'select * where label == 8 limit 3', '--save', 'boots')).stderr).toContain('a view named boots is saved already');
+    // The same query saved again under its name (a script run twice) is the same view: nothing moves.
+    const again = await cli('query', dir, 'select * where label == 9 limit 40', '--save', 'boots', '--json');
+    expect([again.code, (JSON.parse(again.stdout) as { ids: number[] }).ids], again.stderr).toEqual([0, ids]);
+    expect(JSON.parse((await cli('views', dir, '--json')).stdout)).toEqual(listed);
     const made = await cli('materialize', dir, 'boots', '--ref', 'boots', '--json');
     expect(made.code, made.stderr).toBe(0);
     expect((await openDataset(dir, { ref: 'boots' })).length).toBe(40);
