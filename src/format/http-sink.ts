@@ -53,8 +53,12 @@ export class HttpSink implements Sink {
     return (await this.#get(path)).bytes;
   }
 
-  async swap(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
+  async checkSwap(): Promise<void> {
     if (!this.#options.singleWriter) await this.#checkConditionalPut();
+  }
+
+  async swap(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
+    await this.checkSwap();
     const current = await this.#get(path);
     if (!sameBytes(current.bytes, expected)) return false;
     if (current.bytes && !current.etag) {

@@ -10,6 +10,11 @@ export interface Sink {
    * Sinks without it cannot move refs safely beside other writers.
    */
   swap?(path: string, expected: Uint8Array | undefined, next: Uint8Array): Promise<boolean>;
+  /**
+   * Throws when `swap` would not be safe here (HttpSink: a server that ignores conditional PUT),
+   * so that a commit is refused before it uploads anything rather than at its last step.
+   */
+  checkSwap?(): Promise<void>;
 }
 
 /** Equal bytes, or both absent. */

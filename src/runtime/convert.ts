@@ -27,6 +27,7 @@ export interface ConvertOptions {
  * chunks of their own (the files as they are, in the links' order): the copy links nothing.
  */
 export async function convertToNative(dataset: Dataset, sink: Sink, options: ConvertOptions = {}): Promise<Committed> {
+  await sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
   const jobs = Object.entries(dataset.tensors).flatMap(([name, t]) => t.chunks.map((ref, chunk) => ({ name, t, ref, chunk })));
   const tensors: Dataset['tensors'] = Object.fromEntries(Object.entries(dataset.tensors).map(([name, t]) => [name, t.linked ? { ...filesTensor(t), chunks: [] } : t]));
   let done = 0;
@@ -57,6 +58,7 @@ export async function convertToNative(dataset: Dataset, sink: Sink, options: Con
  * on the train split (or the first samples) as `edgelake build idx` fits it.
  */
 export async function addEmbeddingProbe(dataset: Dataset, sink: Sink, options: { dims: number; from?: string; created?: string }): Promise<Committed> {
+  await sink.checkSwap?.();
   const embedding = await embeddingOf(dataset, sink, options.dims, options.from);
   return commitChild(sink, dataset.version, { length: dataset.length, splits: dataset.splits, tensors: { ...dataset.tensors, embedding } }, {
     ref: await headOf(sink), message: `probe: a PCA of ${options.from ?? 'the images'} in ${options.dims} dimensions`, created: options.created ?? new Date().toISOString(),

@@ -1,7 +1,7 @@
 // HttpSink: a dataset root written with HTTP PUT, refs moved by conditional PUT (If-Match), as on S3.
 // The server is the demo's static server with a writable mount, which honours If-Match as S3 does;
 // then nginx's WebDAV, which ignores it, and where a swap is refused unless one process writes alone.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,8 +12,9 @@ import { readDataset } from '../spec-reader/reader.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
 import { startNginx, type RunningNginx } from '../support/nginx.js';
 import { hasCommand, missing } from '../support/system.js';
-import { ActiveLearner, isEdgelakeError, MemoryLabelStore, mlp, openSink } from '../../src/index.js';
-import { HttpSink } from '../../src/format/index.js';
+import { ActiveLearner, isEdgelakeError, materialize, MemoryLabelStore, mlp, openSink, query, saveView } from '../../src/index.js';
+import { buildImageFolder, HttpSink } from '../../src/format/index.js';
+import { encodePng } from './image/png-encoder.js';
 import { openDataset } from '../../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelake-http-sink-'));
@@ -210,6 +211,18 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     const committed = await dataset.commit(openSink(url, { http: { singleWriter: true } }), { update });
     const now = await openDataset(url);
     expect([now.version, now.manifest.parent]).toEqual([committed.versionId, dataset.version]);
+  });
+
+  it('a build, a materialize and a saved view are refused before they upload anything: the check comes first', async () => {
+    const png = encodePng({ width: 4, height: 3, colorType: 2, bitDepth: 8, samples: Uint16Array.from({ length: 36 }, (_, i) => i * 7) });
+    const files = [0, 1, 2].map((i) => ({ className: i % 2 ? 'a' : 'b', name: `${i}.png`, read: async () => png }));
+    await expect(buildImageFolder(new HttpSink(`${nginx.url}built/`), files, { created: '2026-01-01T00:00:00Z' })).rejects.toMatchObject({ code: 'unsupported' });
+    expect(readdirSync(join(dav, 'built'))).toEqual(['.edgelake-conditional-put']);
+    const dataset = await openDataset(`${nginx.url}ds/`);
+    const before = readdirSync(join(dav, 'ds'), { recursive: true }).length;
+    await expect(materialize(dataset, [0, 1], openSink(`${nginx.url}ds/`), { ref: 'two' })).rejects.toMatchObject({ code: 'unsupported' });
+    await expect(saveView(openSink(`${nginx.url}ds/`), await query(dataset, 'select * limit 2'), 'two')).rejects.toMatchObject({ code: 'unsupported' });
+    expect(readdirSync(join(dav, 'ds'), { recursive: true }).length).toBe(before);
   });
 });
 

@@ -42,6 +42,7 @@ export async function buildIdx(sink: Sink, options: BuildIdxOptions): Promise<Co
     checkPair(images, labels, s.imagesName ?? `${split} images`, s.labelsName ?? `${split} labels`);
     return { split, images, labels };
   });
+  await sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
   const [rows, cols] = parsed[0].images.dims.slice(1);
   for (const p of parsed) {
     if (p.images.dims[1] !== rows || p.images.dims[2] !== cols) {

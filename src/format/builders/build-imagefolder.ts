@@ -40,6 +40,7 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
   if (!(Number.isInteger(size) && size >= 1 && size <= 1024)) throw new EdgelakeError('invalid-input', `thumbnail size must be an integer in [1, 1024], got ${size}`);
   const testFraction = options.testFraction ?? 0;
   if (!(testFraction >= 0 && testFraction < 1)) throw new EdgelakeError('invalid-input', `test fraction must be in [0, 1), got ${testFraction}`);
+  await sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
   const classNames = [...new Set(files.map((f) => f.className))].sort();
   const ordered = await splitAndOrder(files, testFraction);
   const types = await typesOf(ordered.map((o) => o.file));

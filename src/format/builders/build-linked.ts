@@ -40,6 +40,7 @@ export const DEFAULT_LINKED_CHUNK_SAMPLES = 32;
  */
 export async function buildLinked(sink: Sink, entries: LinkedEntry[], options: BuildLinkedOptions): Promise<Committed> {
   if (entries.length === 0) throw new EdgelakeError('invalid-input', 'the list names no file');
+  await sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
   const labelled = entries.filter((e) => e.className !== undefined).length;
   // No -1 "unlabelled" here: FORMAT.md allows only labels 0..n-1 in a tensor with classNames.
   if (labelled !== 0 && labelled !== entries.length) {

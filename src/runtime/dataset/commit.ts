@@ -52,6 +52,7 @@ export async function commitDataset(dataset: CommitBase, sink: Sink, options: Co
   const updates = Object.entries(options.update ?? {}).map(([name, u]) => checkedUpdate(dataset, name, u.ids, u.values));
   const appended = options.append ? checkedAppend(dataset, options.append) : undefined;
   const ref = await refToMove(dataset, sink, options.ref);
+  await sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
 
   const stored = storedHashes(manifest.tensors);
   const tensors: Manifest['tensors'] = { ...manifest.tensors };

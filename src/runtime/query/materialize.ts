@@ -35,6 +35,7 @@ export async function materialize(dataset: Dataset, ids: ArrayLike<number>, sink
     if (!(Number.isInteger(id) && id >= 0 && id < dataset.length)) throw new EdgelakeError('invalid-input', `materialize: sample ${id} (ids[${k}]) is not in dataset ${dataset.name} (${dataset.length} samples)`);
   }
   const ref = options.ref ?? 'materialized';
+  await sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
   await checkNewBranch(sink, ref);
   // Null-prototype records: a tensor or split may be named __proto__.
   const tensors: Dataset['tensors'] = dict();

@@ -44,6 +44,7 @@ export async function saveView(sink: Sink, answer: QueryAnswer, name: string): P
   // Every reader, and edgelake views, would refuse a larger file: materializing keeps any number of samples.
   if (bytes.length > MAX_VIEW_BYTES) throw new EdgelakeError('limit', `view ${name}: its ${answer.ids.length} ids take ${bytes.length} bytes, over the ${MAX_VIEW_BYTES} a view file may hold; materialize the query as a version instead`);
   const hash = await sha256Hex(bytes);
+  await sink.checkSwap?.(); // a root whose views.json cannot move safely is refused before the view is uploaded
   await sink.write(viewPath(hash), bytes);
   for (;;) {
     const before = await sink.read(VIEWS_PATH);

@@ -57,6 +57,7 @@ const NEW_CHUNK_SAMPLES = 16384;
 export async function commitLabels(dataset: Dataset, labels: ReadonlyMap<number, number>, options: CommitLabelsOptions): Promise<Committed> {
   const tensor = options.tensor ?? 'label';
   const mask = `${tensor}_mask`;
+  await options.sink.checkSwap?.(); // a root whose ref cannot move safely is refused before any upload
   // The parent's labels, mask and other tensors, read from it: a newer version holds labels the dataset lacks.
   const base = await parentOf(dataset, options.onto);
   const { manifest } = base;
