@@ -141,7 +141,10 @@ export async function indexParquet(hp: ParquetModule, files: AsyncIterable<Index
         };
         for (const [i, row] of rows.entries()) {
           const payload = payloadOf(t.kind, row[column], `${name}: row ${groupStart + i}, column ${column}`);
-          if (t.kind.kind === 'image') t.size = t.size === undefined || t.size === storedSize(payload, t.kind.type) ? storedSize(payload, t.kind.type) : ''; // '' once sizes differ
+          if (t.kind.kind === 'image') {
+            const size = storedSize(payload, sniffImageType(payload)!); // each image as what it is (payloadOf checked it is one)
+            t.size = t.size === undefined || t.size === size ? size : ''; // '' once sizes differ
+          }
           run.push(payload);
           runBytes += payload.length;
           if (runBytes >= chunkBytes) await flush();

@@ -67,4 +67,8 @@ it('an image column of PNGs with a JPEG among them is read, each image decoded b
   const images = await Promise.all([0, 1, 2].map(async (i) => (await ds.view().get(i, ['image'])).image));
   expect(images.map((image) => image.length)).toEqual([18, 4 * 5 * 3, 18]);
   expect(Array.from(images[2])).toEqual(Array.from({ length: 18 }, (_, i) => i * 13));
+  // Images of one size keep the column's one shape, whatever their kind.
+  const jpeg32 = new Uint8Array(jpegJs.encode({ data: new Uint8Array(3 * 2 * 4).fill(90), width: 3, height: 2 }, 90).data);
+  writeFileSync(join(dir, 'same-size.parquet'), new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'image', data: [png, jpeg32, png] }] })));
+  expect((await openDataset(join(dir, 'same-size.parquet'))).tensor('image').shape).toEqual([2, 3, 3]);
 });
