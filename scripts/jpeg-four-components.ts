@@ -22,7 +22,7 @@ const isFrame = (m: number) => m === 0xc0 || m === 0xc1 || m === 0xc2;
 /**
  * `three`'s components then `one`'s as a fourth (id 4, sampled as the first's largest factors so
  * that it is full size, its quantization table renumbered 0 -> 2), both of the same frame type.
- * `adobeTransform` writes an Adobe APP14 marker (0: CMYK, 2: YCCK); without it, none (CMYK as inks).
+ * `adobeTransform` writes an Adobe APP14 marker (0: CMYK, 2: YCCK); without it, none (CMYK to libjpeg).
  */
 export function fourComponentJpeg(three: Uint8Array, one: Uint8Array, adobeTransform?: number): Uint8Array {
   const a = splitAtFrame(three, 3, 'the three-component file');

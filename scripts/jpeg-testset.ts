@@ -41,7 +41,7 @@ export const VARIANTS: Record<string, { args: string[]; what: string }> = {
  */
 export const FOUR_COMPONENTS: Record<string, { parts: [string, string]; adobeTransform?: number; what: string }> = {
   'adobe-cmyk': { parts: ['q90-rgb', 'q85-gray'], adobeTransform: 0, what: 'baseline, CMYK as Adobe stores it (inverted)' },
-  'cmyk-inks': { parts: ['q90-rgb', 'q85-gray'], what: 'baseline, CMYK without an Adobe marker (inks)' },
+  'cmyk-unmarked': { parts: ['q90-rgb', 'q85-gray'], what: 'baseline, CMYK without an Adobe marker (read as inverted all the same)' },
   'ycck-420': { parts: ['q75-420', 'q85-gray'], adobeTransform: 2, what: 'baseline, YCCK, 4:2:0 and K full size' },
   'ycck-420-progressive': { parts: ['q50-420-progressive', 'q85-gray-progressive'], adobeTransform: 2, what: 'progressive, YCCK, 4:2:0 and K full size' },
 };

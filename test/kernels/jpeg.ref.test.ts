@@ -214,11 +214,10 @@ describe('pixels', () => {
     clamp(y + ((fix(1.772) * (cb - 128) + 32768) >> 16)),
   ];
 
-  // cmyk.h's rounding of C * K / 255 on Adobe's inverted values; inks are 255 minus them; YCCK's YCbCr is Adobe's C, M, Y inverted.
+  // cmyk.h's rounding of C * K / 255 on Adobe's inverted values; YCCK's YCbCr is Adobe's C, M, Y inverted.
   const cmykToRgb = (color: string, [c, m, y, k]: number[]) => {
-    const cmy = color === 'ycck' ? yccToRgb(c, m, y).map((v) => 255 - v) : color === 'cmyk' ? [c, m, y].map((v) => 255 - v) : [c, m, y];
-    const black = color === 'cmyk' ? 255 - k : k;
-    return cmy.map((v) => Math.floor((v * black) / 255 + 0.5));
+    const cmy = color === 'ycck' ? yccToRgb(c, m, y).map((v) => 255 - v) : [c, m, y];
+    return cmy.map((v) => Math.floor((v * k) / 255 + 0.5));
   };
 
   test('odd sizes of every sampling and scale: the oriented size, and flat blocks stay one flat colour', () => {

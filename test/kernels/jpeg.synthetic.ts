@@ -27,7 +27,7 @@ export const SAMPLINGS: Record<string, { sampling: [number, number][]; color: Jp
   'rgb': { sampling: [[1, 1], [1, 1], [1, 1]], color: 'rgb' },
   'rgb 4:2:0': { sampling: [[2, 2], [1, 1], [1, 1]], color: 'rgb' },
   'cmyk': { sampling: [[1, 1], [1, 1], [1, 1], [1, 1]], color: 'cmyk' },
-  'adobe-cmyk 4:2:0, K full': { sampling: [[2, 2], [1, 1], [1, 1], [2, 2]], color: 'adobe-cmyk' },
+  'cmyk 4:2:0, K full': { sampling: [[2, 2], [1, 1], [1, 1], [2, 2]], color: 'cmyk' },
   'ycck 4:2:2, K full': { sampling: [[2, 1], [1, 1], [1, 1], [2, 1]], color: 'ycck' },
   'ycck 4:2:0, K subsampled': { sampling: [[2, 2], [1, 1], [1, 1], [1, 1]], color: 'ycck' },
 };

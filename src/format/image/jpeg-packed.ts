@@ -15,7 +15,7 @@ import { reduceJpegCoefficients } from '../../kernels/jpeg/reduce.js';
  */
 const MAGIC = 0x43504a45; // 'EJPC'
 const PIXELS_MAGIC = 0x58504a45; // 'EJPX': packJpegBatchPixels'
-const COLORS = ['gray', 'ycbcr', 'rgb', 'cmyk', 'adobe-cmyk', 'ycck'] as const;
+const COLORS = ['gray', 'ycbcr', 'rgb', 'cmyk', 'ycck'] as const;
 
 /** Where a packed buffer of `components` components holds its coefficients (bytes). */
 function coefficientsAt(components: number): number {

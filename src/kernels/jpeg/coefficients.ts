@@ -35,10 +35,10 @@ export interface JpegCoefficients {
   maxV: number;
   /**
    * 'gray': one component; 'ycbcr': three, converted as JFIF says; 'rgb': three, Adobe-marked;
-   * four: 'cmyk' (inks, no Adobe marker), 'adobe-cmyk' (Adobe's inverted inks) or 'ycck' (Adobe's
-   * inverted C, M, Y as YCbCr, then K), made RGB as TensorFlow's decode_jpeg makes them.
+   * four: 'cmyk' (inverted, as Adobe's applications store it: 0 is full ink) or 'ycck' (that C, M,
+   * Y as YCbCr, then K), made RGB as djpeg makes them.
    */
-  color: 'gray' | 'ycbcr' | 'rgb' | 'cmyk' | 'adobe-cmyk' | 'ycck';
+  color: 'gray' | 'ycbcr' | 'rgb' | 'cmyk' | 'ycck';
   components: JpegComponent[];
   /**
    * Quantized coefficients, 64 per block in natural (row-major) order, not zigzag; each

@@ -5,9 +5,10 @@ import type { JpegComponentPlan, JpegPlan } from './plan.js';
  * full size (jdsample.c: fancy triangle filters or replication, the top and bottom rows repeated
  * as jdmainct.c's context rows repeat them), YCbCr to RGB with jdcolor.c's 16-bit fixed-point
  * tables (RGB and gray pass through), cropped to the output size; then EXIF orientation applied.
- * Four components are made RGB as djpeg's PPM writer (cmyk.h) makes Adobe's inverted CMYK
- * (R = C * K / 255, rounded; YCCK first made CMYK as jdcolor.c does) and, without Adobe's marker,
- * from inks (R = (255 - C) * (255 - K) / 255, rounded), as TensorFlow and Pillow read such files.
+ * Four components are made RGB as djpeg's PPM writer (cmyk.h) makes them: R = C * K / 255,
+ * rounded, on CMYK inverted as Adobe's applications store it (YCCK first made CMYK as jdcolor.c
+ * does). libjpeg, Pillow and browsers read every CMYK JPEG so, marked by Adobe or not;
+ * TensorFlow alone un-inverts one without the marker.
  */
 
 const ONE_HALF = 1 << 15;
@@ -120,12 +121,11 @@ function yccRow(
 }
 
 // jdcolor.c ycck_cmyk_convert (C, M, Y = 255 - R, G, B of the YCbCr), then cmyk.h cmyk_to_rgb.
-function cmykRow(color: 'cmyk' | 'adobe-cmyk' | 'ycck', s: Uint8Array[], at: number[], width: number, out: Uint8Array, d: number, step: number): void {
+function cmykRow(color: 'cmyk' | 'ycck', s: Uint8Array[], at: number[], width: number, out: Uint8Array, d: number, step: number): void {
   const [c, m, y, k] = s;
-  const flip = color === 'cmyk' ? 255 : 0; // inks: 255 - C is what Adobe stores
   for (let x = 0, i = at[0], j = at[1], l = at[2], n = at[3]; x < width; x++, d += step) {
-    let [cyan, magenta, yellow] = [c[i++] ^ flip, m[j++] ^ flip, y[l++] ^ flip];
-    const black = k[n++] ^ flip;
+    let [cyan, magenta, yellow] = [c[i++], m[j++], y[l++]];
+    const black = k[n++];
     if (color === 'ycck') {
       const [luma, cb, cr] = [cyan, magenta, yellow];
       cyan = 255 - clamp255(luma + CR_R[cr]);

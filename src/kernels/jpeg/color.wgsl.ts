@@ -25,8 +25,8 @@ ${shaderHeader({
 ${lastEntryWgsl}
 override RUN: u32 = 4u; // stored pixels per invocation, a multiple of 4 (jpegColorRun in jpeg.ts)
 const IMAGE: u32 = 10u; // vec4s per image (COLOR_ENTRY in jpeg.ts):
-// [0] width, height as stored, runs per row, colour (0 gray, 1 YCbCr, 2 RGB, 3 CMYK inks, 4 Adobe
-//     CMYK, 5 YCCK: COLOR_CODES in jpeg.ts)
+// [0] width, height as stored, runs per row, colour (0 gray, 1 YCbCr, 2 RGB, 3 CMYK, 4 YCCK:
+//     COLOR_CODES in jpeg.ts)
 // [1] first run, output pixel of stored pixel (0, 0), then its steps per stored column and row
 //     (i32 bits): EXIF orientation as orientationSteps in color.ref.ts gives it
 // [2 + c] component c: plane offset (words), row stride (words), sample width, sample height
@@ -129,27 +129,20 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
       rgb[1] = sample4(components[1], x, y);
       rgb[2] = sample4(components[2], x, y);
     }
-    if (size.w == 3u) {
-      // Inks: Adobe's inverted values are 255 minus them.
-      rgb = array<vec4i, 3>(255 - rgb[0], 255 - rgb[1], 255 - rgb[2]);
-    }
-    if (size.w == 1u || size.w == 5u) {
+    if (size.w == 1u || size.w == 4u) {
       let cb = rgb[1] - 128;
       let cr = rgb[2] - 128;
       rgb[0] = clamp(luma + ((91881 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
       rgb[1] = clamp(luma + ((-22554 * cb - 46802 * cr + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
       rgb[2] = clamp(luma + ((116130 * cb + 32768) >> vec4u(16u)), vec4i(0), vec4i(255));
     }
-    if (size.w == 5u) {
+    if (size.w == 4u) {
       // YCCK: the YCbCr made RGB is Adobe's C, M, Y inverted (jdcolor.c ycck_cmyk_convert).
       rgb = array<vec4i, 3>(255 - rgb[0], 255 - rgb[1], 255 - rgb[2]);
     }
     if (size.w >= 3u) {
       // R = C * K / 255 rounded, on Adobe's values (cmyk.h cmyk_to_rgb): (2CK + 255) / 510.
-      var k = sample4(components[3], x, y);
-      if (size.w == 3u) {
-        k = 255 - k;
-      }
+      let k = sample4(components[3], x, y);
       rgb[0] = (2 * rgb[0] * k + 255) / 510;
       rgb[1] = (2 * rgb[1] * k + 255) / 510;
       rgb[2] = (2 * rgb[2] * k + 255) / 510;

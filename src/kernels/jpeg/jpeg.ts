@@ -37,7 +37,7 @@ export interface JpegReconstructArgs {
   colorRun?: number;
 }
 
-const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2, cmyk: 3, 'adobe-cmyk': 4, ycck: 5 } as const;
+const COLOR_CODES = { gray: 0, ycbcr: 1, rgb: 2, cmyk: 3, ycck: 4 } as const;
 const UPSAMPLE_CODES: Record<JpegUpsample, number> = { full: 0, h2v1: 1, h2v2: 2, h1v2: 3, replicate: 4 };
 const COLOR_WORKGROUP = 256;
 const IDCT_WORKGROUP = 64;

@@ -94,7 +94,7 @@ export function keptSlot(k: number, side: number): number {
 
 const SCALES: readonly number[] = [1, 2, 4, 8];
 /** Components each colour model has; every one of them is made RGB but gray. */
-const COMPONENTS: Readonly<Record<string, number>> = { gray: 1, ycbcr: 3, rgb: 3, cmyk: 4, 'adobe-cmyk': 4, ycck: 4 };
+const COMPONENTS: Readonly<Record<string, number>> = { gray: 1, ycbcr: 3, rgb: 3, cmyk: 4, ycck: 4 };
 const MAX_DIMENSION = 65535; // a JPEG frame's size is 16 bits
 
 /**

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildJpegTestset, FOUR_COMPONENTS, MATE_DIR, VARIANTS, type TestsetEntry } from '../../../scripts/jpeg-testset.js';
 import { decodeJpeg } from '../../../src/format/index.js';
+import { djpeg } from '../../support/jpeg-reference.js';
 import { hasCommand, missing } from '../../support/system.js';
 
 /** What a JPEG's markers declare: frame type, size, sampling factors, restart interval. */
@@ -89,6 +90,11 @@ describe.skipIf(noPackages)('the JPEG decoding test set', () => {
       expect(m.sof, e.file).toBe(name.includes('progressive') ? 0xc2 : 0xc0);
       const adobe = bytes.indexOf(Buffer.from('Adobe'));
       expect(adobe < 0 ? undefined : bytes[adobe + 11], e.file).toBe(adobeTransform);
+      // Its samples are its parts': djpeg makes a CMYK file's RGB from them as cmyk.h does (C * K / 255, rounded).
+      if (adobeTransform === 2) continue;
+      const [cmy, k] = e.parts!.map((part) => djpeg(join(dir, 'a', part)).data);
+      const expected = cmy.map((v, i) => Math.floor((v * k[Math.floor(i / 3)]) / 255 + 0.5));
+      expect(Buffer.from(djpeg(join(dir, 'a', e.file)).data).equals(Buffer.from(expected)), e.file).toBe(true);
     }
   });
 

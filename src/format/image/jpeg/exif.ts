@@ -59,11 +59,7 @@ export function colorOfThree(ids: number[], jfif: boolean, transform: number): '
   return ids[0] === R && ids[1] === G && ids[2] === B ? 'rgb' : 'ycbcr';
 }
 
-/**
- * libjpeg's rule (jdapimin.c) for what four components hold: CMYK unless the Adobe marker says
- * YCCK (any transform but 0). Adobe's applications store CMYK inverted (0 is full ink), and a
- * file with their marker is read so, as TensorFlow and Pillow read it; one without, as inks.
- */
-export function colorOfFour(transform: number): 'cmyk' | 'adobe-cmyk' | 'ycck' {
-  return transform < 0 ? 'cmyk' : transform === 0 ? 'adobe-cmyk' : 'ycck';
+/** libjpeg's rule (jdapimin.c) for what four components hold: CMYK unless the Adobe marker says YCCK (any transform but 0). */
+export function colorOfFour(transform: number): 'cmyk' | 'ycck' {
+  return transform <= 0 ? 'cmyk' : 'ycck';
 }
