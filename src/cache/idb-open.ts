@@ -9,14 +9,15 @@ export function indexedDbFactory(name: string, given: IDBFactory | undefined): I
 }
 
 /**
- * Opens database `name` at `version`, `upgrade` making its object stores; a refusal becomes an
- * EdgelakeError saying why (the browser's error its cause): a newer version on disk, no IndexedDB
- * in this context, no quota.
+ * Opens database `name` at `version`, `upgrade` making its object stores (given the version on
+ * disk, 0 for a new database, and the upgrade transaction, to carry records over: the open
+ * resolves once that transaction commits); a refusal becomes an EdgelakeError saying why (the
+ * browser's error its cause): a newer version on disk, no IndexedDB in this context, no quota.
  */
-export async function openIndexedDb(factory: IDBFactory, name: string, version: number, upgrade: (db: IDBDatabase) => void): Promise<IDBDatabase> {
+export async function openIndexedDb(factory: IDBFactory, name: string, version: number, upgrade: (db: IDBDatabase, oldVersion: number, transaction: IDBTransaction) => void): Promise<IDBDatabase> {
   try {
     const request = factory.open(name, version); // throws SecurityError in an opaque origin
-    request.onupgradeneeded = () => upgrade(request.result);
+    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, request.transaction!);
     return await promisifyRequest(request);
   } catch (e) {
     throw await openError(factory, name, version, e);
