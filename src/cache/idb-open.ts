@@ -1,5 +1,5 @@
 import { promisifyRequest } from 'idb-keyval';
-import { EdgelakeError } from '../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../errors.js';
 
 /** The IndexedDB to use: the one given, else the environment's; 'unsupported' where there is none. */
 export function indexedDbFactory(name: string, given: IDBFactory | undefined): IDBFactory {
@@ -15,12 +15,28 @@ export function indexedDbFactory(name: string, given: IDBFactory | undefined): I
  * browser's error its cause): a newer version on disk, no IndexedDB in this context, no quota.
  */
 export async function openIndexedDb(factory: IDBFactory, name: string, version: number, upgrade: (db: IDBDatabase, oldVersion: number, transaction: IDBTransaction) => void): Promise<IDBDatabase> {
+  let request: IDBOpenDBRequest;
   try {
-    const request = factory.open(name, version); // throws SecurityError in an opaque origin
-    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, request.transaction!);
-    return await promisifyRequest(request);
+    request = factory.open(name, version); // throws SecurityError in an opaque origin
   } catch (e) {
     throw await openError(factory, name, version, e);
+  }
+  request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, request.transaction!);
+  const opened = promisifyRequest(request);
+  // Another tab holding an older version open (one that never closes for an upgrade) would keep this open waiting for ever.
+  const blocked = new Promise<never>((_, reject) => {
+    request.onblocked = () => {
+      void opened.then((db) => db.close(), () => {}); // if it opens once that tab closes, nobody holds it
+      reject(new EdgelakeError('conflict', `IndexedDB "${name}" is open at an older version in another tab or window, which keeps this edgelake from upgrading it: close that tab, or reload it, and try again`));
+    };
+  });
+  try {
+    const db = await Promise.race([opened, blocked]);
+    // A newer edgelake in another tab upgrades it: this connection steps aside (its next use says it is closed).
+    db.onversionchange = () => db.close();
+    return db;
+  } catch (e) {
+    throw isEdgelakeError(e) ? e : await openError(factory, name, version, e);
   }
 }
 

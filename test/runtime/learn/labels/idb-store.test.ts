@@ -109,6 +109,22 @@ describe('IdbLabelStore', () => {
     await expect(IdbLabelStore.open('labels')).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('IndexedDB is not available in this environment') });
   });
 
+  it('an older tab holding the database open is named instead of waiting for ever; a newer one upgrading it makes this one step aside', async () => {
+    const indexedDB = new IDBFactory();
+    const request = indexedDB.open('labels', 1); // the previous edgelake, in a tab that never closes it for an upgrade
+    request.onupgradeneeded = () => request.result.createObjectStore('batches');
+    await new Promise((r) => (request.onsuccess = r));
+    const blocked = await IdbLabelStore.open('labels', { indexedDB }).catch((e: unknown) => e);
+    expect(blocked).toMatchObject({ code: 'conflict', message: expect.stringMatching(/^IndexedDB "labels" is open at an older version in another tab or window.*close that tab/) });
+    request.result.close();
+    const store = await IdbLabelStore.open('labels', { indexedDB });
+    await store.append({ ids: Uint32Array.of(1), labels: Int32Array.of(2) });
+    const newer = indexedDB.open('labels', 3); // a later edgelake in another tab: not blocked by this one
+    newer.onupgradeneeded = () => undefined;
+    await new Promise((resolve, reject) => ((newer.onsuccess = resolve), (newer.onblocked = () => reject(new Error('blocked')))));
+    newer.result.close();
+  });
+
   it('an append after a thousand batches reads only the held labels of the buckets its samples fall in, not the history', async () => {
     const indexedDB = new IDBFactory();
     const store = await IdbLabelStore.open('labels', { indexedDB });
