@@ -101,7 +101,7 @@ export class HttpSink implements Sink {
     if (ignored.size === 0) return;
     throw new EdgelakeError('unsupported', `${this.location}: the server ignores ${[...ignored.keys()].join(' and ')} on PUT (a PUT of ${CONDITIONAL_PUT_PROBE} ${[...ignored.values()].join('; one ')}), ` +
       "so a commit here could silently overwrite another writer's. Use a server that honours conditional PUT (S3, MinIO, Ceph radosgw), " +
-      'or, if exactly one process writes this dataset, open the sink with singleWriter: true (openSink(url, { http: { singleWriter: true } }) or new HttpSink(url, { singleWriter: true }); the CLI has no flag for it): then the last writer wins');
+      'or, if exactly one process writes this dataset, open the sink with singleWriter: true (openSink(url, { http: { singleWriter: true } }) or new HttpSink(url, { singleWriter: true }); for the edgelake CLI, EDGELAKE_SINGLE_WRITER=1): then the last writer wins');
   }
 
   /** A conditional PUT of the probe file: true if stored, false if refused (412). */

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serveStatic, type ServedRequest } from '../../demo/web/serve.js';
 import { readDataset } from '../spec-reader/reader.js';
 import { buildSubsetArgs, cli } from '../support/cli.js';
@@ -180,7 +180,7 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
       `${nginx.url}files: the server ignores If-None-Match and If-Match on PUT (a PUT of .edgelake-conditional-put with If-None-Match: * replaced the file already there; ` +
         `one with If-Match: "edgelake-never-matches" replaced a file whose ETag differs), so a commit here could silently overwrite another writer's. ` +
         'Use a server that honours conditional PUT (S3, MinIO, Ceph radosgw), or, if exactly one process writes this dataset, open the sink with singleWriter: true ' +
-        '(openSink(url, { http: { singleWriter: true } }) or new HttpSink(url, { singleWriter: true }); the CLI has no flag for it): then the last writer wins',
+        '(openSink(url, { http: { singleWriter: true } }) or new HttpSink(url, { singleWriter: true }); for the edgelake CLI, EDGELAKE_SINGLE_WRITER=1): then the last writer wins',
     );
     await expect(sink.swap('new.json', undefined, bytes('x'))).rejects.toMatchObject({ code: 'unsupported' });
     expect(readFileSync(join(dav, 'files/refs.json'), 'utf8')).toBe('v1');
@@ -211,6 +211,20 @@ describe.skipIf(missing('nginx', 'apt-get install nginx', hasCommand('nginx')))(
     const committed = await dataset.commit(openSink(url, { http: { singleWriter: true } }), { update });
     const now = await openDataset(url);
     expect([now.version, now.manifest.parent]).toEqual([committed.versionId, dataset.version]);
+  });
+
+  it('the CLI commits there alone with EDGELAKE_SINGLE_WRITER=1: edgelake query --save is refused without it', async () => {
+    const url = `${nginx.url}ds/`;
+    const refused = await cli('query', url, 'select * limit 3', '--save', 'three');
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('for the edgelake CLI, EDGELAKE_SINGLE_WRITER=1')]);
+    vi.stubEnv('EDGELAKE_SINGLE_WRITER', '1');
+    try {
+      const saved = await cli('query', url, 'select * limit 3', '--save', 'three');
+      expect(saved.code, saved.stderr).toBe(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(JSON.parse(readFileSync(join(dav, 'ds/views.json'), 'utf8'))).toHaveProperty('three');
   });
 
   it('a build, a materialize and a saved view are refused before they upload anything: the check comes first', async () => {
