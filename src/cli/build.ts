@@ -74,7 +74,7 @@ export async function buildIdxCommand(args: string[], io: CliIo): Promise<number
 }
 
 export const buildImageFolderUsage =
-  'edgelake build imagefolder SRC --out DIR [--name N] [--thumbnail S] [--test-fraction F] [--chunk-kib K] [--created ISO] [--ref R]';
+  'edgelake build imagefolder SRC --out DIR [--name N] [--thumbnail S] [--test-fraction F] [--chunk-kib K] [--created ISO] [--ref R] [--skip-bad]';
 
 export const buildImageFolderFlags = {
   out: { type: 'string', value: 'DIR', help: 'the folder to write the dataset into (required)' },
@@ -84,6 +84,7 @@ export const buildImageFolderFlags = {
   'chunk-kib': { type: 'string', value: 'K', help: 'chunk size in KiB (default 1024)' },
   created: { type: 'string', value: 'ISO', help: 'the version\'s time (default now)' },
   ref: { type: 'string', value: 'R', help: 'the ref to point at the new version (default main)' },
+  'skip-bad': { type: 'boolean', help: 'leave out files that fail to decode (cut short, damaged), naming them, instead of refusing the build' },
 } as const satisfies Flags;
 
 /** `edgelake build imagefolder SRC`: one subfolder per class of JPEG or PNG files (searched recursively). */
@@ -109,7 +110,9 @@ export async function buildImageFolderCommand(args: string[], io: CliIo): Promis
     ...options,
     created: created ?? (await newestModification(files.map((f) => f.path))),
     onProgress: progressBar(io, 'building'),
+    skipBad: values['skip-bad'],
   }));
+  if (result.skipped.length) io.stderr(`left out ${result.skipped.length} files that would not decode: ${result.skipped.map((f) => `${f.file} (${f.why})`).join('; ')}\n`);
   io.stdout(describeBuild(out, result));
   return 0;
 }

@@ -222,6 +222,27 @@ describe.skipIf(noTools)('edgelake build imagefolder', () => {
     expect(result.history.map((h: { loss: number }) => Number.isFinite(h.loss))).toEqual([true, true]);
   });
 
+  it('files that fail to decode are all named and refuse the build; --skip-bad leaves them out', async () => {
+    mkdirSync(join(root, 'damaged', 'c'), { recursive: true });
+    const good = jpegs.get('flowers/LadyBird.jpg')!;
+    writeFileSync(join(root, 'damaged', 'c', 'a.jpg'), good);
+    writeFileSync(join(root, 'damaged', 'c', 'b.jpg'), good.subarray(0, 400)); // cut short
+    writeFileSync(join(root, 'damaged', 'c', 'c.jpg'), jpegs.get('abstract/Dune.jpg')!);
+    writeFileSync(join(root, 'damaged', 'c', 'd.jpg'), good.subarray(0, 3)); // a JPEG's first bytes alone
+    const refused = await cli('build', 'imagefolder', join(root, 'damaged'), '--out', join(root, 'damaged-ds'));
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringMatching(/2 of 4 files would not decode: c\/b\.jpg \(.+\); c\/d\.jpg \(.+\); leave them out with skipBad \(edgelake build imagefolder --skip-bad\)/)]);
+    expect(existsSync(join(root, 'damaged-ds'))).toBe(false);
+    const built = await cli('build', 'imagefolder', join(root, 'damaged'), '--out', join(root, 'damaged-ds'), '--skip-bad');
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toMatch(/left out 2 files that would not decode: c\/b\.jpg \(.+\); c\/d\.jpg/);
+    const ds = await openDataset(join(root, 'damaged-ds'));
+    expect([ds.length, ds.manifest.splits.train]).toEqual([2, [[0, 2]]]);
+    for (const [id, bytes] of [good, jpegs.get('abstract/Dune.jpg')!].entries()) {
+      const { image } = await ds.view().get(id, ['image']);
+      expect(Buffer.from(image).equals(toRgb(decodeImageSync(bytes)).data), `sample ${id}`).toBe(true);
+    }
+  });
+
   it('a folder of JPEGs with a PNG among them (ImageNet names one .JPEG) builds, each file decoded as what it is', async () => {
     mkdirSync(join(root, 'mixed', 'c'), { recursive: true });
     const files = { 'a.jpg': jpegs.get('flowers/LadyBird.jpg')!, 'b.jpg': readFileSync(join(MATE, 'abstract/Spring.png')), 'c.jpg': jpegs.get('abstract/Dune.jpg')! };

@@ -1,4 +1,4 @@
-import { EdgelakeError } from '../../errors.js';
+import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { sha256Hex } from '../hash.js';
 import { decodeImageSync, sniffImageType, thumbnail, toRgb } from '../image/index.js';
 import type { Manifest } from '../manifest.js';
@@ -25,6 +25,18 @@ export interface BuildImageFolderOptions {
   created: string;
   ref?: string;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Files that fail to decode (cut short, damaged) are left out, named in the result's `skipped`
+   * (as Deep Lake's ignore_errors and WebDataset's warn_and_continue); without it the build is
+   * refused naming every one of them.
+   */
+  skipBad?: boolean;
+}
+
+/** A file left out of a build, and why. */
+export interface SkippedFile {
+  file: string;
+  why: string;
 }
 
 /**
@@ -33,7 +45,7 @@ export interface BuildImageFolderOptions {
  * `label` its class, and `thumbnail` a small RGB square (center crop, area resize) that the
  * sampler scores without fetching the full image.
  */
-export async function buildImageFolder(sink: Sink, files: ImageFile[], options: BuildImageFolderOptions): Promise<Committed> {
+export async function buildImageFolder(sink: Sink, files: ImageFile[], options: BuildImageFolderOptions): Promise<Committed & { skipped: SkippedFile[] }> {
   if (files.length === 0) throw new EdgelakeError('invalid-input', 'no JPEG or PNG files found');
   const size = options.thumbnailSize ?? 32;
   // A probe is small by purpose; a side past this (1024 x 1024 x 3 a sample) only exhausts memory.
@@ -60,11 +72,23 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
 
   const sizes = new Set<string>();
   const labelBytes = new Uint8Array(4);
-  for (const [i, { file }] of ordered.entries()) {
+  const skipped: SkippedFile[] = [];
+  let trainCount = 0;
+  for (const [i, { file, split }] of ordered.entries()) {
     const bytes = await file.read();
     const where = `${file.className}/${file.name}`;
     if (sniffImageType(bytes) !== types[i]) throw new EdgelakeError('invalid-input', `${where} changed while the dataset was built: it is no longer ${types[i]}`);
-    const decoded = toRgb(decodeImageSync(bytes, { name: where }));
+    let decoded;
+    try {
+      decoded = toRgb(decodeImageSync(bytes, { name: where }));
+    } catch (e) {
+      if (!isEdgelakeError(e, 'invalid-input') && !isEdgelakeError(e, 'limit')) throw e;
+      // The rest are decoded too, so that one build names every bad file.
+      skipped.push({ file: where, why: e.message.replace(`${where}: `, '') });
+      options.onProgress?.(i + 1, ordered.length);
+      continue;
+    }
+    if (split === 'train') trainCount++;
     sizes.add(`${decoded.height},${decoded.width}`);
     await image.append(bytes);
     new DataView(labelBytes.buffer).setInt32(0, classNames.indexOf(file.className), true);
@@ -72,17 +96,23 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
     await thumb.append(thumbnail(decoded, size).data);
     options.onProgress?.(i + 1, ordered.length);
   }
+  const length = ordered.length - skipped.length;
+  if (skipped.length > 0 && (!options.skipBad || length === 0)) {
+    const named = skipped.slice(0, 10).map((s) => `${s.file} (${s.why})`).join('; ') + (skipped.length > 10 ? `; and ${skipped.length - 10} more` : '');
+    const hint = length === 0 ? 'no file decodes' : 'leave them out with skipBad (edgelake build imagefolder --skip-bad)';
+    throw new EdgelakeError('invalid-input', `${skipped.length} of ${ordered.length} files would not decode: ${named}; ${hint}`);
+  }
   const imageMeta = await image.finish();
   // One size for every image: record it, so readers know the decoded shape without decoding.
   if (sizes.size === 1) imageMeta.shape = [...[...sizes][0].split(',').map(Number), 3];
 
-  const trainCount = ordered.filter((o) => o.split === 'train').length;
   const splits: Manifest['splits'] = { train: [[0, trainCount]] };
-  if (testFraction > 0) splits.test = [[trainCount, ordered.length]];
-  return commitVersion(sink, {
-    length: ordered.length, splits,
+  if (testFraction > 0) splits.test = [[trainCount, length]];
+  const committed = await commitVersion(sink, {
+    length, splits,
     tensors: { image: imageMeta, label: await label.finish(), thumbnail: await thumb.finish() },
-  }, { name: options.name ?? 'images', ref: options.ref, message: `import ${options.name ?? 'images'} from an image folder`, created: options.created });
+  }, { name: options.name ?? 'images', ref: options.ref, message: `import ${options.name ?? 'images'} from an image folder${skipped.length ? ` (${skipped.length} files that would not decode left out)` : ''}`, created: options.created });
+  return { ...committed, skipped };
 }
 
 /**
