@@ -38,13 +38,13 @@ export class IdbLabelStore implements LabelStore {
   }
 
   async load(): Promise<LabelBatch[]> {
-    const records = await promisifyRequest(this.open().transaction(BATCHES, 'readonly').objectStore(BATCHES).getAll());
+    const records = await promisifyRequest(this.transaction([BATCHES], 'readonly').objectStore(BATCHES).getAll());
     return (records as LabelBatch[]).map((b) => ({ ids: Uint32Array.from(b.ids), labels: Int32Array.from(b.labels), ...(b.corrects && { corrects: true }) }));
   }
 
   async append(batch: LabelBatch): Promise<void> {
     checkLabelBatch(batch, this.location);
-    const tx = this.open().transaction([BATCHES, HELD], 'readwrite', { durability: 'strict' });
+    const tx = this.transaction([BATCHES, HELD], 'readwrite');
     const batches = tx.objectStore(BATCHES);
     const heldStore = tx.objectStore(HELD);
     const held = new Map<number, number>(); // every label held in the buckets the batch's samples fall in
@@ -79,9 +79,15 @@ export class IdbLabelStore implements LabelStore {
     this.db = undefined;
   }
 
-  private open(): IDBDatabase {
+  private transaction(stores: string[], mode: IDBTransactionMode): IDBTransaction {
     if (!this.db) throw new EdgelakeError('invalid-input', `label store ${this.location}: closed`);
-    return this.db;
+    try {
+      return this.db.transaction(stores, mode, { durability: 'strict' });
+    } catch (e) {
+      // The connection closed itself for a newer edgelake's upgrade (openIndexedDb): the labels are there, in its format.
+      if ((e as { name?: string }).name !== 'InvalidStateError') throw e;
+      throw new EdgelakeError('conflict', `label store ${this.location}: a newer edgelake in another tab or window upgraded the database, so this page can no longer write to it; reload it`, { cause: e });
+    }
   }
 }
 

@@ -123,6 +123,8 @@ describe('IdbLabelStore', () => {
     newer.onupgradeneeded = () => undefined;
     await new Promise((resolve, reject) => ((newer.onsuccess = resolve), (newer.onblocked = () => reject(new Error('blocked')))));
     newer.result.close();
+    // This store stepped aside: it says so, rather than a DOMException about a closing connection.
+    await expect(store.append({ ids: Uint32Array.of(2), labels: Int32Array.of(3) })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('a newer edgelake in another tab or window upgraded the database, so this page can no longer write to it; reload it') });
   });
 
   it('an append after a thousand batches reads only the held labels of the buckets its samples fall in, not the history', async () => {
