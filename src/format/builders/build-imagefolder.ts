@@ -1,6 +1,6 @@
 import { EdgelakeError, isEdgelakeError } from '../../errors.js';
 import { sha256Hex } from '../hash.js';
-import { decodeImageSync, sniffImageType, thumbnail, toRgb } from '../image/index.js';
+import { decodeImageSync, mostImageType, sniffImageType, thumbnail, toRgb } from '../image/index.js';
 import type { Manifest } from '../manifest.js';
 import type { Sink } from '../sink.js';
 import { commitVersion, type Committed } from './commit.js';
@@ -57,7 +57,7 @@ export async function buildImageFolder(sink: Sink, files: ImageFile[], options: 
   const ordered = await splitAndOrder(files, testFraction);
   const types = await typesOf(ordered.map((o) => o.file));
   // The kind most files are; readers decode each by its signature (FORMAT.md), so ImageNet's PNG among its JPEGs is one.
-  const format = types.filter((t) => t === 'png').length > types.length / 2 ? 'png' : 'jpeg';
+  const format = mostImageType(types);
 
   const chunkBytes = options.chunkBytes ?? 1 << 20;
   const image = new TensorWriter(sink, 'image', {

@@ -1,5 +1,6 @@
 import { EdgelakeError } from '../../errors.js';
 import { sha256Hex } from '../hash.js';
+import { mostImageType } from '../image/index.js';
 import type { Manifest, SampleCompression } from '../manifest.js';
 import type { Sink } from '../sink.js';
 import { dict } from '../validate.js';
@@ -117,16 +118,12 @@ async function splitAndOrder(entries: LinkedEntry[], testFraction: number): Prom
  * the other kind are read as what they are); refused when one names neither.
  */
 export function linkedFormat(links: string[]): SampleCompression & ('jpeg' | 'png') {
-  const of = (link: string) => {
+  const kind = (link: string): 'jpeg' | 'png' => {
     // A URL or relative link ends its path at ? or #; an absolute path has neither query nor fragment (FORMAT.md).
     const path = link.startsWith('/') ? link : link.split(/[?#]/)[0];
-    return /\.jpe?g$/i.test(path) ? 'jpeg' : /\.png$/i.test(path) ? 'png' : undefined;
+    if (/\.jpe?g$/i.test(path)) return 'jpeg';
+    if (/\.png$/i.test(path)) return 'png';
+    throw new EdgelakeError('invalid-input', `${JSON.stringify(link)} ends in neither .jpg, .jpeg nor .png: name the files' format (--format jpeg|png)`);
   };
-  let pngs = 0;
-  for (const link of links) {
-    const f = of(link);
-    if (!f) throw new EdgelakeError('invalid-input', `${JSON.stringify(link)} ends in neither .jpg, .jpeg nor .png: name the files' format (--format jpeg|png)`);
-    if (f === 'png') pngs++;
-  }
-  return pngs > links.length / 2 ? 'png' : 'jpeg';
+  return mostImageType(links.map(kind));
 }

@@ -7,6 +7,13 @@ export type ImageType = 'jpeg' | 'png';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
+/** The kind most images are (JPEG on a tie): a tensor's sampleCompression, as readers decode each by its signature (FORMAT.md). */
+export function mostImageType(types: Iterable<ImageType>): ImageType {
+  let [pngs, all] = [0, 0];
+  for (const t of types) [pngs, all] = [pngs + +(t === 'png'), all + 1];
+  return pngs > all / 2 ? 'png' : 'jpeg';
+}
+
 export function sniffImageType(bytes: Uint8Array): ImageType | undefined {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
   if (bytes.length >= 8 && PNG_MAGIC.every((b, i) => bytes[i] === b)) return 'png';

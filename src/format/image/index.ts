@@ -2,6 +2,7 @@ export { decodeImage, type DecodeImageOptions, type Pixels } from './decode-imag
 export {
   decodeImageSync,
   resizeArea,
+  mostImageType,
   sniffImageType,
   thumbnail,
   toRgb,

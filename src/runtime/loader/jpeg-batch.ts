@@ -57,23 +57,21 @@ export function encodeJpegSamples(
     );
   }
   const pixels = buffer(total * 4, 'pixels');
-  // Groups of JPEGs whose coefficients and planes each fit one binding; their buffers come from the pool.
-  const coefficientsOf = (k: number) => {
-    const item = items[k];
-    return item && 'coef' in item && item.coef.coefficients.byteLength <= limit && sizes[k].plan!.planeBytes <= limit ? { ...item, plan: sizes[k].plan! } : undefined;
-  };
+  // The JPEGs reconstructed here: those whose coefficients and planes each fit one binding.
+  const onDevice = items.map((item, k) => ('coef' in item && item.coef.coefficients.byteLength <= limit && sizes[k].plan!.planeBytes <= limit ? { ...item, plan: sizes[k].plan! } : undefined));
   for (let first = 0; first < items.length;) {
     const item = items[first];
-    if (!coefficientsOf(first)) {
+    if (!onDevice[first]) {
       // Pixels the CPU made (a PNG), or a JPEG too large for a binding, reconstructed by the CPU reference.
       const words = 'coef' in item ? packJpegPixels(reconstructJpegRef(item.coef, item.scale, item.name)) : item.pixels;
       device.queue.writeBuffer(pixels, firstPixel[first] * 4, words as Uint32Array<ArrayBuffer>);
       first++;
       continue;
     }
+    // Groups that fit the bindings together; their buffers come from the pool.
     const group: JpegBatchItem[] = [];
     let [coefficientBytes, planeBytes] = [0, 0];
-    for (let next = coefficientsOf(first); next; next = coefficientsOf(first + group.length)) {
+    for (let next = onDevice[first]; next; next = onDevice[first + group.length]) {
       const [moreCoefficients, morePlanes] = [next.coef.coefficients.byteLength, next.plan.planeBytes];
       if (group.length > 0 && (coefficientBytes + moreCoefficients > limit || planeBytes + morePlanes > limit)) break;
       [coefficientBytes, planeBytes] = [coefficientBytes + moreCoefficients, planeBytes + morePlanes];

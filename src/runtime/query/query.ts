@@ -6,7 +6,7 @@ import { Loader, type Batch } from '../loader/loader.js';
 import { typedArrayFor } from '../dataset/batch.js';
 import type { BatchTensor, TensorTransform } from '../loader/transform.js';
 import { rowStatsFits, rowStatsOnDevice } from '../../kernels/reduce/row-stats.js';
-import { halfToFloat } from '../../kernels/decode/decode.ref.js';
+import { decodeRef, halfToFloat } from '../../kernels/decode/decode.ref.js';
 import { compile, isTextTensor, type Compiled, type Sample, type Value } from './evaluate.js';
 import { parseQuery } from './parse.js';
 
@@ -171,19 +171,9 @@ function learnerInput(ds: Dataset, input: string, named: Set<string>, options: Q
 function uncertaintyOf(b: Batch, input: string, dtype: Dtype, fitted: boolean, options: QueryOptions, channelsFirst?: number[]): Promise<Float32Array> {
   const values = b.tensors[input];
   let x = fitted ? (values as Float32Array) : Float32Array.from(numbersOf(values, dtype), (v) => v / (dtype === 'uint8' ? 255 : 1));
-  if (channelsFirst) x = toChannelsFirst(x, b.ids.length, channelsFirst);
+  // The loader's CPU decode lays them out: its float32 identity, channels first.
+  if (channelsFirst) x = decodeRef(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), { samples: b.ids.length, shape: channelsFirst, dtype: 'float32', toCHW: true });
   return options.learner!.uncertainty(x, b.ids.length, options.measure ?? 'entropy');
-}
-
-/** n samples of [h, w, c], one after another, as [c, h, w]. */
-function toChannelsFirst(x: Float32Array, n: number, [h, w, c]: number[]): Float32Array {
-  const out = new Float32Array(x.length);
-  const plane = h * w;
-  for (let s = 0; s < n; s++) {
-    const base = s * plane * c;
-    for (let p = 0; p < plane; p++) for (let k = 0; k < c; k++) out[base + k * plane + p] = x[base + p * c + k];
-  }
-  return out;
 }
 
 const UTF8 = new TextDecoder();
